@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite (README's test command): installs and starts what the tests need, then runs
+# the type check and every test under test/ against real processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# Services the integration tests use; each script is idempotent (installs once, starts if down).
+for svc in scripts/services/*.sh; do
+  [ -e "$svc" ] || continue
+  bash "$svc" ensure
+done
+
+npx tsc -p tsconfig.json --noEmit
+node scripts/build-web.mjs
+
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+exec node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { configKeys, envName } from '../../config/load.js';
+import { addConfigOptions, configFrom } from '../options.js';
+
+export function registerConfig(program: Command): void {
+  const cmd = program
+    .command('config')
+    .description('validate the configuration and print it as resolved (or every key with --keys)')
+    .option('--keys', 'list every key with its environment variable and default');
+  addConfigOptions(cmd).action((opts: Record<string, unknown>) => {
+    if (opts.keys) {
+      for (const [key, def] of configKeys()) process.stdout.write(`${key}\t${envName(key)}\t${JSON.stringify(def)}\n`);
+      return;
+    }
+    process.stdout.write(`${JSON.stringify(configFrom(opts), null, 2)}\n`);
+  });
+}

@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ErrorCodes, TickflowError } from '../core/errors.js';
+import { type Config, configSchema } from './schema.js';
+
+/**
+ * Resolves the configuration: schema defaults, then the YAML file, then `TICKFLOW_*` environment
+ * variables, then command-line values (the last wins). This is the only module that reads
+ * `process.env`. The result is validated once and deep-frozen.
+ */
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+type Tree = { [k: string]: Json };
+
+const DEFAULTS = configSchema.parse({}) as unknown as Tree;
+/** Leaves with no default that may still be set. */
+const OPTIONAL_LEAVES: Record<string, 'string'> = { 'api.token': 'string' };
+
+/** Every settable key path (`store.batchRows`) with the type of its value. */
+export function configKeys(): Map<string, Json> {
+  const keys = new Map<string, Json>();
+  const walk = (node: Tree, prefix: string): void => {
+    for (const [k, v] of Object.entries(node)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !isRecordLeaf(path)) walk(v, path);
+      else keys.set(path, v);
+    }
+  };
+  walk(DEFAULTS, '');
+  for (const [k, t] of Object.entries(OPTIONAL_LEAVES)) keys.set(k, t === 'string' ? '' : null);
+  return keys;
+}
+
+function isRecordLeaf(path: string): boolean {
+  return path === 'processor.whaleNotionalBySymbol';
+}
+
+/** `store.batchRows` → `TICKFLOW_STORE_BATCH_ROWS`. */
+export function envName(path: string): string {
+  return `TICKFLOW_${path
+    .split('.')
+    .map((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+    .join('_')}`;
+}
+
+/** Turns a command-line or environment string into the type the key expects. */
+export function coerce(path: string, raw: string): Json {
+  const keys = configKeys();
+  if (!keys.has(path)) throw unknownKey(path, raw);
+  const sample = keys.get(path) as Json;
+  if (typeof sample === 'number') {
+    const n = Number(raw);
+    return raw.trim() === '' || Number.isNaN(n) ? raw : n;
+  }
+  if (typeof sample === 'boolean') {
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    return raw;
+  }
+  if (Array.isArray(sample)) {
+    const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    return typeof sample[0] === 'number' ? items.map((s) => (Number.isNaN(Number(s)) ? s : Number(s))) : items;
+  }
+  if (sample !== null && typeof sample === 'object') {
+    try {
+      return JSON.parse(raw) as Json;
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function unknownKey(path: string, value: unknown): TickflowError {
+  const known = [...configKeys().keys()];
+  const near = known.filter((k) => k.toLowerCase().includes(path.split('.').pop()!.toLowerCase().slice(0, 4)));
+  return new TickflowError(
+    ErrorCodes.CONFIG_UNKNOWN_KEY,
+    `unknown configuration key "${path}" (value ${JSON.stringify(value)})` +
+      (near.length > 0 ? `; did you mean ${near.slice(0, 3).join(', ')}?` : '') +
+      ' — see README "Configuration" for every key',
+  );
+}
+
+function setPath(tree: Tree, path: string, value: Json): void {
+  const segs = path.split('.');
+  let node: Tree = tree;
+  for (const seg of segs.slice(0, -1)) {
+    const next = node[seg];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[seg] = {};
+    node = node[seg] as Tree;
+  }
+  node[segs[segs.length - 1]!] = value;
+}
+
+function getPath(tree: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = tree;
+  for (const seg of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[seg];
+  }
+  return node;
+}
+
+export interface ConfigSources {
+  /** Path of a YAML file. */
+  file?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Values from the command line, by key path; strings are coerced to the key's type. */
+  overrides?: Readonly<Record<string, unknown>>;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const input: Tree = {};
+  const file = sources.file ?? env.TICKFLOW_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new TickflowError(ErrorCodes.CONFIG_INVALID, `cannot read config file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (err) {
+      throw new TickflowError(ErrorCodes.CONFIG_INVALID, `config file ${file} is not valid YAML: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new TickflowError(ErrorCodes.CONFIG_INVALID, `config file ${file} must hold a mapping of keys`);
+      }
+      Object.assign(input, parsed);
+    }
+  }
+  const byEnv = new Map([...configKeys().keys()].map((k) => [envName(k), k]));
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TICKFLOW_') || name === 'TICKFLOW_CONFIG' || raw === undefined) continue;
+    const path = byEnv.get(name);
+    if (!path) {
+      throw new TickflowError(
+        ErrorCodes.CONFIG_UNKNOWN_KEY,
+        `unknown environment variable ${name}=${JSON.stringify(raw)}; tickflow reads TICKFLOW_<SECTION>_<KEY>, e.g. TICKFLOW_STORE_BATCH_ROWS`,
+      );
+    }
+    setPath(input, path, coerce(path, raw));
+  }
+  for (const [path, value] of Object.entries(sources.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPath(input, path, typeof value === 'string' ? coerce(path, value) : (value as Json));
+  }
+  return validate(input);
+}
+
+export function validate(input: unknown): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw describe(result.error, input);
+  const config = result.data;
+  const loopback = /^(127\.|localhost$|::1$)/.test(config.api.host);
+  if (config.api.enabled && !loopback && !config.api.token) {
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid value for api.host: "${config.api.host}" is not a loopback address, so api.token (TICKFLOW_API_TOKEN) must be set`,
+    );
+  }
+  if (config.source.backoff.initialMs > config.source.backoff.maxMs) {
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid value for source.backoff.initialMs: ${config.source.backoff.initialMs} exceeds source.backoff.maxMs (${config.source.backoff.maxMs})`,
+    );
+  }
+  return deepFreeze(config);
+}
+
+function describe(error: z.ZodError, input: unknown): TickflowError {
+  const lines = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const parent = issue.path.map(String).join('.');
+      return issue.keys
+        .map((k) => unknownKey(parent ? `${parent}.${k}` : k, getPath(input, [...issue.path, k])).message)
+        .join('\n');
+    }
+    const key = issue.path.map(String).join('.');
+    const value = getPath(input, issue.path);
+    const allowed =
+      issue.code === 'invalid_value' && 'values' in issue
+        ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+        : issue.message;
+    return `invalid value for ${key}: ${JSON.stringify(value)} — ${allowed}`;
+  });
+  const unknown = error.issues.some((i) => i.code === 'unrecognized_keys');
+  return new TickflowError(unknown ? ErrorCodes.CONFIG_UNKNOWN_KEY : ErrorCodes.CONFIG_INVALID, lines.join('\n'));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

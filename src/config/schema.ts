@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every object is strict (an unknown key is an error), every leaf
+ * has a default, and `Config` is derived from it. Documented key by key in README "Configuration".
+ */
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const ms = nonNegativeInt;
+
+export const STREAM_TYPES = ['trade', 'aggTrade', 'bookTicker', 'depth'] as const;
+const streamName = z
+  .string()
+  .regex(/^(trade|aggTrade|bookTicker|depth|kline_(1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))$/, {
+    message: 'expected trade, aggTrade, bookTicker, depth or kline_<interval> (e.g. kline_1m)',
+  });
+const symbol = z
+  .string()
+  .regex(/^[A-Za-z0-9]{2,20}$/, { message: 'expected a Binance symbol such as BTCUSDT' })
+  .transform((s) => s.toUpperCase());
+
+const backoff = z.strictObject({
+  initialMs: positiveInt.default(1_000),
+  maxMs: positiveInt.default(60_000),
+  /** A new connection must stay up this long before the backoff resets. */
+  healthyAfterMs: positiveInt.default(30_000),
+});
+
+const source = z.strictObject({
+  /** `binance` (live), `sim` (in-process simulator) or `replay:<file>`. */
+  kind: z
+    .string()
+    .regex(/^(binance|sim|replay:.+)$/, { message: 'expected binance, sim or replay:<file>' })
+    .default('binance'),
+  market: z.enum(['spot', 'usdm']).default('spot'),
+  symbols: z.array(symbol).min(1).default(['BTCUSDT', 'ETHUSDT']),
+  streams: z.array(streamName).min(1).default(['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m']),
+  wsBaseUrl: z.string().url().default('wss://stream.binance.com:9443'),
+  restBaseUrl: z.string().url().default('https://api.binance.com'),
+  /** Binance allows 1024 streams per connection. */
+  maxStreamsPerConnection: z.number().int().min(1).max(1024).default(1024),
+  /** Reconnect when no message arrives for this long. */
+  stallTimeoutMs: positiveInt.default(30_000),
+  /** Binance disconnects a client that has not answered a ping within a minute; we do the same. */
+  pongTimeoutMs: positiveInt.default(60_000),
+  /** Open the replacement connection this long into a connection's life (Binance cuts at 24 h). */
+  rotateAfterMs: positiveInt.default(23 * 3_600_000 + 30 * 60_000),
+  backoff: backoff.default(backoff.parse({})),
+  /** Replay speed: 0 = as fast as the pipeline takes it, 1 = real time, 10 = ten times faster. */
+  speed: z.number().nonnegative().default(0),
+});
+
+const simulator = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (in-process use). */
+  port: nonNegativeInt.default(0),
+  seed: nonNegativeInt.default(42),
+  /** Trades per second per symbol produced by the generator. */
+  tradesPerSecond: z.number().positive().default(20),
+  /** bookTicker updates per second per symbol. */
+  bookTickersPerSecond: z.number().positive().default(10),
+  /** Recordings to replay instead of generating (the shared/data line format). */
+  replayFiles: z.array(z.string()).default([]),
+  replaySpeed: z.number().nonnegative().default(1),
+  connectionLifetimeMs: positiveInt.default(24 * 3_600_000),
+  pingIntervalMs: positiveInt.default(20_000),
+  pongTimeoutMs: positiveInt.default(60_000),
+});
+
+const topics = z.strictObject({
+  trades: z.string().default('binance.trades'),
+  bookTicker: z.string().default('binance.book_ticker'),
+  depth: z.string().default('binance.depth'),
+  klines: z.string().default('binance.klines'),
+  gaps: z.string().default('tickflow.gaps'),
+  deadLetters: z.string().default('tickflow.dlq'),
+});
+
+const bus = z.strictObject({
+  kind: z.enum(['memory', 'kafka']).default('memory'),
+  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, { message: 'expected host:port' })).default(['127.0.0.1:9092']),
+  clientId: z.string().default('tickflow'),
+  topics: topics.default(topics.parse({})),
+  partitions: positiveInt.default(3),
+  replicationFactor: positiveInt.default(1),
+  retentionMs: positiveInt.default(7 * 24 * 3_600_000),
+  lingerMs: ms.default(20),
+  batchMaxBytes: positiveInt.default(1_048_576),
+  /** Events buffered towards the broker before the source is slowed down. */
+  maxBufferedEvents: positiveInt.default(100_000),
+  autoOffsetReset: z.enum(['latest', 'earliest']).default('latest'),
+});
+
+const store = z.strictObject({
+  /** `embedded` (PGlite in dataDir) or a postgres:// URL. */
+  url: z
+    .string()
+    .regex(/^(embedded|postgres(ql)?:\/\/.+)$/, { message: 'expected embedded or a postgres:// URL' })
+    .default('embedded'),
+  dataDir: z.string().default('./data'),
+  /** Port on which the embedded database accepts PostgreSQL clients (psql, Grafana); 0 disables. */
+  embeddedPort: nonNegativeInt.default(5433),
+  batchRows: positiveInt.default(500),
+  batchMs: positiveInt.default(2_000),
+  retentionDays: positiveInt.default(30),
+});
+
+const whaleOverride = z.record(z.string(), z.number().positive());
+
+const processor = z.strictObject({
+  enabled: z.boolean().default(true),
+  candleIntervals: z.array(z.enum(['1m', '3m', '5m', '15m', '30m', '1h', '4h', '1d'])).default(['1m', '5m', '15m', '1h']),
+  allowedLatenessMs: ms.default(10_000),
+  triggerIntervalMs: positiveInt.default(10_000),
+  /** `correct` updates the stored window; `table` stores late events in late_events instead. */
+  lateEvents: z.enum(['correct', 'table']).default('correct'),
+  metricsWindowMs: positiveInt.default(60_000),
+  spreadWindowMs: positiveInt.default(30_000),
+  /** Flag volatility when price stddev / VWAP exceeds this (scale-free). */
+  volatilityRatio: z.number().positive().default(0.002),
+  volumeSpikeFactor: z.number().positive().default(3),
+  volumeSpikeLookback: positiveInt.default(20),
+  priceMovePct: z.number().positive().default(2),
+  spreadWarningFactor: z.number().positive().default(3),
+  spreadWarningBps: z.number().positive().default(10),
+  whaleNotional: z.number().positive().default(100_000),
+  whaleNotionalBySymbol: whaleOverride.default({}),
+  smaLengths: z.array(positiveInt).default([20, 50]),
+  emaLengths: z.array(positiveInt).default([12, 26]),
+});
+
+const api = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().default('127.0.0.1'),
+  port: nonNegativeInt.default(8080),
+  /** Required when host is not a loopback address. */
+  token: z.string().optional(),
+});
+
+const ops = z.strictObject({
+  /** Port for /live, /ready, /health and /metrics in roles without the API; 0 picks a free port. */
+  healthPort: nonNegativeInt.default(9464),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** `auto`: pretty on a terminal, JSON otherwise. */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  shutdownTimeoutMs: positiveInt.default(15_000),
+  /** The live terminal status line (`auto`: only on a terminal). */
+  statusLine: z.enum(['auto', 'on', 'off']).default('auto'),
+});
+
+export const configSchema = z.strictObject({
+  source: source.default(source.parse({})),
+  simulator: simulator.default(simulator.parse({})),
+  bus: bus.default(bus.parse({})),
+  store: store.default(store.parse({})),
+  processor: processor.default(processor.parse({})),
+  api: api.default(api.parse({})),
+  ops: ops.default(ops.parse({})),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,32 @@
+/** Stable error codes; each has one documented meaning (README, "Errors"). */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'TF_CONFIG_INVALID',
+  CONFIG_UNKNOWN_KEY: 'TF_CONFIG_UNKNOWN_KEY',
+  SOURCE_UNREACHABLE: 'TF_SOURCE_UNREACHABLE',
+  SOURCE_PROTOCOL: 'TF_SOURCE_PROTOCOL',
+  BUS_UNAVAILABLE: 'TF_BUS_UNAVAILABLE',
+  BUS_TOPIC_MISMATCH: 'TF_BUS_TOPIC_MISMATCH',
+  STORE_UNAVAILABLE: 'TF_STORE_UNAVAILABLE',
+  STORE_WRITE: 'TF_STORE_WRITE',
+  DECODE: 'TF_DECODE',
+  SHUTDOWN: 'TF_SHUTDOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class TickflowError extends Error {
+  readonly code: ErrorCode;
+  /** Whether trying the same operation again (after backoff) can succeed. */
+  readonly canRetry: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TickflowError';
+    this.code = code;
+    this.canRetry = options.canRetry ?? false;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,139 @@
+/**
+ * Normalized, exchange-neutral records. Every record is immutable and tagged by `type`.
+ * Prices and quantities are exact decimal strings exactly as the exchange sent them; times are
+ * epoch milliseconds as the exchange sent them, except `ingestionTimestamp`, which is epoch
+ * microseconds stamped by tickflow when the frame arrived.
+ */
+
+export type Market = 'spot' | 'usdm';
+
+/** A decimal number as a string, e.g. "61234.56000000"; never a float. */
+export type Decimal = string;
+
+interface EventBase {
+  readonly exchange: 'binance';
+  readonly market: Market;
+  /** Upper-case symbol, e.g. BTCUSDT. */
+  readonly symbol: string;
+  /** Exchange event time `E` in epoch ms (for spot bookTicker, which has none: the ingestion time in ms). */
+  readonly eventTime: number;
+  /** Epoch microseconds at which tickflow received the frame. */
+  readonly ingestionTimestamp: number;
+}
+
+export interface TradeEvent extends EventBase {
+  readonly type: 'trade';
+  readonly tradeId: number;
+  readonly price: Decimal;
+  readonly quantity: Decimal;
+  /** Trade time `T` in epoch ms: the event time that windows are assigned by. */
+  readonly tradeTime: number;
+  /** `m`: true when the buyer was the maker, i.e. the taker sold. */
+  readonly buyerIsMaker: boolean;
+}
+
+export interface AggTradeEvent extends EventBase {
+  readonly type: 'aggTrade';
+  readonly aggTradeId: number;
+  readonly price: Decimal;
+  readonly quantity: Decimal;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+  readonly tradeTime: number;
+  readonly buyerIsMaker: boolean;
+}
+
+export interface BookTickerEvent extends EventBase {
+  readonly type: 'bookTicker';
+  readonly updateId: number;
+  readonly bidPrice: Decimal;
+  readonly bidQty: Decimal;
+  readonly askPrice: Decimal;
+  readonly askQty: Decimal;
+  /** USD-M only: transaction time `T`. */
+  readonly transactionTime?: number;
+}
+
+export type PriceLevel = readonly [price: Decimal, quantity: Decimal];
+
+export interface DepthEvent extends EventBase {
+  readonly type: 'depth';
+  readonly firstUpdateId: number;
+  readonly finalUpdateId: number;
+  /** USD-M only: `pu`, the final update id of the previous event. */
+  readonly prevFinalUpdateId?: number;
+  readonly transactionTime?: number;
+  readonly bids: readonly PriceLevel[];
+  readonly asks: readonly PriceLevel[];
+}
+
+export interface KlineEvent extends EventBase {
+  readonly type: 'kline';
+  readonly interval: string;
+  readonly openTime: number;
+  readonly closeTime: number;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+  readonly open: Decimal;
+  readonly high: Decimal;
+  readonly low: Decimal;
+  readonly close: Decimal;
+  readonly volume: Decimal;
+  readonly quoteVolume: Decimal;
+  readonly tradeCount: number;
+  readonly takerBuyVolume: Decimal;
+  readonly takerBuyQuoteVolume: Decimal;
+  readonly closed: boolean;
+}
+
+export type MarketEvent = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent;
+export type MarketEventType = MarketEvent['type'];
+
+/** A hole in a contiguous id sequence (trade `t` or aggTrade `a`), found by the source. */
+export interface GapEvent {
+  readonly type: 'gap';
+  readonly exchange: 'binance';
+  readonly market: Market;
+  readonly symbol: string;
+  readonly stream: 'trade' | 'aggTrade';
+  readonly firstMissingId: number;
+  readonly lastMissingId: number;
+  /** Epoch ms at which the gap was detected. */
+  readonly detectedAt: number;
+  readonly reason: 'reconnect' | 'rotation' | 'sequence';
+}
+
+/** Input that could not be turned into a record, kept with the raw frame so nothing is lost. */
+export interface DeadLetterEvent {
+  readonly type: 'deadLetter';
+  /** Where the input came from, e.g. `binance-ws`, `kafka:binance.trades`, `replay`. */
+  readonly origin: string;
+  /** A stable reason code, e.g. `malformed_json`, `unknown_stream`, `invalid_field`. */
+  readonly reason: string;
+  readonly detail: string;
+  readonly raw: string;
+  /** Epoch ms. */
+  readonly receivedAt: number;
+}
+
+/**
+ * Sent by a source after a disconnect so that stateful consumers reset rather than silently
+ * carrying state across a gap (tardis-node's `disconnect` message).
+ */
+export interface ResetEvent {
+  readonly type: 'reset';
+  readonly symbols: readonly string[];
+  readonly at: number;
+}
+
+export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent;
+
+/** Symbol-keyed streams are ordered per symbol; dead letters have no symbol. */
+export function eventKey(event: PipelineEvent): string {
+  return event.type === 'deadLetter' ? event.origin : event.symbol;
+}
+
+/** The exchange event time used for latency and event-time windows. */
+export function exchangeTime(event: MarketEvent): number {
+  return event.type === 'trade' || event.type === 'aggTrade' ? event.tradeTime : event.eventTime;
+}

@@ -1,0 +1,130 @@
+import client from 'prom-client';
+
+/**
+ * Every Prometheus series tickflow exports, in one registry per process. Names follow Prometheus
+ * conventions (base units in the name, `_total` for counters); label values are bounded by
+ * configuration (symbols, stream types, tables, topics), never by data.
+ */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'tickflow_' });
+  const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+  const m = {
+    registry,
+    messagesReceived: new client.Counter({
+      name: 'tickflow_messages_received_total',
+      help: 'Market messages received from the exchange, by symbol and stream type',
+      labelNames: ['symbol', 'stream'] as const,
+      registers: [registry],
+    }),
+    eventsProduced: new client.Counter({
+      name: 'tickflow_events_produced_total',
+      help: 'Events accepted by the bus, by topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    produceLatency: new client.Histogram({
+      name: 'tickflow_produce_latency_seconds',
+      help: 'Time from handing a batch to the bus until it was acknowledged',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    processingLatency: new client.Histogram({
+      name: 'tickflow_processing_latency_seconds',
+      help: 'Time the stream processor spent on one delivered batch',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    ingestLatency: new client.Histogram({
+      name: 'tickflow_ingest_latency_seconds',
+      help: 'ingestion_timestamp minus exchange event time',
+      labelNames: ['stream'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    endToEndLatency: new client.Histogram({
+      name: 'tickflow_end_to_end_latency_seconds',
+      help: 'Exchange event time until the row was committed to the database',
+      labelNames: ['table'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    reconnects: new client.Counter({
+      name: 'tickflow_websocket_reconnects_total',
+      help: 'WebSocket reconnections, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    connectionState: new client.Gauge({
+      name: 'tickflow_websocket_connected',
+      help: '1 while the WebSocket connection is open',
+      labelNames: ['connection'] as const,
+      registers: [registry],
+    }),
+    gaps: new client.Counter({
+      name: 'tickflow_gaps_detected_total',
+      help: 'Holes found in trade or aggTrade id sequences',
+      labelNames: ['symbol', 'stream'] as const,
+      registers: [registry],
+    }),
+    missingIds: new client.Counter({
+      name: 'tickflow_gap_missing_ids_total',
+      help: 'Ids missing in detected gaps',
+      labelNames: ['symbol', 'stream'] as const,
+      registers: [registry],
+    }),
+    deadLetters: new client.Counter({
+      name: 'tickflow_dead_letters_total',
+      help: 'Inputs sent to the dead-letter store, by origin and reason',
+      labelNames: ['origin', 'reason'] as const,
+      registers: [registry],
+    }),
+    duplicatesDropped: new client.Counter({
+      name: 'tickflow_duplicates_dropped_total',
+      help: 'Events dropped because an identical id was already seen (connection overlap)',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    kafkaBatchSize: new client.Histogram({
+      name: 'tickflow_kafka_batch_records',
+      help: 'Records per Kafka produce batch',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers: [registry],
+    }),
+    consumerLag: new client.Gauge({
+      name: 'tickflow_consumer_lag_records',
+      help: 'Records behind the latest offset, per group, topic and partition',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    rowsWritten: new client.Counter({
+      name: 'tickflow_rows_written_total',
+      help: 'Rows written to the database, by table',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    writeLatency: new client.Histogram({
+      name: 'tickflow_write_latency_seconds',
+      help: 'Time to write one batch, by table',
+      labelNames: ['table'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    lateEvents: new client.Counter({
+      name: 'tickflow_late_events_total',
+      help: 'Events behind the watermark',
+      labelNames: ['symbol'] as const,
+      registers: [registry],
+    }),
+    openWindows: new client.Gauge({
+      name: 'tickflow_open_windows',
+      help: 'Event-time windows not yet final',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,40 @@
+import type { PipelineEvent } from '../core/events.js';
+
+/** Where a source hands its records; resolving late is back-pressure. */
+export type Emit = (events: readonly PipelineEvent[]) => Promise<void>;
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionStatus {
+  readonly id: string;
+  readonly state: ConnectionState;
+  readonly streams: number;
+  readonly connectedAt: number | null;
+  readonly reconnects: number;
+  readonly lastMessageAt: number | null;
+  readonly lastError: string | null;
+}
+
+export interface SourceStatus {
+  readonly kind: string;
+  readonly connections: readonly ConnectionStatus[];
+  /** Last message time per stream name (`btcusdt@trade`), epoch ms. */
+  readonly lastMessageAt: Readonly<Record<string, number>>;
+  /** True once a finite source (replay) has emitted everything. */
+  readonly finished: boolean;
+}
+
+/**
+ * The ingestion seam: the live Binance feed, the replay of a recording. A source never knows its
+ * sink; it emits normalized records, gap events and dead letters.
+ */
+export interface Source {
+  start(emit: Emit): Promise<void>;
+  /** Stop reading; resolves after the last emit has resolved. */
+  stop(): Promise<void>;
+  status(): SourceStatus;
+  /** Resolves when a finite source has emitted everything (never, for a live feed). */
+  readonly finished: Promise<void>;
+  /** Whether the source can deliver data now (for readiness). */
+  ready(): boolean;
+}

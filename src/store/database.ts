@@ -1,0 +1,16 @@
+/**
+ * The storage seam: a PostgreSQL connection, embedded (PGlite) or a server. Both speak the same
+ * SQL, so every writer and query in tickflow is written once.
+ */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'embedded' | 'postgres';
+  /** Runs `fn` in one transaction; rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
