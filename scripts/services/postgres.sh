@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the store tests, the benchmark and local runs. PostgreSQL comes
+# from Debian's packages; the cluster lives in .tickflow/pg (override with TICKFLOW_PG_DIR), runs as
+# the `postgres` user (initdb refuses root), listens on 127.0.0.1:55432 only and trusts local TCP.
+# TimescaleDB is not in Debian's repositories, so this cluster uses native daily partitions
+# (docs/storage.md).
+#
+#   postgres.sh ensure   install if needed, start if down (idempotent, quick when up)
+#   postgres.sh start    same as ensure
+#   postgres.sh stop     stop the cluster this script started
+#   postgres.sh status   exit 0 when the server accepts connections
+#   postgres.sh url      print the connection URL
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+PG_DIR="${TICKFLOW_PG_DIR:-$ROOT/.tickflow/pg}"
+HOST=127.0.0.1
+PORT="${TICKFLOW_PG_PORT:-55432}"
+DATA="$PG_DIR/data"
+SOCKETS="$PG_DIR/sockets"
+LOGFILE="$PG_DIR/server.log"
+URL="postgres://postgres@$HOST:$PORT/postgres"
+
+log() { echo "postgres.sh: $*" >&2; }
+
+bindir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && echo "$dir"
+}
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+install() {
+  bindir >/dev/null && return 0
+  [ "$(id -u)" = 0 ] || { log "PostgreSQL is missing and installing it needs root"; exit 1; }
+  log "installing PostgreSQL from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+  if [ -z "$(apt-cache search --names-only '^timescaledb' 2>/dev/null)" ]; then
+    log "timescaledb is not packaged here: the store uses native daily partitions"
+  fi
+}
+
+running() {
+  local bin
+  bin="$(bindir)" || return 1
+  "$bin/pg_isready" -q -h "$HOST" -p "$PORT" -U postgres -d postgres
+}
+
+init_cluster() {
+  [ -f "$DATA/PG_VERSION" ] && return 0
+  local bin
+  bin="$(bindir)"
+  mkdir -p "$PG_DIR"
+  # postgres must be able to reach its directory through the (root-owned) repository path.
+  chmod o+x "$ROOT" "$ROOT/.tickflow" 2>/dev/null || true
+  rm -rf "$DATA" "$SOCKETS"
+  mkdir -p "$DATA" "$SOCKETS"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR" "$DATA" "$SOCKETS"
+  touch "$LOGFILE"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$LOGFILE"
+  as_postgres "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$DATA/postgresql.conf" <<EOF
+# scripts/services/postgres.sh: a throwaway local cluster.
+listen_addresses = '$HOST'
+port = $PORT
+unix_socket_directories = '$SOCKETS'
+max_connections = 200
+# Losing the last few commits on a crash of this test cluster is acceptable; the fsync per commit is not.
+synchronous_commit = off
+timezone = 'UTC'
+EOF
+}
+
+start() {
+  install
+  running && return 0
+  # Several test runs may call ensure at once: one starts the server, the others wait for it.
+  mkdir -p "$PG_DIR"
+  exec 9>"$PG_DIR/.lock"
+  flock 9
+  running && return 0
+  init_cluster
+  local bin
+  bin="$(bindir)"
+  log "starting PostgreSQL on $HOST:$PORT (data in $DATA)"
+  as_postgres "$bin/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 start >/dev/null
+  running || { log "PostgreSQL did not come up; see $LOGFILE"; exit 1; }
+}
+
+stop() {
+  local bin
+  bin="$(bindir)" || return 0
+  [ -f "$DATA/postmaster.pid" ] || return 0
+  as_postgres "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+}
+
+case "${1:-}" in
+  ensure | start) start ;;
+  stop) stop ;;
+  status) running ;;
+  url) echo "$URL" ;;
+  *)
+    echo "usage: $0 ensure|start|stop|status|url" >&2
+    exit 2
+    ;;
+esac
