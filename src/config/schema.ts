@@ -139,8 +139,18 @@ const api = z.strictObject({
 });
 
 const ops = z.strictObject({
-  /** Port for /live, /ready, /health and /metrics in roles without the API; 0 picks a free port. */
-  healthPort: nonNegativeInt.default(9464),
+  /**
+   * Port for /live, /ready, /health and /metrics in roles without the API; 0 picks a free port.
+   * `auto`: one port per role so they can share a host (ingest 9464, store 9465, process 9466).
+   */
+  healthPort: z
+    .preprocess(
+      (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+      z.union([z.literal('auto'), nonNegativeInt], { error: 'expected auto or a port number (0 picks a free port)' }),
+    )
+    .default('auto'),
+  /** Bind address of that port; 0.0.0.0 in containers so Prometheus can scrape it. */
+  healthHost: z.string().default('127.0.0.1'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** `auto`: pretty on a terminal, JSON otherwise. */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),

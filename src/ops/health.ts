@@ -22,20 +22,41 @@ export class HealthRegistry {
     this.shuttingDown = true;
   }
 
-  async evaluate(): Promise<{ ready: boolean; reasons: string[]; components: Record<string, ComponentHealth> }> {
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Runs every check at once. A check that throws or does not answer within `timeoutMs` counts as
+   * down, so one hung dependency (a database ping without a socket timeout) cannot hang the probes.
+   */
+  async evaluate(
+    timeoutMs = 2_000,
+  ): Promise<{ ready: boolean; shuttingDown: boolean; reasons: string[]; components: Record<string, ComponentHealth> }> {
+    const entries = await Promise.all(
+      [...this.checks].map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
+    );
     const components: Record<string, ComponentHealth> = {};
     const reasons: string[] = [];
-    for (const [name, check] of this.checks) {
-      let health: ComponentHealth;
-      try {
-        health = await check();
-      } catch (err) {
-        health = { state: 'down', reason: `health check failed: ${(err as Error).message}` };
-      }
+    for (const [name, health] of entries) {
       components[name] = health;
       if (health.state === 'down') reasons.push(`${name}: ${health.reason ?? 'down'}`);
     }
     if (this.shuttingDown) reasons.push('process is shutting down');
-    return { ready: reasons.length === 0, reasons, components };
+    return { ready: reasons.length === 0, shuttingDown: this.shuttingDown, reasons, components };
+  }
+}
+
+async function runCheck(check: HealthCheck, timeoutMs: number): Promise<ComponentHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ComponentHealth>((resolve) => {
+    timer = setTimeout(() => resolve({ state: 'down', reason: `health check did not answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(check), timeout]);
+  } catch (err) {
+    return { state: 'down', reason: `health check failed: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,0 +1,126 @@
+import client from 'prom-client';
+import type { BusConsumer } from '../bus/bus.js';
+import { errorMessage } from '../core/errors.js';
+import type { HealthRegistry } from './health.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/*
+ * CPU, memory, heap, event-loop lag and GC come from prom-client's default metrics (created in
+ * createMetrics with the tickflow_ prefix: tickflow_process_cpu_seconds_total,
+ * tickflow_process_resident_memory_bytes, tickflow_nodejs_eventloop_lag_seconds, ...). What they
+ * cannot know is whether the pipeline itself is healthy, or how far consumers are behind.
+ */
+
+const exported = new WeakSet<client.Registry>();
+
+/**
+ * Mirrors the health registry into Prometheus (`tickflow_ready`, `tickflow_component_up`) so
+ * alerts and dashboards see what /ready sees. Evaluated at scrape time; idempotent per registry,
+ * because the API server and the ops server may both mount the health routes.
+ */
+export function exportHealth(metrics: Metrics, health: HealthRegistry): void {
+  if (exported.has(metrics.registry)) return;
+  exported.add(metrics.registry);
+  // The registry collects all series concurrently: both gauges share one evaluation per scrape.
+  let inFlight: ReturnType<HealthRegistry['evaluate']> | undefined;
+  const evaluate = (): ReturnType<HealthRegistry['evaluate']> =>
+    (inFlight ??= health.evaluate().finally(() => {
+      inFlight = undefined;
+    }));
+  new client.Gauge({
+    name: 'tickflow_ready',
+    help: '1 while /ready answers 200',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await evaluate()).ready ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tickflow_component_up',
+    help: '1 while the component is up, 0.5 while degraded, 0 while down',
+    labelNames: ['component'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      const { components } = await evaluate();
+      this.reset();
+      for (const [name, c] of Object.entries(components)) {
+        this.set({ component: name }, c.state === 'up' ? 1 : c.state === 'degraded' ? 0.5 : 0);
+      }
+    },
+  });
+}
+
+export interface LagSample {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+export interface LagSampler {
+  /** The last successful sample (empty before the first). */
+  latest(): readonly LagSample[];
+  /** Total records behind over all partitions in the last sample. */
+  total(): number;
+  sampleNow(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Samples a consumer's lag every `intervalMs` into `tickflow_consumer_lag_records`. Partitions
+ * the group no longer owns (after a rebalance) are removed from the gauge instead of freezing at
+ * their last value. A failed sample is logged and retried at the next tick.
+ */
+export function sampleLag(
+  consumer: Pick<BusConsumer, 'lag'>,
+  group: string,
+  metrics: Metrics,
+  options: { intervalMs?: number; logger?: Logger } = {},
+): LagSampler {
+  let last: readonly LagSample[] = [];
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const sample = async (): Promise<void> => {
+    let current: readonly LagSample[];
+    try {
+      current = await consumer.lag();
+    } catch (err) {
+      options.logger?.warn({ group, err: errorMessage(err) }, 'consumer lag sample failed');
+      return;
+    }
+    if (stopped) return;
+    const seen = new Set(current.map((s) => `${s.topic}/${s.partition}`));
+    for (const s of last) {
+      if (!seen.has(`${s.topic}/${s.partition}`)) {
+        metrics.consumerLag.remove({ group, topic: s.topic, partition: String(s.partition) });
+      }
+    }
+    for (const s of current) metrics.consumerLag.set({ group, topic: s.topic, partition: String(s.partition) }, s.lag);
+    last = current;
+  };
+
+  // A slow lag() (broker round trip) must not pile up overlapping samples.
+  const sampleNow = (): Promise<void> => {
+    running ??= sample().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const timer = setInterval(() => void sampleNow(), options.intervalMs ?? 5_000);
+  timer.unref();
+  void sampleNow();
+
+  return {
+    latest: () => last,
+    total: () => last.reduce((sum, s) => sum + s.lag, 0),
+    sampleNow,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      for (const s of last) metrics.consumerLag.remove({ group, topic: s.topic, partition: String(s.partition) });
+      last = [];
+    },
+  };
+}
