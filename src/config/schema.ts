@@ -46,6 +46,10 @@ const source = z.strictObject({
   pongTimeoutMs: positiveInt.default(60_000),
   /** Open the replacement connection this long into a connection's life (Binance cuts at 24 h). */
   rotateAfterMs: positiveInt.default(23 * 3_600_000 + 30 * 60_000),
+  /** After a rotation switched over, the old connection stays open this long so nothing in flight is lost. */
+  rotationOverlapMs: positiveInt.default(2_000),
+  /** A hole in trade/aggTrade ids is reported only if no late (reordered) id fills it within this time. */
+  gapGraceMs: positiveInt.default(1_000),
   backoff: backoff.default(backoff.parse({})),
   /** Replay speed: 0 = as fast as the pipeline takes it, 1 = real time, 10 = ten times faster. */
   speed: z.number().nonnegative().default(0),
