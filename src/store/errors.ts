@@ -1,0 +1,59 @@
+import { ErrorCodes, TickflowError, errorMessage } from '../core/errors.js';
+
+/**
+ * A database failure with its SQLSTATE (when the server sent one). `canRetry` says whether the
+ * same statement can succeed later (the server is down or restarting, a lock conflict), and
+ * `rejectsData` whether the server refused a value in the statement, which retrying never fixes
+ * but isolating the offending row does.
+ */
+export class StoreError extends TickflowError {
+  readonly sqlState: string | undefined;
+  readonly rejectsData: boolean;
+
+  constructor(message: string, options: { cause?: unknown; canRetry: boolean; sqlState?: string; rejectsData?: boolean }) {
+    super(options.canRetry ? ErrorCodes.STORE_UNAVAILABLE : ErrorCodes.STORE_WRITE, message, options);
+    this.name = 'StoreError';
+    this.sqlState = options.sqlState;
+    this.rejectsData = options.rejectsData ?? false;
+  }
+}
+
+// Socket-level failures from node-postgres / Node's net module: the server is not there (yet).
+const RETRYABLE_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const RETRYABLE_MESSAGES = /connection terminated|connection timeout|timeout exceeded when trying to connect|server closed the connection|the database system is (starting up|shutting down)|Client has encountered a connection error/i;
+
+/**
+ * SQLSTATE classes (PostgreSQL manual, appendix A): 08 connection exception, 53 insufficient
+ * resources, 57P admin shutdown / crash / cannot connect now, 40 serialization failure and deadlock.
+ */
+function retryableState(state: string): boolean {
+  return state.startsWith('08') || state.startsWith('53') || state.startsWith('57P') || state.startsWith('40') || state === '55P03';
+}
+
+/** 22 data exception (overflow, bad text representation, bad encoding), 23 constraint violation, 54000 value too large. */
+function dataState(state: string): boolean {
+  return state.startsWith('22') || state.startsWith('23') || state === '54000';
+}
+
+export function toStoreError(err: unknown, context: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const e = err as { code?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = `${context}: ${errorMessage(err)}`;
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    return new StoreError(message, { cause: err, sqlState: code, canRetry: retryableState(code), rejectsData: dataState(code) });
+  }
+  const canRetry = (code !== undefined && RETRYABLE_NET_CODES.has(code)) || RETRYABLE_MESSAGES.test(errorMessage(err));
+  return new StoreError(message, { cause: err, canRetry });
+}
+
+/** A URL safe to log: the password is replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable database URL>';
+  }
+}

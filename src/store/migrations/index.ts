@@ -1,0 +1,11 @@
+import { migration001 } from './001-core.js';
+import type { Migration } from './migration.js';
+
+export type { Migration, TimeSeriesTable } from './migration.js';
+
+/**
+ * Every schema version, in order. To add one: create `NNN-<name>.ts` exporting a `Migration`
+ * with the next version number, append it here, never edit one that has shipped. Reserved:
+ * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events.
+ */
+export const migrations: readonly Migration[] = [migration001];

@@ -1,0 +1,95 @@
+import pg from 'pg';
+import type { Logger } from '../ops/logger.js';
+import type { Database, Queryable } from './database.js';
+import { redactUrl, toStoreError } from './errors.js';
+
+export interface PostgresOptions {
+  readonly logger: Logger;
+  /** Pool size; the writer uses one connection at a time, readers (API) the rest. */
+  readonly maxConnections?: number;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Row values come back typed the same way as from PGlite: int8 (ids, counts) as numbers — every
+ * id tickflow stores is below 2^53 — and numeric as exact strings (node-postgres' default).
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+type Rows<R> = R[];
+
+function rowsOf<R>(result: pg.QueryResult | pg.QueryResult[]): Rows<R> {
+  // A parameterless query may hold several statements; pg then returns one result per statement.
+  const last = Array.isArray(result) ? result[result.length - 1] : result;
+  return (last?.rows ?? []) as R[];
+}
+
+/** A PostgreSQL server through a node-postgres pool. Connects lazily, so it opens while the server is down. */
+export async function openPostgres(url: string, options: PostgresOptions): Promise<Database> {
+  const logger = options.logger.child({ component: 'store', database: redactUrl(url) });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 5,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'tickflow',
+    types,
+  });
+  // An idle client losing its connection (server restart) emits here; unhandled, it would kill the process.
+  pool.on('error', (err) => logger.warn({ err: toStoreError(err, 'idle connection').message }, 'database connection lost'));
+
+  const query = async <R extends object>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<R[]> => {
+    try {
+      const result = (await client.query(sql, params === undefined ? undefined : [...params])) as unknown as pg.QueryResult | pg.QueryResult[];
+      return rowsOf<R>(result);
+    } catch (err) {
+      throw toStoreError(err, 'query failed');
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => query(pool, sql, params),
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw toStoreError(err, 'cannot connect to PostgreSQL');
+      }
+      let broken: Error | undefined;
+      try {
+        await query(client, 'BEGIN');
+        const tx: Queryable = { query: (sql, params) => query(client, sql, params) };
+        const result = await fn(tx);
+        await query(client, 'COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+        throw err;
+      } finally {
+        // A connection that could not even roll back is discarded rather than reused.
+        client.release(broken);
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
