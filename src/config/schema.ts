@@ -108,6 +108,9 @@ const store = z.strictObject({
   batchRows: positiveInt.default(500),
   batchMs: positiveInt.default(2_000),
   retentionDays: positiveInt.default(30),
+  /** Backoff between attempts while the database is unavailable (the batch is kept, nothing is committed). */
+  retryInitialMs: positiveInt.default(500),
+  retryMaxMs: positiveInt.default(30_000),
 });
 
 const whaleOverride = z.record(z.string(), z.number().positive());

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import type {
+  AggTradeEvent,
+  BookTickerEvent,
+  DeadLetterEvent,
+  DepthEvent,
+  GapEvent,
+  KlineEvent,
+  PipelineEvent,
+  TradeEvent,
+} from '../core/events.js';
+import { ident } from './sql.js';
+
+/**
+ * How each event type becomes a row: one column list per table, written as
+ * `INSERT ... SELECT FROM unnest($1::type[], ...)` so a whole batch is one statement with one
+ * parameter per column, whatever the number of rows.
+ */
+
+interface Column<E> {
+  readonly name: string;
+  /** PostgreSQL type of the column; the parameter is an array of it. */
+  readonly type: string;
+  readonly value: (event: E) => unknown;
+}
+
+export interface TableWrite<E extends PipelineEvent = PipelineEvent> {
+  readonly table: string;
+  readonly sql: string;
+  readonly params: (events: readonly E[]) => unknown[];
+  /** Orders or merges a batch's rows before the insert (default: as received). */
+  readonly prepare?: (events: readonly E[]) => E[];
+}
+
+/**
+ * Epoch ms as an ISO-8601 string. Strings, not floats, cross into SQL because
+ * `to_timestamp(double)` would round microseconds; an impossible time stays a string the
+ * database rejects, which routes the row to dead_letters instead of throwing here.
+ */
+export function isoFromMs(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `invalid time ${ms}` : date.toISOString();
+}
+
+/** Epoch µs (ingestionTimestamp) as an ISO-8601 string with all six fractional digits. */
+export function isoFromMicros(us: number): string {
+  if (!Number.isSafeInteger(us)) return `invalid time ${us}`;
+  const ms = Math.floor(us / 1000);
+  const iso = isoFromMs(ms);
+  return iso.endsWith('Z') ? `${iso.slice(0, -1)}${String(us - ms * 1000).padStart(3, '0')}Z` : iso;
+}
+
+const optionalIso = (ms: number | undefined): string | null => (ms === undefined ? null : isoFromMs(ms));
+
+function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Column<E>[], conflict: string, prepare?: TableWrite<E>['prepare']): TableWrite<E> {
+  const names = columns.map((c) => ident(c.name)).join(', ');
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+  return {
+    table,
+    // The CTE counts rows actually inserted, so duplicates show up in stats.
+    sql: `WITH inserted AS (INSERT INTO ${ident(table)} (${names}) SELECT * FROM unnest(${arrays}) ${conflict} RETURNING 1) SELECT count(*) AS n FROM inserted`,
+    params: (events) => columns.map((c) => events.map(c.value)),
+    ...(prepare ? { prepare } : {}),
+  };
+}
+
+type MarketBase = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent;
+
+function source<E extends MarketBase>(): Column<E>[] {
+  return [
+    { name: 'exchange', type: 'text', value: (e) => e.exchange },
+    { name: 'market', type: 'text', value: (e) => e.market },
+    { name: 'symbol', type: 'text', value: (e) => e.symbol },
+  ];
+}
+
+function times<E extends MarketBase>(): Column<E>[] {
+  return [
+    { name: 'event_time', type: 'timestamptz', value: (e) => isoFromMs(e.eventTime) },
+    { name: 'ingestion_timestamp', type: 'timestamptz', value: (e) => isoFromMicros(e.ingestionTimestamp) },
+  ];
+}
+
+const trades = tableWrite<TradeEvent | AggTradeEvent>(
+  'trades',
+  [
+    ...source(),
+    { name: 'kind', type: 'text', value: (e) => e.type },
+    { name: 'trade_id', type: 'bigint', value: (e) => (e.type === 'trade' ? e.tradeId : e.aggTradeId) },
+    { name: 'price', type: 'numeric', value: (e) => e.price },
+    { name: 'quantity', type: 'numeric', value: (e) => e.quantity },
+    { name: 'first_trade_id', type: 'bigint', value: (e) => (e.type === 'aggTrade' ? e.firstTradeId : null) },
+    { name: 'last_trade_id', type: 'bigint', value: (e) => (e.type === 'aggTrade' ? e.lastTradeId : null) },
+    { name: 'buyer_is_maker', type: 'boolean', value: (e) => e.buyerIsMaker },
+    { name: 'trade_time', type: 'timestamptz', value: (e) => isoFromMs(e.tradeTime) },
+    ...times(),
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+const bookTicker = tableWrite<BookTickerEvent>(
+  'book_ticker',
+  [
+    ...source(),
+    { name: 'update_id', type: 'bigint', value: (e) => e.updateId },
+    { name: 'bid_price', type: 'numeric', value: (e) => e.bidPrice },
+    { name: 'bid_qty', type: 'numeric', value: (e) => e.bidQty },
+    { name: 'ask_price', type: 'numeric', value: (e) => e.askPrice },
+    { name: 'ask_qty', type: 'numeric', value: (e) => e.askQty },
+    { name: 'transaction_time', type: 'timestamptz', value: (e) => optionalIso(e.transactionTime) },
+    ...times(),
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+const depth = tableWrite<DepthEvent>(
+  'depth_updates',
+  [
+    ...source(),
+    { name: 'first_update_id', type: 'bigint', value: (e) => e.firstUpdateId },
+    { name: 'final_update_id', type: 'bigint', value: (e) => e.finalUpdateId },
+    { name: 'prev_final_update_id', type: 'bigint', value: (e) => e.prevFinalUpdateId ?? null },
+    { name: 'transaction_time', type: 'timestamptz', value: (e) => optionalIso(e.transactionTime) },
+    ...times(),
+    { name: 'bids', type: 'jsonb', value: (e) => JSON.stringify(e.bids) },
+    { name: 'asks', type: 'jsonb', value: (e) => JSON.stringify(e.asks) },
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+const KLINE_VALUES = [
+  'close_time', 'first_trade_id', 'last_trade_id', 'open', 'high', 'low', 'close', 'volume', 'quote_volume',
+  'trade_count', 'taker_buy_volume', 'taker_buy_quote_volume', 'closed', 'event_time', 'ingestion_timestamp',
+];
+
+/** Binance pushes the open candle every couple of seconds: one statement may only touch a row once, so keep each candle's latest push. */
+function latestKlines(events: readonly KlineEvent[]): KlineEvent[] {
+  const latest = new Map<string, KlineEvent>();
+  for (const e of events) {
+    const key = `${e.exchange}|${e.market}|${e.symbol}|${e.interval}|${e.openTime}`;
+    const seen = latest.get(key);
+    if (!seen || seen.eventTime <= e.eventTime) latest.set(key, e);
+  }
+  return [...latest.values()];
+}
+
+const klines = tableWrite<KlineEvent>(
+  'klines',
+  [
+    ...source(),
+    { name: 'interval', type: 'text', value: (e) => e.interval },
+    { name: 'open_time', type: 'timestamptz', value: (e) => isoFromMs(e.openTime) },
+    { name: 'close_time', type: 'timestamptz', value: (e) => isoFromMs(e.closeTime) },
+    { name: 'first_trade_id', type: 'bigint', value: (e) => e.firstTradeId },
+    { name: 'last_trade_id', type: 'bigint', value: (e) => e.lastTradeId },
+    { name: 'open', type: 'numeric', value: (e) => e.open },
+    { name: 'high', type: 'numeric', value: (e) => e.high },
+    { name: 'low', type: 'numeric', value: (e) => e.low },
+    { name: 'close', type: 'numeric', value: (e) => e.close },
+    { name: 'volume', type: 'numeric', value: (e) => e.volume },
+    { name: 'quote_volume', type: 'numeric', value: (e) => e.quoteVolume },
+    { name: 'trade_count', type: 'bigint', value: (e) => e.tradeCount },
+    { name: 'taker_buy_volume', type: 'numeric', value: (e) => e.takerBuyVolume },
+    { name: 'taker_buy_quote_volume', type: 'numeric', value: (e) => e.takerBuyQuoteVolume },
+    { name: 'closed', type: 'boolean', value: (e) => e.closed },
+    ...times(),
+  ],
+  `ON CONFLICT (exchange, market, symbol, interval, open_time) DO UPDATE SET ${KLINE_VALUES.map((c) => `${ident(c)} = EXCLUDED.${ident(c)}`).join(', ')}
+   WHERE klines.event_time < EXCLUDED.event_time`,
+  latestKlines,
+);
+
+const gaps = tableWrite<GapEvent>(
+  'gaps',
+  [
+    { name: 'exchange', type: 'text', value: (e) => e.exchange },
+    { name: 'market', type: 'text', value: (e) => e.market },
+    { name: 'symbol', type: 'text', value: (e) => e.symbol },
+    { name: 'stream', type: 'text', value: (e) => e.stream },
+    { name: 'first_missing_id', type: 'bigint', value: (e) => e.firstMissingId },
+    { name: 'last_missing_id', type: 'bigint', value: (e) => e.lastMissingId },
+    { name: 'detected_at', type: 'timestamptz', value: (e) => isoFromMs(e.detectedAt) },
+    { name: 'reason', type: 'text', value: (e) => e.reason },
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+const deadLetters = tableWrite<DeadLetterEvent>(
+  'dead_letters',
+  [
+    { name: 'origin', type: 'text', value: (e) => e.origin },
+    { name: 'reason', type: 'text', value: (e) => e.reason },
+    { name: 'detail', type: 'text', value: (e) => e.detail },
+    { name: 'raw', type: 'text', value: (e) => e.raw },
+    { name: 'raw_md5', type: 'text', value: (e) => createHash('md5').update(e.raw).digest('hex') },
+    { name: 'received_at', type: 'timestamptz', value: (e) => isoFromMs(e.receivedAt) },
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+/** Every table the store writes, in the order a batch writes them. */
+export const TABLE_WRITES = [trades, bookTicker, depth, klines, gaps, deadLetters] as readonly TableWrite[];
+
+export function tableOf(event: PipelineEvent): string {
+  switch (event.type) {
+    case 'trade':
+    case 'aggTrade':
+      return 'trades';
+    case 'bookTicker':
+      return 'book_ticker';
+    case 'depth':
+      return 'depth_updates';
+    case 'kline':
+      return 'klines';
+    case 'gap':
+      return 'gaps';
+    case 'deadLetter':
+      return 'dead_letters';
+  }
+}
