@@ -1,0 +1,134 @@
+import type { GapEvent, Market } from '../../core/events.js';
+
+/**
+ * Gap detection for the id sequences Binance promises are contiguous per symbol: trade `t` and
+ * aggTrade `a`. An id above the highest seen opens a hole; a hole is reported only after it stayed
+ * open for `graceMs`, because ids do arrive out of order (two connections overlapping during a
+ * rotation, a reordered frame) and a late id fills its hole instead of raising a false gap. An id at
+ * or below the highest seen that fills no hole is a duplicate and is dropped.
+ */
+
+export type GapStream = GapEvent['stream'];
+export type GapReason = GapEvent['reason'];
+export type Verdict = 'accept' | 'duplicate';
+
+interface Hole {
+  first: number;
+  last: number;
+  readonly detectedAt: number;
+  readonly reason: GapReason;
+  reported: boolean;
+}
+
+interface Sequence {
+  readonly symbol: string;
+  readonly stream: GapStream;
+  high: number;
+  /** Sorted by `first`; new holes are always above every existing one. */
+  holes: Hole[];
+}
+
+export interface GapDetectorOptions {
+  readonly market: Market;
+  /** How long a hole may stay open before it is reported (reordering tolerance). */
+  readonly graceMs: number;
+  /**
+   * Reported holes kept per sequence so that an id arriving after its gap was reported is still
+   * accepted (data is never thrown away), not mistaken for a duplicate.
+   */
+  readonly keepReportedHoles?: number;
+}
+
+export class GapDetector {
+  private readonly sequences = new Map<string, Sequence>();
+  private readonly keepReported: number;
+
+  constructor(private readonly options: GapDetectorOptions) {
+    this.keepReported = options.keepReportedHoles ?? 256;
+  }
+
+  /**
+   * Records `id` for (symbol, stream). `reason` labels a hole this id opens: `reconnect` or
+   * `rotation` for the first id on a new connection, otherwise `sequence`. `now` is epoch ms.
+   */
+  observe(symbol: string, stream: GapStream, id: number, now: number, reason: GapReason): Verdict {
+    const key = stream === 'trade' ? `t:${symbol}` : `a:${symbol}`;
+    const seq = this.sequences.get(key);
+    if (seq === undefined) {
+      this.sequences.set(key, { symbol, stream, high: id, holes: [] });
+      return 'accept';
+    }
+    if (id === seq.high + 1) {
+      seq.high = id;
+      return 'accept';
+    }
+    if (id > seq.high) {
+      seq.holes.push({ first: seq.high + 1, last: id - 1, detectedAt: now, reason, reported: false });
+      seq.high = id;
+      return 'accept';
+    }
+    return fillHole(seq.holes, id) ? 'accept' : 'duplicate';
+  }
+
+  /** Holes open for at least `graceMs` at `now` (epoch ms), each reported once. */
+  due(now: number): GapEvent[] {
+    const gaps: GapEvent[] = [];
+    for (const seq of this.sequences.values()) {
+      if (seq.holes.length === 0) continue;
+      let reported = 0;
+      for (const hole of seq.holes) {
+        if (hole.reported) {
+          reported++;
+          continue;
+        }
+        if (now - hole.detectedAt < this.options.graceMs) continue;
+        hole.reported = true;
+        reported++;
+        gaps.push({
+          type: 'gap',
+          exchange: 'binance',
+          market: this.options.market,
+          symbol: seq.symbol,
+          stream: seq.stream,
+          firstMissingId: hole.first,
+          lastMissingId: hole.last,
+          detectedAt: hole.detectedAt,
+          reason: hole.reason,
+        });
+      }
+      if (reported > this.keepReported) forgetOldestReported(seq, reported - this.keepReported);
+    }
+    return gaps;
+  }
+
+  /** Holes not yet reported, for status and tests. */
+  openHoles(): number {
+    let n = 0;
+    for (const seq of this.sequences.values()) for (const h of seq.holes) if (!h.reported) n++;
+    return n;
+  }
+}
+
+/** Removes `id` from the hole containing it; false when no hole contains it (a duplicate). */
+function fillHole(holes: Hole[], id: number): boolean {
+  // Late ids are usually recent: search from the top.
+  for (let i = holes.length - 1; i >= 0; i--) {
+    const hole = holes[i]!;
+    if (id > hole.last) return false;
+    if (id < hole.first) continue;
+    if (hole.first === hole.last) holes.splice(i, 1);
+    else if (id === hole.first) hole.first++;
+    else if (id === hole.last) hole.last--;
+    else {
+      holes.splice(i + 1, 0, { ...hole, first: id + 1 });
+      hole.last = id - 1;
+    }
+    return true;
+  }
+  return false;
+}
+
+function forgetOldestReported(seq: Sequence, count: number): void {
+  let left = count;
+  seq.holes = seq.holes.filter((h) => !(h.reported && left-- > 0));
+}

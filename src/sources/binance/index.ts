@@ -1,0 +1,13 @@
+export { BinanceSource, type BinanceSourceDeps, type BinanceSourceOptions } from './source.js';
+export {
+  parseFrame,
+  type ParseResult,
+  type DeadLetterReason,
+  type ControlMessage,
+  type ServerShutdownNotice,
+  type NonMarketTrade,
+} from './parse.js';
+export { GapDetector, type GapDetectorOptions, type Verdict } from './gaps.js';
+export { BinanceConnection, type ConnectionOptions, type ConnectionHandlers, type DownReason } from './connection.js';
+export { AttemptLimiter, Backoff } from './backoff.js';
+export { SPOT_WS_URL, USDM_WS_URL, streamUrl, subscribedStreams, wireStreamName } from './streams.js';

@@ -1,0 +1,377 @@
+import type { Config } from '../../config/schema.js';
+import { type DeadLetterEvent, type MarketEvent, type PipelineEvent, exchangeTime } from '../../core/events.js';
+import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../ops/logger.js';
+import type { Metrics } from '../../ops/metrics.js';
+import type { Emit, Source, SourceStatus } from '../source.js';
+import { AttemptLimiter } from './backoff.js';
+import { BinanceConnection, type DownReason } from './connection.js';
+import { GapDetector, type GapReason } from './gaps.js';
+import { type DeadLetterReason, parseFrame } from './parse.js';
+import { streamUrl, subscribedStreams, usdmPingTimeout, wsBaseUrlFor } from './streams.js';
+
+/**
+ * The live Binance source. Streams are spread over connections of at most
+ * `maxStreamsPerConnection` streams ("slots"). Each slot has one active connection; before Binance's
+ * 24-hour cut (at `rotateAfterMs`) or on a `serverShutdown` event a replacement is opened first, takes
+ * over once it delivers, and the old one is closed `rotationOverlapMs` later. Records seen on both
+ * during the overlap are dropped once: trade/aggTrade by id (the gap detector), bookTicker, depth and
+ * kline by their update key.
+ */
+
+export interface BinanceSourceDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export interface BinanceSourceOptions {
+  /** Overrides `config.wsBaseUrl`, e.g. the simulator's URL. */
+  readonly wsBaseUrl?: string;
+}
+
+const ORIGIN = 'binance-ws';
+/** Pause reading from the sockets when this many records wait for the sink; resume below LOW_WATER. */
+const HIGH_WATER = 50_000;
+const LOW_WATER = 5_000;
+
+type Role = 'active' | 'replacement' | 'retiring';
+
+interface Link {
+  readonly conn: BinanceConnection;
+  role: Role;
+  /** Label for a hole opened by the first record of a stream after this link (re)opened. */
+  openReason: GapReason;
+  /** Streams that have not delivered since the link last opened. */
+  fresh: Set<string>;
+  rotateTimer: NodeJS.Timeout | null;
+}
+
+interface Slot {
+  readonly label: string;
+  readonly streams: readonly string[];
+  readonly url: string;
+  links: Link[];
+  active: Link | null;
+  replacement: Link | null;
+  rotations: number;
+  /** Until when (epoch ms) records are checked against the overlap keys; Infinity while two links are up. */
+  dedupeUntil: number;
+}
+
+/** bookTicker: [u]; depth: [final u]; kline: [openTime, lastTradeId, closed]. Compared lexicographically. */
+type OverlapKey = readonly [number, number, number];
+
+export class BinanceSource implements Source {
+  readonly finished: Promise<void> = new Promise<void>(() => {});
+  private readonly log: Logger;
+  private readonly baseUrl: string;
+  private readonly pingTimeoutMs: number;
+  private readonly gaps: GapDetector;
+  private readonly limiter = new AttemptLimiter();
+  private readonly slots: Slot[] = [];
+  private readonly lastByStream = new Map<string, number>();
+  private readonly overlapKeys = new Map<string, OverlapKey>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly received = new Map<string, { inc(): void }>();
+  private readonly latency = new Map<string, { observe(v: number): void }>();
+  private emit: Emit | null = null;
+  private pending: PipelineEvent[] = [];
+  private flushing: Promise<void> | null = null;
+  private paused = false;
+  private stopping = false;
+  private everConnected = false;
+  private gapTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: Config['source'],
+    private readonly deps: BinanceSourceDeps,
+    options: BinanceSourceOptions = {},
+  ) {
+    this.log = deps.logger.child({ component: 'binance-source' });
+    this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
+    this.pingTimeoutMs = config.market === 'usdm' ? usdmPingTimeout(config.pongTimeoutMs) : config.pongTimeoutMs;
+    this.gaps = new GapDetector({ market: config.market, graceMs: config.gapGraceMs });
+  }
+
+  async start(emit: Emit): Promise<void> {
+    if (this.emit !== null) throw new TickflowError(ErrorCodes.SOURCE_PROTOCOL, 'BinanceSource.start() called twice');
+    this.emit = emit;
+    const groups = subscribedStreams(this.config);
+    groups.forEach((streams, i) => {
+      const slot: Slot = {
+        label: `binance-${i}`,
+        streams,
+        url: streamUrl(this.baseUrl, streams),
+        links: [],
+        active: null,
+        replacement: null,
+        rotations: 0,
+        dedupeUntil: 0,
+      };
+      this.slots.push(slot);
+      slot.active = this.openLink(slot, 'active');
+    });
+    this.gapTimer = setInterval(() => this.reportGaps(), Math.min(this.config.gapGraceMs, 250));
+    this.log.info(
+      { url: this.baseUrl, market: this.config.market, connections: groups.length, streams: groups.flat().length },
+      'binance source starting',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.gapTimer) clearInterval(this.gapTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const closing: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      for (const link of slot.links) {
+        if (link.rotateTimer) clearTimeout(link.rotateTimer);
+        closing.push(link.conn.close());
+      }
+      this.deps.metrics.connectionState.set({ connection: slot.label }, 0);
+    }
+    await Promise.all(closing);
+    while (this.flushing) await this.flushing;
+  }
+
+  status(): SourceStatus {
+    return {
+      kind: 'binance',
+      connections: this.slots.flatMap((s) => s.links.map((l) => l.conn.status())),
+      lastMessageAt: Object.fromEntries(this.lastByStream),
+      finished: false,
+    };
+  }
+
+  ready(): boolean {
+    return this.slots.some((s) => s.links.some((l) => l.conn.isOpen));
+  }
+
+  private openLink(slot: Slot, role: Role): Link {
+    const id = role === 'active' && slot.rotations === 0 ? slot.label : `${slot.label}.${slot.rotations}`;
+    let link: Link | null = null;
+    const conn = new BinanceConnection(
+      {
+        id,
+        url: slot.url,
+        streams: slot.streams.length,
+        stallTimeoutMs: this.config.stallTimeoutMs,
+        pingTimeoutMs: this.pingTimeoutMs,
+        backoff: this.config.backoff,
+        limiter: this.limiter,
+        logger: this.log,
+      },
+      {
+        onOpen: (reopened) => this.onOpen(slot, link!, reopened),
+        onMessage: (raw, at) => this.onFrame(slot, link!, raw, at),
+        onDown: (reason, detail, everOpened) => this.onDown(slot, link!, reason, detail, everOpened),
+      },
+    );
+    link = { conn, role, openReason: 'sequence', fresh: new Set(), rotateTimer: null };
+    slot.links.push(link);
+    conn.start();
+    return link;
+  }
+
+  private onOpen(slot: Slot, link: Link, reopened: boolean): void {
+    this.everConnected = true;
+    link.openReason = reopened ? 'reconnect' : link.role === 'replacement' ? 'rotation' : 'sequence';
+    link.fresh = new Set(slot.streams);
+    if (link.rotateTimer) clearTimeout(link.rotateTimer);
+    link.rotateTimer = setTimeout(() => {
+      if (link.role === 'active') this.rotate(slot, 'rotation');
+    }, this.config.rotateAfterMs);
+    this.updateGauge(slot);
+  }
+
+  private onDown(slot: Slot, link: Link, reason: DownReason, detail: string, everOpened: boolean): void {
+    if (link.rotateTimer) clearTimeout(link.rotateTimer);
+    link.rotateTimer = null;
+    this.updateGauge(slot);
+    if (this.stopping) return;
+    if (!everOpened && !this.everConnected) {
+      this.log.error({ connection: link.conn.id, detail }, `cannot reach Binance at ${this.baseUrl}; use --source sim`);
+    }
+    if (link.role === 'retiring') {
+      this.retire(slot, link);
+      return;
+    }
+    if (link.role === 'active' && slot.replacement?.conn.isOpen) {
+      // The replacement is already up: hand over now instead of reconnecting the old socket.
+      this.switchOver(slot);
+      this.retire(slot, link);
+      return;
+    }
+    this.deps.metrics.reconnects.inc({ reason });
+  }
+
+  /** Opens the replacement connection; the switch happens when it delivers its first frame. */
+  private rotate(slot: Slot, reason: 'rotation' | 'server_shutdown'): void {
+    if (this.stopping || slot.replacement !== null) return;
+    slot.rotations++;
+    slot.dedupeUntil = Number.POSITIVE_INFINITY;
+    this.deps.metrics.reconnects.inc({ reason });
+    this.log.info({ connection: slot.label, reason }, 'rotating connection: opening the replacement first');
+    slot.replacement = this.openLink(slot, 'replacement');
+  }
+
+  private switchOver(slot: Slot): void {
+    const old = slot.active;
+    const next = slot.replacement;
+    if (next === null) return;
+    next.role = 'active';
+    slot.active = next;
+    slot.replacement = null;
+    if (old === null) return;
+    old.role = 'retiring';
+    if (old.rotateTimer) clearTimeout(old.rotateTimer);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.retire(slot, old);
+    }, this.config.rotationOverlapMs);
+    this.timers.add(timer);
+    this.log.info({ connection: slot.label, next: next.conn.id, old: old.conn.id }, 'replacement delivering; switched over');
+  }
+
+  private retire(slot: Slot, link: Link): void {
+    void link.conn.close().then(() => {
+      slot.links = slot.links.filter((l) => l !== link);
+      if (slot.replacement === null) slot.dedupeUntil = Date.now() + this.config.rotationOverlapMs;
+      this.updateGauge(slot);
+    });
+  }
+
+  private onFrame(slot: Slot, link: Link, raw: string, receivedAt: number): void {
+    if (link.role === 'replacement') this.switchOver(slot);
+    const result = parseFrame(raw, this.config.market, receivedAt);
+    if (result.ok === false) {
+      this.deadLetter(link, raw, receivedAt, result.reason, result.detail);
+      return;
+    }
+    const nowMs = Math.floor(receivedAt / 1000);
+    if (result.stream !== null) this.lastByStream.set(result.stream, nowMs);
+    if (result.ok === 'control') {
+      const control = result.control;
+      if (control.kind === 'serverShutdown') {
+        this.log.warn({ connection: link.conn.id }, 'serverShutdown received');
+        if (link.role === 'active') this.rotate(slot, 'server_shutdown');
+      } else {
+        this.gaps.observe(control.symbol, 'trade', control.tradeId, nowMs, this.gapReason(link, result.stream));
+      }
+      return;
+    }
+    const event = result.event;
+    if (!this.accept(slot, link, event, result.stream, nowMs)) {
+      this.deps.metrics.duplicatesDropped.inc({ stream: event.type });
+      return;
+    }
+    this.countReceived(event, receivedAt);
+    this.enqueue(event);
+  }
+
+  /** False when the record was already delivered (overlap duplicate or repeated id). */
+  private accept(slot: Slot, link: Link, event: MarketEvent, stream: string, nowMs: number): boolean {
+    switch (event.type) {
+      case 'trade':
+        return this.gaps.observe(event.symbol, 'trade', event.tradeId, nowMs, this.gapReason(link, stream)) === 'accept';
+      case 'aggTrade':
+        return this.gaps.observe(event.symbol, 'aggTrade', event.aggTradeId, nowMs, this.gapReason(link, stream)) === 'accept';
+      case 'bookTicker':
+        return this.overlapCheck(slot, stream, event.updateId, 0, 0, nowMs);
+      case 'depth':
+        return this.overlapCheck(slot, stream, event.finalUpdateId, 0, 0, nowMs);
+      case 'kline':
+        return this.overlapCheck(slot, stream, event.openTime, event.lastTradeId, event.closed ? 1 : 0, nowMs);
+    }
+  }
+
+  /**
+   * Outside a rotation every record passes: a kline repeats unchanged when nothing traded. During the
+   * overlap a record whose key is not above the last one forwarded for its stream was already sent.
+   */
+  private overlapCheck(slot: Slot, stream: string, a: number, b: number, c: number, nowMs: number): boolean {
+    const last = this.overlapKeys.get(stream);
+    if (nowMs < slot.dedupeUntil && last !== undefined) {
+      const newer = a !== last[0] ? a > last[0] : b !== last[1] ? b > last[1] : c > last[2];
+      if (!newer) return false;
+    }
+    this.overlapKeys.set(stream, [a, b, c]);
+    return true;
+  }
+
+  private gapReason(link: Link, stream: string | null): GapReason {
+    return stream !== null && link.fresh.size > 0 && link.fresh.delete(stream) ? link.openReason : 'sequence';
+  }
+
+  private countReceived(event: MarketEvent, receivedAt: number): void {
+    const key = `${event.symbol}|${event.type}`;
+    let counter = this.received.get(key);
+    if (counter === undefined) {
+      counter = this.deps.metrics.messagesReceived.labels(event.symbol, event.type);
+      this.received.set(key, counter);
+    }
+    counter.inc();
+    // Spot bookTicker has no exchange time (its eventTime is the ingestion time): nothing to measure.
+    if (event.type === 'bookTicker' && event.transactionTime === undefined) return;
+    let histogram = this.latency.get(event.type);
+    if (histogram === undefined) {
+      histogram = this.deps.metrics.ingestLatency.labels(event.type);
+      this.latency.set(event.type, histogram);
+    }
+    histogram.observe((receivedAt / 1000 - exchangeTime(event)) / 1000);
+  }
+
+  private deadLetter(link: Link, raw: string, receivedAt: number, reason: DeadLetterReason, detail: string): void {
+    const event: DeadLetterEvent = { type: 'deadLetter', origin: ORIGIN, reason, detail, raw, receivedAt: Math.floor(receivedAt / 1000) };
+    this.deps.metrics.deadLetters.inc({ origin: ORIGIN, reason });
+    this.log.warn({ connection: link.conn.id, reason, detail, raw: raw.slice(0, 200) }, 'dead letter: frame not understood');
+    this.enqueue(event);
+  }
+
+  private reportGaps(): void {
+    for (const gap of this.gaps.due(Date.now())) {
+      const missing = gap.lastMissingId - gap.firstMissingId + 1;
+      this.deps.metrics.gaps.inc({ symbol: gap.symbol, stream: gap.stream });
+      this.deps.metrics.missingIds.inc({ symbol: gap.symbol, stream: gap.stream }, missing);
+      this.log.warn(
+        { symbol: gap.symbol, stream: gap.stream, first: gap.firstMissingId, last: gap.lastMissingId, missing, reason: gap.reason },
+        'gap in id sequence',
+      );
+      this.enqueue(gap);
+    }
+  }
+
+  private enqueue(event: PipelineEvent): void {
+    this.pending.push(event);
+    if (!this.paused && this.pending.length >= HIGH_WATER) this.setPaused(true);
+    if (this.flushing === null) this.flushing = this.drain();
+  }
+
+  /** Hands pending records to the sink one batch at a time; a slow sink is back-pressure. */
+  private async drain(): Promise<void> {
+    // Let the frames of one socket read pile up into one batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0 && this.emit !== null) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.emit(batch);
+      } catch (err) {
+        this.log.error({ err: errorMessage(err), records: batch.length }, 'sink rejected a batch; records lost');
+      }
+      if (this.paused && this.pending.length < LOW_WATER) this.setPaused(false);
+    }
+    this.flushing = null;
+  }
+
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.log.info({ pending: this.pending.length }, paused ? 'sink is slow: pausing sockets' : 'sink caught up: resuming sockets');
+    for (const slot of this.slots) for (const link of slot.links) paused ? link.conn.pause() : link.conn.resume();
+  }
+
+  private updateGauge(slot: Slot): void {
+    this.deps.metrics.connectionState.set({ connection: slot.label }, slot.links.some((l) => l.conn.isOpen) ? 1 : 0);
+  }
+}

@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Market } from '../../../src/core/events.js';
+import { type ParseResult, parseFrame } from '../../../src/sources/binance/parse.js';
+import { sharedData } from '../../support/data.js';
+import { type RecordedFrame, readCryptofeed, readRecording } from './recordings.js';
+
+const AT = 1_723_161_254_087_896; // an ingestion time in µs
+
+function tally(frames: readonly RecordedFrame[], market: Market): { counts: Record<string, number>; deadLetters: string[] } {
+  const counts: Record<string, number> = {};
+  const deadLetters: string[] = [];
+  for (const f of frames) {
+    const r = parseFrame(f.raw, market, f.receivedAtMicros);
+    const key = r.ok === true ? r.event.type : r.ok === false ? `deadLetter:${r.reason}` : `control:${r.control.kind}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+    if (r.ok === false) deadLetters.push(f.raw);
+  }
+  return { counts, deadLetters };
+}
+
+function parsed(raw: string, market: Market = 'spot', at = AT): ParseResult & { ok: true } {
+  const r = parseFrame(raw, market, at);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  return r as ParseResult & { ok: true };
+}
+
+function rejected(raw: string, market: Market = 'spot'): ParseResult & { ok: false } {
+  const r = parseFrame(raw, market, AT);
+  assert.equal(r.ok, false, JSON.stringify(r));
+  return r as ParseResult & { ok: false };
+}
+
+function lineOf(frames: readonly RecordedFrame[], needle: string): RecordedFrame {
+  const f = frames.find((x) => x.raw.includes(needle));
+  assert.ok(f, `no recorded line contains ${needle}`);
+  return f;
+}
+
+test('spot recordings: every frame parses except the one REST depth snapshot', (t) => {
+  const expected: Record<string, Record<string, number>> = {
+    'btcusdt_20240808.gz': { depth: 3451, bookTicker: 28040, trade: 9757, 'deadLetter:unknown_stream': 1 },
+    'btcusdt_20240809.gz': { depth: 3044, bookTicker: 45134, trade: 10147 },
+    'ethusdt_20240808.gz': { depth: 3434, bookTicker: 24077, trade: 6106, 'deadLetter:unknown_stream': 1 },
+    'ethusdt_20240809.gz': { depth: 3036, bookTicker: 34681, trade: 8409 },
+  };
+  for (const [file, counts] of Object.entries(expected)) {
+    const path = sharedData(t, 'binance-spot-ws', file);
+    if (!path) return;
+    const result = tally(readRecording(path), 'spot');
+    assert.deepEqual(result.counts, counts, file);
+    // The dead letter is the REST /api/v3/depth snapshot the recorder wrote first: no "stream" key.
+    for (const raw of result.deadLetters) assert.match(raw, /^\{"lastUpdateId":\d+,"bids":/);
+  }
+});
+
+test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => {
+  const path = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
+  if (!path) return;
+  const frames = readRecording(path);
+
+  const trade = lineOf(frames, '"t":3735683259,');
+  assert.deepEqual(parsed(trade.raw, 'spot', trade.receivedAtMicros), {
+    ok: true,
+    stream: 'btcusdt@trade',
+    event: {
+      type: 'trade',
+      exchange: 'binance',
+      market: 'spot',
+      symbol: 'BTCUSDT',
+      eventTime: 1723161255343,
+      ingestionTimestamp: 1723161254087896,
+      tradeId: 3735683259,
+      price: '61837.63000000',
+      quantity: '0.02000000',
+      tradeTime: 1723161255342,
+      buyerIsMaker: true,
+    },
+  });
+
+  // Spot bookTicker has no E: the event time is the ingestion time in ms.
+  const book = lineOf(frames, '"u":50093239212,');
+  assert.deepEqual(parsed(book.raw, 'spot', book.receivedAtMicros).event, {
+    type: 'bookTicker',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    eventTime: 1723161254087,
+    ingestionTimestamp: 1723161254087891,
+    updateId: 50093239212,
+    bidPrice: '61837.63000000',
+    bidQty: '3.78826000',
+    askPrice: '61837.64000000',
+    askQty: '1.54698000',
+  });
+
+  const depth = lineOf(frames, '"U":50093239203,');
+  assert.deepEqual(parsed(depth.raw, 'spot', depth.receivedAtMicros).event, {
+    type: 'depth',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    eventTime: 1723161255308,
+    ingestionTimestamp: 1723161254036059,
+    firstUpdateId: 50093239203,
+    finalUpdateId: 50093239207,
+    bids: [['55653.87000000', '0.00000000']],
+    asks: [
+      ['61838.04000000', '0.32332000'],
+      ['61844.30000000', '0.40163000'],
+      ['61862.50000000', '0.05019000'],
+      ['61862.51000000', '0.00000000'],
+    ],
+  });
+});
+
+test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', (t) => {
+  const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (!path) return;
+  const frames = readRecording(path);
+  const result = tally(frames, 'usdm');
+  assert.deepEqual(result.counts, { depth: 6551, bookTicker: 66089, trade: 21313, 'deadLetter:unknown_stream': 1 });
+
+  const trade = lineOf(frames, '"t":5266583935,');
+  assert.deepEqual(parsed(trade.raw, 'usdm', trade.receivedAtMicros).event, {
+    type: 'trade',
+    exchange: 'binance',
+    market: 'usdm',
+    symbol: 'BTCUSDT',
+    eventTime: 1723161256322,
+    ingestionTimestamp: 1723161255088176,
+    tradeId: 5266583935,
+    price: '61800.30',
+    quantity: '0.006',
+    tradeTime: 1723161256322,
+    buyerIsMaker: false,
+  });
+
+  const book = lineOf(frames, '"u":5123107839020,');
+  assert.deepEqual(parsed(book.raw, 'usdm', book.receivedAtMicros).event, {
+    type: 'bookTicker',
+    exchange: 'binance',
+    market: 'usdm',
+    symbol: 'BTCUSDT',
+    eventTime: 1723161256313,
+    ingestionTimestamp: 1723161255088169,
+    updateId: 5123107839020,
+    bidPrice: '61800.20',
+    bidQty: '2.507',
+    askPrice: '61800.30',
+    askQty: '2.510',
+    transactionTime: 1723161256313,
+  });
+
+  const depthLine = lineOf(frames, '"U":5123107832006,');
+  const depth = parsed(depthLine.raw, 'usdm', depthLine.receivedAtMicros);
+  assert.equal(depth.stream, 'btcusdt@depth@0ms');
+  assert.equal(depth.event.type, 'depth');
+  if (depth.event.type !== 'depth') return;
+  assert.equal(depth.event.firstUpdateId, 5123107832006);
+  assert.equal(depth.event.finalUpdateId, 5123107837557);
+  assert.equal(depth.event.prevFinalUpdateId, 5123107831937);
+  assert.equal(depth.event.transactionTime, 1723161256298);
+  assert.equal(depth.event.eventTime, 1723161256299);
+  assert.deepEqual(depth.event.bids[0], ['58710.20', '0.014']);
+  const raw = JSON.parse(depthLine.raw) as { data: { b: unknown[]; a: unknown[] } };
+  assert.equal(depth.event.bids.length, raw.data.b.length);
+  assert.equal(depth.event.asks.length, raw.data.a.length);
+});
+
+test('USD-M trades that are not MARKET are control messages, not trades', (t) => {
+  const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (!path) return;
+  const line = lineOf(readRecording(path), '"t":5266583935,');
+  const r = parseFrame(line.raw.replace('"X":"MARKET"', '"X":"INSURANCE_FUND"'), 'usdm', AT);
+  assert.deepEqual(r, {
+    ok: 'control',
+    stream: 'btcusdt@trade',
+    control: { kind: 'nonMarketTrade', symbol: 'BTCUSDT', tradeId: 5266583935, tradeType: 'INSURANCE_FUND' },
+  });
+});
+
+test('ws-fixtures: aggTrade, bookTicker with E/T, trade with buyer/seller order ids', (t) => {
+  const dir = sharedData(t, 'ws-fixtures');
+  if (!dir) return;
+  const read = (name: string) => readFileSync(`${dir}/${name}`, 'utf8');
+  assert.deepEqual(parsed(read('ws_spot_agg_trade.json')).event, {
+    type: 'aggTrade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'ETHUSDT',
+    eventTime: 1675759520848,
+    ingestionTimestamp: AT,
+    aggTradeId: 226532,
+    price: '1632.46000000',
+    quantity: '0.34305000',
+    firstTradeId: 228423,
+    lastTradeId: 228423,
+    tradeTime: 1675759520847,
+    buyerIsMaker: false,
+  });
+  const book = parsed(read('ws_spot_ticker_book.json')).event;
+  assert.equal(book.type, 'bookTicker');
+  assert.equal(book.eventTime, 1646199228123);
+  assert.equal(book.type === 'bookTicker' && book.transactionTime, 1646199228121);
+  const trade = parsed(read('ws_spot_trade.json')).event;
+  assert.equal(trade.type === 'trade' && trade.tradeId, 705291099);
+  assert.equal(trade.type === 'trade' && trade.price, '4149.74000000');
+});
+
+test('cryptofeed session: depth, bookTicker, kline_1m and aggTrade on odd symbols', (t) => {
+  const path = sharedData(t, 'cryptofeed-sample', 'BINANCE.ws.1.0');
+  if (!path) return;
+  const frames = readCryptofeed(path);
+  assert.deepEqual(tally(frames, 'spot').counts, { depth: 177, bookTicker: 84, kline: 2, aggTrade: 2 });
+
+  const kline = lineOf(frames, '"stream":"nknusdt@kline_1m"');
+  assert.deepEqual(parsed(kline.raw, 'spot', kline.receivedAtMicros).event, {
+    type: 'kline',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'NKNUSDT',
+    eventTime: 1633998523963,
+    ingestionTimestamp: 1633998523957298,
+    interval: '1m',
+    openTime: 1633998480000,
+    closeTime: 1633998539999,
+    firstTradeId: 19862761,
+    lastTradeId: 19862790,
+    open: '0.35270000',
+    high: '0.35280000',
+    low: '0.35220000',
+    close: '0.35280000',
+    volume: '25877.00000000',
+    quoteVolume: '9116.04600000',
+    tradeCount: 30,
+    takerBuyVolume: '58.00000000',
+    takerBuyQuoteVolume: '20.46240000',
+    closed: false,
+  });
+
+  const agg = parsed(lineOf(frames, '"stream":"lrcbtc@aggTrade"').raw).event;
+  assert.equal(agg.type === 'aggTrade' && agg.price, '0.00000638');
+  assert.equal(agg.symbol, 'LRCBTC');
+
+  const depth = parsed(lineOf(frames, '"U":499869760,').raw).event;
+  assert.deepEqual(depth.type === 'depth' && [depth.bids, depth.asks], [[], [['0.35380000', '3027.00000000']]]);
+
+  const rune = parsed(lineOf(frames, '"s":"RUNEEUR"').raw).event;
+  assert.equal(rune.symbol, 'RUNEEUR');
+});
+
+test('USD-M aggTrade and kline (payloads as in the USD-M stream docs)', () => {
+  const agg = parsed(
+    '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1723161256322,"s":"BTCUSDT","a":2270557012,"p":"61800.30","q":"0.006","f":5266583935,"l":5266583935,"T":1723161256322,"m":false}}',
+    'usdm',
+  ).event;
+  assert.equal(agg.type === 'aggTrade' && agg.market, 'usdm');
+  assert.equal(agg.type === 'aggTrade' && agg.firstTradeId, 5266583935);
+  const kline = parsed(
+    '{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":1723161256322,"s":"BTCUSDT","k":{"t":1723161240000,"T":1723161299999,"s":"BTCUSDT","i":"1m","f":5266583000,"L":5266583935,"o":"61790.10","c":"61800.30","h":"61810.00","l":"61780.00","v":"120.512","n":936,"x":false,"q":"7446710.33110","V":"60.201","Q":"3719960.50300","B":"0"}}}',
+    'usdm',
+  ).event;
+  assert.equal(kline.type === 'kline' && kline.close, '61800.30');
+  assert.equal(kline.type === 'kline' && kline.tradeCount, 936);
+});
+
+test('invalid frames become precise dead-letter reasons', () => {
+  const trade =
+    '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}';
+  assert.equal(rejected('{"stream":"btcusdt@trade","data":{"e":"tra').reason, 'malformed_json');
+  assert.equal(rejected('[1,2]').reason, 'malformed_json');
+  assert.equal(rejected(trade.replace('"61837.63000000"', '"61,837.63"')).reason, 'invalid_field');
+  assert.equal(rejected(trade.replace('"61837.63000000"', '61837.63')).reason, 'invalid_field');
+  assert.equal(rejected(trade.replace('"p":"61837.63000000",', '')).reason, 'invalid_field');
+  assert.equal(rejected(trade.replace('"t":3735683259', '"t":"3735683259"')).reason, 'invalid_field');
+  assert.equal(rejected(trade.replace('"e":"trade"', '"e":"aggTrade"')).reason, 'invalid_field');
+  assert.match(rejected(trade.replace('"p":"61837.63000000",', '')).detail, /btcusdt@trade: "p"/);
+  assert.equal(rejected(trade.replace('btcusdt@trade', 'btcusdt@ticker')).reason, 'unknown_stream');
+  assert.equal(rejected(trade.replace('btcusdt@trade', 'btcusdt@depth5@100ms')).reason, 'unknown_stream');
+  assert.equal(rejected('{"result":null,"id":1}').reason, 'unknown_stream');
+  assert.equal(
+    rejected('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["1.0"]],"a":[]}}').reason,
+    'invalid_field',
+  );
+});
+
+test('serverShutdown is recognized bare, wrapped in "event", and inside a combined stream', () => {
+  const expected = { kind: 'serverShutdown', eventTime: 1770123456789 };
+  for (const raw of [
+    '{"e":"serverShutdown","E":1770123456789}',
+    '{"event":{"e":"serverShutdown","E":1770123456789}}',
+    '{"stream":"btcusdt@trade","data":{"e":"serverShutdown","E":1770123456789}}',
+  ]) {
+    const r = parseFrame(raw, 'spot', AT);
+    assert.equal(r.ok, 'control', raw);
+    assert.deepEqual(r.ok === 'control' && r.control, expected);
+  }
+});
