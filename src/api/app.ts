@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { ErrorCodes, TickflowError } from '../core/errors.js';
+import type { HealthRegistry } from '../ops/health.js';
+import { healthRoutes } from '../ops/health-routes.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Database } from '../store/database.js';
+import { defaultWebRoot, registerDashboard } from '../web/static.js';
+import { tokenCheck } from './auth.js';
+import { ApiError } from './errors.js';
+import type { LiveFeed, LiveSubscription } from './live.js';
+import { openApiDocument } from './openapi.js';
+import type { PipelineStatus } from './pipeline.js';
+import { apiRoutes } from './routes.js';
+import { buildSchemas } from './schemas.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly live: LiveFeed;
+  readonly pipeline: () => PipelineStatus | Promise<PipelineStatus>;
+  readonly health: HealthRegistry;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** The built dashboard (default: dist/web/public, see src/web/static.ts). */
+  readonly webRoot?: string;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * The HTTP API, the live stream, the dashboard and the probes, built without listening: the caller
+ * listens on config.api.host/port, tests use inject().
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const logger = deps.logger.child({ component: 'api' });
+  // No per-request log lines: the dashboard polls, and errors are logged by the error handler.
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+
+  if (deps.config.api.token !== undefined) {
+    const allowed = tokenCheck(deps.config.api.token);
+    app.addHook('preHandler', async (req) => {
+      if (!allowed(req)) throw new ApiError('TF_API_UNAUTHORIZED', 'send Authorization: Bearer <api.token> (or ?access_token= on /api/stream)');
+    });
+  }
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const api = toApiError(err);
+    if (api.status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    if (api.code === 'TF_API_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
+    return reply.code(api.status).send(api.body());
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(new ApiError('TF_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?', 1)[0]}`).body()),
+  );
+
+  const streams = new Set<LiveSubscription>();
+  // Open streams would otherwise hold app.close() until every browser goes away.
+  app.addHook('preClose', async () => {
+    for (const sub of streams) sub.close();
+  });
+
+  const routes = apiRoutes({
+    config: deps.config,
+    db: deps.db,
+    live: deps.live,
+    pipeline: deps.pipeline,
+    health: deps.health,
+    schemas: buildSchemas(deps.config.processor.candleIntervals),
+    instance: { id: randomUUID(), startedAt: Date.now() },
+    streams,
+  });
+  for (const r of routes) {
+    app.get(r.path, async (req, reply) => {
+      const parsed = r.query.safeParse(req.query ?? {});
+      if (!parsed.success) throw badParams(parsed.error.issues);
+      return r.handler(parsed.data, req, reply);
+    });
+  }
+  const openapi = openApiDocument(routes, { version: VERSION, tokenRequired: deps.config.api.token !== undefined });
+  app.get('/api/openapi.json', async () => openapi);
+
+  void app.register(healthRoutes({ health: deps.health, metrics: deps.metrics }));
+  registerDashboard(app, deps.webRoot ?? defaultWebRoot());
+  return app;
+}
+
+function badParams(issues: readonly { path: readonly PropertyKey[]; message: string; code: string; keys?: readonly string[] }[]): ApiError {
+  const parts = issues.map((issue) => {
+    // An unknown parameter is reported on the object, with the offending names in `keys`.
+    if (issue.code === 'unrecognized_keys') return `unknown parameter ${issue.keys?.join(', ')}`;
+    const name = issue.path.map(String).join('.') || 'query';
+    return `${name}: ${issue.message}`;
+  });
+  return new ApiError('TF_API_BAD_PARAM', parts.join('; '));
+}
+
+function toApiError(err: FastifyError | Error): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof TickflowError && err.code === ErrorCodes.STORE_UNAVAILABLE) {
+    return new ApiError('TF_API_STORE_UNAVAILABLE', 'the database is not answering; retry shortly', { cause: err });
+  }
+  const status = (err as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return new ApiError('TF_API_BAD_PARAM', err.message, { cause: err });
+  return new ApiError('TF_API_INTERNAL', 'internal error', { cause: err });
+}

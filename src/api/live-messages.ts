@@ -1,0 +1,96 @@
+/**
+ * What /api/stream sends. Each SSE `data:` line is a JSON array of these (one batch per write).
+ * Decimal fields stay strings, as in the REST API; times are epoch ms.
+ */
+
+export interface LiveTrade {
+  readonly type: 'trade';
+  readonly symbol: string;
+  readonly kind: 'trade' | 'aggTrade';
+  readonly id: number;
+  readonly price: string;
+  readonly quantity: string;
+  readonly time: number;
+  readonly buyerIsMaker: boolean;
+  /** price × quantity reached the whale threshold for the symbol (processor.whaleNotional*). */
+  readonly whale: boolean;
+}
+
+export interface LiveBookTicker {
+  readonly type: 'bookTicker';
+  readonly symbol: string;
+  readonly time: number;
+  readonly bidPrice: string;
+  readonly bidQty: string;
+  readonly askPrice: string;
+  readonly askQty: string;
+}
+
+export interface LiveCandle {
+  readonly type: 'candle';
+  readonly symbol: string;
+  readonly interval: string;
+  /** Window start, epoch ms. */
+  readonly time: number;
+  readonly open: string;
+  readonly high: string;
+  readonly low: string;
+  readonly close: string;
+  readonly volume: string;
+  readonly tradeCount: number;
+  /**
+   * `live`: the API's own forming candle, built from the trades it was fed (immediate);
+   * `processor`: the processor's upserted row (authoritative, with moving averages, but only every
+   * trigger interval).
+   */
+  readonly source: 'live' | 'processor';
+  readonly final: boolean;
+  /** `live` only: the feed started (or reset) inside this window, so open/volume miss early trades. */
+  readonly partial: boolean;
+  readonly vwap?: string | null;
+  /** Moving averages by name (`sma20`, `ema12`, ...), `processor` only. */
+  readonly averages?: Readonly<Record<string, string | null>>;
+}
+
+export interface LiveMetric {
+  readonly type: 'metric';
+  readonly symbol: string;
+  /** `trades`: windowed trade metrics; `spread`: windowed spread metrics. */
+  readonly kind: 'trades' | 'spread';
+  readonly time: number;
+  readonly values: Readonly<Record<string, string | number | null>>;
+}
+
+export type AnomalyKind = 'volatility' | 'volumeSpike' | 'priceMove' | 'spreadWarning';
+
+export interface LiveAnomaly {
+  readonly type: 'anomaly';
+  readonly symbol: string;
+  readonly kind: AnomalyKind;
+  readonly time: number;
+  readonly message: string;
+  readonly value?: number | string | null;
+  readonly threshold?: number | string | null;
+}
+
+export interface LiveGap {
+  readonly type: 'gap';
+  readonly symbol: string;
+  readonly stream: 'trade' | 'aggTrade';
+  readonly firstMissingId: number;
+  readonly lastMissingId: number;
+  readonly time: number;
+  readonly reason: string;
+}
+
+/** The client was too slow: this many trades / events were left out of its buffer. */
+export interface LiveDropped {
+  readonly type: 'dropped';
+  readonly trades: number;
+  readonly events: number;
+}
+
+export type LiveMessage = LiveTrade | LiveBookTicker | LiveCandle | LiveMetric | LiveAnomaly | LiveGap | LiveDropped;
+
+/** Messages that belong to one symbol (everything except the `dropped` marker). */
+export type SymbolMessage = Exclude<LiveMessage, LiveDropped>;

@@ -1,0 +1,106 @@
+import type { MarketEvent } from '../core/events.js';
+import { exchangeTime } from '../core/events.js';
+
+const RATE_WINDOW_S = 10;
+const LATENCY_SAMPLES = 2_048;
+
+export interface StreamRate {
+  readonly symbol: string;
+  readonly stream: string;
+  /** Mean over the last 10 s. */
+  readonly messagesPerSecond: number;
+  readonly lastEventAt: number;
+}
+
+export interface LatencySummary {
+  readonly p50: number | null;
+  readonly p99: number | null;
+  readonly samples: number;
+}
+
+interface RateCounter {
+  /** Counts per whole second, ring of RATE_WINDOW_S + 1 slots. */
+  readonly slots: number[];
+  second: number;
+  lastEventAt: number;
+}
+
+/**
+ * Rates and ingest latency (ingestion time − exchange event time) of the events the live feed
+ * sees, so the dashboard's pipeline panel works without a metrics server. Latency is kept as the
+ * last 2,048 samples per stream (exact quantiles of recent traffic, not histogram buckets).
+ */
+export class LiveStats {
+  private readonly rates = new Map<string, RateCounter>();
+  private readonly latency = new Map<string, { values: Float64Array; next: number; count: number }>();
+
+  record(event: MarketEvent, nowMs: number): void {
+    const key = `${event.symbol}\u0000${event.type}`;
+    const second = Math.floor(nowMs / 1000);
+    let rate = this.rates.get(key);
+    if (!rate) {
+      rate = { slots: new Array<number>(RATE_WINDOW_S + 1).fill(0), second, lastEventAt: nowMs };
+      this.rates.set(key, rate);
+    }
+    advance(rate, second);
+    const slot = second % rate.slots.length;
+    rate.slots[slot] = (rate.slots[slot] ?? 0) + 1;
+    rate.lastEventAt = nowMs;
+
+    // Spot bookTicker carries no exchange time (eventTime is the ingestion time): no latency.
+    if (event.type === 'bookTicker' && event.market === 'spot') return;
+    let ring = this.latency.get(event.type);
+    if (!ring) {
+      ring = { values: new Float64Array(LATENCY_SAMPLES), next: 0, count: 0 };
+      this.latency.set(event.type, ring);
+    }
+    ring.values[ring.next] = event.ingestionTimestamp / 1000 - exchangeTime(event);
+    ring.next = (ring.next + 1) % LATENCY_SAMPLES;
+    ring.count = Math.min(ring.count + 1, LATENCY_SAMPLES);
+  }
+
+  streamRates(nowMs: number): StreamRate[] {
+    const second = Math.floor(nowMs / 1000);
+    const out: StreamRate[] = [];
+    for (const [key, rate] of this.rates) {
+      advance(rate, second);
+      const [symbol = '', stream = ''] = key.split('\u0000');
+      // Whole seconds before the current one, so a half-elapsed second does not halve the rate.
+      let sum = 0;
+      for (let i = 1; i <= RATE_WINDOW_S; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
+      out.push({ symbol, stream, messagesPerSecond: sum / RATE_WINDOW_S, lastEventAt: rate.lastEventAt });
+    }
+    return out.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.stream.localeCompare(b.stream));
+  }
+
+  /** Ingest latency in ms over all streams, and per stream type. */
+  ingestLatency(): { all: LatencySummary; byStream: Record<string, LatencySummary> } {
+    const byStream: Record<string, LatencySummary> = {};
+    const all: number[] = [];
+    for (const [stream, ring] of this.latency) {
+      const values = Array.from(ring.values.subarray(0, ring.count));
+      all.push(...values);
+      byStream[stream] = summarize(values);
+    }
+    return { all: summarize(all), byStream };
+  }
+}
+
+function advance(rate: RateCounter, second: number): void {
+  if (second <= rate.second) return;
+  const span = Math.min(second - rate.second, rate.slots.length);
+  for (let i = 1; i <= span; i++) rate.slots[(rate.second + i) % rate.slots.length] = 0;
+  rate.second = second;
+}
+
+function summarize(values: number[]): LatencySummary {
+  if (values.length === 0) return { p50: null, p99: null, samples: 0 };
+  values.sort((a, b) => a - b);
+  return { p50: quantile(values, 0.5), p99: quantile(values, 0.99), samples: values.length };
+}
+
+/** Nearest-rank quantile of sorted values. */
+function quantile(sorted: number[], q: number): number {
+  const rank = Math.max(1, Math.ceil(q * sorted.length));
+  return sorted[rank - 1] as number;
+}

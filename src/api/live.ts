@@ -1,0 +1,274 @@
+import type { BookTickerEvent, GapEvent, PipelineEvent, ResetEvent, TradeEvent, AggTradeEvent } from '../core/events.js';
+import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../processors/decimal.js';
+import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
+import { LiveCandles } from './live-candles.js';
+import type { LiveAnomaly, LiveCandle, LiveMessage, LiveMetric, SymbolMessage } from './live-messages.js';
+import { LiveStats, type LatencySummary, type StreamRate } from './live-stats.js';
+
+/** A processor candle row as the integrator hands it over (window start in epoch ms). */
+export type CandleUpdate = Omit<LiveCandle, 'type' | 'source' | 'partial'>;
+export type MetricUpdate = Omit<LiveMetric, 'type'>;
+export type AnomalyUpdate = Omit<LiveAnomaly, 'type'>;
+
+export interface LiveFilter {
+  readonly symbols: readonly string[];
+  /** Candle intervals wanted; all when absent. */
+  readonly intervals?: readonly string[];
+}
+
+export interface LiveSubscription {
+  /** Resolves as soon as messages are pending (at once if some are) or the subscription closes. */
+  ready(): Promise<void>;
+  /** Everything pending, coalesced; empties the buffer. */
+  take(): LiveMessage[];
+  /** Messages pending (bounded by the buffer limits). */
+  readonly pending: number;
+  readonly closed: boolean;
+  close(): void;
+}
+
+export interface LiveFeedStats {
+  readonly subscribers: number;
+  readonly streams: readonly StreamRate[];
+  readonly ingestLatencyMs: LatencySummary & { readonly byStream: Readonly<Record<string, LatencySummary>> };
+}
+
+/**
+ * The API's live view of the pipeline. The integrator feeds it every market event (`publish`) and
+ * the processor's outputs; /api/stream subscribers receive them per symbol through bounded,
+ * coalescing buffers, so a slow client costs a fixed amount of memory.
+ */
+export interface LiveFeed {
+  publish(event: PipelineEvent | ResetEvent): void;
+  publishCandle(candle: CandleUpdate): void;
+  publishMetric(metric: MetricUpdate): void;
+  publishAnomaly(anomaly: AnomalyUpdate): void;
+  subscribe(filter: LiveFilter): LiveSubscription;
+  stats(): LiveFeedStats;
+  /** Ends every subscription (shutdown). */
+  closeAll(): void;
+}
+
+export interface LiveFeedOptions {
+  /** Intervals of the live forming candle (config.processor.candleIntervals). */
+  readonly intervals: readonly string[];
+  /** Whale threshold in quote currency (config.processor.whaleNotional). */
+  readonly whaleNotional: number;
+  readonly whaleNotionalBySymbol?: Readonly<Record<string, number>>;
+  readonly limits?: BufferLimits;
+  readonly now?: () => number;
+}
+
+export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
+  return new MemoryLiveFeed(options);
+}
+
+class Subscriber implements LiveSubscription {
+  private readonly buffer: CoalescingBuffer;
+  private wake: (() => void) | null = null;
+  closed = false;
+
+  constructor(
+    readonly symbols: ReadonlySet<string>,
+    readonly intervals: ReadonlySet<string> | null,
+    limits: BufferLimits,
+    private readonly onClose: (s: Subscriber) => void,
+  ) {
+    this.buffer = new CoalescingBuffer(limits);
+  }
+
+  wants(message: SymbolMessage): boolean {
+    if (!this.symbols.has(message.symbol)) return false;
+    return message.type !== 'candle' || this.intervals === null || this.intervals.has(message.interval);
+  }
+
+  deliver(message: SymbolMessage): void {
+    this.buffer.push(message);
+    this.notify();
+  }
+
+  get pending(): number {
+    return this.buffer.size;
+  }
+
+  ready(): Promise<void> {
+    if (this.closed || this.buffer.size > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  take(): LiveMessage[] {
+    return this.buffer.take();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(this);
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+class MemoryLiveFeed implements LiveFeed {
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly candles: LiveCandles;
+  private readonly liveStats = new LiveStats();
+  /** Last state-like message per key, replayed to a new subscriber so it starts complete. */
+  private readonly state = new Map<string, SymbolMessage>();
+  /** Which trade stream feeds the tape and the live candle, per symbol (see tapeKind). */
+  private readonly tapeKinds = new Map<string, 'trade' | 'aggTrade'>();
+  private readonly whaleThreshold: (symbol: string) => Dec;
+  private readonly limits: BufferLimits;
+  private readonly now: () => number;
+
+  constructor(options: LiveFeedOptions) {
+    this.candles = new LiveCandles(options.intervals);
+    this.limits = options.limits ?? DEFAULT_BUFFER_LIMITS;
+    this.now = options.now ?? Date.now;
+    const bySymbol = options.whaleNotionalBySymbol ?? {};
+    const thresholds = new Map<string, Dec>();
+    this.whaleThreshold = (symbol) => {
+      let threshold = thresholds.get(symbol);
+      if (!threshold) thresholds.set(symbol, (threshold = decimalFromNumber(bySymbol[symbol] ?? options.whaleNotional)));
+      return threshold;
+    };
+  }
+
+  publish(event: PipelineEvent | ResetEvent): void {
+    switch (event.type) {
+      case 'trade':
+      case 'aggTrade':
+        this.liveStats.record(event, this.now());
+        this.onTrade(event);
+        return;
+      case 'bookTicker':
+        this.liveStats.record(event, this.now());
+        this.onBookTicker(event);
+        return;
+      case 'depth':
+      case 'kline':
+        this.liveStats.record(event, this.now());
+        return;
+      case 'gap':
+        this.onGap(event);
+        return;
+      case 'reset':
+        for (const symbol of event.symbols) this.candles.reset(symbol);
+        return;
+      case 'deadLetter':
+        return;
+    }
+  }
+
+  publishCandle(candle: CandleUpdate): void {
+    this.send({ ...candle, type: 'candle', source: 'processor', partial: false }, `cp:${candle.symbol}:${candle.interval}`);
+  }
+
+  publishMetric(metric: MetricUpdate): void {
+    this.send({ ...metric, type: 'metric' }, `m:${metric.symbol}:${metric.kind}`);
+  }
+
+  publishAnomaly(anomaly: AnomalyUpdate): void {
+    this.send({ ...anomaly, type: 'anomaly' });
+  }
+
+  subscribe(filter: LiveFilter): LiveSubscription {
+    const subscriber = new Subscriber(
+      new Set(filter.symbols),
+      filter.intervals ? new Set(filter.intervals) : null,
+      this.limits,
+      (s) => this.subscribers.delete(s),
+    );
+    for (const message of this.state.values()) if (subscriber.wants(message)) subscriber.deliver(message);
+    for (const symbol of filter.symbols) {
+      for (const candle of this.candles.snapshot(symbol)) if (subscriber.wants(candle)) subscriber.deliver(candle);
+    }
+    this.subscribers.add(subscriber);
+    return subscriber;
+  }
+
+  stats(): LiveFeedStats {
+    const latency = this.liveStats.ingestLatency();
+    return {
+      subscribers: this.subscribers.size,
+      streams: this.liveStats.streamRates(this.now()),
+      ingestLatencyMs: { ...latency.all, byStream: latency.byStream },
+    };
+  }
+
+  closeAll(): void {
+    for (const s of [...this.subscribers]) s.close();
+  }
+
+  /**
+   * Binance sends both `trade` and `aggTrade` when both streams are configured; counting both
+   * would double the tape and the candle volume. `trade` wins as soon as one is seen; a symbol
+   * with only aggTrades uses those.
+   */
+  private tapeKind(event: TradeEvent | AggTradeEvent): boolean {
+    const current = this.tapeKinds.get(event.symbol);
+    if (current === event.type) return true;
+    if (event.type === 'aggTrade' && current === 'trade') return false;
+    if (current === 'aggTrade') this.candles.reset(event.symbol);
+    this.tapeKinds.set(event.symbol, event.type);
+    return true;
+  }
+
+  private onTrade(event: TradeEvent | AggTradeEvent): void {
+    if (!this.tapeKind(event)) return;
+    const notional = mul(parseDecimal(event.price), parseDecimal(event.quantity));
+    this.send({
+      type: 'trade',
+      symbol: event.symbol,
+      kind: event.type,
+      id: event.type === 'trade' ? event.tradeId : event.aggTradeId,
+      price: event.price,
+      quantity: event.quantity,
+      time: event.tradeTime,
+      buyerIsMaker: event.buyerIsMaker,
+      whale: compare(notional, this.whaleThreshold(event.symbol)) >= 0,
+    });
+    const trade = { symbol: event.symbol, price: event.price, quantity: event.quantity, time: event.tradeTime };
+    for (const candle of this.candles.apply(trade)) this.send(candle);
+  }
+
+  private onBookTicker(event: BookTickerEvent): void {
+    this.send(
+      {
+        type: 'bookTicker',
+        symbol: event.symbol,
+        time: event.transactionTime ?? event.eventTime,
+        bidPrice: event.bidPrice,
+        bidQty: event.bidQty,
+        askPrice: event.askPrice,
+        askQty: event.askQty,
+      },
+      `b:${event.symbol}`,
+    );
+  }
+
+  private onGap(event: GapEvent): void {
+    this.send({
+      type: 'gap',
+      symbol: event.symbol,
+      stream: event.stream,
+      firstMissingId: event.firstMissingId,
+      lastMissingId: event.lastMissingId,
+      time: event.detectedAt,
+      reason: event.reason,
+    });
+  }
+
+  /** Fans a message out; `stateKey` also remembers it for subscribers that join later. */
+  private send(message: SymbolMessage, stateKey?: string): void {
+    if (stateKey !== undefined) this.state.set(stateKey, message);
+    for (const s of this.subscribers) if (s.wants(message)) s.deliver(message);
+  }
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * Query-string schemas of every route, built from config (the allowed intervals are the
+ * processor's). The same schemas validate requests and, through z.toJSONSchema, describe the
+ * parameters in /api/openapi.json. Objects are strict: an unknown parameter is a 400, not ignored.
+ */
+
+const SYMBOL = /^[A-Za-z0-9]{2,20}$/;
+const EPOCH_MS = /^\d{1,15}$/;
+
+const symbol = z
+  .string({ error: 'required: a symbol such as BTCUSDT' })
+  .regex(SYMBOL, { message: 'expected a symbol such as BTCUSDT (2-20 letters or digits)' })
+  .transform((s) => s.toUpperCase())
+  .meta({ description: 'Binance symbol, case-insensitive, e.g. BTCUSDT' });
+
+/** Epoch milliseconds or an ISO 8601 date-time (`2024-08-09T00:00:00Z`), as epoch ms. */
+const instant = (description: string) =>
+  z
+    .string()
+    .refine((s) => EPOCH_MS.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))), {
+      message: 'expected epoch milliseconds or an ISO 8601 time such as 2024-08-09T00:00:00Z',
+    })
+    .transform((s) => (EPOCH_MS.test(s) ? Number(s) : Date.parse(s)))
+    .optional()
+    .meta({ description });
+
+const limit = (fallback: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `expected a whole number from 1 to ${max}` })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, { message: `expected a whole number from 1 to ${max}` })
+    .optional()
+    .transform((n) => n ?? fallback)
+    .meta({ description: `Most rows to return (1-${max}, default ${fallback}); the newest are returned.` });
+
+const from = instant('Start of the time range, inclusive: epoch ms or ISO 8601');
+const to = instant('End of the time range, exclusive: epoch ms or ISO 8601');
+
+const list = <T extends string>(item: z.ZodType<T, string>, what: string) =>
+  z
+    .string()
+    .transform((s) => s.split(',').filter((x) => x.length > 0))
+    .pipe(z.array(item).min(1, { message: `expected a comma-separated list of ${what}` }));
+
+export function buildSchemas(intervals: readonly string[]) {
+  const [first = '1m', ...rest] = intervals;
+  const interval = z
+    .enum([first, ...rest], { error: `expected one of ${intervals.join(', ')}` })
+    .meta({ description: `Candle interval: ${intervals.join(', ')}` });
+  const windowed = { from, to };
+  return {
+    none: z.strictObject({}),
+    candles: z.strictObject({ symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }),
+    trades: z.strictObject({ symbol, limit: limit(100, 1_000) }),
+    symbolSeries: z.strictObject({ symbol, ...windowed, limit: limit(500, 5_000) }),
+    anySymbolEvents: z.strictObject({ symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }),
+    stream: z.strictObject({
+      symbols: list(z.string().regex(SYMBOL).transform((s) => s.toUpperCase()), 'symbols such as BTCUSDT,ETHUSDT').meta({
+        description: 'Comma-separated symbols to receive, e.g. BTCUSDT,ETHUSDT',
+      }),
+      intervals: list(interval, `intervals (${intervals.join(', ')})`)
+        .optional()
+        .meta({ description: 'Comma-separated candle intervals to receive; all when absent' }),
+      access_token: z
+        .string()
+        .optional()
+        .meta({ description: 'The API token, for EventSource clients that cannot send an Authorization header' }),
+    }),
+  };
+}
+
+export type Schemas = ReturnType<typeof buildSchemas>;

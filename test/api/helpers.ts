@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
+import { createLiveFeed, type LiveFeed } from '../../src/api/live.js';
+import type { PipelineStatus } from '../../src/api/pipeline.js';
+import { validate } from '../../src/config/load.js';
+import type { Config, ConfigInput } from '../../src/config/schema.js';
+import { HealthRegistry } from '../../src/ops/health.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import type { Database } from '../../src/store/database.js';
+import { openEmbedded } from '../../src/store/embedded.js';
+import { migrate } from '../../src/store/migrate.js';
+
+/** A migrated embedded database in a temporary directory, removed after the test. */
+export async function openTestDatabase(t: TestContext): Promise<Database> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tickflow-api-'));
+  const db = await openEmbedded({ dataDir, port: 0, logger: silentLogger() });
+  t.after(async () => {
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  await migrate(db, { logger: silentLogger(), retentionDays: 3650 });
+  return db;
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly live: LiveFeed;
+  readonly config: Config;
+  readonly health: HealthRegistry;
+}
+
+export const IDLE_PIPELINE: PipelineStatus = { source: null, bus: { kind: 'memory', consumerLag: null } };
+
+/** buildApp with real parts around the given database; closed after the test. */
+export function testApp(
+  t: TestContext,
+  db: Database,
+  options: { config?: ConfigInput; pipeline?: () => PipelineStatus; live?: LiveFeed; webRoot?: string } = {},
+): TestApp {
+  const config = validate(options.config ?? {});
+  const live =
+    options.live ??
+    createLiveFeed({
+      intervals: config.processor.candleIntervals,
+      whaleNotional: config.processor.whaleNotional,
+      whaleNotionalBySymbol: config.processor.whaleNotionalBySymbol,
+    });
+  const health = new HealthRegistry();
+  const app = buildApp({
+    config,
+    db,
+    live,
+    pipeline: options.pipeline ?? (() => IDLE_PIPELINE),
+    health,
+    metrics: createMetrics(),
+    logger: silentLogger(),
+    ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
+  });
+  t.after(() => app.close());
+  return { app, live, config, health };
+}
+
+export interface SeedTrade {
+  readonly symbol: string;
+  readonly id: number;
+  readonly price: string;
+  readonly quantity: string;
+  readonly time: number;
+  readonly buyerIsMaker?: boolean;
+  readonly kind?: 'trade' | 'aggTrade';
+}
+
+export async function insertTrades(db: Database, trades: readonly SeedTrade[]): Promise<void> {
+  for (const t of trades) {
+    await db.query(
+      `INSERT INTO trades (exchange, market, symbol, kind, trade_id, price, quantity, buyer_is_maker, trade_time, event_time, ingestion_timestamp)
+       VALUES ('binance', 'spot', $1, $2, $3, $4, $5, $6, $7, $7, $7)`,
+      [t.symbol, t.kind ?? 'trade', t.id, t.price, t.quantity, t.buyerIsMaker ?? false, new Date(t.time).toISOString()],
+    );
+  }
+}
