@@ -1,0 +1,107 @@
+import type { WebSocket } from 'ws';
+import type { Hub, Subscriber } from './hub.js';
+import { handleRequest } from './protocol.js';
+
+export interface ConnectionTimings {
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  readonly lifetimeMs: number;
+}
+
+/** Binance: 5 incoming messages per second (pings, unsolicited pongs, JSON requests). */
+const MAX_INCOMING_PER_SECOND = 5;
+/** A client this far behind is cut, as Binance drops slow consumers instead of buffering. */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * One client connection with Binance's rules: pings with a payload every pingIntervalMs, a cut
+ * when no pong arrives within pongTimeoutMs, a cut above 5 incoming messages per second, and the
+ * end of the connection after its lifetime (24 h on Binance).
+ */
+export class Connection implements Subscriber {
+  readonly streams = new Set<string>();
+  combined: boolean;
+  private readonly ws: WebSocket;
+  private readonly hub: Hub;
+  private readonly incoming: number[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private pongTimer: NodeJS.Timeout | null = null;
+
+  constructor(ws: WebSocket, hub: Hub, combined: boolean, streams: readonly string[], timings: ConnectionTimings) {
+    this.ws = ws;
+    this.hub = hub;
+    this.combined = combined;
+    for (const s of streams) this.streams.add(s);
+    hub.add(this);
+    ws.on('message', (data, isBinary) => this.onMessage(isBinary ? '' : String(data)));
+    ws.on('ping', () => this.countIncoming());
+    ws.on('pong', () => this.onPong());
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => this.dispose());
+    this.timers.push(setInterval(() => this.ping(timings.pongTimeoutMs), timings.pingIntervalMs));
+    this.timers.push(setTimeout(() => this.close(1000, 'connection lifetime reached'), timings.lifetimeMs));
+  }
+
+  send(text: string): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.terminate();
+      return false;
+    }
+    this.ws.send(text);
+    return true;
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+    this.dispose();
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+    this.dispose();
+  }
+
+  private onMessage(text: string): void {
+    if (!this.countIncoming()) return;
+    const outcome = handleRequest(text, this);
+    if (outcome.subscribe) this.hub.subscribe(this, outcome.subscribe);
+    if (outcome.unsubscribe) this.hub.unsubscribe(this, outcome.unsubscribe);
+    if (outcome.combined !== undefined) this.combined = outcome.combined;
+    this.send(outcome.reply);
+  }
+
+  private onPong(): void {
+    if (this.pongTimer !== null) {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+      return;
+    }
+    // Only unsolicited pongs count: answers to our own pings are what we asked for.
+    this.countIncoming();
+  }
+
+  /** Counts an incoming message; closes the connection and returns false above the limit. */
+  private countIncoming(): boolean {
+    const now = Date.now();
+    this.incoming.push(now);
+    while ((this.incoming[0] ?? now) <= now - 1_000) this.incoming.shift();
+    if (this.incoming.length <= MAX_INCOMING_PER_SECOND) return true;
+    this.close(1008, 'too many messages');
+    return false;
+  }
+
+  private ping(pongTimeoutMs: number): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.ping(String(Date.now()));
+    this.pongTimer ??= setTimeout(() => this.terminate(), pongTimeoutMs);
+  }
+
+  private dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.length = 0;
+    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+    this.hub.remove(this);
+  }
+}

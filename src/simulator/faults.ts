@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { Generator } from './generator.js';
+import type { Hub } from './hub.js';
+
+/** Fault injection, from tests (the `faults` object) or over HTTP (POST /sim/faults/<name>). */
+export interface Faults {
+  /** Cuts every WebSocket connection without a close frame; returns how many were cut. */
+  dropConnections(): number;
+  /** Sends no data frames for `ms` (pings continue); the events of that time are lost. */
+  stall(ms: number): void;
+  /** Replaces the next `n` data frames by truncated, unparsable JSON (not counted as emitted). */
+  malformed(n: number): void;
+  /** Sends each of the next `n` data frames twice. */
+  duplicate(n: number): void;
+  /** Holds the next `n` data frames and sends them in reverse order. */
+  reorder(n: number): void;
+  /** Does not send the next `n` events of `<symbol>@<stream>` (REST history still has them). */
+  skipIds(symbol: string, stream: 'trade' | 'aggTrade', n: number): void;
+  /** Every symbol trades at `ratePerSec` for `durationMs`. */
+  burst(ratePerSec: number, durationMs: number): void;
+  /** Sends the serverShutdown event to every connection, then closes them after `closeAfterMs`. */
+  shutdownNotice(closeAfterMs?: number): void;
+}
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+
+export function createFaults(hub: Hub, generator: Generator | null, timers: Set<NodeJS.Timeout>): Faults {
+  return {
+    dropConnections: () => hub.dropAll(),
+    stall: (ms) => hub.stall(ms),
+    malformed: (n) => hub.malformed(n),
+    duplicate: (n) => hub.duplicate(n),
+    reorder: (n) => hub.reorder(n),
+    skipIds: (symbol, stream, n) => hub.skip(`${symbol.toLowerCase()}@${stream}`, n),
+    burst: (ratePerSec, durationMs) => generator?.burst(ratePerSec, durationMs),
+    shutdownNotice: (closeAfterMs = DEFAULT_SHUTDOWN_GRACE_MS) => {
+      // Same shape as the WebSocket API's connection event (developers.binance.com, "Connection events").
+      hub.broadcast(JSON.stringify({ event: { e: 'serverShutdown', E: Date.now() } }));
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        hub.closeAll(1001, 'server shutdown');
+      }, closeAfterMs);
+      timers.add(timer);
+    },
+  };
+}
+
+const count = z.strictObject({ n: z.number().int().positive() });
+const FAULT_BODIES = {
+  dropConnections: z.strictObject({}),
+  stall: z.strictObject({ ms: z.number().int().positive() }),
+  malformed: count,
+  duplicate: count,
+  reorder: count,
+  skipIds: z.strictObject({ symbol: z.string().min(1), stream: z.enum(['trade', 'aggTrade']), n: z.number().int().positive() }),
+  burst: z.strictObject({ ratePerSec: z.number().positive(), durationMs: z.number().int().positive() }),
+  shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().optional() }),
+} as const;
+
+export type FaultName = keyof typeof FAULT_BODIES;
+export const FAULT_NAMES = Object.keys(FAULT_BODIES) as FaultName[];
+
+export class FaultRequestError extends Error {}
+
+/** Applies a fault named in a URL with its JSON body; throws FaultRequestError on bad input. */
+export function applyFault(faults: Faults, name: string, body: unknown): unknown {
+  if (!(name in FAULT_BODIES)) throw new FaultRequestError(`unknown fault "${name}"; expected one of ${FAULT_NAMES.join(', ')}`);
+  const parsed = FAULT_BODIES[name as FaultName].safeParse(body ?? {});
+  if (!parsed.success) throw new FaultRequestError(`bad body for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  const b = parsed.data as {
+    ms: number;
+    n: number;
+    symbol: string;
+    stream: 'trade' | 'aggTrade';
+    ratePerSec: number;
+    durationMs: number;
+    closeAfterMs?: number;
+  };
+  switch (name as FaultName) {
+    case 'dropConnections':
+      return { dropped: faults.dropConnections() };
+    case 'stall':
+      return faults.stall(b.ms);
+    case 'malformed':
+      return faults.malformed(b.n);
+    case 'duplicate':
+      return faults.duplicate(b.n);
+    case 'reorder':
+      return faults.reorder(b.n);
+    case 'skipIds':
+      return faults.skipIds(b.symbol, b.stream, b.n);
+    case 'burst':
+      return faults.burst(b.ratePerSec, b.durationMs);
+    case 'shutdownNotice':
+      return faults.shutdownNotice(b.closeAfterMs);
+  }
+}

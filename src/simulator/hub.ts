@@ -1,0 +1,178 @@
+import type { EmittedTracker } from './emitted.js';
+
+/** One data frame for one stream: the raw payload plus the ids it carries (for emitted()). */
+export interface Outbound {
+  readonly stream: string;
+  /** The raw payload JSON, as sent on /ws/<stream>. */
+  readonly data: string;
+  readonly firstId: number;
+  readonly lastId: number;
+}
+
+/** What the hub needs from a client connection. */
+export interface Subscriber {
+  readonly combined: boolean;
+  readonly streams: Set<string>;
+  /** Sends a text frame; false if the connection could not take it. */
+  send(text: string): boolean;
+  terminate(): void;
+  close(code: number, reason: string): void;
+}
+
+/** Holds a reordered batch this long at most when fewer frames than asked arrive. */
+const REORDER_FLUSH_MS = 250;
+
+/**
+ * Routes frames to the connections subscribed to their stream, applying the data faults on the
+ * way (stall, skipped ids, reorder, malformed, duplicate), and records what was delivered.
+ */
+export class Hub {
+  private readonly connections = new Set<Subscriber>();
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly emitted: EmittedTracker;
+  private stallUntil = 0;
+  private malformedLeft = 0;
+  private duplicateLeft = 0;
+  private reorderLeft = 0;
+  private reorderBuffer: Outbound[] = [];
+  private reorderTimer: NodeJS.Timeout | null = null;
+  private readonly skips = new Map<string, number>();
+
+  constructor(emitted: EmittedTracker) {
+    this.emitted = emitted;
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  add(conn: Subscriber): void {
+    this.connections.add(conn);
+    this.subscribe(conn, [...conn.streams]);
+  }
+
+  remove(conn: Subscriber): void {
+    this.connections.delete(conn);
+    this.unsubscribe(conn, [...conn.streams]);
+  }
+
+  subscribe(conn: Subscriber, streams: readonly string[]): void {
+    for (const stream of streams) {
+      conn.streams.add(stream);
+      let set = this.subscribers.get(stream);
+      if (set === undefined) {
+        set = new Set();
+        this.subscribers.set(stream, set);
+      }
+      set.add(conn);
+    }
+  }
+
+  unsubscribe(conn: Subscriber, streams: readonly string[]): void {
+    for (const stream of streams) {
+      conn.streams.delete(stream);
+      const set = this.subscribers.get(stream);
+      set?.delete(conn);
+      if (set?.size === 0) this.subscribers.delete(stream);
+    }
+  }
+
+  /** Generators skip building payloads nobody would receive. */
+  hasSubscribers(stream: string): boolean {
+    return this.subscribers.has(stream);
+  }
+
+  publish(msg: Outbound): void {
+    if (Date.now() < this.stallUntil) return;
+    const skip = this.skips.get(msg.stream);
+    if (skip !== undefined) {
+      if (skip <= 1) this.skips.delete(msg.stream);
+      else this.skips.set(msg.stream, skip - 1);
+      return;
+    }
+    if (this.reorderLeft > 0) {
+      this.reorderLeft -= 1;
+      this.reorderBuffer.push(msg);
+      if (this.reorderLeft === 0) this.flushReordered();
+      else this.reorderTimer ??= setTimeout(() => this.flushReordered(), REORDER_FLUSH_MS).unref();
+      return;
+    }
+    this.sendOut(msg);
+  }
+
+  /** A frame for every connection regardless of subscriptions (serverShutdown). */
+  broadcast(text: string): void {
+    for (const conn of this.connections) conn.send(text);
+  }
+
+  /** Cuts every connection without a close frame, like a network failure. */
+  dropAll(): number {
+    const n = this.connections.size;
+    for (const conn of [...this.connections]) conn.terminate();
+    return n;
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const conn of [...this.connections]) conn.close(code, reason);
+  }
+
+  stall(ms: number): void {
+    this.stallUntil = Date.now() + ms;
+  }
+
+  malformed(n: number): void {
+    this.malformedLeft += n;
+  }
+
+  duplicate(n: number): void {
+    this.duplicateLeft += n;
+  }
+
+  reorder(n: number): void {
+    this.reorderLeft += n;
+  }
+
+  skip(stream: string, n: number): void {
+    this.skips.set(stream, (this.skips.get(stream) ?? 0) + n);
+  }
+
+  stop(): void {
+    if (this.reorderTimer !== null) clearTimeout(this.reorderTimer);
+    this.reorderTimer = null;
+  }
+
+  private flushReordered(): void {
+    if (this.reorderTimer !== null) clearTimeout(this.reorderTimer);
+    this.reorderTimer = null;
+    const batch = this.reorderBuffer.reverse();
+    this.reorderBuffer = [];
+    for (const msg of batch) this.sendOut(msg);
+  }
+
+  private sendOut(msg: Outbound): void {
+    if (this.malformedLeft > 0) {
+      this.malformedLeft -= 1;
+      // A truncated frame: the client must dead-letter it and then see the id gap it leaves.
+      this.deliver(msg, (text) => text.slice(0, Math.floor(text.length / 2)));
+      return;
+    }
+    if (this.deliver(msg)) this.emitted.record(msg.stream, msg.firstId, msg.lastId);
+    if (this.duplicateLeft > 0) {
+      this.duplicateLeft -= 1;
+      this.deliver(msg);
+    }
+  }
+
+  private deliver(msg: Outbound, mangle?: (text: string) => string): boolean {
+    const set = this.subscribers.get(msg.stream);
+    if (set === undefined) return false;
+    let wrapped: string | null = null;
+    let delivered = false;
+    for (const conn of set) {
+      let text = conn.combined ? (wrapped ??= `{"stream":"${msg.stream}","data":${msg.data}}`) : msg.data;
+      if (mangle !== undefined) text = mangle(text);
+      if (conn.send(text)) delivered = true;
+    }
+    return delivered;
+  }
+}

@@ -1,0 +1,148 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Market } from '../core/events.js';
+import { EmittedTracker, type EmittedReport } from './emitted.js';
+import { applyFault, createFaults, FaultRequestError, type Faults } from './faults.js';
+import { Generator } from './generator.js';
+import { Hub } from './hub.js';
+import { attachWebSocketServer } from './ws-server.js';
+
+export type { EmittedReport, StreamEmitted } from './emitted.js';
+export type { Faults, FaultName } from './faults.js';
+export { FAULT_NAMES } from './faults.js';
+
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  symbols: string[];
+  market?: Market;
+  seed?: number;
+  /** Per symbol. */
+  tradesPerSecond?: number;
+  /** Per symbol: book updates at the touch (each a bookTicker). */
+  bookTickersPerSecond?: number;
+  /** Replay these recordings instead of generating a market. */
+  replayFiles?: string[];
+  /** 0 = as fast as the clients take it, 1 = real time. */
+  replaySpeed?: number;
+  connectionLifetimeMs?: number;
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  weightLimitPerMinute?: number;
+  /** Trades and aggTrades kept per symbol for the REST history endpoints. */
+  historySize?: number;
+}
+
+export interface Simulator {
+  /** ws://HOST:PORT — clients use `${wsBaseUrl}/stream?streams=...` or `/ws/<stream>`. */
+  readonly wsBaseUrl: string;
+  /** http://HOST:PORT (the same port). */
+  readonly restBaseUrl: string;
+  readonly faults: Faults;
+  /** Per stream, the ids actually sent to at least one client. */
+  emitted(): EmittedReport;
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  market: 'spot' as Market,
+  seed: 42,
+  tradesPerSecond: 20,
+  bookTickersPerSecond: 10,
+  replaySpeed: 1,
+  connectionLifetimeMs: 24 * 3_600_000,
+  pingIntervalMs: 20_000,
+  pongTimeoutMs: 60_000,
+  weightLimitPerMinute: 6_000,
+  historySize: 100_000,
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FaultRequestError('body is not JSON');
+  }
+}
+
+/**
+ * A local exchange speaking Binance's spot WebSocket Streams and REST protocol: a seeded market
+ * (or a replayed recording), fault injection, and a record of what it sent.
+ */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const opts = { ...DEFAULTS, ...options };
+  const emitted = new EmittedTracker();
+  const hub = new Hub(emitted);
+  const timers = new Set<NodeJS.Timeout>();
+  const generator = new Generator(
+    {
+      symbols: opts.symbols,
+      market: opts.market,
+      seed: opts.seed,
+      tradesPerSecond: opts.tradesPerSecond,
+      bookTickersPerSecond: opts.bookTickersPerSecond,
+      historySize: opts.historySize,
+    },
+    hub,
+  );
+  const faults = createFaults(hub, generator, timers);
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const fault = /^\/sim\/faults\/([A-Za-z]+)$/.exec(url.pathname);
+    if (fault !== null && req.method === 'POST') {
+      readJson(req)
+        .then((body) => sendJson(res, 200, { ok: true, result: applyFault(faults, fault[1] ?? '', body) ?? null }))
+        .catch((err: unknown) => sendJson(res, err instanceof FaultRequestError ? 400 : 500, { ok: false, error: String(err instanceof Error ? err.message : err) }));
+      return;
+    }
+    if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, emitted.report());
+    sendJson(res, 404, { code: -1, msg: 'Not found.' });
+  });
+  const wss = attachWebSocketServer(server, hub, {
+    pingIntervalMs: opts.pingIntervalMs,
+    pongTimeoutMs: opts.pongTimeoutMs,
+    lifetimeMs: opts.connectionLifetimeMs,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  generator.start();
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  let closed: Promise<void> | null = null;
+  return {
+    wsBaseUrl: `ws://${host}:${port}`,
+    restBaseUrl: `http://${host}:${port}`,
+    faults,
+    emitted: () => emitted.report(),
+    close: () =>
+      (closed ??= (async () => {
+        generator.stop();
+        hub.stop();
+        for (const t of timers) clearTimeout(t);
+        hub.dropAll();
+        wss.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })()),
+  };
+}

@@ -1,0 +1,179 @@
+import { formatUnits, parseUnits } from './decimal.js';
+import type { SimTrade } from './market.js';
+
+export const KLINE_INTERVALS = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1M'] as const;
+export type KlineInterval = (typeof KLINE_INTERVALS)[number];
+
+const SECOND = 1_000;
+const FIXED_MS: Record<Exclude<KlineInterval, '1M'>, number> = {
+  '1s': SECOND,
+  '1m': 60 * SECOND,
+  '3m': 180 * SECOND,
+  '5m': 300 * SECOND,
+  '15m': 900 * SECOND,
+  '30m': 1_800 * SECOND,
+  '1h': 3_600 * SECOND,
+  '2h': 7_200 * SECOND,
+  '4h': 14_400 * SECOND,
+  '6h': 21_600 * SECOND,
+  '8h': 28_800 * SECOND,
+  '12h': 43_200 * SECOND,
+  '1d': 86_400 * SECOND,
+  '3d': 259_200 * SECOND,
+  '1w': 604_800 * SECOND,
+};
+/** Binance weeks start on Monday 00:00 UTC; the epoch was a Thursday. */
+const WEEK_OFFSET = 4 * 86_400 * SECOND;
+
+export function isKlineInterval(value: string): value is KlineInterval {
+  return (KLINE_INTERVALS as readonly string[]).includes(value);
+}
+
+export function klineOpenTime(interval: KlineInterval, time: number): number {
+  if (interval === '1M') {
+    const d = new Date(time);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  }
+  const size = FIXED_MS[interval];
+  const offset = interval === '1w' ? WEEK_OFFSET : 0;
+  return Math.floor((time - offset) / size) * size + offset;
+}
+
+export function klineCloseTime(interval: KlineInterval, openTime: number): number {
+  if (interval === '1M') {
+    const d = new Date(openTime);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - 1;
+  }
+  return openTime + FIXED_MS[interval] - 1;
+}
+
+export interface KlineDecimals {
+  readonly price: number;
+  readonly qty: number;
+  readonly quote: number;
+}
+
+const SCALE = 8;
+
+/**
+ * One candle built from trades exactly as Binance does: OHLC from trade prices, base/quote volume
+ * and taker-buy volumes as exact sums, first/last trade id, count. A candle without trades carries
+ * the previous close as OHLC and -1 trade ids.
+ */
+export class KlineBuilder {
+  readonly interval: KlineInterval;
+  readonly openTime: number;
+  readonly closeTime: number;
+  private open: bigint | null;
+  private high: bigint | null;
+  private low: bigint | null;
+  private close: bigint | null;
+  private volume = 0n;
+  private quoteVolume = 0n;
+  private takerBuyVolume = 0n;
+  private takerBuyQuote = 0n;
+  private firstId = -1;
+  private lastId = -1;
+  private count = 0;
+
+  constructor(interval: KlineInterval, openTime: number, previousClose: bigint | null) {
+    this.interval = interval;
+    this.openTime = openTime;
+    this.closeTime = klineCloseTime(interval, openTime);
+    this.open = this.high = this.low = this.close = previousClose;
+  }
+
+  get lastPrice(): bigint | null {
+    return this.close;
+  }
+
+  get hasPrice(): boolean {
+    return this.close !== null;
+  }
+
+  add(trade: SimTrade): void {
+    const price = parseUnits(trade.price, SCALE);
+    const qty = parseUnits(trade.qty, SCALE);
+    if (this.count === 0) {
+      this.open = this.high = this.low = price;
+      this.firstId = trade.id;
+    }
+    if (this.high === null || price > this.high) this.high = price;
+    if (this.low === null || price < this.low) this.low = price;
+    this.close = price;
+    this.lastId = trade.id;
+    this.count += 1;
+    const quote = price * qty;
+    this.volume += qty;
+    this.quoteVolume += quote;
+    if (!trade.buyerIsMaker) {
+      this.takerBuyVolume += qty;
+      this.takerBuyQuote += quote;
+    }
+  }
+
+  /** The `k` object of a kline stream event. */
+  wsKline(symbol: string, closed: boolean, d: KlineDecimals): Record<string, unknown> {
+    const v = this.values(d);
+    return {
+      t: this.openTime,
+      T: this.closeTime,
+      s: symbol,
+      i: this.interval,
+      f: this.firstId,
+      L: this.lastId,
+      o: v.open,
+      c: v.close,
+      h: v.high,
+      l: v.low,
+      v: v.volume,
+      n: this.count,
+      x: closed,
+      q: v.quote,
+      V: v.takerBuyVolume,
+      Q: v.takerBuyQuote,
+      B: '0',
+    };
+  }
+
+  /** A row of GET /api/v3/klines. */
+  restRow(d: KlineDecimals): (number | string)[] {
+    const v = this.values(d);
+    return [this.openTime, v.open, v.high, v.low, v.close, v.volume, this.closeTime, v.quote, this.count, v.takerBuyVolume, v.takerBuyQuote, '0'];
+  }
+
+  private values(d: KlineDecimals) {
+    const price = (x: bigint | null) => formatUnits(x ?? 0n, SCALE, d.price);
+    return {
+      open: price(this.open),
+      high: price(this.high),
+      low: price(this.low),
+      close: price(this.close),
+      volume: formatUnits(this.volume, SCALE, d.qty),
+      quote: formatUnits(this.quoteVolume, 2 * SCALE, d.quote),
+      takerBuyVolume: formatUnits(this.takerBuyVolume, SCALE, d.qty),
+      takerBuyQuote: formatUnits(this.takerBuyQuote, 2 * SCALE, d.quote),
+    };
+  }
+}
+
+/** Candles of one interval from trades in time order (for GET /api/v3/klines). */
+export function buildKlines(interval: KlineInterval, trades: Iterable<SimTrade>): KlineBuilder[] {
+  const out: KlineBuilder[] = [];
+  for (const trade of trades) {
+    let current = out[out.length - 1];
+    if (current === undefined || trade.time > current.closeTime) {
+      const openTime = klineOpenTime(interval, trade.time);
+      // Binance lists intervals without trades too, carrying the previous close.
+      if (current !== undefined) {
+        for (let t = current.closeTime + 1; t < openTime; t = klineCloseTime(interval, t) + 1) {
+          out.push(new KlineBuilder(interval, t, current.lastPrice));
+        }
+      }
+      current = new KlineBuilder(interval, openTime, current?.lastPrice ?? null);
+      out.push(current);
+    }
+    current.add(trade);
+  }
+  return out;
+}

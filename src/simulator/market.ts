@@ -1,0 +1,324 @@
+import { formatUnits } from './decimal.js';
+import type { Instrument } from './instruments.js';
+import { Prng } from './prng.js';
+
+export interface SimTrade {
+  readonly id: number;
+  readonly price: string;
+  readonly qty: string;
+  readonly time: number;
+  readonly buyerIsMaker: boolean;
+}
+
+export interface SimAggTrade extends SimTrade {
+  readonly firstId: number;
+  readonly lastId: number;
+}
+
+export type Level = readonly [price: string, qty: string];
+
+export interface BookTop {
+  readonly updateId: number;
+  readonly bidPrice: string;
+  readonly bidQty: string;
+  readonly askPrice: string;
+  readonly askQty: string;
+}
+
+/** The levels one book event changed (qty "0…0" removes a level) and the update ids it used. */
+export interface BookChange {
+  readonly firstUpdateId: number;
+  readonly lastUpdateId: number;
+  readonly bids: readonly Level[];
+  readonly asks: readonly Level[];
+  /** Set when the best bid or ask (price or quantity) changed. */
+  readonly top: BookTop | null;
+  readonly time: number;
+}
+
+export interface MarketSink {
+  trades(trades: readonly SimTrade[], aggTrades: readonly SimAggTrade[]): void;
+  book(change: BookChange): void;
+}
+
+export interface BookSnapshot {
+  readonly lastUpdateId: number;
+  readonly bids: readonly Level[];
+  readonly asks: readonly Level[];
+}
+
+type Side = Map<number, number>;
+
+const LEVELS_PER_SIDE = 30;
+/** Mean number of fills per taker order; turns trades/s into taker orders/s. */
+const FILLS_PER_TAKER = 1.6;
+/** Relative volatility per sqrt(second) of the fair price (about 1 bp, like BTC on a calm day). */
+const VOLATILITY = 0.0001;
+
+/**
+ * One symbol's market: a small limit order book around a random-walking fair price, hit by taker
+ * orders. Every decision comes from one PRNG on a virtual timeline, so a seed fixes the whole
+ * sequence of trades and book updates; the wall clock only decides when it is played and stamps
+ * E/T. Takers sweep real book levels, so trade prices, aggTrade groups, bookTicker and depth diffs
+ * are consistent with each other by construction.
+ */
+export class SymbolMarket {
+  readonly instrument: Instrument;
+  private readonly prng: Prng;
+  private readonly bids: Side = new Map();
+  private readonly asks: Side = new Map();
+  private fair: number;
+  private readonly levelGap: number;
+  private vt = 0;
+  private nextTakerAt: number;
+  private nextMakerAt: number;
+  private tradesPerSecond: number;
+  private readonly makersPerSecond: number;
+  private lastTop: BookTop | null = null;
+  updateId: number;
+  tradeId: number;
+  aggTradeId: number;
+
+  constructor(instrument: Instrument, seed: number, tradesPerSecond: number, bookUpdatesPerSecond: number) {
+    this.instrument = instrument;
+    this.prng = new Prng(seed);
+    this.fair = instrument.startPrice;
+    this.levelGap = Math.max(instrument.tickSize, Math.round((instrument.startPrice * 0.00002) / instrument.tickSize) * instrument.tickSize);
+    this.tradesPerSecond = tradesPerSecond;
+    this.makersPerSecond = bookUpdatesPerSecond;
+    this.updateId = this.prng.int(1_000_000_000, 9_000_000_000);
+    this.tradeId = this.prng.int(100_000_000, 900_000_000);
+    this.aggTradeId = Math.floor(this.tradeId * 0.8);
+    this.seedBook();
+    this.nextTakerAt = this.prng.exponential(this.takerRate());
+    this.nextMakerAt = this.prng.exponential(this.makersPerSecond);
+  }
+
+  /** Changes the trade rate from now on (burst fault). */
+  setTradesPerSecond(rate: number): void {
+    this.tradesPerSecond = rate;
+    this.nextTakerAt = this.vt + this.prng.exponential(this.takerRate());
+  }
+
+  /** Plays every event scheduled up to virtual second `until`, stamping them with `now`. */
+  advance(until: number, now: number, sink: MarketSink): void {
+    for (;;) {
+      const takerNext = this.nextTakerAt <= this.nextMakerAt;
+      const at = takerNext ? this.nextTakerAt : this.nextMakerAt;
+      if (at > until) return;
+      this.walkFair(at - this.vt);
+      this.vt = at;
+      if (takerNext) {
+        this.taker(now, sink);
+        this.nextTakerAt = at + this.prng.exponential(this.takerRate());
+      } else {
+        this.maker(now, sink);
+        this.nextMakerAt = at + this.prng.exponential(this.makersPerSecond);
+      }
+    }
+  }
+
+  snapshot(limit: number): BookSnapshot {
+    const side = (s: Side, desc: boolean): Level[] =>
+      [...s.entries()]
+        .sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0]))
+        .slice(0, limit)
+        .map(([p, q]) => [this.price(p), this.qty(q)] as const);
+    return { lastUpdateId: this.updateId, bids: side(this.bids, true), asks: side(this.asks, false) };
+  }
+
+  top(): BookTop {
+    const bid = best(this.bids, true);
+    const ask = best(this.asks, false);
+    return {
+      updateId: this.updateId,
+      bidPrice: this.price(bid),
+      bidQty: this.qty(this.bids.get(bid) ?? 0),
+      askPrice: this.price(ask),
+      askQty: this.qty(this.asks.get(ask) ?? 0),
+    };
+  }
+
+  price(ticks: number): string {
+    return formatUnits(BigInt(ticks), this.instrument.tickScale, this.instrument.priceDecimals);
+  }
+
+  qty(steps: number): string {
+    return formatUnits(BigInt(steps), this.instrument.stepScale, this.instrument.qtyDecimals);
+  }
+
+  private takerRate(): number {
+    return this.tradesPerSecond / FILLS_PER_TAKER;
+  }
+
+  private walkFair(dt: number): void {
+    if (dt <= 0) return;
+    this.fair = Math.max(this.levelGap * 10, this.fair + this.prng.normal() * VOLATILITY * this.fair * Math.sqrt(dt));
+  }
+
+  private seedBook(): void {
+    const tick = this.instrument.tickSize;
+    const mid = Math.round(this.fair / tick) * tick;
+    for (let i = 0; i < LEVELS_PER_SIDE; i++) {
+      this.bids.set(mid - tick - i * this.levelGap, this.levelQty());
+      this.asks.set(mid + i * this.levelGap, this.levelQty());
+    }
+  }
+
+  /** Mostly small sizes, a long tail, and now and then a whale (the alerts need some). */
+  private takerQty(): number {
+    const base = this.instrument.typicalQty * Math.exp(this.prng.normal() * 1.1);
+    const whale = this.prng.chance(0.005) ? this.prng.int(200, 1_000) : 1;
+    return Math.max(1, Math.round(base * whale));
+  }
+
+  private levelQty(): number {
+    return Math.max(1, Math.round(this.instrument.typicalQty * 4 * Math.exp(this.prng.normal())));
+  }
+
+  private taker(now: number, sink: MarketSink): void {
+    const bid = best(this.bids, true);
+    const ask = best(this.asks, false);
+    const mid = (bid + ask) / 2;
+    // Takers lean towards the fair price, which drags the book along the random walk.
+    const lean = Math.max(-0.35, Math.min(0.35, ((this.fair - mid) / (this.levelGap * 5)) * 0.35));
+    const buy = this.prng.chance(0.5 + lean);
+    const book = buy ? this.asks : this.bids;
+    let remaining = this.takerQty();
+    const trades: SimTrade[] = [];
+    const aggTrades: SimAggTrade[] = [];
+    const changed: [number, number][] = [];
+    const firstUpdateId = this.updateId + 1;
+    while (remaining > 0 && book.size > 1) {
+      const level = best(book, !buy);
+      const available = book.get(level) ?? 0;
+      const take = Math.min(available, remaining);
+      // Several resting orders at one level give several trades, aggregated into one aggTrade.
+      const makers = take > 1 && this.prng.chance(0.3) ? this.prng.int(2, Math.min(4, take)) : 1;
+      const firstId = this.tradeId + 1;
+      let left = take;
+      for (let m = 0; m < makers; m++) {
+        const part = m === makers - 1 ? left : Math.max(1, Math.floor(left / (makers - m)));
+        left -= part;
+        this.tradeId += 1;
+        this.updateId += 1;
+        trades.push({ id: this.tradeId, price: this.price(level), qty: this.qty(part), time: now, buyerIsMaker: !buy });
+      }
+      this.aggTradeId += 1;
+      aggTrades.push({
+        id: this.aggTradeId,
+        price: this.price(level),
+        qty: this.qty(take),
+        firstId,
+        lastId: this.tradeId,
+        time: now,
+        buyerIsMaker: !buy,
+      });
+      remaining -= take;
+      if (take === available) book.delete(level);
+      else book.set(level, available - take);
+      changed.push([level, available - take]);
+    }
+    sink.trades(trades, aggTrades);
+    const refill = this.refill(buy ? this.asks : this.bids, !buy);
+    this.emitBook(now, firstUpdateId, buy ? [] : [...changed, ...refill], buy ? [...changed, ...refill] : [], sink);
+  }
+
+  private maker(now: number, sink: MarketSink): void {
+    const buySide = this.prng.chance(0.5);
+    const book = buySide ? this.bids : this.asks;
+    const tick = this.instrument.tickSize;
+    const bid = best(this.bids, true);
+    const ask = best(this.asks, false);
+    const changes: [number, number][] = [];
+    const firstUpdateId = this.updateId + 1;
+    const action = this.prng.next();
+    if (action < 0.35 && ask - bid > tick) {
+      // Improve the spread by one tick, as market makers do within milliseconds.
+      const price = buySide ? bid + tick : ask - tick;
+      const qty = this.levelQty();
+      book.set(price, qty);
+      changes.push([price, qty]);
+    } else if (action < 0.7) {
+      // Add to a level near the touch, on the fair-price side of the book.
+      const touch = buySide ? bid : ask;
+      const offset = Math.floor(this.prng.exponential(1) * 2) * this.levelGap;
+      let price = buySide ? Math.min(touch, Math.round(this.fair / tick) * tick - tick) - offset : Math.max(touch, Math.round(this.fair / tick) * tick) + offset;
+      price = buySide ? Math.min(price, ask - tick) : Math.max(price, bid + tick);
+      const qty = (book.get(price) ?? 0) + this.levelQty();
+      book.set(price, qty);
+      changes.push([price, qty]);
+    } else if (book.size > 2) {
+      // Cancel part or all of one of the best three levels.
+      const levels = [...book.keys()].sort((x, y) => (buySide ? y - x : x - y)).slice(0, 3);
+      const price = levels[this.prng.int(0, levels.length - 1)] ?? (buySide ? bid : ask);
+      const qty = this.prng.chance(0.5) ? 0 : Math.floor((book.get(price) ?? 0) / 2);
+      if (qty === 0) book.delete(price);
+      else book.set(price, qty);
+      changes.push([price, qty]);
+    }
+    this.updateId += changes.length;
+    changes.push(...this.refill(book, buySide), ...this.trim(book, buySide));
+    this.emitBook(now, firstUpdateId, buySide ? changes : [], buySide ? [] : changes, sink);
+  }
+
+  /** Keeps a side at LEVELS_PER_SIDE levels by adding deeper ones. */
+  private refill(book: Side, bidSide: boolean): [number, number][] {
+    const added: [number, number][] = [];
+    while (book.size < LEVELS_PER_SIDE) {
+      const edge = worst(book, bidSide);
+      const price = bidSide ? edge - this.levelGap : edge + this.levelGap;
+      if (price <= 0) break;
+      const qty = this.levelQty();
+      book.set(price, qty);
+      added.push([price, qty]);
+      this.updateId += 1;
+    }
+    return added;
+  }
+
+  /** Drops the deepest levels beyond LEVELS_PER_SIDE (keeps the book near the price). */
+  private trim(book: Side, bidSide: boolean): [number, number][] {
+    const removed: [number, number][] = [];
+    while (book.size > LEVELS_PER_SIDE) {
+      const edge = worst(book, bidSide);
+      book.delete(edge);
+      removed.push([edge, 0]);
+      this.updateId += 1;
+    }
+    return removed;
+  }
+
+  private emitBook(now: number, firstUpdateId: number, bids: [number, number][], asks: [number, number][], sink: MarketSink): void {
+    if (bids.length === 0 && asks.length === 0) return;
+    const top = this.top();
+    const last = this.lastTop;
+    const topChanged =
+      last === null || last.bidPrice !== top.bidPrice || last.bidQty !== top.bidQty || last.askPrice !== top.askPrice || last.askQty !== top.askQty;
+    if (topChanged) this.lastTop = top;
+    const levels = (changes: [number, number][]): Level[] => dedupe(changes).map(([p, q]) => [this.price(p), this.qty(q)] as const);
+    sink.book({
+      firstUpdateId: Math.min(firstUpdateId, this.updateId),
+      lastUpdateId: this.updateId,
+      bids: levels(bids),
+      asks: levels(asks),
+      top: topChanged ? top : null,
+      time: now,
+    });
+  }
+}
+
+function best(side: Side, highest: boolean): number {
+  let out = highest ? -Infinity : Infinity;
+  for (const p of side.keys()) if (highest ? p > out : p < out) out = p;
+  return out;
+}
+
+function worst(side: Side, bidSide: boolean): number {
+  return best(side, !bidSide);
+}
+
+/** Last write per price wins (a level changed twice in one event is sent once). */
+function dedupe(changes: [number, number][]): [number, number][] {
+  return [...new Map(changes).entries()];
+}

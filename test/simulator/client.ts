@@ -1,0 +1,108 @@
+import type { TestContext } from 'node:test';
+import WebSocket, { type ClientOptions } from 'ws';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+
+/** Starts a simulator that the test stops. */
+export async function simulator(t: TestContext, options: Partial<SimulatorOptions> = {}): Promise<Simulator> {
+  const sim = await startSimulator({ symbols: ['BTCUSDT', 'ETHUSDT'], tradesPerSecond: 50, bookTickersPerSecond: 20, ...options });
+  t.after(() => sim.close());
+  return sim;
+}
+
+/** A plain `ws` client that keeps every frame it received. */
+export class TestClient {
+  readonly frames: string[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly pings: string[] = [];
+  private readonly ws: WebSocket;
+  private waiters: (() => void)[] = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => {
+      this.frames.push(String(data));
+      this.wake();
+    });
+    ws.on('ping', (payload) => this.pings.push(String(payload)));
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: String(reason) });
+        this.wake();
+      });
+    });
+  }
+
+  static async open(t: TestContext, url: string, options: ClientOptions = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, options);
+    const client = new TestClient(ws);
+    t.after(() => ws.terminate());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(value: unknown): void {
+    this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  /** Parsed frames (malformed ones are skipped). */
+  json(): unknown[] {
+    return this.frames.flatMap((f) => {
+      try {
+        return [JSON.parse(f) as unknown];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Resolves with the first frame (parsed) for which `match` holds, waiting for more frames as needed. */
+  async waitFor<T = Record<string, unknown>>(match: (msg: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+    return this.until(() => (this.json() as T[]).find(match), what, timeoutMs);
+  }
+
+  /** Waits until `count` frames have arrived. */
+  async waitForFrames(count: number, timeoutMs = 15_000): Promise<void> {
+    await this.until(() => (this.frames.length >= count ? true : undefined), `${count} frames`, timeoutMs);
+  }
+
+  async until<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = probe();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
