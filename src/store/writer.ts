@@ -1,0 +1,273 @@
+import type { Bus, BusConsumer, Delivery, TopicId } from '../bus/bus.js';
+import type { Config } from '../config/schema.js';
+import { monotonicMs } from '../core/clock.js';
+import { exchangeTime, type DeadLetterEvent, type PipelineEvent } from '../core/events.js';
+import type { HealthRegistry } from '../ops/health.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Database, Queryable } from './database.js';
+import { StoreError, toStoreError } from './errors.js';
+import { maintainPartitions } from './partitions.js';
+import { TABLE_WRITES, tableOf } from './rows.js';
+
+export const STORE_GROUP = 'tickflow-store';
+const TOPICS: readonly TopicId[] = ['trades', 'bookTicker', 'depth', 'klines', 'gaps', 'deadLetters'];
+const MAINTENANCE_INTERVAL_MS = 3_600_000;
+/** Dead letters the writer itself creates, for rows the database refused. */
+const REJECTED_ORIGIN = 'store';
+const REJECTED_REASON = 'rejected_by_database';
+
+export interface StoreWriterDeps {
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthRegistry;
+}
+
+export interface StoreWriterStats {
+  /** Delivered to the writer and not yet committed. */
+  readonly pendingRows: number;
+  /** Rows the database inserted (duplicates excluded). */
+  readonly rowsInserted: number;
+  /** Rows written as a no-op because an identical key was already stored. */
+  readonly duplicates: number;
+  readonly batches: number;
+  /** Rows the database refused, moved to dead_letters. */
+  readonly rejected: number;
+  /** Failed write attempts that were retried. */
+  readonly retries: number;
+  /** Epoch ms of the last committed batch. */
+  readonly lastWriteAt: number | undefined;
+  readonly lastError: string | undefined;
+}
+
+export interface StoreWriter {
+  /** Writes and commits everything received so far. */
+  flush(): Promise<void>;
+  /** Flushes, commits and leaves the consumer group. */
+  close(): Promise<void>;
+  stats(): StoreWriterStats;
+}
+
+/**
+ * The store role: consumes every topic as group `tickflow-store`, writes batches of rows into all
+ * tables in one transaction, and commits the bus offsets only after that transaction committed —
+ * so a crash at any point redelivers rows, and the natural-key constraints make redelivery a no-op.
+ */
+export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWriter> {
+  const { config, db, metrics } = deps;
+  const logger = deps.logger.child({ component: 'store-writer' });
+  const { batchRows, batchMs, retryInitialMs, retryMaxMs, retentionDays } = config.store;
+
+  let pending: Delivery[] = [];
+  let oldestPendingAt: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let inFlight = 0;
+  let failing: string | undefined;
+  let closeDeadline: number | undefined;
+  let closed = false;
+  const counts = { rowsInserted: 0, duplicates: 0, batches: 0, rejected: 0, retries: 0 };
+  let lastWriteAt: number | undefined;
+  let lastError: string | undefined;
+
+  let resolveConsumer!: (c: BusConsumer) => void;
+  const consumerReady = new Promise<BusConsumer>((resolve) => {
+    resolveConsumer = resolve;
+  });
+
+  /** Inserts into every table in `tx`; returns rows inserted per table. */
+  const insertAll = async (tx: Queryable, events: readonly PipelineEvent[]): Promise<Map<string, number>> => {
+    const inserted = new Map<string, number>();
+    for (const write of TABLE_WRITES) {
+      const rows = events.filter((e) => tableOf(e) === write.table);
+      if (rows.length === 0) continue;
+      const started = monotonicMs();
+      const result = await tx.query<{ n: number }>(write.sql, write.params(write.prepare ? write.prepare(rows) : rows));
+      metrics.writeLatency.observe({ table: write.table }, (monotonicMs() - started) / 1000);
+      inserted.set(write.table, Number(result[0]?.n ?? 0));
+    }
+    return inserted;
+  };
+
+  /** One transaction; counts rows only once it committed. */
+  const writeRows = async (events: readonly PipelineEvent[]): Promise<number> => {
+    const inserted = await db.transaction((tx) => insertAll(tx, events));
+    let total = 0;
+    for (const [table, n] of inserted) {
+      metrics.rowsWritten.inc({ table }, n);
+      total += n;
+    }
+    return total;
+  };
+
+  const writeDeadLetter = async (event: PipelineEvent, err: StoreError): Promise<void> => {
+    const letter: DeadLetterEvent = {
+      type: 'deadLetter',
+      origin: REJECTED_ORIGIN,
+      reason: REJECTED_REASON,
+      detail: `${tableOf(event)}: ${err.sqlState ?? ''} ${err.message}`.slice(0, 2_000),
+      // JSON escapes control characters (a NUL in a string is what PostgreSQL text refuses).
+      raw: JSON.stringify(event),
+      receivedAt: stableTime(event),
+    };
+    try {
+      await writeRows([letter]);
+    } catch (deadErr) {
+      const e = toStoreError(deadErr, 'dead letter write failed');
+      if (!e.rejectsData) throw e;
+      logger.error({ err: e.message, raw: letter.raw.slice(0, 500) }, 'row refused by the database and not storable as a dead letter; dropped');
+    }
+    metrics.deadLetters.inc({ origin: REJECTED_ORIGIN, reason: REJECTED_REASON });
+    logger.warn({ table: tableOf(event), sqlState: err.sqlState, err: err.message }, 'row refused by the database, moved to dead_letters');
+  };
+
+  /** Writes `events`; when the database refuses a value, halves the batch until the offending rows are isolated. */
+  const writeIsolating = async (events: readonly PipelineEvent[]): Promise<{ inserted: number; rejected: number }> => {
+    try {
+      return { inserted: await writeRows(events), rejected: 0 };
+    } catch (err) {
+      const e = toStoreError(err, 'batch write failed');
+      if (!e.rejectsData) throw e;
+      if (events.length === 1) {
+        await writeDeadLetter(events[0]!, e);
+        return { inserted: 0, rejected: 1 };
+      }
+      const half = Math.ceil(events.length / 2);
+      const first = await writeIsolating(events.slice(0, half));
+      const second = await writeIsolating(events.slice(half));
+      return { inserted: first.inserted + second.inserted, rejected: first.rejected + second.rejected };
+    }
+  };
+
+  const writeBatch = async (batch: Delivery[]): Promise<void> => {
+    const events = batch.map((d) => d.event);
+    const started = monotonicMs();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { inserted, rejected } = await writeIsolating(events);
+        counts.rowsInserted += inserted;
+        counts.rejected += rejected;
+        counts.duplicates += events.length - inserted - rejected;
+        break;
+      } catch (err) {
+        const e = toStoreError(err, 'batch write failed');
+        counts.retries += 1;
+        lastError = e.message;
+        failing = `cannot write to the database: ${e.message}`;
+        if (closeDeadline !== undefined && monotonicMs() >= closeDeadline) throw e;
+        const delay = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(attempt, 20));
+        logger.warn({ err: e.message, retryable: e.canRetry, rows: events.length, attempt, delayMs: delay }, 'batch write failed; keeping it and retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    metrics.writeLatency.observe({ table: 'batch' }, (monotonicMs() - started) / 1000);
+    // Offsets move only now that the rows are durable.
+    const consumer = await consumerReady;
+    try {
+      await consumer.commit(batch);
+    } catch (err) {
+      // Harmless to skip: the next commit covers these offsets, and redelivery is idempotent.
+      logger.warn({ err: toStoreError(err, 'offset commit failed').message }, 'offset commit failed; the next batch commits past it');
+    }
+    const now = Date.now();
+    for (const e of events) {
+      if (e.type !== 'gap' && e.type !== 'deadLetter') {
+        metrics.endToEndLatency.observe({ table: tableOf(e) }, Math.max(0, now - exchangeTime(e)) / 1000);
+      }
+    }
+    counts.batches += 1;
+    lastWriteAt = now;
+    failing = undefined;
+  };
+
+  /** Queues a write of everything pending; writes run one at a time, in delivery order. */
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const run = chain.then(async () => {
+      const batch = pending;
+      pending = [];
+      oldestPendingAt = undefined;
+      if (batch.length === 0) return;
+      inFlight = batch.length;
+      try {
+        await writeBatch(batch);
+      } catch (err) {
+        // Only a shutdown gives up; the rows stay uncommitted and the bus redelivers them.
+        pending = batch.concat(pending);
+        throw err;
+      } finally {
+        inFlight = 0;
+      }
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  const consumer = await deps.bus.subscribe(
+    { group: STORE_GROUP, topics: TOPICS },
+    {
+      onDeliveries: async (batch) => {
+        if (pending.length === 0) oldestPendingAt = monotonicMs();
+        pending.push(...batch);
+        if (pending.length >= batchRows) {
+          // Awaiting the write holds the bus back while the database is slow or down.
+          await flush();
+        } else if (!timer && !closed) {
+          timer = setTimeout(() => {
+            timer = undefined;
+            flush().catch((err) => logger.error({ err: toStoreError(err, 'flush failed').message }, 'timed flush failed'));
+          }, batchMs);
+        }
+      },
+      onRevoke: async () => {
+        await flush();
+      },
+    },
+  );
+  resolveConsumer(consumer);
+
+  const maintenance = setInterval(() => {
+    maintainPartitions(db, { retentionDays }).catch((err) =>
+      logger.warn({ err: toStoreError(err, 'partition maintenance failed').message }, 'partition maintenance failed; retrying in an hour'),
+    );
+  }, MAINTENANCE_INTERVAL_MS);
+  maintenance.unref();
+
+  deps.health.register('store', async () => {
+    const details = {
+      pendingRows: pending.length + inFlight,
+      oldestPendingMs: oldestPendingAt === undefined ? 0 : Math.round(monotonicMs() - oldestPendingAt),
+      lastWriteAt: lastWriteAt === undefined ? null : new Date(lastWriteAt).toISOString(),
+      rowsInserted: counts.rowsInserted,
+      rejected: counts.rejected,
+    };
+    if (failing) return { state: 'down', reason: failing, details };
+    if (!(await db.ping())) return { state: 'down', reason: 'database unreachable', details };
+    return { state: 'up', details };
+  });
+
+  return {
+    flush,
+    async close() {
+      if (closed) return;
+      closed = true;
+      closeDeadline = monotonicMs() + config.ops.shutdownTimeoutMs;
+      clearInterval(maintenance);
+      // Closing the consumer hands over what is still queued and revokes, which flushes and commits.
+      await consumer.close();
+      await flush();
+    },
+    stats: () => ({ ...counts, pendingRows: pending.length + inFlight, lastWriteAt, lastError }),
+  };
+}
+
+/** A time for the dead letter that is the same on redelivery, so the copy is recognized as a duplicate. */
+function stableTime(event: PipelineEvent): number {
+  const candidate =
+    event.type === 'deadLetter' ? event.receivedAt : event.type === 'gap' ? event.detectedAt : Math.floor(event.ingestionTimestamp / 1000);
+  return Number.isSafeInteger(candidate) && candidate > 0 && candidate < 32503680000000 ? candidate : Date.now();
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import type { TestContext } from 'node:test';
+import type { BookTickerEvent, DepthEvent, PriceLevel, TradeEvent } from '../../src/core/events.js';
+import { sharedData } from '../support/data.js';
+
+export interface RecordedEvents {
+  readonly trades: TradeEvent[];
+  readonly bookTickers: BookTickerEvent[];
+  readonly depths: DepthEvent[];
+}
+
+/**
+ * Real spot BTCUSDT trade, bookTicker and depth payloads from the shared recording, mapped the
+ * plain way (the store tests must not depend on the source's parser).
+ */
+export function recordedEvents(t: TestContext, limit = Number.POSITIVE_INFINITY): RecordedEvents | undefined {
+  const path = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
+  if (!path) return undefined;
+  const out: RecordedEvents = { trades: [], bookTickers: [], depths: [] };
+  for (const line of gunzipSync(readFileSync(path)).toString('utf8').split('\n')) {
+    const space = line.indexOf(' ');
+    if (space < 0) continue;
+    const receivedNs = BigInt(line.slice(0, space));
+    const msg = JSON.parse(line.slice(space + 1)) as { stream?: string; data: Record<string, unknown> };
+    const d = msg.data;
+    const base = {
+      exchange: 'binance' as const,
+      market: 'spot' as const,
+      symbol: 'BTCUSDT',
+      ingestionTimestamp: Number(receivedNs / 1000n),
+    };
+    if (msg.stream?.endsWith('@trade') && out.trades.length < limit) {
+      out.trades.push({
+        ...base,
+        type: 'trade',
+        eventTime: d.E as number,
+        tradeId: d.t as number,
+        price: d.p as string,
+        quantity: d.q as string,
+        tradeTime: d.T as number,
+        buyerIsMaker: d.m as boolean,
+      });
+    } else if (msg.stream?.endsWith('@bookTicker') && out.bookTickers.length < limit) {
+      out.bookTickers.push({
+        ...base,
+        type: 'bookTicker',
+        eventTime: Number(receivedNs / 1_000_000n),
+        updateId: d.u as number,
+        bidPrice: d.b as string,
+        bidQty: d.B as string,
+        askPrice: d.a as string,
+        askQty: d.A as string,
+      });
+    } else if (msg.stream?.includes('@depth') && out.depths.length < limit) {
+      out.depths.push({
+        ...base,
+        type: 'depth',
+        eventTime: d.E as number,
+        firstUpdateId: d.U as number,
+        finalUpdateId: d.u as number,
+        bids: d.b as PriceLevel[],
+        asks: d.a as PriceLevel[],
+      });
+    }
+  }
+  return out;
+}
+
+/** A port nothing listens on right now (bind to 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+/** Resolves once `check` holds, polling; fails the test after `timeoutMs` (a safety net, not a timing assertion). */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { Bus, Delivery } from '../../src/bus/bus.js';
+import { MemoryBus } from '../../src/bus/memory.js';
+import { configSchema } from '../../src/config/schema.js';
+import type { AggTradeEvent, DeadLetterEvent, GapEvent, KlineEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
+import { HealthRegistry } from '../../src/ops/health.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
+import type { Database } from '../../src/store/database.js';
+import { openEmbedded } from '../../src/store/embedded.js';
+import { migrate } from '../../src/store/migrate.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
+import { freshDatabase } from '../support/postgres.js';
+import { eventually, recordedEvents } from './fixtures.js';
+
+const logger = silentLogger();
+const KINDS = ['embedded', 'postgres'] as const;
+
+async function openMigrated(t: TestContext, kind: (typeof KINDS)[number]): Promise<Database> {
+  let db: Database;
+  if (kind === 'embedded') {
+    const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
+    db = await openEmbedded({ dataDir: dir, port: 0, logger });
+    t.after(() => rm(dir, { recursive: true, force: true }));
+  } else {
+    db = await openPostgres(await freshDatabase(t), { logger });
+  }
+  t.after(() => db.close());
+  await migrate(db, { logger, retentionDays: 30 });
+  return db;
+}
+
+interface CommitRecord {
+  readonly deliveries: readonly Delivery[];
+  /** Rows in `trades` at the moment the writer committed. */
+  readonly tradesStored: number;
+}
+
+/** The MemoryBus, with every BusConsumer.commit call recorded together with what the database held then. */
+function recordingBus(inner: MemoryBus, db: Database, commits: CommitRecord[]): Bus {
+  return {
+    kind: inner.kind,
+    publish: (events) => inner.publish(events),
+    writable: () => inner.writable(),
+    close: () => inner.close(),
+    async subscribe(options, hooks) {
+      const consumer = await inner.subscribe(options, hooks);
+      return {
+        lag: () => consumer.lag(),
+        close: () => consumer.close(),
+        async commit(deliveries) {
+          const rows = await db.query<{ n: number }>('SELECT count(*) AS n FROM trades');
+          commits.push({ deliveries, tradesStored: Number(rows[0]?.n) });
+          await consumer.commit(deliveries);
+        },
+      };
+    },
+  };
+}
+
+interface Harness {
+  readonly bus: MemoryBus;
+  readonly writer: StoreWriter;
+  readonly commits: CommitRecord[];
+  readonly metrics: Metrics;
+  readonly health: HealthRegistry;
+}
+
+async function startWriter(t: TestContext, db: Database, store: Record<string, number>, checkDb = db): Promise<Harness> {
+  const config = configSchema.parse({ store: { retryInitialMs: 20, retryMaxMs: 200, ...store }, ops: { shutdownTimeoutMs: 2_000 } });
+  const bus = new MemoryBus();
+  const commits: CommitRecord[] = [];
+  const metrics = createMetrics();
+  const health = new HealthRegistry();
+  const writer = await startStoreWriter({ config, bus: recordingBus(bus, checkDb, commits), db, logger, metrics, health });
+  t.after(async () => {
+    await writer.close().catch(() => undefined);
+    await bus.close();
+  });
+  return { bus, writer, commits, metrics, health };
+}
+
+function syntheticTrades(count: number, firstId = 1): TradeEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    eventTime: 1_723_161_255_343 + i,
+    ingestionTimestamp: 1_723_161_254_087_896 + i,
+    tradeId: firstId + i,
+    price: `61837.${String(i).padStart(8, '0')}`,
+    quantity: '0.02000000',
+    tradeTime: 1_723_161_255_342 + i,
+    buyerIsMaker: i % 2 === 0,
+  }));
+}
+
+async function count(db: Database, table: string): Promise<number> {
+  const rows = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]?.n);
+}
+
+for (const kind of KINDS) {
+  test(`${kind}: every event type round-trips exactly; trade and aggTrade with one id both kept; duplicates ignored`, async (t) => {
+    const recorded = recordedEvents(t, 40);
+    if (!recorded) return;
+    const db = await openMigrated(t, kind);
+    const { bus, writer } = await startWriter(t, db, { batchRows: 10_000, batchMs: 3_600_000 });
+
+    const first = recorded.trades[0]!;
+    const agg: AggTradeEvent = {
+      type: 'aggTrade',
+      exchange: 'binance',
+      market: 'spot',
+      symbol: 'BTCUSDT',
+      eventTime: first.eventTime,
+      ingestionTimestamp: first.ingestionTimestamp,
+      aggTradeId: first.tradeId,
+      price: first.price,
+      quantity: first.quantity,
+      firstTradeId: first.tradeId,
+      lastTradeId: first.tradeId + 2,
+      tradeTime: first.tradeTime,
+      buyerIsMaker: first.buyerIsMaker,
+    };
+    const kline = (closed: boolean, eventTime: number, close: string): KlineEvent => ({
+      type: 'kline', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', eventTime, ingestionTimestamp: eventTime * 1000,
+      interval: '1m', openTime: 1_723_161_240_000, closeTime: 1_723_161_299_999, firstTradeId: 1, lastTradeId: 9,
+      open: '61837.63000000', high: '61900.00000000', low: '61800.10000000', close, volume: '12.50000000',
+      quoteVolume: '772970.12345678', tradeCount: 9, takerBuyVolume: '6.00000000', takerBuyQuoteVolume: '371025.00000000', closed,
+    });
+    const gap: GapEvent = {
+      type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade',
+      firstMissingId: 10, lastMissingId: 12, detectedAt: 1_723_161_255_000, reason: 'reconnect',
+    };
+    const letter: DeadLetterEvent = {
+      type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'Unexpected token', raw: '{"stream":', receivedAt: 1_723_161_255_001,
+    };
+    const events: PipelineEvent[] = [
+      ...recorded.trades, agg, ...recorded.bookTickers, ...recorded.depths,
+      kline(false, 1_723_161_260_000, '61850.00000000'), kline(true, 1_723_161_300_000, '61860.10000000'), gap, letter,
+    ];
+    await bus.publish(events);
+    await bus.drain();
+    await writer.flush();
+    // The same events again (a redelivery), and the open candle's older push arriving late.
+    await bus.publish([...events, kline(false, 1_723_161_250_000, '61000.00000000')]);
+    await bus.drain();
+    await writer.flush();
+
+    assert.equal(await count(db, 'trades'), recorded.trades.length + 1);
+    assert.equal(await count(db, 'book_ticker'), recorded.bookTickers.length);
+    assert.equal(await count(db, 'depth_updates'), recorded.depths.length);
+    assert.equal(await count(db, 'klines'), 1);
+    assert.equal(await count(db, 'gaps'), 1);
+    assert.equal(await count(db, 'dead_letters'), 1);
+    assert.ok(writer.stats().duplicates >= events.length);
+
+    const trades = await db.query<{ trade_id: number; price: string; quantity: string; us: string; ms: string }>(
+      `SELECT trade_id, price::text AS price, quantity::text AS quantity,
+              (extract(epoch FROM ingestion_timestamp) * 1000000)::bigint::text AS us,
+              (extract(epoch FROM trade_time) * 1000)::bigint::text AS ms
+       FROM trades WHERE kind = 'trade' ORDER BY trade_id`,
+    );
+    assert.deepEqual(
+      trades.map((r) => [Number(r.trade_id), r.price, r.quantity, r.us, r.ms]),
+      recorded.trades.map((e) => [e.tradeId, e.price, e.quantity, String(e.ingestionTimestamp), String(e.tradeTime)]),
+    );
+    const both = await db.query<{ kind: string; first_trade_id: number | null; last_trade_id: number | null }>(
+      'SELECT kind, first_trade_id, last_trade_id FROM trades WHERE trade_id = $1 ORDER BY kind',
+      [first.tradeId],
+    );
+    assert.deepEqual(
+      both.map((r) => [r.kind, r.first_trade_id === null ? null : Number(r.first_trade_id), r.last_trade_id === null ? null : Number(r.last_trade_id)]),
+      [['aggTrade', first.tradeId, first.tradeId + 2], ['trade', null, null]],
+    );
+    const book = await db.query<{ bid: string; ask_qty: string }>('SELECT bid_price::text AS bid, ask_qty::text AS ask_qty FROM book_ticker ORDER BY update_id LIMIT 1');
+    assert.deepEqual(book[0], { bid: recorded.bookTickers[0]!.bidPrice, ask_qty: recorded.bookTickers[0]!.askQty });
+    const depth = await db.query<{ bids: string; asks: string }>('SELECT bids::text AS bids, asks::text AS asks FROM depth_updates ORDER BY final_update_id LIMIT 1');
+    assert.deepEqual(JSON.parse(depth[0]!.bids), recorded.depths[0]!.bids);
+    assert.deepEqual(JSON.parse(depth[0]!.asks), recorded.depths[0]!.asks);
+    const candle = await db.query<{ close: string; closed: boolean; quote_volume: string }>('SELECT close::text AS close, closed, quote_volume::text AS quote_volume FROM klines');
+    assert.deepEqual(candle[0], { close: '61860.10000000', closed: true, quote_volume: '772970.12345678' });
+  });
+
+  test(`${kind}: batches flush by size or by time, and offsets are committed only after the write`, async (t) => {
+    const db = await openMigrated(t, kind);
+    const bySize = await startWriter(t, db, { batchRows: 5, batchMs: 3_600_000 });
+    await bySize.bus.publish(syntheticTrades(3));
+    await bySize.bus.drain();
+    assert.equal(bySize.writer.stats().pendingRows, 3);
+    assert.equal(await count(db, 'trades'), 0);
+    assert.equal(bySize.commits.length, 0);
+
+    await bySize.bus.publish(syntheticTrades(2, 4));
+    await eventually(() => bySize.commits.length === 1, 'the size-triggered commit');
+    assert.equal(bySize.commits[0]!.tradesStored, 5);
+    assert.equal(bySize.commits[0]!.deliveries.at(-1)!.offset, 4n);
+    await bySize.writer.close();
+    await bySize.bus.close();
+
+    const byTime = await startWriter(t, db, { batchRows: 1_000, batchMs: 50 });
+    await byTime.bus.publish(syntheticTrades(2, 6));
+    await eventually(() => byTime.commits.length === 1, 'the time-triggered commit');
+    assert.equal(byTime.commits[0]!.tradesStored, 7);
+    assert.equal(await count(db, 'trades'), 7);
+  });
+
+  test(`${kind}: a row the database refuses goes to dead_letters and the rest of the batch lands`, async (t) => {
+    const db = await openMigrated(t, kind);
+    const { bus, writer, metrics, commits } = await startWriter(t, db, { batchRows: 10, batchMs: 3_600_000 });
+    const trades = syntheticTrades(10);
+    const overflow = { ...trades[3]!, price: '1e999999' };
+    const outOfRange = { ...trades[6]!, tradeId: 1e20 };
+    trades[3] = overflow;
+    trades[6] = outOfRange;
+    await bus.publish(trades);
+    await eventually(() => commits.length === 1, 'the commit of the batch');
+
+    assert.equal(await count(db, 'trades'), 8);
+    const letters = await db.query<{ origin: string; reason: string; detail: string; raw: string }>(
+      'SELECT origin, reason, detail, raw FROM dead_letters ORDER BY detail',
+    );
+    assert.equal(letters.length, 2);
+    for (const l of letters) {
+      assert.equal(l.origin, 'store');
+      assert.equal(l.reason, 'rejected_by_database');
+      assert.match(l.detail, /^trades: 22003/);
+    }
+    assert.deepEqual(letters.map((l) => JSON.parse(l.raw) as TradeEvent).sort((a, b) => a.tradeTime - b.tradeTime), [overflow, outOfRange]);
+    assert.equal(writer.stats().rejected, 2);
+    const counted = (await metrics.deadLetters.get()).values.find((v) => v.labels.origin === 'store');
+    assert.equal(counted?.value, 2);
+    assert.equal(commits[0]!.deliveries.at(-1)!.offset, 9n);
+  });
+}
