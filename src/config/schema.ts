@@ -122,6 +122,10 @@ const processor = z.strictObject({
   triggerIntervalMs: positiveInt.default(10_000),
   /** `correct` updates the stored window; `table` stores late events in late_events instead. */
   lateEvents: z.enum(['correct', 'table']).default('correct'),
+  /** How long a final window stays correctable by late events (older ones go to late_events). */
+  lateRetentionMs: positiveInt.default(3_600_000),
+  /** The trade stream candles and trade metrics are built from; the other one is ignored so nothing counts twice. */
+  tradeStream: z.enum(['trade', 'aggTrade']).default('trade'),
   metricsWindowMs: positiveInt.default(60_000),
   spreadWindowMs: positiveInt.default(30_000),
   /** Flag volatility when price stddev / VWAP exceeds this (scale-free). */

@@ -1,4 +1,5 @@
 import { migration001 } from './001-core.js';
+import { migration002 } from './002-processor.js';
 import type { Migration } from './migration.js';
 
 export type { Migration, TimeSeriesTable } from './migration.js';
@@ -8,4 +9,4 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * with the next version number, append it here, never edit one that has shipped. Reserved:
  * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events.
  */
-export const migrations: readonly Migration[] = [migration001];
+export const migrations: readonly Migration[] = [migration001, migration002];

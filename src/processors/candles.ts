@@ -1,0 +1,186 @@
+import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
+import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
+import type { TradeInput } from './trade-input.js';
+import type { Window, WindowKind } from './window-engine.js';
+
+/** OHLCV state of one candle, exactly what Binance's kline carries. */
+export interface CandleState {
+  open: Dec;
+  high: Dec;
+  low: Dec;
+  close: Dec;
+  volume: Dec;
+  quoteVolume: Dec;
+  takerBuyVolume: Dec;
+  takerBuyQuoteVolume: Dec;
+  tradeCount: number;
+  /** -1 for a candle without trades, as in Binance klines. */
+  firstTradeId: number;
+  lastTradeId: number;
+  /** Set once the candle is final; partial rows compute them on the fly. */
+  indicators: Indicators | undefined;
+}
+
+/** One `candles` row; decimals as strings, ready for NUMERIC columns. */
+export interface CandleRow {
+  readonly symbol: string;
+  readonly interval: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly open: string;
+  readonly high: string;
+  readonly low: string;
+  readonly close: string;
+  readonly volume: string;
+  readonly quoteVolume: string;
+  readonly tradeCount: number;
+  readonly takerBuyVolume: string;
+  readonly takerBuyQuoteVolume: string;
+  readonly vwap: string | null;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+  readonly indicators: Indicators;
+  readonly isFinal: boolean;
+  readonly isComplete: boolean;
+  readonly sourceOffset: bigint;
+}
+
+export const INTERVAL_MS: Readonly<Record<string, number>> = {
+  '1m': 60_000,
+  '3m': 180_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '30m': 1_800_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+};
+
+/** `1m` for 60 000 ms, `30s` for 30 000 ms: the `interval` column of the metrics tables. */
+export function windowLabel(ms: number): string {
+  const named = Object.entries(INTERVAL_MS).find(([, size]) => size === ms);
+  if (named) return named[0];
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+export interface CandleOptions {
+  readonly interval: string;
+  readonly smaLengths: readonly number[];
+  readonly emaLengths: readonly number[];
+  /** Closed candles kept per symbol beyond what the indicators need (late corrections). */
+  readonly retain: number;
+}
+
+export function candleKind(options: CandleOptions): WindowKind<TradeInput, CandleState> & { readonly options: CandleOptions } {
+  const sizeMs = INTERVAL_MS[options.interval];
+  if (sizeMs === undefined) throw new Error(`unknown candle interval ${options.interval}`);
+  return {
+    name: `candles:${options.interval}`,
+    sizeMs,
+    retain: Math.max(options.retain, ...options.smaLengths, 2),
+    options,
+    create: (t) => ({
+      open: t.price, high: t.price, low: t.price, close: t.price,
+      volume: t.quantity, quoteVolume: t.notional,
+      takerBuyVolume: t.takerBuy ? t.quantity : ZERO,
+      takerBuyQuoteVolume: t.takerBuy ? t.notional : ZERO,
+      tradeCount: t.trades,
+      firstTradeId: t.firstTradeId,
+      lastTradeId: t.lastTradeId,
+      indicators: undefined,
+    }),
+    add: addTrade,
+    // Binance's kline for a minute without trades repeats the previous close with zero volume
+    // (the freqtrade XRP/ETH files show the same); -1 trade ids, as in its klines.
+    fill: (previous) => ({
+      open: previous.close, high: previous.close, low: previous.close, close: previous.close,
+      volume: ZERO, quoteVolume: ZERO, takerBuyVolume: ZERO, takerBuyQuoteVolume: ZERO,
+      tradeCount: 0, firstTradeId: -1, lastTradeId: -1,
+      indicators: undefined,
+    }),
+    finalize: (window, history) => {
+      window.state.indicators = candleIndicators(window, history, options);
+    },
+  };
+}
+
+function addTrade(s: CandleState, t: TradeInput): void {
+  if (s.tradeCount === 0) {
+    // A filled (empty) candle corrected by a late trade: its placeholder prices are not trades.
+    s.open = s.high = s.low = s.close = t.price;
+    s.firstTradeId = t.firstTradeId;
+    s.lastTradeId = t.lastTradeId;
+  }
+  // Trade ids increase with time per symbol, so they order open and close even for late arrivals.
+  if (t.firstTradeId < s.firstTradeId) {
+    s.open = t.price;
+    s.firstTradeId = t.firstTradeId;
+  }
+  if (t.lastTradeId >= s.lastTradeId) {
+    s.close = t.price;
+    s.lastTradeId = t.lastTradeId;
+  }
+  if (compare(t.price, s.high) > 0) s.high = t.price;
+  if (compare(t.price, s.low) < 0) s.low = t.price;
+  s.volume = add(s.volume, t.quantity);
+  s.quoteVolume = add(s.quoteVolume, t.notional);
+  if (t.takerBuy) {
+    s.takerBuyVolume = add(s.takerBuyVolume, t.quantity);
+    s.takerBuyQuoteVolume = add(s.takerBuyQuoteVolume, t.notional);
+  }
+  s.tradeCount += t.trades;
+}
+
+function candleIndicators(window: Window<CandleState>, history: readonly Window<CandleState>[], options: CandleOptions): Indicators {
+  const previous = history.at(-1);
+  const adjacent = previous !== undefined && previous.start === window.start - (window.end - window.start);
+  // Only an unbroken run of candles forms a moving average; after a hole the averages restart.
+  let from = history.length;
+  while (from > 0 && (history[from - 1] as Window<CandleState>).start === window.start - (history.length - from + 1) * (window.end - window.start)) from -= 1;
+  const closes = history.slice(from).map((w) => w.state.close);
+  return indicatorsFor(closes, window.state.close, adjacent ? previous.state.indicators : undefined, options.smaLengths, options.emaLengths);
+}
+
+export function candleRow(window: Window<CandleState>, history: readonly Window<CandleState>[], options: CandleOptions): CandleRow {
+  const s = window.state;
+  return {
+    symbol: window.symbol,
+    interval: options.interval,
+    windowStart: window.start,
+    windowEnd: window.end,
+    open: formatDecimal(s.open),
+    high: formatDecimal(s.high),
+    low: formatDecimal(s.low),
+    close: formatDecimal(s.close),
+    volume: formatDecimal(s.volume),
+    quoteVolume: formatDecimal(s.quoteVolume),
+    tradeCount: s.tradeCount,
+    takerBuyVolume: formatDecimal(s.takerBuyVolume),
+    takerBuyQuoteVolume: formatDecimal(s.takerBuyQuoteVolume),
+    vwap: isZero(s.volume) ? null : formatDecimal(divide(s.quoteVolume, s.volume, AVERAGE_SCALE)),
+    firstTradeId: s.firstTradeId,
+    lastTradeId: s.lastTradeId,
+    indicators: s.indicators ?? candleIndicators(window, history, options),
+    isFinal: window.final,
+    isComplete: window.complete,
+    sourceOffset: window.maxOffset,
+  };
+}
+
+/** The state a stored final row stands for (restart: reload the recent past). */
+export function candleStateFromRow(row: CandleRow): CandleState {
+  return {
+    open: parseDecimal(row.open),
+    high: parseDecimal(row.high),
+    low: parseDecimal(row.low),
+    close: parseDecimal(row.close),
+    volume: parseDecimal(row.volume),
+    quoteVolume: parseDecimal(row.quoteVolume),
+    takerBuyVolume: parseDecimal(row.takerBuyVolume),
+    takerBuyQuoteVolume: parseDecimal(row.takerBuyQuoteVolume),
+    tradeCount: row.tradeCount,
+    firstTradeId: row.firstTradeId,
+    lastTradeId: row.lastTradeId,
+    indicators: row.indicators,
+  };
+}

@@ -1,0 +1,342 @@
+import type { PipelineEvent } from '../core/events.js';
+import { type CandleRow, candleKind, candleRow, candleStateFromRow, INTERVAL_MS, windowLabel } from './candles.js';
+import {
+  quoteInput, type QuoteInput, type SpreadMetricsRow, type SpreadOptions, type SpreadState, spreadKind, spreadRow, spreadStateFromRow,
+} from './spread-metrics.js';
+import { type TradeInput, tradeInput } from './trade-input.js';
+import {
+  type TradeMetricsOptions, type TradeMetricsRow, type TradeMetricsState, tradeMetricsKind, tradeMetricsRow, tradeMetricsStateFromRow,
+} from './trade-metrics.js';
+import { WhaleDetector, type WhaleRow } from './whales.js';
+import { type Window, WindowEngine } from './window-engine.js';
+
+/** The processor's configuration (config.processor). */
+export interface ProcessorOptions {
+  readonly candleIntervals: readonly string[];
+  readonly allowedLatenessMs: number;
+  readonly lateEvents: 'correct' | 'table';
+  /** Which trade stream feeds candles and metrics; the other is ignored so nothing counts twice. */
+  readonly tradeStream: 'trade' | 'aggTrade';
+  readonly metricsWindowMs: number;
+  readonly spreadWindowMs: number;
+  readonly volatilityRatio: number;
+  readonly volumeSpikeFactor: number;
+  readonly volumeSpikeLookback: number;
+  readonly priceMovePct: number;
+  readonly spreadWarningFactor: number;
+  readonly spreadWarningBps: number;
+  readonly whaleNotional: number;
+  readonly whaleNotionalBySymbol: Readonly<Record<string, number>>;
+  readonly smaLengths: readonly number[];
+  readonly emaLengths: readonly number[];
+  /** How long closed windows stay correctable by late events (and are reloaded after a restart). */
+  readonly lateRetentionMs: number;
+}
+
+/** An event that reached a window already final and was recorded instead of applied. */
+export interface LateEventRow {
+  /** `topic/partition` the event came from; with `offset`, its identity. */
+  readonly source: string;
+  readonly offset: bigint;
+  /** The window kind it was late for, e.g. `candles:1m`. */
+  readonly target: string;
+  readonly symbol: string;
+  readonly eventTime: number;
+  readonly watermark: number;
+  /** `late` (lateEvents=table) or `beyond_retention` (too old to correct). */
+  readonly reason: 'late' | 'beyond_retention';
+  readonly event: PipelineEvent;
+}
+
+export type Upsert =
+  | { readonly table: 'candles'; readonly row: CandleRow }
+  | { readonly table: 'trade_metrics'; readonly row: TradeMetricsRow }
+  | { readonly table: 'spread_metrics'; readonly row: SpreadMetricsRow }
+  | { readonly table: 'whale_trades'; readonly row: WhaleRow }
+  | { readonly table: 'late_events'; readonly row: LateEventRow };
+
+/** Final windows per symbol to reload after a restart, by table and interval label. */
+export type Retention = Record<'candles' | 'trade_metrics' | 'spread_metrics', Record<string, number>>;
+
+export interface CoreInput {
+  /** `topic/partition`: watermarks and committable offsets are tracked per source. */
+  readonly source: string;
+  readonly offset: bigint;
+  readonly event: PipelineEvent;
+}
+
+export interface IngestResult {
+  /** Final rows, late corrections, whales and late-event rows: durable before offsets commit. */
+  readonly upserts: Upsert[];
+  /** Symbol of every event that arrived behind its window's watermark. */
+  readonly late: string[];
+}
+
+/** Final rows stored before a restart, reloaded so that the replay continues where it stopped. */
+export interface RestoredRows {
+  readonly candles: readonly CandleRow[];
+  readonly tradeMetrics: readonly TradeMetricsRow[];
+  readonly spreadMetrics: readonly SpreadMetricsRow[];
+}
+
+/** One window kind bound to its output table; `S` stays inside. */
+interface Stage<E> {
+  readonly engine: { readonly kind: { readonly name: string } };
+  apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean;
+  advance(source: string, watermark: number, out: Upsert[]): void;
+  finish(out: Upsert[]): void;
+  dirty(out: Upsert[]): void;
+  open(out: Upsert[]): void;
+  minOpenOffset(source: string): bigint | undefined;
+  openCount(): number;
+}
+
+class BoundStage<E, S> implements Stage<E> {
+  constructor(
+    readonly engine: WindowEngine<E, S>,
+    private readonly toUpsert: (window: Window<S>, history: readonly Window<S>[]) => Upsert,
+  ) {}
+
+  apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean {
+    const result = this.engine.apply(input.source, input.offset, symbol, time, event, watermark);
+    if (result.kind !== 'late') return false;
+    const corrected = mode === 'correct' ? this.engine.correct(input.source, input.offset, symbol, time, event, result.window) : undefined;
+    if (corrected) {
+      out.upserts.push(this.upsert(corrected));
+    } else {
+      out.upserts.push({
+        table: 'late_events',
+        row: {
+          source: input.source,
+          offset: input.offset,
+          target: this.engine.kind.name,
+          symbol,
+          eventTime: time,
+          watermark,
+          reason: mode === 'correct' ? 'beyond_retention' : 'late',
+          event: input.event,
+        },
+      });
+    }
+    return true;
+  }
+
+  advance(source: string, watermark: number, out: Upsert[]): void {
+    const closed: Window<S>[] = [];
+    this.engine.advance(source, watermark, closed);
+    for (const w of closed) out.push(this.upsert(w));
+  }
+
+  finish(out: Upsert[]): void {
+    const closed: Window<S>[] = [];
+    this.engine.finish(closed);
+    for (const w of closed) out.push(this.upsert(w));
+  }
+
+  dirty(out: Upsert[]): void {
+    const windows: Window<S>[] = [];
+    this.engine.takeDirty(windows);
+    for (const w of windows) out.push(this.upsert(w));
+  }
+
+  open(out: Upsert[]): void {
+    for (const w of this.engine.openWindows()) out.push(this.upsert(w));
+  }
+
+  minOpenOffset(source: string): bigint | undefined {
+    return this.engine.minOpenOffset(source);
+  }
+
+  openCount(): number {
+    return this.engine.openCount();
+  }
+
+  private upsert(w: Window<S>): Upsert {
+    return this.toUpsert(w, this.engine.history(w.symbol, w.start));
+  }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The pure stream processor: pipeline events in, row upserts out. It owns the watermark of every
+ * source (max event time seen − allowed lateness) and closes windows as it passes their end.
+ */
+export class ProcessorCore {
+  private readonly tradeStages: Stage<TradeInput>[] = [];
+  private readonly quoteStages: Stage<QuoteInput>[] = [];
+  private readonly whales: WhaleDetector;
+  private readonly maxTime = new Map<string, number>();
+  private readonly lastOffset = new Map<string, bigint>();
+  /** Window ends are multiples of every size; the watermark only matters when it crosses one of these steps. */
+  private readonly step: number;
+  private readonly metricsEngine: WindowEngine<TradeInput, TradeMetricsState>;
+  private readonly spreadEngine: WindowEngine<QuoteInput, SpreadState>;
+  /** Per candle interval: how to reload a stored row, and how many final candles per symbol it keeps. */
+  private readonly candleRestore = new Map<string, { retain: number; restore: (row: CandleRow) => void }>();
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.whales = new WhaleDetector(options.whaleNotional, options.whaleNotionalBySymbol);
+    const retainFor = (sizeMs: number) => Math.max(2, Math.ceil(options.lateRetentionMs / sizeMs));
+    let step = 0;
+    for (const interval of options.candleIntervals) {
+      const sizeMs = INTERVAL_MS[interval] ?? 0;
+      const kind = candleKind({ interval, smaLengths: options.smaLengths, emaLengths: options.emaLengths, retain: retainFor(sizeMs) });
+      const engine = new WindowEngine(kind);
+      this.tradeStages.push(new BoundStage(engine, (w, h) => ({ table: 'candles', row: candleRow(w, h, kind.options) })));
+      this.candleRestore.set(interval, {
+        retain: kind.retain,
+        restore: (row) => engine.restore(restoredWindow(row, candleStateFromRow(row), kind.sizeMs)),
+      });
+      step = gcd(step, kind.sizeMs);
+    }
+    const metricsOptions: TradeMetricsOptions = {
+      windowMs: options.metricsWindowMs,
+      volatilityRatio: options.volatilityRatio,
+      volumeSpikeFactor: options.volumeSpikeFactor,
+      volumeSpikeLookback: options.volumeSpikeLookback,
+      priceMovePct: options.priceMovePct,
+      retain: retainFor(options.metricsWindowMs),
+    };
+    this.metricsEngine = new WindowEngine(tradeMetricsKind(metricsOptions));
+    this.tradeStages.push(new BoundStage(this.metricsEngine, (w, h) => ({ table: 'trade_metrics', row: tradeMetricsRow(w, h, metricsOptions) })));
+    const spreadOptions: SpreadOptions = {
+      windowMs: options.spreadWindowMs,
+      warningFactor: options.spreadWarningFactor,
+      warningBps: options.spreadWarningBps,
+      retain: retainFor(options.spreadWindowMs),
+    };
+    this.spreadEngine = new WindowEngine(spreadKind(spreadOptions));
+    this.quoteStages.push(new BoundStage(this.spreadEngine, (w) => ({ table: 'spread_metrics', row: spreadRow(w, spreadOptions) })));
+    this.step = gcd(gcd(step, options.metricsWindowMs), options.spreadWindowMs);
+  }
+
+  /** Folds events in, in delivery order, and returns what must be durable before their offsets commit. */
+  ingest(inputs: readonly CoreInput[]): IngestResult {
+    const out: IngestResult = { upserts: [], late: [] };
+    for (const input of inputs) {
+      const e = input.event;
+      if ((e.type === 'trade' || e.type === 'aggTrade') && e.type === this.options.tradeStream) {
+        const t = tradeInput(e);
+        const whale = this.whales.detect(t);
+        if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
+        this.route(this.tradeStages, input, t.symbol, t.time, t, out);
+      } else if (e.type === 'bookTicker') {
+        const q = quoteInput(e);
+        this.route(this.quoteStages, input, q.symbol, q.time, q, out);
+      }
+      this.lastOffset.set(input.source, input.offset);
+    }
+    return out;
+  }
+
+  /** Open windows changed since the last call (the periodic trigger's partial upserts). */
+  partials(): Upsert[] {
+    const out: Upsert[] = [];
+    for (const stage of this.stages()) stage.dirty(out);
+    return out;
+  }
+
+  /** Every open window as a partial row (shutdown: dashboards keep the latest values). */
+  openRows(): Upsert[] {
+    const out: Upsert[] = [];
+    for (const stage of this.stages()) stage.open(out);
+    return out;
+  }
+
+  /** The input has ended: closes every open window as final (but not complete). */
+  finish(): Upsert[] {
+    const out: Upsert[] = [];
+    for (const stage of this.stages()) stage.finish(out);
+    return out;
+  }
+
+  /**
+   * The highest offset of `source` whose effects are all in rows returned so far: everything
+   * below the oldest event still held only in an open window. Undefined when nothing is.
+   */
+  committable(source: string): bigint | undefined {
+    const last = this.lastOffset.get(source);
+    if (last === undefined) return undefined;
+    let lowest: bigint | undefined;
+    for (const stage of this.stages()) {
+      const o = stage.minOpenOffset(source);
+      if (o !== undefined && (lowest === undefined || o < lowest)) lowest = o;
+    }
+    if (lowest === undefined) return last;
+    return lowest > 0n ? lowest - 1n : undefined;
+  }
+
+  sources(): string[] {
+    return [...this.lastOffset.keys()];
+  }
+
+  watermark(source: string): number {
+    return (this.maxTime.get(source) ?? -Infinity) - this.options.allowedLatenessMs;
+  }
+
+  openWindowCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const stage of this.stages()) counts[stage.engine.kind.name] = stage.openCount();
+    return counts;
+  }
+
+  /** Re-installs final rows stored before a restart (the recent past each kind retains). */
+  restore(rows: RestoredRows): void {
+    for (const row of rows.candles) this.candleRestore.get(row.interval)?.restore(row);
+    for (const row of rows.tradeMetrics) {
+      this.metricsEngine.restore(restoredWindow(row, tradeMetricsStateFromRow(row), this.options.metricsWindowMs));
+    }
+    for (const row of rows.spreadMetrics) {
+      this.spreadEngine.restore(restoredWindow(row, spreadStateFromRow(row), this.options.spreadWindowMs));
+    }
+  }
+
+  /** How many final windows per symbol each table and interval needs reloaded after a restart. */
+  retention(): Retention {
+    const candles: Record<string, number> = {};
+    for (const [interval, c] of this.candleRestore) candles[interval] = c.retain;
+    return {
+      candles,
+      trade_metrics: { [windowLabel(this.options.metricsWindowMs)]: this.metricsEngine.kind.retain },
+      spread_metrics: { [windowLabel(this.options.spreadWindowMs)]: this.spreadEngine.kind.retain },
+    };
+  }
+
+  private route<E>(stages: readonly Stage<E>[], input: CoreInput, symbol: string, time: number, event: E, out: IngestResult): void {
+    const watermark = this.watermark(input.source);
+    let late = false;
+    for (const stage of stages) {
+      if (stage.apply(input, symbol, time, event, watermark, this.options.lateEvents, out)) late = true;
+    }
+    if (late) out.late.push(symbol);
+    const before = this.maxTime.get(input.source) ?? -Infinity;
+    if (time <= before) return;
+    this.maxTime.set(input.source, time);
+    const next = this.watermark(input.source);
+    if (Math.floor(next / this.step) === Math.floor(watermark / this.step)) return;
+    for (const stage of stages) stage.advance(input.source, next, out.upserts);
+  }
+
+  private stages(): Stage<unknown>[] {
+    return [...this.tradeStages, ...this.quoteStages] as Stage<unknown>[];
+  }
+}
+
+function restoredWindow<S>(
+  row: { symbol: string; windowStart: number; sourceOffset: bigint; isComplete?: boolean },
+  state: S,
+  sizeMs: number,
+): Omit<Window<S>, 'minOffset' | 'final' | 'dirty'> {
+  return {
+    symbol: row.symbol,
+    start: row.windowStart,
+    end: row.windowStart + sizeMs,
+    source: '',
+    state,
+    maxOffset: row.sourceOffset,
+    complete: row.isComplete ?? false,
+  };
+}

@@ -1,0 +1,115 @@
+import type { BookTickerEvent } from '../core/events.js';
+import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, mul, parseDecimal, sub, toNumber } from './decimal.js';
+import { windowLabel } from './candles.js';
+import { AVERAGE_SCALE } from './moving-averages.js';
+import type { Window, WindowKind } from './window-engine.js';
+
+/** One top-of-book update with its decimals parsed. */
+export interface QuoteInput {
+  readonly symbol: string;
+  /** `E`; spot bookTicker has none, so the source stamps the ingestion time (events.ts). */
+  readonly time: number;
+  readonly spread: Dec;
+  /** bid + ask, i.e. twice the mid: keeps the mid sum exact without halving every update. */
+  readonly bidPlusAsk: Dec;
+  readonly spreadBps: number;
+}
+
+export function quoteInput(event: BookTickerEvent): QuoteInput {
+  const bid = parseDecimal(event.bidPrice);
+  const ask = parseDecimal(event.askPrice);
+  const spread = sub(ask, bid);
+  const bidPlusAsk = add(bid, ask);
+  const mid = toNumber(bidPlusAsk) / 2;
+  return { symbol: event.symbol, time: event.eventTime, spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
+}
+
+export interface SpreadState {
+  updateCount: number;
+  sumSpread: Dec;
+  minSpread: Dec;
+  maxSpread: Dec;
+  sumBidPlusAsk: Dec;
+  sumBps: number;
+}
+
+export interface SpreadMetricsRow {
+  readonly symbol: string;
+  /** The window length as a label (`1m`, `30s`). */
+  readonly interval: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly avgSpread: string;
+  readonly minSpread: string;
+  readonly maxSpread: string;
+  readonly avgSpreadBps: number;
+  readonly avgMid: string;
+  readonly updateCount: number;
+  readonly sumSpread: string;
+  readonly sumBidPlusAsk: string;
+  readonly sumBps: number;
+  readonly spreadWarning: boolean;
+  readonly isFinal: boolean;
+  readonly sourceOffset: bigint;
+}
+
+export interface SpreadOptions {
+  readonly windowMs: number;
+  readonly warningFactor: number;
+  readonly warningBps: number;
+  readonly retain: number;
+}
+
+export function spreadKind(options: SpreadOptions): WindowKind<QuoteInput, SpreadState> {
+  return {
+    name: 'spread_metrics',
+    sizeMs: options.windowMs,
+    retain: options.retain,
+    create: (q) => ({ updateCount: 1, sumSpread: q.spread, minSpread: q.spread, maxSpread: q.spread, sumBidPlusAsk: q.bidPlusAsk, sumBps: q.spreadBps }),
+    add: (s, q) => {
+      s.updateCount += 1;
+      s.sumSpread = add(s.sumSpread, q.spread);
+      if (compare(q.spread, s.minSpread) < 0) s.minSpread = q.spread;
+      if (compare(q.spread, s.maxSpread) > 0) s.maxSpread = q.spread;
+      s.sumBidPlusAsk = add(s.sumBidPlusAsk, q.bidPlusAsk);
+      s.sumBps += q.spreadBps;
+    },
+  };
+}
+
+export function spreadRow(window: Window<SpreadState>, options: SpreadOptions): SpreadMetricsRow {
+  const s = window.state;
+  const n: Dec = { value: BigInt(s.updateCount), scale: 0 };
+  const avgBps = s.sumBps / s.updateCount;
+  // avg > factor × min  ⇔  sum > factor × min × n, exact.
+  const wide = compare(s.sumSpread, mul(mul(decimalFromNumber(options.warningFactor), s.minSpread), n)) > 0;
+  return {
+    symbol: window.symbol,
+    interval: windowLabel(window.end - window.start),
+    windowStart: window.start,
+    windowEnd: window.end,
+    avgSpread: formatDecimal(divide(s.sumSpread, n, AVERAGE_SCALE)),
+    minSpread: formatDecimal(s.minSpread),
+    maxSpread: formatDecimal(s.maxSpread),
+    avgSpreadBps: avgBps,
+    avgMid: formatDecimal(divide(s.sumBidPlusAsk, mul(n, { value: 2n, scale: 0 }), AVERAGE_SCALE)),
+    updateCount: s.updateCount,
+    sumSpread: formatDecimal(s.sumSpread),
+    sumBidPlusAsk: formatDecimal(s.sumBidPlusAsk),
+    sumBps: s.sumBps,
+    spreadWarning: wide || avgBps > options.warningBps,
+    isFinal: window.final,
+    sourceOffset: window.maxOffset,
+  };
+}
+
+export function spreadStateFromRow(row: SpreadMetricsRow): SpreadState {
+  return {
+    updateCount: row.updateCount,
+    sumSpread: parseDecimal(row.sumSpread),
+    minSpread: parseDecimal(row.minSpread),
+    maxSpread: parseDecimal(row.maxSpread),
+    sumBidPlusAsk: parseDecimal(row.sumBidPlusAsk),
+    sumBps: row.sumBps,
+  };
+}

@@ -1,0 +1,39 @@
+import { compare, type Dec, decimalFromNumber, formatDecimal } from './decimal.js';
+import type { TradeInput } from './trade-input.js';
+
+/** One `whale_trades` row, keyed by (symbol, trade_id): re-inserting it is a no-op. */
+export interface WhaleRow {
+  readonly symbol: string;
+  /** The trade id (`t`), or for aggTrade input the aggTrade id (`a`). */
+  readonly tradeId: number;
+  readonly tradeTime: number;
+  readonly price: string;
+  readonly quantity: string;
+  readonly notional: string;
+  /** The taker's side. */
+  readonly side: 'buy' | 'sell';
+}
+
+/** Picks trades whose notional reaches the symbol's threshold (per-symbol override, else default). */
+export class WhaleDetector {
+  private readonly thresholds = new Map<string, Dec>();
+  private readonly defaultThreshold: Dec;
+
+  constructor(whaleNotional: number, bySymbol: Readonly<Record<string, number>>) {
+    this.defaultThreshold = decimalFromNumber(whaleNotional);
+    for (const [symbol, n] of Object.entries(bySymbol)) this.thresholds.set(symbol.toUpperCase(), decimalFromNumber(n));
+  }
+
+  detect(t: TradeInput): WhaleRow | undefined {
+    if (compare(t.notional, this.thresholds.get(t.symbol) ?? this.defaultThreshold) < 0) return undefined;
+    return {
+      symbol: t.symbol,
+      tradeId: t.id,
+      tradeTime: t.time,
+      price: formatDecimal(t.price),
+      quantity: formatDecimal(t.quantity),
+      notional: formatDecimal(t.notional),
+      side: t.takerBuy ? 'buy' : 'sell',
+    };
+  }
+}

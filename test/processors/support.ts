@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import type { AggTradeEvent, MarketEvent, PipelineEvent } from '../../src/core/events.js';
+import { topicOf } from '../../src/bus/bus.js';
+import { configSchema } from '../../src/config/schema.js';
+import { type CoreInput, ProcessorCore, type ProcessorOptions, type Upsert } from '../../src/processors/processor-core.js';
+import { parseFrame } from '../../src/sources/binance/parse.js';
+import { readRecording } from '../../src/sources/replay/recording.js';
+
+/** The processor's defaults, with overrides. */
+export function processorOptions(overrides: Partial<ProcessorOptions> = {}): ProcessorOptions {
+  return { ...configSchema.parse({}).processor, ...overrides };
+}
+
+/** Every market event of a shared-data recording, as the Binance source would emit it. */
+export async function recordedEvents(path: string, market: 'spot' | 'usdm'): Promise<MarketEvent[]> {
+  const events: MarketEvent[] = [];
+  for await (const frame of readRecording(path)) {
+    const parsed = parseFrame(frame.raw, market, Number(frame.receivedNs / 1000n));
+    if (parsed.ok === true) events.push(parsed.event);
+  }
+  return events;
+}
+
+/** freqtrade's ccxt-style aggTrades (`info` is Binance's REST aggTrade) as AggTradeEvents. */
+export async function freqtradeAggTrades(path: string, symbol: string): Promise<AggTradeEvent[]> {
+  const rows = JSON.parse(gunzipSync(await readFile(path)).toString('utf8')) as { info: Record<string, unknown> }[];
+  return rows.map(({ info }) => ({
+    type: 'aggTrade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime: info.T as number,
+    ingestionTimestamp: (info.T as number) * 1000,
+    aggTradeId: info.a as number,
+    price: info.p as string,
+    quantity: info.q as string,
+    firstTradeId: info.f as number,
+    lastTradeId: info.l as number,
+    tradeTime: info.T as number,
+    buyerIsMaker: info.m as boolean,
+  }));
+}
+
+/** Bus-like inputs: one partition per topic, offsets counting from 0, as the MemoryBus assigns them. */
+export function asInputs(events: readonly PipelineEvent[]): CoreInput[] {
+  const next = new Map<string, bigint>();
+  return events.map((event) => {
+    const source = `${topicOf(event)}/0`;
+    const offset = next.get(source) ?? 0n;
+    next.set(source, offset + 1n);
+    return { source, offset, event };
+  });
+}
+
+/** What the tables would hold: the last upsert per key, never a partial over a final. */
+export class TableImage {
+  readonly rows = new Map<string, Upsert>();
+
+  apply(upserts: readonly Upsert[]): void {
+    for (const u of upserts) {
+      const key = keyOf(u);
+      const existing = this.rows.get(key);
+      if (existing && 'isFinal' in existing.row && existing.row.isFinal && 'isFinal' in u.row && !u.row.isFinal) continue;
+      if (existing && (u.table === 'whale_trades' || u.table === 'late_events')) continue;
+      this.rows.set(key, u);
+    }
+  }
+
+  of<T extends Upsert['table']>(table: T): Extract<Upsert, { table: T }>['row'][] {
+    return [...this.rows.values()].filter((u) => u.table === table).map((u) => u.row) as Extract<Upsert, { table: T }>['row'][];
+  }
+}
+
+function keyOf(u: Upsert): string {
+  switch (u.table) {
+    case 'candles':
+    case 'trade_metrics':
+    case 'spread_metrics':
+      return `${u.table}|${u.row.symbol}|${u.row.interval}|${u.row.windowStart}`;
+    case 'whale_trades':
+      return `${u.table}|${u.row.symbol}|${u.row.tradeId}`;
+    case 'late_events':
+      return `${u.table}|${u.row.source}|${u.row.offset}|${u.row.target}`;
+  }
+}
+
+/** Runs events through a fresh core to the end of input and returns the resulting table image. */
+export function runToEnd(options: ProcessorOptions, events: readonly PipelineEvent[]): TableImage {
+  const core = new ProcessorCore(options);
+  const image = new TableImage();
+  image.apply(core.ingest(asInputs(events)).upserts);
+  image.apply(core.finish());
+  return image;
+}
