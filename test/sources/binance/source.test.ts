@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { configSchema, type ConfigInput } from '../../../src/config/schema.js';
+import type { DeadLetterEvent, GapEvent, PipelineEvent, TradeEvent } from '../../../src/core/events.js';
+import { silentLogger } from '../../../src/ops/logger.js';
+import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
+import { BinanceSource } from '../../../src/sources/binance/source.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../../src/simulator/index.js';
+import { waitFor } from './wait.js';
+
+/** Runs the source against the in-process exchange simulator over real sockets. */
+interface Harness {
+  readonly sim: Simulator;
+  readonly source: BinanceSource;
+  readonly metrics: Metrics;
+  readonly events: PipelineEvent[];
+  trades(symbol?: string): TradeEvent[];
+  gaps(): GapEvent[];
+  deadLetters(): DeadLetterEvent[];
+}
+
+async function harness(t: TestContext, sim: Partial<SimulatorOptions>, source: NonNullable<ConfigInput['source']>): Promise<Harness> {
+  const simulator = await startSimulator({ symbols: ['BTCUSDT'], tradesPerSecond: 100, seed: 7, ...sim });
+  t.after(() => simulator.close());
+  const config = configSchema.parse({
+    source: { symbols: ['BTCUSDT'], streams: ['trade'], stallTimeoutMs: 5_000, gapGraceMs: 500, backoff: { initialMs: 50, maxMs: 500 }, ...source },
+  }).source;
+  const metrics = createMetrics();
+  const src = new BinanceSource(config, { logger: silentLogger(), metrics }, { wsBaseUrl: simulator.wsBaseUrl });
+  const events: PipelineEvent[] = [];
+  await src.start(async (batch) => {
+    events.push(...batch);
+  });
+  t.after(() => src.stop());
+  return {
+    sim: simulator,
+    source: src,
+    metrics,
+    events,
+    trades: (symbol) => events.filter((e): e is TradeEvent => e.type === 'trade' && (symbol === undefined || e.symbol === symbol)),
+    gaps: () => events.filter((e): e is GapEvent => e.type === 'gap'),
+    deadLetters: () => events.filter((e): e is DeadLetterEvent => e.type === 'deadLetter'),
+  };
+}
+
+/** The ids missing between the first and last id of `ranges` (what the simulator never delivered). */
+function holes(ranges: readonly [number, number][], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 1; i < ranges.length; i++) {
+    const first = ranges[i - 1]![1] + 1;
+    const last = ranges[i]![0] - 1;
+    if (first >= from && last <= to) out.push([first, last]);
+  }
+  return out;
+}
+
+function assertNoDuplicates(ids: readonly number[]): void {
+  assert.equal(new Set(ids).size, ids.length, 'duplicate trade ids were emitted');
+}
+
+/** Every id from the first to the last received, exactly once. */
+function assertContiguous(ids: readonly number[]): void {
+  const sorted = [...ids].sort((a, b) => a - b);
+  assertNoDuplicates(sorted);
+  assert.equal(sorted[sorted.length - 1]! - sorted[0]! + 1, sorted.length, 'trade ids have holes');
+}
+
+async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+test('all five stream types over split connections; status and readiness', async (t) => {
+  const h = await harness(
+    t,
+    { symbols: ['BTCUSDT', 'ETHUSDT'] },
+    { symbols: ['BTCUSDT', 'ETHUSDT'], streams: ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m'], maxStreamsPerConnection: 4 },
+  );
+  const types = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline'];
+  await waitFor(() => types.every((type) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === 'ETHUSDT')), 'every stream type');
+  assert.equal(h.source.ready(), true);
+  const status = h.source.status();
+  assert.equal(status.connections.length, 3, '10 streams at 4 per connection');
+  assert.deepEqual(status.connections.map((c) => c.streams), [4, 4, 2]);
+  assert.ok(status.connections.every((c) => c.state === 'open'));
+  assert.ok(status.lastMessageAt['btcusdt@depth@100ms']! > 0);
+  assert.ok(status.lastMessageAt['ethusdt@kline_1m']! > 0);
+  assert.equal(h.deadLetters().length, 0);
+  assert.equal(await counter(h.metrics, 'tickflow_websocket_connected'), 3);
+});
+
+test('reconnects after the exchange drops every connection; the gap matches what was not delivered', async (t) => {
+  const h = await harness(t, {}, {});
+  await waitFor(() => h.trades().length >= 50, 'trades before the drop');
+  const undelivered = () => {
+    const ids = h.trades().map((e) => e.tradeId);
+    return holes(h.sim.emitted()['btcusdt@trade']!.ranges, Math.min(...ids), Math.max(...ids));
+  };
+  // A reconnect quicker than the simulator's 20 ms tick loses nothing; drop again until one did.
+  for (let drops = 1; undelivered().length === 0; drops++) {
+    assert.ok(drops <= 8, 'no reconnect ever lost a trade');
+    assert.equal(h.sim.faults.dropConnections(), 1);
+    const before = h.trades().length;
+    await waitFor(() => h.source.status().connections[0]!.reconnects === drops && h.trades().length >= before + 30, 'trades after the reconnect');
+  }
+  const expected = undelivered();
+  await waitFor(() => h.gaps().length === expected.length, 'the gap events');
+  assert.deepEqual(
+    h.gaps().map((g) => [g.firstMissingId, g.lastMissingId]),
+    expected,
+  );
+  assert.ok(h.gaps().every((g) => g.reason === 'reconnect'));
+  assertNoDuplicates(h.trades().map((e) => e.tradeId));
+  assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total'), h.source.status().connections[0]!.reconnects);
+  assert.equal(
+    await counter(h.metrics, 'tickflow_gap_missing_ids_total'),
+    expected.reduce((n, [first, last]) => n + last - first + 1, 0),
+  );
+});
+
+test('scheduled rotation: replacement first, then switch; no trade lost or duplicated', async (t) => {
+  const h = await harness(t, { tradesPerSecond: 200 }, { streams: ['trade', 'aggTrade', 'bookTicker'], rotateAfterMs: 700, rotationOverlapMs: 300 });
+  await waitFor(async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'rotation' })) >= 3, 'three rotations', 30_000);
+  await waitFor(() => h.source.status().connections.length === 1, 'the old connection closed');
+  const ids = h.trades().map((e) => e.tradeId);
+  assertContiguous(ids);
+  assertContiguous(h.events.flatMap((e) => (e.type === 'aggTrade' ? [e.aggTradeId] : [])));
+  const emitted = h.sim.emitted()['btcusdt@trade']!;
+  assert.deepEqual(emitted.ranges.length, 1, 'the simulator delivered one unbroken range');
+  assert.equal(h.gaps().length, 0);
+  assert.ok((await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'trade' })) > 0, 'the overlap was real');
+  const updates = h.events.flatMap((e) => (e.type === 'bookTicker' ? [e.updateId] : []));
+  assert.equal(new Set(updates).size, updates.length, 'no bookTicker twice');
+  assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'closed' }), 0);
+});
+
+test('serverShutdown: the source leaves the announced connection itself; no trade lost', async (t) => {
+  const h = await harness(t, { tradesPerSecond: 200 }, { rotationOverlapMs: 300 });
+  await waitFor(() => h.trades().length >= 50, 'trades');
+  // The simulator would cut every connection when this runs out, the replacement included, so the
+  // grace outlives the test: what is checked is that the source does not wait for the cut.
+  h.sim.faults.shutdownNotice(600_000);
+  await waitFor(async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'server_shutdown' })) === 1, 'rotation');
+  const after = h.trades().length + 200;
+  await waitFor(() => h.trades().length >= after && h.source.status().connections.length === 1, 'trades on the new connection');
+  assertContiguous(h.trades().map((e) => e.tradeId));
+  assert.equal(h.gaps().length, 0);
+  assert.equal(h.sim.emitted()['btcusdt@trade']!.ranges.length, 1);
+  assert.deepEqual(
+    h.source.status().connections.map((c) => c.id),
+    ['binance-0.1'],
+    'the announced connection was closed by the source',
+  );
+});
+
+test('skipped ids become one gap with the exact bounds (reason sequence)', async (t) => {
+  const h = await harness(t, {}, {});
+  await waitFor(() => h.trades().length >= 20, 'trades');
+  h.sim.faults.skipIds('BTCUSDT', 'trade', 5);
+  await waitFor(() => h.gaps().length >= 1, 'gap');
+  const gap = h.gaps()[0]!;
+  assert.equal(gap.lastMissingId - gap.firstMissingId + 1, 5);
+  assert.equal(gap.reason, 'sequence');
+  const ids = h.trades().map((e) => e.tradeId);
+  assert.deepEqual(holes(h.sim.emitted()['btcusdt@trade']!.ranges, Math.min(...ids), Math.max(...ids)), [
+    [gap.firstMissingId, gap.lastMissingId],
+  ]);
+  assert.ok(!ids.some((id) => id >= gap.firstMissingId && id <= gap.lastMissingId));
+});
+
+test('malformed frames become dead letters and the stream continues', async (t) => {
+  const h = await harness(t, {}, {});
+  await waitFor(() => h.trades().length >= 20, 'trades');
+  h.sim.faults.malformed(3);
+  const before = h.trades().length;
+  await waitFor(() => h.deadLetters().length === 3 && h.trades().length >= before + 50, 'dead letters, then more trades');
+  for (const dl of h.deadLetters()) {
+    assert.equal(dl.reason, 'malformed_json');
+    assert.equal(dl.origin, 'binance-ws');
+    assert.match(dl.raw, /^\{"stream":"btcusdt@trade","data":/);
+  }
+  assert.equal(await counter(h.metrics, 'tickflow_dead_letters_total', { reason: 'malformed_json' }), 3);
+  // The mangled frames' trades never arrive: the gap detector reports exactly those three ids.
+  await waitFor(() => h.gaps().reduce((n, g) => n + g.lastMissingId - g.firstMissingId + 1, 0) === 3, 'gaps for the lost ids');
+});
+
+test('duplicated and reordered frames: duplicates dropped, no false gaps', async (t) => {
+  const h = await harness(t, {}, {});
+  await waitFor(() => h.trades().length >= 20, 'trades');
+  h.sim.faults.duplicate(5);
+  await waitFor(async () => (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'trade' })) === 5, 'duplicates dropped');
+  h.sim.faults.reorder(6);
+  const before = h.trades().length;
+  await waitFor(() => h.trades().length >= before + 100, 'trades after the reorder');
+  const ids = h.trades().map((e) => e.tradeId);
+  assertContiguous(ids);
+  assert.ok(ids.some((id, i) => i > 0 && id < ids[i - 1]!), 'the frames really arrived out of order');
+  assert.equal(h.gaps().length, 0);
+});
