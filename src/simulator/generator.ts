@@ -3,9 +3,10 @@ import type { Market } from '../core/events.js';
 import { parseUnits } from './decimal.js';
 import { BoundedHistory } from './history.js';
 import type { Hub } from './hub.js';
-import { instrumentFor } from './instruments.js';
+import { type Instrument, instrumentFor } from './instruments.js';
 import { KLINE_INTERVALS, type KlineBuilder as Kline, KlineBuilder, type KlineDecimals, klineOpenTime } from './klines.js';
-import { type BookChange, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
+import { type BookChange, type BookSnapshot, type BookTop, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
+import type { MarketView } from './rest.js';
 import { deriveSeed } from './prng.js';
 
 export interface GeneratorOptions {
@@ -43,7 +44,7 @@ const TICK_MS = 20;
  * streams somebody subscribed to. The markets advance whether or not anybody listens, so a client
  * that reconnects sees the ids it missed as a gap, as on Binance.
  */
-export class Generator {
+export class Generator implements MarketView {
   readonly symbols = new Map<string, SymbolState>();
   private readonly hub: Hub;
   private readonly market: Market;
@@ -93,6 +94,22 @@ export class Generator {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     if (this.burstTimer !== null) clearTimeout(this.burstTimer);
+  }
+
+  instruments(): readonly Instrument[] {
+    return [...this.symbols.values()].map((s) => s.market.instrument);
+  }
+
+  history(symbol: string): SymbolState | undefined {
+    return this.symbols.get(symbol);
+  }
+
+  depth(symbol: string, limit: number): BookSnapshot | undefined {
+    return this.symbols.get(symbol)?.market.snapshot(limit);
+  }
+
+  top(symbol: string): BookTop | undefined {
+    return this.symbols.get(symbol)?.market.top();
   }
 
   /** Raises every symbol's trade rate for a while (burst fault). */

@@ -5,6 +5,7 @@ import { EmittedTracker, type EmittedReport } from './emitted.js';
 import { applyFault, createFaults, FaultRequestError, type Faults } from './faults.js';
 import { Generator } from './generator.js';
 import { Hub } from './hub.js';
+import { createRestHandler } from './rest.js';
 import { attachWebSocketServer } from './ws-server.js';
 
 export type { EmittedReport, StreamEmitted } from './emitted.js';
@@ -99,8 +100,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   );
   const faults = createFaults(hub, generator, timers);
 
+  const rest = createRestHandler(generator, opts.weightLimitPerMinute);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
+    if (rest(req, res, url)) return;
     const fault = /^\/sim\/faults\/([A-Za-z]+)$/.exec(url.pathname);
     if (fault !== null && req.method === 'POST') {
       readJson(req)
