@@ -29,6 +29,8 @@ export interface LiveSubscription {
 
 export interface LiveFeedStats {
   readonly subscribers: number;
+  /** Messages waiting in all subscribers' buffers (bounded by subscribers × buffer limits). */
+  readonly buffered: number;
   readonly streams: readonly StreamRate[];
   readonly ingestLatencyMs: LatencySummary & { readonly byStream: Readonly<Record<string, LatencySummary>> };
 }
@@ -198,6 +200,7 @@ class MemoryLiveFeed implements LiveFeed {
     const latency = this.liveStats.ingestLatency();
     return {
       subscribers: this.subscribers.size,
+      buffered: [...this.subscribers].reduce((sum, s) => sum + s.pending, 0),
       streams: this.liveStats.streamRates(this.now()),
       ingestLatencyMs: { ...latency.all, byStream: latency.byStream },
     };

@@ -33,7 +33,7 @@ export interface PipelineReport extends PipelineStatus {
   readonly time: number;
   readonly streams: readonly StreamRate[];
   readonly ingestLatencyMs: ReturnType<LiveFeed['stats']>['ingestLatencyMs'];
-  readonly liveSubscribers: number;
+  readonly live: { readonly subscribers: number; readonly buffered: number };
   readonly store: { readonly kind: Database['kind']; readonly reachable: boolean; readonly gaps: number | null; readonly deadLetters: number | null };
   readonly health: { readonly ready: boolean; readonly reasons: readonly string[] };
 }
@@ -55,7 +55,7 @@ export async function pipelineReport(deps: {
     time: Date.now(),
     streams: status.streams ?? live.streams,
     ingestLatencyMs: live.ingestLatencyMs,
-    liveSubscribers: live.subscribers,
+    live: { subscribers: live.subscribers, buffered: live.buffered },
     store: { kind: deps.db.kind, reachable: counts !== null, gaps: counts?.gaps ?? null, deadLetters: counts?.deadLetters ?? null },
     health: { ready: health.ready, reasons: health.reasons },
   };

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { createLiveFeed, type LiveFeed } from '../../src/api/live.js';
@@ -11,12 +11,16 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { HealthRegistry } from '../../src/ops/health.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
+import type { AggTradeEvent, BookTickerEvent, TradeEvent } from '../../src/core/events.js';
 import type { Database } from '../../src/store/database.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
 
-/** A migrated embedded database in a temporary directory, removed after the test. */
-export async function openTestDatabase(t: TestContext): Promise<Database> {
+/**
+ * A migrated embedded database in a temporary directory, removed after the test (or, without a
+ * test context, after the file: one database shared by its tests).
+ */
+export async function openTestDatabase(t: { after(fn: () => Promise<void>): void } = { after: (fn) => after(fn) }): Promise<Database> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tickflow-api-'));
   const db = await openEmbedded({ dataDir, port: 0, logger: silentLogger() });
   t.after(async () => {
@@ -84,3 +88,26 @@ export async function insertTrades(db: Database, trades: readonly SeedTrade[]): 
     );
   }
 }
+
+/** Market events as a source would emit them (ingested 5 ms after the trade). */
+export function trade(symbol: string, id: number, price: string, quantity: string, time: number): TradeEvent {
+  return {
+    type: 'trade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: (time + 5) * 1000,
+    tradeId: id, price, quantity, tradeTime: time, buyerIsMaker: id % 2 === 0,
+  };
+}
+
+export function aggTrade(symbol: string, id: number, price: string, quantity: string, time: number): AggTradeEvent {
+  return {
+    type: 'aggTrade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
+    aggTradeId: id, price, quantity, firstTradeId: id, lastTradeId: id, tradeTime: time, buyerIsMaker: false,
+  };
+}
+
+export function bookTicker(symbol: string, updateId: number, bid: string, ask: string, time = Date.now()): BookTickerEvent {
+  return {
+    type: 'bookTicker', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
+    updateId, bidPrice: bid, bidQty: '1', askPrice: ask, askQty: '2',
+  };
+}
+
