@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { pino } from 'pino';
 import { configSchema, type ConfigInput } from '../../../src/config/schema.js';
 import type { DeadLetterEvent, GapEvent, PipelineEvent, TradeEvent } from '../../../src/core/events.js';
 import { silentLogger } from '../../../src/ops/logger.js';
@@ -121,7 +122,11 @@ test('reconnects after the exchange drops every connection; the gap matches what
 });
 
 test('scheduled rotation: replacement first, then switch; no trade lost or duplicated', async (t) => {
-  const h = await harness(t, { tradesPerSecond: 200 }, { streams: ['trade', 'aggTrade', 'bookTicker'], rotateAfterMs: 700, rotationOverlapMs: 300 });
+  const h = await harness(
+    t,
+    { tradesPerSecond: 200 },
+    { streams: ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m'], rotateAfterMs: 700, rotationOverlapMs: 300 },
+  );
   await waitFor(async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'rotation' })) >= 3, 'three rotations', 30_000);
   await waitFor(() => h.source.status().connections.length === 1, 'the old connection closed');
   const ids = h.trades().map((e) => e.tradeId);
@@ -133,6 +138,13 @@ test('scheduled rotation: replacement first, then switch; no trade lost or dupli
   assert.ok((await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'trade' })) > 0, 'the overlap was real');
   const updates = h.events.flatMap((e) => (e.type === 'bookTicker' ? [e.updateId] : []));
   assert.equal(new Set(updates).size, updates.length, 'no bookTicker twice');
+  // Diff depth chains (U = previous u + 1) straight across every switch: nothing lost, nothing twice.
+  const depth = h.events.flatMap((e) => (e.type === 'depth' ? [e] : []));
+  assert.ok(depth.length > 10);
+  for (let i = 1; i < depth.length; i++) assert.equal(depth[i]!.firstUpdateId, depth[i - 1]!.finalUpdateId + 1, `depth #${i}`);
+  const klines = h.events.flatMap((e) => (e.type === 'kline' ? [`${e.openTime}/${e.lastTradeId}/${e.closed}`] : []));
+  assert.ok(klines.length > 0);
+  assert.equal(new Set(klines).size, klines.length, 'no kline update twice');
   assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'closed' }), 0);
 });
 
@@ -198,4 +210,57 @@ test('duplicated and reordered frames: duplicates dropped, no false gaps', async
   assertContiguous(ids);
   assert.ok(ids.some((id, i) => i > 0 && id < ids[i - 1]!), 'the frames really arrived out of order');
   assert.equal(h.gaps().length, 0);
+});
+
+test('USD-M payloads from the simulator: trade, bookTicker with E/T, depth with pu', async (t) => {
+  const h = await harness(t, { market: 'usdm' }, { market: 'usdm', streams: ['trade', 'bookTicker', 'depth'] });
+  await waitFor(() => ['trade', 'bookTicker', 'depth'].every((type) => h.events.some((e) => e.type === type)), 'all three streams');
+  assert.ok(h.events.every((e) => e.type !== 'deadLetter' && e.type !== 'gap' && e.market === 'usdm'));
+  const depth = h.events.find((e) => e.type === 'depth');
+  assert.equal(typeof (depth?.type === 'depth' && depth.prevFinalUpdateId), 'number');
+  const book = h.events.find((e) => e.type === 'bookTicker');
+  assert.equal(typeof (book?.type === 'bookTicker' && book.transactionTime), 'number');
+});
+
+test('an unreachable exchange is logged plainly, and the source keeps retrying', async (t) => {
+  const probe = await startSimulator({ symbols: ['BTCUSDT'] });
+  const url = probe.wsBaseUrl;
+  await probe.close(); // the port is now refused
+  const lines: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+  const config = configSchema.parse({ source: { symbols: ['BTCUSDT'], streams: ['trade'], backoff: { initialMs: 20, maxMs: 40 } } }).source;
+  const source = new BinanceSource(config, { logger, metrics: createMetrics() }, { wsBaseUrl: url });
+  await source.start(async () => {});
+  t.after(() => source.stop());
+  await waitFor(() => lines.length >= 2, 'two failed attempts logged');
+  const entry = JSON.parse(lines[0]!) as { msg: string; detail: string };
+  assert.equal(entry.msg, `cannot reach Binance at ${url}; use --source sim`);
+  assert.match(entry.detail, /ECONNREFUSED/);
+  assert.equal(source.ready(), false);
+  assert.equal(source.status().connections[0]!.state, 'reconnecting');
+});
+
+test('a slow sink is back-pressure: stop() waits for the batch in flight', async (t) => {
+  const simulator = await startSimulator({ symbols: ['BTCUSDT'], tradesPerSecond: 200 });
+  t.after(() => simulator.close());
+  const config = configSchema.parse({ source: { symbols: ['BTCUSDT'], streams: ['trade'] } }).source;
+  const source = new BinanceSource(config, { logger: silentLogger(), metrics: createMetrics() }, { wsBaseUrl: simulator.wsBaseUrl });
+  let calls = 0;
+  let finished = 0;
+  let release: () => void = () => {};
+  await source.start(async () => {
+    calls++;
+    if (calls === 1) await new Promise<void>((resolve) => (release = resolve));
+    finished++;
+  });
+  await waitFor(() => calls === 1, 'first batch handed over');
+  const stopped = source.stop();
+  let done = false;
+  void stopped.then(() => (done = true));
+  await waitFor(() => source.status().connections.every((c) => c.state === 'closed'), 'sockets closed');
+  assert.equal(done, false, 'stop() must not resolve while a batch is in flight');
+  assert.equal(calls, 1, 'no second batch while the first is unacknowledged');
+  release();
+  await waitFor(() => calls === finished && done, 'stop() after the last emit');
+  assert.ok(finished >= 1);
 });
