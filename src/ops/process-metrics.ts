@@ -57,6 +57,16 @@ export interface LagSample {
   readonly lag: number;
 }
 
+export interface LagSamplerOptions {
+  /** Default 5 s. */
+  readonly intervalMs?: number;
+  readonly logger?: Logger;
+  /** When given, /health shows the lag as component `lag:<group>`. */
+  readonly health?: HealthRegistry;
+  /** Above this many records behind, that component is `degraded` (default 100 000, as the alert rule). */
+  readonly degradedAboveRecords?: number;
+}
+
 export interface LagSampler {
   /** The last successful sample (empty before the first). */
   latest(): readonly LagSample[];
@@ -75,9 +85,11 @@ export function sampleLag(
   consumer: Pick<BusConsumer, 'lag'>,
   group: string,
   metrics: Metrics,
-  options: { intervalMs?: number; logger?: Logger } = {},
+  options: LagSamplerOptions = {},
 ): LagSampler {
   let last: readonly LagSample[] = [];
+  let lastError: string | undefined;
+  let sampledAt: Date | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
 
@@ -86,9 +98,12 @@ export function sampleLag(
     try {
       current = await consumer.lag();
     } catch (err) {
-      options.logger?.warn({ group, err: errorMessage(err) }, 'consumer lag sample failed');
+      lastError = errorMessage(err);
+      options.logger?.warn({ group, err: lastError }, 'consumer lag sample failed');
       return;
     }
+    lastError = undefined;
+    sampledAt = new Date();
     if (stopped) return;
     const seen = new Set(current.map((s) => `${s.topic}/${s.partition}`));
     for (const s of last) {
@@ -108,13 +123,23 @@ export function sampleLag(
     return running;
   };
 
+  const total = (): number => last.reduce((sum, s) => sum + s.lag, 0);
+  const degradedAbove = options.degradedAboveRecords ?? 100_000;
+  // Lag alone never makes a role unready: a consumer catching up after a restart is doing its job.
+  options.health?.register(`lag:${group}`, () => {
+    const details = { group, lagRecords: total(), partitions: last.length, sampledAt: sampledAt?.toISOString() ?? null };
+    if (lastError !== undefined) return { state: 'degraded', reason: `cannot read consumer lag: ${lastError}`, details };
+    if (total() > degradedAbove) return { state: 'degraded', reason: `${total()} records behind (more than ${degradedAbove})`, details };
+    return { state: 'up', details };
+  });
+
   const timer = setInterval(() => void sampleNow(), options.intervalMs ?? 5_000);
   timer.unref();
   void sampleNow();
 
   return {
     latest: () => last,
-    total: () => last.reduce((sum, s) => sum + s.lag, 0),
+    total,
     sampleNow,
     stop() {
       stopped = true;

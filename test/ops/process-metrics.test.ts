@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MemoryBus } from '../../src/bus/memory.js';
 import type { Delivery } from '../../src/bus/bus.js';
 import type { TradeEvent } from '../../src/core/events.js';
+import { HealthRegistry } from '../../src/ops/health.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { sampleLag } from '../../src/ops/process-metrics.js';
 
@@ -74,4 +75,38 @@ test('partitions no longer owned disappear; failed samples keep the last values'
   await sampler.sampleNow();
   assert.equal(sampler.total(), 3);
   assert.deepEqual(warnings, [{ group: 'process', err: 'broker unreachable' }]);
+});
+
+test('with a health registry, /health shows the lag and degrades above the threshold', async (t) => {
+  let lag = 10;
+  let fail = false;
+  const health = new HealthRegistry();
+  const sampler = sampleLag(
+    {
+      lag: async () => {
+        if (fail) throw new Error('broker unreachable');
+        return [{ topic: 'trades', partition: 0, lag }];
+      },
+    },
+    'store',
+    createMetrics(),
+    { intervalMs: 60_000, health, degradedAboveRecords: 100 },
+  );
+  t.after(() => sampler.stop());
+  await sampler.sampleNow();
+  let report = await health.evaluate();
+  assert.equal(report.components['lag:store']!.state, 'up');
+  assert.equal(report.components['lag:store']!.details!.lagRecords, 10);
+
+  lag = 500;
+  await sampler.sampleNow();
+  report = await health.evaluate();
+  assert.equal(report.components['lag:store']!.state, 'degraded');
+  assert.equal(report.components['lag:store']!.reason, '500 records behind (more than 100)');
+  assert.equal(report.ready, true, 'lag alone keeps the role ready');
+
+  fail = true;
+  await sampler.sampleNow();
+  report = await health.evaluate();
+  assert.equal(report.components['lag:store']!.reason, 'cannot read consumer lag: broker unreachable');
 });
