@@ -20,7 +20,7 @@ export interface Subscriber {
 }
 
 /** Holds a reordered batch this long at most when fewer frames than asked arrive. */
-const REORDER_FLUSH_MS = 250;
+const REORDER_FLUSH_MS = 1_000;
 
 /**
  * Routes frames to the connections subscribed to their stream, applying the data faults on the

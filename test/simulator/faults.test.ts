@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Simulator } from '../../src/simulator/index.js';
+import { simulator, sleep, TestClient } from './client.js';
+
+type TradeFrame = { stream: string; data: { t: number } };
+
+function tradeIds(client: TestClient, stream = 'btcusdt@trade'): number[] {
+  return (client.json() as TradeFrame[]).filter((f) => f.stream === stream).map((f) => f.data.t);
+}
+
+/** The ids emitted() reports for a stream, expanded. */
+function emittedIds(sim: Simulator, stream: string): Set<number> {
+  const out = new Set<number>();
+  for (const [a, b] of sim.emitted()[stream]?.ranges ?? []) for (let id = a; id <= b; id++) out.add(id);
+  return out;
+}
+
+/**
+ * What the only client parsed equals what emitted() reports. Frames keep flowing, so: every id
+ * reported before is eventually received, and nothing is received that is not reported after.
+ */
+async function assertConsistent(sim: Simulator, client: TestClient, stream = 'btcusdt@trade'): Promise<void> {
+  const before = emittedIds(sim, stream);
+  await client.until(() => {
+    const got = new Set(tradeIds(client, stream));
+    return [...before].every((id) => got.has(id)) ? true : undefined;
+  }, 'every emitted id');
+  const received = new Set(tradeIds(client, stream));
+  const after = emittedIds(sim, stream);
+  for (const id of received) assert.ok(after.has(id), `received ${id} is reported as emitted`);
+  assert.ok((sim.emitted()[stream]?.count ?? 0) >= received.size);
+}
+
+function gaps(ids: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 1; i < ids.length; i++) {
+    const prev = ids[i - 1] ?? 0;
+    const cur = ids[i] ?? 0;
+    if (cur > prev + 1) out.push([prev + 1, cur - 1]);
+  }
+  return out;
+}
+
+async function tradeClient(t: Parameters<typeof simulator>[0], sim: Simulator): Promise<TestClient> {
+  const client = await TestClient.open(t, `${sim.wsBaseUrl}/stream?streams=btcusdt@trade`);
+  await client.waitForFrames(10);
+  return client;
+}
+
+test('without faults the ids are contiguous and emitted() matches the client exactly', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  await client.waitForFrames(80);
+  const ids = tradeIds(client);
+  assert.deepEqual(gaps(ids), []);
+  await assertConsistent(sim, client);
+});
+
+test('skipIds leaves exactly that hole on the wire while REST history keeps the trades', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  sim.faults.skipIds('BTCUSDT', 'trade', 5);
+  await client.waitForFrames(40);
+  const holes = gaps(tradeIds(client));
+  assert.equal(holes.length, 1);
+  const [first, last] = holes[0] ?? [0, 0];
+  assert.equal(last - first + 1, 5);
+  await assertConsistent(sim, client);
+  const res = await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&fromId=${first}&limit=5`);
+  assert.deepEqual(
+    ((await res.json()) as { id: number }[]).map((x) => x.id),
+    [first, first + 1, first + 2, first + 3, first + 4],
+  );
+});
+
+test('stall sends nothing for a while, then resumes past a gap', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  sim.faults.stall(400);
+  const before = client.frames.length;
+  await client.waitForFrames(before + 20);
+  assert.equal(gaps(tradeIds(client)).length, 1, 'the stalled trades are lost');
+  await assertConsistent(sim, client);
+});
+
+test('malformed frames are unparsable and not counted as emitted', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  sim.faults.malformed(3);
+  const before = client.frames.length;
+  await client.waitForFrames(before + 20);
+  const bad = client.frames.filter((f) => {
+    try {
+      JSON.parse(f);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  assert.equal(bad.length, 3);
+  await assertConsistent(sim, client);
+});
+
+test('duplicate sends frames twice; emitted() counts them once', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  sim.faults.duplicate(4);
+  const before = client.frames.length;
+  await client.waitForFrames(before + 20);
+  const ids = tradeIds(client);
+  assert.equal(ids.length - new Set(ids).size, 4);
+  await assertConsistent(sim, client);
+});
+
+test('reorder delivers a batch in reverse order', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  sim.faults.reorder(4);
+  const before = client.frames.length;
+  await client.waitForFrames(before + 20);
+  const ids = tradeIds(client);
+  const descents = ids.filter((id, i) => i > 0 && id < (ids[i - 1] ?? 0)).length;
+  assert.equal(descents, 3, 'four frames reversed make three descents');
+  assert.deepEqual([...new Set(ids)].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+  await assertConsistent(sim, client);
+});
+
+test('dropConnections cuts clients; a reconnecting client sees the ids it missed as a gap', async (t) => {
+  const sim = await simulator(t);
+  const first = await tradeClient(t, sim);
+  assert.equal(sim.faults.dropConnections(), 1);
+  assert.equal((await first.closed).code, 1006);
+  const lastSeen = Math.max(...tradeIds(first));
+  await sleep(200);
+  const second = await tradeClient(t, sim);
+  const next = Math.min(...tradeIds(second));
+  assert.ok(next > lastSeen + 1, 'the market kept trading while nobody listened');
+  const ranges = sim.emitted()['btcusdt@trade']?.ranges ?? [];
+  assert.equal(ranges.length, 2);
+  // A frame handed to the socket just before the cut may be lost in flight, yet counted as sent.
+  assert.ok((ranges[0]?.[1] ?? 0) >= lastSeen);
+  assert.equal(ranges[1]?.[0], next);
+});
+
+test('burst raises the trade rate for its duration', async (t) => {
+  const sim = await simulator(t, { tradesPerSecond: 10 });
+  const client = await tradeClient(t, sim);
+  const start = Math.max(...tradeIds(client));
+  sim.faults.burst(1_000, 1_000);
+  await sleep(1_100);
+  await client.waitForFrames(client.frames.length + 1);
+  const advanced = Math.max(...tradeIds(client)) - start;
+  assert.ok(advanced > 300, `ids advanced ${advanced} in a 1000/s burst of 1 s (10/s outside)`);
+  await assertConsistent(sim, client);
+});
+
+test('faults can be driven over HTTP and emitted() read back as JSON', async (t) => {
+  const sim = await simulator(t);
+  const client = await tradeClient(t, sim);
+  const post = (name: string, body: unknown) =>
+    fetch(`${sim.restBaseUrl}/sim/faults/${name}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const ok = await post('skipIds', { symbol: 'BTCUSDT', stream: 'trade', n: 2 });
+  assert.equal(ok.status, 200);
+  assert.equal((await post('skipIds', { symbol: 'BTCUSDT', n: 'two' })).status, 400);
+  assert.equal((await post('explode', {})).status, 400);
+  await client.waitForFrames(client.frames.length + 20);
+  assert.equal(gaps(tradeIds(client)).length, 1);
+  const report = (await (await fetch(`${sim.restBaseUrl}/sim/emitted`)).json()) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(report), ['btcusdt@trade']);
+  const drop = await post('dropConnections', {});
+  assert.deepEqual(await drop.json(), { ok: true, result: { dropped: 1 } });
+});
