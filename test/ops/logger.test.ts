@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger } from '../../src/ops/logger.js';
@@ -59,4 +60,25 @@ test('errors keep message and stack but lose credentials', () => {
   assert.equal(lines[0]!.err.type, 'Error');
   assert.match(lines[0]!.err.stack, /^Error: cannot connect to postgres:\/\/tf:\*\*\*@db\/market\n/);
   assert.equal(lines[1]!.err, 'retrying postgres://tf:***@db/market');
+});
+
+/** Logs one line from a child process (stderr is a pipe there, not a terminal) in the given format. */
+function logFromChild(format: string): string {
+  const script = `const { createLogger } = await import(${JSON.stringify(new URL('../../src/ops/logger.ts', import.meta.url).href)});
+    createLogger({ level: 'info', format: '${format}' }).child({ component: 'writer' }).info({ url: 'postgres://a:pw-555@h/db' }, 'hello');`;
+  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout, '', 'logs never go to stdout');
+  return out.stderr;
+}
+
+test('pretty format prints readable lines; auto without a terminal prints JSON', () => {
+  const pretty = logFromChild('pretty');
+  assert.match(pretty, /INFO.*hello/);
+  assert.match(pretty, /component: "writer"/);
+  assert.match(pretty, /postgres:\/\/a:\*\*\*@h\/db/);
+  const auto = JSON.parse(logFromChild('auto').trim());
+  assert.equal(auto.msg, 'hello');
+  assert.equal(auto.component, 'writer');
+  assert.equal(auto.url, 'postgres://a:***@h/db');
 });
