@@ -89,6 +89,7 @@ interface Stage<E> {
   open(out: Upsert[]): void;
   minOpenOffset(source: string): bigint | undefined;
   openCount(): number;
+  forget(source: string): void;
 }
 
 class BoundStage<E, S> implements Stage<E> {
@@ -149,6 +150,10 @@ class BoundStage<E, S> implements Stage<E> {
 
   openCount(): number {
     return this.engine.openCount();
+  }
+
+  forget(source: string): void {
+    this.engine.forget(source);
   }
 
   private upsert(w: Window<S>): Upsert {
@@ -271,6 +276,16 @@ export class ProcessorCore {
 
   sources(): string[] {
     return [...this.lastOffset.keys()];
+  }
+
+  /**
+   * Forgets a source's open windows and watermark: its partition was revoked, and the next owner
+   * replays them from the committed offset.
+   */
+  forget(source: string): void {
+    for (const stage of this.stages()) stage.forget(source);
+    this.maxTime.delete(source);
+    this.lastOffset.delete(source);
   }
 
   watermark(source: string): number {

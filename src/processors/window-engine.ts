@@ -179,6 +179,13 @@ export class WindowEngine<E, S> {
     return this.historyBefore(this.symbolWindows(symbol), start);
   }
 
+  /** Drops the open windows fed by `source` (its partition moved to another instance, which replays them). */
+  forget(source: string): void {
+    for (const sw of this.symbols.values()) {
+      for (const w of sw.open.values()) if (w.source === source) sw.open.delete(w.start);
+    }
+  }
+
   /** Re-installs a final window loaded from the store after a restart. */
   restore(window: Omit<Window<S>, 'minOffset' | 'final' | 'dirty'>): void {
     this.insertClosed(this.symbolWindows(window.symbol), { ...window, minOffset: undefined, final: true, dirty: false });

@@ -53,6 +53,8 @@ export function asInputs(events: readonly PipelineEvent[]): CoreInput[] {
   });
 }
 
+type RowOf = { [U in Upsert as U['table']]: U['row'] };
+
 /** What the tables would hold: the last upsert per key, never a partial over a final. */
 export class TableImage {
   readonly rows = new Map<string, Upsert>();
@@ -67,8 +69,8 @@ export class TableImage {
     }
   }
 
-  of<T extends Upsert['table']>(table: T): Extract<Upsert, { table: T }>['row'][] {
-    return [...this.rows.values()].filter((u) => u.table === table).map((u) => u.row) as Extract<Upsert, { table: T }>['row'][];
+  of<T extends Upsert['table']>(table: T): RowOf[T][] {
+    return [...this.rows.values()].filter((u) => u.table === table).map((u) => u.row as RowOf[T]);
   }
 }
 

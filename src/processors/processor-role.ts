@@ -1,0 +1,175 @@
+import type { Bus, BusConsumer, Delivery, TopicId } from '../bus/bus.js';
+import type { Config } from '../config/schema.js';
+import { errorMessage } from '../core/errors.js';
+import { monotonicMs } from '../core/clock.js';
+import type { HealthRegistry } from '../ops/health.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Database } from '../store/database.js';
+import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
+import { loadRestoredRows, writeUpserts } from './processor-store.js';
+
+export const PROCESSOR_GROUP = 'tickflow-process';
+const TOPICS: readonly TopicId[] = ['trades', 'bookTicker'];
+
+export interface ProcessorDeps {
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthRegistry;
+}
+
+export interface Processor {
+  /** Writes every open window's current (partial) values and commits what is safe. */
+  flush(): Promise<void>;
+  /** The input has ended (replay finished): closes every open window as final, writes and commits. */
+  finish(): Promise<void>;
+  /** Flushes open windows as partial rows, commits only what is safe, leaves the consumer group. */
+  close(): Promise<void>;
+}
+
+const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
+
+/**
+ * The stream-processor role: consumes trades and bookTicker as group `tickflow-process`, folds
+ * them into the pure ProcessorCore, upserts its rows, and commits offsets only below the oldest
+ * event still held in an open window. After kill -9 the group replays from there; final rows
+ * reloaded from the database (with the highest offset each holds) make the replay skip what is
+ * already stored, so the tables end identical to an uninterrupted run.
+ */
+export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
+  const { config, db, metrics } = deps;
+  const logger = deps.logger.child({ component: 'processor' });
+  const core = new ProcessorCore(config.processor);
+  core.restore(await loadRestoredRows(db, core.retention()));
+
+  /** Rows produced but not yet written (a failed write keeps them for the retry). */
+  let pending: Upsert[] = [];
+  const lastDelivery = new Map<string, Delivery>();
+  const committed = new Map<string, bigint>();
+  let failing: string | undefined;
+  let lastBatchAt: number | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  let consumer: BusConsumer | undefined;
+
+  /** Every step touching the core runs one at a time, in arrival order. */
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  const write = async (upserts: readonly Upsert[]): Promise<void> => {
+    pending.push(...upserts);
+    if (pending.length === 0) return;
+    const batch = pending;
+    const started = monotonicMs();
+    try {
+      const written = await db.transaction((tx) => writeUpserts(tx, batch));
+      pending = pending.slice(batch.length);
+      failing = undefined;
+      const seconds = (monotonicMs() - started) / 1000;
+      for (const [table, n] of written) {
+        metrics.rowsWritten.inc({ table }, n);
+        metrics.writeLatency.observe({ table }, seconds);
+      }
+    } catch (err) {
+      failing = `writing processor rows failed: ${errorMessage(err)}`;
+      throw err;
+    }
+  };
+
+  const commitSafe = async (): Promise<void> => {
+    if (!consumer) return;
+    const safe: Delivery[] = [];
+    for (const source of core.sources()) {
+      const offset = core.committable(source);
+      const last = lastDelivery.get(source);
+      if (offset === undefined || !last || offset <= (committed.get(source) ?? -1n)) continue;
+      safe.push({ ...last, offset });
+    }
+    if (safe.length === 0) return;
+    try {
+      await consumer.commit(safe);
+      for (const d of safe) committed.set(sourceOf(d), d.offset);
+    } catch (err) {
+      // Harmless to skip: a later commit covers these offsets, and replay is idempotent.
+      logger.warn({ err: errorMessage(err) }, 'offset commit failed; the next batch commits past it');
+    }
+  };
+
+  const updateGauges = (): void => {
+    for (const [kind, n] of Object.entries(core.openWindowCounts())) metrics.openWindows.set({ kind }, n);
+  };
+
+  consumer = await deps.bus.subscribe(
+    { group: PROCESSOR_GROUP, topics: TOPICS },
+    {
+      onDeliveries: (batch) =>
+        serial(async () => {
+          const started = monotonicMs();
+          const inputs: CoreInput[] = batch.map((d) => ({ source: sourceOf(d), offset: d.offset, event: d.event }));
+          for (const d of batch) lastDelivery.set(sourceOf(d), d);
+          const result = core.ingest(inputs);
+          for (const symbol of result.late) metrics.lateEvents.inc({ symbol });
+          // Written before the commit: an offset is committed only once its effects are durable.
+          await write(result.upserts);
+          await commitSafe();
+          lastBatchAt = Date.now();
+          updateGauges();
+          metrics.processingLatency.observe((monotonicMs() - started) / 1000);
+        }),
+      onRevoke: (partitions) =>
+        serial(async () => {
+          await write(core.openRows());
+          await commitSafe();
+          for (const p of partitions) {
+            const source = sourceOf(p);
+            core.forget(source);
+            lastDelivery.delete(source);
+            committed.delete(source);
+          }
+          updateGauges();
+        }),
+    },
+  );
+
+  const trigger = setInterval(() => {
+    serial(() => write(core.partials())).catch((err) => logger.error({ err: errorMessage(err) }, 'partial window upsert failed'));
+  }, config.processor.triggerIntervalMs);
+  trigger.unref();
+
+  deps.health.register('processor', () => {
+    const details = { openWindows: core.openWindowCounts(), pendingRows: pending.length, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
+    return failing ? { state: 'down', reason: failing, details } : { state: 'up', details };
+  });
+
+  let closed = false;
+  return {
+    flush: () =>
+      serial(async () => {
+        await write(core.openRows());
+        await commitSafe();
+      }),
+    finish: () =>
+      serial(async () => {
+        await write(core.finish());
+        await commitSafe();
+        updateGauges();
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(trigger);
+      // Closing hands over what is queued, then revokes: open windows are written as partial rows
+      // and only offsets below them are committed.
+      await consumer.close();
+      await serial(async () => {
+        await write(core.openRows());
+        await commitSafe();
+      });
+    },
+  };
+}
