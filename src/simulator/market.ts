@@ -51,7 +51,7 @@ type Side = Map<number, number>;
 
 const LEVELS_PER_SIDE = 30;
 /** Mean number of fills per taker order; turns trades/s into taker orders/s. */
-const FILLS_PER_TAKER = 1.6;
+const FILLS_PER_TAKER = 2.2;
 /** Relative volatility per sqrt(second) of the fair price (about 1 bp, like BTC on a calm day). */
 const VOLATILITY = 0.0001;
 
@@ -219,6 +219,8 @@ export class SymbolMarket {
       else book.set(level, available - take);
       changed.push([level, available - take]);
     }
+    // A sweep moves the fair price part of the way to where it stopped (market impact).
+    if (trades.length > 0) this.fair += (best(book, !buy) - this.fair) * 0.3;
     sink.trades(trades, aggTrades);
     const refill = this.refill(buy ? this.asks : this.bids, !buy);
     this.emitBook(now, firstUpdateId, buy ? [] : [...changed, ...refill], buy ? [...changed, ...refill] : [], sink);
@@ -227,31 +229,18 @@ export class SymbolMarket {
   private maker(now: number, sink: MarketSink): void {
     const buySide = this.prng.chance(0.5);
     const book = buySide ? this.bids : this.asks;
-    const tick = this.instrument.tickSize;
-    const bid = best(this.bids, true);
-    const ask = best(this.asks, false);
     const changes: [number, number][] = [];
     const firstUpdateId = this.updateId + 1;
-    const action = this.prng.next();
-    if (action < 0.35 && ask - bid > tick) {
-      // Improve the spread by one tick, as market makers do within milliseconds.
-      const price = buySide ? bid + tick : ask - tick;
-      const qty = this.levelQty();
-      book.set(price, qty);
-      changes.push([price, qty]);
-    } else if (action < 0.7) {
-      // Add to a level near the touch, on the fair-price side of the book.
-      const touch = buySide ? bid : ask;
-      const offset = Math.floor(this.prng.exponential(1) * 2) * this.levelGap;
-      let price = buySide ? Math.min(touch, Math.round(this.fair / tick) * tick - tick) - offset : Math.max(touch, Math.round(this.fair / tick) * tick) + offset;
-      price = buySide ? Math.min(price, ask - tick) : Math.max(price, bid + tick);
+    if (this.prng.chance(0.65) || book.size <= 3) {
+      // Quote around the fair price: mostly at the touch, sometimes a few levels deeper.
+      const price = this.quotePrice(buySide, Math.floor(this.prng.exponential(1) * 1.5));
       const qty = (book.get(price) ?? 0) + this.levelQty();
       book.set(price, qty);
       changes.push([price, qty]);
-    } else if (book.size > 2) {
+    } else {
       // Cancel part or all of one of the best three levels.
       const levels = [...book.keys()].sort((x, y) => (buySide ? y - x : x - y)).slice(0, 3);
-      const price = levels[this.prng.int(0, levels.length - 1)] ?? (buySide ? bid : ask);
+      const price = levels[this.prng.int(0, levels.length - 1)] ?? 0;
       const qty = this.prng.chance(0.5) ? 0 : Math.floor((book.get(price) ?? 0) / 2);
       if (qty === 0) book.delete(price);
       else book.set(price, qty);
@@ -262,13 +251,21 @@ export class SymbolMarket {
     this.emitBook(now, firstUpdateId, buySide ? changes : [], buySide ? [] : changes, sink);
   }
 
-  /** Keeps a side at LEVELS_PER_SIDE levels by adding deeper ones. */
+  /** A maker's price `level` gaps away from the fair price, never crossing the other side. */
+  private quotePrice(bidSide: boolean, level: number): number {
+    const tick = this.instrument.tickSize;
+    // Bid at the tick below the fair price, ask at the tick above: the mid is unbiased.
+    const floor = Math.floor(this.fair / tick) * tick;
+    if (bidSide) return Math.min(floor - level * this.levelGap, best(this.asks, false) - tick);
+    return Math.max(floor + tick + level * this.levelGap, best(this.bids, true) + tick);
+  }
+
+  /** Keeps a side at LEVELS_PER_SIDE levels, filling in from the fair price outwards. */
   private refill(book: Side, bidSide: boolean): [number, number][] {
     const added: [number, number][] = [];
-    while (book.size < LEVELS_PER_SIDE) {
-      const edge = worst(book, bidSide);
-      const price = bidSide ? edge - this.levelGap : edge + this.levelGap;
-      if (price <= 0) break;
+    for (let level = 0; book.size < LEVELS_PER_SIDE && level < LEVELS_PER_SIDE * 3; level++) {
+      const price = this.quotePrice(bidSide, level);
+      if (price <= 0 || book.has(price)) continue;
       const qty = this.levelQty();
       book.set(price, qty);
       added.push([price, qty]);
