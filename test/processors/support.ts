@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import type { AggTradeEvent, MarketEvent, PipelineEvent } from '../../src/core/events.js';
+import type { AggTradeEvent, BookTickerEvent, MarketEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
 import { topicOf } from '../../src/bus/bus.js';
 import { configSchema } from '../../src/config/schema.js';
 import { type CoreInput, ProcessorCore, type ProcessorOptions, type Upsert } from '../../src/processors/processor-core.js';
@@ -94,4 +94,20 @@ export function runToEnd(options: ProcessorOptions, events: readonly PipelineEve
   image.apply(core.ingest(asInputs(events)).upserts);
   image.apply(core.finish());
   return image;
+}
+
+/** A hand-made trade for hand-checked values. */
+export function trade(tradeId: number, tradeTime: number, price: string, quantity: string, takerBuy = true, symbol = 'BTCUSDT'): TradeEvent {
+  return {
+    type: 'trade', exchange: 'binance', market: 'spot', symbol, eventTime: tradeTime, ingestionTimestamp: tradeTime * 1000,
+    tradeId, price, quantity, tradeTime, buyerIsMaker: !takerBuy,
+  };
+}
+
+/** A hand-made top-of-book update. */
+export function quote(updateId: number, eventTime: number, bidPrice: string, askPrice: string, symbol = 'BTCUSDT'): BookTickerEvent {
+  return {
+    type: 'bookTicker', exchange: 'binance', market: 'spot', symbol, eventTime, ingestionTimestamp: eventTime * 1000,
+    updateId, bidPrice, bidQty: '1', askPrice, askQty: '1',
+  };
 }

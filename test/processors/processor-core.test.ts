@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type CoreInput, ProcessorCore, type Upsert } from '../../src/processors/processor-core.js';
+import { processorOptions, TableImage, trade } from './support.js';
+
+const MIN = 60_000;
+const at = (offset: number, event: CoreInput['event'], source = 'trades/0'): CoreInput => ({ source, offset: BigInt(offset), event });
+const candles = (upserts: readonly Upsert[]) => upserts.flatMap((u) => (u.table === 'candles' ? [u.row] : []));
+
+function core(overrides: Parameters<typeof processorOptions>[0] = {}) {
+  return new ProcessorCore(processorOptions({ candleIntervals: ['1m'], ...overrides }));
+}
+
+test('a window is final once the watermark (max event time − lateness) passes its end', () => {
+  const c = core();
+  assert.deepEqual(candles(c.ingest([at(0, trade(1, 1_000, '10', '1'))]).upserts), []);
+  // 69 999 − 10 000 < 60 000: still open, and a trade at 59 000 (behind max time, not behind the watermark) counts.
+  assert.deepEqual(candles(c.ingest([at(1, trade(2, 69_999, '11', '1')), at(2, trade(3, 59_000, '12', '1'))]).upserts), []);
+  const closed = candles(c.ingest([at(3, trade(4, 70_000, '13', '1'))]).upserts);
+  assert.equal(closed.length, 1);
+  assert.deepEqual([closed[0]?.windowStart, closed[0]?.tradeCount, closed[0]?.close, closed[0]?.isFinal], [0, 2, '12', true]);
+  assert.equal(closed[0]?.isComplete, false, 'the first window seen may have started before the input');
+});
+
+test('late events correct the stored window by default and are counted', () => {
+  const c = core();
+  c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 75_000, '11', '1'))]);
+  const late = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
+  assert.deepEqual(late.late, ['BTCUSDT']);
+  const [corrected] = candles(late.upserts);
+  assert.deepEqual(
+    [corrected?.windowStart, corrected?.volume, corrected?.low, corrected?.close, corrected?.tradeCount, corrected?.isFinal],
+    [0, '3', '9', '9', 2, true],
+  );
+  const metrics = late.upserts.find((u) => u.table === 'trade_metrics');
+  assert.equal(metrics?.table === 'trade_metrics' && metrics.row.volume, '3');
+  assert.equal(late.upserts.some((u) => u.table === 'late_events'), false);
+  // Delivered again (redelivery after a failed write, or a replay): no effect.
+  const again = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
+  assert.deepEqual(again, { upserts: [], late: [] });
+});
+
+test('with lateEvents=table, late events go to late_events and the window stays as it was', () => {
+  const c = core({ lateEvents: 'table' });
+  const image = new TableImage();
+  image.apply(c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 75_000, '11', '1'))]).upserts);
+  const late = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
+  assert.deepEqual(late.late, ['BTCUSDT']);
+  image.apply(late.upserts);
+  const rows = image.of('late_events');
+  assert.deepEqual(rows.map((r) => [r.target, r.reason, r.offset, r.watermark, r.eventTime]).sort(), [
+    ['candles:1m', 'late', 2n, 65_000, 2_000],
+    ['trade_metrics', 'late', 2n, 65_000, 2_000],
+  ]);
+  assert.equal(image.of('candles').find((r) => r.windowStart === 0)?.volume, '1');
+});
+
+test('events older than the late retention are kept in late_events, never dropped', () => {
+  const c = core({ lateRetentionMs: 2 * MIN, smaLengths: [], emaLengths: [], volumeSpikeLookback: 1 });
+  const inputs = [0, 1, 2, 3, 4, 5].map((m) => at(m, trade(m + 1, m * MIN + 1, '10', '1')));
+  c.ingest(inputs);
+  const late = c.ingest([at(6, trade(100, 1_000, '10', '5'))]);
+  const rows = late.upserts.flatMap((u) => (u.table === 'late_events' ? [u.row] : []));
+  assert.deepEqual(rows.map((r) => [r.target, r.reason]).sort(), [['candles:1m', 'beyond_retention'], ['trade_metrics', 'beyond_retention']]);
+  assert.deepEqual(late.late, ['BTCUSDT']);
+});
+
+test('watermarks are per partition: a busy partition does not make another one late', () => {
+  const c = core();
+  c.ingest([at(0, trade(1, 1_000, '10', '1', true, 'AAA'), 'trades/0')]);
+  const other = c.ingest([at(0, trade(1, 10 * MIN, '10', '1', true, 'BBB'), 'trades/1')]);
+  assert.deepEqual(candles(other.upserts), []);
+  const own = c.ingest([at(1, trade(2, 30_000, '11', '1', true, 'AAA'), 'trades/0')]);
+  assert.deepEqual(own.late, []);
+  assert.deepEqual(candles(own.upserts), []);
+});
+
+test('offsets are committable only below the oldest event still in an open window', () => {
+  const c = core({ spreadWindowMs: MIN });
+  c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 2_000, '10', '1'))]);
+  assert.equal(c.committable('trades/0'), undefined);
+  c.ingest([at(2, trade(3, 61_000, '10', '1')), at(3, trade(4, 71_000, '10', '1'))]);
+  assert.equal(c.committable('trades/0'), 1n, 'minute 0 is final; minute 1 starts at offset 2');
+  c.finish();
+  assert.equal(c.committable('trades/0'), 3n);
+  assert.equal(c.committable('bookTicker/0'), undefined);
+});
+
+test('partials: open windows changed since the last trigger, not final; finish closes them as not complete', () => {
+  const c = core();
+  c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 61_000, '12', '1')), at(2, trade(3, 121_000, '13', '1'))]);
+  // Watermark 111 000: minute 0 is final, minutes 1 and 2 are open.
+  assert.deepEqual(candles(c.partials()).map((r) => [r.windowStart, r.isFinal]), [[60_000, false], [120_000, false]]);
+  assert.deepEqual(candles(c.partials()), []);
+  const closed = candles(c.ingest([at(3, trade(4, 130_000, '14', '1'))]).upserts);
+  // Minute 1 closed by the watermark after an observed minute 0: complete.
+  assert.deepEqual(closed.map((r) => [r.windowStart, r.isFinal, r.isComplete]), [[60_000, true, true]]);
+  assert.deepEqual(candles(c.partials()).map((r) => [r.windowStart, r.close]), [[120_000, '14']]);
+  const done = candles(c.finish());
+  assert.deepEqual(done.map((r) => [r.windowStart, r.isFinal, r.isComplete]), [[120_000, true, false]]);
+});
+
+test('only the configured trade stream counts, so trade and aggTrade never double count', () => {
+  const c = core();
+  const agg = { ...trade(1, 1_000, '10', '1'), type: 'aggTrade' as const, aggTradeId: 7, firstTradeId: 1, lastTradeId: 1 };
+  c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, agg)]);
+  const [row] = candles(c.finish());
+  assert.equal(row?.tradeCount, 1);
+});
