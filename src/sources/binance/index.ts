@@ -11,3 +11,4 @@ export { GapDetector, type GapDetectorOptions, type Verdict } from './gaps.js';
 export { BinanceConnection, type ConnectionOptions, type ConnectionHandlers, type DownReason } from './connection.js';
 export { AttemptLimiter, Backoff } from './backoff.js';
 export { SPOT_WS_URL, USDM_WS_URL, streamUrl, subscribedStreams, wireStreamName } from './streams.js';
+export { FrameHandler, type FrameHandlerOptions, type FrameContext } from './frame-handler.js';

@@ -1,13 +1,14 @@
 import type { Config } from '../../config/schema.js';
-import { type DeadLetterEvent, type MarketEvent, type PipelineEvent, exchangeTime } from '../../core/events.js';
+import type { MarketEvent, PipelineEvent } from '../../core/events.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { Emit, Source, SourceStatus } from '../source.js';
 import { AttemptLimiter } from './backoff.js';
 import { BinanceConnection, type DownReason } from './connection.js';
-import { GapDetector, type GapReason } from './gaps.js';
-import { type DeadLetterReason, parseFrame } from './parse.js';
+import { type FrameContext, FrameHandler } from './frame-handler.js';
+import type { GapReason } from './gaps.js';
+import type { ControlMessage } from './parse.js';
 import { streamUrl, subscribedStreams, usdmPingTimeout, wsBaseUrlFor } from './streams.js';
 
 /**
@@ -44,6 +45,8 @@ interface Link {
   /** Streams that have not delivered since the link last opened. */
   fresh: Set<string>;
   rotateTimer: NodeJS.Timeout | null;
+  /** How the frame handler asks about this link (gap labels, overlap duplicates, control messages). */
+  context: FrameContext;
 }
 
 interface Slot {
@@ -66,14 +69,11 @@ export class BinanceSource implements Source {
   private readonly log: Logger;
   private readonly baseUrl: string;
   private readonly pingTimeoutMs: number;
-  private readonly gaps: GapDetector;
+  private readonly frames: FrameHandler;
   private readonly limiter = new AttemptLimiter();
   private readonly slots: Slot[] = [];
-  private readonly lastByStream = new Map<string, number>();
   private readonly overlapKeys = new Map<string, OverlapKey>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly received = new Map<string, { inc(): void }>();
-  private readonly latency = new Map<string, { observe(v: number): void }>();
   private emit: Emit | null = null;
   private pending: PipelineEvent[] = [];
   private flushing: Promise<void> | null = null;
@@ -90,7 +90,13 @@ export class BinanceSource implements Source {
     this.log = deps.logger.child({ component: 'binance-source' });
     this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
     this.pingTimeoutMs = config.market === 'usdm' ? usdmPingTimeout(config.pongTimeoutMs) : config.pongTimeoutMs;
-    this.gaps = new GapDetector({ market: config.market, graceMs: config.gapGraceMs });
+    this.frames = new FrameHandler({
+      market: config.market,
+      origin: ORIGIN,
+      gapGraceMs: config.gapGraceMs,
+      logger: this.log,
+      metrics: deps.metrics,
+    });
   }
 
   async start(emit: Emit): Promise<void> {
@@ -139,7 +145,7 @@ export class BinanceSource implements Source {
     return {
       kind: 'binance',
       connections: this.slots.flatMap((s) => s.links.map((l) => l.conn.status())),
-      lastMessageAt: Object.fromEntries(this.lastByStream),
+      lastMessageAt: this.frames.lastMessageAt(),
       finished: false,
     };
   }
@@ -168,7 +174,12 @@ export class BinanceSource implements Source {
         onDown: (reason, detail, everOpened) => this.onDown(slot, link!, reason, detail, everOpened),
       },
     );
-    link = { conn, role, openReason: 'sequence', fresh: new Set(), rotateTimer: null };
+    const context: FrameContext = {
+      gapReason: (stream) => this.gapReason(link!, stream),
+      accept: (event, stream, nowMs) => this.overlapAccept(slot, event, stream, nowMs),
+      onControl: (control) => this.onControl(slot, link!, control),
+    };
+    link = { conn, role, openReason: 'sequence', fresh: new Set(), rotateTimer: null, context };
     slot.links.push(link);
     conn.start();
     return link;
@@ -244,106 +255,47 @@ export class BinanceSource implements Source {
 
   private onFrame(slot: Slot, link: Link, raw: string, receivedAt: number): void {
     if (link.role === 'replacement') this.switchOver(slot);
-    const result = parseFrame(raw, this.config.market, receivedAt);
-    if (result.ok === false) {
-      this.deadLetter(link, raw, receivedAt, result.reason, result.detail);
-      return;
-    }
-    const nowMs = Math.floor(receivedAt / 1000);
-    if (result.stream !== null) this.lastByStream.set(result.stream, nowMs);
-    if (result.ok === 'control') {
-      const control = result.control;
-      if (control.kind === 'serverShutdown') {
-        this.log.warn({ connection: link.conn.id }, 'serverShutdown received');
-        if (link.role === 'active') this.rotate(slot, 'server_shutdown');
-      } else {
-        this.gaps.observe(control.symbol, 'trade', control.tradeId, nowMs, this.gapReason(link, result.stream));
-      }
-      return;
-    }
-    const event = result.event;
-    if (!this.accept(slot, link, event, result.stream, nowMs)) {
-      this.deps.metrics.duplicatesDropped.inc({ stream: event.type });
-      return;
-    }
-    this.countReceived(event, receivedAt);
-    this.enqueue(event);
+    this.frames.handle(raw, receivedAt, link.context, this.pending);
+    this.scheduleDrain();
   }
 
-  /** False when the record was already delivered (overlap duplicate or repeated id). */
-  private accept(slot: Slot, link: Link, event: MarketEvent, stream: string, nowMs: number): boolean {
-    switch (event.type) {
-      case 'trade':
-        return this.gaps.observe(event.symbol, 'trade', event.tradeId, nowMs, this.gapReason(link, stream)) === 'accept';
-      case 'aggTrade':
-        return this.gaps.observe(event.symbol, 'aggTrade', event.aggTradeId, nowMs, this.gapReason(link, stream)) === 'accept';
-      case 'bookTicker':
-        return this.overlapCheck(slot, stream, event.updateId, 0, 0, nowMs);
-      case 'depth':
-        return this.overlapCheck(slot, stream, event.finalUpdateId, 0, 0, nowMs);
-      case 'kline':
-        return this.overlapCheck(slot, stream, event.openTime, event.lastTradeId, event.closed ? 1 : 0, nowMs);
-    }
+  private onControl(slot: Slot, link: Link, control: ControlMessage): void {
+    if (control.kind !== 'serverShutdown') return;
+    this.log.warn({ connection: link.conn.id }, 'serverShutdown received');
+    if (link.role === 'active') this.rotate(slot, 'server_shutdown');
   }
 
   /**
-   * Outside a rotation every record passes: a kline repeats unchanged when nothing traded. During the
-   * overlap a record whose key is not above the last one forwarded for its stream was already sent.
+   * bookTicker, depth and kline (trade ids are the frame handler's). Outside a rotation every record
+   * passes: a kline repeats unchanged when nothing traded. During the overlap a record whose key
+   * ([u], [final u], [openTime, lastTradeId, closed]) is not above the last one forwarded for its
+   * stream was already sent by the other connection.
    */
-  private overlapCheck(slot: Slot, stream: string, a: number, b: number, c: number, nowMs: number): boolean {
+  private overlapAccept(slot: Slot, event: MarketEvent, stream: string, nowMs: number): boolean {
+    const key: OverlapKey =
+      event.type === 'kline'
+        ? [event.openTime, event.lastTradeId, event.closed ? 1 : 0]
+        : [event.type === 'depth' ? event.finalUpdateId : event.type === 'bookTicker' ? event.updateId : 0, 0, 0];
     const last = this.overlapKeys.get(stream);
     if (nowMs < slot.dedupeUntil && last !== undefined) {
-      const newer = a !== last[0] ? a > last[0] : b !== last[1] ? b > last[1] : c > last[2];
+      const newer = key[0] !== last[0] ? key[0] > last[0] : key[1] !== last[1] ? key[1] > last[1] : key[2] > last[2];
       if (!newer) return false;
     }
-    this.overlapKeys.set(stream, [a, b, c]);
+    this.overlapKeys.set(stream, key);
     return true;
   }
 
-  private gapReason(link: Link, stream: string | null): GapReason {
-    return stream !== null && link.fresh.size > 0 && link.fresh.delete(stream) ? link.openReason : 'sequence';
-  }
-
-  private countReceived(event: MarketEvent, receivedAt: number): void {
-    const key = `${event.symbol}|${event.type}`;
-    let counter = this.received.get(key);
-    if (counter === undefined) {
-      counter = this.deps.metrics.messagesReceived.labels(event.symbol, event.type);
-      this.received.set(key, counter);
-    }
-    counter.inc();
-    // Spot bookTicker has no exchange time (its eventTime is the ingestion time): nothing to measure.
-    if (event.type === 'bookTicker' && event.transactionTime === undefined) return;
-    let histogram = this.latency.get(event.type);
-    if (histogram === undefined) {
-      histogram = this.deps.metrics.ingestLatency.labels(event.type);
-      this.latency.set(event.type, histogram);
-    }
-    histogram.observe((receivedAt / 1000 - exchangeTime(event)) / 1000);
-  }
-
-  private deadLetter(link: Link, raw: string, receivedAt: number, reason: DeadLetterReason, detail: string): void {
-    const event: DeadLetterEvent = { type: 'deadLetter', origin: ORIGIN, reason, detail, raw, receivedAt: Math.floor(receivedAt / 1000) };
-    this.deps.metrics.deadLetters.inc({ origin: ORIGIN, reason });
-    this.log.warn({ connection: link.conn.id, reason, detail, raw: raw.slice(0, 200) }, 'dead letter: frame not understood');
-    this.enqueue(event);
+  private gapReason(link: Link, stream: string): GapReason {
+    return link.fresh.size > 0 && link.fresh.delete(stream) ? link.openReason : 'sequence';
   }
 
   private reportGaps(): void {
-    for (const gap of this.gaps.due(Date.now())) {
-      const missing = gap.lastMissingId - gap.firstMissingId + 1;
-      this.deps.metrics.gaps.inc({ symbol: gap.symbol, stream: gap.stream });
-      this.deps.metrics.missingIds.inc({ symbol: gap.symbol, stream: gap.stream }, missing);
-      this.log.warn(
-        { symbol: gap.symbol, stream: gap.stream, first: gap.firstMissingId, last: gap.lastMissingId, missing, reason: gap.reason },
-        'gap in id sequence',
-      );
-      this.enqueue(gap);
-    }
+    this.frames.dueGaps(Date.now(), this.pending);
+    this.scheduleDrain();
   }
 
-  private enqueue(event: PipelineEvent): void {
-    this.pending.push(event);
+  private scheduleDrain(): void {
+    if (this.pending.length === 0) return;
     if (!this.paused && this.pending.length >= HIGH_WATER) this.setPaused(true);
     if (this.flushing === null) this.flushing = this.drain();
   }
