@@ -52,6 +52,10 @@ export class Connection implements Subscriber {
     return true;
   }
 
+  buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
   terminate(): void {
     this.ws.terminate();
     this.dispose();

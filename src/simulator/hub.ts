@@ -15,6 +15,8 @@ export interface Subscriber {
   readonly streams: Set<string>;
   /** Sends a text frame; false if the connection could not take it. */
   send(text: string): boolean;
+  /** Bytes queued towards the client. */
+  buffered(): number;
   terminate(): void;
   close(code: number, reason: string): void;
 }
@@ -75,6 +77,18 @@ export class Hub {
       set?.delete(conn);
       if (set?.size === 0) this.subscribers.delete(stream);
     }
+  }
+
+  /** True once any connection is subscribed to anything (a replay waits for its audience). */
+  hasAnySubscriber(): boolean {
+    return this.subscribers.size > 0;
+  }
+
+  /** The largest send queue among the connections (a fast replay waits for slow clients). */
+  backlog(): number {
+    let max = 0;
+    for (const conn of this.connections) max = Math.max(max, conn.buffered());
+    return max;
   }
 
   /** Generators skip building payloads nobody would receive. */

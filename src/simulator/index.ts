@@ -1,10 +1,13 @@
+import { access } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Market } from '../core/events.js';
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { EmittedTracker, type EmittedReport } from './emitted.js';
 import { applyFault, createFaults, FaultRequestError, type Faults } from './faults.js';
 import { Generator } from './generator.js';
 import { Hub } from './hub.js';
+import { Replayer } from './replay.js';
 import { createRestHandler } from './rest.js';
 import { attachWebSocketServer } from './ws-server.js';
 
@@ -87,20 +90,33 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const emitted = new EmittedTracker();
   const hub = new Hub(emitted);
   const timers = new Set<NodeJS.Timeout>();
-  const generator = new Generator(
-    {
-      symbols: opts.symbols,
-      market: opts.market,
-      seed: opts.seed,
-      tradesPerSecond: opts.tradesPerSecond,
-      bookTickersPerSecond: opts.bookTickersPerSecond,
-      historySize: opts.historySize,
-    },
-    hub,
-  );
+  const replay = opts.replayFiles !== undefined && opts.replayFiles.length > 0;
+  if (replay) {
+    for (const file of opts.replayFiles ?? []) {
+      await access(file).catch((err: unknown) => {
+        throw new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator.replayFiles: cannot read ${file}`, { cause: err });
+      });
+    }
+  }
+  const generator = replay
+    ? null
+    : new Generator(
+        {
+          symbols: opts.symbols,
+          market: opts.market,
+          seed: opts.seed,
+          tradesPerSecond: opts.tradesPerSecond,
+          bookTickersPerSecond: opts.bookTickersPerSecond,
+          historySize: opts.historySize,
+        },
+        hub,
+      );
+  const replayer = replay
+    ? new Replayer({ files: opts.replayFiles ?? [], speed: opts.replaySpeed, market: opts.market, historySize: opts.historySize }, hub)
+    : null;
   const faults = createFaults(hub, generator, timers);
 
-  const rest = createRestHandler(generator, opts.weightLimitPerMinute);
+  const rest = createRestHandler(generator ?? (replayer as Replayer), opts.weightLimitPerMinute);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     if (rest(req, res, url)) return;
@@ -127,7 +143,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       resolve();
     });
   });
-  generator.start();
+  generator?.start();
+  replayer?.start();
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
@@ -139,7 +156,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     emitted: () => emitted.report(),
     close: () =>
       (closed ??= (async () => {
-        generator.stop();
+        generator?.stop();
+        await replayer?.stop();
         hub.stop();
         for (const t of timers) clearTimeout(t);
         hub.dropAll();
