@@ -43,7 +43,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const { config, db, metrics } = deps;
   const logger = deps.logger.child({ component: 'processor' });
   const core = new ProcessorCore(config.processor);
-  core.restore(await loadRestoredRows(db, core.retention()));
+  // Final windows written by an earlier run (or by the previous owner of a partition): replayed
+  // events already in them are skipped, and indicators, baselines and fills continue from them.
+  const restore = async (): Promise<void> => core.restore(await loadRestoredRows(db, core.retention()));
+  await restore();
 
   /** Rows produced but not yet written (a failed write keeps them for the retry). */
   let pending: Upsert[] = [];
@@ -75,6 +78,8 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         metrics.rowsWritten.inc({ table }, n);
         metrics.writeLatency.observe({ table }, seconds);
       }
+      const now = Date.now();
+      for (const u of batch) if (u.table === 'whale_trades') metrics.endToEndLatency.observe({ table: u.table }, (now - u.row.tradeTime) / 1000);
     } catch (err) {
       failing = `writing processor rows failed: ${errorMessage(err)}`;
       throw err;
@@ -121,6 +126,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           updateGauges();
           metrics.processingLatency.observe((monotonicMs() - started) / 1000);
         }),
+      onAssign: () => serial(restore),
       onRevoke: (partitions) =>
         serial(async () => {
           await write(core.openRows());

@@ -15,15 +15,15 @@ import type { Database } from '../../src/store/database.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
 import { sharedData } from '../support/data.js';
-import { recordedEvents } from './support.js';
+import { recordedEvents, trade } from './support.js';
 
 const logger = silentLogger();
 const TABLES = ['candles', 'trade_metrics', 'spread_metrics', 'whale_trades', 'late_events'] as const;
 
-function config(): Config {
+function config(candleIntervals: string[] = ['1m', '5m']): Config {
   return configSchema.parse({
     processor: {
-      candleIntervals: ['1m', '5m'],
+      candleIntervals,
       // Partial upserts are wall-clock driven; the test compares what the input alone decides.
       triggerIntervalMs: 3_600_000,
       whaleNotional: 50_000,
@@ -68,8 +68,8 @@ async function dump(db: Database): Promise<Record<string, string[]>> {
   return out;
 }
 
-function deps(db: Database, bus: Bus) {
-  return { config: config(), bus, db, logger, metrics: createMetrics(), health: new HealthRegistry() };
+function deps(db: Database, bus: Bus, candleIntervals?: string[]) {
+  return { config: config(candleIntervals), bus, db, logger, metrics: createMetrics(), health: new HealthRegistry() };
 }
 
 /** Two symbols interleaved in one partition per topic (BTC and ETH spot, by arrival). */
@@ -149,4 +149,31 @@ test('kill -9 at arbitrary points + replay from the committed offsets gives the 
     const replayed = await crashAndReplay(t, events, crashAt);
     for (const table of TABLES) assert.deepEqual(replayed[table], reference[table], `${table} after a crash at event ${crashAt}`);
   }
+});
+
+test('close() writes open windows as partial rows and commits only below them; late events are counted', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await openDb(t, dir);
+  const committed = new Map<string, bigint>();
+  const bus = new MemoryBus();
+  const d = deps(db, committingBus(bus, committed), ['1m']);
+  const processor = await startProcessor(d);
+  await bus.publish([
+    trade(1, 1_000, '10', '1'),
+    trade(2, 61_000, '11', '1'),
+    trade(3, 75_000, '12', '1'), // watermark 65 000: minute 0 final
+    trade(4, 2_000, '9', '2'), // late for minute 0: corrects it
+  ]);
+  await bus.drain();
+  await processor.close();
+  const rows = await db.query<{ start: number; volume: string; is_final: boolean }>(
+    `SELECT extract(epoch from window_start)::int AS start, volume::text, is_final FROM candles WHERE interval = '1m' ORDER BY window_start`,
+  );
+  assert.deepEqual(rows.map((r) => [r.start, r.volume, r.is_final]), [[0, '3', true], [60, '2', false]]);
+  assert.equal(committed.get('trades'), 0n, 'offset 1 still feeds the open minute 1');
+  const late = await d.metrics.lateEvents.get();
+  assert.deepEqual(late.values.map((v) => [v.labels.symbol, v.value]), [['BTCUSDT', 1]]);
+  const health = await d.health.evaluate();
+  assert.equal(health.components.processor?.state, 'up');
 });
