@@ -70,6 +70,10 @@ const simulator = z.strictObject({
   connectionLifetimeMs: positiveInt.default(24 * 3_600_000),
   pingIntervalMs: positiveInt.default(20_000),
   pongTimeoutMs: positiveInt.default(60_000),
+  /** REST REQUEST_WEIGHT per minute per IP before 429 (Binance spot: 6000). */
+  weightLimitPerMinute: positiveInt.default(6_000),
+  /** Trades and aggTrades kept per symbol for /api/v3/trades, /historicalTrades, /aggTrades. */
+  historySize: positiveInt.default(100_000),
 });
 
 const topics = z.strictObject({

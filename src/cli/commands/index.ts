@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerSimulate } from './simulate.js';
 
 /** Every subcommand; each lives in its own module. */
 export function registerCommands(program: Command): void {
   registerConfig(program);
+  registerSimulate(program);
 }
