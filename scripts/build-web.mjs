@@ -1,7 +1,18 @@
-// Bundles the dashboard (src/web/client) into dist/web; a no-op until the dashboard exists.
-import { existsSync } from 'node:fs';
-const entry = 'src/web/client/main.ts';
-if (existsSync(entry)) {
-  const { build } = await import('esbuild');
-  await build({ entryPoints: [entry], bundle: true, minify: true, format: 'esm', outdir: 'dist/web', sourcemap: true, target: 'es2022' });
-}
+// Bundles the dashboard (src/web/client) into dist/web/public: one ES module with
+// lightweight-charts inside, its CSS, and index.html. Nothing is fetched from elsewhere at run time.
+import { copyFile, mkdir } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const outdir = 'dist/web/public';
+await mkdir(outdir, { recursive: true });
+await build({
+  entryPoints: ['src/web/client/main.ts'],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  outdir,
+  sourcemap: true,
+  target: 'es2022',
+  logLevel: 'warning',
+});
+await copyFile('src/web/client/index.html', `${outdir}/index.html`);

@@ -1,9 +1,12 @@
 import type { Queryable } from '../store/database.js';
+import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
+import type { AnomalyUpdate } from './live.js';
 
 /**
  * Every SQL statement the API runs, parameterized. Numeric columns are selected as text so that
- * exact decimals reach JSON as strings whichever driver answers (PGlite or node-postgres), and
- * times as epoch ms (`ms()`), so rows need no per-driver conversion.
+ * exact decimals reach JSON as strings whichever driver answers (PGlite or node-postgres), times
+ * as epoch ms (`ms()`), and bigint ids go through Number() (node-postgres sends them as text;
+ * every Binance id is far below 2^53).
  */
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
@@ -58,40 +61,44 @@ export interface CandleRow {
   close: string;
   volume: string;
   quoteVolume: string;
+  takerBuyVolume: string;
   tradeCount: number;
   vwap: string | null;
+  /** The window is closed (watermark passed); the row will not change again. */
   final: boolean;
+  /** Every trade of the window was seen (no gap, not started mid-window). */
+  complete: boolean;
+  /** Moving averages by name (`sma20`, `ema12`); null until enough candles exist. */
   averages: Record<string, string | null>;
 }
 
-/** Moving-average columns are named sma_<n> / ema_<n>; which exist follows config. */
-const AVERAGE_COLUMN = /^(sma|ema)_?(\d+)$/;
-
 export async function candles(db: Queryable, symbol: string, interval: string, range: Range): Promise<CandleRow[]> {
   const params: unknown[] = [range.limit, symbol, interval];
-  const inner = `SELECT c.*, ${ms('c.window_start')} AS time_ms FROM candles c
-    WHERE c.symbol = $2 AND c.interval = $3${rangeSql('c.window_start', range, params)}`;
+  const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, open::text, high::text, low::text, close::text,
+      volume::text, quote_volume::text, taker_buy_volume::text, trade_count, vwap::text, is_final, is_complete, indicators
+    FROM candles WHERE symbol = $2 AND interval = $3${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
-  return rows.map((r) => {
-    const averages: Record<string, string | null> = {};
-    for (const [key, value] of Object.entries(r)) {
-      const m = AVERAGE_COLUMN.exec(key);
-      if (m) averages[`${m[1]}${m[2]}`] = value === null ? null : String(value);
-    }
-    return {
-      time: Number(r.time_ms),
-      open: String(r.open),
-      high: String(r.high),
-      low: String(r.low),
-      close: String(r.close),
-      volume: String(r.volume),
-      quoteVolume: String(r.quote_volume),
-      tradeCount: Number(r.trade_count),
-      vwap: r.vwap === null || r.vwap === undefined ? null : String(r.vwap),
-      final: Boolean(r.is_final),
-      averages,
-    };
-  });
+  return rows.map((r) => ({
+    time: Number(r.time_ms),
+    open: String(r.open),
+    high: String(r.high),
+    low: String(r.low),
+    close: String(r.close),
+    volume: String(r.volume),
+    quoteVolume: String(r.quote_volume),
+    takerBuyVolume: String(r.taker_buy_volume),
+    tradeCount: Number(r.trade_count),
+    vwap: r.vwap === null ? null : String(r.vwap),
+    final: Boolean(r.is_final),
+    complete: Boolean(r.is_complete),
+    averages: jsonObject(r.indicators) as Record<string, string | null>,
+  }));
+}
+
+/** JSONB arrives parsed from both drivers; text when a driver has no parser for it. */
+function jsonObject(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string') return JSON.parse(value) as Record<string, unknown>;
+  return (value ?? {}) as Record<string, unknown>;
 }
 
 export interface TradeRow {
@@ -171,49 +178,122 @@ export async function storeCounts(db: Queryable): Promise<{ gaps: number; deadLe
   return { gaps: Number(row?.gaps ?? 0), deadLetters: Number(row?.dead_letters ?? 0) };
 }
 
-/**
- * A processor output table read generically: every column, times as epoch ms, NUMERIC as text,
- * names in camelCase. The processor owns these schemas; reading them this way keeps the API from
- * breaking when it adds a column.
- */
-export interface OutputTable {
-  readonly name: string;
-  readonly timeColumn: string;
-}
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-export const TRADE_METRICS: OutputTable = { name: 'trade_metrics', timeColumn: 'window_start' };
-export const SPREAD_METRICS: OutputTable = { name: 'spread_metrics', timeColumn: 'window_start' };
-export const WHALE_TRADES: OutputTable = { name: 'whale_trades', timeColumn: 'trade_time' };
-export const ANOMALIES: OutputTable = { name: 'anomalies', timeColumn: 'detected_at' };
-
-/** Oldest first: a chart series of one symbol. */
-export async function series(db: Queryable, table: OutputTable, symbol: string, range: Range): Promise<Record<string, unknown>[]> {
+/** Windowed trade metrics, oldest first (the processor's internal running state left out). */
+export async function tradeMetrics(db: Queryable, symbol: string, range: Range) {
   const params: unknown[] = [range.limit, symbol];
-  const inner = `SELECT * FROM ${table.name} WHERE symbol = $2${rangeSql(table.timeColumn, range, params)}`;
-  return (await db.query<Record<string, unknown>>(newestAscending(inner, table.timeColumn), params)).map(jsonRow);
+  const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval, vwap::text,
+      price_stddev, trade_count, volume::text, quote_volume::text, buy_volume::text, sell_volume::text, buy_sell_ratio::text,
+      largest_trade_qty::text, largest_trade_notional::text, open::text, close::text,
+      volatility_alert, volume_spike, price_move, is_final
+    FROM trade_metrics WHERE symbol = $2${rangeSql('window_start', range, params)}`;
+  const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
+  return rows.map((r) => ({
+    time: Number(r.start_ms),
+    windowEnd: Number(r.end_ms),
+    interval: String(r.interval),
+    vwap: text(r.vwap),
+    priceStddev: Number(r.price_stddev),
+    tradeCount: Number(r.trade_count),
+    volume: String(r.volume),
+    quoteVolume: String(r.quote_volume),
+    buyVolume: String(r.buy_volume),
+    sellVolume: String(r.sell_volume),
+    buySellRatio: text(r.buy_sell_ratio),
+    largestTradeQty: String(r.largest_trade_qty),
+    largestTradeNotional: String(r.largest_trade_notional),
+    open: String(r.open),
+    close: String(r.close),
+    volatilityAlert: Boolean(r.volatility_alert),
+    volumeSpike: Boolean(r.volume_spike),
+    priceMove: Boolean(r.price_move),
+    final: Boolean(r.is_final),
+  }));
 }
 
-/** Newest first: an event list, of one symbol or all. */
-export async function events(db: Queryable, table: OutputTable, symbol: string | undefined, range: Range): Promise<Record<string, unknown>[]> {
+/** Windowed spread metrics, oldest first. */
+export async function spreadMetrics(db: Queryable, symbol: string, range: Range) {
+  const params: unknown[] = [range.limit, symbol];
+  const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval,
+      avg_spread::text, min_spread::text, max_spread::text, avg_spread_bps, avg_mid::text, update_count, spread_warning, is_final
+    FROM spread_metrics WHERE symbol = $2${rangeSql('window_start', range, params)}`;
+  const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
+  return rows.map((r) => ({
+    time: Number(r.start_ms),
+    windowEnd: Number(r.end_ms),
+    interval: String(r.interval),
+    avgSpread: String(r.avg_spread),
+    minSpread: String(r.min_spread),
+    maxSpread: String(r.max_spread),
+    avgSpreadBps: Number(r.avg_spread_bps),
+    avgMid: String(r.avg_mid),
+    updateCount: Number(r.update_count),
+    spreadWarning: Boolean(r.spread_warning),
+    final: Boolean(r.is_final),
+  }));
+}
+
+/** `AND symbol = $n` when a symbol is given. */
+function symbolSql(symbol: string | undefined, params: unknown[]): string {
+  if (symbol === undefined) return '';
+  params.push(symbol);
+  return ` AND symbol = $${params.length}`;
+}
+
+/** Whale trades, newest first. */
+export async function whales(db: Queryable, symbol: string | undefined, range: Range) {
   const params: unknown[] = [range.limit];
-  let where = 'TRUE';
-  if (symbol !== undefined) {
-    params.push(symbol);
-    where = `symbol = $${params.length}`;
-  }
-  const sql = `SELECT * FROM ${table.name} WHERE ${where}${rangeSql(table.timeColumn, range, params)} ORDER BY ${table.timeColumn} DESC LIMIT $1`;
-  return (await db.query<Record<string, unknown>>(sql, params)).map(jsonRow);
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT symbol, trade_id, ${ms('trade_time')} AS time_ms, price::text, quantity::text, notional::text, side
+     FROM whale_trades WHERE TRUE${symbolSql(symbol, params)}${rangeSql('trade_time', range, params)}
+     ORDER BY trade_time DESC, trade_id DESC LIMIT $1`,
+    params,
+  );
+  return rows.map((r) => ({
+    symbol: String(r.symbol),
+    id: Number(r.trade_id),
+    time: Number(r.time_ms),
+    price: String(r.price),
+    quantity: String(r.quantity),
+    notional: String(r.notional),
+    side: String(r.side) as 'buy' | 'sell',
+  }));
 }
 
-/**
- * Both drivers return NUMERIC as text already; TIMESTAMPTZ arrives as Date (→ epoch ms) and
- * node-postgres returns bigint as text (ids: → number, exact below 2^53 like every Binance id).
- */
-function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    const name = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-    out[name] = value instanceof Date ? value.getTime() : typeof value === 'bigint' ? Number(value) : value;
-  }
-  return out;
+/** Flagged metric windows, newest first, turned into anomaly entries (see anomalies.ts). */
+export async function anomalies(db: Queryable, symbol: string | undefined, range: Range): Promise<(AnomalyUpdate & { final: boolean })[]> {
+  const params: unknown[] = [range.limit];
+  const filter = `${symbolSql(symbol, params)}${rangeSql('window_start', range, params)}`;
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT * FROM (
+       SELECT 'trades' AS source, symbol, interval, window_start, ${ms('window_start')} AS start_ms, is_final,
+              volatility_alert, volume_spike, price_move, price_stddev, vwap::text AS vwap, volume::text AS volume,
+              open::text AS open, close::text AS close, false AS spread_warning, NULL::float8 AS avg_spread_bps
+       FROM trade_metrics WHERE (volatility_alert OR volume_spike OR price_move)${filter}
+       UNION ALL
+       SELECT 'spread', symbol, interval, window_start, ${ms('window_start')}, is_final,
+              false, false, false, NULL, NULL, NULL, NULL, NULL, spread_warning, avg_spread_bps
+       FROM spread_metrics WHERE spread_warning${filter}
+     ) flagged ORDER BY window_start DESC LIMIT $1`,
+    params,
+  );
+  return rows.flatMap((r) => {
+    const base = { symbol: String(r.symbol), windowStart: Number(r.start_ms), interval: String(r.interval) };
+    const found =
+      r.source === 'spread'
+        ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) })
+        : tradeAnomalies({
+            ...base,
+            volatilityAlert: Boolean(r.volatility_alert),
+            volumeSpike: Boolean(r.volume_spike),
+            priceMove: Boolean(r.price_move),
+            priceStddev: Number(r.price_stddev),
+            vwap: text(r.vwap),
+            volume: String(r.volume),
+            open: String(r.open),
+            close: String(r.close),
+          });
+    return found.map((a) => ({ ...a, final: Boolean(r.is_final) }));
+  }).slice(0, range.limit);
 }

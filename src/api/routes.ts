@@ -52,12 +52,15 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
   return [
     route({
       path: '/api/symbols',
-      summary: 'Configured symbols and symbols with stored data',
+      summary: 'Configured symbols and symbols with stored data, and the candle intervals',
       query: schemas.none,
       handler: async () => {
         const stored = new Set(await q.symbolsWithData(db));
         const all = [...new Set([...configured, ...stored])].sort();
-        return { symbols: all.map((symbol) => ({ symbol, configured: configured.has(symbol), hasData: stored.has(symbol) })) };
+        return {
+          symbols: all.map((symbol) => ({ symbol, configured: configured.has(symbol), hasData: stored.has(symbol) })),
+          intervals: config.processor.candleIntervals,
+        };
       },
     }),
     route({
@@ -85,7 +88,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.symbolSeries,
       handler: async ({ symbol, from, to, limit }) => {
         await knownSymbol(symbol);
-        return { symbol, metrics: await q.series(db, q.TRADE_METRICS, symbol, { from, to, limit }) };
+        return { symbol, metrics: await q.tradeMetrics(db, symbol, { from, to, limit }) };
       },
     }),
     route({
@@ -94,7 +97,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.symbolSeries,
       handler: async ({ symbol, from, to, limit }) => {
         await knownSymbol(symbol);
-        return { symbol, metrics: await q.series(db, q.SPREAD_METRICS, symbol, { from, to, limit }) };
+        return { symbol, metrics: await q.spreadMetrics(db, symbol, { from, to, limit }) };
       },
     }),
     route({
@@ -103,7 +106,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.anySymbolEvents,
       handler: async ({ symbol, from, to, limit }) => {
         if (symbol !== undefined) await knownSymbol(symbol);
-        return { whales: await q.events(db, q.WHALE_TRADES, symbol, { from, to, limit }) };
+        return { whales: await q.whales(db, symbol, { from, to, limit }) };
       },
     }),
     route({
@@ -112,7 +115,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.anySymbolEvents,
       handler: async ({ symbol, from, to, limit }) => {
         if (symbol !== undefined) await knownSymbol(symbol);
-        return { anomalies: await q.events(db, q.ANOMALIES, symbol, { from, to, limit }) };
+        return { anomalies: await q.anomalies(db, symbol, { from, to, limit }) };
       },
     }),
     route({

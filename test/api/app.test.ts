@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiErrors } from '../../src/api/errors.js';
-import { insertTrades, openTestDatabase, testApp } from './helpers.js';
+import { candleRow, insertProcessorRows, insertTrades, openTestDatabase, spreadMetricsRow, testApp, tradeMetricsRow } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
 
@@ -20,11 +20,69 @@ test('HTTP API against a migrated embedded database', async (t) => {
      VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 104, 110, $1, 'reconnect')`,
     [new Date(T0 + 5_000).toISOString()],
   );
+  const minute = (n: number) => T0 + n * 60_000;
+  await insertProcessorRows(db, [
+    ...[0, 1, 2].map((n) => ({ table: 'candles' as const, row: candleRow('BTCUSDT', '1m', minute(n), { close: `101.0${n}` }) })),
+    { table: 'candles', row: candleRow('BTCUSDT', '1m', minute(3), { isFinal: false, isComplete: false, vwap: null }) },
+    { table: 'candles', row: candleRow('BTCUSDT', '5m', minute(0), { windowEnd: minute(5) }) },
+    { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', minute(0)) },
+    { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', minute(1), { priceMove: true, volumeSpike: true, open: '100', close: '102.5' }) },
+    { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(0)) },
+    { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(2), { spreadWarning: true, avgSpreadBps: 14.5 }) },
+    { table: 'whale_trades', row: { symbol: 'BTCUSDT', tradeId: 103, tradeTime: T0 + 2_000, price: '61002.50', quantity: '2.00000000', notional: '122005.0000000000', side: 'buy' } },
+  ]);
   const { app } = testApp(t, db);
+
+  await t.test('/api/candles returns the newest candles of the range oldest first, with VWAP and averages', async () => {
+    const res = await app.inject('/api/candles?symbol=BTCUSDT&interval=1m&limit=3');
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.interval, '1m');
+    assert.deepEqual(body.candles.map((c: { time: number }) => c.time), [minute(1), minute(2), minute(3)]);
+    assert.deepEqual(body.candles[0], {
+      time: minute(1), open: '100.00', high: '101.50', low: '99.25', close: '101.01', volume: '12.50000000', quoteVolume: '1262.50000000',
+      takerBuyVolume: '7.00000000', tradeCount: 42, vwap: '101.00000000', final: true, complete: true, averages: { sma20: null, ema12: '100.5' },
+    });
+    assert.deepEqual([body.candles[2].final, body.candles[2].vwap], [false, null]);
+    const ranged = await app.inject(`/api/candles?symbol=BTCUSDT&from=${new Date(minute(1)).toISOString()}&to=${minute(3)}`);
+    assert.deepEqual(ranged.json().candles.map((c: { time: number }) => c.time), [minute(1), minute(2)]);
+    const fiveMinutes = await app.inject('/api/candles?symbol=BTCUSDT&interval=5m');
+    assert.equal(fiveMinutes.json().candles.length, 1);
+    assert.deepEqual((await app.inject('/api/candles?symbol=ETHUSDT')).json().candles, []);
+  });
+
+  await t.test('/api/metrics/trades and /api/metrics/spreads return metric windows oldest first', async () => {
+    const trades = (await app.inject('/api/metrics/trades?symbol=BTCUSDT')).json().metrics;
+    assert.deepEqual(trades.map((m: { time: number; buyVolume: string; priceMove: boolean }) => [m.time, m.buyVolume, m.priceMove]), [
+      [minute(0), '3', false],
+      [minute(1), '3', true],
+    ]);
+    const spreads = (await app.inject(`/api/metrics/spreads?symbol=BTCUSDT&from=${minute(1)}`)).json().metrics;
+    assert.deepEqual(spreads.map((m: { time: number; avgSpreadBps: number; spreadWarning: boolean }) => [m.time, m.avgSpreadBps, m.spreadWarning]), [[minute(2), 14.5, true]]);
+  });
+
+  await t.test('/api/whales lists whale trades with exact notional', async () => {
+    const res = await app.inject('/api/whales?symbol=BTCUSDT');
+    assert.deepEqual(res.json().whales, [
+      { symbol: 'BTCUSDT', id: 103, time: T0 + 2_000, price: '61002.50', quantity: '2.00000000', notional: '122005.0000000000', side: 'buy' },
+    ]);
+    assert.equal((await app.inject('/api/whales')).json().whales.length, 1);
+  });
+
+  await t.test('/api/anomalies turns flagged metric windows into entries, newest first', async () => {
+    const res = await app.inject('/api/anomalies?symbol=BTCUSDT');
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json().anomalies.map((a: { kind: string; time: number; message: string }) => [a.kind, a.time, a.message]), [
+      ['spreadWarning', minute(2), 'average spread 14.50 bps in 30s'],
+      ['volumeSpike', minute(1), 'volume 5 in 1m, above the recent average'],
+      ['priceMove', minute(1), 'price +2.50% in 1m (100 → 102.5)'],
+    ]);
+  });
 
   await t.test('/api/symbols lists configured symbols and symbols with data', async () => {
     const res = await app.inject('/api/symbols');
     assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json().intervals, ['1m', '5m', '15m', '1h']);
     assert.deepEqual(res.json().symbols, [
       { symbol: 'BTCUSDT', configured: true, hasData: true },
       { symbol: 'ETHUSDT', configured: true, hasData: false },
@@ -48,6 +106,11 @@ test('HTTP API against a migrated embedded database', async (t) => {
 
   await t.test('a symbol configured but without data is known; others are 404', async () => {
     assert.deepEqual((await app.inject('/api/trades?symbol=ETHUSDT')).json().trades, []);
+    for (const path of ['/api/candles', '/api/metrics/trades', '/api/metrics/spreads', '/api/whales', '/api/anomalies', '/api/gaps']) {
+      const unknown = await app.inject(`${path}?symbol=XRPUSDT`);
+      assert.equal(unknown.statusCode, 404, path);
+      assert.equal(unknown.json().code, 'TF_API_UNKNOWN_SYMBOL', path);
+    }
     const res = await app.inject('/api/trades?symbol=XRPUSDT');
     assert.equal(res.statusCode, 404);
     assert.equal(res.json().code, 'TF_API_UNKNOWN_SYMBOL');
@@ -75,6 +138,9 @@ test('HTTP API against a migrated embedded database', async (t) => {
       ['/api/candles?symbol=BTCUSDT&interval=2m', /interval: expected one of 1m, 5m, 15m, 1h/],
       ['/api/candles?symbol=BTCUSDT&from=yesterday', /from: expected epoch milliseconds or an ISO 8601 time/],
       ['/api/gaps?colour=red', /unknown parameter colour/],
+      ['/api/metrics/trades', /symbol: required/],
+      ['/api/whales?to=2024-13-45T00:00:00Z', /to: expected epoch milliseconds or an ISO 8601 time/],
+      ['/api/anomalies?limit=1001', /limit: expected a whole number from 1 to 1000/],
       ['/api/trades?symbol=BTCUSDT&symbol=ETHUSDT', /symbol: /],
     ];
     for (const [url, message] of cases) {
@@ -105,7 +171,7 @@ test('HTTP API against a migrated embedded database', async (t) => {
   await t.test('/api/openapi.json documents every route with the zod-derived parameters and the error codes', async () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/api/symbols', '/api/candles', '/api/trades', '/api/metrics/trades', '/api/metrics/spreads', '/api/whales', '/api/gaps', '/api/pipeline', '/api/stream']) {
+    for (const path of ['/api/symbols', '/api/candles', '/api/trades', '/api/metrics/trades', '/api/metrics/spreads', '/api/whales', '/api/anomalies', '/api/gaps', '/api/pipeline', '/api/stream']) {
       assert.ok(doc.paths[path]?.get, path);
     }
     const candleParams = doc.paths['/api/candles'].get.parameters;

@@ -1,0 +1,92 @@
+/**
+ * The dashboard's only way to the server: same-origin fetches and the event stream. With
+ * api.token set, open the page once as `/?token=<token>`: the token is kept for this tab
+ * (sessionStorage) and removed from the address bar.
+ */
+
+const TOKEN_KEY = 'tickflow.token';
+
+function takeToken(): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl !== null) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.toString());
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+const token = takeToken();
+
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
+  const qs = query.toString();
+  const res = await fetch(qs ? `${path}?${qs}` : path, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    cache: 'no-store',
+  });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new ApiRequestError(res.status, body.code ?? 'HTTP', body.message ?? res.statusText);
+  }
+  return (await res.json()) as T;
+}
+
+export function streamUrl(symbols: readonly string[]): string {
+  const query = new URLSearchParams({ symbols: symbols.join(',') });
+  if (token) query.set('access_token', token);
+  return `/api/stream?${query.toString()}`;
+}
+
+export interface SymbolInfo {
+  symbol: string;
+  configured: boolean;
+  hasData: boolean;
+}
+
+export interface CandleRow {
+  time: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  vwap: string | null;
+  final: boolean;
+  averages: Record<string, string | null>;
+}
+
+export interface TradeRow {
+  kind: string;
+  id: number;
+  price: string;
+  quantity: string;
+  time: number;
+  buyerIsMaker: boolean;
+  whale: boolean;
+}
+
+export interface SpreadRow {
+  time: number;
+  avgSpreadBps: number;
+}
+
+export interface GapRow {
+  stream: 'trade' | 'aggTrade';
+  firstMissingId: number;
+  lastMissingId: number;
+  time: number;
+  reason: string;
+}

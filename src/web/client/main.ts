@@ -1,0 +1,217 @@
+import './styles.css';
+import type { LiveMessage } from '../../api/live-messages.js';
+import type { PipelineReport } from '../../api/pipeline.js';
+import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
+import { getJson, streamUrl, type CandleRow, type GapRow, type SpreadRow, type SymbolInfo, type TradeRow } from './api.js';
+import { CandleChart } from './candle-chart.js';
+import { renderPipeline } from './pipeline-panel.js';
+import { SpreadChart, spreadBps } from './spread-chart.js';
+import { Tape } from './tape.js';
+
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+
+const chart = new CandleChart($('chart'), $('legend'));
+const spread = new SpreadChart($('spread-chart'));
+const tape = new Tape($('tape'), $('pressure'));
+const anomalies = new AnomalyList($('anomalies'));
+
+const state = { symbol: '', interval: '', symbols: [] as string[], intervals: [] as string[] };
+/** Bumped on every reload so answers to superseded requests are dropped. */
+let generation = 0;
+let stream: EventSource | null = null;
+
+
+function writeHash(): void {
+  history.replaceState(null, '', `#${state.symbol}/${state.interval}`);
+  document.body.dataset.symbol = state.symbol;
+  document.body.dataset.interval = state.interval;
+  $('chart').dataset.symbol = state.symbol;
+  $('chart').dataset.interval = state.interval;
+}
+
+function renderSwitcher(root: HTMLElement, values: readonly string[], current: string, choose: (v: string) => void): void {
+  root.replaceChildren(
+    ...values.map((v) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = v;
+      b.dataset.value = v;
+      b.setAttribute('aria-pressed', String(v === current));
+      b.addEventListener('click', () => choose(v));
+      return b;
+    }),
+  );
+}
+
+function renderSwitchers(): void {
+  renderSwitcher($('symbols'), state.symbols, state.symbol, (s) => {
+    if (s === state.symbol) return;
+    state.symbol = s;
+    renderSwitchers();
+    void reloadAll().then(connectStream);
+  });
+  renderSwitcher($('intervals'), state.intervals, state.interval, (i) => {
+    if (i === state.interval) return;
+    state.interval = i;
+    renderSwitchers();
+    void reloadCandles();
+  });
+  writeHash();
+}
+
+async function reloadCandles(): Promise<void> {
+  const mine = ++generation;
+  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { symbol: state.symbol, interval: state.interval, limit: 500 });
+  if (mine === generation) chart.load(candles);
+}
+
+async function optional<T>(p: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await p;
+  } catch {
+    return fallback;
+  }
+}
+
+async function reloadAll(): Promise<void> {
+  const mine = ++generation;
+  const symbol = state.symbol;
+  const [candles, trades, spreads, found, gaps] = await Promise.all([
+    getJson<{ candles: CandleRow[] }>('/api/candles', { symbol, interval: state.interval, limit: 500 }),
+    getJson<{ trades: TradeRow[] }>('/api/trades', { symbol, limit: 80 }),
+    optional(getJson<{ metrics: SpreadRow[] }>('/api/metrics/spreads', { symbol, limit: 500 }), { metrics: [] }),
+    optional(getJson<{ anomalies: AnomalyItem[] }>('/api/anomalies', { symbol, limit: 50 }), { anomalies: [] }),
+    optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { symbol, limit: 20 }), { gaps: [] }),
+  ]);
+  if (mine !== generation) return;
+  chart.load(candles.candles);
+  tape.load(trades.trades);
+  const last = trades.trades[0];
+  lastPrice = last?.price ?? '';
+  renderQuote();
+  spread.load(spreads.metrics.map((m) => ({ time: m.time, bps: m.avgSpreadBps })));
+  anomalies.load([...found.anomalies, ...gaps.gaps.map(gapItem)]);
+  document.body.dataset.loaded = String(Date.now());
+}
+
+let lastPrice = '';
+let quote: { bid: string; ask: string } | null = null;
+
+function renderQuote(): void {
+  const parts: [string, string][] = [['last', lastPrice || '–']];
+  if (quote) parts.push(['bid', quote.bid], ['ask', quote.ask], ['spread', `${spreadBps(+quote.bid, +quote.ask).toFixed(2)} bps`]);
+  $('quote').replaceChildren(
+    ...parts.map(([label, value]) => {
+      const span = document.createElement('span');
+      span.append(`${label} `);
+      const b = document.createElement('b');
+      b.textContent = value;
+      span.append(b);
+      return span;
+    }),
+  );
+}
+
+function handle(batch: readonly LiveMessage[]): void {
+  const trades = [];
+  const events: AnomalyItem[] = [];
+  for (const m of batch) {
+    if (m.type !== 'dropped' && m.symbol !== state.symbol) continue;
+    switch (m.type) {
+      case 'trade':
+        trades.push(m);
+        lastPrice = m.price;
+        break;
+      case 'candle':
+        if (m.interval === state.interval) chart.apply(m);
+        break;
+      case 'bookTicker':
+        quote = { bid: m.bidPrice, ask: m.askPrice };
+        spread.addBookTicker(m);
+        break;
+      case 'metric':
+        if (m.kind === 'spread' && typeof m.values.avgSpreadBps === 'number') spread.addAverage(m.time, m.values.avgSpreadBps);
+        break;
+      case 'anomaly':
+        events.push(m);
+        break;
+      case 'gap':
+        events.push(gapItem(m));
+        break;
+      case 'dropped':
+        if (m.trades > 0) tape.skipped(m.trades);
+        break;
+    }
+  }
+  tape.add(trades);
+  anomalies.add(events);
+  renderQuote();
+}
+
+function setConnection(s: 'connecting' | 'open' | 'reconnecting' | 'down'): void {
+  const el = $('connection');
+  el.dataset.state = s;
+  el.textContent = s === 'open' ? 'live' : s;
+}
+
+/**
+ * EventSource reconnects by itself while the server is away; the `hello` it receives after that
+ * means we may have missed data, so the panels reload. When the server answered with an error
+ * (e.g. 503 while shutting down), EventSource gives up: we start a new one.
+ */
+function connectStream(): void {
+  stream?.close();
+  const es = new EventSource(streamUrl([state.symbol]));
+  stream = es;
+  let greeted = false;
+  setConnection('connecting');
+  es.addEventListener('hello', () => {
+    setConnection('open');
+    if (greeted) void reloadAll().catch(() => undefined);
+    greeted = true;
+  });
+  es.onmessage = (e: MessageEvent<string>) => handle(JSON.parse(e.data) as LiveMessage[]);
+  es.onerror = () => {
+    if (stream !== es) return;
+    if (es.readyState === EventSource.CLOSED) {
+      setConnection('down');
+      setTimeout(() => {
+        if (stream === es) void reloadAll().then(connectStream, connectStream);
+      }, 2_000);
+    } else {
+      setConnection('reconnecting');
+    }
+  };
+}
+
+async function pollPipeline(): Promise<void> {
+  try {
+    renderPipeline($('pipeline'), await getJson<PipelineReport>('/api/pipeline'));
+  } catch {
+    $('pipeline').dataset.error = 'unreachable';
+  }
+}
+
+async function start(): Promise<void> {
+  let info: { symbols: SymbolInfo[]; intervals: string[] } | undefined;
+  while (!info) {
+    try {
+      info = await getJson('/api/symbols');
+    } catch {
+      setConnection('down');
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+  state.symbols = info.symbols.map((s) => s.symbol);
+  state.intervals = info.intervals;
+  const [hashSymbol, hashInterval] = decodeURIComponent(location.hash.slice(1)).split('/');
+  state.symbol = state.symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? info.symbols.find((s) => s.configured)?.symbol ?? state.symbols[0] ?? '';
+  state.interval = state.intervals.find((i) => i === hashInterval) ?? state.intervals[0] ?? '1m';
+  renderSwitchers();
+  await reloadAll();
+  connectStream();
+  void pollPipeline();
+  setInterval(() => void pollPipeline(), 2_000);
+}
+
+void start();
