@@ -1,0 +1,80 @@
+/**
+ * Throughput of the pure stream-processor core on one core, over real recorded trades (spot
+ * BTCUSDT and ETHUSDT, 2024-08-08/09, interleaved by arrival), with no I/O. The yardstick, in the
+ * same run: a bare JSON.parse loop over the same raw frames. Usage: `npx tsx bench/processor-core.ts [passes]`.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { configSchema } from '../src/config/schema.js';
+import type { MarketEvent } from '../src/core/events.js';
+import { type CoreInput, ProcessorCore } from '../src/processors/processor-core.js';
+import { parseFrame } from '../src/sources/binance/parse.js';
+import { readRecording } from '../src/sources/replay/recording.js';
+
+const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'data', 'binance-spot-ws');
+const FILES = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz', 'ethusdt_20240808.gz', 'ethusdt_20240809.gz'];
+const passes = Number(process.argv[2] ?? 10);
+
+interface Frame {
+  readonly raw: string;
+  readonly event: MarketEvent;
+}
+
+async function loadTrades(): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for (const file of FILES) {
+    const path = join(DATA, file);
+    if (!existsSync(path)) throw new Error(`bench needs ${path} (../shared/data beside the repo)`);
+    for await (const f of readRecording(path)) {
+      if (!f.raw.includes('@trade"')) continue;
+      const parsed = parseFrame(f.raw, 'spot', Number(f.receivedNs / 1000n));
+      if (parsed.ok === true) frames.push({ raw: f.raw, event: parsed.event });
+    }
+  }
+  return frames.sort((a, b) => a.event.ingestionTimestamp - b.event.ingestionTimestamp);
+}
+
+function rate(events: number, ms: number): string {
+  return `${Math.round(events / (ms / 1000)).toLocaleString('en-US')} events/s`;
+}
+
+const frames = await loadTrades();
+const inputs: CoreInput[] = frames.map((f, i) => ({ source: 'trades/0', offset: BigInt(i), event: f.event }));
+const options = configSchema.parse({}).processor;
+
+// Warm-up, so both loops run optimized code.
+JSON.parse(frames[0]?.raw ?? '{}');
+new ProcessorCore(options).ingest(inputs.slice(0, 5_000));
+
+let sink = 0;
+let t0 = performance.now();
+for (let p = 0; p < passes; p += 1) for (const f of frames) sink += (JSON.parse(f.raw) as { data: { t: number } }).data.t;
+const parseMs = performance.now() - t0;
+
+let rows = 0;
+t0 = performance.now();
+for (let p = 0; p < passes; p += 1) {
+  const core = new ProcessorCore(options);
+  rows += core.ingest(inputs).upserts.length + core.finish().length;
+}
+const coreMs = performance.now() - t0;
+
+t0 = performance.now();
+for (let p = 0; p < passes; p += 1) {
+  const core = new ProcessorCore(options);
+  for (let i = 0; i < frames.length; i += 1) {
+    const parsed = parseFrame((frames[i] as Frame).raw, 'spot', 0);
+    if (parsed.ok === true) core.ingest([{ source: 'trades/0', offset: BigInt(i), event: parsed.event }]);
+  }
+}
+const bothMs = performance.now() - t0;
+
+const total = frames.length * passes;
+console.log(`trades: ${frames.length} real spot trades × ${passes} passes = ${total} events; node ${process.version}`);
+console.log(`candles ${options.candleIntervals.join('/')}, trade metrics ${options.metricsWindowMs} ms, whales; ${rows} rows out`);
+console.log(`JSON.parse only (yardstick):        ${rate(total, parseMs)}`);
+console.log(`processor core (pre-parsed events): ${rate(total, coreMs)}  (${(coreMs / parseMs).toFixed(2)}× the JSON.parse time)`);
+console.log(`parseFrame + core, one at a time:   ${rate(total, bothMs)}`);
+if (sink === -1) console.log(sink);
