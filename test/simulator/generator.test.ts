@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUnits } from '../../src/simulator/decimal.js';
+import { readRecording } from '../../src/sources/replay/recording.js';
+import { sharedData } from '../support/data.js';
 import { simulator, TestClient } from './client.js';
 
 type Trade = { id: number; price: string; qty: string; isBuyerMaker: boolean };
@@ -91,4 +93,26 @@ test('REST depth snapshot plus depth diffs reproduce the bookTickers with the sa
     compared += 1;
   }
   assert.ok(compared > 0, 'some bookTickers share a diff final id');
+});
+
+test('a USD-M simulator sends payloads shaped like the USD-M recording', async (t) => {
+  const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (path === undefined) return;
+  const recorded = new Map<string, Record<string, unknown>>();
+  for await (const { raw } of readRecording(path)) {
+    const msg = JSON.parse(raw) as { stream?: string; data?: Record<string, unknown> };
+    const type = msg.stream?.split('@')[1];
+    if (type !== undefined && msg.data !== undefined && !recorded.has(type)) recorded.set(type, msg.data);
+    if (recorded.has('trade') && recorded.has('bookTicker')) break;
+  }
+  const sim = await simulator(t, { market: 'usdm', symbols: ['BTCUSDT'] });
+  const client = await TestClient.open(t, `${sim.wsBaseUrl}/stream?streams=btcusdt@trade/btcusdt@bookTicker`);
+  const shape = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x]));
+  for (const type of ['trade', 'bookTicker']) {
+    const frame = await client.waitFor<{ stream: string; data: Record<string, unknown> }>((f) => f.stream === `btcusdt@${type}`, type);
+    assert.deepEqual(shape(frame.data), shape(recorded.get(type) ?? {}), type);
+  }
+  const trade = await client.waitFor<{ stream: string; data: { p: string; q: string } }>((f) => f.stream === 'btcusdt@trade', 'trade');
+  assert.match(trade.data.p, /^\d+\.\d0$/, 'USD-M BTCUSDT: two decimals, tick 0.10');
+  assert.match(trade.data.q, /^\d+\.\d{3}$/, 'USD-M BTCUSDT: lot 0.001');
 });
