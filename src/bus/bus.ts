@@ -65,6 +65,11 @@ export interface Bus {
   readonly kind: 'memory' | 'kafka';
   publish(events: readonly PipelineEvent[]): Promise<void>;
   subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer>;
+  /**
+   * Resolves once every subscribed group has been handed everything published so far, where the bus
+   * can tell (the in-process bus); used when a finite source ends.
+   */
+  drain?(): Promise<void>;
   /** True while publishing can succeed (for readiness). */
   writable(): boolean;
   close(): Promise<void>;

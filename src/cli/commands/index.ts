@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 
 /** Every subcommand; each lives in its own module. */
 export function registerCommands(program: Command): void {
   registerConfig(program);
+  registerRun(program);
   registerSimulate(program);
 }

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { addConfigOptions, configFrom } from '../options.js';
+
+export function registerRun(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description(
+      'run the whole pipeline in one process: source → bus → PostgreSQL (embedded by default) + stream processor + dashboard',
+    )
+    .option('--keep-serving', 'after a replay ends, keep the API and dashboard up until Ctrl-C');
+  addConfigOptions(cmd).action(async (opts: Record<string, unknown>) => {
+    // Imported on use so that `--help` and config errors answer without loading the pipeline.
+    const { createRoleContext } = await import('../../pipeline/context.js');
+    const { startRun } = await import('../../pipeline/run.js');
+    const { startStatusLine } = await import('../../pipeline/status-line.js');
+    const ctx = createRoleContext('run', configFrom(opts));
+    ctx.shutdown.listen();
+    const pipeline = await startRun(ctx);
+    const { statusLine } = ctx.config.ops;
+    if (statusLine === 'on' || (statusLine === 'auto' && process.stderr.isTTY)) {
+      const stop = startStatusLine(pipeline.source, () => pipeline.ingest.totals());
+      ctx.shutdown.onShutdown('clear status line', stop, 0);
+    }
+    if (ctx.config.source.kind.startsWith('replay:')) {
+      await pipeline.drained;
+      if (!opts.keepServing) await ctx.shutdown.shutdown('replay finished');
+    }
+  });
+}

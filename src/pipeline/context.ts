@@ -1,0 +1,36 @@
+import type { Config } from '../config/schema.js';
+import { HealthRegistry } from '../ops/health.js';
+import { createLogger, type Logger } from '../ops/logger.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
+import type { Role } from '../ops/ops-server.js';
+import { ShutdownCoordinator, type SignalSource } from '../ops/shutdown.js';
+
+/** What every role is built from: the frozen config and the process-wide operability parts. */
+export interface RoleContext {
+  readonly role: Role;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthRegistry;
+  readonly shutdown: ShutdownCoordinator;
+}
+
+export interface ContextOptions {
+  readonly logger?: Logger;
+  /** Tests pass an emitter and an exit function so that a shutdown does not end the test runner. */
+  readonly signals?: SignalSource;
+  readonly exit?: (code: number) => void;
+}
+
+export function createRoleContext(role: Role, config: Config, options: ContextOptions = {}): RoleContext {
+  const logger = (options.logger ?? createLogger({ level: config.ops.logLevel, format: config.ops.logFormat })).child({ role });
+  const health = new HealthRegistry();
+  const shutdown = new ShutdownCoordinator({
+    health,
+    logger,
+    timeoutMs: config.ops.shutdownTimeoutMs,
+    ...(options.signals ? { signals: options.signals } : {}),
+    ...(options.exit ? { exit: options.exit } : {}),
+  });
+  return { role, config, logger, metrics: createMetrics(), health, shutdown };
+}

@@ -1,0 +1,50 @@
+import type { PipelineStatus } from '../api/pipeline.js';
+import type { Bus } from '../bus/bus.js';
+import type { PipelineEvent } from '../core/events.js';
+import { ShutdownOrder } from '../ops/shutdown.js';
+import type { Source } from '../sources/source.js';
+import type { RoleContext } from './context.js';
+
+export interface IngestTotals {
+  /** Market events per stream type (trade, aggTrade, bookTicker, depth, kline). */
+  readonly events: Readonly<Record<string, number>>;
+  readonly gaps: number;
+  readonly deadLetters: number;
+}
+
+export interface Ingest {
+  status(): PipelineStatus;
+  totals(): IngestTotals;
+}
+
+/**
+ * Connects a source to the bus: every record the source emits is published, and the source is
+ * slowed down while the bus is full (publish resolves late). Stopping the source is the first
+ * shutdown step, so everything it emitted is still flushed downstream.
+ */
+export async function startIngest(ctx: RoleContext, source: Source, bus: Bus): Promise<Ingest> {
+  const events: Record<string, number> = {};
+  let gaps = 0;
+  let deadLetters = 0;
+  const count = (batch: readonly PipelineEvent[]): void => {
+    for (const e of batch) {
+      if (e.type === 'gap') gaps++;
+      else if (e.type === 'deadLetter') deadLetters++;
+      else events[e.type] = (events[e.type] ?? 0) + 1;
+    }
+  };
+  ctx.health.register('source', () => {
+    const status = source.status();
+    if (source.ready() || status.finished) return { state: 'up', details: { ...status } };
+    return { state: 'down', reason: `source ${status.kind} is not connected`, details: { ...status } };
+  });
+  ctx.shutdown.onShutdown('stop source', () => source.stop(), ShutdownOrder.stopReading);
+  await source.start(async (batch) => {
+    await bus.publish(batch);
+    count(batch);
+  });
+  return {
+    status: () => ({ source: source.status(), bus: { kind: bus.kind, consumerLag: null } }),
+    totals: () => ({ events: { ...events }, gaps, deadLetters }),
+  };
+}

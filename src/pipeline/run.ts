@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import { createLiveFeed, type LiveFeed } from '../api/live.js';
+import type { Bus } from '../bus/bus.js';
+import { ShutdownOrder } from '../ops/shutdown.js';
+import { startProcessor } from '../processors/processor-role.js';
+import type { Simulator } from '../simulator/index.js';
+import type { Source } from '../sources/source.js';
+import type { Database } from '../store/database.js';
+import { startStoreWriter } from '../store/writer.js';
+import { openBus } from './bus.js';
+import type { RoleContext } from './context.js';
+import { openStore } from './database.js';
+import { feedLive } from './live.js';
+import { createSource } from './sources.js';
+import { type Ingest, startIngest } from './ingest.js';
+
+export interface RunningPipeline {
+  readonly source: Source;
+  readonly ingest: Ingest;
+  readonly simulator: Simulator | undefined;
+  readonly bus: Bus;
+  readonly db: Database;
+  readonly live: LiveFeed;
+  readonly app: FastifyInstance | undefined;
+  /** http://host:port of the API and dashboard, when enabled. */
+  readonly apiUrl: string | undefined;
+  /** Resolves when a finite source (replay) has been emitted, stored and processed completely. */
+  readonly drained: Promise<void>;
+}
+
+/**
+ * `tickflow run`: every role in one process — source → bus → store writer and stream processor →
+ * database, with the API and dashboard on top. Shutdown steps are registered on ctx.shutdown in
+ * the order that keeps every received event: stop the source, drain the bus, flush the processor
+ * and the writer (which commit), close the database, close the servers.
+ */
+export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
+  const { config, logger } = ctx;
+  const db = await openStore(ctx);
+  const bus = await openBus(ctx);
+  const writer = await startStoreWriter({ ...deps(ctx), bus, db });
+  ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
+  const processor = config.processor.enabled ? await startProcessor({ ...deps(ctx), bus, db }) : undefined;
+  if (processor) ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
+
+  const live = createLiveFeed({
+    intervals: config.processor.candleIntervals,
+    whaleNotional: config.processor.whaleNotional,
+    whaleNotionalBySymbol: config.processor.whaleNotionalBySymbol,
+  });
+  const liveConsumer = await feedLive(bus, live, ctx);
+  ctx.shutdown.onShutdown('stop live feed', () => liveConsumer.close(), ShutdownOrder.flushBuffers);
+
+  const { source, simulator } = await createSource(ctx);
+  const ingest = await startIngest(ctx, source, bus);
+
+  let app: FastifyInstance | undefined;
+  let apiUrl: string | undefined;
+  if (config.api.enabled) {
+    app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ingest.status() });
+    await app.listen({ host: config.api.host, port: config.api.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
+    apiUrl = `http://${config.api.host}:${port}`;
+    logger.info({ url: apiUrl }, 'dashboard and API listening');
+    const server = app;
+    ctx.shutdown.onShutdown('close API server', () => server.close(), ShutdownOrder.closeServers);
+  }
+
+  const drained = source.finished.then(async () => {
+    await bus.drain?.();
+    await processor?.finish();
+    await writer.flush();
+    logger.info(ingest.totals(), 'source finished: every event stored and every window closed');
+  });
+  return { source, ingest, simulator, bus, db, live, app, apiUrl, drained };
+}
+
+function deps(ctx: RoleContext) {
+  return { config: ctx.config, logger: ctx.logger, metrics: ctx.metrics, health: ctx.health };
+}

@@ -1,0 +1,44 @@
+import { startSimulator, type Simulator } from '../simulator/index.js';
+import { BinanceSource } from '../sources/binance/index.js';
+import { ReplaySource } from '../sources/replay/source.js';
+import type { Source } from '../sources/source.js';
+import type { RoleContext } from './context.js';
+
+export interface StartedSource {
+  readonly source: Source;
+  /** The in-process exchange simulator behind `--source sim`. */
+  readonly simulator?: Simulator;
+}
+
+/**
+ * The source registry: `source.kind` picks the implementation. `sim` is the live Binance client
+ * pointed at an in-process simulator, so it exercises exactly the code that talks to Binance.
+ */
+export async function createSource(ctx: RoleContext): Promise<StartedSource> {
+  const { config, logger, metrics } = ctx;
+  const kind = config.source.kind;
+  if (kind.startsWith('replay:')) {
+    return { source: new ReplaySource({ file: kind.slice('replay:'.length), config: config.source }, { logger, metrics }) };
+  }
+  if (kind === 'sim') {
+    const sim = config.simulator;
+    const simulator = await startSimulator({
+      host: sim.host,
+      port: sim.port,
+      symbols: [...config.source.symbols],
+      market: config.source.market,
+      seed: sim.seed,
+      tradesPerSecond: sim.tradesPerSecond,
+      bookTickersPerSecond: sim.bookTickersPerSecond,
+      replayFiles: [...sim.replayFiles],
+      replaySpeed: sim.replaySpeed,
+      connectionLifetimeMs: sim.connectionLifetimeMs,
+      pingIntervalMs: sim.pingIntervalMs,
+      pongTimeoutMs: sim.pongTimeoutMs,
+    });
+    logger.info({ ws: simulator.wsBaseUrl, rest: simulator.restBaseUrl }, 'exchange simulator started in-process');
+    ctx.shutdown.onShutdown('stop simulator', () => simulator.close(), 150);
+    return { source: new BinanceSource(config.source, { logger, metrics }, { wsBaseUrl: simulator.wsBaseUrl }), simulator };
+  }
+  return { source: new BinanceSource(config.source, { logger, metrics }) };
+}

@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './data.js';
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stderr so far (logs). */
+  stderr(): string;
+  stdout(): string;
+  /** Resolves with the exit code (or 128+signal). */
+  readonly exited: Promise<number>;
+  /** Resolves when a stderr line matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Runs the real `tickflow` CLI from source in a child process (JSON logs on stderr). */
+export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...cleanEnv(), TICKFLOW_OPS_LOG_FORMAT: 'json', TICKFLOW_OPS_STATUS_LINE: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of [...waiters]) {
+      const line = err.split('\n').find((l) => w.pattern.test(l));
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))),
+  );
+  return {
+    child,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    waitForLog: (pattern, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const line = err.split('\n').find((l) => pattern.test(l));
+        if (line !== undefined) return resolve(line);
+        const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${err.slice(-3000)}`)), timeoutMs);
+        waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        void exited.then(() => reject(new Error(`process exited before logging ${pattern}:\n${err.slice(-3000)}`)));
+      }),
+  };
+}
+
+/** The parent's environment without TICKFLOW_* settings that would leak into the child. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TICKFLOW_')) env[k] = v;
+  return env;
+}
