@@ -16,7 +16,7 @@ export interface WindowKind<E, S> {
   create(first: E): S;
   add(state: S, event: E): void;
   /**
-   * The state of a window in which nothing happened, following `previous`; undefined when such
+   * The state of a window in which nothing happened, following `previous`; absent when such
    * windows produce no row. Called for the gaps between consecutive windows of a symbol.
    */
   fill?(previous: S): S;
