@@ -10,7 +10,6 @@ import {
   startTestPipeline,
   storedTradeRanges,
   tempDir,
-  waitFor,
 } from '../support/pipeline.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
