@@ -88,7 +88,7 @@ export class CandleChart {
       });
       this.averageSeries(name).setData(points);
     }
-    this.chart.timeScale().scrollToRealTime();
+    this.showRecent(bars.length);
     this.renderLegend(names);
     this.publishState();
   }
@@ -121,6 +121,13 @@ export class CandleChart {
       }
     }
     this.publishState();
+  }
+
+  /** The last 120 bars fill the width; fewer are spread over it instead of huddling right. */
+  private showRecent(count: number): void {
+    const VISIBLE = 120;
+    if (count > VISIBLE) this.chart.timeScale().setVisibleLogicalRange({ from: count - VISIBLE, to: count + 2 });
+    else this.chart.timeScale().fitContent();
   }
 
   private averageSeries(name: string): ISeriesApi<'Line'> {

@@ -1,5 +1,5 @@
 import './styles.css';
-import type { LiveMessage } from '../../api/live-messages.js';
+import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
 import type { PipelineReport } from '../../api/pipeline.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
 import { getJson, streamUrl, type CandleRow, type GapRow, type SpreadRow, type SymbolInfo, type TradeRow } from './api.js';
@@ -19,6 +19,16 @@ const state = { symbol: '', interval: '', symbols: [] as string[], intervals: []
 /** Bumped on every reload so answers to superseded requests are dropped. */
 let generation = 0;
 let stream: EventSource | null = null;
+/**
+ * The newest streamed candle per interval and source, for every interval (the stream carries them
+ * all), so switching interval shows the forming candle at once instead of at the next trade.
+ */
+let streamedCandles = new Map<string, LiveCandle>();
+
+function loadCandles(rows: readonly CandleRow[]): void {
+  chart.load(rows);
+  for (const c of streamedCandles.values()) if (c.interval === state.interval) chart.apply(c);
+}
 
 
 function writeHash(): void {
@@ -47,6 +57,7 @@ function renderSwitchers(): void {
   renderSwitcher($('symbols'), state.symbols, state.symbol, (s) => {
     if (s === state.symbol) return;
     state.symbol = s;
+    streamedCandles = new Map();
     renderSwitchers();
     void reloadAll().then(connectStream);
   });
@@ -62,7 +73,7 @@ function renderSwitchers(): void {
 async function reloadCandles(): Promise<void> {
   const mine = ++generation;
   const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { symbol: state.symbol, interval: state.interval, limit: 500 });
-  if (mine === generation) chart.load(candles);
+  if (mine === generation) loadCandles(candles);
 }
 
 async function optional<T>(p: Promise<T>, fallback: T): Promise<T> {
@@ -84,7 +95,7 @@ async function reloadAll(): Promise<void> {
     optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { symbol, limit: 20 }), { gaps: [] }),
   ]);
   if (mine !== generation) return;
-  chart.load(candles.candles);
+  loadCandles(candles.candles);
   tape.load(trades.trades);
   const last = trades.trades[0];
   lastPrice = last?.price ?? '';
@@ -123,6 +134,7 @@ function handle(batch: readonly LiveMessage[]): void {
         lastPrice = m.price;
         break;
       case 'candle':
+        streamedCandles.set(`${m.interval}:${m.source}`, m);
         if (m.interval === state.interval) chart.apply(m);
         break;
       case 'bookTicker':
