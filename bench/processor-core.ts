@@ -42,7 +42,7 @@ function rate(events: number, ms: number): string {
 
 const frames = await loadTrades();
 const inputs: CoreInput[] = frames.map((f, i) => ({ source: 'trades/0', offset: BigInt(i), event: f.event }));
-const options = configSchema.parse({}).processor;
+const options = { ...configSchema.parse({}).processor, tradeStream: 'trade' as const };
 
 // Warm-up, so both loops run optimized code.
 JSON.parse(frames[0]?.raw ?? '{}');

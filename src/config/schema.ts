@@ -128,8 +128,11 @@ const processor = z.strictObject({
   lateEvents: z.enum(['correct', 'table']).default('correct'),
   /** How long a final window stays correctable by late events (older ones go to late_events). */
   lateRetentionMs: positiveInt.default(3_600_000),
-  /** The trade stream candles and trade metrics are built from; the other one is ignored so nothing counts twice. */
-  tradeStream: z.enum(['trade', 'aggTrade']).default('trade'),
+  /**
+   * The trade stream candles and trade metrics are built from; the other one is ignored so nothing
+   * counts twice. `auto`: trade when source.streams has it, else aggTrade.
+   */
+  tradeStream: z.enum(['auto', 'trade', 'aggTrade']).default('auto'),
   metricsWindowMs: positiveInt.default(60_000),
   spreadWindowMs: positiveInt.default(30_000),
   /** Flag volatility when price stddev / VWAP exceeds this (scale-free). */

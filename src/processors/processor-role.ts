@@ -32,6 +32,13 @@ export interface Processor {
 
 const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
 
+/** `auto` follows the source: its trade stream when subscribed, else its aggTrade stream. */
+export function tradeStreamOf(config: Config): 'trade' | 'aggTrade' {
+  const chosen = config.processor.tradeStream;
+  if (chosen !== 'auto') return chosen;
+  return config.source.streams.includes('trade') || !config.source.streams.includes('aggTrade') ? 'trade' : 'aggTrade';
+}
+
 /**
  * The stream-processor role: consumes trades and bookTicker as group `tickflow-process`, folds
  * them into the pure ProcessorCore, upserts its rows, and commits offsets only below the oldest
@@ -42,7 +49,7 @@ const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topi
 export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const { config, db, metrics } = deps;
   const logger = deps.logger.child({ component: 'processor' });
-  const core = new ProcessorCore(config.processor);
+  const core = new ProcessorCore({ ...config.processor, tradeStream: tradeStreamOf(config) });
   // Final windows written by an earlier run (or by the previous owner of a partition): replayed
   // events already in them are skipped, and indicators, baselines and fills continue from them.
   const restore = async (): Promise<void> => core.restore(await loadRestoredRows(db, core.retention()));

@@ -10,7 +10,7 @@ import type { MarketEvent } from '../../src/core/events.js';
 import { HealthRegistry } from '../../src/ops/health.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { startProcessor } from '../../src/processors/processor-role.js';
+import { startProcessor, tradeStreamOf } from '../../src/processors/processor-role.js';
 import type { Database } from '../../src/store/database.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -176,4 +176,13 @@ test('close() writes open windows as partial rows and commits only below them; l
   assert.deepEqual(late.values.map((v) => [v.labels.symbol, v.value]), [['BTCUSDT', 1]]);
   const health = await d.health.evaluate();
   assert.equal(health.components.processor?.state, 'up');
+});
+
+test('tradeStream auto follows the source streams', () => {
+  const of = (streams: string[], tradeStream?: string) =>
+    tradeStreamOf(configSchema.parse({ source: { streams }, processor: tradeStream ? { tradeStream } : {} }));
+  assert.equal(of(['trade', 'aggTrade', 'bookTicker']), 'trade');
+  assert.equal(of(['aggTrade', 'bookTicker']), 'aggTrade');
+  assert.equal(of(['bookTicker']), 'trade');
+  assert.equal(of(['trade', 'aggTrade'], 'aggTrade'), 'aggTrade');
 });

@@ -9,7 +9,7 @@ import { readRecording } from '../../src/sources/replay/recording.js';
 
 /** The processor's defaults, with overrides. */
 export function processorOptions(overrides: Partial<ProcessorOptions> = {}): ProcessorOptions {
-  return { ...configSchema.parse({}).processor, ...overrides };
+  return { ...configSchema.parse({}).processor, tradeStream: 'trade', ...overrides };
 }
 
 /** Every market event of a shared-data recording, as the Binance source would emit it. */
