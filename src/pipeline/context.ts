@@ -34,3 +34,8 @@ export function createRoleContext(role: Role, config: Config, options: ContextOp
   });
   return { role, config, logger, metrics: createMetrics(), health, shutdown };
 }
+
+/** The parts every component constructor takes. */
+export function deps(ctx: RoleContext) {
+  return { config: ctx.config, logger: ctx.logger, metrics: ctx.metrics, health: ctx.health };
+}

@@ -9,7 +9,7 @@ import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
 import { startStoreWriter } from '../store/writer.js';
 import { openBus } from './bus.js';
-import type { RoleContext } from './context.js';
+import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
 import { feedLive } from './live.js';
 import { createSource } from './sources.js';
@@ -75,8 +75,4 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     logger.info(ingest.totals(), 'source finished: every event stored and every window closed');
   });
   return { source, ingest, simulator, bus, db, live, app, apiUrl, drained };
-}
-
-function deps(ctx: RoleContext) {
-  return { config: ctx.config, logger: ctx.logger, metrics: ctx.metrics, health: ctx.health };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerRoles } from './roles.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 
@@ -7,5 +8,6 @@ import { registerSimulate } from './simulate.js';
 export function registerCommands(program: Command): void {
   registerConfig(program);
   registerRun(program);
+  registerRoles(program);
   registerSimulate(program);
 }
