@@ -7,7 +7,7 @@ const LATENCY_SAMPLES = 2_048;
 export interface StreamRate {
   readonly symbol: string;
   readonly stream: string;
-  /** Mean over the last 10 s. */
+  /** Mean over the last 10 whole seconds (or the stream's age, when younger). */
   readonly messagesPerSecond: number;
   readonly lastEventAt: number;
 }
@@ -22,6 +22,8 @@ interface RateCounter {
   /** Counts per whole second, ring of RATE_WINDOW_S + 1 slots. */
   readonly slots: number[];
   second: number;
+  /** The first second counted: a stream younger than the window is averaged over its age. */
+  readonly firstSecond: number;
   lastEventAt: number;
 }
 
@@ -39,7 +41,7 @@ export class LiveStats {
     const second = Math.floor(nowMs / 1000);
     let rate = this.rates.get(key);
     if (!rate) {
-      rate = { slots: new Array<number>(RATE_WINDOW_S + 1).fill(0), second, lastEventAt: nowMs };
+      rate = { slots: new Array<number>(RATE_WINDOW_S + 1).fill(0), second, firstSecond: second, lastEventAt: nowMs };
       this.rates.set(key, rate);
     }
     advance(rate, second);
@@ -66,9 +68,10 @@ export class LiveStats {
       advance(rate, second);
       const [symbol = '', stream = ''] = key.split('\u0000');
       // Whole seconds before the current one, so a half-elapsed second does not halve the rate.
+      const span = Math.min(RATE_WINDOW_S, second - rate.firstSecond);
       let sum = 0;
-      for (let i = 1; i <= RATE_WINDOW_S; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
-      out.push({ symbol, stream, messagesPerSecond: sum / RATE_WINDOW_S, lastEventAt: rate.lastEventAt });
+      for (let i = 1; i <= span; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
+      out.push({ symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt });
     }
     return out.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.stream.localeCompare(b.stream));
   }

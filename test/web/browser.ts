@@ -14,10 +14,13 @@ export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 export const DESKTOP = { width: 1366, height: 900 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
-/** Bundles the dashboard as `npm run build` does, into a temporary directory. */
-export async function buildDashboard(t: TestContext): Promise<string> {
-  const outdir = await mkdtemp(join(tmpdir(), 'tickflow-web-'));
-  t.after(() => rm(outdir, { recursive: true, force: true }));
+/** Bundles the dashboard as `npm run build` does, into `outdir` (default: a temporary directory). */
+export async function buildDashboard(t: TestContext, outdir?: string): Promise<string> {
+  if (outdir === undefined) {
+    const temporary = await mkdtemp(join(tmpdir(), 'tickflow-web-'));
+    t.after(() => rm(temporary, { recursive: true, force: true }));
+    outdir = temporary;
+  }
   await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'scripts', 'build-web.mjs'), outdir], { cwd: REPO_ROOT });
   return outdir;
 }

@@ -111,3 +111,33 @@ test('the dashboard renders stored data, follows the live feed, and switches sym
     assert.deepEqual(d.external, [], 'no requests leave the server');
   }
 });
+
+test('after the server restarts, the page reconnects by itself and reloads its state', async (t) => {
+  const now = Date.now();
+  const db = await openTestDatabase(t);
+  await insertProcessorRows(db, history('BTCUSDT', 61_000, now));
+  const webRoot = await buildDashboard(t);
+  const first = testApp(t, db, { webRoot });
+  const baseUrl = await first.app.listen({ host: '127.0.0.1', port: 0 });
+  const port = Number(new URL(baseUrl).port);
+  const browser = await launchChromium(t);
+  const dash = await openDashboard(browser, baseUrl, DESKTOP);
+  const { page } = dash;
+  await page.waitForSelector('#connection[data-state="open"]');
+  const loadedBefore = await page.getAttribute('body', 'data-loaded');
+
+  await first.app.close();
+  await page.waitForSelector('#connection:not([data-state="open"])');
+  // Stored while the server was away: the reload must pick it up.
+  await insertTrades(db, [{ symbol: 'BTCUSDT', id: 41, price: '61100.00', quantity: '0.3', time: Date.now() }]);
+
+  const second = testApp(t, db, { webRoot });
+  await second.app.listen({ host: '127.0.0.1', port });
+  await page.waitForSelector('#connection[data-state="open"]', { timeout: 20_000 });
+  await page.waitForFunction((before) => document.body.dataset.loaded !== before, loadedBefore);
+  await page.waitForSelector('#tape tr[data-id="41"]');
+  second.live.publish(trade('BTCUSDT', 42, '61101.00', '0.1', Date.now()));
+  await page.waitForSelector('#tape tr[data-id="42"]');
+  // Requests refused while the server was down may be logged by the browser; nothing else may.
+  assert.deepEqual(dash.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e)), []);
+});

@@ -30,7 +30,7 @@ export const chartTheme = {
   layout: { background: { type: ColorType.Solid, color: '#171b22' }, textColor: '#8a93a0', attributionLogo: false },
   grid: { vertLines: { color: '#20252e' }, horzLines: { color: '#20252e' } },
   rightPriceScale: { borderColor: '#262c36' },
-  timeScale: { borderColor: '#262c36', timeVisible: true, secondsVisible: false },
+  timeScale: { borderColor: '#262c36', timeVisible: true, secondsVisible: false, rightOffset: 4 },
   autoSize: true,
 } as const;
 
@@ -123,11 +123,15 @@ export class CandleChart {
     this.publishState();
   }
 
-  /** The last 120 bars fill the width; fewer are spread over it instead of huddling right. */
+  /**
+   * The last 120 bars fill the width; from 20 to 120 are spread over it instead of huddling
+   * right; fewer keep the default bar width (a handful stretched across a chart read badly).
+   */
   private showRecent(count: number): void {
     const VISIBLE = 120;
     if (count > VISIBLE) this.chart.timeScale().setVisibleLogicalRange({ from: count - VISIBLE, to: count + 2 });
-    else this.chart.timeScale().fitContent();
+    else if (count >= 20) this.chart.timeScale().fitContent();
+    else this.chart.timeScale().scrollToRealTime();
   }
 
   private averageSeries(name: string): ISeriesApi<'Line'> {

@@ -32,7 +32,7 @@ export class SpreadChart {
     this.live.setData([]);
     this.lastAverage = data.at(-1)?.time ?? 0;
     this.lastLive = 0;
-    this.chart.timeScale().fitContent();
+    if (data.length >= 20) this.chart.timeScale().fitContent();
   }
 
   addAverage(time: number, bps: number): void {
