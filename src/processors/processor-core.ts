@@ -90,6 +90,7 @@ interface Stage<E> {
   minOpenOffset(source: string): bigint | undefined;
   openCount(): number;
   forget(source: string): void;
+  hole(symbol: string, from: number, to: number, out: Upsert[]): void;
 }
 
 class BoundStage<E, S> implements Stage<E> {
@@ -156,6 +157,12 @@ class BoundStage<E, S> implements Stage<E> {
     this.engine.forget(source);
   }
 
+  hole(symbol: string, from: number, to: number, out: Upsert[]): void {
+    const withdrawn: Window<S>[] = [];
+    this.engine.addHole(symbol, from, to, withdrawn);
+    for (const w of withdrawn) out.push(this.upsert(w));
+  }
+
   private upsert(w: Window<S>): Upsert {
     return this.toUpsert(w, this.engine.history(w.symbol, w.start));
   }
@@ -175,6 +182,8 @@ export class ProcessorCore {
   private readonly whales: WhaleDetector;
   private readonly maxTime = new Map<string, number>();
   private readonly lastOffset = new Map<string, bigint>();
+  /** Per symbol, the highest trade id seen and its time (the window start when reloaded). */
+  private readonly lastTrade = new Map<string, { id: number; time: number }>();
   /** Window ends are multiples of every size; the watermark only matters when it crosses one of these steps. */
   private readonly step: number;
   private readonly metricsEngine: WindowEngine<TradeInput, TradeMetricsState>;
@@ -227,6 +236,7 @@ export class ProcessorCore {
         const t = tradeInput(e);
         const whale = this.whales.detect(t);
         if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
+        this.checkSequence(t, out.upserts);
         this.route(this.tradeStages, input, t.symbol, t.time, t, out);
       } else if (e.type === 'bookTicker') {
         const q = quoteInput(e);
@@ -300,7 +310,14 @@ export class ProcessorCore {
 
   /** Re-installs final rows stored before a restart (the recent past each kind retains). */
   restore(rows: RestoredRows): void {
-    for (const row of rows.candles) this.candleRestore.get(row.interval)?.restore(row);
+    for (const row of rows.candles) {
+      this.candleRestore.get(row.interval)?.restore(row);
+      const last = this.lastTrade.get(row.symbol);
+      // The latest trade's time is unknown; the start of the smallest window holding it stands in.
+      if (row.lastTradeId >= 0 && (last === undefined || row.lastTradeId > last.id || (row.lastTradeId === last.id && row.windowStart > last.time))) {
+        this.lastTrade.set(row.symbol, { id: row.lastTradeId, time: row.windowStart });
+      }
+    }
     for (const row of rows.tradeMetrics) {
       this.metricsEngine.restore(restoredWindow(row, tradeMetricsStateFromRow(row), this.options.metricsWindowMs));
     }
@@ -318,6 +335,19 @@ export class ProcessorCore {
       trade_metrics: { [windowLabel(this.options.metricsWindowMs)]: this.metricsEngine.kind.retain },
       spread_metrics: { [windowLabel(this.options.spreadWindowMs)]: this.spreadEngine.kind.retain },
     };
+  }
+
+  /**
+   * Binance trade ids are contiguous per symbol (aggTrades cover contiguous ranges), so a jump
+   * means trades the processor never saw (a reconnect gap): windows spanning it are not complete.
+   */
+  private checkSequence(t: TradeInput, out: Upsert[]): void {
+    const last = this.lastTrade.get(t.symbol);
+    if (last !== undefined && t.firstTradeId <= last.id) return;
+    if (last !== undefined && t.firstTradeId > last.id + 1) {
+      for (const stage of this.tradeStages) stage.hole(t.symbol, last.time, t.time, out);
+    }
+    this.lastTrade.set(t.symbol, { id: t.lastTradeId, time: t.time });
   }
 
   private route<E>(stages: readonly Stage<E>[], input: CoreInput, symbol: string, time: number, event: E, out: IngestResult): void {

@@ -50,6 +50,8 @@ interface SymbolWindows<S> {
   readonly open: Map<number, Window<S>>;
   /** Closed windows, ascending by start, at most `retain`. */
   readonly closed: Window<S>[];
+  /** Event-time spans in which events are known to be missing (holes in the id sequence). */
+  holes: { from: number; to: number }[];
 }
 
 export class WindowEngine<E, S> {
@@ -179,6 +181,24 @@ export class WindowEngine<E, S> {
     return this.historyBefore(this.symbolWindows(symbol), start);
   }
 
+  /**
+   * Records that events of `symbol` between event times `from` and `to` are missing (the source's
+   * id sequence has a hole): no window overlapping that span is complete. Closed windows already
+   * claimed complete are withdrawn and returned for a re-upsert.
+   */
+  addHole(symbol: string, from: number, to: number, out: Window<S>[]): void {
+    const sw = this.symbolWindows(symbol);
+    const oldest = sw.closed[0]?.start ?? from;
+    sw.holes = sw.holes.filter((h) => h.to >= oldest);
+    sw.holes.push({ from, to });
+    for (const w of sw.closed) {
+      if (w.complete && w.start <= to && w.end > from) {
+        w.complete = false;
+        out.push(w);
+      }
+    }
+  }
+
   /** Drops the open windows fed by `source` (its partition moved to another instance, which replays them). */
   forget(source: string): void {
     for (const sw of this.symbols.values()) {
@@ -202,7 +222,7 @@ export class WindowEngine<E, S> {
           minOffset: undefined,
           maxOffset: -1n,
           final: true,
-          complete: byWatermark,
+          complete: byWatermark && !overlapsHole(sw, start, start + this.kind.sizeMs),
           dirty: false,
         };
         this.kind.finalize?.(filled, sw.closed);
@@ -213,7 +233,7 @@ export class WindowEngine<E, S> {
     sw.open.delete(w.start);
     const adjacent = sw.closed.at(-1)?.start === w.start - this.kind.sizeMs;
     w.final = true;
-    w.complete = byWatermark && adjacent;
+    w.complete = byWatermark && adjacent && !overlapsHole(sw, w.start, w.end);
     w.minOffset = undefined;
     w.dirty = false;
     this.kind.finalize?.(w, this.historyBefore(sw, w.start));
@@ -238,7 +258,7 @@ export class WindowEngine<E, S> {
   private symbolWindows(symbol: string): SymbolWindows<S> {
     let sw = this.symbols.get(symbol);
     if (!sw) {
-      sw = { open: new Map(), closed: [] };
+      sw = { open: new Map(), closed: [], holes: [] };
       this.symbols.set(symbol, sw);
     }
     return sw;
@@ -252,4 +272,8 @@ function findClosed<S>(closed: readonly Window<S>[], start: number): Window<S> |
     if (w.start < start) return undefined;
   }
   return undefined;
+}
+
+function overlapsHole(sw: { holes: readonly { from: number; to: number }[] }, start: number, end: number): boolean {
+  return sw.holes.some((h) => start <= h.to && end > h.from);
 }

@@ -100,3 +100,18 @@ for (const { file, interval } of [
     if (interval === '1m') assert.equal(empty, 1091);
   });
 }
+
+test('a trade cut out of the recording (a gap) makes its minute incomplete, the others stay complete', async (t) => {
+  const recording = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (!recording) return;
+  const trades = (await recordedEvents(recording, 'usdm')).filter((e): e is TradeEvent => e.type === 'trade');
+  const cutAt = trades.findIndex((e) => e.tradeTime >= 1723161450000); // 23:57:30
+  const cut = trades[cutAt] as TradeEvent;
+  const minute = Math.floor(cut.tradeTime / MINUTE) * MINUTE;
+  const full = runToEnd(processorOptions({ candleIntervals: ['1m'] }), trades).of('candles');
+  const gapped = runToEnd(processorOptions({ candleIntervals: ['1m'] }), trades.filter((_, i) => i !== cutAt)).of('candles');
+  const complete = (rows: typeof full) => new Map(rows.map((c) => [c.windowStart, c.isComplete]));
+  assert.equal(complete(full).get(minute), true);
+  assert.equal(complete(gapped).get(minute), false);
+  for (const [start, isComplete] of complete(full)) if (start !== minute) assert.equal(complete(gapped).get(start), isComplete);
+});

@@ -107,3 +107,26 @@ test('only the configured trade stream counts, so trade and aggTrade never doubl
   const [row] = candles(c.finish());
   assert.equal(row?.tradeCount, 1);
 });
+
+test('a hole in the trade ids keeps the windows it spans from being complete, even ones already claimed', () => {
+  const c = core();
+  const image = new TableImage();
+  image.apply(c.ingest([
+    at(0, trade(1, 1_000, '10', '1')),
+    at(1, trade(2, 61_000, '10', '1')),
+    at(2, trade(3, 121_000, '10', '1')),
+    at(3, trade(4, 135_000, '10', '1')), // minute 1 closes complete
+    at(4, trade(7, 185_000, '10', '1')), // ids 5 and 6 were never seen: somewhere in 135 000..185 000
+    at(5, trade(8, 250_000, '10', '1')),
+  ]).upserts);
+  image.apply(c.finish());
+  const complete = (rows: ReturnType<TableImage['of']>) => rows.map((r) => 'isComplete' in r && [r.windowStart / MIN, r.isComplete]);
+  assert.deepEqual(complete(image.of('candles').sort((a, b) => a.windowStart - b.windowStart)), [[0, false], [1, true], [2, false], [3, false], [4, false]]);
+
+  const other = core();
+  other.ingest([at(0, trade(1, 1_000, '10', '1', true, 'AAA')), at(1, trade(2, 61_000, '10', '1', true, 'AAA'))]);
+  const closed = candles(other.ingest([at(2, trade(1, 130_000, '10', '1', true, 'BBB'))]).upserts);
+  assert.deepEqual(closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]), [[0, false], [60_000, true]]);
+  const withdrawn = candles(other.ingest([at(3, trade(5, 131_000, '10', '1', true, 'AAA'))]).upserts);
+  assert.deepEqual(withdrawn.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]), [['AAA', 60_000, true, false]]);
+});
