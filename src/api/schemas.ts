@@ -45,6 +45,11 @@ const list = <T extends string>(item: z.ZodType<T, string>, what: string) =>
     .transform((s) => s.split(',').filter((x) => x.length > 0))
     .pipe(z.array(item).min(1, { message: `expected a comma-separated list of ${what}` }));
 
+/** A range whose end is not after its start can only be a mistake; say so instead of answering []. */
+const ordered = <T extends { from?: number | undefined; to?: number | undefined }>(q: T) =>
+  q.from === undefined || q.to === undefined || q.from < q.to;
+const orderedMessage = { message: 'must be after from', path: ['to'] };
+
 export function buildSchemas(intervals: readonly string[]) {
   const [first = '1m', ...rest] = intervals;
   const interval = z
@@ -53,10 +58,10 @@ export function buildSchemas(intervals: readonly string[]) {
   const windowed = { from, to };
   return {
     none: z.strictObject({}),
-    candles: z.strictObject({ symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }),
+    candles: z.strictObject({ symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
     trades: z.strictObject({ symbol, limit: limit(100, 1_000) }),
-    symbolSeries: z.strictObject({ symbol, ...windowed, limit: limit(500, 5_000) }),
-    anySymbolEvents: z.strictObject({ symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }),
+    symbolSeries: z.strictObject({ symbol, ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
+    anySymbolEvents: z.strictObject({ symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }).refine(ordered, orderedMessage),
     stream: z.strictObject({
       symbols: list(z.string().regex(SYMBOL).transform((s) => s.toUpperCase()), 'symbols such as BTCUSDT,ETHUSDT').meta({
         description: 'Comma-separated symbols to receive, e.g. BTCUSDT,ETHUSDT',

@@ -139,6 +139,7 @@ test('HTTP API against a migrated embedded database', async (t) => {
       ['/api/candles?symbol=BTCUSDT&from=yesterday', /from: expected epoch milliseconds or an ISO 8601 time/],
       ['/api/gaps?colour=red', /unknown parameter colour/],
       ['/api/metrics/trades', /symbol: required/],
+      [`/api/candles?symbol=BTCUSDT&from=${T0}&to=${T0}`, /to: must be after from/],
       ['/api/whales?to=2024-13-45T00:00:00Z', /to: expected epoch milliseconds or an ISO 8601 time/],
       ['/api/anomalies?limit=1001', /limit: expected a whole number from 1 to 1000/],
       ['/api/trades?symbol=BTCUSDT&symbol=ETHUSDT', /symbol: /],
