@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Generator } from './generator.js';
 import type { Hub } from './hub.js';
+import type { MarketEngine } from './types.js';
 
 /** Fault injection, from tests (the `faults` object) or over HTTP (POST /sim/faults/<name>). */
 export interface Faults {
@@ -24,7 +24,7 @@ export interface Faults {
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
-export function createFaults(hub: Hub, generator: Generator | null, timers: Set<NodeJS.Timeout>): Faults {
+export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.Timeout>): Faults {
   return {
     dropConnections: () => hub.dropAll(),
     stall: (ms) => hub.stall(ms),
@@ -32,7 +32,7 @@ export function createFaults(hub: Hub, generator: Generator | null, timers: Set<
     duplicate: (n) => hub.duplicate(n),
     reorder: (n) => hub.reorder(n),
     skipIds: (symbol, stream, n) => hub.skip(`${symbol.toLowerCase()}@${stream}`, n),
-    burst: (ratePerSec, durationMs) => generator?.burst(ratePerSec, durationMs),
+    burst: (ratePerSec, durationMs) => market.burst(ratePerSec, durationMs),
     shutdownNotice: (closeAfterMs = DEFAULT_SHUTDOWN_GRACE_MS) => {
       // Same shape as the WebSocket API's connection event (developers.binance.com, "Connection events").
       hub.broadcast(JSON.stringify({ event: { e: 'serverShutdown', E: Date.now() } }));

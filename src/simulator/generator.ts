@@ -6,7 +6,7 @@ import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';
 import { KLINE_INTERVALS, type KlineBuilder as Kline, KlineBuilder, type KlineDecimals, klineOpenTime } from './klines.js';
 import { type BookChange, type BookSnapshot, type BookTop, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
-import type { MarketView } from './rest.js';
+import type { MarketEngine } from './types.js';
 import { deriveSeed } from './prng.js';
 
 export interface GeneratorOptions {
@@ -44,7 +44,7 @@ const TICK_MS = 20;
  * streams somebody subscribed to. The markets advance whether or not anybody listens, so a client
  * that reconnects sees the ids it missed as a gap, as on Binance.
  */
-export class Generator implements MarketView {
+export class Generator implements MarketEngine {
   readonly symbols = new Map<string, SymbolState>();
   private readonly hub: Hub;
   private readonly market: Market;
@@ -90,7 +90,7 @@ export class Generator implements MarketView {
     this.timers.push(setInterval(() => this.tickKlines(), 1_000));
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     if (this.burstTimer !== null) clearTimeout(this.burstTimer);
@@ -114,10 +114,13 @@ export class Generator implements MarketView {
 
   /** Raises every symbol's trade rate for a while (burst fault). */
   burst(ratePerSec: number, durationMs: number): void {
+    // Catch the markets up to now first, so the new rate applies from now on virtual time too.
+    this.step();
     for (const s of this.symbols.values()) s.market.setTradesPerSecond(ratePerSec);
     if (this.burstTimer !== null) clearTimeout(this.burstTimer);
     this.burstTimer = setTimeout(() => {
       this.burstTimer = null;
+      this.step();
       for (const s of this.symbols.values()) s.market.setTradesPerSecond(this.baseRate);
     }, durationMs);
   }

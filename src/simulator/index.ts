@@ -9,6 +9,7 @@ import { Generator } from './generator.js';
 import { Hub } from './hub.js';
 import { Replayer } from './replay.js';
 import { createRestHandler } from './rest.js';
+import type { MarketEngine } from './types.js';
 import { attachWebSocketServer } from './ws-server.js';
 
 export type { EmittedReport, StreamEmitted } from './emitted.js';
@@ -81,6 +82,21 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** The seeded generator, or the replay of recordings when replayFiles are given. */
+async function createMarket(opts: typeof DEFAULTS & SimulatorOptions, hub: Hub): Promise<MarketEngine> {
+  const files = opts.replayFiles ?? [];
+  if (files.length === 0) {
+    const { symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize } = opts;
+    return new Generator({ symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize }, hub);
+  }
+  for (const file of files) {
+    await access(file).catch((err: unknown) => {
+      throw new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator.replayFiles: cannot read ${file}`, { cause: err });
+    });
+  }
+  return new Replayer({ files, speed: opts.replaySpeed, market: opts.market, historySize: opts.historySize }, hub);
+}
+
 /**
  * A local exchange speaking Binance's spot WebSocket Streams and REST protocol: a seeded market
  * (or a replayed recording), fault injection, and a record of what it sent.
@@ -90,33 +106,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const emitted = new EmittedTracker();
   const hub = new Hub(emitted);
   const timers = new Set<NodeJS.Timeout>();
-  const replay = opts.replayFiles !== undefined && opts.replayFiles.length > 0;
-  if (replay) {
-    for (const file of opts.replayFiles ?? []) {
-      await access(file).catch((err: unknown) => {
-        throw new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator.replayFiles: cannot read ${file}`, { cause: err });
-      });
-    }
-  }
-  const generator = replay
-    ? null
-    : new Generator(
-        {
-          symbols: opts.symbols,
-          market: opts.market,
-          seed: opts.seed,
-          tradesPerSecond: opts.tradesPerSecond,
-          bookTickersPerSecond: opts.bookTickersPerSecond,
-          historySize: opts.historySize,
-        },
-        hub,
-      );
-  const replayer = replay
-    ? new Replayer({ files: opts.replayFiles ?? [], speed: opts.replaySpeed, market: opts.market, historySize: opts.historySize }, hub)
-    : null;
-  const faults = createFaults(hub, generator, timers);
-
-  const rest = createRestHandler(generator ?? (replayer as Replayer), opts.weightLimitPerMinute);
+  const market = await createMarket(opts, hub);
+  const faults = createFaults(hub, market, timers);
+  const rest = createRestHandler(market, opts.weightLimitPerMinute);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     if (rest(req, res, url)) return;
@@ -137,14 +129,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error) => reject(new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+    server.once('error', fail);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
-  generator?.start();
-  replayer?.start();
+  market.start();
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
@@ -156,8 +148,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     emitted: () => emitted.report(),
     close: () =>
       (closed ??= (async () => {
-        generator?.stop();
-        await replayer?.stop();
+        await market.stop();
         hub.stop();
         for (const t of timers) clearTimeout(t);
         hub.dropAll();

@@ -6,7 +6,7 @@ import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';
 import type { KlineDecimals } from './klines.js';
 import type { BookSnapshot, BookTop, SimAggTrade, SimTrade } from './market.js';
-import type { MarketView } from './rest.js';
+import type { MarketEngine } from './types.js';
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -46,7 +46,7 @@ function idsOf(stream: string, data: Record<string, unknown>): [number, number] 
  * the first client subscribes, so that a test sees the recording from its first line. Recorded
  * trades, the REST depth snapshot line and the last bookTicker back the REST endpoints.
  */
-export class Replayer implements MarketView {
+export class Replayer implements MarketEngine {
   private readonly opts: ReplayOptions;
   private readonly hub: Hub;
   private readonly symbols = new Map<string, ReplaySymbol>();
@@ -72,6 +72,9 @@ export class Replayer implements MarketView {
     this.abort.abort();
     await this.finished;
   }
+
+  /** A replay plays what was recorded: bursts do not apply. */
+  burst(): void {}
 
   instruments(): readonly Instrument[] {
     return [...this.symbols.values()].map((s) => s.instrument);

@@ -1,18 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUnits, parseUnits } from './decimal.js';
-import type { BoundedHistory } from './history.js';
-import type { Instrument } from './instruments.js';
-import { buildKlines, isKlineInterval, type KlineDecimals } from './klines.js';
-import type { BookSnapshot, BookTop, SimAggTrade, SimTrade } from './market.js';
+import { buildKlines, isKlineInterval } from './klines.js';
+import type { SimAggTrade, SimTrade } from './market.js';
+import type { MarketView } from './types.js';
 import { WeightLimiter } from './weights.js';
-
-/** What the REST API reads: the generator's or the replay's market. */
-export interface MarketView {
-  instruments(): readonly Instrument[];
-  history(symbol: string): { trades: BoundedHistory<SimTrade>; aggTrades: BoundedHistory<SimAggTrade>; decimals: KlineDecimals } | undefined;
-  depth(symbol: string, limit: number): BookSnapshot | undefined;
-  top(symbol: string): BookTop | undefined;
-}
 
 /** A Binance error response: HTTP status plus `{code, msg}` (errors.md). */
 class ApiError extends Error {

@@ -77,7 +77,7 @@ test('skipIds leaves exactly that hole on the wire while REST history keeps the 
 test('stall sends nothing for a while, then resumes past a gap', async (t) => {
   const sim = await simulator(t);
   const client = await tradeClient(t, sim);
-  sim.faults.stall(400);
+  sim.faults.stall(600);
   const before = client.frames.length;
   await client.waitForFrames(before + 20);
   assert.equal(gaps(tradeIds(client)).length, 1, 'the stalled trades are lost');
@@ -132,7 +132,7 @@ test('dropConnections cuts clients; a reconnecting client sees the ids it missed
   assert.equal(sim.faults.dropConnections(), 1);
   assert.equal((await first.closed).code, 1006);
   const lastSeen = Math.max(...tradeIds(first));
-  await sleep(200);
+  await sleep(600);
   const second = await tradeClient(t, sim);
   const next = Math.min(...tradeIds(second));
   assert.ok(next > lastSeen + 1, 'the market kept trading while nobody listened');

@@ -90,7 +90,9 @@ test('REST history is what the WebSocket sent: trades, aggTrades by fromId, exac
     [aggFrom, aggFrom + 1, aggFrom + 2],
   );
 
-  // Every 1s candle equals the sums of the trades in its second, exactly.
+  // Every 1s candle equals the sums of the trades in its second, exactly; wait for a few seconds of trades.
+  const times = () => (client.json() as F[]).filter((f) => f.stream === 'ethusdt@trade').map((f) => f.data.T);
+  await client.until(() => (Math.max(...times()) - Math.min(...times()) > 3_000 ? true : undefined), '3 s of trades');
   const all = (await get(sim.restBaseUrl, '/api/v3/historicalTrades?symbol=ETHUSDT&limit=1000')).body as typeof rest;
   const klines = (await get(sim.restBaseUrl, '/api/v3/klines?symbol=ETHUSDT&interval=1s&limit=1000')).body as (string | number)[][];
   const oldest = all[0]?.time ?? 0;

@@ -114,7 +114,7 @@ test('more than 5 incoming messages per second closes the connection', async (t)
 });
 
 test('pings carry a payload; a client that does not pong is disconnected, one that does stays', async (t) => {
-  const sim = await simulator(t, { pingIntervalMs: 100, pongTimeoutMs: 400 });
+  const sim = await simulator(t, { pingIntervalMs: 100, pongTimeoutMs: 2_000 });
   const silent = await TestClient.open(t, `${sim.wsBaseUrl}/ws/btcusdt@trade`, { autoPong: false });
   const polite = await TestClient.open(t, `${sim.wsBaseUrl}/ws/btcusdt@trade`);
   const { code } = await silent.closed;
