@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUnits, parseUnits } from './decimal.js';
-import { buildKlines, isKlineInterval } from './klines.js';
+import { buildKlines, isKlineInterval, klineOpenTime } from './klines.js';
 import type { SimAggTrade, SimTrade } from './market.js';
 import type { MarketView } from './types.js';
 import { WeightLimiter } from './weights.js';
@@ -172,7 +172,9 @@ function route(market: MarketView, weightLimit: number, path: string, q: URLSear
       const limit = limitParam(q, 500, 1_000);
       const start = intParam(q, 'startTime') ?? 0;
       const end = intParam(q, 'endTime') ?? Number.MAX_SAFE_INTEGER;
-      const candles = buildKlines(interval, history.trades.all()).filter((k) => k.openTime >= start && k.openTime <= end);
+      // Only the trades of the candles asked for (a backfill pages through long histories).
+      const trades = start === 0 ? history.trades.all() : history.trades.between(klineOpenTime(interval, start), end, Number.MAX_SAFE_INTEGER);
+      const candles = buildKlines(interval, trades).filter((k) => k.openTime >= start && k.openTime <= end);
       const chosen = q.has('startTime') ? candles.slice(0, limit) : candles.slice(-limit);
       return chosen.map((k) => k.restRow(history.decimals));
     }
