@@ -59,7 +59,7 @@ function renderSwitchers(): void {
     state.symbol = s;
     streamedCandles = new Map();
     renderSwitchers();
-    void reloadAll().then(connectStream);
+    void reload().then(connectStream);
   });
   renderSwitcher($('intervals'), state.intervals, state.interval, (i) => {
     if (i === state.interval) return;
@@ -103,6 +103,18 @@ async function reloadAll(): Promise<void> {
   spread.load(spreads.metrics.map((m) => ({ time: m.time, bps: m.avgSpreadBps })));
   anomalies.load([...found.anomalies, ...gaps.gaps.map(gapItem)]);
   document.body.dataset.loaded = String(Date.now());
+}
+
+/** The last reload failed (server away): the next stream `hello` reloads even if it is the first. */
+let stale = false;
+
+async function reload(): Promise<void> {
+  try {
+    await reloadAll();
+    stale = false;
+  } catch {
+    stale = true;
+  }
 }
 
 let lastPrice = '';
@@ -179,7 +191,7 @@ function connectStream(): void {
   setConnection('connecting');
   es.addEventListener('hello', () => {
     setConnection('open');
-    if (greeted) void reloadAll().catch(() => undefined);
+    if (greeted || stale) void reload();
     greeted = true;
   });
   es.onmessage = (e: MessageEvent<string>) => handle(JSON.parse(e.data) as LiveMessage[]);
@@ -188,7 +200,7 @@ function connectStream(): void {
     if (es.readyState === EventSource.CLOSED) {
       setConnection('down');
       setTimeout(() => {
-        if (stream === es) void reloadAll().then(connectStream, connectStream);
+        if (stream === es) void reload().then(connectStream);
       }, 2_000);
     } else {
       setConnection('reconnecting');
@@ -220,7 +232,7 @@ async function start(): Promise<void> {
   state.symbol = state.symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? info.symbols.find((s) => s.configured)?.symbol ?? state.symbols[0] ?? '';
   state.interval = state.intervals.find((i) => i === hashInterval) ?? state.intervals[0] ?? '1m';
   renderSwitchers();
-  await reloadAll();
+  await reload();
   connectStream();
   void pollPipeline();
   setInterval(() => void pollPipeline(), 2_000);
