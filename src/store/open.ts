@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { Database } from './database.js';
@@ -12,13 +13,13 @@ export interface OpenDatabaseDeps {
 }
 
 /**
- * The database `store.url` names — `embedded` (PGlite in store.dataDir, psql on
+ * The database `store.url` names — `embedded` (PGlite in <store.dataDir>/pglite, psql on
  * store.embeddedPort) or a postgres:// URL — with the schema brought up to date.
  */
 export async function openDatabase(store: Config['store'], deps: OpenDatabaseDeps): Promise<Database> {
   const db =
     store.url === 'embedded'
-      ? await openEmbedded({ dataDir: store.dataDir, port: store.embeddedPort, logger: deps.logger })
+      ? await openEmbedded({ dataDir: join(store.dataDir, 'pglite'), port: store.embeddedPort, logger: deps.logger })
       : await openPostgres(store.url, { logger: deps.logger });
   if (deps.skipMigrations) return db;
   try {

@@ -64,6 +64,11 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
         throw toStoreError(err, 'cannot connect to PostgreSQL');
       }
       let broken: Error | undefined;
+      // A checked-out client whose connection dies emits 'error'; unheard, that would crash the process.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await query(client, 'BEGIN');
         const tx: Queryable = { query: (sql, params) => query(client, sql, params) };
@@ -77,6 +82,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
         throw err;
       } finally {
         // A connection that could not even roll back is discarded rather than reused.
+        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -213,10 +213,11 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       onDeliveries: async (batch) => {
         if (pending.length === 0) oldestPendingAt = monotonicMs();
         pending.push(...batch);
+        if (closed) return; // close() flushes once everything is handed over
         if (pending.length >= batchRows) {
           // Awaiting the write holds the bus back while the database is slow or down.
           await flush();
-        } else if (!timer && !closed) {
+        } else if (!timer) {
           timer = setTimeout(() => {
             timer = undefined;
             flush().catch((err) => logger.error({ err: toStoreError(err, 'flush failed').message }, 'timed flush failed'));

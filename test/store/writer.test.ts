@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Bus, Delivery } from '../../src/bus/bus.js';
@@ -16,7 +17,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
 import { freshDatabase } from '../support/postgres.js';
-import { eventually, recordedEvents } from './fixtures.js';
+import { eventually, freePort, recordedEvents } from './fixtures.js';
 
 const logger = silentLogger();
 const KINDS = ['embedded', 'postgres'] as const;
@@ -240,3 +241,78 @@ for (const kind of KINDS) {
     assert.equal(commits[0]!.deliveries.at(-1)!.offset, 9n);
   });
 }
+
+/** A TCP relay to the real server that can be switched off (refusing and cutting connections) and on again. */
+class Outage {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly port: number,
+    private readonly target: URL,
+  ) {}
+
+  async up(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(Number(this.target.port), this.target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+test('postgres: while the server is unreachable the writer retries, commits nothing and loses nothing', async (t) => {
+  const direct = await openMigrated(t, 'postgres');
+  const target = new URL((await direct.query<{ url: string }>("SELECT 'postgres://postgres@127.0.0.1:' || current_setting('port') || '/' || current_database() AS url"))[0]!.url);
+  const relay = new Outage(await freePort(), target);
+  t.after(() => relay.down());
+  const viaRelay = new URL(target);
+  viaRelay.port = String(relay.port);
+  const db = await openPostgres(viaRelay.toString(), { logger });
+  t.after(() => db.close());
+  const { bus, writer, commits, health } = await startWriter(t, db, { batchRows: 5, batchMs: 3_600_000 }, direct);
+
+  // Refused: nothing listens on the relay port yet.
+  await bus.publish(syntheticTrades(5));
+  await eventually(() => writer.stats().retries >= 2, 'retries against a closed port');
+  assert.equal(commits.length, 0);
+  const down = await health.evaluate();
+  assert.equal(down.components.store?.state, 'down');
+  assert.match(down.components.store?.reason ?? '', /cannot write to the database/);
+  await bus.publish(syntheticTrades(3, 6));
+
+  await relay.up();
+  await eventually(() => commits.length >= 1, 'the commit after the server came back');
+  await writer.flush();
+  assert.equal(await count(direct, 'trades'), 8);
+  assert.equal((await health.evaluate()).components.store?.state, 'up');
+
+  // Cut established connections: the pooled connection dies under the writer.
+  await relay.down();
+  const retriesBefore = writer.stats().retries;
+  const committedBefore = commits.length;
+  await bus.publish(syntheticTrades(5, 9));
+  await eventually(() => writer.stats().retries > retriesBefore, 'retries after the connection was cut');
+  assert.equal(commits.length, committedBefore);
+  await relay.up();
+  await eventually(() => commits.length > committedBefore, 'the commit after the connection came back');
+  assert.equal(await count(direct, 'trades'), 13);
+  const offsets = commits.flatMap((c) => c.deliveries.map((d) => d.offset));
+  assert.equal(offsets.at(-1), 12n);
+  await writer.close();
+});
