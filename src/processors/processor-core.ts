@@ -1,3 +1,4 @@
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { PipelineEvent } from '../core/events.js';
 import { type CandleRow, candleKind, candleRow, candleStateFromRow, INTERVAL_MS, windowLabel } from './candles.js';
 import {
@@ -70,6 +71,8 @@ export interface IngestResult {
   readonly upserts: Upsert[];
   /** Symbol of every event that arrived behind its window's watermark. */
   readonly late: string[];
+  /** Events skipped because a field could not be used (e.g. a price that is not a decimal). */
+  readonly rejected: { readonly source: string; readonly offset: bigint; readonly reason: string }[];
 }
 
 /** Final rows stored before a restart, reloaded so that the replay continues where it stopped. */
@@ -229,22 +232,32 @@ export class ProcessorCore {
 
   /** Folds events in, in delivery order, and returns what must be durable before their offsets commit. */
   ingest(inputs: readonly CoreInput[]): IngestResult {
-    const out: IngestResult = { upserts: [], late: [] };
+    const out: IngestResult = { upserts: [], late: [], rejected: [] };
     for (const input of inputs) {
-      const e = input.event;
-      if ((e.type === 'trade' || e.type === 'aggTrade') && e.type === this.options.tradeStream) {
-        const t = tradeInput(e);
-        const whale = this.whales.detect(t);
-        if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
-        this.checkSequence(t, out.upserts);
-        this.route(this.tradeStages, input, t.symbol, t.time, t, out);
-      } else if (e.type === 'bookTicker') {
-        const q = quoteInput(e);
-        this.route(this.quoteStages, input, q.symbol, q.time, q, out);
+      try {
+        this.ingestOne(input, out);
+      } catch (err) {
+        // One undecodable event must not stop the stream (or be redelivered forever).
+        if (!(err instanceof TickflowError && err.code === ErrorCodes.DECODE)) throw err;
+        out.rejected.push({ source: input.source, offset: input.offset, reason: err.message });
       }
       this.lastOffset.set(input.source, input.offset);
     }
     return out;
+  }
+
+  private ingestOne(input: CoreInput, out: IngestResult): void {
+    const e = input.event;
+    if ((e.type === 'trade' || e.type === 'aggTrade') && e.type === this.options.tradeStream) {
+      const t = tradeInput(e);
+      const whale = this.whales.detect(t);
+      if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
+      this.checkSequence(t, out.upserts);
+      this.route(this.tradeStages, input, t.symbol, t.time, t, out);
+    } else if (e.type === 'bookTicker') {
+      const q = quoteInput(e);
+      this.route(this.quoteStages, input, q.symbol, q.time, q, out);
+    }
   }
 
   /** Open windows changed since the last call (the periodic trigger's partial upserts). */

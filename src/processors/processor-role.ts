@@ -126,6 +126,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           for (const d of batch) lastDelivery.set(sourceOf(d), d);
           const result = core.ingest(inputs);
           for (const symbol of result.late) metrics.lateEvents.inc({ symbol });
+          for (const r of result.rejected) {
+            metrics.deadLetters.inc({ origin: 'processor', reason: 'invalid_field' });
+            logger.warn({ source: r.source, offset: r.offset.toString(), reason: r.reason }, 'event skipped by the processor');
+          }
           // Written before the commit: an offset is committed only once its effects are durable.
           await write(result.upserts);
           await commitSafe();

@@ -37,7 +37,7 @@ test('late events correct the stored window by default and are counted', () => {
   assert.equal(late.upserts.some((u) => u.table === 'late_events'), false);
   // Delivered again (redelivery after a failed write, or a replay): no effect.
   const again = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
-  assert.deepEqual(again, { upserts: [], late: [] });
+  assert.deepEqual(again, { upserts: [], late: [], rejected: [] });
 });
 
 test('with lateEvents=table, late events go to late_events and the window stays as it was', () => {
@@ -129,4 +129,12 @@ test('a hole in the trade ids keeps the windows it spans from being complete, ev
   assert.deepEqual(closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]), [[0, false], [60_000, true]]);
   const withdrawn = candles(other.ingest([at(3, trade(5, 131_000, '10', '1', true, 'AAA'))]).upserts);
   assert.deepEqual(withdrawn.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]), [['AAA', 60_000, true, false]]);
+});
+
+test('an event with an unusable decimal is rejected, the rest of the batch goes on', () => {
+  const c = core();
+  const result = c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 2_000, '1e5', '1')), at(2, trade(3, 3_000, '11', '1'))]);
+  assert.deepEqual(result.rejected.map((r) => r.offset), [1n]);
+  const [row] = candles(c.finish());
+  assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
 });
