@@ -44,10 +44,6 @@ export class Hub {
     this.emitted = emitted;
   }
 
-  get size(): number {
-    return this.connections.size;
-  }
-
   add(conn: Subscriber): void {
     this.connections.add(conn);
     this.subscribe(conn, [...conn.streams]);

@@ -87,10 +87,6 @@ export class KlineBuilder {
     return this.close;
   }
 
-  get hasPrice(): boolean {
-    return this.close !== null;
-  }
-
   add(trade: SimTrade): void {
     const price = parseUnits(trade.price, SCALE);
     const qty = parseUnits(trade.qty, SCALE);

@@ -75,9 +75,10 @@ export class SymbolMarket {
   private tradesPerSecond: number;
   private readonly makersPerSecond: number;
   private lastTop: BookTop | null = null;
+  /** The book's last update id (the REST snapshot's lastUpdateId). */
   updateId: number;
-  tradeId: number;
-  aggTradeId: number;
+  private tradeId: number;
+  private aggTradeId: number;
 
   constructor(instrument: Instrument, seed: number, tradesPerSecond: number, bookUpdatesPerSecond: number) {
     this.instrument = instrument;
