@@ -32,7 +32,7 @@ export function registerSimulate(program: Command): void {
     .option('--listen-port <port>', `port for WebSocket and REST (default: simulator.port if not 0, else ${CLI_DEFAULT_PORT}; 0 picks a free port)`)
     .option('--seed <n>', 'PRNG seed: the same seed gives the same market [simulator.seed]')
     .option('--trades-per-second <n>', 'trades per second per symbol [simulator.tradesPerSecond]')
-    .option('--replay <file>', 'replay a recording instead of generating (repeatable) [simulator.replayFiles]', collect, [] as string[])
+    .option('--replay <file>', 'replay a recording instead of generating; starts when the first client subscribes (repeatable) [simulator.replayFiles]', collect, [] as string[])
     .option('--replay-speed <x>', '0 = as fast as clients take it, 1 = real time [simulator.replaySpeed]')
     .addHelpText(
       'after',
