@@ -35,6 +35,8 @@ export async function createSource(ctx: RoleContext): Promise<StartedSource> {
       connectionLifetimeMs: sim.connectionLifetimeMs,
       pingIntervalMs: sim.pingIntervalMs,
       pongTimeoutMs: sim.pongTimeoutMs,
+      weightLimitPerMinute: sim.weightLimitPerMinute,
+      historySize: sim.historySize,
     });
     logger.info({ ws: simulator.wsBaseUrl, rest: simulator.restBaseUrl }, 'exchange simulator started in-process');
     ctx.shutdown.onShutdown('stop simulator', () => simulator.close(), 150);
