@@ -1,3 +1,4 @@
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
 import type { TradeInput } from './trade-input.js';
@@ -73,7 +74,9 @@ export interface CandleOptions {
 
 export function candleKind(options: CandleOptions): WindowKind<TradeInput, CandleState> & { readonly options: CandleOptions } {
   const sizeMs = INTERVAL_MS[options.interval];
-  if (sizeMs === undefined) throw new Error(`unknown candle interval ${options.interval}`);
+  if (sizeMs === undefined) {
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, `unknown candle interval "${options.interval}" (expected one of ${Object.keys(INTERVAL_MS).join(', ')})`);
+  }
   return {
     name: `candles:${options.interval}`,
     sizeMs,
