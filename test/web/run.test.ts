@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultWebRoot } from '../../src/web/static.js';
 import { startTestPipeline, tempDir } from '../support/pipeline.js';
 import { DESKTOP, buildDashboard, launchChromium, openDashboard } from './browser.js';
 
 test('tickflow run --source sim: the dashboard shows the simulated market live', async (t) => {
-  // startRun serves the default build (npm test builds it first); build it when running this file alone.
-  if (!existsSync(join(defaultWebRoot(), 'index.html'))) await buildDashboard(t, defaultWebRoot());
+  // startRun serves the default build; rebuilt so that it is the current client code.
+  await buildDashboard(t, defaultWebRoot());
   const { pipeline } = await startTestPipeline(t, {
     'source.kind': 'sim',
     'source.symbols': ['BTCUSDT', 'ETHUSDT'],

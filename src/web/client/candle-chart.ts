@@ -53,6 +53,7 @@ export class CandleChart {
   private readonly averages = new Map<string, ISeriesApi<'Line'>>();
   private bars = new Map<number, Bar>();
   private lastTime = 0;
+  private precision = -1;
 
   constructor(
     private readonly container: HTMLElement,
@@ -69,6 +70,8 @@ export class CandleChart {
 
   load(rows: readonly CandleRow[]): void {
     this.bars = new Map();
+    this.precision = -1;
+    this.fitPrecision(rows.flatMap((r) => [r.open, r.high, r.low, r.close]));
     for (const r of rows) {
       const time = toSeconds(r.time);
       this.bars.set(time, { time, open: +r.open, high: +r.high, low: +r.low, close: +r.close, volume: +r.volume, final: r.final });
@@ -98,6 +101,7 @@ export class CandleChart {
     const existing = this.bars.get(time);
     if (time < this.lastTime && !existing) return; // older than the chart: not worth a historical insert
     if (existing?.final && !(c.source === 'processor' && c.final)) return;
+    this.fitPrecision([c.open, c.high, c.low, c.close]);
     const incoming: Bar = { time, open: +c.open, high: +c.high, low: +c.low, close: +c.close, volume: +c.volume, final: c.final };
     const replaces = !existing || c.final || (c.source === 'live' && !c.partial);
     const bar: Bar = replaces
@@ -114,6 +118,7 @@ export class CandleChart {
     this.lastTime = Math.max(this.lastTime, time);
     this.candles.update(ohlc(bar), historical);
     this.volume.update(volumeBar(bar), historical);
+    if (!existing && this.bars.size < 20) this.showRecent(this.bars.size);
     if (c.source === 'processor') {
       if (c.vwap) this.vwap.update({ time, value: +c.vwap }, historical);
       for (const [name, value] of Object.entries(c.averages ?? {})) {
@@ -124,21 +129,42 @@ export class CandleChart {
   }
 
   /**
-   * The last 120 bars fill the width; from 20 to 120 are spread over it instead of huddling
-   * right; fewer keep the default bar width (a handful stretched across a chart read badly).
+   * Shows as many decimals as the exchange's prices carry (trailing zeros aside, at most 8), so
+   * 0.00004321 does not print as 0.00.
+   */
+  private fitPrecision(prices: readonly string[]): void {
+    let precision = Math.max(this.precision, 2);
+    for (const p of prices) {
+      const fraction = p.split('.')[1]?.replace(/0+$/, '') ?? '';
+      precision = Math.max(precision, Math.min(fraction.length, 8));
+    }
+    if (precision === this.precision) return;
+    this.precision = precision;
+    const priceFormat = { type: 'price' as const, precision, minMove: 10 ** -precision };
+    this.candles.applyOptions({ priceFormat });
+    this.vwap.applyOptions({ priceFormat });
+    for (const series of this.averages.values()) series.applyOptions({ priceFormat });
+  }
+
+  /**
+   * The last 120 bars fill the width; from 20 to 120 are spread over it; fewer keep the width of
+   * 60 (a handful stretched across the chart reads badly), the newest a little off the right edge.
    */
   private showRecent(count: number): void {
-    const VISIBLE = 120;
-    if (count > VISIBLE) this.chart.timeScale().setVisibleLogicalRange({ from: count - VISIBLE, to: count + 2 });
-    else if (count >= 20) this.chart.timeScale().fitContent();
-    else this.chart.timeScale().scrollToRealTime();
+    const timeScale = this.chart.timeScale();
+    if (count >= 20 && count <= 120) timeScale.fitContent();
+    else timeScale.setVisibleLogicalRange({ from: count - (count > 120 ? 120 : 60), to: count + 3 });
   }
 
   private averageSeries(name: string): ISeriesApi<'Line'> {
     let series = this.averages.get(name);
     if (!series) {
       const color = AVERAGE_COLORS[this.averages.size % AVERAGE_COLORS.length] as string;
-      series = this.chart.addSeries(LineSeries, { color, lineWidth: 1, title: name.toUpperCase(), lastValueVisible: false, priceLineVisible: false });
+      const precision = Math.max(this.precision, 2);
+      series = this.chart.addSeries(LineSeries, {
+        color, lineWidth: 1, title: name.toUpperCase(), lastValueVisible: false, priceLineVisible: false,
+        priceFormat: { type: 'price', precision, minMove: 10 ** -precision },
+      });
       this.averages.set(name, series);
     }
     return series;
