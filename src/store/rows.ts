@@ -26,6 +26,7 @@ interface Column<E> {
 
 export interface TableWrite<E extends PipelineEvent = PipelineEvent> {
   readonly table: string;
+  readonly columns: readonly string[];
   readonly sql: string;
   readonly params: (events: readonly E[]) => unknown[];
   /** Orders or merges a batch's rows before the insert (default: as received). */
@@ -57,6 +58,7 @@ function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Co
   const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
   return {
     table,
+    columns: columns.map((c) => c.name),
     // The CTE counts rows actually inserted, so duplicates show up in stats.
     sql: `WITH inserted AS (INSERT INTO ${ident(table)} (${names}) SELECT * FROM unnest(${arrays}) ${conflict} RETURNING 1) SELECT count(*) AS n FROM inserted`,
     params: (events) => columns.map((c) => events.map(c.value)),
