@@ -202,3 +202,11 @@ test('with api.token set, /api/* needs the bearer token; the OpenAPI document an
   assert.equal((await app.inject('/api/openapi.json')).statusCode, 200);
   assert.equal((await app.inject('/ready')).statusCode, 200);
 });
+
+test('without a dashboard build, / says how to make one', async (t) => {
+  const db = await openTestDatabase(t);
+  const { app } = testApp(t, db, { webRoot: '/nonexistent/tickflow-web' });
+  const res = await app.inject('/');
+  assert.equal(res.statusCode, 503);
+  assert.match(res.body, /dashboard not built: run `npm run build`/);
+});

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { LiveMessage } from '../../src/api/live-messages.js';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { openTestDatabase, testApp, trade, type TestApp } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
@@ -35,8 +36,8 @@ class SseReader {
   }
 }
 
-async function listening(t: TestContext): Promise<TestApp & { port: number }> {
-  const parts = testApp(t, await database);
+async function listening(t: TestContext, config: ConfigInput = {}): Promise<TestApp & { port: number }> {
+  const parts = testApp(t, await database, { config });
   await parts.app.listen({ host: '127.0.0.1', port: 0 });
   const address = parts.app.server.address();
   assert.ok(address && typeof address === 'object');
@@ -155,4 +156,12 @@ test('closing the app ends open streams', async (t) => {
   await app.close();
   await ended;
   assert.equal(live.stats().subscribers, 0);
+});
+
+test('with api.token set, the stream takes the token as access_token (EventSource cannot send headers)', async (t) => {
+  const { port } = await listening(t, { api: { token: 's3cret' } });
+  const refused = await rawGet(t, port, '/api/stream?symbols=BTCUSDT&access_token=wrong');
+  assert.match(refused.head, /^HTTP\/1\.1 401/);
+  const accepted = await rawGet(t, port, '/api/stream?symbols=BTCUSDT&access_token=s3cret');
+  assert.match(accepted.head, /^HTTP\/1\.1 200/);
 });
