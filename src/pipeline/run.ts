@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { createLiveFeed, type LiveFeed } from '../api/live.js';
+import { publishProcessorOutputs } from '../api/processor-outputs.js';
 import type { Bus } from '../bus/bus.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import { startProcessor } from '../processors/processor-role.js';
@@ -41,14 +42,16 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const bus = await openBus(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
-  const processor = config.processor.enabled ? await startProcessor({ ...deps(ctx), bus, db }) : undefined;
-  if (processor) ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
-
   const live = createLiveFeed({
     intervals: config.processor.candleIntervals,
     whaleNotional: config.processor.whaleNotional,
     whaleNotionalBySymbol: config.processor.whaleNotionalBySymbol,
   });
+  const processor = config.processor.enabled
+    ? await startProcessor({ ...deps(ctx), bus, db, onWritten: (rows) => publishProcessorOutputs(live, rows) })
+    : undefined;
+  if (processor) ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
+
   const liveConsumer = await feedLive(bus, live, ctx);
   ctx.shutdown.onShutdown('stop live feed', () => liveConsumer.close(), ShutdownOrder.flushBuffers);
 

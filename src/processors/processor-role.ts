@@ -19,6 +19,8 @@ export interface ProcessorDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly health: HealthRegistry;
+  /** Told about every batch of rows once it is committed (the dashboard's live feed listens). */
+  readonly onWritten?: (upserts: readonly Upsert[]) => void;
 }
 
 export interface Processor {
@@ -80,6 +82,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
       const written = await db.transaction((tx) => writeUpserts(tx, batch));
       pending = pending.slice(batch.length);
       failing = undefined;
+      deps.onWritten?.(batch);
       const seconds = (monotonicMs() - started) / 1000;
       for (const [table, n] of written) {
         metrics.rowsWritten.inc({ table }, n);
