@@ -1,0 +1,47 @@
+import type { PipelineEvent } from '../../core/events.js';
+import { ErrorCodes, TickflowError } from '../../core/errors.js';
+
+/** Record headers (docs/kafka.md): the event type and the version of the value's JSON layout. */
+export const TYPE_HEADER = 'tickflow-type';
+export const SCHEMA_HEADER = 'tickflow-schema';
+export const SCHEMA_VERSION = '1';
+
+const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'kline', 'gap']);
+
+/** The record value: the normalized event as JSON, field names exactly as in src/core/events.ts. */
+export function encodeEvent(event: PipelineEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}
+
+/**
+ * Turns a record value back into an event. Checks the shape only as far as consumers rely on it
+ * (a known `type`, a symbol on symbol-keyed events), so a record from a foreign producer or a
+ * truncated write becomes a dead letter instead of crashing a consumer further down.
+ */
+export function decodeEvent(value: Buffer | undefined, typeHeader: string | undefined): PipelineEvent {
+  if (value === undefined || value.length === 0) throw decodeError('empty record value');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    throw decodeError(`value is not JSON: ${(err as Error).message}`, err);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw decodeError('value is not a JSON object');
+  const record = parsed as Record<string, unknown>;
+  const type = record['type'];
+  if (typeof type !== 'string') throw decodeError('value has no string "type"');
+  if (typeHeader !== undefined && typeHeader !== type) throw decodeError(`header ${TYPE_HEADER}=${typeHeader} but value type=${type}`);
+  if (MARKET_TYPES.has(type)) {
+    if (typeof record['symbol'] !== 'string') throw decodeError(`${type} event without a string "symbol"`);
+    if (record['exchange'] !== 'binance') throw decodeError(`${type} event with unknown exchange`);
+  } else if (type === 'deadLetter') {
+    if (typeof record['origin'] !== 'string' || typeof record['reason'] !== 'string') throw decodeError('deadLetter without origin/reason');
+  } else {
+    throw decodeError(`unknown event type ${JSON.stringify(type)}`);
+  }
+  return record as unknown as PipelineEvent;
+}
+
+function decodeError(message: string, cause?: unknown): TickflowError {
+  return new TickflowError(ErrorCodes.DECODE, message, { cause });
+}

@@ -1,0 +1,278 @@
+import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
+import type { DeadLetterEvent } from '../../core/events.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../ops/logger.js';
+import type { Metrics } from '../../ops/metrics.js';
+import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
+import { decodeEvent, TYPE_HEADER } from './codec.js';
+
+type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+type TopicPartition = { topic: TopicId; partition: number };
+
+export interface GroupConsumerOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly group: string;
+  /** Logical topic → Kafka topic name, for the subscribed topics only. */
+  readonly topics: ReadonlyMap<TopicId, string>;
+  readonly resetTo: 'latest' | 'earliest';
+  readonly maxBatch: number;
+  /** Publishes a dead letter and resolves once the broker acked it. */
+  readonly deadLetter: (event: DeadLetterEvent) => Promise<void>;
+}
+
+const HANDLER_RETRY_MS = 1_000;
+
+/**
+ * One member of a Kafka consumer group. Offsets are committed only through `commit` (autocommit
+ * off); after a rebalance the stream restarts every partition from its committed offset, so
+ * whatever was delivered but not committed is delivered again (at-least-once).
+ */
+export class KafkaGroupConsumer implements BusConsumer {
+  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private readonly logical = new Map<string, TopicId>();
+  private buffer: KafkaMessage[] = [];
+  private assigned: TopicPartition[] = [];
+  /** Generation of the buffer: a rebalance discards what was fetched under the old assignment. */
+  private epoch = 0;
+  private wake: (() => void) | undefined;
+  private pumping: Promise<void> | undefined;
+  private membership: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Per partition: last offset handed to the hooks, and the next offset committed. */
+  private readonly delivered = new Map<string, bigint>();
+  private readonly committed = new Map<string, bigint>();
+  /** Per partition: offsets of undecodable records already dead-lettered, to commit past. */
+  private readonly skipped = new Map<string, bigint[]>();
+
+  constructor(
+    private readonly options: GroupConsumerOptions,
+    private readonly hooks: ConsumerHooks,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    for (const [id, name] of options.topics) this.logical.set(name, id);
+    this.consumer = new Consumer({
+      clientId: options.clientId,
+      bootstrapBrokers: [...options.brokers],
+      groupId: options.group,
+      autocommit: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 15_000,
+      maxWaitTime: 200,
+    });
+  }
+
+  async start(): Promise<void> {
+    // The library rejoins on its own; these two events bracket a rebalance.
+    this.consumer.on('consumer:group:rebalance', () => void this.serially(() => this.onRebalance()));
+    this.consumer.on('consumer:group:join', () => void this.serially(() => this.onJoin()));
+    this.stream = await this.consumer.consume({
+      topics: [...this.options.topics.values()],
+      mode: 'committed',
+      fallbackMode: this.options.resetTo,
+      autocommit: false,
+      maxWaitTime: 200,
+    });
+    this.stream.on('data', (message: KafkaMessage) => {
+      this.buffer.push(message);
+      if (this.buffer.length >= this.options.maxBatch * 4) this.stream?.pause();
+      this.wake?.();
+    });
+    this.stream.on('error', (err: unknown) => this.logger.error({ err: errorMessage(err) }, 'Kafka consumer stream failed'));
+    await this.serially(() => this.onJoin());
+    this.pumping = this.pump();
+  }
+
+  async commit(deliveries: readonly Delivery[]): Promise<void> {
+    const highest = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    for (const d of deliveries) {
+      const key = `${d.topic}:${d.partition}`;
+      const current = highest.get(key);
+      if (!current || current.offset < d.offset) highest.set(key, { topic: this.options.topics.get(d.topic)!, partition: d.partition, offset: d.offset });
+    }
+    await this.commitNext([...highest.entries()].map(([key, tp]) => ({ key, topic: tp.topic, partition: tp.partition, next: tp.offset + 1n })));
+  }
+
+  async lag(): Promise<readonly { topic: TopicId; partition: number; lag: number }[]> {
+    const lags = await this.consumer.getLag({ topics: [...this.options.topics.values()] });
+    const result: { topic: TopicId; partition: number; lag: number }[] = [];
+    for (const [name, perPartition] of lags) {
+      const topic = this.logical.get(name);
+      if (!topic) continue;
+      perPartition.forEach((lag, partition) => {
+        // -1 marks a partition this member does not own.
+        if (lag < 0n) return;
+        result.push({ topic, partition, lag: Number(lag) });
+        this.metrics.consumerLag.set({ group: this.options.group, topic: name, partition: String(partition) }, Number(lag));
+      });
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await this.pumping;
+    await this.serially(() => this.revoke(this.assigned));
+    await this.stream?.close();
+    await this.consumer.close(true);
+  }
+
+  /** Commits `next` per partition, moved past dead-lettered records that directly follow it. */
+  private async commitNext(positions: { key: string; topic: string; partition: number; next: bigint }[]): Promise<void> {
+    const offsets = positions.map((p) => {
+      let next = p.next;
+      const skipped = this.skipped.get(p.key);
+      if (skipped) {
+        while (skipped.length > 0 && skipped[0]! <= next) {
+          if (skipped[0] === next) next++;
+          skipped.shift();
+        }
+      }
+      return { key: p.key, topic: p.topic, partition: p.partition, offset: next, leaderEpoch: -1 };
+    });
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commit({ offsets: offsets.map(({ key: _key, ...o }) => o) });
+    } catch (err) {
+      // After a rebalance the old generation may no longer commit; the partition's new owner
+      // re-reads from the last committed offset, so this costs duplicates, never loss.
+      this.logger.warn({ err: errorMessage(err), group: this.options.group }, 'Kafka offset commit rejected');
+      throw err;
+    }
+    for (const o of offsets) this.committed.set(o.key, o.offset);
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.closed) {
+      if (this.buffer.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      const epoch = this.epoch;
+      const messages = this.buffer.splice(0, this.options.maxBatch);
+      if (this.buffer.length < this.options.maxBatch) this.stream?.resume();
+      const batch = await this.decode(messages);
+      while (!this.closed && epoch === this.epoch && batch.length > 0) {
+        try {
+          await this.hooks.onDeliveries(batch);
+          for (const d of batch) this.delivered.set(`${d.topic}:${d.partition}`, d.offset);
+          break;
+        } catch (err) {
+          // The handler reports its own failure; redeliver the batch rather than lose it.
+          this.logger.error({ err: errorMessage(err), group: this.options.group }, 'consumer handler failed; retrying batch');
+          await new Promise((resolve) => setTimeout(resolve, HANDLER_RETRY_MS));
+        }
+      }
+      await this.commitSkippedIfIdle();
+    }
+  }
+
+  private async decode(messages: KafkaMessage[]): Promise<Delivery[]> {
+    const batch: Delivery[] = [];
+    for (const m of messages) {
+      const topic = this.logical.get(m.topic)!;
+      const key = m.key?.toString('utf8') ?? '';
+      try {
+        const typeHeader = findHeader(m.headers, TYPE_HEADER);
+        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeEvent(m.value, typeHeader) });
+      } catch (err) {
+        const origin = `kafka:${m.topic}`;
+        const reason = 'undecodable_record';
+        await this.options.deadLetter({
+          type: 'deadLetter',
+          origin,
+          reason,
+          detail: `${errorMessage(err)} (partition ${m.partition}, offset ${m.offset})`,
+          raw: m.value?.toString('utf8') ?? '',
+          receivedAt: Date.now(),
+        });
+        this.metrics.deadLetters.inc({ origin, reason });
+        const tp = `${topic}:${m.partition}`;
+        const list = this.skipped.get(tp) ?? [];
+        list.push(m.offset);
+        this.skipped.set(tp, list);
+      }
+    }
+    return batch;
+  }
+
+  /**
+   * A dead-lettered record is committed past right away when nothing delivered before it in its
+   * partition is still waiting for the handler's commit; otherwise the handler's next commit
+   * carries it along (commitNext).
+   */
+  private async commitSkippedIfIdle(): Promise<void> {
+    const positions: { key: string; topic: string; partition: number; next: bigint }[] = [];
+    for (const [key, skipped] of this.skipped) {
+      if (skipped.length === 0) continue;
+      const delivered = this.delivered.get(key);
+      const committed = this.committed.get(key);
+      if (delivered !== undefined && (committed === undefined || committed <= delivered)) continue;
+      const [topic, partition] = splitKey(key);
+      positions.push({ key, topic: this.options.topics.get(topic)!, partition, next: skipped[0]! });
+    }
+    if (positions.length > 0) await this.commitNext(positions).catch(() => {});
+  }
+
+  /** Membership changes run one at a time, in the order the library reported them. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    this.membership = this.membership.then(step);
+    return this.membership;
+  }
+
+  private async onRebalance(): Promise<void> {
+    // Eager rebalance: every partition goes back to the group, and the stream restarts from the
+    // committed offsets after the join, so what was fetched but not delivered is dropped.
+    this.epoch++;
+    this.buffer = [];
+    await this.revoke(this.assigned);
+    this.assigned = [];
+  }
+
+  private async onJoin(): Promise<void> {
+    this.epoch++;
+    this.buffer = [];
+    this.delivered.clear();
+    this.committed.clear();
+    this.skipped.clear();
+    const assigned: TopicPartition[] = [];
+    for (const a of this.consumer.assignments ?? []) {
+      const topic = this.logical.get(a.topic);
+      if (topic) for (const partition of a.partitions) assigned.push({ topic, partition });
+    }
+    const previous = new Set(this.assigned.map((tp) => `${tp.topic}:${tp.partition}`));
+    const now = new Set(assigned.map((tp) => `${tp.topic}:${tp.partition}`));
+    await this.revoke(this.assigned.filter((tp) => !now.has(`${tp.topic}:${tp.partition}`)));
+    this.assigned = assigned;
+    const added = assigned.filter((tp) => !previous.has(`${tp.topic}:${tp.partition}`));
+    if (added.length > 0) await this.callHook('onAssign', added);
+  }
+
+  private async revoke(partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length > 0) await this.callHook('onRevoke', partitions);
+  }
+
+  private async callHook(name: 'onAssign' | 'onRevoke', partitions: TopicPartition[]): Promise<void> {
+    try {
+      await this.hooks[name]?.(partitions);
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err), group: this.options.group }, `consumer ${name} hook failed`);
+    }
+  }
+}
+
+function findHeader(headers: Map<Buffer, Buffer>, name: string): string | undefined {
+  for (const [k, v] of headers) if (k.toString('utf8') === name) return v.toString('utf8');
+  return undefined;
+}
+
+function splitKey(key: string): [TopicId, number] {
+  const i = key.lastIndexOf(':');
+  return [key.slice(0, i) as TopicId, Number(key.slice(i + 1))];
+}

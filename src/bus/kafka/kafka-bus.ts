@@ -1,0 +1,120 @@
+import { Admin } from '@platformatic/kafka';
+import type { Config } from '../../config/schema.js';
+import type { PipelineEvent } from '../../core/events.js';
+import { eventKey } from '../../core/events.js';
+import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../ops/logger.js';
+import type { Metrics } from '../../ops/metrics.js';
+import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, TopicId } from '../bus.js';
+import { topicOf } from '../bus.js';
+import { encodeEvent, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from './codec.js';
+import { KafkaGroupConsumer } from './consumer.js';
+import { KafkaPublisher } from './producer.js';
+import { ensureTopics } from './topics.js';
+
+export interface KafkaBusDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+const MAX_DELIVERY_BATCH = 1_000;
+const TYPE_HEADER_KEY = Buffer.from(TYPE_HEADER);
+const SCHEMA_HEADER_KEY = Buffer.from(SCHEMA_HEADER);
+const SCHEMA_VALUE = Buffer.from(SCHEMA_VERSION);
+
+/**
+ * The Kafka transport: one topic per logical stream (config.bus.topics), keyed by symbol, values
+ * as JSON (docs/kafka.md). Call `start()` before use: it checks the broker and creates topics.
+ */
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly logger: Logger;
+  private readonly publisher: KafkaPublisher;
+  private readonly consumers = new Set<KafkaGroupConsumer>();
+  private closed = false;
+
+  constructor(
+    private readonly config: Config['bus'],
+    private readonly deps: KafkaBusDeps,
+  ) {
+    this.logger = deps.logger.child({ component: 'kafka-bus' });
+    this.publisher = new KafkaPublisher(config, this.logger, deps.metrics);
+  }
+
+  /** Connects, then creates missing topics; fails with BUS_TOPIC_MISMATCH on under-partitioned ones. */
+  async start(): Promise<void> {
+    const admin = new Admin({ clientId: `${this.config.clientId}-admin`, bootstrapBrokers: [...this.config.brokers] });
+    try {
+      await ensureTopics(admin, Object.values(this.config.topics), {
+        partitions: this.config.partitions,
+        replicationFactor: this.config.replicationFactor,
+        retentionMs: this.config.retentionMs,
+      });
+    } catch (err) {
+      if (err instanceof TickflowError) throw err;
+      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka at ${this.config.brokers.join(',')} is unreachable: ${errorMessage(err)}`, {
+        cause: err,
+        canRetry: true,
+      });
+    } finally {
+      await admin.close();
+    }
+    await this.publisher.connect();
+    this.logger.info({ brokers: this.config.brokers, topics: this.config.topics }, 'Kafka bus ready');
+  }
+
+  /** The Kafka topic name a logical topic maps to. */
+  topicName(topic: TopicId): string {
+    return this.config.topics[topic];
+  }
+
+  writable(): boolean {
+    return !this.closed && this.publisher.writable();
+  }
+
+  publish(events: readonly PipelineEvent[]): Promise<void> {
+    return this.publisher.send(
+      events.map((event) => ({
+        topic: this.topicName(topicOf(event)),
+        key: Buffer.from(eventKey(event)),
+        value: encodeEvent(event),
+        headers: new Map([
+          [TYPE_HEADER_KEY, Buffer.from(event.type)],
+          [SCHEMA_HEADER_KEY, SCHEMA_VALUE],
+        ]),
+      })),
+    );
+  }
+
+  async subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer> {
+    const consumer = new KafkaGroupConsumer(
+      {
+        brokers: this.config.brokers,
+        clientId: `${this.config.clientId}-${options.group}`,
+        group: options.group,
+        topics: new Map(options.topics.map((t) => [t, this.topicName(t)])),
+        resetTo: options.fromBeginning ? 'earliest' : this.config.autoOffsetReset,
+        maxBatch: MAX_DELIVERY_BATCH,
+        deadLetter: (event) => this.publish([event]),
+      },
+      hooks,
+      this.logger.child({ group: options.group }),
+      this.deps.metrics,
+    );
+    await consumer.start();
+    this.consumers.add(consumer);
+    const close = consumer.close.bind(consumer);
+    consumer.close = async () => {
+      this.consumers.delete(consumer);
+      await close();
+    };
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.consumers].map((c) => c.close()));
+    this.closed = true;
+    await this.publisher.close();
+  }
+}

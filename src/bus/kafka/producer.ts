@@ -1,0 +1,215 @@
+import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafka';
+import type { Logger } from '../../ops/logger.js';
+import type { Metrics } from '../../ops/metrics.js';
+import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+
+type Record = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+export interface PublisherOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly lingerMs: number;
+  readonly batchMaxBytes: number;
+  readonly maxBufferedEvents: number;
+}
+
+interface Waiter {
+  remaining: number;
+  failed: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface Entry {
+  readonly record: Record;
+  readonly size: number;
+  readonly waiter: Waiter;
+}
+
+/** Per-record overhead on the wire beyond key and value (record header, batch share). */
+const RECORD_OVERHEAD = 70;
+const RETRY_INITIAL_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * The producing half of KafkaBus: a bounded buffer in front of one idempotent, acks=all, lz4
+ * producer. Records are sent in batches of at most `batchMaxBytes`, waiting up to `lingerMs` for a
+ * batch to fill; one batch is in flight at a time, so records of a partition reach the broker in
+ * the order they were published. A batch that fails is sent again with backoff until it is acked
+ * or the publisher is closed: a record is never dropped silently.
+ */
+export class KafkaPublisher {
+  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly queue: Entry[] = [];
+  private queuedBytes = 0;
+  private readonly spaceWaiters: (() => void)[] = [];
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private sending = false;
+  private closed = false;
+  private healthy = true;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly options: PublisherOptions,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.producer = new Producer({
+      clientId: options.clientId,
+      bootstrapBrokers: [...options.brokers],
+      acks: ProduceAcks.ALL,
+      idempotent: true,
+      compression: 'lz4',
+      // Java's partitioner (murmur2 of the key, sign bit masked, modulo partitions), so every
+      // client – console producer, librdkafka, kafkajs – puts a symbol on the same partition.
+      partitioner: compatibilityPartitioner,
+      autocreateTopics: false,
+      retries: 3,
+      retryDelay: 250,
+    });
+  }
+
+  /** True unless the last attempt to reach the broker failed. */
+  writable(): boolean {
+    return !this.closed && this.healthy;
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.metadata({ topics: [] });
+  }
+
+  /**
+   * Queues records and resolves once the broker acknowledged all of them. Waits first while the
+   * buffer holds `maxBufferedEvents` (unless it is empty, so an oversized call still proceeds).
+   */
+  async send(records: readonly Record[]): Promise<void> {
+    if (records.length === 0) return;
+    while (!this.closed && this.queue.length > 0 && this.queue.length + records.length > this.options.maxBufferedEvents) {
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+    if (this.closed) throw new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus is closed');
+    const done = new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { remaining: records.length, failed: false, resolve, reject };
+      for (const record of records) {
+        const size = record.value!.length + (record.key?.length ?? 0) + RECORD_OVERHEAD;
+        this.queue.push({ record, size, waiter });
+        this.queuedBytes += size;
+      }
+    });
+    this.schedule();
+    return done;
+  }
+
+  /** Resolves when everything queued so far has been acknowledged (or failed). */
+  async flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.sending) return;
+    await new Promise<void>((resolve) => {
+      this.idle.push(resolve);
+      this.schedule(true);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+    await this.producer.close();
+  }
+
+  private schedule(now = false): void {
+    if (this.sending) return;
+    if (this.queue.length === 0) {
+      for (const wake of this.idle.splice(0)) wake();
+      return;
+    }
+    if (now || this.closed || this.queuedBytes >= this.options.batchMaxBytes || this.idle.length > 0) {
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      void this.sendLoop();
+    } else if (!this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        void this.sendLoop();
+      }, this.options.lingerMs);
+    }
+  }
+
+  private async sendLoop(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      // Keep sending while full batches are waiting; a partial batch waits for linger again.
+      do {
+        await this.sendBatch(this.takeBatch());
+      } while (this.queue.length > 0 && (this.queuedBytes >= this.options.batchMaxBytes || this.idle.length > 0));
+    } finally {
+      this.sending = false;
+      this.schedule();
+    }
+  }
+
+  private takeBatch(): Entry[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.queue.length) {
+      const size = this.queue[count]!.size;
+      if (count > 0 && bytes + size > this.options.batchMaxBytes) break;
+      bytes += size;
+      count++;
+    }
+    this.queuedBytes -= bytes;
+    const batch = this.queue.splice(0, count);
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+    return batch;
+  }
+
+  private async sendBatch(batch: Entry[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.producer.send({ messages: batch.map((e) => e.record) });
+        this.healthy = true;
+        break;
+      } catch (err) {
+        const retry = !this.closed && isRetriable(err);
+        this.healthy = false;
+        this.logger.warn({ err: errorMessage(err), records: batch.length, attempt, retry }, 'Kafka produce failed');
+        if (!retry) {
+          const error = new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, { cause: err });
+          for (const entry of batch) fail(entry.waiter, error);
+          return;
+        }
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(attempt - 1, 10)));
+      }
+    }
+    this.metrics.produceLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.kafkaBatchSize.observe(batch.length);
+    for (const entry of batch) {
+      this.metrics.eventsProduced.inc({ topic: entry.record.topic });
+      const waiter = entry.waiter;
+      if (--waiter.remaining === 0 && !waiter.failed) waiter.resolve();
+    }
+  }
+}
+
+function fail(waiter: Waiter, err: unknown): void {
+  if (waiter.failed) return;
+  waiter.failed = true;
+  waiter.reject(err);
+}
+
+/**
+ * Network trouble and broker-side retriable errors (leader moving, not enough replicas) are
+ * worth waiting out; a record the broker rejects as such (too large, unknown topic after the
+ * library's own metadata refresh, authorization) is not.
+ */
+function isRetriable(err: unknown): boolean {
+  const e = err as { code?: string; canRetry?: boolean; errors?: unknown[] };
+  if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT') return true;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(isRetriable);
+  return e.canRetry === true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
