@@ -212,7 +212,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     {
       onDeliveries: async (batch) => {
         if (pending.length === 0) oldestPendingAt = monotonicMs();
-        pending.push(...batch);
+        for (const delivery of batch) pending.push(delivery);
         if (closed) return; // close() flushes once everything is handed over
         if (pending.length >= batchRows) {
           // Awaiting the write holds the bus back while the database is slow or down.

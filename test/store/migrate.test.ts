@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/ops/logger.js';
 import type { Database } from '../../src/store/database.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
+import { migrations } from '../../src/store/migrations/index.js';
 import { maintainPartitions, partitionName } from '../../src/store/partitions.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -14,6 +15,7 @@ import { freshDatabase } from '../support/postgres.js';
 const logger = silentLogger();
 const TABLES = ['book_ticker', 'dead_letters', 'depth_updates', 'gaps', 'klines', 'trades'];
 const DAY = 86_400_000;
+const VERSIONS = migrations.map((m) => m.version);
 
 async function embedded(t: TestContext): Promise<Database> {
   const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
@@ -43,20 +45,22 @@ test('embedded: migrations create plain tables once', async (t) => {
   const db = await embedded(t);
   const first = await migrate(db, { logger, retentionDays: 30 });
   assert.equal(first.layout, 'plain');
-  assert.deepEqual(first.applied, [1]);
-  assert.deepEqual(await tables(db), [...TABLES, 'schema_migrations', 'time_series_tables'].sort());
+  assert.deepEqual(first.applied, VERSIONS);
+  const present = await tables(db);
+  for (const table of [...TABLES, 'schema_migrations', 'time_series_tables']) assert.ok(present.includes(table), `${table} missing`);
   const again = await migrate(db, { logger, retentionDays: 30 });
   assert.deepEqual(again.applied, []);
   const versions = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
-  assert.deepEqual(versions.map((r) => r.version), [1]);
+  assert.deepEqual(versions.map((r) => r.version), VERSIONS);
 });
 
 test('server: migrations create daily partitions with a default, idempotently', async (t) => {
   const db = await server(t);
   const first = await migrate(db, { logger, retentionDays: 30 });
   assert.equal(first.layout, 'partitioned');
-  assert.deepEqual(first.applied, [1]);
-  assert.deepEqual(await tables(db), [...TABLES, 'schema_migrations', 'time_series_tables'].sort());
+  assert.deepEqual(first.applied, VERSIONS);
+  const present = await tables(db);
+  for (const table of [...TABLES, 'schema_migrations', 'time_series_tables']) assert.ok(present.includes(table), `${table} missing`);
   const parts = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'trades'::regclass ORDER BY 1`,
   );
@@ -84,4 +88,18 @@ test('server: maintenance moves early rows out of the default partition and drop
   // Thirty-five days on, today's partitions are past retention.
   const expired = await maintainPartitions(db, { retentionDays: 30, now: new Date(now + 35 * DAY) });
   assert.ok(expired.dropped.includes(partitionName('gaps', Math.floor(now / DAY) * DAY)));
+});
+
+test('embedded: maintenance deletes rows past retention from plain tables', async (t) => {
+  const db = await embedded(t);
+  await migrate(db, { logger, retentionDays: 30 });
+  const old = new Date(Date.now() - 31 * DAY).toISOString();
+  const recent = new Date(Date.now() - DAY).toISOString();
+  for (const at of [old, recent]) {
+    await db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 5, 9, $1, 'sequence')`, [at]);
+  }
+  const result = await maintainPartitions(db, { retentionDays: 30 });
+  assert.equal(result.deletedRows, 1);
+  assert.deepEqual(result.created, []);
+  assert.deepEqual(await db.query<{ n: number }>('SELECT count(*)::int AS n FROM gaps'), [{ n: 1 }]);
 });
