@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Delivery } from '../../../src/bus/bus.js';
+import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
+import { startBus, trade, waitUntil } from './helpers.js';
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT', 'LINKUSDT', 'AVAXUSDT'];
+
+test('published events come back in partition order with their key, exact JSON and headers', async (t) => {
+  const { bus, config, metrics } = await startBus(t, 'roundtrip');
+  const received: Delivery[] = [];
+  const consumer = await bus.subscribe({ group: 'roundtrip', topics: ['trades'], fromBeginning: true }, {
+    onDeliveries: async (batch) => void received.push(...batch),
+  });
+  t.after(() => consumer.close());
+  const events = SYMBOLS.flatMap((symbol, i) => [1, 2, 3].map((n) => trade(symbol, i * 10 + n)));
+  await bus.publish(events);
+  assert.equal((await metrics.eventsProduced.get()).values.find((v) => v.labels.topic === config.topics.trades)?.value, events.length);
+
+  await waitUntil(() => received.length >= events.length, 'all deliveries');
+  assert.equal(received.length, events.length);
+  for (const d of received) {
+    assert.equal(d.topic, 'trades');
+    assert.equal(d.key, (d.event as { symbol: string }).symbol);
+  }
+  assert.deepEqual(
+    received.map((d) => d.event).sort((a, b) => (a as { tradeId: number }).tradeId - (b as { tradeId: number }).tradeId),
+    events,
+  );
+  // Within a partition, offsets and per-symbol trade ids both increase.
+  for (const symbol of SYMBOLS) {
+    const mine = received.filter((d) => d.key === symbol);
+    assert.equal(new Set(mine.map((d) => d.partition)).size, 1, `${symbol} stays on one partition`);
+    const ids = mine.map((d) => (d.event as { tradeId: number }).tradeId);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${symbol} in publish order`);
+    assert.ok(mine.every((d, i) => i === 0 || d.offset > mine[i - 1]!.offset), `${symbol} offsets increase`);
+  }
+
+  // Kafka's own console consumer sees the documented value and headers.
+  const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server', kafkaBrokers()[0]!,
+    '--topic', config.topics.trades,
+    '--from-beginning',
+    '--max-messages', String(events.length),
+    '--timeout-ms', '20000',
+    '--property', 'print.key=true',
+    '--property', 'print.headers=true',
+    '--property', 'key.separator=|',
+    '--property', 'headers.separator=,',
+  ]);
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, events.length);
+  const seen = lines.map((line) => {
+    const [headers, key, value] = line.split('|') as [string, string, string];
+    assert.equal(headers, `tickflow-type:trade,tickflow-schema:1`);
+    const event = JSON.parse(value) as { symbol: string; tradeId: number };
+    assert.equal(key, event.symbol);
+    return event;
+  });
+  assert.deepEqual(seen.sort((a, b) => a.tradeId - b.tradeId), events);
+});
+
+test("keys land on the same partitions as with Kafka's console producer (murmur2)", async (t) => {
+  const { bus, config } = await startBus(t, 'murmur');
+  // Kafka's own producer writes the same keys to the dead-letter topic, which has the same
+  // partition count; its console consumer reports where each key landed on both topics.
+  await kafkaTool('org.apache.kafka.tools.ConsoleProducer', [
+    '--bootstrap-server', kafkaBrokers()[0]!,
+    '--topic', config.topics.deadLetters,
+    '--property', 'parse.key=true',
+    '--property', 'key.separator=|',
+  ], SYMBOLS.map((s) => `${s}|x`).join('\n') + '\n');
+  await bus.publish(SYMBOLS.map((s, i) => trade(s, i + 1)));
+
+  const partitionsOf = async (topic: string) => {
+    const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+      '--bootstrap-server', kafkaBrokers()[0]!,
+      '--topic', topic,
+      '--from-beginning',
+      '--max-messages', String(SYMBOLS.length),
+      '--timeout-ms', '20000',
+      '--property', 'print.key=true',
+      '--property', 'print.partition=true',
+      '--property', 'print.value=false',
+      '--property', 'key.separator=|',
+    ]);
+    // Lines look like "Partition:1|BTCUSDT".
+    return new Map(out.trim().split('\n').map((line) => {
+      const [partition, key] = line.split('|') as [string, string];
+      return [key, Number(partition.replace('Partition:', ''))] as const;
+    }));
+  };
+  const java = await partitionsOf(config.topics.deadLetters);
+  const ours = await partitionsOf(config.topics.trades);
+  assert.equal(java.size, SYMBOLS.length);
+  assert.deepEqual(ours, java);
+  assert.ok(new Set(java.values()).size > 1, 'the keys spread over more than one partition');
+});
