@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the store tests, the benchmark and local runs. PostgreSQL comes
-# from Debian's packages; the cluster lives in .tickflow/pg (override with TICKFLOW_PG_DIR), runs as
+# from Debian's packages; the cluster lives in .tickflow/pg ($TMPDIR/tickflow-pg when the postgres
+# user cannot reach the checkout; override with TICKFLOW_PG_DIR), runs as
 # the `postgres` user (initdb refuses root), listens on 127.0.0.1:55432 only and trusts local TCP.
 # TimescaleDB is not in Debian's repositories, so this cluster uses native daily partitions
 # (docs/storage.md).
@@ -13,13 +14,27 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-PG_DIR="${TICKFLOW_PG_DIR:-$ROOT/.tickflow/pg}"
 HOST=127.0.0.1
 PORT="${TICKFLOW_PG_PORT:-55432}"
-DATA="$PG_DIR/data"
-SOCKETS="$PG_DIR/sockets"
-LOGFILE="$PG_DIR/server.log"
 URL="postgres://postgres@$HOST:$PORT/postgres"
+
+# The cluster directory must be reachable by the postgres user; a checkout under /root is not.
+pg_dir() {
+  if [ -n "${TICKFLOW_PG_DIR:-}" ]; then
+    echo "$TICKFLOW_PG_DIR"
+  elif [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$ROOT"; then
+    echo "${TMPDIR:-/tmp}/tickflow-pg"
+  else
+    echo "$ROOT/.tickflow/pg"
+  fi
+}
+
+set_dirs() {
+  PG_DIR="$(pg_dir)"
+  DATA="$PG_DIR/data"
+  SOCKETS="$PG_DIR/sockets"
+  LOGFILE="$PG_DIR/server.log"
+}
 
 log() { echo "postgres.sh: $*" >&2; }
 
@@ -56,8 +71,6 @@ init_cluster() {
   local bin
   bin="$(bindir)"
   mkdir -p "$PG_DIR"
-  # postgres must be able to reach its directory through the (root-owned) repository path.
-  chmod o+x "$ROOT" "$ROOT/.tickflow" 2>/dev/null || true
   rm -rf "$DATA" "$SOCKETS"
   mkdir -p "$DATA" "$SOCKETS"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR" "$DATA" "$SOCKETS"
@@ -79,6 +92,7 @@ EOF
 start() {
   install
   running && return 0
+  set_dirs
   # Several test runs may call ensure at once: one starts the server, the others wait for it.
   mkdir -p "$PG_DIR"
   exec 9>"$PG_DIR/.lock"
@@ -95,6 +109,7 @@ start() {
 stop() {
   local bin
   bin="$(bindir)" || return 0
+  set_dirs
   [ -f "$DATA/postmaster.pid" ] || return 0
   as_postgres "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
 }
