@@ -56,7 +56,13 @@ export interface Dashboard {
  * Opens the dashboard served at `baseUrl` (an API app in a test, or a whole `tickflow run`). Every
  * request outside baseUrl is recorded and aborted, so a test can assert the page is self-contained.
  */
-export async function openDashboard(browser: BrowserContext, baseUrl: string, viewport: { width: number; height: number }, hash = ''): Promise<Dashboard> {
+export async function openDashboard(
+  browser: BrowserContext,
+  baseUrl: string,
+  viewport: { width: number; height: number },
+  /** Appended to `${baseUrl}/`: a query (`?token=`) or a hash (`#ETHUSDT/5m`). */
+  suffix = '',
+): Promise<Dashboard> {
   const page = await browser.newPage();
   await page.setViewportSize(viewport);
   const errors: string[] = [];
@@ -71,7 +77,7 @@ export async function openDashboard(browser: BrowserContext, baseUrl: string, vi
     external.push(url);
     return route.abort();
   });
-  await page.goto(`${baseUrl}/${hash}`);
+  await page.goto(`${baseUrl}/${suffix}`);
   return {
     page,
     errors,

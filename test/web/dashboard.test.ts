@@ -141,3 +141,20 @@ test('after the server restarts, the page reconnects by itself and reloads its s
   // Requests refused while the server was down may be logged by the browser; nothing else may.
   assert.deepEqual(dash.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e)), []);
 });
+
+test('with api.token set, the page opened as /?token= uses it for requests and the stream', async (t) => {
+  const db = await openTestDatabase(t);
+  await insertProcessorRows(db, history('BTCUSDT', 61_000, Date.now()));
+  const webRoot = await buildDashboard(t);
+  const { app, live } = testApp(t, db, { webRoot, config: { api: { token: 's3cret' } } });
+  const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  const browser = await launchChromium(t);
+  const dash = await openDashboard(browser, baseUrl, DESKTOP, '?token=s3cret');
+  const { page } = dash;
+  await page.waitForSelector('#chart[data-bars="40"]');
+  await page.waitForSelector('#connection[data-state="open"]');
+  assert.doesNotMatch(page.url(), /token/, 'the token leaves the address bar');
+  live.publish(trade('BTCUSDT', 9, '61000.00', '0.1', Date.now()));
+  await page.waitForSelector('#tape tr[data-id="9"]');
+  assert.deepEqual(dash.errors, []);
+});
