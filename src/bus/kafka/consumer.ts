@@ -96,18 +96,28 @@ export class KafkaGroupConsumer implements BusConsumer {
     await this.commitNext([...highest.entries()].map(([key, tp]) => ({ key, topic: tp.topic, partition: tp.partition, next: tp.offset + 1n })));
   }
 
+  /** Latest offset minus the group's committed offset, for the partitions this member owns. */
   async lag(): Promise<readonly { topic: TopicId; partition: number; lag: number }[]> {
-    const lags = await this.consumer.getLag({ topics: [...this.options.topics.values()] });
+    const owned = new Map<string, number[]>();
+    for (const tp of this.assigned) {
+      const name = this.options.topics.get(tp.topic)!;
+      owned.set(name, [...(owned.get(name) ?? []), tp.partition]);
+    }
+    if (owned.size === 0) return [];
+    const [latest, committed] = await Promise.all([
+      this.consumer.listOffsets({ topics: [...owned.keys()] }),
+      this.consumer.listCommittedOffsets({ topics: [...owned].map(([topic, partitions]) => ({ topic, partitions })) }),
+    ]);
     const result: { topic: TopicId; partition: number; lag: number }[] = [];
-    for (const [name, perPartition] of lags) {
-      const topic = this.logical.get(name);
-      if (!topic) continue;
-      perPartition.forEach((lag, partition) => {
-        // -1 marks a partition this member does not own.
-        if (lag < 0n) return;
-        result.push({ topic, partition, lag: Number(lag) });
-        this.metrics.consumerLag.set({ group: this.options.group, topic: name, partition: String(partition) }, Number(lag));
-      });
+    for (const [name, partitions] of owned) {
+      for (const partition of partitions) {
+        const end = latest.get(name)?.[partition] ?? 0n;
+        const done = committed.get(name)?.[partition] ?? -1n;
+        // No commit yet (-1): everything in the partition is still ahead of the group.
+        const lag = Number(end - (done < 0n ? 0n : done));
+        result.push({ topic: this.logical.get(name)!, partition, lag });
+        this.metrics.consumerLag.set({ group: this.options.group, topic: name, partition: String(partition) }, lag);
+      }
     }
     return result;
   }

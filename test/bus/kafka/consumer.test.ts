@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BusConsumer, Delivery } from '../../../src/bus/bus.js';
+import type { DeadLetterEvent } from '../../../src/core/events.js';
+import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
+import { startBus, trade, tradeIds, waitUntil } from './helpers.js';
+
+/** Twenty keys, so that every one of the three partitions gets some. */
+const SYMBOLS = Array.from({ length: 20 }, (_, i) => `C${i}USDT`);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test('a restarted consumer resumes from the committed offsets: nothing lost, only uncommitted repeated', async (t) => {
+  const { bus, newBus } = await startBus(t, 'commit');
+  await bus.publish(range(1, 60).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
+
+  const first: Delivery[] = [];
+  let consumer: BusConsumer = await bus.subscribe({ group: 'writer', topics: ['trades'], fromBeginning: true }, {
+    onDeliveries: async (batch) => void first.push(...batch),
+  });
+  await waitUntil(() => first.length === 60, 'first 60 deliveries');
+  // Commit all but the last delivery of each partition: those two-or-so must come again.
+  const uncommitted = new Map<number, Delivery>();
+  for (const d of first) if ((uncommitted.get(d.partition)?.offset ?? -1n) < d.offset) uncommitted.set(d.partition, d);
+  const lastOnes = new Set(uncommitted.values());
+  await consumer.commit(first.filter((d) => !lastOnes.has(d)));
+  await consumer.close();
+
+  await bus.publish(range(61, 90).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
+  const second: Delivery[] = [];
+  const restarted = await newBus();
+  consumer = await restarted.subscribe({ group: 'writer', topics: ['trades'] }, {
+    onDeliveries: async (batch) => void second.push(...batch),
+  });
+  t.after(() => consumer.close());
+  const expected = [...[...lastOnes].map((d) => (d.event as { tradeId: number }).tradeId), ...range(61, 90)].sort((a, b) => a - b);
+  await waitUntil(() => second.length >= expected.length, 'redelivery after restart');
+  assert.deepEqual(tradeIds(second), expected);
+  await consumer.commit(second);
+  const lag = await consumer.lag();
+  assert.equal(lag.length, 3);
+  assert.ok(lag.every((l) => l.topic === 'trades' && l.lag === 0), JSON.stringify(lag));
+});
+
+test('two members of a group split the partitions, and a leaving member hands its partitions over', async (t) => {
+  const { bus, newBus } = await startBus(t, 'group');
+  const seen = { a: [] as Delivery[], b: [] as Delivery[] };
+  const owned = { a: new Set<number>(), b: new Set<number>() };
+  const revoked: number[][] = [];
+  let a: BusConsumer | undefined;
+  const member = (name: 'a' | 'b', commit: () => BusConsumer | undefined) => ({
+    onDeliveries: async (batch: readonly Delivery[]) => {
+      seen[name].push(...batch);
+      await commit()?.commit(batch);
+    },
+    onAssign: async (ps: readonly { partition: number }[]) => ps.forEach((p) => owned[name].add(p.partition)),
+    onRevoke: async (ps: readonly { partition: number }[]) => {
+      if (name === 'a') revoked.push(ps.map((p) => p.partition));
+      ps.forEach((p) => owned[name].delete(p.partition));
+    },
+  });
+  a = await bus.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('a', () => a));
+  await waitUntil(() => owned.a.size === 3, 'a owns all three partitions');
+  const busB = await newBus();
+  let b: BusConsumer | undefined;
+  b = await busB.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('b', () => b));
+  t.after(() => b?.close());
+  await waitUntil(() => owned.a.size + owned.b.size === 3 && owned.a.size > 0 && owned.b.size > 0, 'a and b share the partitions');
+  assert.deepEqual(new Set([...owned.a, ...owned.b]), new Set([0, 1, 2]));
+
+  await bus.publish(range(1, 60).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
+  await waitUntil(() => seen.a.length + seen.b.length >= 60, 'both members consume');
+  assert.ok(seen.a.every((d) => owned.a.has(d.partition)) && seen.b.every((d) => owned.b.has(d.partition)));
+  assert.ok(seen.a.length > 0 && seen.b.length > 0, `both members received records: a=${seen.a.length} [${[...owned.a]}] b=${seen.b.length} [${[...owned.b]}]`);
+
+  const revokesBefore = revoked.length;
+  await a.close();
+  assert.ok(revoked.length > revokesBefore, 'a was told before its partitions went');
+  await waitUntil(() => owned.b.size === 3, 'b takes over every partition');
+  await bus.publish(range(61, 90).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
+  await waitUntil(() => new Set(tradeIds([...seen.a, ...seen.b])).size === 90, 'all 90 trades consumed');
+  // Everything was committed as it was handled, so the hand-over repeats nothing.
+  assert.deepEqual(tradeIds([...seen.a, ...seen.b]), range(1, 90));
+});
+
+test('an undecodable record goes to the dead-letter topic and the consumer commits past it', async (t) => {
+  const { bus, config, metrics } = await startBus(t, 'dlq');
+  const good = [trade('BTCUSDT', 1), trade('BTCUSDT', 2)];
+  await bus.publish([good[0]!]);
+  // A foreign producer writes garbage on the same partition as BTCUSDT (same key).
+  await kafkaTool('org.apache.kafka.tools.ConsoleProducer', [
+    '--bootstrap-server', kafkaBrokers()[0]!,
+    '--topic', config.topics.trades,
+    '--property', 'parse.key=true',
+    '--property', 'key.separator=|',
+  ], 'BTCUSDT|{not json\n');
+  await bus.publish([good[1]!]);
+
+  const trades: Delivery[] = [];
+  const letters: Delivery[] = [];
+  const consumer = await bus.subscribe({ group: 'dlq', topics: ['trades'], fromBeginning: true }, {
+    onDeliveries: async (batch) => {
+      trades.push(...batch);
+      await consumer.commit(batch);
+    },
+  });
+  const dlq = await bus.subscribe({ group: 'dlq-reader', topics: ['deadLetters'], fromBeginning: true }, {
+    onDeliveries: async (batch) => void letters.push(...batch),
+  });
+  t.after(() => dlq.close());
+  await waitUntil(() => trades.length === 2 && letters.length === 1, 'both trades and one dead letter');
+  assert.deepEqual(tradeIds(trades), [1, 2]);
+  const letter = letters[0]!.event as DeadLetterEvent;
+  assert.equal(letter.type, 'deadLetter');
+  assert.equal(letter.origin, `kafka:${config.topics.trades}`);
+  assert.equal(letter.reason, 'undecodable_record');
+  assert.equal(letter.raw, '{not json');
+  assert.match(letter.detail, /not JSON/);
+  const counted = (await metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'undecodable_record');
+  assert.equal(counted?.value, 1);
+  const lag = await consumer.lag();
+  assert.ok(lag.every((l) => l.lag === 0), `committed past every record: ${JSON.stringify(lag)}`);
+  await consumer.close();
+});
