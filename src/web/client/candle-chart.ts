@@ -37,6 +37,16 @@ export const chartTheme = {
 const toSeconds = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 
 /**
+ * The last 120 points fill the width; from 20 to 120 are spread over it; fewer keep the width of
+ * 60 (a handful stretched across the chart reads badly), the newest a little off the right edge.
+ */
+export function showRecent(chart: IChartApi, count: number): void {
+  const timeScale = chart.timeScale();
+  if (count >= 20 && count <= 120) timeScale.fitContent();
+  else timeScale.setVisibleLogicalRange({ from: count - (count > 120 ? 120 : 60), to: count + 3 });
+}
+
+/**
  * Candles with volume bars, VWAP and the processor's moving averages. History comes from
  * /api/candles; the stream then sends two kinds of updates for the same windows: the processor's
  * rows (authoritative, every trigger interval, with averages) and the API's live candle (every
@@ -91,7 +101,7 @@ export class CandleChart {
       });
       this.averageSeries(name).setData(points);
     }
-    this.showRecent(bars.length);
+    showRecent(this.chart, bars.length);
     this.renderLegend(names);
     this.publishState();
   }
@@ -118,7 +128,7 @@ export class CandleChart {
     this.lastTime = Math.max(this.lastTime, time);
     this.candles.update(ohlc(bar), historical);
     this.volume.update(volumeBar(bar), historical);
-    if (!existing && this.bars.size < 20) this.showRecent(this.bars.size);
+    if (!existing && this.bars.size < 20) showRecent(this.chart, this.bars.size);
     if (c.source === 'processor') {
       if (c.vwap) this.vwap.update({ time, value: +c.vwap }, historical);
       for (const [name, value] of Object.entries(c.averages ?? {})) {
@@ -144,16 +154,6 @@ export class CandleChart {
     this.candles.applyOptions({ priceFormat });
     this.vwap.applyOptions({ priceFormat });
     for (const series of this.averages.values()) series.applyOptions({ priceFormat });
-  }
-
-  /**
-   * The last 120 bars fill the width; from 20 to 120 are spread over it; fewer keep the width of
-   * 60 (a handful stretched across the chart reads badly), the newest a little off the right edge.
-   */
-  private showRecent(count: number): void {
-    const timeScale = this.chart.timeScale();
-    if (count >= 20 && count <= 120) timeScale.fitContent();
-    else timeScale.setVisibleLogicalRange({ from: count - (count > 120 ? 120 : 60), to: count + 3 });
   }
 
   private averageSeries(name: string): ISeriesApi<'Line'> {

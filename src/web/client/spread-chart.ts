@@ -1,6 +1,6 @@
 import { LineSeries, createChart, type IChartApi, type ISeriesApi, type UTCTimestamp } from 'lightweight-charts';
 import type { LiveBookTicker } from '../../api/live-messages.js';
-import { chartTheme } from './candle-chart.js';
+import { chartTheme, showRecent } from './candle-chart.js';
 
 /** Spread in basis points of the mid price. */
 export function spreadBps(bid: number, ask: number): number {
@@ -18,6 +18,7 @@ export class SpreadChart {
   private readonly live: ISeriesApi<'Line'>;
   private lastLive = 0;
   private lastAverage = 0;
+  private points = 0;
 
   constructor(container: HTMLElement) {
     this.chart = createChart(container, chartTheme);
@@ -32,7 +33,8 @@ export class SpreadChart {
     this.live.setData([]);
     this.lastAverage = data.at(-1)?.time ?? 0;
     this.lastLive = 0;
-    if (data.length >= 20) this.chart.timeScale().fitContent();
+    this.points = data.length;
+    showRecent(this.chart, this.points);
   }
 
   addAverage(time: number, bps: number): void {
@@ -40,11 +42,19 @@ export class SpreadChart {
     if (t < this.lastAverage) return;
     this.lastAverage = t;
     this.average.update({ time: t, value: bps });
+    this.grew();
+  }
+
+  /** Keeps few points readable; from 20 on, the user's zoom is left alone. */
+  private grew(): void {
+    this.points += 1;
+    if (this.points < 20) showRecent(this.chart, this.points);
   }
 
   addBookTicker(b: LiveBookTicker): void {
     const t = Math.floor(b.time / 1000) as UTCTimestamp;
     if (t < this.lastLive) return;
+    if (t > this.lastLive) this.grew();
     this.lastLive = t;
     this.live.update({ time: t, value: spreadBps(+b.bidPrice, +b.askPrice) });
   }
