@@ -1,0 +1,89 @@
+/**
+ * Produce throughput of KafkaBus next to Kafka's own ProducerPerformance tool, same broker, same
+ * records (~200-byte trade JSON, written to a payload file the Java tool draws from), acks=all,
+ * lz4, same linger and batch size. Run: `node --import tsx bench/kafka-produce.ts [records]`
+ * after `bash scripts/services/kafka.sh ensure`. Prints both rates and their ratio.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Admin } from '@platformatic/kafka';
+import { KafkaBus } from '../src/bus/kafka/index.js';
+import type { TradeEvent } from '../src/core/events.js';
+import { silentLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
+import { kafkaBrokers, kafkaBusConfig, kafkaTool, uniquePrefix } from '../test/support/kafka.js';
+
+const RECORDS = Number(process.argv[2] ?? 300_000);
+const CHUNK = 1_000;
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT'];
+
+function trade(i: number): TradeEvent {
+  const t = 1_763_700_000_000 + i;
+  return {
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: SYMBOLS[i % SYMBOLS.length]!,
+    eventTime: t,
+    ingestionTimestamp: t * 1000 + 350,
+    tradeId: 5_400_000_000 + i,
+    price: (60_000 + (i % 5_000) / 100).toFixed(8),
+    quantity: ((i % 997) / 10_000 + 0.0001).toFixed(8),
+    tradeTime: t - 1,
+    buyerIsMaker: i % 3 === 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const prefix = uniquePrefix('bench');
+  const config = kafkaBusConfig(prefix);
+  const bus = new KafkaBus(config, { logger: silentLogger(), metrics: createMetrics() });
+  await bus.start();
+  const events = Array.from({ length: RECORDS }, (_, i) => trade(i));
+  const avgBytes = events.slice(0, 1_000).reduce((n, e) => n + JSON.stringify(e).length, 0) / 1_000;
+
+  // Keep the bus's buffer full: publish() itself slows the loop down when it is.
+  const started = process.hrtime.bigint();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < events.length; i += CHUNK) {
+    inFlight.push(bus.publish(events.slice(i, i + CHUNK)));
+    if (inFlight.length >= 64) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  const ours = RECORDS / (Number(process.hrtime.bigint() - started) / 1e9);
+  await bus.close();
+
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
+  const payloads = join(dir, 'trades.jsonl');
+  writeFileSync(payloads, events.slice(0, 10_000).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
+    '--topic', config.topics.bookTicker,
+    '--num-records', String(RECORDS),
+    '--payload-file', payloads,
+    '--throughput', '-1',
+    '--producer-props',
+    `bootstrap.servers=${kafkaBrokers()[0]}`,
+    'acks=all',
+    'enable.idempotence=true',
+    'compression.type=lz4',
+    `linger.ms=${config.lingerMs}`,
+    `batch.size=${config.batchMaxBytes}`,
+  ]);
+  rmSync(dir, { recursive: true, force: true });
+  // Final line: "300000 records sent, 123456.7 records/sec (23.55 MB/sec), 12.3 ms avg latency, ..."
+  const summary = out.trim().split('\n').at(-1) ?? '';
+  const java = Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1] ?? NaN);
+
+  const admin = new Admin({ clientId: 'bench-cleanup', bootstrapBrokers: kafkaBrokers() });
+  await admin.deleteTopics({ topics: Object.values(config.topics) });
+  await admin.close();
+
+  console.log(`records: ${RECORDS}, average value ${avgBytes.toFixed(0)} bytes, acks=all, lz4, linger ${config.lingerMs} ms, batch ${config.batchMaxBytes} bytes`);
+  console.log(`KafkaBus (@platformatic/kafka):      ${ours.toFixed(0)} msgs/s`);
+  console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s`);
+  console.log(`ratio KafkaBus / Java:               ${(ours / java).toFixed(2)}`);
+  console.log(`java summary: ${summary}`);
+}
+
+await main();
