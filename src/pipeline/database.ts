@@ -1,17 +1,15 @@
 import { ShutdownOrder } from '../ops/shutdown.js';
 import type { Database } from '../store/database.js';
-import { migrate } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
 import type { RoleContext } from './context.js';
 
 /** Opens the configured database, brings its schema up to date, and closes it last on shutdown. */
 export async function openStore(ctx: RoleContext): Promise<Database> {
   const db = await openDatabase(ctx.config.store, { logger: ctx.logger });
-  const { layout } = await migrate(db, { logger: ctx.logger, retentionDays: ctx.config.store.retentionDays });
-  ctx.logger.info({ database: db.kind, layout }, 'database ready');
+  ctx.logger.info({ database: db.kind }, 'database ready');
   ctx.health.register('database', async () =>
     (await db.ping().catch(() => false))
-      ? { state: 'up', details: { kind: db.kind, layout } }
+      ? { state: 'up', details: { kind: db.kind } }
       : { state: 'down', reason: `${db.kind} database not reachable` },
   );
   ctx.shutdown.onShutdown('close database', () => db.close(), ShutdownOrder.closeDatabase);

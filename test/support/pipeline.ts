@@ -9,7 +9,9 @@ import { createRoleContext, type RoleContext } from '../../src/pipeline/context.
 import { startRun, type RunningPipeline } from '../../src/pipeline/run.js';
 import type { EmittedReport } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
-import { openEmbedded } from '../../src/store/embedded.js';
+import { openDatabase } from '../../src/store/open.js';
+
+const config = () => loadConfig({ env: {} });
 
 export function tempDir(t: TestContext, prefix = 'tf-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -42,7 +44,8 @@ export async function startTestPipeline(t: TestContext, overrides: Record<string
 
 /** Opens a stopped pipeline's embedded database to read what it stored. */
 export async function readEmbedded<T>(dataDir: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
-  const db = await openEmbedded({ dataDir, port: 0, logger: silentLogger() });
+  const store = { ...config().store, dataDir, embeddedPort: 0 };
+  const db = await openDatabase(store, { logger: silentLogger(), skipMigrations: true });
   try {
     return await fn(db);
   } finally {
