@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { migrations as allMigrations, type Migration, type TimeSeriesTable } from './migrations/index.js';
@@ -47,7 +48,7 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<Mi
       await tx.query(DDL_LOCK_SQL);
       const rows = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (rows.length > 0) return false;
-      for (const table of migration.timeSeries ?? []) await createTimeSeries(tx, table, layout, options.retentionDays);
+      for (const table of migration.timeSeries ?? []) await createTimeSeries(tx, table, layout, options.retentionDays, logger);
       if (migration.sql) await tx.query(migration.sql);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
       return true;
@@ -75,7 +76,13 @@ async function chooseLayout(db: Database): Promise<StorageLayout> {
   }
 }
 
-async function createTimeSeries(tx: Queryable, table: TimeSeriesTable, wanted: StorageLayout, retentionDays: number): Promise<void> {
+async function createTimeSeries(
+  tx: Queryable,
+  table: TimeSeriesTable,
+  wanted: StorageLayout,
+  retentionDays: number,
+  logger: Logger,
+): Promise<void> {
   // A table keeps the layout it was created with (e.g. TimescaleDB installed later).
   const known = await tx.query<{ layout: StorageLayout }>('SELECT layout FROM time_series_tables WHERE table_name = $1', [table.name]);
   const layout = known[0]?.layout ?? wanted;
@@ -90,9 +97,17 @@ async function createTimeSeries(tx: Queryable, table: TimeSeriesTable, wanted: S
   if (layout === 'timescale') {
     const retention = literal(`${retentionDays} days`);
     await tx.query(`SELECT create_hypertable(${literal(table.name)}, ${literal(table.timeColumn)}, chunk_time_interval => interval '1 day', if_not_exists => true)`);
-    await tx.query(`ALTER TABLE ${name} SET (timescaledb.compress, timescaledb.compress_segmentby = ${literal(table.segmentBy ?? 'symbol')})`);
-    await tx.query(`SELECT add_compression_policy(${literal(table.name)}, interval '2 days', if_not_exists => true)`);
     await tx.query(`SELECT add_retention_policy(${literal(table.name)}, ${retention}::interval, if_not_exists => true)`);
+    // Compression saves space but is optional: a table whose keys TimescaleDB cannot compress stays uncompressed.
+    await tx.query('SAVEPOINT compression');
+    try {
+      await tx.query(`ALTER TABLE ${name} SET (timescaledb.compress, timescaledb.compress_segmentby = ${literal(table.segmentBy ?? 'symbol')})`);
+      await tx.query(`SELECT add_compression_policy(${literal(table.name)}, interval '2 days', if_not_exists => true)`);
+      await tx.query('RELEASE SAVEPOINT compression');
+    } catch (err) {
+      await tx.query('ROLLBACK TO SAVEPOINT compression');
+      logger.warn({ table: table.name, err: errorMessage(err) }, 'TimescaleDB compression not enabled for this table');
+    }
   }
   await tx.query(
     'INSERT INTO time_series_tables (table_name, time_column, layout) VALUES ($1, $2, $3) ON CONFLICT (table_name) DO NOTHING',
