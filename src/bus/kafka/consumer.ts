@@ -22,6 +22,7 @@ export interface GroupConsumerOptions {
 }
 
 const HANDLER_RETRY_MS = 1_000;
+const STREAM_RETRY_MAX_MS = 5_000;
 
 /**
  * One member of a Kafka consumer group. Offsets are committed only through `commit` (autocommit
@@ -45,6 +46,8 @@ export class KafkaGroupConsumer implements BusConsumer {
   private readonly committed = new Map<string, bigint>();
   /** Per partition: offsets of undecodable records already dead-lettered, to commit past. */
   private readonly skipped = new Map<string, bigint[]>();
+  /** Per Kafka topic-partition: the highest offset received from the stream. */
+  private readonly lastSeen = new Map<string, bigint>();
 
   constructor(
     private readonly options: GroupConsumerOptions,
@@ -67,23 +70,70 @@ export class KafkaGroupConsumer implements BusConsumer {
 
   async start(): Promise<void> {
     // The library rejoins on its own; these two events bracket a rebalance.
-    this.consumer.on('consumer:group:rebalance', () => void this.serially(() => this.onRebalance()));
-    this.consumer.on('consumer:group:join', () => void this.serially(() => this.onJoin()));
-    this.stream = await this.consumer.consume({
+    // The buffer is reset at once, not in the serialized hook step: records fetched after the
+    // join must not be thrown away by a reset that runs late.
+    this.consumer.on('consumer:group:rebalance', () => {
+      this.resetBuffer();
+      void this.serially(() => this.onRebalance());
+    });
+    this.consumer.on('consumer:group:join', () => {
+      this.resetBuffer();
+      void this.serially(() => this.onJoin());
+    });
+    await this.openStream();
+    await this.serially(() => this.onJoin());
+    this.pumping = this.pump();
+  }
+
+  private async openStream(): Promise<void> {
+    const stream = await this.consumer.consume({
       topics: [...this.options.topics.values()],
       mode: 'committed',
       fallbackMode: this.options.resetTo,
       autocommit: false,
       maxWaitTime: 200,
     });
-    this.stream.on('data', (message: KafkaMessage) => {
-      this.buffer.push(message);
-      if (this.buffer.length >= this.options.maxBatch * 4) this.stream?.pause();
-      this.wake?.();
+    this.stream = stream;
+    stream.on('data', (message: KafkaMessage) => this.receive(message));
+    stream.on('error', (err: unknown) => this.logger.error({ err: errorMessage(err) }, 'Kafka consumer stream failed'));
+    // The library ends a stream on a fetch error (broker restart, network); a new stream
+    // starts again from the committed offsets.
+    stream.once('close', () => {
+      if (!this.closed) void this.reopen();
     });
-    this.stream.on('error', (err: unknown) => this.logger.error({ err: errorMessage(err) }, 'Kafka consumer stream failed'));
-    await this.serially(() => this.onJoin());
-    this.pumping = this.pump();
+  }
+
+  private async reopen(): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(STREAM_RETRY_MAX_MS, 500 * attempt)));
+      if (this.closed) return;
+      try {
+        this.resetBuffer();
+        await this.openStream();
+        this.logger.info({ attempt }, 'Kafka consumer stream reopened');
+        return;
+      } catch (err) {
+        this.logger.warn({ err: errorMessage(err), attempt }, 'Kafka consumer stream cannot reopen yet');
+      }
+    }
+  }
+
+  /**
+   * After a rejoin the library re-reads each partition from its committed offset while a fetch
+   * from before may still be answered, so a partition can rewind: what was buffered from the
+   * rewind point on is dropped, keeping each partition's deliveries in offset order.
+   */
+  private receive(message: KafkaMessage): void {
+    if (!this.owns(message)) return;
+    const key = `${message.topic}:${message.partition}`;
+    const last = this.lastSeen.get(key);
+    if (last !== undefined && message.offset <= last) {
+      this.buffer = this.buffer.filter((m) => m.topic !== message.topic || m.partition !== message.partition || m.offset < message.offset);
+    }
+    this.lastSeen.set(key, message.offset);
+    this.buffer.push(message);
+    if (this.buffer.length >= this.options.maxBatch * 4) this.stream?.pause();
+    this.wake?.();
   }
 
   async commit(deliveries: readonly Delivery[]): Promise<void> {
@@ -165,7 +215,7 @@ export class KafkaGroupConsumer implements BusConsumer {
         continue;
       }
       const epoch = this.epoch;
-      const messages = this.buffer.splice(0, this.options.maxBatch);
+      const messages = this.buffer.splice(0, this.options.maxBatch).filter((m) => this.owns(m));
       if (this.buffer.length < this.options.maxBatch) this.stream?.resume();
       const batch = await this.decode(messages);
       while (!this.closed && epoch === this.epoch && batch.length > 0) {
@@ -230,6 +280,18 @@ export class KafkaGroupConsumer implements BusConsumer {
     if (positions.length > 0) await this.commitNext(positions).catch(() => {});
   }
 
+  /** Drops what was fetched but not yet delivered; the stream re-reads it from the committed offsets. */
+  private resetBuffer(): void {
+    this.epoch++;
+    this.buffer = [];
+    this.lastSeen.clear();
+  }
+
+  /** Whether the library's current assignment includes the record's partition. */
+  private owns(message: KafkaMessage): boolean {
+    return (this.consumer.assignments ?? []).some((a) => a.topic === message.topic && a.partitions.includes(message.partition));
+  }
+
   /** Membership changes run one at a time, in the order the library reported them. */
   private serially(step: () => Promise<void>): Promise<void> {
     this.membership = this.membership.then(step);
@@ -239,15 +301,11 @@ export class KafkaGroupConsumer implements BusConsumer {
   private async onRebalance(): Promise<void> {
     // Eager rebalance: every partition goes back to the group, and the stream restarts from the
     // committed offsets after the join, so what was fetched but not delivered is dropped.
-    this.epoch++;
-    this.buffer = [];
     await this.revoke(this.assigned);
     this.assigned = [];
   }
 
   private async onJoin(): Promise<void> {
-    this.epoch++;
-    this.buffer = [];
     this.delivered.clear();
     this.committed.clear();
     this.skipped.clear();
