@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { silentLogger } from '../../src/ops/logger.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -57,4 +58,31 @@ test('psql connects to the embedded database while tickflow writes, and data per
   const reopened = await openEmbedded({ dataDir: dir, port: 0, logger });
   t.after(() => reopened.close());
   assert.deepEqual(await reopened.query<{ n: number }>('SELECT count(*)::int AS n FROM gaps'), [{ n: 80 }]);
+});
+
+test('a socket client holding a transaction open neither sees nor swallows tickflow statements', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const db = await openEmbedded({ dataDir: dir, port, logger });
+  t.after(() => db.close());
+  await migrate(db, { logger, retentionDays: 30 });
+
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'template1' });
+  await client.connect();
+  t.after(() => client.end());
+  await client.query('BEGIN');
+  await client.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'ETHUSDT', 'trade', 1, 1, now(), 'sequence')`);
+  // Ours must wait for the client's transaction instead of running inside it (and being rolled back with it).
+  let ours = false;
+  const write = db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 2, 2, now(), 'sequence')`).then(() => {
+    ours = true;
+  });
+  const inside = await client.query<{ n: string }>('SELECT count(*) AS n FROM gaps');
+  assert.equal(inside.rows[0]?.n, '1');
+  assert.equal(ours, false);
+  await client.query('ROLLBACK');
+  await write;
+  const after = await db.query<{ symbol: string }>('SELECT symbol FROM gaps');
+  assert.deepEqual(after, [{ symbol: 'BTCUSDT' }]);
 });
