@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import type { EmittedReport } from '../../src/simulator/index.js';
+import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
+
+/** Kernel clock ticks per second for /proc/<pid>/stat times (100 on every Linux we run on). */
+const CLK_TCK = 100;
+
+export interface ProcessSample {
+  /** Resident set size (VmRSS), MiB. */
+  readonly rssMib: number;
+  /** User + system CPU time consumed so far, seconds. */
+  readonly cpuSeconds: number;
+}
+
+/** RSS and CPU time of a live process, from /proc (Linux only). */
+export function sampleProcess(pid: number): ProcessSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssMib: rssKb / 1024, cpuSeconds: ticks / CLK_TCK };
+}
+
+export interface SimProcessOptions {
+  readonly symbols: readonly string[];
+  /** Per symbol, as `tickflow simulate --trades-per-second`. */
+  readonly tradesPerSecond: number;
+  /** Per symbol (book updates at the touch). */
+  readonly bookTickersPerSecond: number;
+  readonly seed?: number;
+}
+
+/** `tickflow simulate` in its own process, so that it does not share an event loop with what it feeds. */
+export interface SimProcess {
+  readonly pid: number;
+  readonly wsBaseUrl: string;
+  emitted(): Promise<EmittedReport>;
+  /** Sends nothing more (and counts nothing more as emitted) for `ms`. */
+  stall(ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSimProcess(opts: SimProcessOptions): Promise<SimProcess> {
+  const cli = spawnTickflow([
+    'simulate',
+    '--listen-port', '0',
+    '--symbols', opts.symbols.join(','),
+    '--seed', String(opts.seed ?? 42),
+    '--trades-per-second', String(opts.tradesPerSecond),
+    '--set', `simulator.bookTickersPerSecond=${opts.bookTickersPerSecond}`,
+  ]);
+  const wsBaseUrl = await waitForOutput(cli, /WebSocket\s+(ws:\/\/\S+?)\/stream/).catch((err: unknown) => {
+    cli.child.kill('SIGKILL');
+    throw err;
+  });
+  const restBaseUrl = wsBaseUrl.replace(/^ws:/, 'http:');
+  return {
+    pid: cli.child.pid!,
+    wsBaseUrl,
+    emitted: async () => (await (await fetch(`${restBaseUrl}/sim/emitted`)).json()) as EmittedReport,
+    stall: async (ms) => {
+      const res = await fetch(`${restBaseUrl}/sim/faults/stall`, { method: 'POST', body: JSON.stringify({ ms }), headers: { 'content-type': 'application/json' } });
+      if (!res.ok) throw new Error(`simulator refused the stall: HTTP ${res.status} ${await res.text()}`);
+    },
+    stop: async () => {
+      await stopChild(cli);
+    },
+  };
+}
+
+export interface RunProcessOptions {
+  readonly wsBaseUrl: string;
+  readonly symbols: readonly string[];
+  readonly streams: readonly string[];
+  readonly dataDir: string;
+  /** Extra `--set key=value` pairs. */
+  readonly sets?: readonly string[];
+}
+
+/** `tickflow run` (embedded PGlite, in-process bus, processor, API) fed by a simulator. */
+export interface RunProcess {
+  readonly pid: number;
+  readonly cli: CliProcess;
+  /** GET /health of its API. */
+  health(): Promise<{ components: Record<string, { state: string; details?: Record<string, unknown> }> }>;
+  /** The sum of every series of a Prometheus counter in its /metrics, e.g. tickflow_messages_received_total. */
+  counter(name: string): Promise<number>;
+  /** How often the source paused its sockets because the pipeline behind it was full. */
+  pauses(): number;
+  /** SIGTERM (flushes everything), resolves with the exit code. */
+  stop(): Promise<number>;
+}
+
+export async function startRunProcess(opts: RunProcessOptions): Promise<RunProcess> {
+  const cli = spawnTickflow([
+    'run',
+    '--source', 'binance',
+    '--ws-url', opts.wsBaseUrl,
+    '--symbols', opts.symbols.join(','),
+    '--streams', opts.streams.join(','),
+    '--data-dir', opts.dataDir,
+    '--port', '0',
+    '--set', 'store.embeddedPort=0',
+    ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
+  ]);
+  let apiUrl: string;
+  try {
+    const listening = await cli.waitForLog(/"msg":"dashboard and API listening"/, 60_000);
+    apiUrl = (JSON.parse(listening) as { url: string }).url;
+    await cli.waitForLog(/"msg":"connection open"/, 30_000);
+  } catch (err) {
+    cli.child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    pid: cli.child.pid!,
+    cli,
+    health: async () => (await fetch(`${apiUrl}/health`)).json() as ReturnType<RunProcess['health']>,
+    counter: async (name) => {
+      const text = await (await fetch(`${apiUrl}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      return sum;
+    },
+    pauses: () => cli.stderr().split('pausing sockets').length - 1,
+    stop: () => stopChild(cli),
+  };
+}
+
+async function stopChild(cli: CliProcess, timeoutMs = 120_000): Promise<number> {
+  if (cli.child.exitCode !== null || cli.child.signalCode !== null) return cli.exited;
+  cli.child.kill('SIGTERM');
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await cli.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function waitForOutput(cli: CliProcess, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(cli.stdout());
+    if (match?.[1] !== undefined) return match[1];
+    if (cli.child.exitCode !== null) throw new Error(`tickflow exited early:\n${cli.stderr().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`no output matching ${pattern} within ${timeoutMs} ms:\n${cli.stderr().slice(-2000)}`);
+    await sleep(100);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
