@@ -1,21 +1,49 @@
 import type { Bus, BusConsumer, Delivery, TopicId } from '../bus/bus.js';
 import type { Config } from '../config/schema.js';
 import { monotonicMs } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { exchangeTime, type DeadLetterEvent, type PipelineEvent } from '../core/events.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
-import { StoreError, toStoreError } from './errors.js';
+import { toStoreError } from './errors.js';
 import { maintainPartitions } from './partitions.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
 
 export const STORE_GROUP = 'tickflow-store';
 const TOPICS: readonly TopicId[] = ['trades', 'bookTicker', 'depth', 'klines', 'gaps', 'deadLetters'];
 const MAINTENANCE_INTERVAL_MS = 3_600_000;
-/** Dead letters the writer itself creates, for rows the database refused. */
-const REJECTED_ORIGIN = 'store';
-const REJECTED_REASON = 'rejected_by_database';
+/** Dead letters the writer itself creates: rows the database refused, records it could not encode. */
+const DEAD_LETTER_ORIGIN = 'store';
+const REJECTED_BY_DATABASE = 'rejected_by_database';
+const UNENCODABLE = 'unencodable';
+
+interface Statement {
+  readonly table: string;
+  readonly sql: string;
+  readonly params: unknown[];
+}
+
+/** One INSERT per table present in `events`; computing the values first tells malformed records apart from database failures. */
+function statementsFor(events: readonly PipelineEvent[]): Statement[] {
+  const statements: Statement[] = [];
+  for (const write of TABLE_WRITES) {
+    const rows = events.filter((e) => tableOf(e) === write.table);
+    if (rows.length === 0) continue;
+    statements.push({ table: write.table, sql: write.sql, params: write.params(write.prepare ? write.prepare(rows) : rows) });
+  }
+  return statements;
+}
+
+/** JSON escapes control characters (a NUL in a string is what PostgreSQL text refuses); bigints become strings. */
+function rawOf(event: PipelineEvent): string {
+  try {
+    return JSON.stringify(event, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) ?? String(event);
+  } catch {
+    return String(event);
+  }
+}
 
 export interface StoreWriterDeps {
   readonly config: Config;
@@ -79,22 +107,20 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   });
 
   /** Inserts into every table in `tx`; returns rows inserted per table. */
-  const insertAll = async (tx: Queryable, events: readonly PipelineEvent[]): Promise<Map<string, number>> => {
+  const insertAll = async (tx: Queryable, statements: readonly Statement[]): Promise<Map<string, number>> => {
     const inserted = new Map<string, number>();
-    for (const write of TABLE_WRITES) {
-      const rows = events.filter((e) => tableOf(e) === write.table);
-      if (rows.length === 0) continue;
+    for (const statement of statements) {
       const started = monotonicMs();
-      const result = await tx.query<{ n: number }>(write.sql, write.params(write.prepare ? write.prepare(rows) : rows));
-      metrics.writeLatency.observe({ table: write.table }, (monotonicMs() - started) / 1000);
-      inserted.set(write.table, Number(result[0]?.n ?? 0));
+      const result = await tx.query<{ n: number }>(statement.sql, statement.params);
+      metrics.writeLatency.observe({ table: statement.table }, (monotonicMs() - started) / 1000);
+      inserted.set(statement.table, Number(result[0]?.n ?? 0));
     }
     return inserted;
   };
 
   /** One transaction; counts rows only once it committed. */
-  const writeRows = async (events: readonly PipelineEvent[]): Promise<number> => {
-    const inserted = await db.transaction((tx) => insertAll(tx, events));
+  const writeRows = async (statements: readonly Statement[]): Promise<number> => {
+    const inserted = await db.transaction((tx) => insertAll(tx, statements));
     let total = 0;
     for (const [table, n] of inserted) {
       metrics.rowsWritten.inc({ table }, n);
@@ -103,36 +129,60 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     return total;
   };
 
-  const writeDeadLetter = async (event: PipelineEvent, err: StoreError): Promise<void> => {
+  const writeDeadLetter = async (event: PipelineEvent, reason: string, detail: string): Promise<void> => {
     const letter: DeadLetterEvent = {
       type: 'deadLetter',
-      origin: REJECTED_ORIGIN,
-      reason: REJECTED_REASON,
-      detail: `${tableOf(event)}: ${err.sqlState ?? ''} ${err.message}`.slice(0, 2_000),
-      // JSON escapes control characters (a NUL in a string is what PostgreSQL text refuses).
-      raw: JSON.stringify(event),
+      origin: DEAD_LETTER_ORIGIN,
+      reason,
+      detail: `${tableOf(event)}: ${detail}`.slice(0, 2_000),
+      raw: rawOf(event),
       receivedAt: stableTime(event),
     };
     try {
-      await writeRows([letter]);
+      await writeRows(statementsFor([letter]));
     } catch (deadErr) {
       const e = toStoreError(deadErr, 'dead letter write failed');
       if (!e.rejectsData) throw e;
-      logger.error({ err: e.message, raw: letter.raw.slice(0, 500) }, 'row refused by the database and not storable as a dead letter; dropped');
+      logger.error({ err: e.message, raw: letter.raw.slice(0, 500) }, 'row not storable even as a dead letter; dropped');
     }
-    metrics.deadLetters.inc({ origin: REJECTED_ORIGIN, reason: REJECTED_REASON });
-    logger.warn({ table: tableOf(event), sqlState: err.sqlState, err: err.message }, 'row refused by the database, moved to dead_letters');
+    metrics.deadLetters.inc({ origin: DEAD_LETTER_ORIGIN, reason });
+    logger.warn({ table: tableOf(event), reason, detail }, 'row moved to dead_letters');
+  };
+
+  /** Sets aside events whose column values cannot even be computed (a malformed record), as dead letters. */
+  const withoutUnencodable = async (
+    events: readonly PipelineEvent[],
+  ): Promise<{ encodable: readonly PipelineEvent[]; statements?: Statement[]; rejected: number }> => {
+    try {
+      return { encodable: events, statements: statementsFor(events), rejected: 0 };
+    } catch {
+      const encodable: PipelineEvent[] = [];
+      let rejected = 0;
+      for (const event of events) {
+        try {
+          statementsFor([event]);
+          encodable.push(event);
+        } catch (err) {
+          await writeDeadLetter(event, UNENCODABLE, errorMessage(err));
+          rejected += 1;
+        }
+      }
+      return { encodable, rejected };
+    }
   };
 
   /** Writes `events`; when the database refuses a value, halves the batch until the offending rows are isolated. */
-  const writeIsolating = async (events: readonly PipelineEvent[]): Promise<{ inserted: number; rejected: number }> => {
+  const writeIsolating = async (
+    events: readonly PipelineEvent[],
+    statements = statementsFor(events),
+  ): Promise<{ inserted: number; rejected: number }> => {
     try {
-      return { inserted: await writeRows(events), rejected: 0 };
+      return { inserted: await writeRows(statements), rejected: 0 };
     } catch (err) {
       const e = toStoreError(err, 'batch write failed');
       if (!e.rejectsData) throw e;
       if (events.length === 1) {
-        await writeDeadLetter(events[0]!, e);
+        await writeDeadLetter(events[0]!, REJECTED_BY_DATABASE, `${e.sqlState ?? ''} ${e.message}`);
         return { inserted: 0, rejected: 1 };
       }
       const half = Math.ceil(events.length / 2);
@@ -147,10 +197,11 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     const started = monotonicMs();
     for (let attempt = 0; ; attempt++) {
       try {
-        const { inserted, rejected } = await writeIsolating(events);
+        const { encodable, statements, rejected: unencodable } = await withoutUnencodable(events);
+        const { inserted, rejected } = await writeIsolating(encodable, statements);
         counts.rowsInserted += inserted;
-        counts.rejected += rejected;
-        counts.duplicates += events.length - inserted - rejected;
+        counts.rejected += rejected + unencodable;
+        counts.duplicates += encodable.length - inserted - rejected;
         break;
       } catch (err) {
         const e = toStoreError(err, 'batch write failed');

@@ -215,18 +215,20 @@ for (const kind of KINDS) {
 
   test(`${kind}: a row the database refuses goes to dead_letters and the rest of the batch lands`, async (t) => {
     const db = await openMigrated(t, kind);
-    const { bus, writer, metrics, commits } = await startWriter(t, db, { batchRows: 10, batchMs: 3_600_000 });
+    const { bus, writer, metrics, commits } = await startWriter(t, db, { batchRows: 11, batchMs: 3_600_000 });
     const trades = syntheticTrades(10);
     const overflow = { ...trades[3]!, price: '1e999999' };
     const outOfRange = { ...trades[6]!, tradeId: 1e20 };
     trades[3] = overflow;
     trades[6] = outOfRange;
-    await bus.publish(trades);
+    // A record whose values cannot even be encoded (no raw text) is set aside the same way.
+    const malformed = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: '', receivedAt: 1_723_161_255_001 } as unknown as DeadLetterEvent;
+    await bus.publish([...trades, malformed]);
     await eventually(() => commits.length === 1, 'the commit of the batch');
 
     assert.equal(await count(db, 'trades'), 8);
     const letters = await db.query<{ origin: string; reason: string; detail: string; raw: string }>(
-      'SELECT origin, reason, detail, raw FROM dead_letters ORDER BY detail',
+      "SELECT origin, reason, detail, raw FROM dead_letters WHERE reason = 'rejected_by_database' ORDER BY detail",
     );
     assert.equal(letters.length, 2);
     for (const l of letters) {
@@ -235,10 +237,15 @@ for (const kind of KINDS) {
       assert.match(l.detail, /^trades: 22003/);
     }
     assert.deepEqual(letters.map((l) => JSON.parse(l.raw) as TradeEvent).sort((a, b) => a.tradeTime - b.tradeTime), [overflow, outOfRange]);
-    assert.equal(writer.stats().rejected, 2);
-    const counted = (await metrics.deadLetters.get()).values.find((v) => v.labels.origin === 'store');
-    assert.equal(counted?.value, 2);
-    assert.equal(commits[0]!.deliveries.at(-1)!.offset, 9n);
+    const unencodable = await db.query<{ detail: string; raw: string }>("SELECT detail, raw FROM dead_letters WHERE reason = 'unencodable'");
+    assert.equal(unencodable.length, 1);
+    assert.match(unencodable[0]!.detail, /^dead_letters: /);
+    assert.deepEqual(JSON.parse(unencodable[0]!.raw), malformed);
+    assert.equal(writer.stats().rejected, 3);
+    const counted = (await metrics.deadLetters.get()).values.filter((v) => v.labels.origin === 'store');
+    assert.equal(counted.reduce((sum, v) => sum + v.value, 0), 3);
+    assert.equal(commits[0]!.deliveries.at(-1)!.offset, 0n);
+    assert.equal(commits[0]!.deliveries.length, 11);
   });
 }
 
