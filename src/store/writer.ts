@@ -94,6 +94,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let inFlight = 0;
+  let inFlightSince: number | undefined;
   let failing: string | undefined;
   let closeDeadline: number | undefined;
   let closed = false;
@@ -240,18 +241,21 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     timer = undefined;
     const run = chain.then(async () => {
       const batch = pending;
-      pending = [];
-      oldestPendingAt = undefined;
       if (batch.length === 0) return;
+      pending = [];
       inFlight = batch.length;
+      inFlightSince = oldestPendingAt;
+      oldestPendingAt = undefined;
       try {
         await writeBatch(batch);
       } catch (err) {
         // Only a shutdown gives up; the rows stay uncommitted and the bus redelivers them.
         pending = batch.concat(pending);
+        oldestPendingAt = inFlightSince;
         throw err;
       } finally {
         inFlight = 0;
+        inFlightSince = undefined;
       }
     });
     chain = run.catch(() => undefined);
@@ -262,7 +266,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     { group: STORE_GROUP, topics: TOPICS },
     {
       onDeliveries: async (batch) => {
-        if (pending.length === 0) oldestPendingAt = monotonicMs();
+        oldestPendingAt ??= monotonicMs();
         for (const delivery of batch) pending.push(delivery);
         if (closed) return; // close() flushes once everything is handed over
         if (pending.length >= batchRows) {
@@ -290,9 +294,10 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   maintenance.unref();
 
   deps.health.register('store', async () => {
+    const oldest = inFlightSince ?? oldestPendingAt;
     const details = {
       pendingRows: pending.length + inFlight,
-      oldestPendingMs: oldestPendingAt === undefined ? 0 : Math.round(monotonicMs() - oldestPendingAt),
+      oldestPendingMs: oldest === undefined ? 0 : Math.round(monotonicMs() - oldest),
       lastWriteAt: lastWriteAt === undefined ? null : new Date(lastWriteAt).toISOString(),
       rowsInserted: counts.rowsInserted,
       rejected: counts.rejected,
