@@ -13,7 +13,7 @@ import type { EmittedReport } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
 import { type CliProcess, spawnTickflow } from './cli.js';
 import { REPO_ROOT } from './data.js';
-import { kafkaBrokers } from './kafka.js';
+import { kafkaBrokers, kafkaTool } from './kafka.js';
 import { emittedTradeRanges, type Ranges, storedTradeRanges } from './pipeline.js';
 
 export type RoleName = 'ingest' | 'store' | 'process' | 'serve';
@@ -198,4 +198,33 @@ export async function assertStoredExactlyEmitted(dbUrl: string, emitted: Emitted
   for (const [stream, ranges] of expected) assert.deepEqual(stored.get(stream), ranges, `${stream}: stored id ranges equal the emitted ones`);
   assert.deepEqual([...stored.keys()].sort(), [...expected.keys()].sort());
   assert.equal(await withDb(dbUrl, duplicateTrades), 0, 'no trade stored twice');
+}
+
+export interface GroupPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** Committed offset, null when none. */
+  readonly offset: number | null;
+  /** The member that holds it, null when unassigned. */
+  readonly consumerId: string | null;
+}
+
+/** Kafka's own view of a consumer group (ConsumerGroupCommand --describe), limited to topics under `prefix`. */
+export async function describeGroup(brokers: readonly string[], group: string, prefix: string): Promise<GroupPartition[]> {
+  const out = await kafkaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', [
+    '--bootstrap-server', brokers.join(','), '--describe', '--group', group,
+  ]);
+  const rows: GroupPartition[] = [];
+  for (const line of out.split('\n')) {
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+    const [, topic, partition, offset, , , consumerId] = line.trim().split(/\s+/);
+    if (topic === undefined || !topic.startsWith(prefix)) continue;
+    rows.push({
+      topic,
+      partition: Number(partition),
+      offset: offset === undefined || offset === '-' ? null : Number(offset),
+      consumerId: consumerId === undefined || consumerId === '-' ? null : consumerId,
+    });
+  }
+  return rows.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
