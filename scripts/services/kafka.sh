@@ -10,6 +10,9 @@
 #   kafka.sh bootstrap  print the bootstrap address (host:port)
 #   kafka.sh classpath  print the java classpath (console tools: java -cp "$(kafka.sh classpath)" ...)
 #
+# A second, private broker (the outage test) runs with TICKFLOW_KAFKA_DIR, TICKFLOW_KAFKA_PORT,
+# TICKFLOW_KAFKA_CONTROLLER_PORT and TICKFLOW_KAFKA_LIBS (reuse installed jars) set.
+#
 # See docs/kafka.md.
 set -euo pipefail
 
@@ -19,7 +22,7 @@ HOME_DIR="${TICKFLOW_KAFKA_DIR:-$ROOT/.tickflow/kafka}"
 HOST=127.0.0.1
 PORT="${TICKFLOW_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${TICKFLOW_KAFKA_CONTROLLER_PORT:-9093}"
-LIBS="$HOME_DIR/libs"
+LIBS="${TICKFLOW_KAFKA_LIBS:-$HOME_DIR/libs}"
 DATA="$HOME_DIR/data"
 LOGS="$HOME_DIR/logs"
 PIDFILE="$HOME_DIR/broker.pid"

@@ -1,6 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { REPO_ROOT } from './data.js';
@@ -46,4 +50,45 @@ export async function kafkaTool(mainClass: string, args: readonly string[], inpu
     child.child.stdin?.end();
   }
   return (await child).stdout;
+}
+
+export interface PrivateBroker {
+  readonly brokers: string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second single-node broker on free ports with its own storage, for tests that stop and
+ * restart Kafka without disturbing the shared one. Stopped and deleted when the test ends.
+ */
+export async function privateBroker(t: TestContext): Promise<PrivateBroker> {
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-kafka-'));
+  const env = {
+    ...process.env,
+    TICKFLOW_KAFKA_DIR: dir,
+    TICKFLOW_KAFKA_PORT: String(port),
+    TICKFLOW_KAFKA_CONTROLLER_PORT: String(controllerPort),
+    TICKFLOW_KAFKA_LIBS: join(REPO_ROOT, '.tickflow', 'kafka', 'libs'),
+    KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m',
+  };
+  const script = (command: string) => run('bash', [SCRIPT, command], { env, timeout: 180_000 }).then(() => undefined);
+  t.after(async () => {
+    await script('stop');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await script('ensure');
+  return { brokers: [`127.0.0.1:${port}`], start: () => script('ensure'), stop: () => script('stop') };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -178,8 +178,13 @@ export class KafkaGroupConsumer implements BusConsumer {
     this.wake?.();
     await this.pumping;
     await this.serially(() => this.revoke(this.assigned));
-    await this.stream?.close();
-    await this.consumer.close(true);
+    try {
+      await this.stream?.close();
+      await this.consumer.close(true);
+    } catch (err) {
+      // Leaving the group needs the broker; without it the session times out on its own.
+      this.logger.warn({ err: errorMessage(err), group: this.options.group }, 'Kafka consumer closed without leaving its group');
+    }
   }
 
   /** Commits `next` per partition, moved past dead-lettered records that directly follow it. */

@@ -30,6 +30,8 @@ interface Entry {
 const RECORD_OVERHEAD = 70;
 const RETRY_INITIAL_MS = 100;
 const RETRY_MAX_MS = 5_000;
+/** How long close() waits for the broker to acknowledge what is buffered before giving up. */
+const CLOSE_GRACE_MS = 10_000;
 
 /**
  * The producing half of KafkaBus: a bounded buffer in front of one idempotent, acks=all, lz4
@@ -45,6 +47,8 @@ export class KafkaPublisher {
   private readonly spaceWaiters: (() => void)[] = [];
   private lingerTimer: NodeJS.Timeout | undefined;
   private sending = false;
+  /** Records taken from the queue and not yet acknowledged; they count towards the bound. */
+  private inFlight = 0;
   private closed = false;
   private healthy = true;
   private idle: (() => void)[] = [];
@@ -64,6 +68,8 @@ export class KafkaPublisher {
       // client – console producer, librdkafka, kafkajs – puts a symbol on the same partition.
       partitioner: compatibilityPartitioner,
       autocreateTopics: false,
+      // Short outages (leader moving) are retried inside the library; longer ones by this
+      // class's backoff loop, which also marks the bus unwritable meanwhile.
       retries: 3,
       retryDelay: 250,
     });
@@ -84,7 +90,7 @@ export class KafkaPublisher {
    */
   async send(records: readonly Record[]): Promise<void> {
     if (records.length === 0) return;
-    while (!this.closed && this.queue.length > 0 && this.queue.length + records.length > this.options.maxBufferedEvents) {
+    while (!this.closed && this.buffered() > 0 && this.buffered() + records.length > this.options.maxBufferedEvents) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
     if (this.closed) throw new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus is closed');
@@ -109,11 +115,25 @@ export class KafkaPublisher {
     });
   }
 
+  /**
+   * Waits up to CLOSE_GRACE_MS for buffered records to be acknowledged; whatever the broker has
+   * not taken by then fails its publish() with TF_SHUTDOWN rather than vanishing.
+   */
   async close(): Promise<void> {
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
     this.closed = true;
+    const shutdown = new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events');
+    for (const entry of this.queue.splice(0)) fail(entry.waiter, shutdown);
+    this.queuedBytes = 0;
     for (const wake of this.spaceWaiters.splice(0)) wake();
+    for (const wake of this.idle.splice(0)) wake();
     await this.producer.close();
+  }
+
+  private buffered(): number {
+    return this.queue.length + this.inFlight;
   }
 
   private schedule(now = false): void {
@@ -158,12 +178,20 @@ export class KafkaPublisher {
       count++;
     }
     this.queuedBytes -= bytes;
-    const batch = this.queue.splice(0, count);
-    for (const wake of this.spaceWaiters.splice(0)) wake();
-    return batch;
+    this.inFlight += count;
+    return this.queue.splice(0, count);
   }
 
   private async sendBatch(batch: Entry[]): Promise<void> {
+    try {
+      await this.deliver(batch);
+    } finally {
+      this.inFlight -= batch.length;
+      for (const wake of this.spaceWaiters.splice(0)) wake();
+    }
+  }
+
+  private async deliver(batch: Entry[]): Promise<void> {
     const started = process.hrtime.bigint();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -171,7 +199,12 @@ export class KafkaPublisher {
         this.healthy = true;
         break;
       } catch (err) {
-        const retry = !this.closed && isRetriable(err);
+        if (this.closed) {
+          const shutdown = new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err });
+          for (const entry of batch) fail(entry.waiter, shutdown);
+          return;
+        }
+        const retry = isRetriable(err);
         this.healthy = false;
         this.logger.warn({ err: errorMessage(err), records: batch.length, attempt, retry }, 'Kafka produce failed');
         if (!retry) {
