@@ -84,8 +84,9 @@ install() {
   fi
   log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into $LIBS"
   rm -rf "$LIBS"
-  mvn -B -q -f "$HOME_DIR/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIBS"
+  # stdout stays clean for `classpath`: Maven prints colour resets even with -q.
+  mvn -B -q -Dstyle.color=never -f "$HOME_DIR/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2
   touch "$marker"
 }
 
@@ -220,7 +221,8 @@ locked() {
 }
 
 case "${1:-ensure}" in
-  ensure | start) answers || locked start ;;
+  # The console tools need the jars even when a broker from elsewhere already answers.
+  ensure | start) locked install && { answers || locked start; } ;;
   stop) locked stop ;;
   status)
     if answers; then echo "Kafka answers on $HOST:$PORT"; else echo "Kafka is not answering on $HOST:$PORT"; exit 1; fi ;;
