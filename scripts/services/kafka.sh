@@ -74,13 +74,16 @@ install() {
   local marker
   marker="$LIBS/.complete-$(sha1sum <"$HOME_DIR/pom.xml" | cut -c1-12)"
   if [ -e "$marker" ]; then return 0; fi
-  command -v "$JAVA" >/dev/null || { log "java not found (Kafka $KAFKA_VERSION needs Java 17+)"; exit 1; }
-  if ! command -v mvn >/dev/null; then
-    log "installing Maven from Debian"
+  # Kafka 4 brokers need Java 17+; Debian 12's default JDK is 17.
+  local packages=()
+  command -v "$JAVA" >/dev/null || packages+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || packages+=(maven)
+  if [ "${#packages[@]}" -gt 0 ]; then
+    log "installing ${packages[*]} from Debian"
     local sudo=''
     if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends maven
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
   fi
   log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central into $LIBS"
   rm -rf "$LIBS"
@@ -227,6 +230,6 @@ case "${1:-ensure}" in
   status)
     if answers; then echo "Kafka answers on $HOST:$PORT"; else echo "Kafka is not answering on $HOST:$PORT"; exit 1; fi ;;
   bootstrap) echo "$HOST:$PORT" ;;
-  classpath) locked install && echo "$LIBS/*" ;;
+  classpath) locked install && write_configs && echo "$LIBS/*" ;;
   *) echo "usage: $0 ensure|start|stop|status|bootstrap|classpath" >&2; exit 64 ;;
 esac

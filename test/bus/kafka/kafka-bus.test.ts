@@ -4,6 +4,7 @@ import type { Delivery } from '../../../src/bus/bus.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade, waitUntil } from './helpers.js';
 
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT', 'LINKUSDT', 'AVAXUSDT'];
 
 test('published events come back in partition order with their key, exact JSON and headers', async (t) => {
@@ -95,4 +96,17 @@ test("keys land on the same partitions as with Kafka's console producer (murmur2
   assert.equal(java.size, SYMBOLS.length);
   assert.deepEqual(ours, java);
   assert.ok(new Set(java.values()).size > 1, 'the keys spread over more than one partition');
+});
+
+test('publish applies back-pressure: never more than maxBufferedEvents buffered towards the broker', async (t) => {
+  // A long linger would put every concurrently published event into one batch; the bound of 50
+  // makes each publish wait until the broker acknowledged what is buffered.
+  const { bus, metrics } = await startBus(t, 'pressure', { maxBufferedEvents: 50, lingerMs: 200 });
+  const calls = Array.from({ length: 8 }, (_, c) => bus.publish(range(c * 50 + 1, c * 50 + 50).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id))));
+  await Promise.all(calls);
+  const batches = (await metrics.kafkaBatchSize.get()).values;
+  const count = batches.find((v) => v.metricName?.endsWith('_count'))?.value;
+  const atMost50 = batches.find((v) => v.labels.le === 50)?.value;
+  assert.equal(count, 8, 'one batch per publish call');
+  assert.equal(atMost50, 8, 'no batch above the bound');
 });
