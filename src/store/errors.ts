@@ -46,14 +46,3 @@ export function toStoreError(err: unknown, context: string): StoreError {
   const canRetry = (code !== undefined && RETRYABLE_NET_CODES.has(code)) || RETRYABLE_MESSAGES.test(errorMessage(err));
   return new StoreError(message, { cause: err, canRetry });
 }
-
-/** A URL safe to log: the password is replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable database URL>';
-  }
-}

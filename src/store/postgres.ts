@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
-import { redactUrl, toStoreError } from './errors.js';
+import { redactUrl } from '../ops/redact.js';
+import { toStoreError } from './errors.js';
 
 export interface PostgresOptions {
   readonly logger: Logger;
