@@ -234,7 +234,8 @@ export class KafkaGroupConsumer implements BusConsumer {
           await new Promise((resolve) => setTimeout(resolve, HANDLER_RETRY_MS));
         }
       }
-      await this.commitSkippedIfIdle();
+      // After a rebalance the partition restarts from its committed offset: nothing to skip.
+      if (epoch === this.epoch) await this.commitSkippedIfIdle();
     }
   }
 
@@ -290,6 +291,9 @@ export class KafkaGroupConsumer implements BusConsumer {
     this.epoch++;
     this.buffer = [];
     this.lastSeen.clear();
+    this.delivered.clear();
+    this.committed.clear();
+    this.skipped.clear();
   }
 
   /** Whether the library's current assignment includes the record's partition. */
@@ -311,9 +315,6 @@ export class KafkaGroupConsumer implements BusConsumer {
   }
 
   private async onJoin(): Promise<void> {
-    this.delivered.clear();
-    this.committed.clear();
-    this.skipped.clear();
     const assigned: TopicPartition[] = [];
     for (const a of this.consumer.assignments ?? []) {
       const topic = this.logical.get(a.topic);
