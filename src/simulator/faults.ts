@@ -18,6 +18,8 @@ export interface Faults {
   skipIds(symbol: string, stream: 'trade' | 'aggTrade', n: number): void;
   /** Every symbol trades at `ratePerSec` for `durationMs`. */
   burst(ratePerSec: number, durationMs: number): void;
+  /** The next trade of `symbol` is a taker trade worth at least `notional` in the quote asset. */
+  whale(symbol: string, notional: number): void;
   /** Sends the serverShutdown event to every connection, then closes them after `closeAfterMs`. */
   shutdownNotice(closeAfterMs?: number): void;
 }
@@ -33,6 +35,11 @@ export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.
     reorder: (n) => hub.reorder(n),
     skipIds: (symbol, stream, n) => hub.skip(`${symbol.toLowerCase()}@${stream}`, n),
     burst: (ratePerSec, durationMs) => market.burst(ratePerSec, durationMs),
+    whale: (symbol, notional) => {
+      const upper = symbol.toUpperCase();
+      if (!market.instruments().some((i) => i.symbol === upper)) throw new FaultRequestError(`whale: the simulator does not trade ${symbol}`);
+      market.whale(upper, notional);
+    },
     shutdownNotice: (closeAfterMs = DEFAULT_SHUTDOWN_GRACE_MS) => {
       // Same shape as the WebSocket API's connection event (developers.binance.com, "Connection events").
       hub.broadcast(JSON.stringify({ event: { e: 'serverShutdown', E: Date.now() } }));
@@ -54,6 +61,7 @@ const FAULT_BODIES = {
   reorder: count,
   skipIds: z.strictObject({ symbol: z.string().min(1), stream: z.enum(['trade', 'aggTrade']), n: z.number().int().positive() }),
   burst: z.strictObject({ ratePerSec: z.number().positive(), durationMs: z.number().int().positive() }),
+  whale: z.strictObject({ symbol: z.string().min(1), notional: z.number().positive() }),
   shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().optional() }),
 } as const;
 
@@ -74,6 +82,7 @@ export function applyFault(faults: Faults, name: string, body: unknown): unknown
     stream: 'trade' | 'aggTrade';
     ratePerSec: number;
     durationMs: number;
+    notional: number;
     closeAfterMs?: number;
   };
   switch (name as FaultName) {
@@ -91,6 +100,8 @@ export function applyFault(faults: Faults, name: string, body: unknown): unknown
       return faults.skipIds(b.symbol, b.stream, b.n);
     case 'burst':
       return faults.burst(b.ratePerSec, b.durationMs);
+    case 'whale':
+      return faults.whale(b.symbol, b.notional);
     case 'shutdownNotice':
       return faults.shutdownNotice(b.closeAfterMs);
   }

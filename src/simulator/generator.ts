@@ -125,6 +125,12 @@ export class Generator implements MarketEngine {
     }, durationMs);
   }
 
+  whale(symbol: string, notional: number): void {
+    // Catch up first, so the whale is the next trade from now on, not one already due.
+    this.step();
+    this.symbols.get(symbol)?.market.whale(notional);
+  }
+
   private step(): void {
     const until = (performance.now() - this.startedAt) / 1_000;
     const now = Date.now();

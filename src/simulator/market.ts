@@ -1,4 +1,4 @@
-import { formatUnits } from './decimal.js';
+import { formatUnits, parseUnits } from './decimal.js';
 import type { Instrument } from './instruments.js';
 import { Prng } from './prng.js';
 
@@ -79,6 +79,8 @@ export class SymbolMarket {
   updateId: number;
   private tradeId: number;
   private aggTradeId: number;
+  /** Quote notional of the whale the next taker order must be (the whale fault), if any. */
+  private pendingWhale: number | null = null;
 
   constructor(instrument: Instrument, seed: number, tradesPerSecond: number, bookUpdatesPerSecond: number) {
     this.instrument = instrument;
@@ -99,6 +101,11 @@ export class SymbolMarket {
   setTradesPerSecond(rate: number): void {
     this.tradesPerSecond = rate;
     this.nextTakerAt = this.vt + this.prng.exponential(this.takerRate());
+  }
+
+  /** Makes the next taker order one trade worth at least `notional` in the quote asset. */
+  whale(notional: number): void {
+    this.pendingWhale = notional;
   }
 
   /** Plays every event scheduled up to virtual second `until`, stamping them with `now`. */
@@ -185,7 +192,9 @@ export class SymbolMarket {
     const lean = Math.max(-0.35, Math.min(0.35, ((this.fair - mid) / (this.levelGap * 5)) * 0.35));
     const buy = this.prng.chance(0.5 + lean);
     const book = buy ? this.asks : this.bids;
-    let remaining = this.takerQty();
+    const whale = this.pendingWhale;
+    this.pendingWhale = null;
+    let remaining = whale === null ? this.takerQty() : this.hideWhaleMaker(book, !buy, whale);
     const trades: SimTrade[] = [];
     const aggTrades: SimAggTrade[] = [];
     const changed: [number, number][] = [];
@@ -195,7 +204,7 @@ export class SymbolMarket {
       const available = book.get(level) ?? 0;
       const take = Math.min(available, remaining);
       // Several resting orders at one level give several trades, aggregated into one aggTrade.
-      const makers = take > 1 && this.prng.chance(0.3) ? this.prng.int(2, Math.min(4, take)) : 1;
+      const makers = whale === null && take > 1 && this.prng.chance(0.3) ? this.prng.int(2, Math.min(4, take)) : 1;
       const firstId = this.tradeId + 1;
       let left = take;
       for (let m = 0; m < makers; m++) {
@@ -225,6 +234,20 @@ export class SymbolMarket {
     sink.trades(trades, aggTrades);
     const refill = this.refill(buy ? this.asks : this.bids, !buy);
     this.emitBook(now, firstUpdateId, buy ? [] : [...changed, ...refill], buy ? [...changed, ...refill] : [], sink);
+  }
+
+  /**
+   * Adds a hidden (iceberg) order at the touch big enough for a `notional` whale and returns the
+   * whale's size: it fills there in one trade, so the visible book, bookTicker and depth stay as
+   * they were (hidden quantity is never published). Exact: ceil(notional / price) in lot steps.
+   */
+  private hideWhaleMaker(book: Side, bidSide: boolean, notional: number): number {
+    const level = best(book, bidSide);
+    const scale = this.instrument.tickScale + this.instrument.stepScale;
+    const wanted = parseUnits(notional.toFixed(scale), scale);
+    const steps = Number((wanted + BigInt(level) - 1n) / BigInt(level));
+    book.set(level, (book.get(level) ?? 0) + steps);
+    return steps;
   }
 
   private maker(now: number, sink: MarketSink): void {

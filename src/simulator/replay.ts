@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Market } from '../core/events.js';
 import { readRecording, type RecordedFrame } from '../sources/replay/recording.js';
 import { BoundedHistory } from './history.js';
+import { FaultRequestError } from './faults.js';
 import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';
 import type { KlineDecimals } from './klines.js';
@@ -75,6 +76,10 @@ export class Replayer implements MarketEngine {
 
   /** A replay plays what was recorded: bursts do not apply. */
   burst(): void {}
+
+  whale(): void {
+    throw new FaultRequestError('a replay plays what was recorded: it cannot inject a whale');
+  }
 
   instruments(): readonly Instrument[] {
     return [...this.symbols.values()].map((s) => s.instrument);

@@ -17,4 +17,6 @@ export interface MarketEngine extends MarketView {
   stop(): Promise<void>;
   /** Trade at `ratePerSec` per symbol for `durationMs` (the burst fault). */
   burst(ratePerSec: number, durationMs: number): void;
+  /** Makes the next trade of `symbol` a taker whale worth at least `notional` (the whale fault). */
+  whale(symbol: string, notional: number): void;
 }

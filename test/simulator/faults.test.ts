@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseUnits } from '../../src/simulator/decimal.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { simulator, sleep, TestClient } from './client.js';
 
@@ -155,6 +156,37 @@ test('burst raises the trade rate for its duration', async (t) => {
   await assertConsistent(sim, client);
 });
 
+test('whale makes the next trade one taker fill worth the notional, at the touch, in aggTrade and kline too', async (t) => {
+  const sim = await simulator(t);
+  const streams = ['btcusdt@trade', 'btcusdt@aggTrade', 'btcusdt@bookTicker', 'btcusdt@kline_1s'];
+  const client = await TestClient.open(t, `${sim.wsBaseUrl}/stream?streams=${streams.join('/')}`);
+  await client.waitForFrames(20);
+  sim.faults.whale('btcusdt', 250_000);
+  // whale() catches the market up first: every trade before the whale is already emitted.
+  const before = Math.max(...(sim.emitted()['btcusdt@trade']?.ranges ?? []).map(([, last]) => last));
+  type Frame = { stream: string; data: Record<string, string | number | boolean> };
+  const frames = () => client.json() as Frame[];
+  const whale = await client.waitFor<Frame>((f) => f.stream === 'btcusdt@trade' && Number(f.data.t) === before + 1, 'the whale trade');
+  const price = parseUnits(String(whale.data.p), 8);
+  const qty = parseUnits(String(whale.data.q), 8);
+  const notional = 250_000n * 10n ** 16n;
+  const step = 10n ** 3n; // BTCUSDT spot lot step 0.00001 in units of 10^-8
+  assert.ok(price * qty >= notional, `${whale.data.p} × ${whale.data.q} reaches 250000`);
+  assert.ok(price * (qty - step) < notional, 'the smallest lot count that reaches it');
+  // The taker hit the touch that the last bookTicker before it showed (ask for a buy, bid for a sell).
+  const index = frames().indexOf(whale);
+  const touch = frames().slice(0, index).findLast((f) => f.stream === 'btcusdt@bookTicker');
+  assert.equal(whale.data.p, touch?.data[whale.data.m ? 'b' : 'a']);
+  const agg = await client.waitFor<Frame>((f) => f.stream === 'btcusdt@aggTrade' && f.data.f === whale.data.t, 'its aggTrade');
+  assert.deepEqual([agg.data.l, agg.data.p, agg.data.q, agg.data.m], [whale.data.t, whale.data.p, whale.data.q, whale.data.m]);
+  const kline = await client.waitFor<{ stream: string; data: { k: { t: number; T: number; v: string; x: boolean } } }>(
+    (f) => f.stream === 'btcusdt@kline_1s' && f.data.k.x && f.data.k.t <= Number(whale.data.T) && Number(whale.data.T) <= f.data.k.T,
+    'the closed 1s kline of the whale',
+  );
+  assert.ok(parseUnits(kline.data.k.v, 8) >= qty, `kline volume ${kline.data.k.v} includes ${whale.data.q}`);
+  assert.throws(() => sim.faults.whale('DOGEUSDT', 1), /does not trade DOGEUSDT/);
+});
+
 test('faults can be driven over HTTP and emitted() read back as JSON', async (t) => {
   const sim = await simulator(t);
   const client = await tradeClient(t, sim);
@@ -164,6 +196,9 @@ test('faults can be driven over HTTP and emitted() read back as JSON', async (t)
   assert.equal(ok.status, 200);
   assert.equal((await post('skipIds', { symbol: 'BTCUSDT', n: 'two' })).status, 400);
   assert.equal((await post('explode', {})).status, 400);
+  assert.equal((await post('whale', { symbol: 'BTCUSDT', notional: 250_000 })).status, 200);
+  assert.equal((await post('whale', { symbol: 'NOPEUSDT', notional: 250_000 })).status, 400);
+  assert.equal((await post('whale', { symbol: 'BTCUSDT', notional: -1 })).status, 400);
   await client.waitForFrames(client.frames.length + 20);
   assert.equal(gaps(tradeIds(client)).length, 1);
   const report = (await (await fetch(`${sim.restBaseUrl}/sim/emitted`)).json()) as Record<string, unknown>;

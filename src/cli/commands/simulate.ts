@@ -87,8 +87,8 @@ REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
 
   cmd
     .command('fault <name>')
-    .description('inject a fault into a running simulator: dropConnections, stall, malformed, duplicate, reorder, skipIds, burst, shutdownNotice')
-    .option('--json <body>', 'the fault parameters, e.g. \'{"ms":5000}\', \'{"n":3}\', \'{"symbol":"BTCUSDT","stream":"trade","n":5}\'', '{}')
+    .description('inject a fault into a running simulator: dropConnections, stall, malformed, duplicate, reorder, skipIds, burst, whale, shutdownNotice')
+    .option('--json <body>', 'the fault parameters, e.g. \'{"ms":5000}\', \'{"n":3}\', \'{"symbol":"BTCUSDT","stream":"trade","n":5}\', \'{"symbol":"BTCUSDT","notional":250000}\'', '{}')
     .option('--url <url>', 'the simulator', DEFAULT_CONTROL_URL)
     .action(async (name: string, opts: { json: string; url: string }) => {
       await control(opts.url, `/sim/faults/${encodeURIComponent(name)}`, { method: 'POST', body: opts.json, headers: { 'content-type': 'application/json' } });
