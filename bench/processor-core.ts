@@ -3,44 +3,19 @@
  * BTCUSDT and ETHUSDT, 2024-08-08/09, interleaved by arrival), with no I/O. The yardstick, in the
  * same run: a bare JSON.parse loop over the same raw frames. Usage: `npx tsx bench/processor-core.ts [passes]`.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { configSchema } from '../src/config/schema.js';
-import type { MarketEvent } from '../src/core/events.js';
 import { type CoreInput, ProcessorCore } from '../src/processors/processor-core.js';
 import { parseFrame } from '../src/sources/binance/parse.js';
-import { readRecording } from '../src/sources/replay/recording.js';
+import { type Frame, loadRecordedTrades } from './support/recorded-trades.js';
 
-const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'data', 'binance-spot-ws');
-const FILES = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz', 'ethusdt_20240808.gz', 'ethusdt_20240809.gz'];
 const passes = Number(process.argv[2] ?? 10);
-
-interface Frame {
-  readonly raw: string;
-  readonly event: MarketEvent;
-}
-
-async function loadTrades(): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  for (const file of FILES) {
-    const path = join(DATA, file);
-    if (!existsSync(path)) throw new Error(`bench needs ${path} (../shared/data beside the repo)`);
-    for await (const f of readRecording(path)) {
-      if (!f.raw.includes('@trade"')) continue;
-      const parsed = parseFrame(f.raw, 'spot', Number(f.receivedNs / 1000n));
-      if (parsed.ok === true) frames.push({ raw: f.raw, event: parsed.event });
-    }
-  }
-  return frames.sort((a, b) => a.event.ingestionTimestamp - b.event.ingestionTimestamp);
-}
 
 function rate(events: number, ms: number): string {
   return `${Math.round(events / (ms / 1000)).toLocaleString('en-US')} events/s`;
 }
 
-const frames = await loadTrades();
+const frames = await loadRecordedTrades();
 const inputs: CoreInput[] = frames.map((f, i) => ({ source: 'trades/0', offset: BigInt(i), event: f.event }));
 const options = { ...configSchema.parse({}).processor, tradeStream: 'trade' as const };
 

@@ -1,0 +1,107 @@
+/**
+ * End-to-end latency, exchange event time → row committed, through the distributed roles:
+ * `tickflow simulate` → `tickflow ingest` → Kafka → `tickflow store` → PostgreSQL (a fresh
+ * database), each in its own process, default configuration. The simulator's rate steps up
+ * (1k, 2.5k, 5k, 10k trades/s in total, via its burst fault); per step, after a settle period,
+ * the store role's tickflow_end_to_end_latency_seconds{table="trades"} histogram is scraped at the
+ * start and end of the window and p50/p99 are interpolated from the difference of the buckets
+ * (commit time is not stored in the table, so the histogram is the only source). A step counts as
+ * sustained when ingest produced ≥ 90 % of the offered rate and the store group's lag at the end
+ * is under two seconds' worth of records; the steps stop at the first one that is not.
+ * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
+ */
+import { kafkaBrokers } from '../test/support/kafka.js';
+import {
+  benchTopics,
+  bucketDelta,
+  bucketQuantile,
+  deleteTopics,
+  freshDatabase,
+  groupLag,
+  histogramBuckets,
+  metricSum,
+  sleep,
+  startRole,
+  startSimulator,
+} from './support/roles.js';
+
+const WINDOW_S = Number(process.argv[2] ?? 20);
+const SETTLE_S = Number(process.argv[3] ?? 8);
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
+const RATES = [1_000, 2_500, 5_000, 10_000];
+const E2E = 'tickflow_end_to_end_latency_seconds';
+
+interface Step {
+  readonly offered: number;
+  readonly produced: number;
+  readonly stored: number;
+  readonly lagAtEnd: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly observed: number;
+  readonly sustained: boolean;
+}
+
+const { topics, sets } = benchTopics('e2e');
+const db = await freshDatabase('e2e');
+const sim = await startSimulator(SYMBOLS, RATES[0]! / SYMBOLS.length);
+const started: { stop(): Promise<number> }[] = [];
+const steps: Step[] = [];
+try {
+  const store = await startRole('store', ['--db', db.url, ...sets]);
+  started.push(store);
+  const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
+  started.push(ingest);
+
+  for (const offered of RATES) {
+    if (offered !== RATES[0]) {
+      // The burst outlasts the step; the next step's burst replaces it.
+      const res = await fetch(`${sim.restBaseUrl}/sim/faults/burst`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ratePerSec: offered / SYMBOLS.length, durationMs: (SETTLE_S + WINDOW_S + 30) * 1_000 }),
+      });
+      if (!res.ok) throw new Error(`simulator refused the burst: HTTP ${res.status} ${await res.text()}`);
+    }
+    await sleep(SETTLE_S * 1_000);
+    const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);
+    const t0 = performance.now();
+    await sleep(WINDOW_S * 1_000);
+    const [s1, i1] = await Promise.all([store.metrics(), ingest.metrics()]);
+    const seconds = (performance.now() - t0) / 1000;
+    const lagAtEnd = await groupLag('tickflow-store', [topics.trades!]);
+    const latency = bucketDelta(histogramBuckets(s1, E2E, 'table="trades"'), histogramBuckets(s0, E2E, 'table="trades"'));
+    const produced = (metricSum(i1, 'tickflow_events_produced_total') - metricSum(i0, 'tickflow_events_produced_total')) / seconds;
+    const stored = (metricSum(s1, 'tickflow_rows_written_total', 'table="trades"') - metricSum(s0, 'tickflow_rows_written_total', 'table="trades"')) / seconds;
+    const step: Step = {
+      offered,
+      produced,
+      stored,
+      lagAtEnd,
+      p50: bucketQuantile(latency, 0.5),
+      p99: bucketQuantile(latency, 0.99),
+      observed: latency.get(Infinity) ?? 0,
+      sustained: produced >= 0.9 * offered && lagAtEnd < 2 * offered,
+    };
+    steps.push(step);
+    console.log(
+      `offered ${offered}/s: produced ${produced.toFixed(0)}/s, stored ${stored.toFixed(0)} rows/s, store lag at end ${lagAtEnd}, ` +
+        `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows — ${step.sustained ? 'sustained' : 'NOT sustained'}`,
+    );
+    if (!step.sustained) {
+      const notable = store.cli.stderr().split('\n').filter((l) => /"level":[4-6]\d|assign|revok|rebalanc|join/i.test(l));
+      console.log(`store role, last warnings and group events:\n${notable.slice(-15).join('\n')}`);
+      break;
+    }
+  }
+} finally {
+  for (const role of started.reverse()) await role.stop();
+  sim.cli.child.kill('SIGKILL');
+  await deleteTopics(Object.values(topics));
+  await db.drop();
+}
+
+const best = steps.filter((s) => s.sustained).at(-1);
+console.log(`simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step`);
+console.log('method: p50/p99 interpolated inside the buckets of the store role\'s tickflow_end_to_end_latency_seconds{table="trades"} (Date.now() after COMMIT − trade time), difference of two scrapes');
+console.log(best ? `highest sustained step: ${best.offered} msgs/s (p50 ${(best.p50 * 1000).toFixed(0)} ms, p99 ${(best.p99 * 1000).toFixed(0)} ms)` : 'no step was sustained');

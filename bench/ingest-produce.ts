@@ -1,0 +1,66 @@
+/**
+ * Produce throughput of `tickflow ingest` fed by `tickflow simulate` at full speed (each in its own
+ * process), next to Kafka's own ProducerPerformance in the same run, on the same broker, with the
+ * records ingest wrote as its payloads (so the same size), acks=all, lz4. The rate is the ingest
+ * role's tickflow_events_produced_total over a window after warm-up.
+ * Run: `node --import tsx bench/ingest-produce.ts [seconds=30] [tradesPerSecondPerSymbol=25000]`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema } from '../src/config/schema.js';
+import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
+import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole, startSimulator } from './support/roles.js';
+
+const SECONDS = Number(process.argv[2] ?? 30);
+const RATE = Number(process.argv[3] ?? 25_000);
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
+const WARMUP_MS = 5_000;
+
+const { topics, sets } = benchTopics('ingest');
+const bus = configSchema.parse({}).bus;
+const sim = await startSimulator(SYMBOLS, RATE);
+try {
+  const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
+  const produced = async (): Promise<number> => metricSum(await ingest.metrics(), 'tickflow_events_produced_total');
+  await sleep(WARMUP_MS);
+  const before = await produced();
+  const t0 = performance.now();
+  await sleep(SECONDS * 1_000);
+  const ours = ((await produced()) - before) / ((performance.now() - t0) / 1000);
+  await ingest.stop();
+  sim.cli.child.kill('SIGTERM');
+
+  const written = Number((await endOffsets([topics.trades!])).get(topics.trades!)?.reduce((a, b) => a + b, 0n) ?? 0n);
+  console.log(`tickflow ingest: ${ours.toFixed(0)} msgs/s; ${written} records in the topic`);
+  if (written === 0) throw new Error(`ingest wrote nothing:\n${ingest.cli.stderr().slice(-3000)}`);
+  // The payloads are the very records ingest wrote: same JSON, same size.
+  const dump = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server', kafkaBrokers()[0]!, '--topic', topics.trades!, '--from-beginning', '--max-messages', '10000', '--timeout-ms', '20000',
+  ]);
+  const values = dump.split('\n').filter((l) => l.startsWith('{'));
+  if (values.length === 0) throw new Error(`no records read back from ${topics.trades}:\n${dump.slice(0, 2000)}`);
+  const avgBytes = values.reduce((n, v) => n + Buffer.byteLength(v), 0) / values.length;
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
+  const payloads = join(dir, 'trades.jsonl');
+  writeFileSync(payloads, values.join('\n') + '\n');
+  const records = Math.max(100_000, Math.min(written, 1_000_000));
+  const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
+    '--topic', topics.bookTicker!, '--num-records', String(records), '--payload-file', payloads, '--throughput', '-1',
+    '--producer-props', `bootstrap.servers=${kafkaBrokers()[0]}`, 'acks=all', 'enable.idempotence=true', 'compression.type=lz4',
+    `linger.ms=${bus.lingerMs}`, `batch.size=${bus.batchMaxBytes}`,
+  ]);
+  rmSync(dir, { recursive: true, force: true });
+  const summary = out.trim().split('\n').at(-1) ?? '';
+  const java = Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1] ?? NaN);
+
+  console.log(`simulator: ${SYMBOLS.length} symbols × ${RATE} trades/s offered; ingest window ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${written} records in the topic`);
+  console.log(`records: average value ${avgBytes.toFixed(0)} bytes (${values.length} sampled from the topic), acks=all, lz4, linger ${bus.lingerMs} ms, batch ${bus.batchMaxBytes} bytes`);
+  console.log(`tickflow ingest (simulator → Kafka): ${ours.toFixed(0)} msgs/s`);
+  console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s  (${records} records)`);
+  console.log(`ratio ingest / Java:                 ${(ours / java).toFixed(2)}`);
+  console.log(`java summary: ${summary}`);
+} finally {
+  sim.cli.child.kill('SIGKILL');
+  await deleteTopics(Object.values(topics));
+}

@@ -1,0 +1,106 @@
+/**
+ * Events/s of the stream processor inside `tickflow process` (its own process, default
+ * configuration, a fresh PostgreSQL database), consuming a Kafka topic pre-filled with real
+ * recorded spot trades (BTCUSDT + ETHUSDT, 2024-08-08/09; each further pass shifted by three days
+ * and 10^10 ids, so every pass is new data), next to the pure ProcessorCore number from
+ * bench/processor-core.ts run in the same run (as a child process, alone on its event loop).
+ *
+ * The processor commits only below the oldest event still held in an open window, so the group's
+ * lag never reaches 0 by design. One sentinel trade per symbol, a day after the data, closes every
+ * window: once the committed offsets reach the sentinels (lag = number of symbols), every real
+ * event has been folded in and its rows are durable. The clock runs from the first delivered batch
+ * (tickflow_processing_latency_seconds_count > 0) to that point; group join time is excluded.
+ * Run: `node --import tsx bench/process-role.ts [passes=4]`.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { KafkaBus } from '../src/bus/kafka/index.js';
+import { configSchema } from '../src/config/schema.js';
+import type { TradeEvent } from '../src/core/events.js';
+import { silentLogger } from '../src/ops/logger.js';
+import { createMetrics } from '../src/ops/metrics.js';
+import { REPO_ROOT } from '../test/support/data.js';
+import { kafkaBrokers } from '../test/support/kafka.js';
+import { loadRecordedTrades } from './support/recorded-trades.js';
+import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, sleep, startRole } from './support/roles.js';
+
+const PASSES = Number(process.argv[2] ?? 4);
+const SHIFT_MS = 3 * 86_400_000;
+const SHIFT_IDS = 10_000_000_000;
+const GROUP = 'tickflow-process';
+const TIMEOUT_MS = 150_000;
+
+const trades = (await loadRecordedTrades()).map((f) => f.event).filter((e): e is TradeEvent => e.type === 'trade');
+const events: TradeEvent[] = [];
+for (let p = 0; p < PASSES; p += 1) {
+  for (const e of trades) {
+    events.push({
+      ...e,
+      eventTime: e.eventTime + p * SHIFT_MS,
+      tradeTime: e.tradeTime + p * SHIFT_MS,
+      ingestionTimestamp: e.ingestionTimestamp + p * SHIFT_MS * 1000,
+      tradeId: e.tradeId + p * SHIFT_IDS,
+    });
+  }
+}
+const symbols = [...new Set(trades.map((e) => e.symbol))];
+const last = events.reduce((m, e) => Math.max(m, e.tradeTime), 0);
+const sentinels: TradeEvent[] = symbols.map((symbol, i) => {
+  const template = events.findLast((e) => e.symbol === symbol)!;
+  const t = last + 86_400_000;
+  return { ...template, eventTime: t, tradeTime: t, ingestionTimestamp: t * 1000, tradeId: template.tradeId + 1 + i };
+});
+
+// The pure core, measured first and alone so neither run competes with the other.
+const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'processor-core.ts'), '3'], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+const coreRate = Number(/processor core \(pre-parsed events\):\s+([\d,]+) events\/s/.exec(core.stdout)?.[1]?.replaceAll(',', '') ?? NaN);
+
+const { topics, sets } = benchTopics('process');
+const db = await freshDatabase('process');
+const base = configSchema.parse({ bus: { kind: 'kafka', brokers: kafkaBrokers() } }).bus;
+const bus = new KafkaBus({ ...base, topics: topics as typeof base.topics }, { logger: silentLogger(), metrics: createMetrics() });
+let role: Awaited<ReturnType<typeof startRole>> | undefined;
+try {
+  await bus.start();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < events.length; i += 1_000) {
+    inFlight.push(bus.publish(events.slice(i, i + 1_000)));
+    if (inFlight.length >= 32) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await bus.publish(sentinels);
+  await bus.close();
+
+  role = await startRole('process', ['--db', db.url, '--symbols', symbols.join(','), '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', ...sets]);
+  const deadline = Date.now() + TIMEOUT_MS;
+  let t0: number | undefined;
+  let lag = Infinity;
+  let foreign = 0;
+  while (lag > sentinels.length) {
+    if (Date.now() > deadline) throw new Error(`processor still ${lag} records behind after ${TIMEOUT_MS / 1000} s:\n${role.cli.stderr().slice(-2000)}`);
+    if (t0 === undefined) {
+      if (metricSum(await role.metrics(), 'tickflow_processing_latency_seconds_count') > 0) t0 = performance.now();
+      else await sleep(50);
+      continue;
+    }
+    [lag, foreign] = await Promise.all([groupLag(GROUP, [topics.trades!]), groupMembers(GROUP).then((n) => Math.max(foreign, n - 1))]);
+  }
+  const seconds = (performance.now() - t0!) / 1000;
+  const metrics = await role.metrics();
+  const busySeconds = metricSum(metrics, 'tickflow_processing_latency_seconds_sum');
+  const batches = metricSum(metrics, 'tickflow_processing_latency_seconds_count');
+  const rows = metricSum(metrics, 'tickflow_rows_written_total');
+  const ours = events.length / seconds;
+
+  console.log(`${events.length} real trades (${trades.length} × ${PASSES} passes, ${symbols.join('+')}) + ${sentinels.length} sentinels pre-filled in ${topics.trades}; node ${process.version}`);
+  console.log(`tickflow process (Kafka → core → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} events/s  (${seconds.toFixed(1)} s from first batch to committed offsets at the sentinels)`);
+  console.log(`  inside onDeliveries (core + upserts + commit): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written`);
+  console.log(`processor core alone (bench/processor-core.ts 3): ${coreRate.toLocaleString('en-US')} events/s`);
+  console.log(`ratio role / core: ${(ours / coreRate).toFixed(2)}`);
+  if (foreign > 0) console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
+} finally {
+  await role?.stop();
+  await deleteTopics(Object.values(topics));
+  await db.drop();
+}

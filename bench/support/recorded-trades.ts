@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MarketEvent } from '../../src/core/events.js';
+import { parseFrame } from '../../src/sources/binance/parse.js';
+import { readRecording } from '../../src/sources/replay/recording.js';
+
+const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'shared', 'data', 'binance-spot-ws');
+const FILES = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz', 'ethusdt_20240808.gz', 'ethusdt_20240809.gz'];
+
+export interface Frame {
+  readonly raw: string;
+  readonly event: MarketEvent;
+}
+
+/** The real recorded spot trades (BTCUSDT + ETHUSDT, 2024-08-08/09), interleaved by arrival. */
+export async function loadRecordedTrades(): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for (const file of FILES) {
+    const path = join(DATA, file);
+    if (!existsSync(path)) throw new Error(`bench needs ${path} (../shared/data beside the repo)`);
+    for await (const f of readRecording(path)) {
+      if (!f.raw.includes('@trade"')) continue;
+      const parsed = parseFrame(f.raw, 'spot', Number(f.receivedNs / 1000n));
+      if (parsed.ok === true) frames.push({ raw: f.raw, event: parsed.event });
+    }
+  }
+  return frames.sort((a, b) => a.event.ingestionTimestamp - b.event.ingestionTimestamp);
+}
