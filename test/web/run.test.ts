@@ -66,7 +66,7 @@ test('tickflow run --source sim: the dashboard shows the simulated market live',
   const row = await page.waitForFunction((id) => {
     const tr = document.querySelector<HTMLTableRowElement>(`#tape tr[data-id="${id}"]`);
     if (!tr) return null;
-    return { className: tr.className, title: tr.title, cells: [...tr.cells].map((c) => c.textContent ?? ''), background: getComputedStyle(tr).backgroundColor };
+    return { className: tr.className, title: tr.title, cells: Array.from(tr.cells, (c) => c.textContent ?? ''), background: getComputedStyle(tr).backgroundColor };
   }, whaleId);
   const whale = await row.jsonValue();
   await dash.screenshot('run-sim-whale');
