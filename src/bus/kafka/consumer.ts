@@ -17,6 +17,8 @@ export interface GroupConsumerOptions {
   readonly topics: ReadonlyMap<TopicId, string>;
   readonly resetTo: 'latest' | 'earliest';
   readonly maxBatch: number;
+  /** Called once the consumer has closed. */
+  readonly onClosed: () => void;
   /** Publishes a dead letter and resolves once the broker acked it. */
   readonly deadLetter: (event: DeadLetterEvent) => Promise<void>;
 }
@@ -185,6 +187,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       // Leaving the group needs the broker; without it the session times out on its own.
       this.logger.warn({ err: errorMessage(err), group: this.options.group }, 'Kafka consumer closed without leaving its group');
     }
+    this.options.onClosed();
   }
 
   /** Commits `next` per partition, moved past dead-lettered records that directly follow it. */

@@ -96,18 +96,22 @@ export class KafkaBus implements Bus {
         resetTo: options.fromBeginning ? 'earliest' : this.config.autoOffsetReset,
         maxBatch: MAX_DELIVERY_BATCH,
         deadLetter: (event) => this.publish([event]),
+        onClosed: () => this.consumers.delete(consumer),
       },
       hooks,
       this.logger.child({ group: options.group }),
       this.deps.metrics,
     );
-    await consumer.start();
     this.consumers.add(consumer);
-    const close = consumer.close.bind(consumer);
-    consumer.close = async () => {
-      this.consumers.delete(consumer);
-      await close();
-    };
+    try {
+      await consumer.start();
+    } catch (err) {
+      await consumer.close().catch(() => {});
+      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `cannot join Kafka consumer group ${options.group}: ${errorMessage(err)}`, {
+        cause: err,
+        canRetry: true,
+      });
+    }
     return consumer;
   }
 

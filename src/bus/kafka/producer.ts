@@ -32,6 +32,8 @@ const RETRY_INITIAL_MS = 100;
 const RETRY_MAX_MS = 5_000;
 /** How long close() waits for the broker to acknowledge what is buffered before giving up. */
 const CLOSE_GRACE_MS = 10_000;
+/** While idle, the broker is asked for metadata this often so that writable() stays current. */
+const PROBE_INTERVAL_MS = 5_000;
 
 /**
  * The producing half of KafkaBus: a bounded buffer in front of one idempotent, acks=all, lz4
@@ -52,6 +54,7 @@ export class KafkaPublisher {
   private closed = false;
   private healthy = true;
   private idle: (() => void)[] = [];
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: PublisherOptions,
@@ -82,6 +85,17 @@ export class KafkaPublisher {
 
   async connect(): Promise<void> {
     await this.producer.metadata({ topics: [] });
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS).unref();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.sending || this.closed) return;
+    try {
+      await this.producer.metadata({ topics: [], forceUpdate: true });
+      this.healthy = true;
+    } catch {
+      this.healthy = false;
+    }
   }
 
   /**
@@ -123,6 +137,7 @@ export class KafkaPublisher {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
     clearTimeout(timer);
+    clearInterval(this.probeTimer);
     this.closed = true;
     const shutdown = new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events');
     for (const entry of this.queue.splice(0)) fail(entry.waiter, shutdown);
