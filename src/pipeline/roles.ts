@@ -4,12 +4,13 @@ import type { Bus } from '../bus/bus.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { healthEndpointFor, startOpsServer } from '../ops/ops-server.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { startProcessor } from '../processors/processor-role.js';
-import { startStoreWriter } from '../store/writer.js';
+import { PROCESSOR_GROUP, startProcessor } from '../processors/processor-role.js';
+import { STORE_GROUP, startStoreWriter } from '../store/writer.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
 import { startIngest } from './ingest.js';
+import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { createSource } from './sources.js';
 
@@ -37,6 +38,7 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   const bus = await openDistributedBus(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
+  watchLag(ctx, { [STORE_GROUP]: writer });
   return { opsUrl: await serveOps(ctx) };
 }
 
@@ -46,6 +48,7 @@ export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
   const bus = await openDistributedBus(ctx);
   const processor = await startProcessor({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
+  watchLag(ctx, { [PROCESSOR_GROUP]: processor });
   return { opsUrl: await serveOps(ctx) };
 }
 

@@ -4,14 +4,15 @@ import { createLiveFeed, type LiveFeed } from '../api/live.js';
 import { publishProcessorOutputs } from '../api/processor-outputs.js';
 import type { Bus } from '../bus/bus.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { startProcessor } from '../processors/processor-role.js';
+import { PROCESSOR_GROUP, startProcessor } from '../processors/processor-role.js';
 import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
-import { startStoreWriter } from '../store/writer.js';
+import { STORE_GROUP, startStoreWriter } from '../store/writer.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
+import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { createSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
@@ -57,11 +58,12 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
 
   const { source, simulator } = await createSource(ctx);
   const ingest = await startIngest(ctx, source, bus);
+  const lag = watchLag(ctx, processor ? { [STORE_GROUP]: writer, [PROCESSOR_GROUP]: processor } : { [STORE_GROUP]: writer });
 
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;
   if (config.api.enabled) {
-    app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ingest.status() });
+    app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ({ ...ingest.status(), bus: { kind: bus.kind, consumerLag: lag.latest() } }) });
     await app.listen({ host: config.api.host, port: config.api.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.api.port;

@@ -30,6 +30,8 @@ export interface Processor {
   finish(): Promise<void>;
   /** Flushes open windows as partial rows, commits only what is safe, leaves the consumer group. */
   close(): Promise<void>;
+  /** How far the group is behind, per partition. */
+  lag: BusConsumer['lag'];
 }
 
 const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
@@ -179,6 +181,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         await commitSafe();
         updateGauges();
       }),
+    lag: async () => (consumer ? consumer.lag() : []),
     async close() {
       if (closed) return;
       closed = true;

@@ -77,6 +77,8 @@ export interface StoreWriter {
   /** Flushes, commits and leaves the consumer group. */
   close(): Promise<void>;
   stats(): StoreWriterStats;
+  /** How far the group is behind, per partition. */
+  lag: BusConsumer['lag'];
 }
 
 /**
@@ -319,6 +321,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       await flush();
     },
     stats: () => ({ ...counts, pendingRows: pending.length + inFlight, lastWriteAt, lastError }),
+    lag: () => consumer.lag(),
   };
 }
 

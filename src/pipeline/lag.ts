@@ -1,0 +1,20 @@
+import type { ConsumerLag } from '../api/pipeline.js';
+import type { BusConsumer } from '../bus/bus.js';
+import { type LagSampler, sampleLag } from '../ops/process-metrics.js';
+import { ShutdownOrder } from '../ops/shutdown.js';
+import type { RoleContext } from './context.js';
+
+export interface LagWatch {
+  /** The latest sample of every watched group, for /api/pipeline. */
+  latest(): ConsumerLag[];
+}
+
+/** Samples each consumer group's lag into metrics and /health until shutdown. */
+export function watchLag(ctx: RoleContext, groups: Readonly<Record<string, Pick<BusConsumer, 'lag'>>>): LagWatch {
+  const samplers: [string, LagSampler][] = Object.entries(groups).map(([group, consumer]) => [
+    group,
+    sampleLag(consumer, group, ctx.metrics, { logger: ctx.logger, health: ctx.health }),
+  ]);
+  ctx.shutdown.onShutdown('stop lag sampling', () => samplers.forEach(([, s]) => s.stop()), ShutdownOrder.stopReading);
+  return { latest: () => samplers.flatMap(([group, s]) => s.latest().map((l) => ({ group, ...l }))) };
+}
