@@ -1,4 +1,4 @@
-import { startSimulator, type Simulator } from '../simulator/index.js';
+import { type Simulator, simulatorOptionsFrom, startSimulator } from '../simulator/index.js';
 import { BinanceSource } from '../sources/binance/index.js';
 import { ReplaySource } from '../sources/replay/source.js';
 import type { Source } from '../sources/source.js';
@@ -21,23 +21,7 @@ export async function createSource(ctx: RoleContext): Promise<StartedSource> {
     return { source: new ReplaySource({ file: kind.slice('replay:'.length), config: config.source }, { logger, metrics }) };
   }
   if (kind === 'sim') {
-    const sim = config.simulator;
-    const simulator = await startSimulator({
-      host: sim.host,
-      port: sim.port,
-      symbols: [...config.source.symbols],
-      market: config.source.market,
-      seed: sim.seed,
-      tradesPerSecond: sim.tradesPerSecond,
-      bookTickersPerSecond: sim.bookTickersPerSecond,
-      replayFiles: [...sim.replayFiles],
-      replaySpeed: sim.replaySpeed,
-      connectionLifetimeMs: sim.connectionLifetimeMs,
-      pingIntervalMs: sim.pingIntervalMs,
-      pongTimeoutMs: sim.pongTimeoutMs,
-      weightLimitPerMinute: sim.weightLimitPerMinute,
-      historySize: sim.historySize,
-    });
+    const simulator = await startSimulator(simulatorOptionsFrom(config));
     logger.info({ ws: simulator.wsBaseUrl, rest: simulator.restBaseUrl }, 'exchange simulator started in-process');
     ctx.shutdown.onShutdown('stop simulator', () => simulator.close(), 150);
     return { source: new BinanceSource(config.source, { logger, metrics }, { wsBaseUrl: simulator.wsBaseUrl }), simulator };

@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import { access } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -156,5 +157,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })()),
+  };
+}
+
+/** Simulator options from the `simulator` and `source` sections of the configuration. */
+export function simulatorOptionsFrom(config: Pick<Config, 'simulator' | 'source'>, port = config.simulator.port): SimulatorOptions {
+  const s = config.simulator;
+  return {
+    host: s.host,
+    port,
+    symbols: [...config.source.symbols],
+    market: config.source.market,
+    seed: s.seed,
+    tradesPerSecond: s.tradesPerSecond,
+    bookTickersPerSecond: s.bookTickersPerSecond,
+    replayFiles: [...s.replayFiles],
+    replaySpeed: s.replaySpeed,
+    connectionLifetimeMs: s.connectionLifetimeMs,
+    pingIntervalMs: s.pingIntervalMs,
+    pongTimeoutMs: s.pongTimeoutMs,
+    weightLimitPerMinute: s.weightLimitPerMinute,
+    historySize: s.historySize,
   };
 }

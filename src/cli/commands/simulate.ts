@@ -57,23 +57,8 @@ REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
     const s = config.simulator;
     const port = opts.listenPort !== undefined ? Number(opts.listenPort) : s.port !== 0 ? s.port : CLI_DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--listen-port: expected a port number, got ${String(opts.listenPort)}`);
-    const { startSimulator } = await import('../../simulator/index.js');
-    const sim = await startSimulator({
-      host: s.host,
-      port,
-      symbols: [...config.source.symbols],
-      market: config.source.market,
-      seed: s.seed,
-      tradesPerSecond: s.tradesPerSecond,
-      bookTickersPerSecond: s.bookTickersPerSecond,
-      replayFiles: [...s.replayFiles],
-      replaySpeed: s.replaySpeed,
-      connectionLifetimeMs: s.connectionLifetimeMs,
-      pingIntervalMs: s.pingIntervalMs,
-      pongTimeoutMs: s.pongTimeoutMs,
-      weightLimitPerMinute: s.weightLimitPerMinute,
-      historySize: s.historySize,
-    });
+    const { startSimulator, simulatorOptionsFrom } = await import('../../simulator/index.js');
+    const sim = await startSimulator(simulatorOptionsFrom(config, port));
     const what = s.replayFiles.length > 0 ? `replaying ${s.replayFiles.join(', ')}` : `generating ${config.source.symbols.join(', ')} (seed ${s.seed})`;
     process.stdout.write(
       `tickflow simulator ${what}\n  WebSocket  ${sim.wsBaseUrl}/stream?streams=<stream>/<stream>  or  ${sim.wsBaseUrl}/ws/<stream>\n  REST       ${sim.restBaseUrl}/api/v3/...\n  faults     POST ${sim.restBaseUrl}/sim/faults/<name>   emitted: GET ${sim.restBaseUrl}/sim/emitted\n`,
