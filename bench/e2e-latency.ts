@@ -18,6 +18,7 @@ import {
   deleteTopics,
   freshDatabase,
   groupLag,
+  groupMembers,
   histogramBuckets,
   metricSum,
   sleep,
@@ -66,7 +67,9 @@ try {
     await sleep(SETTLE_S * 1_000);
     const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);
     const t0 = performance.now();
+    const membersAtStart = await groupMembers('tickflow-store');
     await sleep(WINDOW_S * 1_000);
+    const foreign = Math.max(membersAtStart, await groupMembers('tickflow-store')) - 1;
     const [s1, i1] = await Promise.all([store.metrics(), ingest.metrics()]);
     const seconds = (performance.now() - t0) / 1000;
     const lagAtEnd = await groupLag('tickflow-store', [topics.trades!]);
@@ -86,7 +89,8 @@ try {
     steps.push(step);
     console.log(
       `offered ${offered}/s: produced ${produced.toFixed(0)}/s, stored ${stored.toFixed(0)} rows/s, store lag at end ${lagAtEnd}, ` +
-        `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows — ${step.sustained ? 'sustained' : 'NOT sustained'}`,
+        `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
+        (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group tickflow-store)` : ''),
     );
     if (!step.sustained) {
       const notable = store.cli.stderr().split('\n').filter((l) => /"level":[4-6]\d|assign|revok|rebalanc|join/i.test(l));

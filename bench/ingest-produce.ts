@@ -5,11 +5,13 @@
  * role's tickflow_events_produced_total over a window after warm-up.
  * Run: `node --import tsx bench/ingest-produce.ts [seconds=30] [tradesPerSecondPerSymbol=25000]`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
+import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
+import { sampleProcess } from './support/children.js';
 import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole, startSimulator } from './support/roles.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
@@ -17,22 +19,38 @@ const RATE = Number(process.argv[3] ?? 25_000);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
 const WARMUP_MS = 5_000;
 
+// kafka.sh keeps the broker's pid in its home (TICKFLOW_KAFKA_DIR when a private broker runs).
+const BROKER_PID = join(process.env.TICKFLOW_KAFKA_DIR ?? join(REPO_ROOT, '.tickflow', 'kafka'), 'broker.pid');
+
+/** CPU seconds used so far by each named process (where its pid is known). */
+function cpu(pids: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).flatMap(([name, pid]) => (pid === undefined ? [] : [[name, sampleProcess(pid).cpuSeconds]])));
+}
+
 const { topics, sets } = benchTopics('ingest');
 const bus = configSchema.parse({}).bus;
 const sim = await startSimulator(SYMBOLS, RATE);
 try {
   const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
   const produced = async (): Promise<number> => metricSum(await ingest.metrics(), 'tickflow_events_produced_total');
+  const pids = { simulator: sim.cli.child.pid, ingest: ingest.cli.child.pid, broker: existsSync(BROKER_PID) ? Number(readFileSync(BROKER_PID, 'utf8')) : undefined };
   await sleep(WARMUP_MS);
   const before = await produced();
+  const cpu0 = cpu(pids);
   const t0 = performance.now();
   await sleep(SECONDS * 1_000);
-  const ours = ((await produced()) - before) / ((performance.now() - t0) / 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  const ours = ((await produced()) - before) / elapsed;
+  const cpu1 = cpu(pids);
+  const cores = Object.entries(cpu1).map(([name, s]) => `${name} ${((s - (cpu0[name] ?? 0)) / elapsed).toFixed(2)}`).join(', ');
+  const final = await ingest.metrics();
+  const reconnects = metricSum(final, 'tickflow_websocket_reconnects_total');
+  const missing = metricSum(final, 'tickflow_gap_missing_ids_total');
   await ingest.stop();
   sim.cli.child.kill('SIGTERM');
 
   const written = Number((await endOffsets([topics.trades!])).get(topics.trades!)?.reduce((a, b) => a + b, 0n) ?? 0n);
-  console.log(`tickflow ingest: ${ours.toFixed(0)} msgs/s; ${written} records in the topic`);
+  console.log(`tickflow ingest: ${ours.toFixed(0)} msgs/s; ${written} records in the topic; ${reconnects} reconnects, ${missing} trade ids missed`);
   if (written === 0) throw new Error(`ingest wrote nothing:\n${ingest.cli.stderr().slice(-3000)}`);
   // The payloads are the very records ingest wrote: same JSON, same size.
   const dump = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
@@ -56,8 +74,9 @@ try {
 
   console.log(`simulator: ${SYMBOLS.length} symbols × ${RATE} trades/s offered; ingest window ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${written} records in the topic`);
   console.log(`records: average value ${avgBytes.toFixed(0)} bytes (${values.length} sampled from the topic), acks=all, lz4, linger ${bus.lingerMs} ms, batch ${bus.batchMaxBytes} bytes`);
-  console.log(`tickflow ingest (simulator → Kafka): ${ours.toFixed(0)} msgs/s`);
+  console.log(`tickflow ingest (simulator → Kafka): ${ours.toFixed(0)} msgs/s  (${reconnects} reconnects, ${missing} trade ids missed by the simulator's slow-client handling)`);
   console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s  (${records} records)`);
+  console.log(`cores used during the ingest window: ${cores}`);
   console.log(`ratio ingest / Java:                 ${(ours / java).toFixed(2)}`);
   console.log(`java summary: ${summary}`);
 } finally {
