@@ -71,11 +71,16 @@ function row(t: LiveTrade | TradeRow): HTMLTableRowElement {
   const tr = document.createElement('tr');
   tr.className = `${t.buyerIsMaker ? 'sell' : 'buy'}${t.whale ? ' whale' : ''}`;
   tr.dataset.id = String(t.id);
-  for (const text of [clock(t.time), t.price, t.quantity]) {
+  for (const text of [clock(t.time), trimZeros(t.price), trimZeros(t.quantity)]) {
     const td = document.createElement('td');
     td.textContent = text;
     tr.append(td);
   }
   if (t.whale) tr.title = `whale: ${(+t.price * +t.quantity).toLocaleString('en-US', { maximumFractionDigits: 0 })} notional`;
   return tr;
+}
+
+/** "61235.50000000" → "61235.50": the same exact value, narrower; at least two decimals stay. */
+function trimZeros(decimal: string): string {
+  return decimal.includes('.') ? decimal.replace(/(\.\d\d\d*?)0+$/, '$1') : decimal;
 }
