@@ -52,8 +52,13 @@ async function progress(on: Cluster): Promise<string> {
 }
 
 /** Waits until the run's rows reach as far into the input as the uninterrupted run's did. */
-async function caughtUp(on: Cluster, done: string): Promise<void> {
-  await waitFor('the processor through the whole input', async () => (await progress(on)) === done, 120_000);
+async function caughtUp(on: Cluster, done: string, roles: readonly RunningRole[]): Promise<void> {
+  try {
+    await waitFor('the processor through the whole input', async () => (await progress(on)) === done, 90_000);
+  } catch (err) {
+    const logs = roles.map((r) => r.stderr().split('\n').filter((l) => !l.includes('"level":30') || /assign|revoke|rebalance|join/i.test(l)).slice(-40).join('\n'));
+    throw new Error(`${String(err)}\nreached ${await progress(on)}\nexpected ${done}\n${logs.join('\n-----\n')}`);
+  }
 }
 
 async function stop(processor: RunningRole): Promise<void> {
@@ -104,7 +109,7 @@ test('stream processor over Kafka: kill -9 mid-window + restart, and two instanc
   const atKill = await tables(crashed);
   assert.ok(!isDeepStrictEqual(atKill, expected), 'killed before the input was processed');
   const restarted = await startRole(t, 'process', crashed, PROCESS, EARLIEST);
-  await caughtUp(crashed, done);
+  await caughtUp(crashed, done, [restarted]);
   await idle(restarted);
   await stop(restarted);
   assertSameTables(await tables(crashed), expected, 'after kill -9 and restart');
@@ -112,7 +117,7 @@ test('stream processor over Kafka: kill -9 mid-window + restart, and two instanc
   const [a, b] = await Promise.all([startRole(t, 'process', split, PROCESS, EARLIEST), startRole(t, 'process', split, PROCESS, EARLIEST)]);
   const group = await describeGroup(split.brokers, PROCESSOR_GROUP, split.prefix);
   assert.equal(new Set(group.map((p) => p.consumerId).filter((id) => id !== null)).size, 2, JSON.stringify(group));
-  await caughtUp(split, done);
+  await caughtUp(split, done, [a, b]);
   await Promise.all([idle(a), idle(b)]);
   await Promise.all([stop(a), stop(b)]);
   assertSameTables(await tables(split), expected, 'two instances');
