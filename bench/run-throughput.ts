@@ -3,8 +3,14 @@
  * the exchange simulator in its own process (`tickflow simulate`), stepping the rate up. A step
  * holds when the database afterwards has exactly the emitted ids (no loss, no gap, no dead
  * letter) and the pipeline kept up: once the simulator stops sending, the last frame is received
- * within --max-catch-up-ms. Falling behind shows there first, because the source pauses its
- * sockets when the bus is full and the frames wait in the simulator's send buffer.
+ * within --max-catch-up-ms. A pipeline that cannot keep up reads its socket late, so the frames
+ * wait in the simulator's send buffer: that shows as catch-up time and as ingest latency (receive
+ * time − the simulator's send time E) growing from the first to the last third of the step.
+ *
+ * Columns: loop run/wait is the run's main thread (the event loop, PGlite included) on a CPU and
+ * runnable but waiting for one (/proc/<pid>/schedstat), % of the step: a high wait means the
+ * machine, not the pipeline, set the pace. CPU µs/frame is the run's CPU time (all threads) per
+ * frame received, the load-independent cost.
  *
  * In the same run: the machine's raw JSON.parse rate over real frames captured from the
  * simulator (the yardstick), and the simulator's own top rate to a client that only counts.
@@ -62,6 +68,8 @@ interface SimStep {
   readonly target: number;
   readonly delivered: number;
   readonly simCpuPct: number;
+  /** The simulator's event loop runnable but waiting for a CPU, % of the window. */
+  readonly simLoopWaitPct: number;
 }
 
 /** The simulator alone, to a client that counts frames without parsing them. */
@@ -74,10 +82,16 @@ async function simulatorStep(target: number, capture: Capture, seconds: number):
     ws.on('message', () => frames++);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     await sleep(1_000);
-    const from = { frames, cpu: sampleProcess(sim.pid).cpuSeconds, at: performance.now() };
+    const from = { frames, sample: sampleProcess(sim.pid), at: performance.now() };
     await sleep(seconds * 1000);
     const dt = (performance.now() - from.at) / 1000;
-    const step = { target, delivered: (frames - from.frames) / dt, simCpuPct: (100 * (sampleProcess(sim.pid).cpuSeconds - from.cpu)) / dt };
+    const to = sampleProcess(sim.pid);
+    const step = {
+      target,
+      delivered: (frames - from.frames) / dt,
+      simCpuPct: (100 * (to.cpuSeconds - from.sample.cpuSeconds)) / dt,
+      simLoopWaitPct: (100 * (to.loopWaitSeconds - from.sample.loopWaitSeconds)) / dt,
+    };
     ws.terminate();
     return step;
   } finally {
@@ -95,8 +109,14 @@ interface RunStep {
   readonly p99Last: number;
   readonly catchUpMs: number;
   readonly runCpuPct: number;
+  /** The run's event loop (main thread): share of the window on a CPU, and runnable but waiting for one. */
+  readonly loopRunPct: number;
+  readonly loopWaitPct: number;
+  /** CPU time of the run process (all threads) per frame it received in the window. */
+  readonly cpuMicrosPerFrame: number;
   readonly simCpuPct: number;
   readonly pauses: number;
+  readonly reconnects: number;
   readonly held: boolean;
 }
 
@@ -107,25 +127,41 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
   let run: RunProcess | undefined;
   try {
     run = await startRunProcess({ wsBaseUrl: sim.wsBaseUrl, symbols, streams, dataDir });
-    const start = { at: Date.now(), run: sampleProcess(run.pid).cpuSeconds, sim: sampleProcess(sim.pid).cpuSeconds };
+    const received = () => run!.counter('tickflow_messages_received_total');
+    const start = { at: Date.now(), run: sampleProcess(run.pid), sim: sampleProcess(sim.pid).cpuSeconds, received: await received() };
     await sleep(seconds * 1000);
     const stallAt = Date.now();
-    const cpu = { run: sampleProcess(run.pid).cpuSeconds - start.run, sim: sampleProcess(sim.pid).cpuSeconds - start.sim };
+    const end = sampleProcess(run.pid);
+    const receivedInWindow = (await received()) - start.received;
+    const cpu = {
+      run: end.cpuSeconds - start.run.cpuSeconds,
+      sim: sampleProcess(sim.pid).cpuSeconds - start.sim,
+      loopRun: end.loopRunSeconds - start.run.loopRunSeconds,
+      loopWait: end.loopWaitSeconds - start.run.loopWaitSeconds,
+    };
     await sim.stall(3_600_000);
-    // Wait until the pipeline has received everything that was in flight (the counter stops moving).
-    let last = -1;
-    for (let i = 0; i < 600; i++) {
-      const received = await run.counter('tickflow_messages_received_total');
-      if (received === last) break;
-      last = received;
-      await sleep(1_000);
+    // SIGTERM stops reading at once (what is still in the socket was never received), so wait
+    // until every frame the simulator sent has been received: per stream, received ≥ emitted.
+    await sleep(1_000);
+    const sentFrames = await sim.emitted();
+    for (let deadline = Date.now() + 600_000; Date.now() < deadline; await sleep(1_000)) {
+      const got = new Map((await run.series('tickflow_messages_received_total')).map((x) => [`${x.labels.symbol?.toLowerCase()}@${x.labels.stream}`, x.value]));
+      const behind = Object.entries(sentFrames).filter(([stream, e]) => /@(trade|aggTrade|bookTicker)$/.test(stream) && (got.get(stream) ?? 0) < e.count);
+      if (behind.length === 0) break;
     }
     const emitted = await sim.emitted();
     const pauses = run.pauses();
+    const reconnects = await run.counter('tickflow_websocket_reconnects_total');
+    const warnings = run.cli
+      .stderr()
+      .split('\n')
+      .filter((l) => /"level":[4-6]0/.test(l))
+      .map((l) => (JSON.parse(l) as { msg: string; connection?: string; reason?: string; detail?: string }))
+      .map((l) => [l.connection, l.msg, l.reason, l.detail].filter((x) => x !== undefined).join(' '));
     const exit = await run.stop();
     if (exit !== 0) throw new Error(`tickflow run exited with ${exit}:\n${run.cli.stderr().slice(-3000)}`);
     const stored = await checkStored(dataDir, emitted, symbols);
-    const problems = stored.problems;
+    const problems = stored.problems.length === 0 ? [] : [...stored.problems, ...warnings.slice(0, 5).map((w) => `run logged: ${w}`)];
     const sentFor = (stallAt - start.at) / 1000;
     const frames = Object.values(stored.frames).reduce((a, b) => a + b, 0);
     const catchUpMs = Math.max(0, stored.lastIngestAt - stallAt);
@@ -140,8 +176,12 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
       p99Last: stored.p99LastThirdMs,
       catchUpMs,
       runCpuPct: (100 * cpu.run) / sentFor,
+      loopRunPct: (100 * cpu.loopRun) / sentFor,
+      loopWaitPct: (100 * cpu.loopWait) / sentFor,
+      cpuMicrosPerFrame: (1e6 * cpu.run) / receivedInWindow,
       simCpuPct: (100 * cpu.sim) / sentFor,
       pauses,
+      reconnects,
       held: problems.length === 0 && catchUpMs <= maxCatchUpMs,
     };
   } finally {
@@ -158,16 +198,16 @@ const parseBefore = parseRate(capture.frames, 3_000);
 console.log(`JSON.parse of those frames: ${fmt(parseBefore)} frames/s`);
 
 console.log('\nsimulator alone (tickflow simulate → a ws client that only counts):');
-console.log('  target/s | delivered/s | sim CPU %');
+console.log('  target/s | delivered/s | sim CPU % | sim loop waiting for a CPU %');
 const simSteps: SimStep[] = [];
 for (const target of list(args['sim-rates'])) {
   const s = await simulatorStep(target, capture, Number(args['sim-seconds']));
   simSteps.push(s);
-  console.log(`${fmt(s.target).padStart(10)} | ${fmt(s.delivered).padStart(11)} | ${s.simCpuPct.toFixed(0).padStart(9)}`);
+  console.log(`${fmt(s.target).padStart(10)} | ${fmt(s.delivered).padStart(11)} | ${s.simCpuPct.toFixed(0).padStart(9)} | ${s.simLoopWaitPct.toFixed(0).padStart(4)}`);
 }
 
-console.log('\ntickflow run fed by tickflow simulate:');
-console.log('  target/s |  sent/s | exact | p50 ms | p99 ms first→last third | catch-up ms | run CPU % | sim CPU % | pauses | holds');
+console.log('\ntickflow run fed by tickflow simulate (loop: the run\'s main thread on a CPU / runnable but waiting for one):');
+console.log('  target/s |  sent/s | exact |  p50 ms | p99 ms first→last third | catch-up ms | run CPU % | loop run/wait % | CPU µs/frame | sim CPU % | pauses | reconnects | holds');
 const steps: RunStep[] = [];
 for (const target of list(args.rates)) {
   const s = await pipelineStep(target, capture, Number(args.seconds));
@@ -177,12 +217,15 @@ for (const target of list(args.rates)) {
       fmt(s.target).padStart(10),
       fmt(s.sent).padStart(7),
       (s.problems.length === 0 ? 'yes' : 'NO').padStart(5),
-      s.p50.toFixed(1).padStart(6),
+      s.p50.toFixed(1).padStart(7),
       `${s.p99First.toFixed(0)} → ${s.p99Last.toFixed(0)}`.padStart(24),
       fmt(s.catchUpMs).padStart(10),
       s.runCpuPct.toFixed(0).padStart(9),
+      `${s.loopRunPct.toFixed(0)} / ${s.loopWaitPct.toFixed(0)}`.padStart(15),
+      s.cpuMicrosPerFrame.toFixed(0).padStart(12),
       s.simCpuPct.toFixed(0).padStart(9),
       String(s.pauses).padStart(6),
+      String(s.reconnects).padStart(10),
       s.held ? 'yes' : 'NO',
     ].join(' | '),
   );
@@ -199,6 +242,7 @@ if (best === undefined) {
   console.log('no step held');
 } else {
   console.log(`highest rate held with no loss: ${fmt(best.sent)} frames/s (${describeMix(best.mix)})`);
-  console.log(`= 1/${(parse / best.sent).toFixed(0)} of the raw JSON.parse rate (${fmt(parse)} frames/s)`);
+  console.log(`JSON.parse alone is ${(parse / best.sent).toFixed(0)}× that (${fmt(parse)} frames/s, mean of before and after)`);
+  console.log(`CPU per frame there: ${best.cpuMicrosPerFrame.toFixed(0)} µs, i.e. about ${fmt(1e6 / best.cpuMicrosPerFrame)} frames/s if the run had one core to itself`);
 }
 if (simSteps.length > 0) console.log(`simulator alone delivered up to ${fmt(simTop)} frames/s`);

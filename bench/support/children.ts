@@ -8,8 +8,11 @@ const CLK_TCK = 100;
 export interface ProcessSample {
   /** Resident set size (VmRSS), MiB. */
   readonly rssMib: number;
-  /** User + system CPU time consumed so far, seconds. */
+  /** User + system CPU time consumed so far (all threads), seconds. */
   readonly cpuSeconds: number;
+  /** Main thread (the event loop): time on a CPU, and time runnable but waiting for one, seconds. */
+  readonly loopRunSeconds: number;
+  readonly loopWaitSeconds: number;
 }
 
 /** RSS and CPU time of a live process, from /proc (Linux only). */
@@ -20,7 +23,9 @@ export function sampleProcess(pid: number): ProcessSample {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssMib: rssKb / 1024, cpuSeconds: ticks / CLK_TCK };
+  // schedstat: ns on the CPU, ns waiting on a run queue, timeslices — the second shows CPU starvation.
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { rssMib: rssKb / 1024, cpuSeconds: ticks / CLK_TCK, loopRunSeconds: (run ?? NaN) / 1e9, loopWaitSeconds: (wait ?? NaN) / 1e9 };
 }
 
 export interface SimProcessOptions {
@@ -85,7 +90,9 @@ export interface RunProcess {
   readonly cli: CliProcess;
   /** GET /health of its API. */
   health(): Promise<{ components: Record<string, { state: string; details?: Record<string, unknown> }> }>;
-  /** The sum of every series of a Prometheus counter in its /metrics, e.g. tickflow_messages_received_total. */
+  /** Every series of a metric in its /metrics, e.g. tickflow_messages_received_total. */
+  series(name: string): Promise<Series[]>;
+  /** The sum of every series of a counter. */
   counter(name: string): Promise<number>;
   /** How often the source paused its sockets because the pipeline behind it was full. */
   pauses(): number;
@@ -118,15 +125,28 @@ export async function startRunProcess(opts: RunProcessOptions): Promise<RunProce
     pid: cli.child.pid!,
     cli,
     health: async () => (await fetch(`${apiUrl}/health`)).json() as ReturnType<RunProcess['health']>,
-    counter: async (name) => {
-      const text = await (await fetch(`${apiUrl}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-      return sum;
-    },
+    series: (name) => series(apiUrl, name),
+    counter: async (name) => (await series(apiUrl, name)).reduce((sum, s) => sum + s.value, 0),
     pauses: () => cli.stderr().split('pausing sockets').length - 1,
     stop: () => stopChild(cli),
   };
+}
+
+export interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+async function series(apiUrl: string, name: string): Promise<Series[]> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const out: Series[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of line.matchAll(/(\w+)="([^"]*)"/g)) labels[k!] = v!;
+    out.push({ labels, value: Number(line.slice(line.lastIndexOf(' ') + 1)) });
+  }
+  return out;
 }
 
 async function stopChild(cli: CliProcess, timeoutMs = 120_000): Promise<number> {
