@@ -10,12 +10,12 @@
  * The live stream (EventSource) never completes, so resource timing has no entry for it.
  *
  * bin/tickflow.js runs dist/cli when `npm run build` made it, else the sources through tsx; the
- * output says which. --compiled measures the compiled CLI without touching dist/ (which would
- * switch everybody's bin/tickflow.js to it): `tsc -p tsconfig.build.json` into
- * node_modules/.cache/tickflow-bench-dist, with the dashboard build beside it, as `npm run build`
- * lays it out.
+ * output says which. --runner tsx forces the sources through tsx; --runner compiled compiles the
+ * current sources without touching dist/ (which would switch everybody's bin/tickflow.js to it):
+ * `tsc -p tsconfig.build.json` into node_modules/.cache/tickflow-bench-dist, with the dashboard
+ * build beside it, as `npm run build` lays it out.
  *
- *   npx tsx bench/dashboard-first-candle.ts [--runs 3] [--compiled]
+ *   npx tsx bench/dashboard-first-candle.ts [--runs 3] [--runner bin|tsx|compiled]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -26,25 +26,33 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../test/support/data.js';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, compiled: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, runner: { type: 'string', default: 'bin' } } });
 const runs = Number(args.runs);
 
-/** The CLI entry point to spawn, and what it runs. */
-function entryPoint(): { path: string; runs: string } {
-  if (!args.compiled) {
-    const compiled = existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'));
-    return { path: join(REPO_ROOT, 'bin', 'tickflow.js'), runs: `bin/tickflow.js → ${compiled ? 'dist/ (compiled)' : 'src/ through tsx (no dist/cli)'}` };
+/** How to start the CLI (arguments for node), and what that runs. */
+function entryPoint(): { argv: string[]; runs: string } {
+  switch (args.runner) {
+    case 'bin': {
+      const compiled = existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'));
+      return { argv: [join(REPO_ROOT, 'bin', 'tickflow.js')], runs: `bin/tickflow.js → ${compiled ? 'dist/ (compiled)' : 'src/ through tsx (no dist/cli)'}` };
+    }
+    case 'tsx':
+      return { argv: ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts')], runs: 'src/ through tsx (as bin/tickflow.js without dist/)' };
+    case 'compiled': {
+      const out = join(REPO_ROOT, 'node_modules', '.cache', 'tickflow-bench-dist');
+      rmSync(out, { recursive: true, force: true });
+      // tsc exits non-zero on type errors elsewhere in the tree but still emits every file.
+      try {
+        execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO_ROOT, stdio: 'ignore' });
+      } catch {
+        if (!existsSync(join(out, 'cli', 'main.js'))) throw new Error('tsc emitted no cli/main.js');
+      }
+      execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-web.mjs'), join(out, 'web', 'public')], { cwd: REPO_ROOT, stdio: 'ignore' });
+      return { argv: [join(out, 'cli', 'main.js')], runs: 'the current sources compiled by tsc (as dist/ after npm run build)' };
+    }
+    default:
+      throw new Error(`--runner ${args.runner}: expected bin, tsx or compiled`);
   }
-  const out = join(REPO_ROOT, 'node_modules', '.cache', 'tickflow-bench-dist');
-  rmSync(out, { recursive: true, force: true });
-  // tsc exits non-zero on type errors elsewhere in the tree but still emits every file.
-  try {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO_ROOT, stdio: 'ignore' });
-  } catch {
-    if (!existsSync(join(out, 'cli', 'main.js'))) throw new Error('tsc emitted no cli/main.js');
-  }
-  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-web.mjs'), join(out, 'web', 'public')], { cwd: REPO_ROOT, stdio: 'ignore' });
-  return { path: join(out, 'cli', 'main.js'), runs: 'the compiled CLI (tsc output, as dist/ after npm run build)' };
 }
 const entry = entryPoint();
 
@@ -103,7 +111,7 @@ async function measure(keepTransfers: boolean): Promise<{ timings: Timings; tran
   const spawnedAt = Date.now();
   const child = spawn(
     process.execPath,
-    [entry.path, 'run', '--source', 'sim', '--data-dir', dataDir, '--port', String(port), '--set', 'store.embeddedPort=0'],
+    [...entry.argv, 'run', '--source', 'sim', '--data-dir', dataDir, '--port', String(port), '--set', 'store.embeddedPort=0'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TICKFLOW_OPS_STATUS_LINE: 'off', TICKFLOW_OPS_LOG_FORMAT: 'json' } },
   );
   let stderr = '';
