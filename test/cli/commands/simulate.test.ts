@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { parseUnits } from '../../../src/simulator/decimal.js';
 import { TestClient } from '../../simulator/client.js';
 import { REPO_ROOT } from '../../support/data.js';
 
@@ -41,6 +42,9 @@ test('tickflow simulate serves a market, takes faults from the command line and 
   const ids = (client.json() as { t: number }[]).map((m) => m.t);
   const holes = ids.filter((id, i) => i > 0 && id !== (ids[i - 1] ?? 0) + 1);
   assert.equal(holes.length, 1);
+
+  await cli(['simulate', 'fault', 'whale', '--json', '{"symbol":"SOLUSDT","notional":250000}', '--url', rest]);
+  await client.waitFor<{ p: string; q: string }>((m) => parseUnits(m.p, 8) * parseUnits(m.q, 8) >= 250_000n * 10n ** 16n, 'the whale trade');
 
   const emitted = JSON.parse((await cli(['simulate', 'emitted', '--url', rest])).stdout) as Record<string, { ranges: unknown[] }>;
   assert.equal(emitted['solusdt@trade']?.ranges.length, 2);
