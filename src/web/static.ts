@@ -29,9 +29,14 @@ export function registerDashboard(app: FastifyInstance, root: string): void {
   void app.register(fastifyStatic, {
     root,
     prefix: '/',
-    index: 'index.html',
+    // "/" is its own route: with preCompressed, @fastify/static answers 404 for a directory index
+    // requested with Accept-Encoding (every browser sends it).
+    index: false,
     // Asset names are not content-hashed, so browsers must revalidate after an upgrade.
     cacheControl: true,
     maxAge: 0,
+    // build-web.mjs writes .br and .gz beside each asset.
+    preCompressed: true,
   });
+  app.get('/', (_req, reply) => reply.sendFile('index.html'));
 }
