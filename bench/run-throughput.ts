@@ -141,13 +141,22 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
     };
     await sim.stall(3_600_000);
     // SIGTERM stops reading at once (what is still in the socket was never received), so wait
-    // until every frame the simulator sent has been received: per stream, received ≥ emitted.
+    // until every frame the simulator sent has been received: per stream, received ≥ emitted —
+    // or, when frames were lost on the way (the simulator cuts a client 64 MiB behind, as Binance
+    // drops slow consumers), until nothing more arrives for 10 s.
     await sleep(1_000);
     const sentFrames = await sim.emitted();
-    for (let deadline = Date.now() + 600_000; Date.now() < deadline; await sleep(1_000)) {
-      const got = new Map((await run.series('tickflow_messages_received_total')).map((x) => [`${x.labels.symbol?.toLowerCase()}@${x.labels.stream}`, x.value]));
+    let previous = -1;
+    let stableSince = Date.now();
+    for (;;) {
+      const series = await run.series('tickflow_messages_received_total');
+      const got = new Map(series.map((x) => [`${x.labels.symbol?.toLowerCase()}@${x.labels.stream}`, x.value]));
       const behind = Object.entries(sentFrames).filter(([stream, e]) => /@(trade|aggTrade|bookTicker)$/.test(stream) && (got.get(stream) ?? 0) < e.count);
       if (behind.length === 0) break;
+      const total = series.reduce((sum, x) => sum + x.value, 0);
+      if (total !== previous) [previous, stableSince] = [total, Date.now()];
+      else if (Date.now() - stableSince > 10_000) break;
+      await sleep(1_000);
     }
     const emitted = await sim.emitted();
     const pauses = run.pauses();
