@@ -297,6 +297,9 @@ export class KafkaGroupConsumer implements BusConsumer {
     this.delivered.clear();
     this.committed.clear();
     this.skipped.clear();
+    // receive() pauses the stream while the buffer is full and only the pump resumes it, once it
+    // takes from the buffer: emptied here, nothing would, and the member would stall for good.
+    this.stream?.resume();
   }
 
   /** Whether the library's current assignment includes the record's partition. */
