@@ -68,9 +68,14 @@ export async function startRole(
     [role, '--bus', 'kafka', '--brokers', on.brokers.join(','), '--db', on.dbUrl, '--health-port', '0', ...topicArgs(on), ...args],
     env,
   );
-  t.after(() => {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-    return proc.exited;
+  // SIGTERM first: a role that leaves its consumer group cleanly spares the next test a rebalance
+  // that waits for a dead member's session to time out.
+  t.after(async () => {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
+    await proc.exited;
+    clearTimeout(timer);
   });
   const line = await proc.waitForLog(new RegExp(`"msg":"tickflow ${role} running"`), 60_000);
   const opsUrl = (JSON.parse(line) as { ops: string }).ops;
