@@ -3,6 +3,7 @@ import type { DeadLetterEvent } from '../../core/events.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
+import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeEvent, TYPE_HEADER } from './codec.js';
 
@@ -67,6 +68,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       heartbeatInterval: 1_000,
       rebalanceTimeout: 15_000,
       maxWaitTime: 200,
+      partitionAssigner: subscriptionAwareAssigner,
     });
   }
 
