@@ -98,6 +98,8 @@ const bus = z.strictObject({
   /** Events buffered towards the broker before the source is slowed down. */
   maxBufferedEvents: positiveInt.default(100_000),
   autoOffsetReset: z.enum(['latest', 'earliest']).default('latest'),
+  /** Consumer groups are <prefix>-store and <prefix>-process: one prefix per deployment sharing a broker. */
+  groupPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).default('tickflow'),
 });
 
 const store = z.strictObject({

@@ -9,7 +9,7 @@ import type { RoleContext } from './context.js';
 export async function feedLive(bus: Bus, live: LiveFeed, ctx: RoleContext): Promise<BusConsumer> {
   let consumer: BusConsumer | undefined;
   consumer = await bus.subscribe(
-    { group: `tickflow-live-${process.pid}`, topics: ['trades', 'bookTicker', 'gaps'], fromBeginning: false },
+    { group: `${ctx.config.bus.groupPrefix}-live-${process.pid}`, topics: ['trades', 'bookTicker', 'gaps'], fromBeginning: false },
     {
       onDeliveries: async (batch) => {
         for (const d of batch) live.publish(d.event);

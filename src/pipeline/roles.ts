@@ -4,8 +4,8 @@ import type { Bus } from '../bus/bus.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { healthEndpointFor, startOpsServer } from '../ops/ops-server.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { PROCESSOR_GROUP, startProcessor } from '../processors/processor-role.js';
-import { STORE_GROUP, startStoreWriter } from '../store/writer.js';
+import { processorGroup, startProcessor } from '../processors/processor-role.js';
+import { storeGroup, startStoreWriter } from '../store/writer.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
@@ -38,7 +38,7 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   const bus = await openDistributedBus(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
-  watchLag(ctx, { [STORE_GROUP]: writer });
+  watchLag(ctx, { [storeGroup(ctx.config.bus)]: writer });
   return { opsUrl: await serveOps(ctx) };
 }
 
@@ -48,7 +48,7 @@ export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
   const bus = await openDistributedBus(ctx);
   const processor = await startProcessor({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
-  watchLag(ctx, { [PROCESSOR_GROUP]: processor });
+  watchLag(ctx, { [processorGroup(ctx.config.bus)]: processor });
   return { opsUrl: await serveOps(ctx) };
 }
 

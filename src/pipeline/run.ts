@@ -4,11 +4,11 @@ import { createLiveFeed, type LiveFeed } from '../api/live.js';
 import { publishProcessorOutputs } from '../api/processor-outputs.js';
 import type { Bus } from '../bus/bus.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { PROCESSOR_GROUP, startProcessor } from '../processors/processor-role.js';
+import { processorGroup, startProcessor } from '../processors/processor-role.js';
 import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
-import { STORE_GROUP, startStoreWriter } from '../store/writer.js';
+import { storeGroup, startStoreWriter } from '../store/writer.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
@@ -58,7 +58,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
 
   const { source, simulator } = await createSource(ctx);
   const ingest = await startIngest(ctx, source, bus);
-  const lag = watchLag(ctx, processor ? { [STORE_GROUP]: writer, [PROCESSOR_GROUP]: processor } : { [STORE_GROUP]: writer });
+  const lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
 
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;

@@ -9,7 +9,12 @@ import type { Database } from '../store/database.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
 import { loadRestoredRows, writeUpserts } from './processor-store.js';
 
+/** The processor role's consumer group under the default `bus.groupPrefix`. */
 export const PROCESSOR_GROUP = 'tickflow-process';
+
+export function processorGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string {
+  return `${bus.groupPrefix}-process`;
+}
 const TOPICS: readonly TopicId[] = ['trades', 'bookTicker'];
 
 export interface ProcessorDeps {
@@ -122,7 +127,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   };
 
   consumer = await deps.bus.subscribe(
-    { group: PROCESSOR_GROUP, topics: TOPICS },
+    { group: processorGroup(config.bus), topics: TOPICS },
     {
       onDeliveries: (batch) =>
         serial(async () => {

@@ -11,7 +11,12 @@ import { toStoreError } from './errors.js';
 import { maintainPartitions } from './partitions.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
 
+/** The store role's consumer group under the default `bus.groupPrefix`. */
 export const STORE_GROUP = 'tickflow-store';
+
+export function storeGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string {
+  return `${bus.groupPrefix}-store`;
+}
 const TOPICS: readonly TopicId[] = ['trades', 'bookTicker', 'depth', 'klines', 'gaps', 'deadLetters'];
 const MAINTENANCE_INTERVAL_MS = 3_600_000;
 /** Dead letters the writer itself creates: rows the database refused, records it could not encode. */
@@ -265,7 +270,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   };
 
   const consumer = await deps.bus.subscribe(
-    { group: STORE_GROUP, topics: TOPICS },
+    { group: storeGroup(config.bus), topics: TOPICS },
     {
       onDeliveries: async (batch) => {
         oldestPendingAt ??= monotonicMs();
