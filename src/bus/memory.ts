@@ -1,4 +1,6 @@
+import { monotonicMs } from '../core/clock.js';
 import type { PipelineEvent } from '../core/events.js';
+import type { Metrics } from '../ops/metrics.js';
 import { eventKey } from '../core/events.js';
 import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, Delivery, TopicId } from './bus.js';
 import { topicOf } from './bus.js';
@@ -27,6 +29,7 @@ export class MemoryBus implements Bus {
     private readonly capacity = 50_000,
     private readonly maxBatch = 1_000,
     private readonly onHandlerError: (err: unknown) => void = () => {},
+    private readonly metrics?: Pick<Metrics, 'eventsProduced' | 'produceLatency'>,
   ) {}
 
   writable(): boolean {
@@ -34,6 +37,7 @@ export class MemoryBus implements Bus {
   }
 
   async publish(events: readonly PipelineEvent[]): Promise<void> {
+    const started = monotonicMs();
     while (!this.closed && this.fullest() + events.length > this.capacity && this.fullest() > 0) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -43,11 +47,13 @@ export class MemoryBus implements Bus {
       const offset = this.offsets.get(topic) ?? 0n;
       this.offsets.set(topic, offset + 1n);
       const delivery: Delivery = { topic, partition: 0, offset, key: eventKey(event), event };
+      this.metrics?.eventsProduced.inc({ topic });
       for (const group of this.groups.values()) {
         if (group.topics.has(topic)) group.queue.push(delivery);
       }
     }
     for (const group of this.groups.values()) this.pump(group);
+    this.metrics?.produceLatency.observe((monotonicMs() - started) / 1000);
   }
 
   async subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer> {

@@ -11,8 +11,11 @@ export async function openBus(ctx: RoleContext): Promise<Bus> {
   const bus: Bus =
     config.bus.kind === 'kafka'
       ? await startKafka(ctx)
-      : new MemoryBus(config.bus.maxBufferedEvents, 1_000, (err) =>
-          logger.error({ component: 'bus', err: errorMessage(err) }, 'consumer failed on a batch; redelivering'),
+      : new MemoryBus(
+          config.bus.maxBufferedEvents,
+          1_000,
+          (err) => logger.error({ component: 'bus', err: errorMessage(err) }, 'consumer failed on a batch; redelivering'),
+          ctx.metrics,
         );
   ctx.health.register('bus', () =>
     bus.writable() ? { state: 'up', details: { kind: bus.kind } } : { state: 'down', reason: `${bus.kind} bus not writable` },

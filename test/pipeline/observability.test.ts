@@ -38,6 +38,7 @@ test('a real Prometheus scrapes tickflow run --source sim: pipeline series exist
   await increasing('sum(tickflow_end_to_end_latency_seconds_count)');
   await increasing('sum(tickflow_ingest_latency_seconds_count)');
   await increasing('tickflow_process_cpu_seconds_total');
+  await increasing('sum(tickflow_events_produced_total{topic="trades"})');
   const ready = await prom.query('tickflow_ready');
   assert.equal(ready[0]?.value, 1);
   const symbols = await prom.query('count by (symbol) (tickflow_messages_received_total)');
