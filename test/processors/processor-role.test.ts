@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { Bus, Delivery } from '../../src/bus/bus.js';
+import { observeCommits } from '../support/bus.js';
+import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { type Config, configSchema } from '../../src/config/schema.js';
 import type { MarketEvent } from '../../src/core/events.js';
@@ -41,23 +42,9 @@ async function openDb(t: TestContext, dir: string): Promise<Database> {
 
 /** The MemoryBus with the highest offset committed per topic recorded (what a restart resumes from). */
 function committingBus(inner: MemoryBus, committed: Map<string, bigint>): Bus {
-  return {
-    kind: inner.kind,
-    publish: (events) => inner.publish(events),
-    writable: () => inner.writable(),
-    close: () => inner.close(),
-    async subscribe(options, hooks) {
-      const consumer = await inner.subscribe(options, hooks);
-      return {
-        lag: () => consumer.lag(),
-        close: () => consumer.close(),
-        async commit(deliveries: readonly Delivery[]) {
-          await consumer.commit(deliveries);
-          for (const d of deliveries) if ((committed.get(d.topic) ?? -1n) < d.offset) committed.set(d.topic, d.offset);
-        },
-      };
-    },
-  };
+  return observeCommits(inner, (deliveries) => {
+    for (const d of deliveries) if ((committed.get(d.topic) ?? -1n) < d.offset) committed.set(d.topic, d.offset);
+  });
 }
 
 async function dump(db: Database): Promise<Record<string, string[]>> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { observeCommits } from '../support/bus.js';
 import type { Bus, Delivery } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -44,24 +45,10 @@ interface CommitRecord {
 
 /** The MemoryBus, with every BusConsumer.commit call recorded together with what the database held then. */
 function recordingBus(inner: MemoryBus, db: Database, commits: CommitRecord[]): Bus {
-  return {
-    kind: inner.kind,
-    publish: (events) => inner.publish(events),
-    writable: () => inner.writable(),
-    close: () => inner.close(),
-    async subscribe(options, hooks) {
-      const consumer = await inner.subscribe(options, hooks);
-      return {
-        lag: () => consumer.lag(),
-        close: () => consumer.close(),
-        async commit(deliveries) {
-          const rows = await db.query<{ n: number }>('SELECT count(*) AS n FROM trades');
-          commits.push({ deliveries, tradesStored: Number(rows[0]?.n) });
-          await consumer.commit(deliveries);
-        },
-      };
-    },
-  };
+  return observeCommits(inner, async (deliveries) => {
+    const rows = await db.query<{ n: number }>('SELECT count(*) AS n FROM trades');
+    commits.push({ deliveries, tradesStored: Number(rows[0]?.n) });
+  });
 }
 
 interface Harness {
