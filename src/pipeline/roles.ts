@@ -12,6 +12,7 @@ import { openStore } from './database.js';
 import { startIngest } from './ingest.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
+import { followStoredWindows } from './stored-updates.js';
 import { createSource } from './sources.js';
 
 /**
@@ -64,6 +65,7 @@ export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { a
   });
   const consumer = await feedLive(bus, live, ctx);
   ctx.shutdown.onShutdown('stop live feed', () => consumer.close(), ShutdownOrder.stopReading);
+  followStoredWindows(ctx, db, live);
   const app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ({ source: null, bus: { kind: bus.kind, consumerLag: null } }) });
   await app.listen({ host: config.api.host, port: config.api.port });
   ctx.shutdown.onShutdown('close API server', () => app.close(), ShutdownOrder.closeServers);

@@ -17,7 +17,7 @@ test('ingest → Kafka → store + process → PostgreSQL, and tickflow serve sh
   const env = { TICKFLOW_BUS_AUTO_OFFSET_RESET: 'earliest' };
   await startRole(t, 'store', on, [...common, '--set', 'store.batchMs=500'], env);
   await startRole(t, 'process', on, [...common, '--set', 'processor.triggerIntervalMs=1000'], env);
-  const serve = await startRole(t, 'serve', on, [...common, '--port', '0']);
+  const serve = await startRole(t, 'serve', on, [...common, '--port', '0', '--set', 'processor.triggerIntervalMs=1000']);
   await startRole(t, 'ingest', on, [...common, '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--streams', 'trade,aggTrade,bookTicker']);
   const api = serve.opsUrl;
 
@@ -33,6 +33,12 @@ test('ingest → Kafka → store + process → PostgreSQL, and tickflow serve sh
     text += new TextDecoder().decode(value);
     return /"type":"trade"/.test(text) && /"symbol":"BTCUSDT"/.test(text);
   }, 30_000);
+  // The process role's candles (with VWAP) reach serve's live channel from the database.
+  await waitFor('a processor candle over SSE', async () => {
+    const { value } = await reader.read();
+    text += new TextDecoder().decode(value);
+    return /"type":"candle"[^}]*"source":"processor"|"source":"processor"[^}]*"type":"candle"/.test(text);
+  }, 40_000);
 
   await waitFor('stored trades served', async () => {
     const res = await fetch(`${api}/api/trades?symbol=BTCUSDT&limit=5`);
