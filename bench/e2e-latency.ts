@@ -11,6 +11,7 @@
  * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
  */
 import { kafkaBrokers } from '../test/support/kafka.js';
+import { startSimProcess } from './support/children.js';
 import {
   benchTopics,
   bucketDelta,
@@ -23,7 +24,6 @@ import {
   metricSum,
   sleep,
   startRole,
-  startSimulator,
 } from './support/roles.js';
 
 const WINDOW_S = Number(process.argv[2] ?? 20);
@@ -45,7 +45,7 @@ interface Step {
 
 const { topics, sets } = benchTopics('e2e');
 const db = await freshDatabase('e2e');
-const sim = await startSimulator(SYMBOLS, RATES[0]! / SYMBOLS.length);
+const sim = await startSimProcess({ symbols: SYMBOLS, tradesPerSecond: RATES[0]! / SYMBOLS.length });
 const started: { stop(): Promise<number> }[] = [];
 const steps: Step[] = [];
 try {
@@ -100,7 +100,7 @@ try {
   }
 } finally {
   for (const role of started.reverse()) await role.stop();
-  sim.cli.child.kill('SIGKILL');
+  await sim.stop();
   await deleteTopics(Object.values(topics));
   await db.drop();
 }

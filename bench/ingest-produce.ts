@@ -12,7 +12,8 @@ import { configSchema } from '../src/config/schema.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
 import { sampleProcess } from './support/children.js';
-import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole, startSimulator } from './support/roles.js';
+import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole } from './support/roles.js';
+import { startSimProcess } from './support/children.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const RATE = Number(process.argv[3] ?? 25_000);
@@ -29,11 +30,11 @@ function cpu(pids: Record<string, number | undefined>): Record<string, number> {
 
 const { topics, sets } = benchTopics('ingest');
 const bus = configSchema.parse({}).bus;
-const sim = await startSimulator(SYMBOLS, RATE);
+const sim = await startSimProcess({ symbols: SYMBOLS, tradesPerSecond: RATE });
 try {
   const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
   const produced = async (): Promise<number> => metricSum(await ingest.metrics(), 'tickflow_events_produced_total');
-  const pids = { simulator: sim.cli.child.pid, ingest: ingest.cli.child.pid, broker: existsSync(BROKER_PID) ? Number(readFileSync(BROKER_PID, 'utf8')) : undefined };
+  const pids = { simulator: sim.pid, ingest: ingest.cli.child.pid, broker: existsSync(BROKER_PID) ? Number(readFileSync(BROKER_PID, 'utf8')) : undefined };
   await sleep(WARMUP_MS);
   const before = await produced();
   const cpu0 = cpu(pids);
@@ -47,7 +48,7 @@ try {
   const reconnects = metricSum(final, 'tickflow_websocket_reconnects_total');
   const missing = metricSum(final, 'tickflow_gap_missing_ids_total');
   await ingest.stop();
-  sim.cli.child.kill('SIGTERM');
+  await sim.stop();
 
   const written = Number((await endOffsets([topics.trades!])).get(topics.trades!)?.reduce((a, b) => a + b, 0n) ?? 0n);
   console.log(`tickflow ingest: ${ours.toFixed(0)} msgs/s; ${written} records in the topic; ${reconnects} reconnects, ${missing} trade ids missed`);
@@ -80,6 +81,6 @@ try {
   console.log(`ratio ingest / Java:                 ${(ours / java).toFixed(2)}`);
   console.log(`java summary: ${summary}`);
 } finally {
-  sim.cli.child.kill('SIGKILL');
+  await sim.stop();
   await deleteTopics(Object.values(topics));
 }

@@ -32,8 +32,8 @@ export interface SimProcessOptions {
   readonly symbols: readonly string[];
   /** Per symbol, as `tickflow simulate --trades-per-second`. */
   readonly tradesPerSecond: number;
-  /** Per symbol (book updates at the touch). */
-  readonly bookTickersPerSecond: number;
+  /** Per symbol (book updates at the touch); the simulator's default when absent. */
+  readonly bookTickersPerSecond?: number;
   readonly seed?: number;
 }
 
@@ -41,6 +41,7 @@ export interface SimProcessOptions {
 export interface SimProcess {
   readonly pid: number;
   readonly wsBaseUrl: string;
+  readonly restBaseUrl: string;
   emitted(): Promise<EmittedReport>;
   /** Sends nothing more (and counts nothing more as emitted) for `ms`. */
   stall(ms: number): Promise<void>;
@@ -54,7 +55,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
     '--symbols', opts.symbols.join(','),
     '--seed', String(opts.seed ?? 42),
     '--trades-per-second', String(opts.tradesPerSecond),
-    '--set', `simulator.bookTickersPerSecond=${opts.bookTickersPerSecond}`,
+    ...(opts.bookTickersPerSecond === undefined ? [] : ['--set', `simulator.bookTickersPerSecond=${opts.bookTickersPerSecond}`]),
   ]);
   const wsBaseUrl = await waitForOutput(cli, /WebSocket\s+(ws:\/\/\S+?)\/stream/).catch((err: unknown) => {
     cli.child.kill('SIGKILL');
@@ -64,6 +65,7 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
   return {
     pid: cli.child.pid!,
     wsBaseUrl,
+    restBaseUrl,
     emitted: async () => (await (await fetch(`${restBaseUrl}/sim/emitted`)).json()) as EmittedReport,
     stall: async (ms) => {
       const res = await fetch(`${restBaseUrl}/sim/faults/stall`, { method: 'POST', body: JSON.stringify({ ms }), headers: { 'content-type': 'application/json' } });

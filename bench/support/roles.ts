@@ -168,21 +168,6 @@ export function bucketQuantile(buckets: Buckets, q: number): number {
   return lowerBound;
 }
 
-/** `tickflow simulate` in its own process; resolves with its WebSocket base URL. */
-export async function startSimulator(symbols: readonly string[], tradesPerSecond: number): Promise<{ cli: CliProcess; wsBaseUrl: string; restBaseUrl: string }> {
-  const cli = spawnTickflow(['simulate', '--listen-port', '0', '--symbols', symbols.join(','), '--trades-per-second', String(tradesPerSecond)]);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const url = /WebSocket\s+(ws:\/\/\S+?)\/stream/.exec(cli.stdout())?.[1];
-    if (url !== undefined) return { cli, wsBaseUrl: url, restBaseUrl: url.replace(/^ws:/, 'http:') };
-    if (cli.child.exitCode !== null || Date.now() > deadline) {
-      cli.child.kill('SIGKILL');
-      throw new Error(`simulator did not start:\n${cli.stderr().slice(-2000)}`);
-    }
-    await sleep(100);
-  }
-}
-
 /**
  * Members of a consumer group right now. The roles' group ids are fixed (tickflow-store,
  * tickflow-process), so another run's role on the same broker joins the same group and, with the
