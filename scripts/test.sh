@@ -18,4 +18,5 @@ npx tsc -p tsconfig.json --noEmit
 node scripts/build-web.mjs
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
+# A hung test fails after 10 minutes instead of holding CI until its own limit.
+exec node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=600000 "${files[@]}"

@@ -7,7 +7,7 @@ import { readEmbedded, tempDir } from '../support/pipeline.js';
 test('tickflow run --source replay:<recording> stores every frame, closes every window and exits by itself', async (t) => {
   const file = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!file) return;
-  const dataDir = tempDir(t);
+  const dataDir = tempDir();
   const run = spawnTickflow(['run', '--source', `replay:${file}`, '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0']);
   t.after(() => run.child.kill('SIGKILL'));
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));

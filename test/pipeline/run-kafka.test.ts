@@ -9,7 +9,7 @@ test('tickflow run --bus kafka: one process, durable transport through the real 
   t.after(() => sim.close());
   const prefix = uniquePrefix('run-kafka');
   const bus = kafkaBusConfig(prefix, { groupPrefix: prefix, autoOffsetReset: 'earliest' });
-  const dataDir = tempDir(t);
+  const dataDir = tempDir();
   const { pipeline, stop } = await startTestPipeline(t, {
     'source.kind': 'binance',
     'source.wsBaseUrl': sim.wsBaseUrl,

@@ -17,7 +17,7 @@ const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 test('simulator → tickflow run (child process) → embedded DB holds exactly what was emitted; SIGTERM flushes everything', async (t) => {
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 7, tradesPerSecond: 150, bookTickersPerSecond: 50 });
   t.after(() => sim.close());
-  const dataDir = tempDir(t);
+  const dataDir = tempDir();
   const run = spawnTickflow([
     'run',
     '--source', 'binance',
@@ -79,7 +79,7 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
 test('rotation, a dropped connection, skipped ids and malformed frames: no loss, no duplicates, every hole a gap row', async (t) => {
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 11, tradesPerSecond: 80, connectionLifetimeMs: 4_000 });
   t.after(() => sim.close());
-  const dataDir = tempDir(t);
+  const dataDir = tempDir();
   const { stop } = await startTestPipeline(t, {
     'source.kind': 'binance',
     'source.wsBaseUrl': sim.wsBaseUrl,
@@ -132,8 +132,8 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
   });
 });
 
-test('a configuration error names the key, the value and what is allowed, and exits non-zero', async (t) => {
-  const dataDir = tempDir(t);
+test('a configuration error names the key, the value and what is allowed, and exits non-zero', async () => {
+  const dataDir = tempDir();
   const bad = spawnTickflow(['run', '--data-dir', join(dataDir, 'x'), '--set', 'store.batchRows=0']);
   assert.equal(await bad.exited, 2);
   assert.match(bad.stderr(), /TF_CONFIG_INVALID: invalid value for store\.batchRows: 0/);

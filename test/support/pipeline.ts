@@ -13,11 +13,19 @@ import { openDatabase } from '../../src/store/open.js';
 
 const config = () => loadConfig({ env: {} });
 
-export function tempDir(t: TestContext, prefix = 'tf-'): string {
+/**
+ * A temporary folder removed when the test process exits — not in an `after` hook, because hooks
+ * run in registration order and a folder made before a pipeline starts would vanish under it
+ * while its shutdown still writes.
+ */
+export function tempDir(prefix = 'tf-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.size === 0) process.once('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  tempDirs.add(dir);
   return dir;
 }
+
+const tempDirs = new Set<string>();
 
 export interface TestPipeline {
   readonly ctx: RoleContext;
@@ -32,12 +40,19 @@ export async function startTestPipeline(t: TestContext, overrides: Record<string
     env: {},
     overrides: { 'store.embeddedPort': 0, 'api.port': 0, 'ops.statusLine': 'off', 'store.batchMs': 200, ...overrides },
   });
-  let exitCode: number | undefined;
-  const ctx = createRoleContext('run', config, { logger: silentLogger(), signals: new EventEmitter(), exit: (c) => (exitCode = c) });
+  // The coordinator "exits" when its steps finish or when its deadline passes with one hung: either
+  // way the test learns the exit code instead of waiting forever on the hung step.
+  let exited!: (code: number) => void;
+  const exitCode = new Promise<number>((resolve) => (exited = resolve));
+  const ctx = createRoleContext('run', config, { logger: silentLogger(), signals: new EventEmitter(), exit: (c) => exited(c) });
   const pipeline = await startRun(ctx);
   let stopped: Promise<number> | undefined;
-  const stop = (): Promise<number> =>
-    (stopped ??= ctx.shutdown.shutdown('test finished').then(() => exitCode ?? -1));
+  const stop = (): Promise<number> => {
+    if (stopped) return stopped;
+    void ctx.shutdown.shutdown('test finished');
+    stopped = exitCode;
+    return stopped;
+  };
   t.after(stop);
   return { ctx, pipeline, stop };
 }

@@ -25,7 +25,7 @@ test('tickflow run --source sim: the dashboard shows the simulated market live',
   const { pipeline } = await startTestPipeline(t, {
     'source.kind': 'sim',
     'source.symbols': ['BTCUSDT', 'ETHUSDT'],
-    'store.dataDir': tempDir(t),
+    'store.dataDir': tempDir(),
     // Slow enough that an injected trade stays among the tape's 80 rows for a few seconds.
     'simulator.tradesPerSecond': 10,
   });
