@@ -1,7 +1,7 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
-import type { TradeInput } from './trade-input.js';
+import { applyOpenClose, type TradeInput } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
 /** OHLCV state of one candle, exactly what Binance's kline carries. */
@@ -114,15 +114,7 @@ function addTrade(s: CandleState, t: TradeInput): void {
     s.firstTradeId = t.firstTradeId;
     s.lastTradeId = t.lastTradeId;
   }
-  // Trade ids increase with time per symbol, so they order open and close even for late arrivals.
-  if (t.firstTradeId < s.firstTradeId) {
-    s.open = t.price;
-    s.firstTradeId = t.firstTradeId;
-  }
-  if (t.lastTradeId >= s.lastTradeId) {
-    s.close = t.price;
-    s.lastTradeId = t.lastTradeId;
-  }
+  applyOpenClose(s, t);
   if (compare(t.price, s.high) > 0) s.high = t.price;
   if (compare(t.price, s.low) < 0) s.low = t.price;
   s.volume = add(s.volume, t.quantity);

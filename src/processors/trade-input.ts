@@ -38,3 +38,26 @@ export function tradeInput(event: TradeEvent | AggTradeEvent): TradeInput {
     takerBuy: !event.buyerIsMaker,
   };
 }
+
+/** The open and close of a window, with the trade ids that set them. */
+export interface OpenClose {
+  open: TradeInput['price'];
+  close: TradeInput['price'];
+  firstTradeId: number;
+  lastTradeId: number;
+}
+
+/**
+ * Trade ids increase with time per symbol, so they order open and close even for trades that
+ * arrive late or out of order.
+ */
+export function applyOpenClose(s: OpenClose, t: TradeInput): void {
+  if (t.firstTradeId < s.firstTradeId) {
+    s.open = t.price;
+    s.firstTradeId = t.firstTradeId;
+  }
+  if (t.lastTradeId >= s.lastTradeId) {
+    s.close = t.price;
+    s.lastTradeId = t.lastTradeId;
+  }
+}

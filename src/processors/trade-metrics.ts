@@ -1,7 +1,7 @@
 import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, isZero, mul, parseDecimal, sub, toNumber, ZERO } from './decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
-import type { TradeInput } from './trade-input.js';
+import { applyOpenClose, type TradeInput } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
 export interface TradeMetricsState {
@@ -86,14 +86,7 @@ function addTrade(s: TradeMetricsState, t: TradeInput): void {
   s.quoteVolume = add(s.quoteVolume, t.notional);
   if (t.takerBuy) s.buyVolume = add(s.buyVolume, t.quantity);
   else s.sellVolume = add(s.sellVolume, t.quantity);
-  if (t.firstTradeId < s.firstTradeId) {
-    s.open = t.price;
-    s.firstTradeId = t.firstTradeId;
-  }
-  if (t.lastTradeId >= s.lastTradeId) {
-    s.close = t.price;
-    s.lastTradeId = t.lastTradeId;
-  }
+  applyOpenClose(s, t);
   if (compare(t.notional, s.largestNotional) > 0) {
     s.largestNotional = t.notional;
     s.largestQty = t.quantity;
