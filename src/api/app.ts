@@ -45,7 +45,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   if (deps.config.api.token !== undefined) {
     const allowed = tokenCheck(deps.config.api.token);
-    app.addHook('preHandler', async (req) => {
+    // onRequest: refused before the query is validated or any handler or plugin runs.
+    app.addHook('onRequest', async (req) => {
       if (!allowed(req)) throw new ApiError('TF_API_UNAUTHORIZED', 'send Authorization: Bearer <api.token> (or ?access_token= on /api/stream)');
     });
   }

@@ -15,14 +15,36 @@ const symbol = z
   .transform((s) => s.toUpperCase())
   .meta({ description: 'Binance symbol, case-insensitive, e.g. BTCUSDT' });
 
-/** Epoch milliseconds or an ISO 8601 date-time (`2024-08-09T00:00:00Z`), as epoch ms. */
+/**
+ * The times a query may name: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. JavaScript dates
+ * reach further, but a later year prints as `+010000-…`, which neither ISO 8601's four-digit year
+ * nor PostgreSQL accepts.
+ */
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Epoch ms, or the epoch ms of an ISO 8601 time whose calendar date exists; undefined otherwise. */
+function parseInstant(text: string): number | undefined {
+  if (EPOCH_MS.test(text)) return Number(text);
+  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!date) return undefined;
+  const [year, month, day] = date.slice(1).map(Number) as [number, number, number];
+  // Date.parse rolls 2024-02-30 over to 1 March: a day its month lacks is a typo, not a time.
+  if (month < 1 || month > 12 || new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Epoch milliseconds or an ISO 8601 date-time (`2024-08-09T00:00:00Z`), as epoch ms within 1970–9999. */
 const instant = (description: string) =>
   z
     .string()
-    .refine((s) => EPOCH_MS.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))), {
+    .refine((s) => parseInstant(s) !== undefined, {
       message: 'expected epoch milliseconds or an ISO 8601 time such as 2024-08-09T00:00:00Z',
     })
-    .transform((s) => (EPOCH_MS.test(s) ? Number(s) : Date.parse(s)))
+    .transform((s) => parseInstant(s) as number)
+    .refine((ms) => ms >= 0 && ms <= MAX_TIME_MS, {
+      message: `out of range: expected a time from 0 (1970-01-01T00:00:00Z) to ${MAX_TIME_MS} (9999-12-31T23:59:59.999Z)`,
+    })
     .optional()
     .meta({ description });
 
