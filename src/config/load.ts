@@ -15,7 +15,11 @@ type Tree = { [k: string]: Json };
 
 const DEFAULTS = configSchema.parse({}) as unknown as Tree;
 /** Leaves with no default that may still be set. */
-const OPTIONAL_LEAVES: Record<string, 'string'> = { 'api.token': 'string' };
+const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
+  'api.token': 'string',
+  'simulator.pingIntervalMs': 'number',
+  'simulator.pongTimeoutMs': 'number',
+};
 
 /** Every settable key path (`store.batchRows`) with the type of its value. */
 export function configKeys(): Map<string, Json> {
@@ -48,7 +52,8 @@ export function envName(path: string): string {
 export function coerce(path: string, raw: string): Json {
   const keys = configKeys();
   if (!keys.has(path)) throw unknownKey(path, raw);
-  const sample = keys.get(path) as Json;
+  // An unset optional number has no sample value to take its type from.
+  const sample = OPTIONAL_LEAVES[path] === 'number' ? 0 : (keys.get(path) as Json);
   if (typeof sample === 'number') {
     const n = Number(raw);
     return raw.trim() === '' || Number.isNaN(n) ? raw : n;

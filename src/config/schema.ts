@@ -68,8 +68,10 @@ const simulator = z.strictObject({
   replayFiles: z.array(z.string()).default([]),
   replaySpeed: z.number().nonnegative().default(1),
   connectionLifetimeMs: positiveInt.default(24 * 3_600_000),
-  pingIntervalMs: positiveInt.default(20_000),
-  pongTimeoutMs: positiveInt.default(60_000),
+  /** Server ping cadence; unset: the market's documented one (spot 20 s, USD-M 3 min). */
+  pingIntervalMs: positiveInt.optional(),
+  /** Cut a client that did not answer a ping for this long; unset: spot 1 min, USD-M 10 min. */
+  pongTimeoutMs: positiveInt.optional(),
   /** REST REQUEST_WEIGHT per minute per IP before 429 (Binance spot: 6000). */
   weightLimitPerMinute: positiveInt.default(6_000),
   /** Trades and aggTrades kept per symbol for /api/v3/trades, /historicalTrades, /aggTrades. */

@@ -1,37 +1,43 @@
 import type { WebSocket } from 'ws';
+import { type UsdmRoute, usdmRouteOf } from '../sources/binance/streams.js';
 import type { Hub, Subscriber } from './hub.js';
 import { handleRequest } from './protocol.js';
+import type { StreamPath } from './ws-server.js';
 
 export interface ConnectionTimings {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
   readonly lifetimeMs: number;
+  /** Incoming frames (pings, unsolicited pongs, JSON requests) per second before the cut. */
+  readonly maxIncomingPerSecond: number;
 }
-
-/** Binance: 5 incoming messages per second (pings, unsolicited pongs, JSON requests). */
-const MAX_INCOMING_PER_SECOND = 5;
 /** A client this far behind is cut, as Binance drops slow consumers instead of buffering. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 /**
  * One client connection with Binance's rules: pings with a payload every pingIntervalMs, a cut
- * when no pong arrives within pongTimeoutMs, a cut above 5 incoming messages per second, and the
- * end of the connection after its lifetime (24 h on Binance).
+ * when no pong arrives within pongTimeoutMs, a cut above maxIncomingPerSecond incoming messages, the
+ * end of the connection after its lifetime (24 h on Binance), and on USD-M only the streams of the
+ * connection's routed path are delivered (others are accepted and stay silent, as on Binance).
  */
 export class Connection implements Subscriber {
   readonly streams = new Set<string>();
   combined: boolean;
   private readonly ws: WebSocket;
   private readonly hub: Hub;
+  private readonly route: UsdmRoute | null;
+  private readonly maxIncoming: number;
   private readonly incoming: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private pongTimer: NodeJS.Timeout | null = null;
 
-  constructor(ws: WebSocket, hub: Hub, combined: boolean, streams: readonly string[], timings: ConnectionTimings) {
+  constructor(ws: WebSocket, hub: Hub, target: StreamPath, timings: ConnectionTimings) {
     this.ws = ws;
     this.hub = hub;
-    this.combined = combined;
-    for (const s of streams) this.streams.add(s);
+    this.combined = target.combined;
+    this.route = target.route;
+    this.maxIncoming = timings.maxIncomingPerSecond;
+    for (const s of target.streams) this.streams.add(s);
     hub.add(this);
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? '' : String(data)));
     ws.on('ping', () => this.countIncoming());
@@ -40,6 +46,10 @@ export class Connection implements Subscriber {
     ws.on('error', () => this.dispose());
     this.timers.push(setInterval(() => this.ping(timings.pongTimeoutMs), timings.pingIntervalMs));
     this.timers.push(setTimeout(() => this.close(1000, 'connection lifetime reached'), timings.lifetimeMs));
+  }
+
+  carries(stream: string): boolean {
+    return this.route === null || usdmRouteOf(stream) === this.route;
   }
 
   send(text: string): boolean {
@@ -90,7 +100,7 @@ export class Connection implements Subscriber {
     const now = Date.now();
     this.incoming.push(now);
     while ((this.incoming[0] ?? now) <= now - 1_000) this.incoming.shift();
-    if (this.incoming.length <= MAX_INCOMING_PER_SECOND) return true;
+    if (this.incoming.length <= this.maxIncoming) return true;
     this.close(1008, 'too many messages');
     return false;
   }

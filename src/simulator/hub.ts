@@ -13,6 +13,8 @@ export interface Outbound {
 export interface Subscriber {
   readonly combined: boolean;
   readonly streams: Set<string>;
+  /** Whether this connection delivers `stream` at all (USD-M: only the streams of its routed path). */
+  carries(stream: string): boolean;
   /** Sends a text frame; false if the connection could not take it. */
   send(text: string): boolean;
   /** Bytes queued towards the client. */
@@ -57,6 +59,8 @@ export class Hub {
   subscribe(conn: Subscriber, streams: readonly string[]): void {
     for (const stream of streams) {
       conn.streams.add(stream);
+      // Subscribed and listed, but never delivered: a stream asked for on the wrong USD-M path.
+      if (!conn.carries(stream)) continue;
       let set = this.subscribers.get(stream);
       if (set === undefined) {
         set = new Set();

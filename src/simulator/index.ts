@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Market } from '../core/events.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
+import { KEEPALIVE } from '../sources/binance/streams.js';
 import { EmittedTracker, type EmittedReport } from './emitted.js';
 import { applyFault, createFaults, FaultRequestError, type Faults } from './faults.js';
 import { Generator } from './generator.js';
@@ -33,7 +34,9 @@ export interface SimulatorOptions {
   /** 0 = as fast as the clients take it, 1 = real time. */
   replaySpeed?: number;
   connectionLifetimeMs?: number;
+  /** Server ping cadence; default the market's documented one (spot 20 s, USD-M 3 min). */
   pingIntervalMs?: number;
+  /** Cut a client that has not answered a ping for this long; default spot 1 min, USD-M 10 min. */
   pongTimeoutMs?: number;
   weightLimitPerMinute?: number;
   /** Trades and aggTrades kept per symbol for the REST history endpoints. */
@@ -41,7 +44,10 @@ export interface SimulatorOptions {
 }
 
 export interface Simulator {
-  /** ws://HOST:PORT — clients use `${wsBaseUrl}/stream?streams=...` or `/ws/<stream>`. */
+  /**
+   * ws://HOST:PORT — clients use `${wsBaseUrl}/stream?streams=...` or `/ws/<stream>`; USD-M clients
+   * put `/public` or `/market` before them.
+   */
   readonly wsBaseUrl: string;
   /** http://HOST:PORT (the same port). */
   readonly restBaseUrl: string;
@@ -60,8 +66,6 @@ const DEFAULTS = {
   bookTickersPerSecond: 10,
   replaySpeed: 1,
   connectionLifetimeMs: 24 * 3_600_000,
-  pingIntervalMs: 20_000,
-  pongTimeoutMs: 60_000,
   weightLimitPerMinute: 6_000,
   historySize: 100_000,
 };
@@ -99,7 +103,8 @@ async function createMarket(opts: typeof DEFAULTS & SimulatorOptions, hub: Hub):
 }
 
 /**
- * A local exchange speaking Binance's spot WebSocket Streams and REST protocol: a seeded market
+ * A local exchange speaking Binance's WebSocket Streams (spot, or USD-M with its routed paths) and
+ * REST protocol: a seeded market
  * (or a replayed recording), fault injection, and a record of what it sent.
  */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
@@ -123,11 +128,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, emitted.report());
     sendJson(res, 404, { code: -1, msg: 'Not found.' });
   });
-  const wss = attachWebSocketServer(server, hub, {
-    pingIntervalMs: opts.pingIntervalMs,
-    pongTimeoutMs: opts.pongTimeoutMs,
-    lifetimeMs: opts.connectionLifetimeMs,
-  });
+  const keepAlive = KEEPALIVE[opts.market];
+  const wss = attachWebSocketServer(
+    server,
+    hub,
+    {
+      pingIntervalMs: opts.pingIntervalMs ?? keepAlive.pingIntervalMs,
+      pongTimeoutMs: opts.pongTimeoutMs ?? keepAlive.pongTimeoutMs,
+      lifetimeMs: opts.connectionLifetimeMs,
+      maxIncomingPerSecond: keepAlive.maxIncomingPerSecond,
+    },
+    opts.market,
+  );
 
   await new Promise<void>((resolve, reject) => {
     const fail = (err: Error) => reject(new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));

@@ -149,3 +149,42 @@ test('unknown paths and invalid stream names are refused at the handshake', asyn
   await assert.rejects(TestClient.open(t, `${sim.wsBaseUrl}/nope`), /404/);
   await assert.rejects(TestClient.open(t, `${sim.wsBaseUrl}/ws/btcusdt@nonsense`), /400/);
 });
+
+test('issue 9 kind 1 (USD-M routed paths): a stream asked for on the wrong path is accepted and gets no data, as on Binance', async (t) => {
+  const sim = await simulator(t, { market: 'usdm', symbols: ['BTCUSDT'], tradesPerSecond: 200, bookTickersPerSecond: 50 });
+  const both = 'btcusdt@aggTrade/btcusdt@kline_1s/btcusdt@bookTicker/btcusdt@depth@100ms';
+  const market = await TestClient.open(t, `${sim.wsBaseUrl}/market/stream?streams=${both}`);
+  const pub = await TestClient.open(t, `${sim.wsBaseUrl}/public/stream?streams=${both}`);
+  // Binance serves a connection without a routed path like /public; the raw (/ws) mode is routed too.
+  const legacy = await TestClient.open(t, `${sim.wsBaseUrl}/stream?streams=${both}`);
+  const rawMarket = await TestClient.open(t, `${sim.wsBaseUrl}/market/ws/btcusdt@aggTrade`);
+  const streamsOf = (c: TestClient) => new Set((c.json() as { stream?: string }[]).map((f) => f.stream));
+  const seen = (c: TestClient, names: string[]) => (names.every((n) => streamsOf(c).has(n)) ? true : undefined);
+  // Each path delivers both of its own stream types; by then the others, generated alongside, would have come.
+  await market.until(() => seen(market, ['btcusdt@aggTrade', 'btcusdt@kline_1s']), 'market data on /market');
+  await pub.until(() => seen(pub, ['btcusdt@bookTicker', 'btcusdt@depth@100ms']), 'book data on /public');
+  await legacy.until(() => seen(legacy, ['btcusdt@bookTicker', 'btcusdt@depth@100ms']), 'book data on the unrouted path');
+  await rawMarket.waitForFrames(3);
+  await pub.until(() => (market.json().length >= 100 ? true : undefined), '100 frames on /market');
+  assert.deepEqual([...streamsOf(market)].sort(), ['btcusdt@aggTrade', 'btcusdt@kline_1s']);
+  assert.deepEqual([...streamsOf(pub)].sort(), ['btcusdt@bookTicker', 'btcusdt@depth@100ms']);
+  assert.deepEqual([...streamsOf(legacy)].sort(), ['btcusdt@bookTicker', 'btcusdt@depth@100ms']);
+  assert.ok((rawMarket.json() as { e: string }[]).every((f) => f.e === 'aggTrade'));
+  // The silent streams are still subscribed, as Binance lists them.
+  market.send({ method: 'LIST_SUBSCRIPTIONS', id: 1 });
+  const list = await market.waitFor<{ id?: number; result?: string[] }>((m) => m.id === 1, 'subscriptions');
+  assert.deepEqual([...(list.result ?? [])].sort(), both.split('/').sort());
+  // A SUBSCRIBE on the wrong path is acknowledged and stays silent too; on the right one it delivers.
+  pub.send({ method: 'SUBSCRIBE', params: ['btcusdt@trade', 'btcusdt@kline_1m'], id: 2 });
+  await pub.waitFor<{ id?: number }>((m) => m.id === 2, 'subscribe ack');
+  await pub.until(() => seen(pub, ['btcusdt@trade']), 'trade on /public');
+  const before = streamsOf(market).size;
+  market.send({ method: 'SUBSCRIBE', params: ['btcusdt@kline_1m'], id: 3 });
+  await market.until(() => seen(market, ['btcusdt@kline_1m']), 'kline_1m on /market');
+  assert.ok(streamsOf(market).size > before);
+  assert.ok(!streamsOf(pub).has('btcusdt@kline_1m'), 'kline_1m never reached /public');
+  // Spot has no routed paths.
+  const spot = await simulator(t);
+  await assert.rejects(TestClient.open(t, `${spot.wsBaseUrl}/market/stream?streams=btcusdt@aggTrade`), /404/);
+  await assert.rejects(TestClient.open(t, `${sim.wsBaseUrl}/private/ws`), /404/);
+});

@@ -13,7 +13,8 @@ import { streamUrl, subscribedStreams, usdmPingTimeout, wsBaseUrlFor } from './s
 
 /**
  * The live Binance source. Streams are spread over connections of at most
- * `maxStreamsPerConnection` streams ("slots"). Each slot has one active connection; before Binance's
+ * `maxStreamsPerConnection` streams ("slots"); USD-M streams are split by routed path first
+ * (`/public`, `/market`, see streams.ts). Each slot has one active connection; before Binance's
  * 24-hour cut (at `rotateAfterMs`) or on a `serverShutdown` event a replacement is opened first, takes
  * over once it delivers, and the old one is closed `rotationOverlapMs` later. Records seen on both
  * during the overlap are dropped once: trade/aggTrade by id (the gap detector), bookTicker, depth and
@@ -103,11 +104,11 @@ export class BinanceSource implements Source {
     if (this.emit !== null) throw new TickflowError(ErrorCodes.SOURCE_PROTOCOL, 'BinanceSource.start() called twice');
     this.emit = emit;
     const groups = subscribedStreams(this.config);
-    groups.forEach((streams, i) => {
+    groups.forEach((group, i) => {
       const slot: Slot = {
         label: `binance-${i}`,
-        streams,
-        url: streamUrl(this.baseUrl, streams),
+        streams: group.streams,
+        url: streamUrl(this.baseUrl, group.streams, group.route),
         links: [],
         active: null,
         replacement: null,
@@ -119,7 +120,7 @@ export class BinanceSource implements Source {
     });
     this.gapTimer = setInterval(() => this.reportGaps(), Math.min(this.config.gapGraceMs, 250));
     this.log.info(
-      { url: this.baseUrl, market: this.config.market, connections: groups.length, streams: groups.flat().length },
+      { url: this.baseUrl, market: this.config.market, connections: groups.length, streams: groups.reduce((n, g) => n + g.streams.length, 0) },
       'binance source starting',
     );
   }

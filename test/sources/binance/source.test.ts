@@ -222,6 +222,22 @@ test('USD-M payloads from the simulator: trade, bookTicker with E/T, depth with 
   assert.equal(typeof (book?.type === 'bookTicker' && book.transactionTime), 'number');
 });
 
+test('issue 9 kind 1 (USD-M routed paths): every stream type arrives from a simulator that enforces the routes', async (t) => {
+  const streams = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m'];
+  const h = await harness(t, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'] }, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'], streams });
+  const types = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline'];
+  const symbols = ['BTCUSDT', 'ETHUSDT'];
+  await waitFor(
+    () => types.every((type) => symbols.every((s) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === s))),
+    'every stream type of both symbols',
+  );
+  // One connection per route: /public (trade, bookTicker, depth) and /market (aggTrade, kline).
+  assert.deepEqual(h.source.status().connections.map((c) => c.streams), [6, 4]);
+  assert.ok(h.events.every((e) => e.type !== 'deadLetter' && e.type !== 'gap'));
+  const delivered = Object.keys(h.sim.emitted()).sort();
+  assert.deepEqual(delivered, symbols.flatMap((s) => streams.map((st) => `${s.toLowerCase()}@${st === 'depth' ? 'depth@100ms' : st}`)).sort());
+});
+
 test('an unreachable exchange is logged plainly, and the source keeps retrying', async (t) => {
   const probe = await startSimulator({ symbols: ['BTCUSDT'] });
   const url = probe.wsBaseUrl;
