@@ -114,7 +114,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const timers = new Set<NodeJS.Timeout>();
   const market = await createMarket(opts, hub);
   const faults = createFaults(hub, market, timers);
-  const rest = createRestHandler(market, opts.weightLimitPerMinute);
+  const rest = createRestHandler(market, opts.weightLimitPerMinute, opts.market);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     if (rest(req, res, url)) return;

@@ -46,8 +46,8 @@ export type ParseResult =
 type Json = Record<string, unknown>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Thrown inside a mapper, turned into an `invalid_field` result at the top. */
-class FieldError extends Error {}
+/** Thrown inside a mapper, turned into an `invalid_field` result at the top (the REST mappers share it). */
+export class FieldError extends Error {}
 
 
 export function parseFrame(raw: string, market: Market, ingestionTimestamp: number): ParseResult {
@@ -209,7 +209,7 @@ function shutdownNotice(d: Json): ServerShutdownNotice {
   return { kind: 'serverShutdown', eventTime: Number.isSafeInteger(d.E) ? (d.E as number) : null };
 }
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -218,25 +218,25 @@ function eventType(d: Json, expected: string): void {
   if (d.e !== undefined && d.e !== expected) throw new FieldError(`"e" is ${JSON.stringify(d.e)}, expected "${expected}"`);
 }
 
-function str(d: Json, key: string): string {
+export function str(d: Json, key: string): string {
   const v = d[key];
   if (typeof v !== 'string' || v.length === 0) throw new FieldError(`"${key}" is missing or not a string`);
   return v;
 }
 
-function int(d: Json, key: string): number {
+export function int(d: Json, key: string): number {
   const v = d[key];
   if (!Number.isSafeInteger(v)) throw new FieldError(`"${key}" is missing or not an integer`);
   return v as number;
 }
 
-function bool(d: Json, key: string): boolean {
+export function bool(d: Json, key: string): boolean {
   const v = d[key];
   if (typeof v !== 'boolean') throw new FieldError(`"${key}" is missing or not a boolean`);
   return v;
 }
 
-function decimal(d: Json, key: string): string {
+export function decimal(d: Json, key: string): string {
   const v = d[key];
   if (typeof v !== 'string' || !isDecimal(v)) throw new FieldError(`"${key}" is missing or not a decimal string`);
   return v;
@@ -261,7 +261,7 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-function levels(d: Json, key: string): readonly PriceLevel[] {
+export function levels(d: Json, key: string): readonly PriceLevel[] {
   const v = d[key];
   if (!Array.isArray(v)) throw new FieldError(`"${key}" is not an array of levels`);
   for (let i = 0; i < v.length; i++) {
