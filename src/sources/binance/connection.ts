@@ -9,22 +9,28 @@ import { AttemptLimiter, Backoff } from './backoff.js';
  * One WebSocket connection to a Binance combined stream, kept alive for as long as it is wanted.
  * It owns the liveness rules and the reconnects; it knows nothing about the payloads.
  *
- * Binance pings every 20 s (USD-M: every 3 min) and drops a client that does not answer with a pong
- * echoing the ping payload; `ws` answers pings that way by itself (`autoPong`, on by default, kept on
- * here explicitly). A connection is treated as dead, terminated and reopened when no ping arrived
- * for `pingTimeoutMs` (the server gave up on us or the path is half-open) or no message at all
- * arrived for `stallTimeoutMs`.
+ * Binance pings (spot every 20 s by its docs, every ~3 min as observed; USD-M every 3 min) and drops
+ * a client that does not answer within 1 min (spot) or 10 min (USD-M) with a pong echoing the ping
+ * payload; `ws` answers that way by itself (`autoPong`, kept on here explicitly). The client does
+ * not depend on that cadence: every inbound frame — data, a server ping, or the pong to a probe —
+ * proves the path alive. After a third of `stallTimeoutMs` without one, the client sends a probe
+ * ping (RFC 6455 obliges the server to answer); a connection that stays silent for `stallTimeoutMs`
+ * all the same is a dead path (half-open TCP, a server that stopped serving us) and is terminated
+ * and reopened.
+ *
+ * Time in which the event loop was blocked is not silence: frames that arrived meanwhile are still
+ * waiting in the socket, and the watchdog's timer can fire before they are read. A watchdog tick that
+ * comes much later than scheduled therefore discounts the blocked time instead of judging the path.
  */
-
-export type DownReason = 'closed' | 'error' | 'ping_timeout' | 'stall';
+export type DownReason = 'closed' | 'error' | 'stall';
 
 export interface ConnectionOptions {
   readonly id: string;
   readonly url: string;
   /** Number of streams on this connection, for status. */
   readonly streams: number;
+  /** A connection from which no frame at all arrived for this long (ms) is dead. */
   readonly stallTimeoutMs: number;
-  readonly pingTimeoutMs: number;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly healthyAfterMs: number };
   readonly limiter: AttemptLimiter;
   readonly logger: Logger;
@@ -42,6 +48,9 @@ export interface ConnectionHandlers {
   onDown(reason: DownReason, detail: string, everOpened: boolean): void;
 }
 
+/** Timer lateness tolerated before a watchdog tick counts as a blocked loop (GC pauses, busy 2-core hosts). */
+const BLOCKED_SLACK_MS = 100;
+
 export class BinanceConnection {
   private ws: WebSocket | null = null;
   private state: ConnectionState = 'connecting';
@@ -51,8 +60,10 @@ export class BinanceConnection {
   private connectedAt: number | null = null;
   private lastMessageAtMicros: number | null = null;
   private lastError: string | null = null;
-  private lastMessageMono = 0;
-  private lastPingMono = 0;
+  /** Monotonic ms of the last inbound frame (data, ping, pong), shifted by time the loop was blocked. */
+  private lastHeardMono = 0;
+  private lastProbeMono = 0;
+  private lastTickMono = 0;
   private paused = false;
   private closing = false;
   private killReason: { reason: DownReason; detail: string } | null = null;
@@ -89,9 +100,7 @@ export class BinanceConnection {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    const now = monotonicMs();
-    this.lastMessageMono = now;
-    this.lastPingMono = now;
+    this.heard();
     this.ws?.resume();
   }
 
@@ -151,12 +160,11 @@ export class BinanceConnection {
       const receivedAt = epochMicros();
       if (isBinary) return; // Binance streams are text; nothing else is expected here.
       this.lastMessageAtMicros = receivedAt;
-      this.lastMessageMono = monotonicMs();
+      this.heard();
       this.handlers.onMessage(data.toString(), receivedAt);
     });
-    ws.on('ping', () => {
-      this.lastPingMono = monotonicMs();
-    });
+    ws.on('ping', () => this.heard());
+    ws.on('pong', () => this.heard());
     ws.on('error', (err) => {
       this.lastError = errorMessage(err);
     });
@@ -169,25 +177,37 @@ export class BinanceConnection {
     this.opens++;
     this.state = 'open';
     this.connectedAt = Date.now();
-    const now = monotonicMs();
-    this.lastMessageMono = now;
-    this.lastPingMono = now;
+    this.heard();
     if (this.paused) ws.pause();
     // Only a connection that stayed up proves the trouble is over; a flapping one keeps backing off.
     this.healthyTimer = setTimeout(() => this.backoff.reset(), this.options.backoff.healthyAfterMs);
-    const every = Math.max(10, Math.min(1_000, Math.floor(Math.min(this.options.stallTimeoutMs, this.options.pingTimeoutMs) / 4)));
-    this.watchdog = setInterval(() => this.checkLiveness(ws), every);
+    const every = Math.max(10, Math.min(1_000, Math.floor(this.options.stallTimeoutMs / 4)));
+    this.lastTickMono = monotonicMs();
+    this.watchdog = setInterval(() => this.checkLiveness(ws, every), every);
     this.options.logger.info({ connection: this.id, url: this.options.url, reopened }, 'connection open');
     this.handlers.onOpen(reopened);
   }
 
-  private checkLiveness(ws: WebSocket): void {
-    if (this.paused) return;
+  private heard(): void {
+    this.lastHeardMono = monotonicMs();
+  }
+
+  private checkLiveness(ws: WebSocket, every: number): void {
     const now = monotonicMs();
-    if (now - this.lastMessageMono > this.options.stallTimeoutMs) {
-      this.kill(ws, 'stall', `no message for ${this.options.stallTimeoutMs} ms`);
-    } else if (now - this.lastPingMono > this.options.pingTimeoutMs) {
-      this.kill(ws, 'ping_timeout', `no ping from the server for ${this.options.pingTimeoutMs} ms`);
+    const late = now - this.lastTickMono - every;
+    this.lastTickMono = now;
+    // A tick this late means the loop was blocked: what the socket holds has not been read yet.
+    if (late > every + BLOCKED_SLACK_MS) {
+      this.lastHeardMono += late;
+      this.lastProbeMono += late;
+    }
+    if (this.paused) return;
+    const silent = now - this.lastHeardMono;
+    if (silent > this.options.stallTimeoutMs) {
+      this.kill(ws, 'stall', `nothing received for ${this.options.stallTimeoutMs} ms (no data, no ping, no pong)`);
+    } else if (silent > this.options.stallTimeoutMs / 3 && now - this.lastProbeMono > this.options.stallTimeoutMs / 3) {
+      this.lastProbeMono = now;
+      ws.ping();
     }
   }
 

@@ -9,7 +9,7 @@ import { BinanceConnection, type DownReason } from './connection.js';
 import { type FrameContext, FrameHandler } from './frame-handler.js';
 import type { GapReason } from './gaps.js';
 import type { ControlMessage } from './parse.js';
-import { streamUrl, subscribedStreams, usdmPingTimeout, wsBaseUrlFor } from './streams.js';
+import { streamUrl, subscribedStreams, wsBaseUrlFor } from './streams.js';
 
 /**
  * The live Binance source. Streams are spread over connections of at most
@@ -69,7 +69,6 @@ export class BinanceSource implements Source {
   readonly finished: Promise<void> = new Promise<void>(() => {});
   private readonly log: Logger;
   private readonly baseUrl: string;
-  private readonly pingTimeoutMs: number;
   private readonly frames: FrameHandler;
   private readonly limiter = new AttemptLimiter();
   private readonly slots: Slot[] = [];
@@ -90,7 +89,6 @@ export class BinanceSource implements Source {
   ) {
     this.log = deps.logger.child({ component: 'binance-source' });
     this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
-    this.pingTimeoutMs = config.market === 'usdm' ? usdmPingTimeout(config.pongTimeoutMs) : config.pongTimeoutMs;
     this.frames = new FrameHandler({
       market: config.market,
       origin: ORIGIN,
@@ -164,7 +162,6 @@ export class BinanceSource implements Source {
         url: slot.url,
         streams: slot.streams.length,
         stallTimeoutMs: this.config.stallTimeoutMs,
-        pingTimeoutMs: this.pingTimeoutMs,
         backoff: this.config.backoff,
         limiter: this.limiter,
         logger: this.log,

@@ -109,10 +109,3 @@ export function streamUrl(baseUrl: string, streams: readonly string[], route: St
   return `${base}/stream?streams=${streams.join('/')}`;
 }
 
-/**
- * A ping timeout below the USD-M ping interval would kill every healthy futures connection, so
- * for `usdm` the configured value is raised to one interval plus a minute.
- */
-export function usdmPingTimeout(configuredMs: number): number {
-  return Math.max(configuredMs, KEEPALIVE.usdm.pingIntervalMs + 60_000);
-}

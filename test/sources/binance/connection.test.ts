@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { type TestContext, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { silentLogger } from '../../../src/ops/logger.js';
 import { AttemptLimiter, Backoff } from '../../../src/sources/binance/backoff.js';
 import { BinanceConnection, type ConnectionHandlers, type DownReason } from '../../../src/sources/binance/connection.js';
 import { waitFor } from './wait.js';
+
+const require = createRequire(import.meta.url);
 
 interface TestServer {
   readonly url: string;
@@ -14,8 +18,9 @@ interface TestServer {
   connection(n: number): Promise<WebSocket>;
 }
 
-async function listen(t: TestContext): Promise<TestServer> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+/** `autoPong: false` makes a dead path: the server neither answers pings nor sends anything unasked. */
+async function listen(t: TestContext, options: { autoPong?: boolean } = {}): Promise<TestServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: options.autoPong ?? true });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const sockets: WebSocket[] = [];
   wss.on('connection', (ws) => sockets.push(ws));
@@ -54,14 +59,13 @@ function recorder(): Recorder {
   return r;
 }
 
-function connect(t: TestContext, url: string, handlers: ConnectionHandlers, timeouts: { stallTimeoutMs?: number; pingTimeoutMs?: number } = {}) {
+function connect(t: TestContext, url: string, handlers: ConnectionHandlers, timeouts: { stallTimeoutMs?: number } = {}) {
   const conn = new BinanceConnection(
     {
       id: 'test-0',
       url,
       streams: 1,
       stallTimeoutMs: timeouts.stallTimeoutMs ?? 30_000,
-      pingTimeoutMs: timeouts.pingTimeoutMs ?? 30_000,
       backoff: { initialMs: 20, maxMs: 200, healthyAfterMs: 60_000 },
       limiter: new AttemptLimiter(),
       logger: silentLogger(),
@@ -102,27 +106,70 @@ test('reconnects with backoff after the server closes the connection', async (t)
   assert.equal(conn.status().state, 'open');
 });
 
-test('a server that never pings is declared dead and reconnected (ping timeout)', async (t) => {
-  const server = await listen(t);
-  const rec = recorder();
-  connect(t, server.url, rec, { pingTimeoutMs: 300 });
-  const sock = await server.connection(1);
-  // Data keeps flowing, so only the missing pings can trigger the reconnect.
-  const feed = setInterval(() => sock.send('{}'), 20);
-  t.after(() => clearInterval(feed));
-  await server.connection(2);
-  assert.equal(rec.downs[0]!.reason, 'ping_timeout');
-});
-
-test('a connection with pings but no messages is declared stalled and reconnected', async (t) => {
+test('issue 9 kind 2 (keep-alive): a connection that delivers data is alive, however rarely the server pings', async (t) => {
   const server = await listen(t);
   const rec = recorder();
   connect(t, server.url, rec, { stallTimeoutMs: 300 });
   const sock = await server.connection(1);
-  const pings = setInterval(() => sock.ping(), 20);
-  t.after(() => clearInterval(pings));
+  let sent = 0;
+  const feed = setInterval(() => sock.send(`{"n":${++sent}}`), 20);
+  t.after(() => clearInterval(feed));
+  // 150 frames at 20 ms: ten stall periods without any ping; the data alone keeps the connection.
+  await waitFor(() => rec.messages.length >= 150, 'data over ten stall periods');
+  assert.deepEqual(rec.downs, []);
+  assert.equal(server.sockets.length, 1, 'never reconnected');
+});
+
+test('issue 9 kind 2 (keep-alive): a quiet but healthy connection is probed with pings and stays up', async (t) => {
+  const server = await listen(t);
+  const rec = recorder();
+  connect(t, server.url, rec, { stallTimeoutMs: 300 });
+  const sock = await server.connection(1);
+  let probes = 0;
+  sock.on('ping', () => probes++);
+  // No data and no server pings: only the pongs to the client's own probes prove the path.
+  await waitFor(() => probes >= 10, 'ten probe pings answered');
+  assert.deepEqual(rec.downs, []);
+  assert.equal(server.sockets.length, 1);
+});
+
+test('issue 9 kind 2 (keep-alive): a dead path (no data, no ping, probes unanswered) is declared stalled and reconnected', async (t) => {
+  const server = await listen(t, { autoPong: false });
+  const rec = recorder();
+  connect(t, server.url, rec, { stallTimeoutMs: 300 });
+  const sock = await server.connection(1);
+  let probes = 0;
+  sock.on('ping', () => probes++);
   await server.connection(2);
   assert.equal(rec.downs[0]!.reason, 'stall');
+  assert.match(rec.downs[0]!.detail, /nothing received for 300 ms/);
+  assert.ok(probes >= 1, 'the client probed before giving up');
+});
+
+test('issue 10 (stall detection): a loop blocked while frames waited in the socket is not a stall', async (t) => {
+  // The exchange runs on its own thread, so it keeps writing while this thread is blocked.
+  const exchange = new Worker(
+    `const { WebSocketServer } = require(${JSON.stringify(require.resolve('ws'))});
+     const { parentPort } = require('node:worker_threads');
+     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => parentPort.postMessage(wss.address().port));
+     wss.on('connection', (ws) => { let n = 0; setInterval(() => ws.send('{"n":' + ++n + '}'), 10); });`,
+    { eval: true },
+  );
+  t.after(() => exchange.terminate());
+  const port = await new Promise<number>((resolve) => exchange.once('message', resolve));
+  const rec = recorder();
+  connect(t, `ws://127.0.0.1:${port}/stream?streams=btcusdt@trade`, rec, { stallTimeoutMs: 300 });
+  await waitFor(() => rec.messages.length >= 10, 'data flowing');
+  // Block this thread's event loop for five stall periods, as a synchronous database call on the
+  // main thread does. The frames sent meanwhile wait in the socket; the watchdog's timer is due first.
+  const until = Date.now() + 1_500;
+  while (Date.now() < until) {
+    /* blocked on purpose */
+  }
+  const after = rec.messages.length + 50;
+  await waitFor(() => rec.messages.length >= after, 'data after the block');
+  assert.deepEqual(rec.downs, [], 'no stall was declared');
+  assert.ok(rec.opens.length === 1, 'never reconnected');
 });
 
 test('a refused first connection reports everOpened=false and keeps retrying', async (t) => {

@@ -238,6 +238,19 @@ test('issue 9 kind 1 (USD-M routed paths): every stream type arrives from a simu
   assert.deepEqual(delivered, symbols.flatMap((s) => streams.map((st) => `${s.toLowerCase()}@${st === 'depth' ? 'depth@100ms' : st}`)).sort());
 });
 
+test('issue 9 kind 2 (keep-alive per market): USD-M server pings every 3 min; data, then probe pongs through a quiet spell, keep the connection', async (t) => {
+  // The simulator keeps Binance's USD-M keep-alive (ping every 3 min); the stall period is far shorter.
+  const h = await harness(t, { market: 'usdm' }, { market: 'usdm', streams: ['trade'], stallTimeoutMs: 400 });
+  await waitFor(() => h.trades().length >= 300, 'trades over several stall periods without a ping');
+  // Nothing but the pongs to the client's probes for five stall periods: quiet is not dead.
+  h.sim.faults.stall(2_000);
+  const before = h.trades().length;
+  await waitFor(() => h.trades().length >= before + 300, 'trades after the quiet spell', 30_000);
+  assert.equal(h.source.status().connections[0]!.reconnects, 0);
+  assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total'), 0);
+  assert.ok(h.gaps().every((g) => g.reason === 'sequence'), 'the trades the stall fault withheld are a sequence gap, not a reconnect');
+});
+
 test('an unreachable exchange is logged plainly, and the source keeps retrying', async (t) => {
   const probe = await startSimulator({ symbols: ['BTCUSDT'] });
   const url = probe.wsBaseUrl;
