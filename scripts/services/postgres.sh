@@ -11,6 +11,12 @@
 #   postgres.sh stop     stop the cluster this script started
 #   postgres.sh status   exit 0 when the server accepts connections
 #   postgres.sh url      print the connection URL
+#
+# A private TLS cluster (the TLS tests) is made with TICKFLOW_PG_DIR, TICKFLOW_PG_PORT and
+# TICKFLOW_PG_TLS=1: ssl = on with certificates from scripts/services/tls.sh in $TICKFLOW_PG_DIR/tls
+# (server certificate for 127.0.0.1 only), and TCP clients must use TLS, present a client
+# certificate of that CA and log in with the password in the file TICKFLOW_PG_PASSWORD_FILE
+# (pg_hba: hostssl … scram-sha-256 clientcert=verify-ca). The Unix socket stays trusted for the script.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -87,6 +93,38 @@ max_connections = 200
 synchronous_commit = off
 timezone = 'UTC'
 EOF
+  if [ -n "${TICKFLOW_PG_TLS:-}" ]; then configure_tls; fi
+}
+
+configure_tls() {
+  : "${TICKFLOW_PG_PASSWORD_FILE:?must name the file holding the password of the postgres user}"
+  local tls="$PG_DIR/tls"
+  bash "$ROOT/scripts/services/tls.sh" "$tls"
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$tls"
+  chmod 755 "$tls"
+  cat >>"$DATA/postgresql.conf" <<EOF
+ssl = on
+ssl_cert_file = '$tls/server.pem'
+ssl_key_file = '$tls/server.key'
+ssl_ca_file = '$tls/ca.pem'
+password_encryption = 'scram-sha-256'
+EOF
+  cat >"$DATA/pg_hba.conf" <<EOF
+# scripts/services/postgres.sh (TLS cluster): TCP only over TLS, with a client certificate and a password.
+local   all all trust
+hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-ca
+EOF
+}
+
+# The password of the TLS cluster's postgres user, set over the Unix socket once the server is up.
+set_password() {
+  [ -n "${TICKFLOW_PG_TLS:-}" ] || return 0
+  local bin password
+  bin="$(bindir)"
+  password="$(cat "$TICKFLOW_PG_PASSWORD_FILE")"
+  # psql reads the statement from stdin, so the password is on no command line.
+  printf "ALTER USER postgres PASSWORD '%s';\n" "${password//\'/\'\'}" |
+    as_postgres "$bin/psql" -q -h "$SOCKETS" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null
 }
 
 start() {
@@ -104,6 +142,7 @@ start() {
   log "starting PostgreSQL on $HOST:$PORT (data in $DATA)"
   as_postgres "$bin/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 start >/dev/null
   running || { log "PostgreSQL did not come up; see $LOGFILE"; exit 1; }
+  set_password
 }
 
 stop() {

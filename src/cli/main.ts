@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { TickflowError } from '../core/errors.js';
+import { redactSecrets } from '../ops/redact.js';
 import { registerCommands } from './commands/index.js';
 
 const program = new Command('tickflow')
@@ -14,10 +15,10 @@ try {
 } catch (err) {
   // Start-up errors (bad config, unreachable source) are the user's to fix: say what, not a stack.
   if (err instanceof TickflowError) {
-    process.stderr.write(`tickflow: ${err.code}: ${err.message}\n`);
+    process.stderr.write(`tickflow: ${err.code}: ${redactSecrets(err.message)}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`tickflow: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`tickflow: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     process.exitCode = 1;
   }
 }

@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import { type Config, configSchema } from './schema.js';
+import { registerSecret } from '../ops/redact.js';
+import { type Config, configSchema, SECRET_KEYS } from './schema.js';
 
 /**
  * Resolves the configuration: schema defaults, then the YAML file, then `TICKFLOW_*` environment
  * variables, then command-line values (the last wins). This is the only module that reads
  * `process.env`. The result is validated once and deep-frozen.
+ *
+ * Secrets come from files the way containers mount them: `TICKFLOW_<KEY>_FILE=/run/secrets/x` for
+ * any key, or a value `file:/run/secrets/x` in the YAML file, environment or command line. The file
+ * is read once at start-up; one trailing newline is dropped.
  */
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -147,6 +152,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const byEnv = new Map([...configKeys().keys()].map((k) => [envName(k), k]));
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('TICKFLOW_') || name === 'TICKFLOW_CONFIG' || raw === undefined) continue;
+    const fileOf = name.endsWith('_FILE') ? byEnv.get(name.slice(0, -'_FILE'.length)) : undefined;
+    if (fileOf) {
+      if (env[envName(fileOf)] !== undefined) {
+        throw new TickflowError(ErrorCodes.CONFIG_INVALID, `both ${envName(fileOf)} and ${name} are set; keep one of them`);
+      }
+      setPath(input, fileOf, coerce(fileOf, readSecretFile(fileOf, raw, name)));
+      continue;
+    }
     const path = byEnv.get(name);
     if (!path) {
       throw new TickflowError(
@@ -160,13 +173,57 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (value === undefined) continue;
     setPath(input, path, typeof value === 'string' ? coerce(path, value) : (value as Json));
   }
+  resolveFileReferences(input, '');
   return validate(input);
+}
+
+const FILE_PREFIX = 'file:';
+/** Bounds what a mistyped path (a log file, /dev/zero) can make start-up read. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** Replaces every string value `file:<path>` with the contents of that file. */
+function resolveFileReferences(node: Tree, prefix: string): void {
+  for (const [k, v] of Object.entries(node)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'string' && v.startsWith(FILE_PREFIX)) {
+      node[k] = coerce(path, readSecretFile(path, v.slice(FILE_PREFIX.length), `a ${FILE_PREFIX} reference`));
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      resolveFileReferences(v, path);
+    }
+  }
+}
+
+/**
+ * Reads a secret mounted as a file. Errors name the key and the file (never the contents).
+ * @throws TickflowError TF_CONFIG_INVALID when the file is missing, unreadable, too large or empty.
+ */
+function readSecretFile(key: string, file: string, how: string): string {
+  const invalid = (why: string, cause?: unknown) =>
+    new TickflowError(ErrorCodes.CONFIG_INVALID, `cannot read ${key} from ${file} (${how}): ${why}`, { cause });
+  let text: string;
+  try {
+    const buf = readFileSync(file);
+    if (buf.length > MAX_SECRET_FILE_BYTES) throw invalid(`the file holds ${buf.length} bytes; a secret file holds at most ${MAX_SECRET_FILE_BYTES}`);
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof TickflowError) throw err;
+    throw invalid((err as NodeJS.ErrnoException).code ?? errorText(err), err);
+  }
+  // Editors and `echo` end files with a newline that is not part of the secret.
+  const value = text.replace(/\r?\n$/, '');
+  if (value.length === 0) throw invalid('the file is empty');
+  return value;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function validate(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) throw describe(result.error, input);
   const config = result.data;
+  registerSecrets(config);
   const loopback = /^(127\.|localhost$|::1$)/.test(config.api.host);
   if (config.api.enabled && !loopback && !config.api.token) {
     throw new TickflowError(
@@ -180,7 +237,49 @@ export function validate(input: unknown): Config {
       `invalid value for source.backoff.initialMs: ${config.source.backoff.initialMs} exceeds source.backoff.maxMs (${config.source.backoff.maxMs})`,
     );
   }
+  const sasl = config.bus.sasl;
+  if (sasl.mechanism !== 'none' && (sasl.username === '' || sasl.password === '')) {
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid value for bus.sasl.mechanism: "${sasl.mechanism}" needs bus.sasl.username and bus.sasl.password ` +
+        '(TICKFLOW_BUS_SASL_USERNAME, TICKFLOW_BUS_SASL_PASSWORD or TICKFLOW_BUS_SASL_PASSWORD_FILE)',
+    );
+  }
+  if ((config.bus.tls.cert === '') !== (config.bus.tls.key === '')) {
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, 'invalid value for bus.tls.cert / bus.tls.key: a client certificate needs both');
+  }
+  if ((config.store.tls.cert === '') !== (config.store.tls.key === '')) {
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, 'invalid value for store.tls.cert / store.tls.key: a client certificate needs both');
+  }
   return deepFreeze(config);
+}
+
+/** Teaches the redactor the secret values of this configuration, so no log line or error can quote them. */
+function registerSecrets(config: Config): void {
+  for (const key of SECRET_KEYS) {
+    const value = getPath(config, key.split('.'));
+    if (typeof value === 'string') registerSecret(value);
+  }
+  const url = config.store.url;
+  if (url !== 'embedded') {
+    try {
+      const parsed = new URL(url);
+      registerSecret(parsed.password);
+      registerSecret(decodeURIComponentSafe(parsed.password));
+      const query = parsed.searchParams.get('password');
+      if (query !== null) registerSecret(query);
+    } catch {
+      // Not a parseable URL: the connection fails later with the URL redacted by pattern.
+    }
+  }
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function describe(error: z.ZodError, input: unknown): TickflowError {

@@ -89,6 +89,39 @@ const topics = z.strictObject({
   deadLetters: z.string().default('tickflow.dlq'),
 });
 
+/**
+ * SASL authentication to Kafka. `none` connects without it; the others need username and password.
+ * SCRAM is what hosted Kafka (Confluent Cloud, Aiven, MSK, Upstash) uses; PLAIN only makes sense
+ * over TLS, since the password crosses the wire as is.
+ */
+const busSasl = z.strictObject({
+  mechanism: z.enum(['none', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).default('none'),
+  username: z.string().default(''),
+  /** A secret: set it through TICKFLOW_BUS_SASL_PASSWORD_FILE or `file:/run/secrets/...`. */
+  password: z.string().default(''),
+});
+
+/** TLS to Kafka. Files are PEM; empty means "not set" (the system's trusted CAs, no client certificate). */
+const busTls = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** CA certificate(s) to trust instead of the system's (a self-signed or private CA). */
+  ca: z.string().default(''),
+  /** Client certificate and its key, for brokers that require mutual TLS. */
+  cert: z.string().default(''),
+  key: z.string().default(''),
+  /** The name the broker's certificate must carry, when it differs from the bootstrap host (SNI too). */
+  serverName: z.string().default(''),
+});
+
+/** TLS to PostgreSQL beyond what `sslmode` in store.url says: PEM files, empty = not set. */
+const storeTls = z.strictObject({
+  /** CA to verify the server with (sslmode=verify-ca/verify-full); libpq's sslrootcert. */
+  ca: z.string().default(''),
+  /** Client certificate and key (libpq's sslcert/sslkey), for servers that authenticate by certificate. */
+  cert: z.string().default(''),
+  key: z.string().default(''),
+});
+
 const bus = z.strictObject({
   kind: z.enum(['memory', 'kafka']).default('memory'),
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, { message: 'expected host:port' })).default(['127.0.0.1:9092']),
@@ -104,10 +137,15 @@ const bus = z.strictObject({
   autoOffsetReset: z.enum(['latest', 'earliest']).default('latest'),
   /** Consumer groups are <prefix>-store and <prefix>-process: one prefix per deployment sharing a broker. */
   groupPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).default('tickflow'),
+  sasl: busSasl.default(busSasl.parse({})),
+  tls: busTls.default(busTls.parse({})),
 });
 
 const store = z.strictObject({
-  /** `embedded` (PGlite in dataDir) or a postgres:// URL. */
+  /**
+   * `embedded` (PGlite in dataDir) or a postgres:// URL; `?sslmode=` disable, require, verify-ca or
+   * verify-full (libpq's meanings). A secret when it holds a password.
+   */
   url: z
     .string()
     .regex(/^(embedded|postgres(ql)?:\/\/.+)$/, { message: 'expected embedded or a postgres:// URL' })
@@ -121,6 +159,7 @@ const store = z.strictObject({
   /** Backoff between attempts while the database is unavailable (the batch is kept, nothing is committed). */
   retryInitialMs: positiveInt.default(500),
   retryMaxMs: positiveInt.default(30_000),
+  tls: storeTls.default(storeTls.parse({})),
 });
 
 const whaleOverride = z.record(z.string(), z.number().positive());
@@ -194,4 +233,10 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Keys whose whole value is a secret: never logged, shown or quoted in an error (src/ops/redact.ts).
+ * store.url is not here: only the password inside it is secret, and redaction keeps the rest.
+ */
+export const SECRET_KEYS = ['api.token', 'bus.sasl.password'] as const;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,3 +1,5 @@
+import { redactConfig } from './redact.js';
+
 export interface ComponentHealth {
   /** `up`: doing its job; `degraded`: working but impaired; `down`: cannot do its job. */
   readonly state: 'up' | 'degraded' | 'down';
@@ -43,7 +45,8 @@ export class HealthRegistry {
       if (health.state === 'down') reasons.push(`${name}: ${health.reason ?? 'down'}`);
     }
     if (this.shuttingDown) reasons.push('process is shutting down');
-    return { ready: reasons.length === 0, shuttingDown: this.shuttingDown, reasons, components };
+    // /health and /api/pipeline show these to anyone who can reach the port: no secret may be in them.
+    return redactConfig({ ready: reasons.length === 0, shuttingDown: this.shuttingDown, reasons, components });
   }
 }
 

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { redactSecrets } from './redact.js';
+import { redactConfig, redactSecrets } from './redact.js';
 
 export type { Logger };
 
@@ -17,6 +17,7 @@ const SECRET_PATHS = [
   'token',
   '*.token',
   'config.api.token',
+  'config.bus.sasl.password',
   'password',
   '*.password',
   'authorization',
@@ -58,6 +59,8 @@ export function createLogger(options: LoggerOptions = { level: 'info', format: '
     base: { pid: process.pid, ...options.base },
     redact: { paths: [...SECRET_PATHS, ...URL_PATHS], censor },
     serializers: { err: serializeErr },
+    // Any field may quote a registered secret (a reason, an error text copied into a string).
+    formatters: { log: (fields) => redactConfig(fields) },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)) as typeof args);

@@ -1,4 +1,5 @@
-import { ErrorCodes, TickflowError, errorMessage } from '../core/errors.js';
+import { type ErrorCode, ErrorCodes, TickflowError, errorMessage } from '../core/errors.js';
+import { certificateAdvice } from '../core/pem.js';
 
 /**
  * A database failure with its SQLSTATE (when the server sent one). `canRetry` says whether the
@@ -10,8 +11,8 @@ export class StoreError extends TickflowError {
   readonly sqlState: string | undefined;
   readonly rejectsData: boolean;
 
-  constructor(message: string, options: { cause?: unknown; canRetry: boolean; sqlState?: string; rejectsData?: boolean }) {
-    super(options.canRetry ? ErrorCodes.STORE_UNAVAILABLE : ErrorCodes.STORE_WRITE, message, options);
+  constructor(message: string, options: { cause?: unknown; canRetry: boolean; sqlState?: string; rejectsData?: boolean; code?: ErrorCode }) {
+    super(options.code ?? (options.canRetry ? ErrorCodes.STORE_UNAVAILABLE : ErrorCodes.STORE_WRITE), message, options);
     this.name = 'StoreError';
     this.sqlState = options.sqlState;
     this.rejectsData = options.rejectsData ?? false;
@@ -35,12 +36,31 @@ function dataState(state: string): boolean {
   return state.startsWith('22') || state.startsWith('23') || state === '54000';
 }
 
+/** What to change when the server refuses the login (SQLSTATE class 28); the server's message says which rule. */
+const LOGIN_ADVICE =
+  ' — check the user and password in store.url (TICKFLOW_STORE_URL_FILE), and store.tls.cert/store.tls.key if the server wants a ' +
+  'client certificate; "no encryption" means the server accepts only TLS: add ?sslmode=verify-full to store.url';
+
+/**
+ * Classifies a node-postgres failure. TLS failures (untrusted certificate, wrong host name, a
+ * server without TLS) are TF_STORE_TLS and name the setting to change; they are not retriable.
+ */
 export function toStoreError(err: unknown, context: string): StoreError {
   if (err instanceof StoreError) return err;
   const e = err as { code?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = `${context}: ${errorMessage(err)}`;
+  const tls = code === undefined ? undefined : certificateAdvice(code, 'store.tls', 'put a host name the certificate carries in store.url, or use sslmode=verify-ca to check the CA only');
+  if (tls) return new StoreError(`${context}: TLS to PostgreSQL failed: ${tls}`, { cause: err, canRetry: false, code: ErrorCodes.STORE_TLS });
+  if (/The server does not support SSL connections/.test(errorMessage(err))) {
+    return new StoreError(`${context}: the PostgreSQL server does not offer TLS: set ssl = on on the server, or sslmode=disable in store.url`, {
+      cause: err,
+      canRetry: false,
+      code: ErrorCodes.STORE_TLS,
+    });
+  }
   if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    if (code.startsWith('28')) return new StoreError(message + LOGIN_ADVICE, { cause: err, sqlState: code, canRetry: false, code: ErrorCodes.STORE_AUTH });
     return new StoreError(message, { cause: err, sqlState: code, canRetry: retryableState(code), rejectsData: dataState(code) });
   }
   const canRetry = (code !== undefined && RETRYABLE_NET_CODES.has(code)) || RETRYABLE_MESSAGES.test(errorMessage(err));

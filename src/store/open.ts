@@ -20,7 +20,7 @@ export async function openDatabase(store: Config['store'], deps: OpenDatabaseDep
   const db =
     store.url === 'embedded'
       ? await openEmbedded({ dataDir: join(store.dataDir, 'pglite'), port: store.embeddedPort, logger: deps.logger })
-      : await openPostgres(store.url, { logger: deps.logger });
+      : await openPostgres(store.url, { logger: deps.logger, tls: store.tls });
   if (deps.skipMigrations) return db;
   try {
     await migrate(db, { logger: deps.logger, retentionDays: store.retentionDays });

@@ -2,10 +2,14 @@ import pg from 'pg';
 import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { redactUrl } from '../ops/redact.js';
+import type { Config } from '../config/schema.js';
 import { toStoreError } from './errors.js';
+import { postgresConnection } from './tls.js';
 
 export interface PostgresOptions {
   readonly logger: Logger;
+  /** store.tls: CA, client certificate and key (PEM file paths, empty = not set); see postgresConnection. */
+  readonly tls?: Config['store']['tls'];
   /** Pool size; the writer uses one connection at a time, readers (API) the rest. */
   readonly maxConnections?: number;
 }
@@ -31,11 +35,19 @@ function rowsOf<R>(result: pg.QueryResult | pg.QueryResult[]): Rows<R> {
   return (last?.rows ?? []) as R[];
 }
 
-/** A PostgreSQL server through a node-postgres pool. Connects lazily, so it opens while the server is down. */
+const NO_TLS: Config['store']['tls'] = { ca: '', cert: '', key: '' };
+
+/**
+ * A PostgreSQL server through a node-postgres pool. Connects lazily, so it opens while the server is
+ * down. TLS follows `sslmode` in the URL and `options.tls`.
+ * @throws TickflowError TF_CONFIG_INVALID for an unsupported sslmode or an unreadable CA/cert/key file.
+ */
 export async function openPostgres(url: string, options: PostgresOptions): Promise<Database> {
-  const logger = options.logger.child({ component: 'store', database: redactUrl(url) });
+  const { connectionString, sslmode, ssl } = postgresConnection(url, options.tls ?? NO_TLS);
+  const logger = options.logger.child({ component: 'store', database: redactUrl(connectionString), sslmode });
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString,
+    ssl,
     max: options.maxConnections ?? 5,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,

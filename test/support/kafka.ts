@@ -54,16 +54,35 @@ export async function kafkaTool(mainClass: string, args: readonly string[], inpu
 
 export interface PrivateBroker {
   readonly brokers: string[];
+  /** Its folder (storage, logs/server.log, tls/ when secure). */
+  readonly dir: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The SASL_SSL listener of a private broker: SCRAM user and password file, CA in `<dir>/tls/ca.pem`. */
+export interface SecureListener {
+  readonly user: string;
+  readonly passwordFile: string;
+}
+
+export interface SecureBroker extends PrivateBroker {
+  /** host:port of the SASL_SSL listener (SCRAM-SHA-512 and SCRAM-SHA-256). */
+  readonly secureBrokers: string[];
+  /** The self-signed CA that signed the listener's certificate (PEM). */
+  readonly caFile: string;
 }
 
 /**
  * A second single-node broker on free ports with its own storage, for tests that stop and
  * restart Kafka without disturbing the shared one. Stopped and deleted when the test ends.
  */
-export async function privateBroker(t: TestContext): Promise<PrivateBroker> {
+export async function privateBroker(t: TestContext): Promise<PrivateBroker>;
+/** The same with a SASL_SSL listener too (scripts/services/kafka.sh, TICKFLOW_KAFKA_SASL_SSL_PORT). */
+export async function privateBroker(t: TestContext, secure: SecureListener): Promise<SecureBroker>;
+export async function privateBroker(t: TestContext, secure?: SecureListener): Promise<PrivateBroker | SecureBroker> {
   const [port, controllerPort] = [await freePort(), await freePort()];
+  const securePort = secure ? await freePort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-kafka-'));
   const env = {
     ...process.env,
@@ -72,6 +91,13 @@ export async function privateBroker(t: TestContext): Promise<PrivateBroker> {
     TICKFLOW_KAFKA_CONTROLLER_PORT: String(controllerPort),
     TICKFLOW_KAFKA_LIBS: join(REPO_ROOT, '.tickflow', 'kafka', 'libs'),
     KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m',
+    ...(secure
+      ? {
+          TICKFLOW_KAFKA_SASL_SSL_PORT: String(securePort),
+          TICKFLOW_KAFKA_SCRAM_USER: secure.user,
+          TICKFLOW_KAFKA_SCRAM_PASSWORD_FILE: secure.passwordFile,
+        }
+      : {}),
   };
   const script = (command: string) => run('bash', [SCRIPT, command], { env, timeout: 180_000 }).then(() => undefined);
   t.after(async () => {
@@ -79,10 +105,12 @@ export async function privateBroker(t: TestContext): Promise<PrivateBroker> {
     rmSync(dir, { recursive: true, force: true });
   });
   await script('ensure');
-  return { brokers: [`127.0.0.1:${port}`], start: () => script('ensure'), stop: () => script('stop') };
+  const broker = { brokers: [`127.0.0.1:${port}`], dir, start: () => script('ensure'), stop: () => script('stop') };
+  return secure ? { ...broker, secureBrokers: [`127.0.0.1:${securePort}`], caFile: join(dir, 'tls', 'ca.pem') } : broker;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

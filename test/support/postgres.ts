@@ -1,11 +1,16 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { REPO_ROOT } from './data.js';
+import { freePort } from './kafka.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'services', 'postgres.sh');
+const run = promisify(execFile);
 
 let cachedUrl: string | undefined;
 
@@ -44,4 +49,38 @@ export async function freshDatabase(t: TestContext): Promise<string> {
   const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+export interface TlsPostgres {
+  readonly port: number;
+  /** ca.pem (the CA that signed the server certificate, which is for 127.0.0.1 only), client.pem, client.key. */
+  readonly tlsDir: string;
+  /** postgres://postgres:<password>@<host>:<port>/postgres?sslmode=<sslmode> */
+  url(options: { host?: string; sslmode?: string; password?: string }): string;
+}
+
+/**
+ * A private PostgreSQL cluster that only speaks TLS over TCP (scripts/services/postgres.sh with
+ * TICKFLOW_PG_TLS=1): ssl = on, `hostssl … scram-sha-256 clientcert=verify-ca`, the postgres user's
+ * password read from `passwordFile`. Stopped and deleted when the test ends; the shared cluster is
+ * not touched.
+ */
+export async function tlsPostgres(t: TestContext, password: string, passwordFile: string): Promise<TlsPostgres> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-tls-'));
+  // The cluster runs as the postgres user, which must reach its folder.
+  chmodSync(dir, 0o755);
+  const env = { ...process.env, TICKFLOW_PG_DIR: dir, TICKFLOW_PG_PORT: String(port), TICKFLOW_PG_TLS: '1', TICKFLOW_PG_PASSWORD_FILE: passwordFile };
+  const script = (command: string) => run('bash', [SCRIPT, command], { env, timeout: 120_000 });
+  t.after(async () => {
+    await script('stop');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await script('ensure');
+  return {
+    port,
+    tlsDir: join(dir, 'tls'),
+    url: ({ host = '127.0.0.1', sslmode = 'verify-full', password: pw = password }) =>
+      `postgres://postgres:${encodeURIComponent(pw)}@${host}:${port}/postgres?sslmode=${sslmode}`,
+  };
 }

@@ -6,12 +6,15 @@ import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeEvent, TYPE_HEADER } from './codec.js';
+import type { KafkaSecurity } from './security.js';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type TopicPartition = { topic: TopicId; partition: number };
 
 export interface GroupConsumerOptions {
   readonly brokers: readonly string[];
+  /** TLS and SASL settings (bus.tls, bus.sasl). */
+  readonly security: KafkaSecurity;
   readonly clientId: string;
   readonly group: string;
   /** Logical topic → Kafka topic name, for the subscribed topics only. */
@@ -62,6 +65,7 @@ export class KafkaGroupConsumer implements BusConsumer {
     this.consumer = new Consumer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
+      ...options.security,
       groupId: options.group,
       autocommit: false,
       sessionTimeout: 10_000,

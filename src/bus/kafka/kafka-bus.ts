@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { PipelineEvent } from '../../core/events.js';
 import { eventKey } from '../../core/events.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+import { explainKafkaFailure } from './failures.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, TopicId } from '../bus.js';
@@ -10,6 +11,7 @@ import { topicOf } from '../bus.js';
 import { encodeEvent, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from './codec.js';
 import { KafkaGroupConsumer } from './consumer.js';
 import { KafkaPublisher } from './producer.js';
+import { kafkaSecurity, type KafkaSecurity } from './security.js';
 import { ensureTopics } from './topics.js';
 
 export interface KafkaBusDeps {
@@ -30,6 +32,7 @@ export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
   private readonly logger: Logger;
   private readonly publisher: KafkaPublisher;
+  private readonly security: KafkaSecurity;
   private readonly consumers = new Set<KafkaGroupConsumer>();
   private closed = false;
 
@@ -38,12 +41,18 @@ export class KafkaBus implements Bus {
     private readonly deps: KafkaBusDeps,
   ) {
     this.logger = deps.logger.child({ component: 'kafka-bus' });
-    this.publisher = new KafkaPublisher(config, this.logger, deps.metrics);
+    this.security = kafkaSecurity(config);
+    this.publisher = new KafkaPublisher({ ...config, security: this.security }, this.logger, deps.metrics);
   }
 
-  /** Connects, then creates missing topics; fails with BUS_TOPIC_MISMATCH on under-partitioned ones. */
+  /**
+   * Connects, then creates missing topics. Fails with TF_BUS_AUTH or TF_BUS_TLS (not retriable) when
+   * the broker refuses the credentials or its certificate does not verify, TF_BUS_TOPIC_MISMATCH on
+   * under-partitioned topics, TF_BUS_UNAVAILABLE (retriable) when the broker cannot be reached.
+   */
   async start(): Promise<void> {
-    const admin = new Admin({ clientId: `${this.config.clientId}-admin`, bootstrapBrokers: [...this.config.brokers] });
+    await this.checkCredentials();
+    const admin = new Admin({ clientId: `${this.config.clientId}-admin`, bootstrapBrokers: [...this.config.brokers], ...this.security });
     try {
       await ensureTopics(admin, Object.values(this.config.topics), {
         partitions: this.config.partitions,
@@ -51,16 +60,31 @@ export class KafkaBus implements Bus {
         retentionMs: this.config.retentionMs,
       });
     } catch (err) {
-      if (err instanceof TickflowError) throw err;
-      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka at ${this.config.brokers.join(',')} is unreachable: ${errorMessage(err)}`, {
-        cause: err,
-        canRetry: true,
-      });
+      throw explainKafkaFailure(err, this.config, 'creating topics');
     } finally {
       await admin.close();
     }
     await this.publisher.connect();
-    this.logger.info({ brokers: this.config.brokers, topics: this.config.topics }, 'Kafka bus ready');
+    this.logger.info({ brokers: this.config.brokers, topics: this.config.topics, tls: this.config.tls.enabled, sasl: this.config.sasl.mechanism }, 'Kafka bus ready');
+  }
+
+  /**
+   * One connection attempt without the library's retries: it retries a refused password or an
+   * untrusted certificate like a network error (it does not look into the error's cause), so a
+   * wrong secret would cost several rejected logins per start. Only refusals end the start here;
+   * a broker that is merely not up yet gets the normal retries below.
+   */
+  private async checkCredentials(): Promise<void> {
+    if (!this.security.sasl && !this.security.tls) return;
+    const probe = new Admin({ clientId: `${this.config.clientId}-admin`, bootstrapBrokers: [...this.config.brokers], ...this.security, retries: 0 });
+    try {
+      await probe.metadata({ topics: [] });
+    } catch (err) {
+      const explained = explainKafkaFailure(err, this.config, 'connecting');
+      if (!explained.canRetry) throw explained;
+    } finally {
+      await probe.close();
+    }
   }
 
   /** The Kafka topic name a logical topic maps to. */
@@ -90,6 +114,7 @@ export class KafkaBus implements Bus {
     const consumer = new KafkaGroupConsumer(
       {
         brokers: this.config.brokers,
+        security: this.security,
         clientId: `${this.config.clientId}-${options.group}`,
         group: options.group,
         topics: new Map(options.topics.map((t) => [t, this.topicName(t)])),
@@ -107,10 +132,10 @@ export class KafkaBus implements Bus {
       await consumer.start();
     } catch (err) {
       await consumer.close().catch(() => {});
-      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `cannot join Kafka consumer group ${options.group}: ${errorMessage(err)}`, {
-        cause: err,
-        canRetry: true,
-      });
+      const explained = explainKafkaFailure(err, this.config, `joining consumer group ${options.group}`);
+      throw explained.code === ErrorCodes.BUS_UNAVAILABLE
+        ? new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `cannot join Kafka consumer group ${options.group}: ${errorMessage(err)}`, { cause: err, canRetry: true })
+        : explained;
     }
     return consumer;
   }

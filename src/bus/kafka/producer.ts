@@ -2,6 +2,8 @@ import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce 
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+import { isAuthenticationFailure } from './failures.js';
+import type { KafkaSecurity } from './security.js';
 
 type Record = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
@@ -11,6 +13,8 @@ export interface PublisherOptions {
   readonly lingerMs: number;
   readonly batchMaxBytes: number;
   readonly maxBufferedEvents: number;
+  /** TLS and SASL settings (bus.tls, bus.sasl). */
+  readonly security: KafkaSecurity;
 }
 
 interface Waiter {
@@ -64,6 +68,7 @@ export class KafkaPublisher {
     this.producer = new Producer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
+      ...options.security,
       acks: ProduceAcks.ALL,
       idempotent: true,
       compression: 'lz4',
@@ -249,9 +254,11 @@ function fail(waiter: Waiter, err: unknown): void {
 /**
  * Network trouble and broker-side retriable errors (leader moving, not enough replicas) are
  * worth waiting out; a record the broker rejects as such (too large, unknown topic after the
- * library's own metadata refresh, authorization) is not.
+ * library's own metadata refresh, authorization, authentication) is not.
  */
 function isRetriable(err: unknown): boolean {
+  // A refused password stays refused: the library reports it as a (retriable) network error.
+  if (isAuthenticationFailure(err)) return false;
   const e = err as { code?: string; canRetry?: boolean; errors?: unknown[] };
   if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT') return true;
   if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(isRetriable);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { configKeys, envName } from '../../config/load.js';
+import { SECRET_KEYS } from '../../config/schema.js';
+import { redactConfig } from '../../ops/redact.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
 export function registerConfig(program: Command): void {
@@ -12,6 +14,7 @@ export function registerConfig(program: Command): void {
       for (const [key, def] of configKeys()) process.stdout.write(`${key}\t${envName(key)}\t${JSON.stringify(def)}\n`);
       return;
     }
-    process.stdout.write(`${JSON.stringify(configFrom(opts), null, 2)}\n`);
+    // Secrets print as *** (and URL passwords inside store.url): the output lands in tickets and chats.
+    process.stdout.write(`${JSON.stringify(redactConfig(configFrom(opts), SECRET_KEYS), null, 2)}\n`);
   });
 }
