@@ -5,7 +5,7 @@ import { BoundedHistory } from './history.js';
 import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';
 import { KLINE_INTERVALS, type KlineBuilder as Kline, KlineBuilder, type KlineDecimals, klineOpenTime } from './klines.js';
-import { type BookChange, type BookSnapshot, type BookTop, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
+import { type BookChange, type BookSnapshot, type BookTop, idsFromClock, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
 import type { MarketEngine } from './types.js';
 import { deriveSeed } from './prng.js';
 
@@ -58,9 +58,11 @@ export class Generator implements MarketEngine {
     this.hub = hub;
     this.market = opts.market;
     this.baseRate = opts.tradesPerSecond;
+    // Ids from the clock, not the seed: a restarted simulator must not send old ids with new trades.
+    const ids = idsFromClock(Date.now());
     for (const symbol of opts.symbols) {
       const instrument = instrumentFor(symbol, opts.market);
-      const market = new SymbolMarket(instrument, deriveSeed(opts.seed, instrument.symbol), opts.tradesPerSecond, opts.bookTickersPerSecond);
+      const market = new SymbolMarket(instrument, deriveSeed(opts.seed, instrument.symbol), opts.tradesPerSecond, opts.bookTickersPerSecond, ids);
       const decimals: KlineDecimals =
         opts.market === 'spot'
           ? { price: 8, qty: 8, quote: 8 }

@@ -49,6 +49,26 @@ export interface BookSnapshot {
 
 type Side = Map<number, number>;
 
+/** The last ids a market has used before its first event: it continues from the next one. */
+export interface IdOrigin {
+  readonly tradeId: number;
+  readonly aggTradeId: number;
+  readonly updateId: number;
+}
+
+/** Room for this many trades (or aggTrades, or book updates) per millisecond per symbol. */
+const IDS_PER_MS = 1_000;
+
+/**
+ * Where a market started at `epochMs` begins counting: ids continue across simulator restarts like
+ * a real exchange's. A run started later starts above every id an earlier run can have used, unless
+ * that run averaged more than IDS_PER_MS per millisecond per symbol. Safe integers until the year 2255.
+ */
+export function idsFromClock(epochMs: number): IdOrigin {
+  const base = Math.floor(epochMs) * IDS_PER_MS;
+  return { tradeId: base, aggTradeId: base, updateId: base };
+}
+
 const LEVELS_PER_SIDE = 30;
 /** Mean number of fills per taker order; turns trades/s into taker orders/s. */
 const FILLS_PER_TAKER = 2.2;
@@ -82,16 +102,17 @@ export class SymbolMarket {
   /** Quote notional of the whale the next taker order must be (the whale fault), if any. */
   private pendingWhale: number | null = null;
 
-  constructor(instrument: Instrument, seed: number, tradesPerSecond: number, bookUpdatesPerSecond: number) {
+  /** `ids`: the last ids before the first event (see idsFromClock); the seed decides everything else. */
+  constructor(instrument: Instrument, seed: number, tradesPerSecond: number, bookUpdatesPerSecond: number, ids: IdOrigin) {
     this.instrument = instrument;
     this.prng = new Prng(seed);
     this.fair = instrument.startPrice;
     this.levelGap = Math.max(instrument.tickSize, Math.round((instrument.startPrice * 0.00002) / instrument.tickSize) * instrument.tickSize);
     this.tradesPerSecond = tradesPerSecond;
     this.makersPerSecond = bookUpdatesPerSecond;
-    this.updateId = this.prng.int(1_000_000_000, 9_000_000_000);
-    this.tradeId = this.prng.int(100_000_000, 900_000_000);
-    this.aggTradeId = Math.floor(this.tradeId * 0.8);
+    this.updateId = ids.updateId;
+    this.tradeId = ids.tradeId;
+    this.aggTradeId = ids.aggTradeId;
     this.seedBook();
     this.nextTakerAt = this.prng.exponential(this.takerRate());
     this.nextMakerAt = this.prng.exponential(this.makersPerSecond);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUnits } from '../../src/simulator/decimal.js';
 import { instrumentFor } from '../../src/simulator/instruments.js';
-import { type BookChange, type BookSnapshot, type SimAggTrade, type SimTrade, SymbolMarket } from '../../src/simulator/market.js';
+import { type BookChange, type BookSnapshot, idsFromClock, type SimAggTrade, type SimTrade, SymbolMarket } from '../../src/simulator/market.js';
 
 interface Run {
   trades: SimTrade[];
@@ -13,7 +13,7 @@ interface Run {
 }
 
 function run(seed: number, seconds: number, symbol = 'BTCUSDT'): Run {
-  const market = new SymbolMarket(instrumentFor(symbol, 'spot'), seed, 20, 10);
+  const market = new SymbolMarket(instrumentFor(symbol, 'spot'), seed, 20, 10, idsFromClock(1_700_000_000_000));
   const out: Run = { trades: [], aggTrades: [], changes: [], start: market.snapshot(1_000), end: market.snapshot(0) };
   for (let s = 1; s <= seconds; s++) {
     market.advance(s, 1_700_000_000_000 + s * 1_000, {
@@ -107,4 +107,28 @@ test('book changes replayed on the first snapshot give every bookTicker and the 
   assert.equal(end.lastUpdateId, lastId);
   assert.deepEqual(new Map(end.bids.map(([p, q]) => [p, q])), bids);
   assert.deepEqual(new Map(end.asks.map(([p, q]) => [p, q])), asks);
+});
+
+test('issue 9 kind 12 (simulator restarts): ids start from the clock, above every id an earlier run used', () => {
+  const startedAt = 1_700_000_000_000;
+  const first = new SymbolMarket(instrumentFor('BTCUSDT', 'spot'), 7, 20_000, 10_000, idsFromClock(startedAt));
+  const trades: SimTrade[] = [];
+  const aggTrades: SimAggTrade[] = [];
+  let lastUpdate = 0;
+  // One virtual minute at 20,000 trades/s (a burst far above the default 20/s).
+  first.advance(60, startedAt, { trades: (t, a) => (trades.push(...t), aggTrades.push(...a)), book: (c) => (lastUpdate = c.lastUpdateId) });
+  assert.ok(trades.length > 1_000_000, `${trades.length} trades`);
+  // Restarted with the same seed one minute later: same market, new ids, none of them used before.
+  const second = new SymbolMarket(instrumentFor('BTCUSDT', 'spot'), 7, 20_000, 10_000, idsFromClock(startedAt + 60_000));
+  let next: { trade: number; agg: number; update: number } | null = null;
+  second.advance(1, startedAt + 60_000, {
+    trades: (t, a) => (next ??= { trade: t[0]!.id, agg: a[0]!.id, update: 0 }),
+    book: (c) => next !== null && next.update === 0 && (next.update = c.firstUpdateId),
+  });
+  assert.ok(next !== null);
+  const n = next as { trade: number; agg: number; update: number };
+  assert.ok(n.trade > trades[trades.length - 1]!.id, 'trade ids continue above the first run');
+  assert.ok(n.agg > aggTrades[aggTrades.length - 1]!.id, 'aggTrade ids continue above the first run');
+  assert.ok(n.update > lastUpdate, 'book update ids continue above the first run');
+  assert.ok(Number.isSafeInteger(idsFromClock(Date.UTC(2200, 0)).updateId));
 });
