@@ -174,6 +174,11 @@ const processor = z.strictObject({
   /** How long a final window stays correctable by late events (older ones go to late_events). */
   lateRetentionMs: positiveInt.default(3_600_000),
   /**
+   * Empty candles filled at most between two trades of a symbol (the latest ones): bounds the work
+   * one trade with an absurd time can cause. 1 440 = a day of 1m candles.
+   */
+  maxFillWindows: positiveInt.default(1_440),
+  /**
    * The trade stream candles and trade metrics are built from; the other one is ignored so nothing
    * counts twice. `auto`: trade when source.streams has it, else aggTrade.
    */

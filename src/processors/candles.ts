@@ -1,7 +1,7 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
-import { applyOpenClose, type TradeInput } from './trade-input.js';
+import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
 /** OHLCV state of one candle, exactly what Binance's kline carries. */
@@ -93,6 +93,8 @@ export function candleKind(options: CandleOptions): WindowKind<TradeInput, Candl
       indicators: undefined,
     }),
     add: addTrade,
+    ids: tradeIds,
+    idSpan: tradeIdSpan,
     // Binance's kline for a minute without trades repeats the previous close with zero volume
     // (the freqtrade XRP/ETH files show the same); -1 trade ids, as in its klines.
     fill: (previous) => ({

@@ -32,6 +32,8 @@ export interface ProcessorOptions {
   readonly emaLengths: readonly number[];
   /** How long closed windows stay correctable by late events (and are reloaded after a restart). */
   readonly lateRetentionMs: number;
+  /** Empty windows filled at most between two windows of a symbol (WindowEngineOptions). */
+  readonly maxFillWindows: number;
 }
 
 /** An event that reached a window already final and was recorded instead of applied. */
@@ -93,7 +95,6 @@ interface Stage<E> {
   minOpenOffset(source: string): bigint | undefined;
   openCount(): number;
   forget(source: string): void;
-  hole(symbol: string, from: number, to: number, out: Upsert[]): void;
 }
 
 class BoundStage<E, S> implements Stage<E> {
@@ -104,6 +105,9 @@ class BoundStage<E, S> implements Stage<E> {
 
   apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean {
     const result = this.engine.apply(input.source, input.offset, symbol, time, event, watermark);
+    const settled: Window<S>[] = [];
+    this.engine.settle(symbol, settled);
+    for (const w of settled) out.upserts.push(this.upsert(w));
     if (result.kind !== 'late') return false;
     const corrected = mode === 'correct' ? this.engine.correct(input.source, input.offset, symbol, time, event, result.window) : undefined;
     if (corrected) {
@@ -160,12 +164,6 @@ class BoundStage<E, S> implements Stage<E> {
     this.engine.forget(source);
   }
 
-  hole(symbol: string, from: number, to: number, out: Upsert[]): void {
-    const withdrawn: Window<S>[] = [];
-    this.engine.addHole(symbol, from, to, withdrawn);
-    for (const w of withdrawn) out.push(this.upsert(w));
-  }
-
   private upsert(w: Window<S>): Upsert {
     return this.toUpsert(w, this.engine.history(w.symbol, w.start));
   }
@@ -185,8 +183,6 @@ export class ProcessorCore {
   private readonly whales: WhaleDetector;
   private readonly maxTime = new Map<string, number>();
   private readonly lastOffset = new Map<string, bigint>();
-  /** Per symbol, the highest trade id seen and its time (the window start when reloaded). */
-  private readonly lastTrade = new Map<string, { id: number; time: number }>();
   /** Window ends are multiples of every size; the watermark only matters when it crosses one of these steps. */
   private readonly step: number;
   private readonly metricsEngine: WindowEngine<TradeInput, TradeMetricsState>;
@@ -197,11 +193,12 @@ export class ProcessorCore {
   constructor(private readonly options: ProcessorOptions) {
     this.whales = new WhaleDetector(options.whaleNotional, options.whaleNotionalBySymbol);
     const retainFor = (sizeMs: number) => Math.max(2, Math.ceil(options.lateRetentionMs / sizeMs));
+    const engineOptions = { maxFillWindows: options.maxFillWindows };
     let step = 0;
     for (const interval of options.candleIntervals) {
       const sizeMs = INTERVAL_MS[interval] ?? 0;
       const kind = candleKind({ interval, smaLengths: options.smaLengths, emaLengths: options.emaLengths, retain: retainFor(sizeMs) });
-      const engine = new WindowEngine(kind);
+      const engine = new WindowEngine(kind, engineOptions);
       this.tradeStages.push(new BoundStage(engine, (w, h) => ({ table: 'candles', row: candleRow(w, h, kind.options) })));
       this.candleRestore.set(interval, {
         retain: kind.retain,
@@ -217,7 +214,7 @@ export class ProcessorCore {
       priceMovePct: options.priceMovePct,
       retain: retainFor(options.metricsWindowMs),
     };
-    this.metricsEngine = new WindowEngine(tradeMetricsKind(metricsOptions));
+    this.metricsEngine = new WindowEngine(tradeMetricsKind(metricsOptions), engineOptions);
     this.tradeStages.push(new BoundStage(this.metricsEngine, (w, h) => ({ table: 'trade_metrics', row: tradeMetricsRow(w, h, metricsOptions) })));
     const spreadOptions: SpreadOptions = {
       windowMs: options.spreadWindowMs,
@@ -225,7 +222,7 @@ export class ProcessorCore {
       warningBps: options.spreadWarningBps,
       retain: retainFor(options.spreadWindowMs),
     };
-    this.spreadEngine = new WindowEngine(spreadKind(spreadOptions));
+    this.spreadEngine = new WindowEngine(spreadKind(spreadOptions), engineOptions);
     this.quoteStages.push(new BoundStage(this.spreadEngine, (w) => ({ table: 'spread_metrics', row: spreadRow(w, spreadOptions) })));
     this.step = gcd(gcd(step, options.metricsWindowMs), options.spreadWindowMs);
   }
@@ -252,7 +249,6 @@ export class ProcessorCore {
       const t = tradeInput(e);
       const whale = this.whales.detect(t);
       if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
-      this.checkSequence(t, out.upserts);
       this.route(this.tradeStages, input, t.symbol, t.time, t, out);
     } else if (e.type === 'bookTicker') {
       const q = quoteInput(e);
@@ -323,14 +319,7 @@ export class ProcessorCore {
 
   /** Re-installs final rows stored before a restart (the recent past each kind retains). */
   restore(rows: RestoredRows): void {
-    for (const row of rows.candles) {
-      this.candleRestore.get(row.interval)?.restore(row);
-      const last = this.lastTrade.get(row.symbol);
-      // The latest trade's time is unknown; the start of the smallest window holding it stands in.
-      if (row.lastTradeId >= 0 && (last === undefined || row.lastTradeId > last.id || (row.lastTradeId === last.id && row.windowStart > last.time))) {
-        this.lastTrade.set(row.symbol, { id: row.lastTradeId, time: row.windowStart });
-      }
-    }
+    for (const row of rows.candles) this.candleRestore.get(row.interval)?.restore(row);
     for (const row of rows.tradeMetrics) {
       this.metricsEngine.restore(restoredWindow(row, tradeMetricsStateFromRow(row), this.options.metricsWindowMs));
     }
@@ -348,19 +337,6 @@ export class ProcessorCore {
       trade_metrics: { [windowLabel(this.options.metricsWindowMs)]: this.metricsEngine.kind.retain },
       spread_metrics: { [windowLabel(this.options.spreadWindowMs)]: this.spreadEngine.kind.retain },
     };
-  }
-
-  /**
-   * Binance trade ids are contiguous per symbol (aggTrades cover contiguous ranges), so a jump
-   * means trades the processor never saw (a reconnect gap): windows spanning it are not complete.
-   */
-  private checkSequence(t: TradeInput, out: Upsert[]): void {
-    const last = this.lastTrade.get(t.symbol);
-    if (last !== undefined && t.firstTradeId <= last.id) return;
-    if (last !== undefined && t.firstTradeId > last.id + 1) {
-      for (const stage of this.tradeStages) stage.hole(t.symbol, last.time, t.time, out);
-    }
-    this.lastTrade.set(t.symbol, { id: t.lastTradeId, time: t.time });
   }
 
   private route<E>(stages: readonly Stage<E>[], input: CoreInput, symbol: string, time: number, event: E, out: IngestResult): void {

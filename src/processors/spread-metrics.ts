@@ -2,6 +2,7 @@ import type { BookTickerEvent } from '../core/events.js';
 import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, mul, parseDecimal, sub, toNumber } from './decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
+import { windowTime } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
 /** One top-of-book update with its decimals parsed. */
@@ -21,7 +22,7 @@ export function quoteInput(event: BookTickerEvent): QuoteInput {
   const spread = sub(ask, bid);
   const bidPlusAsk = add(bid, ask);
   const mid = toNumber(bidPlusAsk) / 2;
-  return { symbol: event.symbol, time: event.eventTime, spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
+  return { symbol: event.symbol, time: windowTime(event.eventTime, 'eventTime'), spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
 }
 
 export interface SpreadState {

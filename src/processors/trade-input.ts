@@ -1,3 +1,4 @@
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { AggTradeEvent, TradeEvent } from '../core/events.js';
 import { type Dec, mul, parseDecimal } from './decimal.js';
 
@@ -20,6 +21,22 @@ export interface TradeInput {
   readonly takerBuy: boolean;
 }
 
+/** The latest epoch ms a JavaScript Date (and so a row's TIMESTAMPTZ) can hold: 8.64e15, year 275760. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
+/**
+ * An event time (epoch ms) windows can be keyed by: a safe integer from 1970 to what a Date holds.
+ * Throws DECODE otherwise (the event is skipped and counted), so that one absurd time (2^53) never
+ * becomes the watermark of its partition nor a window no row can hold.
+ */
+export function windowTime(ms: number, field: string): number {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_DATE_MS) {
+    throw new TickflowError(ErrorCodes.DECODE, `${field} ${ms} is not an epoch-ms time a window can hold`);
+  }
+  return ms;
+}
+
+/** Throws DECODE (TickflowError) for a price or quantity that is not a decimal, or an unusable time. */
 export function tradeInput(event: TradeEvent | AggTradeEvent): TradeInput {
   const price = parseDecimal(event.price);
   const quantity = parseDecimal(event.quantity);
@@ -27,7 +44,7 @@ export function tradeInput(event: TradeEvent | AggTradeEvent): TradeInput {
   const last = event.type === 'trade' ? event.tradeId : event.lastTradeId;
   return {
     symbol: event.symbol,
-    time: event.tradeTime,
+    time: windowTime(event.tradeTime, 'tradeTime'),
     id: event.type === 'trade' ? event.tradeId : event.aggTradeId,
     firstTradeId: first,
     lastTradeId: last,
@@ -37,6 +54,16 @@ export function tradeInput(event: TradeEvent | AggTradeEvent): TradeInput {
     notional: mul(price, quantity),
     takerBuy: !event.buyerIsMaker,
   };
+}
+
+/** The trade ids a trade stands for (WindowKind.ids): completeness of trade windows is judged by them. */
+export function tradeIds(t: TradeInput): readonly [number, number] {
+  return [t.firstTradeId, t.lastTradeId];
+}
+
+/** The trade ids folded into a window (WindowKind.idSpan); undefined for a window without trades. */
+export function tradeIdSpan(s: { readonly tradeCount: number; readonly firstTradeId: number; readonly lastTradeId: number }): readonly [number, number] | undefined {
+  return s.tradeCount > 0 ? [s.firstTradeId, s.lastTradeId] : undefined;
 }
 
 /** The open and close of a window, with the trade ids that set them. */

@@ -1,7 +1,7 @@
 import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, isZero, mul, parseDecimal, sub, toNumber, ZERO } from './decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
-import { applyOpenClose, type TradeInput } from './trade-input.js';
+import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
 export interface TradeMetricsState {
@@ -77,6 +77,8 @@ export function tradeMetricsKind(options: TradeMetricsOptions): WindowKind<Trade
       return s;
     },
     add: addTrade,
+    ids: tradeIds,
+    idSpan: tradeIdSpan,
   };
 }
 

@@ -1,3 +1,5 @@
+import { IdCoverage } from './id-coverage.js';
+
 /**
  * Event-time tumbling windows keyed by symbol, with no I/O: events go in, window snapshots come
  * out. Windows are assigned by the exchange's event time, never arrival. Each window remembers the
@@ -22,6 +24,21 @@ export interface WindowKind<E, S> {
   fill?(previous: S): S;
   /** Derives values that depend on earlier windows (indicators) once a window is final. */
   finalize?(window: Window<S>, history: readonly Window<S>[]): void;
+  /**
+   * The contiguous id range an event stands for (trade ids `f`..`l` of an aggTrade). Kinds with ids
+   * decide completeness by them: see `WindowEngine.isComplete`.
+   */
+  ids?(event: E): readonly [number, number];
+  /** The lowest and highest id folded into a window; undefined for a window without events. */
+  idSpan?(state: S): readonly [number, number] | undefined;
+}
+
+export interface WindowEngineOptions {
+  /**
+   * Empty windows filled between two windows of a symbol at most (the latest ones): one event with
+   * an absurd time (0, 2^53) must not make the engine fill windows from 1970.
+   */
+  readonly maxFillWindows: number;
 }
 
 export interface Window<S> {
@@ -36,7 +53,11 @@ export interface Window<S> {
   /** Highest offset folded in; -1n for windows with no events (fills). */
   maxOffset: bigint;
   final: boolean;
-  /** Observed from before its start (an adjacent earlier window exists) and closed by the watermark. */
+  /**
+   * Every event of the window is known. With ids: the ids from the one before the window's first
+   * to the one after its last were all seen (an empty window: the id after the previous window's
+   * last was seen). Without ids: closed by the watermark after an adjacent earlier window.
+   */
   complete: boolean;
   dirty: boolean;
 }
@@ -50,14 +71,24 @@ interface SymbolWindows<S> {
   readonly open: Map<number, Window<S>>;
   /** Closed windows, ascending by start, at most `retain`. */
   readonly closed: Window<S>[];
-  /** Event-time spans in which events are known to be missing (holes in the id sequence). */
-  holes: { from: number; to: number }[];
+  /** The ids seen (kinds with ids), folded in or not: completeness is decided against them. */
+  readonly coverage: IdCoverage;
+  /**
+   * The ids whose arrival can make an incomplete closed window complete (the union of what each
+   * one lacks); ids arriving in order above it cost nothing.
+   */
+  watch: { lo: number; hi: number };
+  /** Ids inside `watch` arrived since the closed windows were last re-examined. */
+  recheck: boolean;
 }
 
 export class WindowEngine<E, S> {
   private readonly symbols = new Map<string, SymbolWindows<S>>();
 
-  constructor(readonly kind: WindowKind<E, S>) {}
+  constructor(
+    readonly kind: WindowKind<E, S>,
+    private readonly options: WindowEngineOptions = { maxFillWindows: 1_440 },
+  ) {}
 
   windowStart(time: number): number {
     return Math.floor(time / this.kind.sizeMs) * this.kind.sizeMs;
@@ -70,6 +101,12 @@ export class WindowEngine<E, S> {
   apply(source: string, offset: bigint, symbol: string, time: number, event: E, watermark: number): ApplyResult<S> {
     const start = this.windowStart(time);
     const sw = this.symbolWindows(symbol);
+    const ids = this.kind.ids?.(event);
+    // Seen even when it is a redelivery or late: completeness is about what the exchange sent.
+    if (ids) {
+      sw.coverage.add(ids[0], ids[1]);
+      if (ids[1] >= sw.watch.lo && ids[0] <= sw.watch.hi) sw.recheck = true;
+    }
     const open = sw.open.get(start);
     if (open) {
       if (offset <= open.maxOffset) return { kind: 'duplicate' };
@@ -105,6 +142,7 @@ export class WindowEngine<E, S> {
     if (window) {
       this.kind.add(window.state, event);
       window.maxOffset = offset;
+      if (this.kind.idSpan) this.judge(sw, window);
       this.kind.finalize?.(window, this.historyBefore(sw, window.start));
       return window;
     }
@@ -121,8 +159,29 @@ export class WindowEngine<E, S> {
       dirty: false,
     };
     this.insertClosed(sw, created);
+    if (this.kind.idSpan) this.judge(sw, created);
     this.kind.finalize?.(created, this.historyBefore(sw, start));
     return created;
+  }
+
+  /**
+   * Closed windows of `symbol` that the ids seen since they closed now show complete (the ids a
+   * reordering delayed have arrived), for a re-upsert. Does nothing while ids arrive in order.
+   */
+  settle(symbol: string, out: Window<S>[]): void {
+    const sw = this.symbols.get(symbol);
+    if (!sw?.recheck) return;
+    sw.recheck = false;
+    sw.watch = { lo: Infinity, hi: -Infinity };
+    for (const w of sw.closed) {
+      if (w.complete) continue;
+      if (this.isComplete(sw, w)) {
+        w.complete = true;
+        out.push(w);
+      } else {
+        this.watchFor(sw, w);
+      }
+    }
   }
 
   /** Closes, in time order, every window of `source` whose end the watermark has passed. */
@@ -181,24 +240,6 @@ export class WindowEngine<E, S> {
     return this.historyBefore(this.symbolWindows(symbol), start);
   }
 
-  /**
-   * Records that events of `symbol` between event times `from` and `to` are missing (the source's
-   * id sequence has a hole): no window overlapping that span is complete. Closed windows already
-   * claimed complete are withdrawn and returned for a re-upsert.
-   */
-  addHole(symbol: string, from: number, to: number, out: Window<S>[]): void {
-    const sw = this.symbolWindows(symbol);
-    const oldest = sw.closed[0]?.start ?? from;
-    sw.holes = sw.holes.filter((h) => h.to >= oldest);
-    sw.holes.push({ from, to });
-    for (const w of sw.closed) {
-      if (w.complete && w.start <= to && w.end > from) {
-        w.complete = false;
-        out.push(w);
-      }
-    }
-  }
-
   /** Drops the open windows fed by `source` (its partition moved to another instance, which replays them). */
   forget(source: string): void {
     for (const sw of this.symbols.values()) {
@@ -208,21 +249,37 @@ export class WindowEngine<E, S> {
 
   /** Re-installs a final window loaded from the store after a restart. */
   restore(window: Omit<Window<S>, 'minOffset' | 'final' | 'dirty'>): void {
-    this.insertClosed(this.symbolWindows(window.symbol), { ...window, minOffset: undefined, final: true, dirty: false });
+    const sw = this.symbolWindows(window.symbol);
+    const span = this.kind.idSpan?.(window.state);
+    // A stored complete window vouches for its ids and both neighbours'; an incomplete one only for its ends.
+    if (span && window.complete) sw.coverage.add(span[0] - 1, span[1] + 1);
+    else if (span) {
+      sw.coverage.add(span[0], span[0]);
+      sw.coverage.add(span[1], span[1]);
+    }
+    const restored: Window<S> = { ...window, minOffset: undefined, final: true, dirty: false };
+    this.insertClosed(sw, restored);
+    if (!restored.complete) this.watchFor(sw, restored);
   }
 
   private close(sw: SymbolWindows<S>, w: Window<S>, byWatermark: boolean, out: Window<S>[]): void {
     const previous = sw.closed.at(-1);
     if (previous && this.kind.fill && previous.start < w.start) {
-      for (let start = previous.start + this.kind.sizeMs; start < w.start; start += this.kind.sizeMs) {
+      const size = this.kind.sizeMs;
+      // Bounded: only the latest windows before `w` are filled, however far back `previous` lies.
+      const first = Math.max(previous.start + size, w.start - this.options.maxFillWindows * size);
+      // Every window of one quiet stretch has the same answer: judged once, before any is added.
+      const quiet = this.kind.idSpan ? this.isComplete(sw, { start: first }) : byWatermark;
+      if (!quiet) this.watchFor(sw, { start: first });
+      for (let start = first; start < w.start; start += size) {
         const last = sw.closed.at(-1) as Window<S>;
         const filled: Window<S> = {
-          symbol: w.symbol, start, end: start + this.kind.sizeMs, source: w.source,
+          symbol: w.symbol, start, end: start + size, source: w.source,
           state: this.kind.fill(last.state),
           minOffset: undefined,
           maxOffset: -1n,
           final: true,
-          complete: byWatermark && !overlapsHole(sw, start, start + this.kind.sizeMs),
+          complete: quiet,
           dirty: false,
         };
         this.kind.finalize?.(filled, sw.closed);
@@ -233,12 +290,50 @@ export class WindowEngine<E, S> {
     sw.open.delete(w.start);
     const adjacent = sw.closed.at(-1)?.start === w.start - this.kind.sizeMs;
     w.final = true;
-    w.complete = byWatermark && adjacent && !overlapsHole(sw, w.start, w.end);
     w.minOffset = undefined;
     w.dirty = false;
     this.kind.finalize?.(w, this.historyBefore(sw, w.start));
     this.insertClosed(sw, w);
+    if (this.kind.idSpan) this.judge(sw, w);
+    else w.complete = byWatermark && adjacent;
     out.push(w);
+  }
+
+  /**
+   * Completeness by ids: a window with events is complete when the ids from the one before its
+   * first to the one after its last were all seen (nothing of it is missing, and its neighbours
+   * hold the ids on both sides); a window without events when the id after the last id of the
+   * closest earlier window with events was seen (that trade, and all later ones, lie after it).
+   */
+  private isComplete(sw: SymbolWindows<S>, w: { readonly start: number; readonly state?: S }): boolean {
+    const needed = this.neededIds(sw, w);
+    return needed !== undefined && sw.coverage.covers(needed[0], needed[1]);
+  }
+
+  /** The ids that must all have been seen for `w` to be complete (isComplete); undefined when nothing can tell. */
+  private neededIds(sw: SymbolWindows<S>, w: { readonly start: number; readonly state?: S }): readonly [number, number] | undefined {
+    const span = w.state === undefined ? undefined : this.kind.idSpan?.(w.state);
+    if (span) return [span[0] - 1, span[1] + 1];
+    for (let i = sw.closed.length - 1; i >= 0; i -= 1) {
+      const before = sw.closed[i] as Window<S>;
+      if (before.start >= w.start) continue;
+      const previous = this.kind.idSpan?.(before.state);
+      if (previous) return [previous[1], previous[1] + 1];
+    }
+    return undefined;
+  }
+
+  /** Sets `w.complete` by ids; an incomplete window is watched so that the ids it lacks complete it when they arrive. */
+  private judge(sw: SymbolWindows<S>, w: Window<S>): void {
+    w.complete = this.isComplete(sw, w);
+    if (!w.complete) this.watchFor(sw, w);
+  }
+
+  private watchFor(sw: SymbolWindows<S>, w: { readonly start: number; readonly state?: S }): void {
+    const needed = this.neededIds(sw, w);
+    if (!needed) return;
+    sw.watch.lo = Math.min(sw.watch.lo, needed[0]);
+    sw.watch.hi = Math.max(sw.watch.hi, needed[1]);
   }
 
   private historyBefore(sw: SymbolWindows<S>, start: number): readonly Window<S>[] {
@@ -252,13 +347,21 @@ export class WindowEngine<E, S> {
     while (i > 0 && (closed[i - 1] as Window<S>).start > w.start) i -= 1;
     if (closed[i - 1]?.start === w.start) closed[i - 1] = w;
     else closed.splice(i, 0, w);
-    if (closed.length > this.kind.retain) closed.splice(0, closed.length - this.kind.retain);
+    if (closed.length <= this.kind.retain) return;
+    closed.splice(0, closed.length - this.kind.retain);
+    // Ids of windows no longer kept are not needed to judge the ones that are.
+    for (const kept of closed) {
+      const span = this.kind.idSpan?.(kept.state);
+      if (!span) continue;
+      sw.coverage.forgetBelow(span[0] - 1);
+      break;
+    }
   }
 
   private symbolWindows(symbol: string): SymbolWindows<S> {
     let sw = this.symbols.get(symbol);
     if (!sw) {
-      sw = { open: new Map(), closed: [], holes: [] };
+      sw = { open: new Map(), closed: [], coverage: new IdCoverage(), watch: { lo: Infinity, hi: -Infinity }, recheck: false };
       this.symbols.set(symbol, sw);
     }
     return sw;
@@ -272,8 +375,4 @@ function findClosed<S>(closed: readonly Window<S>[], start: number): Window<S> |
     if (w.start < start) return undefined;
   }
   return undefined;
-}
-
-function overlapsHole(sw: { holes: readonly { from: number; to: number }[] }, start: number, end: number): boolean {
-  return sw.holes.some((h) => start <= h.to && end > h.from);
 }

@@ -108,27 +108,30 @@ test('only the configured trade stream counts, so trade and aggTrade never doubl
   assert.equal(row?.tradeCount, 1);
 });
 
-test('a hole in the trade ids keeps the windows it spans from being complete, even ones already claimed', () => {
+test('a hole in the trade ids keeps the windows around it from being complete', () => {
   const c = core();
   const image = new TableImage();
   image.apply(c.ingest([
     at(0, trade(1, 1_000, '10', '1')),
     at(1, trade(2, 61_000, '10', '1')),
     at(2, trade(3, 121_000, '10', '1')),
-    at(3, trade(4, 135_000, '10', '1')), // minute 1 closes complete
+    at(3, trade(4, 135_000, '10', '1')), // minute 1 closes complete: ids 1 and 3 around its 2 were seen
     at(4, trade(7, 185_000, '10', '1')), // ids 5 and 6 were never seen: somewhere in 135 000..185 000
     at(5, trade(8, 250_000, '10', '1')),
   ]).upserts);
   image.apply(c.finish());
   const complete = (rows: ReturnType<TableImage['of']>) => rows.map((r) => 'isComplete' in r && [r.windowStart / MIN, r.isComplete]);
   assert.deepEqual(complete(image.of('candles').sort((a, b) => a.windowStart - b.windowStart)), [[0, false], [1, true], [2, false], [3, false], [4, false]]);
+});
 
+test('a window closed before the trade after its last one arrived becomes complete when it does', () => {
   const other = core();
   other.ingest([at(0, trade(1, 1_000, '10', '1', true, 'AAA')), at(1, trade(2, 61_000, '10', '1', true, 'AAA'))]);
+  // Another symbol of the partition moves the watermark: AAA's minute 1 closes before AAA's id 3 exists.
   const closed = candles(other.ingest([at(2, trade(1, 130_000, '10', '1', true, 'BBB'))]).upserts);
-  assert.deepEqual(closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]), [[0, false], [60_000, true]]);
-  const withdrawn = candles(other.ingest([at(3, trade(5, 131_000, '10', '1', true, 'AAA'))]).upserts);
-  assert.deepEqual(withdrawn.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]), [['AAA', 60_000, true, false]]);
+  assert.deepEqual(closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]), [[0, false], [60_000, false]]);
+  const settled = candles(other.ingest([at(3, trade(3, 131_000, '10', '1', true, 'AAA'))]).upserts);
+  assert.deepEqual(settled.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]), [['AAA', 60_000, true, true]]);
 });
 
 test('an event with an unusable decimal is rejected, the rest of the batch goes on', () => {
@@ -137,4 +140,52 @@ test('an event with an unusable decimal is rejected, the rest of the batch goes 
   assert.deepEqual(result.rejected.map((r) => r.offset), [1n]);
   const [row] = candles(c.finish());
   assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
+});
+
+/** An aggTrade as the source emits it: `a` with the trade ids `f`..`l` it stands for. */
+const agg = (a: number, f: number, l: number, time: number, price = '10', symbol = 'BTCUSDT'): CoreInput['event'] => ({
+  type: 'aggTrade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
+  aggTradeId: a, price, quantity: '1', firstTradeId: f, lastTradeId: l, tradeTime: time, buyerIsMaker: false,
+});
+
+test('reordering is not loss: aggTrades of one ms out of id order leave their minute complete, with every trade counted', () => {
+  const c = core({ tradeStream: 'aggTrade' });
+  const image = new TableImage();
+  image.apply(c.ingest([
+    at(0, agg(10, 100, 101, 59_000, '10')),
+    at(1, agg(12, 104, 104, 60_500, '12')), // minute 1 opens at trade 104: 102..103 not seen yet
+    at(2, agg(11, 102, 103, 60_500, '11')), // same ms, lower ids: the hole is filled
+    at(3, agg(13, 105, 105, 121_000, '13')),
+    at(4, agg(14, 106, 106, 190_000, '14')), // watermark 180 000: minutes 1 and 2 close
+  ]).upserts);
+  const minute1 = image.of('candles').find((r) => r.windowStart === MIN);
+  assert.deepEqual(
+    [minute1?.isFinal, minute1?.isComplete, minute1?.tradeCount, minute1?.open, minute1?.close, minute1?.firstTradeId, minute1?.lastTradeId],
+    [true, true, 3, '11', '12', 102, 104],
+  );
+  assert.equal(image.of('candles').find((r) => r.windowStart === 2 * MIN)?.isComplete, true);
+});
+
+test('reordering is not loss: ids that arrive after their minute closed make it complete then (late correction)', () => {
+  const c = core({ tradeStream: 'aggTrade' });
+  const image = new TableImage();
+  image.apply(c.ingest([
+    at(0, agg(10, 100, 100, 59_000)),
+    at(1, agg(12, 102, 102, 61_000)),
+    at(2, agg(13, 103, 103, 131_000)), // minute 1 closes while trade 101 is missing
+  ]).upserts);
+  const closed = () => image.of('candles').find((r) => r.windowStart === MIN);
+  assert.deepEqual([closed()?.isFinal, closed()?.isComplete, closed()?.tradeCount], [true, false, 1]);
+  image.apply(c.ingest([at(3, agg(11, 101, 101, 60_000))]).upserts);
+  assert.deepEqual([closed()?.isFinal, closed()?.isComplete, closed()?.tradeCount, closed()?.firstTradeId], [true, true, 2, 101]);
+});
+
+test('reordering is not loss: the last fully covered minute of a finished input is complete when the next id follows it', () => {
+  const c = core();
+  const image = new TableImage();
+  image.apply(c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 61_000, '10', '1')), at(2, trade(3, 120_500, '10', '1'))]).upserts);
+  // Watermark 110 500: minute 1 is still open when the input ends.
+  image.apply(c.finish());
+  const complete = image.of('candles').sort((a, b) => a.windowStart - b.windowStart).map((r) => [r.windowStart / MIN, r.isFinal, r.isComplete]);
+  assert.deepEqual(complete, [[0, true, false], [1, true, true], [2, true, false]]);
 });

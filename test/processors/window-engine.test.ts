@@ -53,3 +53,15 @@ test('restored final windows make replayed offsets no-ops and later ones late; f
   assert.equal(e.minOpenOffset('q'), 0n);
   assert.equal(e.openCount(), 1);
 });
+
+test('one bad event never causes unbounded work: a window at time 0 followed by today fills only maxFillWindows empty windows', () => {
+  const e = new WindowEngine(sum, { maxFillWindows: 5 });
+  e.apply('p', 0n, 'A', 0, 1, -Infinity);
+  const today = 1_723_161_600_000;
+  e.apply('p', 1n, 'A', today, 2, 0);
+  const out: Window<{ total: number }>[] = [];
+  e.advance('p', today + 10, out);
+  // 1970's window, the five latest empty windows before today's, today's: not 172 billion windows.
+  assert.deepEqual(out.map((w) => w.start), [0, today - 50, today - 40, today - 30, today - 20, today - 10, today]);
+  assert.deepEqual(e.history('A', Infinity).map((w) => w.start), [today - 20, today - 10, today]);
+});

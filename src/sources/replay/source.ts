@@ -40,7 +40,8 @@ export class ReplaySource implements Source {
     this.frames = new FrameHandler({
       market: options.config.market,
       origin: 'replay',
-      gapGraceMs: 0,
+      // Against the recording's receive times (dueGaps below): a reordering it recorded is not a gap.
+      gapGraceMs: options.config.gapGraceMs,
       logger: this.log,
       metrics: deps.metrics,
     });
