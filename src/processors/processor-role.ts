@@ -6,6 +6,8 @@ import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database } from '../store/database.js';
+import type { StoreError } from '../store/errors.js';
+import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
 import { loadRestoredRows, writeUpserts } from './processor-store.js';
 
@@ -80,23 +82,39 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     return run;
   };
 
+  /** A row the database will never take (a value out of range) goes to dead_letters instead of being retried forever. */
+  const rejectRow = async (u: Upsert, e: StoreError): Promise<void> => {
+    const reason = 'rejected_by_database';
+    const detail = `${u.table}: ${e.sqlState ?? ''} ${e.message}`.slice(0, 2_000);
+    const letter = { type: 'deadLetter', origin: 'processor', reason, detail, raw: rawOf(u.row), receivedAt: Date.now() } as const;
+    metrics.rowsWritten.inc({ table: 'dead_letters' }, await storeDeadLetter(db, letter, logger));
+    metrics.deadLetters.inc({ origin: 'processor', reason });
+    logger.warn({ table: u.table, reason, detail }, 'processor row moved to dead_letters');
+  };
+
   const write = async (upserts: readonly Upsert[]): Promise<void> => {
     pending.push(...upserts);
     if (pending.length === 0) return;
     const batch = pending;
     const started = monotonicMs();
     try {
-      const written = await db.transaction((tx) => writeUpserts(tx, batch));
+      const { results } = await writeIsolating(
+        batch,
+        async (part) => ({ part, written: await db.transaction((tx) => writeUpserts(tx, part)) }),
+        rejectRow,
+      );
       pending = pending.slice(batch.length);
       failing = undefined;
-      deps.onWritten?.(batch);
       const seconds = (monotonicMs() - started) / 1000;
-      for (const [table, n] of written) {
-        metrics.rowsWritten.inc({ table }, n);
-        metrics.writeLatency.observe({ table }, seconds);
-      }
       const now = Date.now();
-      for (const u of batch) if (u.table === 'whale_trades') metrics.endToEndLatency.observe({ table: u.table }, (now - u.row.tradeTime) / 1000);
+      for (const { part, written } of results) {
+        deps.onWritten?.(part);
+        for (const [table, n] of written) {
+          metrics.rowsWritten.inc({ table }, n);
+          metrics.writeLatency.observe({ table }, seconds);
+        }
+        for (const u of part) if (u.table === 'whale_trades') metrics.endToEndLatency.observe({ table: u.table }, (now - u.row.tradeTime) / 1000);
+      }
     } catch (err) {
       failing = `writing processor rows failed: ${errorMessage(err)}`;
       throw err;

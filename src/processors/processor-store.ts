@@ -1,4 +1,6 @@
+import { errorMessage } from '../core/errors.js';
 import type { Queryable } from '../store/database.js';
+import { StoreError } from '../store/errors.js';
 import { isoFromMs } from '../store/rows.js';
 import { ident } from '../store/sql.js';
 import type { CandleRow } from './candles.js';
@@ -153,7 +155,8 @@ const SPECS = { candles, trade_metrics: tradeMetrics, spread_metrics: spreadMetr
 /**
  * Writes a batch of upserts (in one transaction when `db` is one). The same window may appear
  * several times in a batch (final, then corrected): only its last version is written, since one
- * statement may not update a row twice. Returns rows written per table.
+ * statement may not update a row twice. Returns rows written per table. Throws StoreError; one with
+ * `rejectsData` when a row cannot be stored (a value out of range, or not encodable).
  */
 export async function writeUpserts(db: Queryable, upserts: readonly Upsert[]): Promise<Map<string, number>> {
   const byTable = new Map<Upsert['table'], Map<string, unknown>>();
@@ -168,7 +171,14 @@ export async function writeUpserts(db: Queryable, upserts: readonly Upsert[]): P
   for (const [table, rows] of byTable) {
     const s = SPECS[table] as TableSpec<unknown>;
     const list = [...rows.values()];
-    await db.query(s.sql, s.columns.map((c) => list.map(c.value)));
+    let params: unknown[][];
+    try {
+      params = s.columns.map((c) => list.map(c.value));
+    } catch (err) {
+      // A value that cannot even be encoded is refused like one the database refuses: isolated, not retried.
+      throw new StoreError(`cannot encode a ${table} row: ${errorMessage(err)}`, { cause: err, canRetry: false, rejectsData: true });
+    }
+    await db.query(s.sql, params);
     written.set(table, list.length);
   }
   return written;

@@ -8,6 +8,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
 import { toStoreError } from './errors.js';
+import { rawOf, storeDeadLetter, writeIsolating } from './isolate.js';
 import { maintainPartitions } from './partitions.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
 
@@ -39,15 +40,6 @@ function statementsFor(events: readonly PipelineEvent[]): Statement[] {
     statements.push({ table: write.table, sql: write.sql, params: write.params(write.prepare ? write.prepare(rows) : rows) });
   }
   return statements;
-}
-
-/** JSON escapes control characters (a NUL in a string is what PostgreSQL text refuses); bigints become strings. */
-function rawOf(event: PipelineEvent): string {
-  try {
-    return JSON.stringify(event, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) ?? String(event);
-  } catch {
-    return String(event);
-  }
 }
 
 export interface StoreWriterDeps {
@@ -146,13 +138,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       raw: rawOf(event),
       receivedAt: stableTime(event),
     };
-    try {
-      await writeRows(statementsFor([letter]));
-    } catch (deadErr) {
-      const e = toStoreError(deadErr, 'dead letter write failed');
-      if (!e.rejectsData) throw e;
-      logger.error({ err: e.message, raw: letter.raw.slice(0, 500) }, 'row not storable even as a dead letter; dropped');
-    }
+    metrics.rowsWritten.inc({ table: 'dead_letters' }, await storeDeadLetter(db, letter, logger));
     metrics.deadLetters.inc({ origin: DEAD_LETTER_ORIGIN, reason });
     logger.warn({ table: tableOf(event), reason, detail }, 'row moved to dead_letters');
   };
@@ -180,24 +166,16 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   };
 
   /** Writes `events`; when the database refuses a value, halves the batch until the offending rows are isolated. */
-  const writeIsolating = async (
+  const writeIsolatingRows = async (
     events: readonly PipelineEvent[],
     statements = statementsFor(events),
   ): Promise<{ inserted: number; rejected: number }> => {
-    try {
-      return { inserted: await writeRows(statements), rejected: 0 };
-    } catch (err) {
-      const e = toStoreError(err, 'batch write failed');
-      if (!e.rejectsData) throw e;
-      if (events.length === 1) {
-        await writeDeadLetter(events[0]!, REJECTED_BY_DATABASE, `${e.sqlState ?? ''} ${e.message}`);
-        return { inserted: 0, rejected: 1 };
-      }
-      const half = Math.ceil(events.length / 2);
-      const first = await writeIsolating(events.slice(0, half));
-      const second = await writeIsolating(events.slice(half));
-      return { inserted: first.inserted + second.inserted, rejected: first.rejected + second.rejected };
-    }
+    const { results, rejected } = await writeIsolating(
+      events,
+      (part) => writeRows(part === events ? statements : statementsFor(part)),
+      (event, e) => writeDeadLetter(event, REJECTED_BY_DATABASE, `${e.sqlState ?? ''} ${e.message}`),
+    );
+    return { inserted: results.reduce((a, b) => a + b, 0), rejected };
   };
 
   const writeBatch = async (batch: Delivery[]): Promise<void> => {
@@ -206,7 +184,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     for (let attempt = 0; ; attempt++) {
       try {
         const { encodable, statements, rejected: unencodable } = await withoutUnencodable(events);
-        const { inserted, rejected } = await writeIsolating(encodable, statements);
+        const { inserted, rejected } = await writeIsolatingRows(encodable, statements);
         counts.rowsInserted += inserted;
         counts.rejected += rejected + unencodable;
         counts.duplicates += encodable.length - inserted - rejected;

@@ -163,14 +163,20 @@ test('with late events corrected, a crash + replay still gives the same tables',
   for (const table of TABLES) assert.deepEqual(replayed[table], reference[table], `${table} after a crash`);
 });
 
-test('close() writes open windows as partial rows and commits only below them; late events are counted', async (t) => {
+/** A processor of 1m candles on a fresh database; `prepare` runs on the database before it starts. */
+async function oneMinuteProcessor(t: TestContext, prepare?: (db: Database) => Promise<unknown>) {
   const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const db = await openDb(t, dir);
+  await prepare?.(db);
   const committed = new Map<string, bigint>();
   const bus = new MemoryBus();
   const d = deps(db, committingBus(bus, committed), ['1m']);
-  const processor = await startProcessor(d);
+  return { db, bus, committed, d, processor: await startProcessor(d) };
+}
+
+test('close() writes open windows as partial rows and commits only below them; late events are counted', async (t) => {
+  const { db, bus, committed, d, processor } = await oneMinuteProcessor(t);
   await bus.publish([
     trade(1, 1_000, '10', '1'),
     trade(2, 61_000, '11', '1'),
@@ -197,4 +203,33 @@ test('tradeStream auto follows the source streams', () => {
   assert.equal(of(['aggTrade', 'bookTicker']), 'aggTrade');
   assert.equal(of(['bookTicker']), 'trade');
   assert.equal(of(['trade', 'aggTrade'], 'aggTrade'), 'aggTrade');
+});
+
+test('one bad event never causes unbounded work: a processor row the database always refuses goes to dead_letters, the rest is written, close() returns', async (t) => {
+  // Stands for any value the database will never take (out of range, a check constraint).
+  const { db, bus, committed, d, processor } = await oneMinuteProcessor(t, (db) =>
+    db.query('ALTER TABLE candles ADD CONSTRAINT candles_high_sane CHECK (high < 1000000)'),
+  );
+  await bus.publish([
+    trade(1, 1_000, '10', '1'),
+    trade(2, 61_000, '5000000', '0.001'), // minute 1's candle is refused
+    trade(3, 121_000, '12', '1'),
+    trade(4, 190_000, '13', '1'), // watermark 180 000: minutes 0..2 final
+  ]);
+  await bus.drain();
+  await processor.close();
+  const candles = await db.query<{ start: number; high: string }>(
+    `SELECT extract(epoch from window_start)::int AS start, high::text FROM candles WHERE interval = '1m' AND is_final ORDER BY window_start`,
+  );
+  assert.deepEqual(candles.map((r) => [r.start, r.high]), [[0, '10'], [120, '12']]);
+  const metrics = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM trade_metrics WHERE is_final`);
+  assert.equal(metrics[0]?.n, 3, 'the other tables of the same batch are written');
+  const dead = await db.query<{ origin: string; reason: string; detail: string; raw: string }>('SELECT origin, reason, detail, raw FROM dead_letters');
+  assert.equal(dead.length, 1);
+  assert.deepEqual([dead[0]?.origin, dead[0]?.reason], ['processor', 'rejected_by_database']);
+  assert.match(dead[0]!.detail, /^candles: 23514 /);
+  assert.equal((JSON.parse(dead[0]!.raw) as { high: string; windowStart: number }).windowStart, 60_000);
+  assert.ok((committed.get('trades') ?? -1n) >= 2n, 'offsets move past the refused row');
+  const counted = await d.metrics.deadLetters.get();
+  assert.deepEqual(counted.values.map((v) => [v.labels.origin, v.labels.reason, v.value]), [['processor', 'rejected_by_database', 1]]);
 });
