@@ -24,7 +24,7 @@ export async function createSource(ctx: RoleContext): Promise<StartedSource> {
     const simulator = await startSimulator(simulatorOptionsFrom(config));
     logger.info({ ws: simulator.wsBaseUrl, rest: simulator.restBaseUrl }, 'exchange simulator started in-process');
     ctx.shutdown.onShutdown('stop simulator', () => simulator.close(), 150);
-    return { source: new BinanceSource(config.source, { logger, metrics }, { wsBaseUrl: simulator.wsBaseUrl }), simulator };
+    return { source: new BinanceSource(config.source, { logger, metrics }, { wsBaseUrl: simulator.wsBaseUrl, simulated: true }), simulator };
   }
   return { source: new BinanceSource(config.source, { logger, metrics }) };
 }

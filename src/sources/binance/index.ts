@@ -1,4 +1,4 @@
-export { BinanceSource, type BinanceSourceDeps, type BinanceSourceOptions } from './source.js';
+export { BinanceSource, type BinanceSourceDeps, type BinanceSourceOptions, unreachableMessage } from './source.js';
 export {
   parseFrame,
   type ParseResult,

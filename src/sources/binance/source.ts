@@ -29,6 +29,22 @@ export interface BinanceSourceDeps {
 export interface BinanceSourceOptions {
   /** Overrides `config.wsBaseUrl`, e.g. the simulator's URL. */
   readonly wsBaseUrl?: string;
+  /** The peer is tickflow's own exchange simulator (`--source sim`), not Binance. */
+  readonly simulated?: boolean;
+}
+
+/**
+ * The log line for a first connection that never opened: the URL that was tried and, when that was
+ * Binance itself, how to go on without it. Hosts other than Binance's (a simulator, a proxy) get no
+ * such advice: the simulator is already what they are, or the address is the user's own choice.
+ */
+export function unreachableMessage(url: string, simulated: boolean): string {
+  if (simulated) return `cannot reach the exchange simulator at ${url}`;
+  const host = new URL(url).hostname;
+  const binance = /(^|\.)(binance\.com|binance\.vision|binancefuture\.com)$/.test(host);
+  return binance
+    ? `cannot reach Binance at ${url}; to run without it, use the built-in exchange simulator: npm start -- --source sim`
+    : `cannot reach the exchange at ${url}`;
 }
 
 const ORIGIN = 'binance-ws';
@@ -69,6 +85,7 @@ export class BinanceSource implements Source {
   readonly finished: Promise<void> = new Promise<void>(() => {});
   private readonly log: Logger;
   private readonly baseUrl: string;
+  private readonly simulated: boolean;
   private readonly frames: FrameHandler;
   private readonly limiter = new AttemptLimiter();
   private readonly slots: Slot[] = [];
@@ -89,6 +106,7 @@ export class BinanceSource implements Source {
   ) {
     this.log = deps.logger.child({ component: 'binance-source' });
     this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
+    this.simulated = options.simulated ?? false;
     this.frames = new FrameHandler({
       market: config.market,
       origin: ORIGIN,
@@ -200,7 +218,8 @@ export class BinanceSource implements Source {
     this.updateGauge(slot);
     if (this.stopping) return;
     if (!everOpened && !this.everConnected) {
-      this.log.error({ connection: link.conn.id, detail }, `cannot reach Binance at ${this.baseUrl}; use --source sim`);
+      // The message names the endpoint; the stream list (up to 1024 names) stays in the url field.
+      this.log.error({ connection: link.conn.id, url: slot.url, detail }, unreachableMessage(slot.url.split('?')[0]!, this.simulated));
     }
     if (link.role === 'retiring') {
       this.retire(slot, link);

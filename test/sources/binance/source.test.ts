@@ -5,7 +5,7 @@ import { configSchema, type ConfigInput } from '../../../src/config/schema.js';
 import type { DeadLetterEvent, GapEvent, PipelineEvent, TradeEvent } from '../../../src/core/events.js';
 import { silentLogger } from '../../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
-import { BinanceSource } from '../../../src/sources/binance/source.js';
+import { BinanceSource, unreachableMessage } from '../../../src/sources/binance/source.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../../src/simulator/index.js';
 import { waitFor } from './wait.js';
 
@@ -251,7 +251,7 @@ test('issue 9 kind 2 (keep-alive per market): USD-M server pings every 3 min; da
   assert.ok(h.gaps().every((g) => g.reason === 'sequence'), 'the trades the stall fault withheld are a sequence gap, not a reconnect');
 });
 
-test('an unreachable exchange is logged plainly, and the source keeps retrying', async (t) => {
+test('issue 17 item 5 (unreachable exchange): the message names the URL tried; the simulator is suggested only for Binance itself', async (t) => {
   const probe = await startSimulator({ symbols: ['BTCUSDT'] });
   const url = probe.wsBaseUrl;
   await probe.close(); // the port is now refused
@@ -262,11 +262,18 @@ test('an unreachable exchange is logged plainly, and the source keeps retrying',
   await source.start(async () => {});
   t.after(() => source.stop());
   await waitFor(() => lines.length >= 2, 'two failed attempts logged');
-  const entry = JSON.parse(lines[0]!) as { msg: string; detail: string };
-  assert.equal(entry.msg, `cannot reach Binance at ${url}; use --source sim`);
+  const entry = JSON.parse(lines[0]!) as { msg: string; detail: string; url: string };
+  // A simulator started with `tickflow simulate` and given as --ws-url: no advice to use a simulator.
+  assert.equal(entry.msg, `cannot reach the exchange at ${url}/stream`);
+  assert.equal(entry.url, `${url}/stream?streams=btcusdt@trade`);
   assert.match(entry.detail, /ECONNREFUSED/);
   assert.equal(source.ready(), false);
   assert.equal(source.status().connections[0]!.state, 'reconnecting');
+  assert.equal(unreachableMessage(`${url}/stream`, true), `cannot reach the exchange simulator at ${url}/stream`);
+  for (const live of ['wss://stream.binance.com:9443/stream', 'wss://fstream.binance.com/market/stream', 'wss://data-stream.binance.vision/stream']) {
+    assert.equal(unreachableMessage(live, false), `cannot reach Binance at ${live}; to run without it, use the built-in exchange simulator: npm start -- --source sim`);
+  }
+  assert.equal(unreachableMessage('wss://evil-binance.com.example/stream', false), 'cannot reach the exchange at wss://evil-binance.com.example/stream');
 });
 
 test('a slow sink is back-pressure: stop() waits for the batch in flight', async (t) => {
