@@ -26,6 +26,31 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
   'simulator.pongTimeoutMs': 'number',
 };
 
+/**
+ * Variables of the service scripts (scripts/services/kafka.sh, postgres.sh: where their private
+ * Kafka and PostgreSQL live, their ports and secrets) and of deploy/docker-compose.yml's
+ * interpolation. They share the TICKFLOW_ prefix, and users export them in the same shell, but they
+ * are not tickflow settings: the loader skips them instead of refusing them as unknown. Every other
+ * TICKFLOW_* variable must be a setting. test/config/load.test.ts keeps this list equal to what the
+ * scripts and the compose file read.
+ */
+export const SERVICE_VARIABLES: ReadonlySet<string> = new Set([
+  'TICKFLOW_KAFKA_DIR',
+  'TICKFLOW_KAFKA_PORT',
+  'TICKFLOW_KAFKA_CONTROLLER_PORT',
+  'TICKFLOW_KAFKA_LIBS',
+  'TICKFLOW_KAFKA_SASL_SSL_PORT',
+  'TICKFLOW_KAFKA_SCRAM_USER',
+  'TICKFLOW_KAFKA_SCRAM_PASSWORD_FILE',
+  'TICKFLOW_PG_DIR',
+  'TICKFLOW_PG_PORT',
+  'TICKFLOW_PG_PASSWORD_FILE',
+  'TICKFLOW_PG_TLS',
+  'TICKFLOW_SYMBOLS',
+  'TICKFLOW_SOURCE',
+  'TICKFLOW_DB_PASSWORD',
+]);
+
 /** Every settable key path (`store.batchRows`) with the type of its value. */
 export function configKeys(): Map<string, Json> {
   const keys = new Map<string, Json>();
@@ -151,7 +176,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const byEnv = new Map([...configKeys().keys()].map((k) => [envName(k), k]));
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('TICKFLOW_') || name === 'TICKFLOW_CONFIG' || raw === undefined) continue;
+    if (!name.startsWith('TICKFLOW_') || name === 'TICKFLOW_CONFIG' || SERVICE_VARIABLES.has(name) || raw === undefined) continue;
     const fileOf = name.endsWith('_FILE') ? byEnv.get(name.slice(0, -'_FILE'.length)) : undefined;
     if (fileOf) {
       if (env[envName(fileOf)] !== undefined) {

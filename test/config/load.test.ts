@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envName, loadConfig } from '../../src/config/load.js';
+import { configKeys, envName, loadConfig, SERVICE_VARIABLES } from '../../src/config/load.js';
+import { spawnTickflow } from '../support/cli.js';
+import { REPO_ROOT } from '../support/data.js';
+import { tempDir } from '../support/pipeline.js';
 
 test('defaults follow the seed design', () => {
   const c = loadConfig({ env: {} });
@@ -105,4 +108,57 @@ test('SASL and TLS settings: a mechanism needs credentials, a client certificate
   const c = loadConfig({ env: { TICKFLOW_BUS_TLS_ENABLED: 'on', TICKFLOW_BUS_TLS_CA: '/ca.pem' } });
   assert.equal(c.bus.tls.enabled, true);
   assert.equal(c.bus.sasl.mechanism, 'none');
+});
+
+/** Every `TICKFLOW_*` name (with its value when shown as NAME=value) in the user-facing docs. */
+function documentedVariables(): Map<string, string> {
+  const files = [
+    'README.md',
+    'src/api/README.md',
+    'deploy/docker-compose.yml',
+    ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+  ];
+  const found = new Map<string, string>();
+  for (const f of files) {
+    for (const m of readFileSync(join(REPO_ROOT, f), 'utf8').matchAll(/\b(TICKFLOW_[A-Z0-9_]*[A-Z0-9])(?:=([^\s`'"|)]+))?/g)) {
+      if (m[2] !== undefined || !found.has(m[1]!)) found.set(m[1]!, m[2] ?? 'x');
+    }
+  }
+  return found;
+}
+
+test('issue 17 item 4 (env namespaces): the service scripts’ and compose variables are not settings, and the list is theirs', () => {
+  const scripts = readdirSync(join(REPO_ROOT, 'scripts', 'services')).filter((f) => f.endsWith('.sh'));
+  const read = new Set(scripts.flatMap((f) => [...readFileSync(join(REPO_ROOT, 'scripts', 'services', f), 'utf8').matchAll(/\bTICKFLOW_[A-Z0-9_]+/g)].map((m) => m[0])));
+  const settings = new Set([...configKeys().keys()].map(envName));
+  const compose = readFileSync(join(REPO_ROOT, 'deploy', 'docker-compose.yml'), 'utf8');
+  for (const m of compose.matchAll(/\$\{(TICKFLOW_[A-Z0-9_]+)/g)) if (!settings.has(m[1]!)) read.add(m[1]!);
+  assert.deepEqual([...SERVICE_VARIABLES].sort(), [...read].sort(), 'SERVICE_VARIABLES lists exactly what the scripts and compose read');
+  for (const name of read) assert.ok(!settings.has(name), `${name} is not also a setting`);
+  // All of them set at once: the configuration loads, and none of them leaks into it.
+  const env = Object.fromEntries([...SERVICE_VARIABLES].map((n) => [n, '19092']));
+  assert.deepEqual(loadConfig({ env }), loadConfig({ env: {} }));
+  // Anything else with the prefix is still a typo to refuse.
+  assert.throws(() => loadConfig({ env: { ...env, TICKFLOW_KAFKA_BROKERS: 'h:1' } }), /unknown environment variable TICKFLOW_KAFKA_BROKERS/);
+});
+
+test('issue 17 item 4 (env namespaces): with every variable the docs show exported, a role runs', async (t) => {
+  const settings = new Set([...configKeys().keys()].map(envName));
+  const exported: Record<string, string> = {};
+  for (const [name, value] of documentedVariables()) {
+    if (name === 'TICKFLOW_CONFIG' || settings.has(name) || (name.endsWith('_FILE') && settings.has(name.slice(0, -5)))) continue;
+    assert.ok(SERVICE_VARIABLES.has(name), `${name} (shown in the docs) is neither a setting nor a service variable`);
+    exported[name] = value;
+  }
+  assert.ok('TICKFLOW_KAFKA_DIR' in exported && 'TICKFLOW_KAFKA_CONTROLLER_PORT' in exported, JSON.stringify(exported));
+  // A one-trade recording: `tickflow run` replays it, stores it and exits by itself.
+  const dir = tempDir();
+  const recording = join(dir, 'one-trade.txt');
+  const trade = { e: 'trade', E: 1723161254087, s: 'BTCUSDT', t: 3723184751, p: '61005.99000000', q: '0.00200000', T: 1723161254086, m: true, M: true };
+  writeFileSync(recording, `1723161255360000000 ${JSON.stringify({ stream: 'btcusdt@trade', data: trade })}\n`);
+  const run = spawnTickflow(['run', '--source', `replay:${recording}`, '--data-dir', join(dir, 'data'), '--port', '0', '--set', 'store.embeddedPort=0'], exported);
+  t.after(() => run.child.kill('SIGKILL'));
+  assert.equal(await run.exited, 0, run.stderr().slice(-2000));
+  assert.doesNotMatch(run.stderr(), /TF_CONFIG/);
+  assert.match(run.stderr(), /source finished/);
 });
