@@ -1,7 +1,12 @@
 import { Command } from 'commander';
-import { TickflowError } from '../core/errors.js';
-import { redactSecrets } from '../ops/redact.js';
 import { registerCommands } from './commands/index.js';
+import { exitCodeFor, reportError } from './exit.js';
+
+// `tickflow config --keys | head`: the reader closed the pipe because it has what it wanted. That
+// is no error; later writes are dropped and the command ends as it would have.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 
 const program = new Command('tickflow')
   .description('Gap-free, exact, real-time Binance market-data pipeline')
@@ -14,11 +19,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Start-up errors (bad config, unreachable source) are the user's to fix: say what, not a stack.
-  if (err instanceof TickflowError) {
-    process.stderr.write(`tickflow: ${err.code}: ${redactSecrets(err.message)}\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`tickflow: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
-    process.exitCode = 1;
-  }
+  reportError(err);
+  process.exitCode = exitCodeFor(err);
 }

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { Config } from '../config/schema.js';
 
 /** Friendly flags and the configuration key each one sets. `--set key=value` reaches every key. */
@@ -45,7 +46,12 @@ export function configFrom(opts: Record<string, unknown>): Config {
   }
   for (const pair of (opts.set as string[] | undefined) ?? []) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--set expects key=value, got "${pair}"`);
+    if (eq <= 0) {
+      throw new TickflowError(
+        ErrorCodes.CONFIG_INVALID,
+        `--set expects key=value, got "${pair}"${eq < 0 ? `: give the value too, e.g. --set ${pair}=<value>` : ''} (tickflow config --keys lists every key)`,
+      );
+    }
     overrides[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return loadConfig({ file: opts.config as string | undefined, overrides });

@@ -8,6 +8,9 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const ms = nonNegativeInt;
+/** A TCP port; 0 lets the system pick a free one. */
+const portMessage = { message: 'expected a port number from 0 to 65535 (0 picks a free port)' };
+const port = z.number().int(portMessage).min(0, portMessage).max(65_535, portMessage);
 
 export const STREAM_TYPES = ['trade', 'aggTrade', 'bookTicker', 'depth'] as const;
 const streamName = z
@@ -60,7 +63,7 @@ const source = z.strictObject({
 const simulator = z.strictObject({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port (in-process use). */
-  port: nonNegativeInt.default(0),
+  port: port.default(0),
   seed: nonNegativeInt.default(42),
   /** Trades per second per symbol produced by the generator. */
   tradesPerSecond: z.number().positive().default(20),
@@ -124,7 +127,14 @@ const storeTls = z.strictObject({
 
 const bus = z.strictObject({
   kind: z.enum(['memory', 'kafka']).default('memory'),
-  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, { message: 'expected host:port' })).default(['127.0.0.1:9092']),
+  brokers: z
+    .array(
+      z
+        .string()
+        .regex(/^[^:\s]+:\d+$/, { message: 'expected host:port' })
+        .refine((b) => port.min(1).safeParse(Number(b.slice(b.lastIndexOf(':') + 1))).success, { message: 'expected host:port with a port from 1 to 65535' }),
+    )
+    .default(['127.0.0.1:9092']),
   clientId: z.string().default('tickflow'),
   topics: topics.default(topics.parse({})),
   partitions: positiveInt.default(3),
@@ -152,7 +162,7 @@ const store = z.strictObject({
     .default('embedded'),
   dataDir: z.string().default('./data'),
   /** Port on which the embedded database accepts PostgreSQL clients (psql, Grafana); 0 disables. */
-  embeddedPort: nonNegativeInt.default(5433),
+  embeddedPort: port.default(5433),
   batchRows: positiveInt.default(500),
   batchMs: positiveInt.default(2_000),
   retentionDays: positiveInt.default(30),
@@ -201,7 +211,7 @@ const processor = z.strictObject({
 const api = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().default('127.0.0.1'),
-  port: nonNegativeInt.default(8080),
+  port: port.default(8080),
   /** Required when host is not a loopback address. */
   token: z.string().optional(),
 });
@@ -214,7 +224,7 @@ const ops = z.strictObject({
   healthPort: z
     .preprocess(
       (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
-      z.union([z.literal('auto'), nonNegativeInt], { error: 'expected auto or a port number (0 picks a free port)' }),
+      z.union([z.literal('auto'), port], { error: 'expected auto or a port number from 0 to 65535 (0 picks a free port)' }),
     )
     .default('auto'),
   /** Bind address of that port; 0.0.0.0 in containers so Prometheus can scrape it. */

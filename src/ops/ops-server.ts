@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import type { Config } from '../config/schema.js';
-import { ErrorCodes, TickflowError, errorMessage } from '../core/errors.js';
+import { listenError } from '../config/listen-error.js';
 import type { HealthRegistry } from './health.js';
 import { healthRoutes } from './health-routes.js';
 import type { Logger } from './logger.js';
@@ -65,12 +65,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
     await app.close();
-    throw new TickflowError(
-      ErrorCodes.CONFIG_INVALID,
-      `cannot serve health and metrics on ${options.host}:${options.port} (${errorMessage(err)}); ` +
-        'choose another port with ops.healthPort (--health-port, TICKFLOW_OPS_HEALTH_PORT)',
-      { cause: err },
-    );
+    throw listenError('the health and metrics server', 'ops.healthPort', options, err);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;

@@ -100,14 +100,16 @@ export class ShutdownCoordinator {
 
   /**
    * Runs the steps and exits, as a signal would; for a run that ends by itself (a replay reached
-   * its end). Calling it again returns the same sequence.
+   * its end) or that could not start. `exitCode` is the code when the run itself failed (start-up:
+   * 2 for a configuration error); with 0 the code says whether every step succeeded. Calling it
+   * again returns the same sequence.
    */
-  shutdown(reason: string): Promise<void> {
-    this.running ??= this.runSteps(reason);
+  shutdown(reason: string, exitCode = 0): Promise<void> {
+    this.running ??= this.runSteps(reason, exitCode);
     return this.running;
   }
 
-  private async runSteps(reason: string): Promise<void> {
+  private async runSteps(reason: string, exitCode: number): Promise<void> {
     this.options.health.markShuttingDown();
     const steps = [...this.steps].sort((a, b) => a.order - b.order || a.seq - b.seq);
     this.log.info({ reason, steps: steps.map((s) => s.name), timeoutMs: this.options.timeoutMs }, 'shutting down');
@@ -118,7 +120,7 @@ export class ShutdownCoordinator {
         { step: current, timeoutMs: this.options.timeoutMs },
         `shutdown did not finish within ${this.options.timeoutMs} ms: step "${current}" hung; exiting`,
       );
-      this.finish(1);
+      this.finish(exitCode !== 0 ? exitCode : 1);
     }, this.options.timeoutMs);
     let failed = 0;
     for (const step of steps) {
@@ -137,7 +139,7 @@ export class ShutdownCoordinator {
       }
     }
     if (this.exited) return;
-    const code = failed > 0 ? 1 : 0;
+    const code = exitCode !== 0 ? exitCode : failed > 0 ? 1 : 0;
     this.log.info({ ms: Math.round(monotonicMs() - started), failedSteps: failed, exitCode: code }, 'shutdown complete');
     this.finish(code);
   }

@@ -1,11 +1,11 @@
 import { buildApp } from '../api/app.js';
 import { createLiveFeed } from '../api/live.js';
-import type { Bus } from '../bus/bus.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { healthEndpointFor, startOpsServer } from '../ops/ops-server.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import { processorGroup, startProcessor } from '../processors/processor-role.js';
 import { storeGroup, startStoreWriter } from '../store/writer.js';
+import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
@@ -27,7 +27,8 @@ export interface RoleHandle {
 
 /** `tickflow ingest`: WebSocket source → Kafka. */
 export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
-  const bus = await openDistributedBus(ctx);
+  requireKafka(ctx);
+  const bus = await openBus(ctx);
   const { source } = await createSource(ctx);
   await startIngest(ctx, source, bus);
   return { opsUrl: await serveOps(ctx) };
@@ -35,8 +36,9 @@ export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
 
 /** `tickflow store`: Kafka → PostgreSQL, consumer group tickflow-store. */
 export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
+  requireKafka(ctx);
   const db = await openStore(ctx);
-  const bus = await openDistributedBus(ctx);
+  const bus = await openBus(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
   watchLag(ctx, { [storeGroup(ctx.config.bus)]: writer });
@@ -45,8 +47,9 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
 
 /** `tickflow process`: Kafka → stream processor → PostgreSQL, consumer group tickflow-process. */
 export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
+  requireKafka(ctx);
   const db = await openStore(ctx);
-  const bus = await openDistributedBus(ctx);
+  const bus = await openBus(ctx);
   const processor = await startProcessor({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
   watchLag(ctx, { [processorGroup(ctx.config.bus)]: processor });
@@ -55,9 +58,10 @@ export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
 
 /** `tickflow serve`: the API and dashboard over a PostgreSQL server, live data from Kafka. */
 export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { apiUrl: string }> {
+  requireKafka(ctx);
   const { config } = ctx;
   const db = await openStore(ctx);
-  const bus = await openDistributedBus(ctx);
+  const bus = await openBus(ctx);
   const live = createLiveFeed({
     intervals: config.processor.candleIntervals,
     whaleNotional: config.processor.whaleNotional,
@@ -67,17 +71,16 @@ export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { a
   ctx.shutdown.onShutdown('stop live feed', () => consumer.close(), ShutdownOrder.stopReading);
   followStoredWindows(ctx, db, live);
   const app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ({ source: null, bus: { kind: bus.kind, consumerLag: null } }) });
-  await app.listen({ host: config.api.host, port: config.api.port });
-  ctx.shutdown.onShutdown('close API server', () => app.close(), ShutdownOrder.closeServers);
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
-  const apiUrl = `http://${config.api.host}:${port}`;
-  ctx.logger.info({ url: apiUrl }, 'dashboard and API listening');
+  const apiUrl = await serveApi(ctx, app);
   return { apiUrl, opsUrl: apiUrl };
 }
 
-/** Roles in separate processes only meet over Kafka; the in-process bus would connect nothing. */
-async function openDistributedBus(ctx: RoleContext): Promise<Bus> {
+/**
+ * Roles in separate processes only meet over Kafka; the in-process bus would connect nothing.
+ * Checked before a role opens anything (a data dir, a database, a port).
+ * @throws TickflowError TF_CONFIG_INVALID naming bus.kind.
+ */
+function requireKafka(ctx: RoleContext): void {
   if (ctx.config.bus.kind !== 'kafka') {
     throw new TickflowError(
       ErrorCodes.CONFIG_INVALID,
@@ -85,7 +88,6 @@ async function openDistributedBus(ctx: RoleContext): Promise<Bus> {
         'use --bus kafka (TICKFLOW_BUS_KIND=kafka), or `tickflow run` for everything in one process',
     );
   }
-  return openBus(ctx);
 }
 
 async function serveOps(ctx: RoleContext): Promise<string> {

@@ -9,6 +9,7 @@ import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
 import { storeGroup, startStoreWriter } from '../store/writer.js';
+import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
@@ -56,28 +57,32 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const liveConsumer = await feedLive(bus, live, ctx);
   ctx.shutdown.onShutdown('stop live feed', () => liveConsumer.close(), ShutdownOrder.flushBuffers);
 
-  const { source, simulator } = await createSource(ctx);
-  const ingest = await startIngest(ctx, source, bus);
-  const lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
-
+  // The API listens before the source starts: a taken port stops start-up before any event is
+  // received, instead of leaving a pipeline that runs without its API.
+  let ingest: Ingest | undefined;
+  let lag: ReturnType<typeof watchLag> | undefined;
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;
   if (config.api.enabled) {
-    app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ({ ...ingest.status(), bus: { kind: bus.kind, consumerLag: lag.latest() } }) });
-    await app.listen({ host: config.api.host, port: config.api.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
-    apiUrl = `http://${config.api.host}:${port}`;
-    logger.info({ url: apiUrl }, 'dashboard and API listening');
-    const server = app;
-    ctx.shutdown.onShutdown('close API server', () => server.close(), ShutdownOrder.closeServers);
+    app = await buildApp({
+      ...deps(ctx),
+      db,
+      live,
+      pipeline: () => ({ ...(ingest?.status() ?? { source: null }), bus: { kind: bus.kind, consumerLag: lag?.latest() ?? null } }),
+    });
+    apiUrl = await serveApi(ctx, app);
   }
+
+  const { source, simulator } = await createSource(ctx);
+  ingest = await startIngest(ctx, source, bus);
+  lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
+  const started = ingest;
 
   const drained = source.finished.then(async () => {
     await bus.drain?.();
     await processor?.finish();
     await writer.flush();
-    logger.info(ingest.totals(), 'source finished: every event stored and every window closed');
+    logger.info(started.totals(), 'source finished: every event stored and every window closed');
   });
-  return { source, ingest, simulator, bus, db, live, app, apiUrl, drained };
+  return { source, ingest: started, simulator, bus, db, live, app, apiUrl, drained };
 }

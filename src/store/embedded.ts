@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { listenError } from '../config/listen-error.js';
 import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { toStoreError } from './errors.js';
@@ -88,7 +89,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedDa
       await server.start();
     } catch (err) {
       await pglite.close();
-      throw toStoreError(err, `cannot listen for PostgreSQL clients on 127.0.0.1:${options.port}`);
+      throw listenError('the embedded database (for psql and Grafana)', 'store.embeddedPort', { host: '127.0.0.1', port: options.port }, err);
     }
     socketAddress = { host: '127.0.0.1', port: options.port };
     logger.info({ address: server.getServerConn() }, 'embedded database accepts PostgreSQL clients');

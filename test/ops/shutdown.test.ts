@@ -74,6 +74,18 @@ test('a failing step is logged, later steps still run, and the exit code is 1', 
   assert.ok(lines.some((l) => l.msg === 'shutdown step failed' && l.step === 'flush writer' && l.err === 'disk full'));
 });
 
+test('a start-up that failed runs every registered step, then exits with the code of its error (2 for configuration)', async () => {
+  const { shutdown, lines, exits, exitCode } = setup();
+  const calls: string[] = [];
+  shutdown.onShutdown('close database', () => void calls.push('close database'), ShutdownOrder.closeDatabase);
+  shutdown.onShutdown('flush writer', () => Promise.reject(new Error('nothing to flush')), ShutdownOrder.flushBuffers);
+  await shutdown.shutdown('start-up failed', 2);
+  assert.equal(await exitCode, 2);
+  assert.deepEqual(calls, ['close database']);
+  assert.deepEqual(exits, [2], 'the configuration error decides the code even when a cleanup step failed');
+  assert.ok(lines.some((l) => l.msg === 'shutdown complete' && l.exitCode === 2));
+});
+
 test('a step that hangs past the timeout exits 1 and the log names it', async () => {
   const { shutdown, signals, lines, exits, exitCode } = setup(200);
   const calls: string[] = [];

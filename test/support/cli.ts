@@ -59,3 +59,22 @@ function cleanEnv(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TICKFLOW_')) env[k] = v;
   return env;
 }
+
+/**
+ * The exit code, or a failed test with the tail of stderr when the process is still running after
+ * `timeoutMs` (it is killed then): for commands that must stop on their own.
+ */
+export async function exitedWithin(cli: CliProcess, timeoutMs: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cli.child.kill('SIGKILL');
+      reject(new Error(`tickflow did not exit within ${timeoutMs} ms; stderr:\n${cli.stderr().slice(-3000)}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([cli.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

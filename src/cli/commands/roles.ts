@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Role } from '../../ops/ops-server.js';
+import { startOrStop } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
 const ROLES: readonly { role: Exclude<Role, 'run'>; description: string }[] = [
@@ -19,7 +20,8 @@ export function registerRoles(program: Command): void {
       const ctx = createRoleContext(role, configFrom(opts));
       ctx.shutdown.listen();
       const start = { ingest: roles.startIngestRole, store: roles.startStoreRole, process: roles.startProcessRole, serve: roles.startServeRole }[role];
-      const handle = await start(ctx);
+      const handle = await startOrStop(ctx, () => start(ctx));
+      if (!handle) return;
       ctx.logger.info({ ops: handle.opsUrl }, `tickflow ${role} running`);
     });
   }

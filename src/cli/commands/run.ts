@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startOrStop } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
 export function registerRun(program: Command): void {
@@ -15,7 +16,8 @@ export function registerRun(program: Command): void {
     const { startStatusLine } = await import('../../pipeline/status-line.js');
     const ctx = createRoleContext('run', configFrom(opts));
     ctx.shutdown.listen();
-    const pipeline = await startRun(ctx);
+    const pipeline = await startOrStop(ctx, () => startRun(ctx));
+    if (!pipeline) return;
     const { statusLine } = ctx.config.ops;
     if (statusLine === 'on' || (statusLine === 'auto' && process.stderr.isTTY)) {
       const stop = startStatusLine(pipeline.source, () => pipeline.ingest.totals());
