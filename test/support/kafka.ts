@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { REPO_ROOT } from './data.js';
@@ -52,6 +51,11 @@ export async function kafkaTool(mainClass: string, args: readonly string[], inpu
   return (await child).stdout;
 }
 
+/** Where cleanups go: a TestContext, or a file-wide list run by a top-level `after`. */
+export interface Cleanup {
+  after(fn: () => Promise<void>): void;
+}
+
 export interface PrivateBroker {
   readonly brokers: string[];
   /** Its folder (storage, logs/server.log, tls/ when secure). */
@@ -77,10 +81,10 @@ export interface SecureBroker extends PrivateBroker {
  * A second single-node broker on free ports with its own storage, for tests that stop and
  * restart Kafka without disturbing the shared one. Stopped and deleted when the test ends.
  */
-export async function privateBroker(t: TestContext): Promise<PrivateBroker>;
+export async function privateBroker(t: Cleanup): Promise<PrivateBroker>;
 /** The same with a SASL_SSL listener too (scripts/services/kafka.sh, TICKFLOW_KAFKA_SASL_SSL_PORT). */
-export async function privateBroker(t: TestContext, secure: SecureListener): Promise<SecureBroker>;
-export async function privateBroker(t: TestContext, secure?: SecureListener): Promise<PrivateBroker | SecureBroker> {
+export async function privateBroker(t: Cleanup, secure: SecureListener): Promise<SecureBroker>;
+export async function privateBroker(t: Cleanup, secure?: SecureListener): Promise<PrivateBroker | SecureBroker> {
   const [port, controllerPort] = [await freePort(), await freePort()];
   const securePort = secure ? await freePort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-kafka-'));

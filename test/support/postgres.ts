@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { REPO_ROOT } from './data.js';
-import { freePort } from './kafka.js';
+import { type Cleanup, freePort } from './kafka.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'services', 'postgres.sh');
 const run = promisify(execFile);
@@ -65,7 +65,7 @@ export interface TlsPostgres {
  * password read from `passwordFile`. Stopped and deleted when the test ends; the shared cluster is
  * not touched.
  */
-export async function tlsPostgres(t: TestContext, password: string, passwordFile: string): Promise<TlsPostgres> {
+export async function tlsPostgres(t: Cleanup, password: string, passwordFile: string): Promise<TlsPostgres> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-pg-tls-'));
   // The cluster runs as the postgres user, which must reach its folder.
