@@ -37,7 +37,8 @@ export function registerSimulate(program: Command): void {
     .addHelpText(
       'after',
       `
-Clients connect to ws://HOST:PORT/stream?streams=btcusdt@trade/... or ws://HOST:PORT/ws/<stream>;
+Clients connect to ws://HOST:PORT/stream?streams=btcusdt@trade/... or ws://HOST:PORT/ws/<stream>
+(--market usdm: under /public or /market, and each path delivers only its own streams, as on Binance);
 REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
   tickflow simulate fault stall --json '{"ms":5000}' --url ${DEFAULT_CONTROL_URL}
   tickflow simulate emitted --url ${DEFAULT_CONTROL_URL}`,
@@ -60,8 +61,9 @@ REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
     const { startSimulator, simulatorOptionsFrom } = await import('../../simulator/index.js');
     const sim = await startSimulator(simulatorOptionsFrom(config, port));
     const what = s.replayFiles.length > 0 ? `replaying ${s.replayFiles.join(', ')}` : `generating ${config.source.symbols.join(', ')} (seed ${s.seed})`;
+    const ws = config.source.market === 'usdm' ? `${sim.wsBaseUrl}/{public,market}` : sim.wsBaseUrl;
     process.stdout.write(
-      `tickflow simulator ${what}\n  WebSocket  ${sim.wsBaseUrl}/stream?streams=<stream>/<stream>  or  ${sim.wsBaseUrl}/ws/<stream>\n  REST       ${sim.restBaseUrl}/api/v3/...\n  faults     POST ${sim.restBaseUrl}/sim/faults/<name>   emitted: GET ${sim.restBaseUrl}/sim/emitted\n`,
+      `tickflow simulator ${what}\n  WebSocket  ${ws}/stream?streams=<stream>/<stream>  or  ${ws}/ws/<stream>\n  REST       ${sim.restBaseUrl}/api/v3/...\n  faults     POST ${sim.restBaseUrl}/sim/faults/<name>   emitted: GET ${sim.restBaseUrl}/sim/emitted\n`,
     );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
