@@ -42,6 +42,15 @@ function statementsFor(events: readonly PipelineEvent[]): Statement[] {
   return statements;
 }
 
+/**
+ * Writes `events` with the store writer's own idempotent statements (ON CONFLICT per table) on
+ * `db`, which may be a transaction. For writers outside the bus path (import, gap healing,
+ * backfill), so every row reaches the database the same way. Errors are the database's.
+ */
+export async function writeEvents(db: Queryable, events: readonly PipelineEvent[]): Promise<void> {
+  for (const s of statementsFor(events)) await db.query(s.sql, s.params);
+}
+
 export interface StoreWriterDeps {
   readonly config: Config;
   readonly bus: Bus;

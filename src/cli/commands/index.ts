@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerImport } from './import.js';
 import { registerRoles } from './roles.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerRoles(program);
   registerSimulate(program);
+  registerImport(program);
 }
