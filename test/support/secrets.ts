@@ -25,6 +25,7 @@ export function secretFile(name: string, value: string): string {
 export function assertNoSecrets(text: string, where: string): void {
   for (const [name, secret] of Object.entries(TEST_SECRETS)) {
     const at = text.indexOf(secret);
-    if (at >= 0) throw new Error(`${where} contains the test secret ${name}: …${text.slice(Math.max(0, at - 200), at + 50)}…`);
+    // The excerpt names the secret instead of quoting it: a failing test must not leak it either.
+    if (at >= 0) throw new Error(`${where} contains the test secret ${name}: …${text.slice(Math.max(0, at - 200), at)}<${name}>…`);
   }
 }
