@@ -15,6 +15,7 @@ import { openApiDocument } from './openapi.js';
 import type { PipelineStatus } from './pipeline.js';
 import { apiRoutes } from './routes.js';
 import { buildSchemas } from './schemas.js';
+import { registerSecurityHeaders } from './security-headers.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -42,6 +43,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
+
+  registerSecurityHeaders(app);
 
   if (deps.config.api.token !== undefined) {
     const allowed = tokenCheck(deps.config.api.token);

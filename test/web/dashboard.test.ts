@@ -112,6 +112,35 @@ test('the dashboard renders stored data, follows the live feed, and switches sym
   }
 });
 
+test('the dashboard runs under the Content-Security-Policy header: its own code passes, an injected inline script is refused', async (t) => {
+  const now = Date.now();
+  const db = await openTestDatabase(t);
+  await insertProcessorRows(db, history('BTCUSDT', 61_000, now));
+  const webRoot = await buildDashboard(t);
+  const { app } = testApp(t, db, { webRoot });
+  const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  for (const path of ['/', '/main.js', '/main.css']) {
+    const res = await fetch(`${baseUrl}${path}`);
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/, path);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+  }
+  const browser = await launchChromium(t);
+  const dash = await openDashboard(browser, baseUrl, DESKTOP);
+  await dash.page.waitForSelector('#chart[data-symbol="BTCUSDT"][data-bars="40"]');
+  await dash.page.waitForSelector('#connection[data-state="open"]');
+  await dash.page.waitForSelector('#pipeline[data-updated]');
+  assert.deepEqual(dash.errors, [], 'the dashboard itself violates nothing');
+
+  const ran = await dash.page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true';
+    document.head.append(script);
+    return (window as unknown as { injected?: boolean }).injected === true;
+  });
+  assert.equal(ran, false, 'an inline script does not run');
+  assert.ok(dash.errors.some((e) => /Content Security Policy/.test(e)), `the browser reports the refusal: ${dash.errors.join(' | ')}`);
+});
+
 test('after the server restarts, the page reconnects by itself and reloads its state', async (t) => {
   const now = Date.now();
   const db = await openTestDatabase(t);

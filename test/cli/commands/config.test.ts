@@ -51,3 +51,15 @@ test('EPIPE: tickflow config --keys into a pipe the reader closed (| head) exits
   assert.equal(stderr, '');
   assert.equal(code, 0);
 });
+
+test('tickflow config prints the resolved configuration with the API token and database password as ***', async () => {
+  const cli = spawnTickflow(['config', '--db', 'postgres://tickflow:Db-Pass-4417@db.internal:5432/market?sslmode=require'], {
+    TICKFLOW_API_TOKEN: 'Api-Token-8812',
+  });
+  assert.equal(await cli.exited, 0, cli.stderr());
+  const out = cli.stdout();
+  assert.ok(!out.includes('Api-Token-8812') && !out.includes('Db-Pass-4417'), out);
+  const shown = JSON.parse(out) as { api: { token: string }; store: { url: string } };
+  assert.equal(shown.api.token, '***');
+  assert.equal(shown.store.url, 'postgres://tickflow:***@db.internal:5432/market?sslmode=require');
+});
