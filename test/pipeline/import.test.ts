@@ -117,6 +117,7 @@ test('tickflow import CLI: a corrupted zip exits non-zero with TF_IMPORT_REJECTE
   const corrupted = join(dir, 'BTCUSDT-1m-2020-01-01.zip');
   await writeFile(corrupted, bytes);
   const cli = spawnTickflow(['import', corrupted, '--data-dir', join(dir, 'db')]);
-  assert.equal(await cli.exited, 2);
+  // Exit 1: a damaged file is a failure of the data, not of the configuration (README "Exit codes").
+  assert.equal(await cli.exited, 1);
   assert.match(cli.stderr(), /TF_IMPORT_REJECTED: BTCUSDT-1m-2020-01-01\.zip/);
 });
