@@ -198,8 +198,8 @@ export class BinanceConnection {
     this.lastTickMono = now;
     // A tick this late means the loop was blocked: what the socket holds has not been read yet.
     if (late > every + BLOCKED_SLACK_MS) {
-      this.lastHeardMono += late;
-      this.lastProbeMono += late;
+      this.lastHeardMono = Math.min(now, this.lastHeardMono + late);
+      this.lastProbeMono = Math.min(now, this.lastProbeMono + late);
     }
     if (this.paused) return;
     const silent = now - this.lastHeardMono;
