@@ -6,6 +6,7 @@ import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeEvent, TYPE_HEADER } from './codec.js';
+import { isAuthenticationFailure } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -29,6 +30,8 @@ export interface GroupConsumerOptions {
 
 const HANDLER_RETRY_MS = 1_000;
 const STREAM_RETRY_MAX_MS = 5_000;
+/** Between attempts after the broker refused the credentials. */
+const REFUSED_RETRY_MS = 60_000;
 
 /**
  * One member of a Kafka consumer group. Offsets are committed only through `commit` (autocommit
@@ -112,8 +115,9 @@ export class KafkaGroupConsumer implements BusConsumer {
   }
 
   private async reopen(): Promise<void> {
+    let delayMs = 500;
     for (let attempt = 1; !this.closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(STREAM_RETRY_MAX_MS, 500 * attempt)));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (this.closed) return;
       try {
         this.resetBuffer();
@@ -121,7 +125,15 @@ export class KafkaGroupConsumer implements BusConsumer {
         this.logger.info({ attempt }, 'Kafka consumer stream reopened');
         return;
       } catch (err) {
-        this.logger.warn({ err: errorMessage(err), attempt }, 'Kafka consumer stream cannot reopen yet');
+        if (isAuthenticationFailure(err)) {
+          // Credentials changed under a running consumer: only a fixed secret (or the old one
+          // restored) helps, so ask rarely instead of knocking every few seconds.
+          delayMs = REFUSED_RETRY_MS;
+          this.logger.error({ err: errorMessage(err), attempt, retryInMs: delayMs }, 'Kafka refused the SASL credentials (bus.sasl.*); the consumer waits');
+        } else {
+          delayMs = Math.min(STREAM_RETRY_MAX_MS, 500 * (attempt + 1));
+          this.logger.warn({ err: errorMessage(err), attempt }, 'Kafka consumer stream cannot reopen yet');
+        }
       }
     }
   }
