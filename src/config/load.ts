@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import { registerSecret } from '../ops/redact.js';
+import { REDACTED, registerSecret } from '../ops/redact.js';
 import { type Config, configSchema, SECRET_KEYS } from './schema.js';
 
 /**
@@ -70,9 +70,11 @@ function isRecordLeaf(path: string): boolean {
   return path === 'processor.whaleNotionalBySymbol';
 }
 
+const ENV_PREFIX = 'TICKFLOW_';
+
 /** `store.batchRows` → `TICKFLOW_STORE_BATCH_ROWS`. */
 export function envName(path: string): string {
-  return `TICKFLOW_${path
+  return `${ENV_PREFIX}${path
     .split('.')
     .map((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
     .join('_')}`;
@@ -108,14 +110,54 @@ export function coerce(path: string, raw: string): Json {
 }
 
 function unknownKey(path: string, value: unknown): TickflowError {
-  const known = [...configKeys().keys()];
-  const near = known.filter((k) => k.toLowerCase().includes(path.split('.').pop()!.toLowerCase().slice(0, 4)));
+  const near = nearestKeys(envName(path));
   return new TickflowError(
     ErrorCodes.CONFIG_UNKNOWN_KEY,
-    `unknown configuration key "${path}" (value ${JSON.stringify(value)})` +
-      (near.length > 0 ? `; did you mean ${near.slice(0, 3).join(', ')}?` : '') +
+    `unknown configuration key "${path}" (value ${shownValue(value, near)})` +
+      (near.length > 0 ? `; did you mean ${near.join(', ')}?` : '') +
       ' — see README "Configuration" for every key',
   );
+}
+
+/**
+ * Up to three keys a mistyped name probably meant, best first: the same words with the section
+ * left out or another one in front (`TICKFLOW_LOG_LEVEL` → ops.logLevel), or a few letters off
+ * (`store.batchRowz` → store.batchRows). Keys and environment variables are compared as the words
+ * of their environment name, so both kinds of typo get the same help.
+ */
+function nearestKeys(typedEnvName: string): string[] {
+  const words = (env: string) => env.slice(ENV_PREFIX.length).toLowerCase().split('_').filter((w) => w !== '');
+  const typed = words(typedEnvName);
+  const ranked: { key: string; score: number }[] = [];
+  for (const key of configKeys().keys()) {
+    const known = words(envName(key));
+    const same = (a: readonly string[], b: readonly string[]) => a.length > 0 && a.join('_') === b.join('_');
+    // The section left out (LOG_LEVEL for OPS_LOG_LEVEL), or another one in its place (KAFKA_BROKERS).
+    const sectionOff =
+      (typed.length < known.length && same(known.slice(-typed.length), typed)) ||
+      (typed.length === known.length && typed.length > 1 && same(known.slice(1), typed.slice(1)));
+    const distance = editDistance(typed.join(''), known.join(''));
+    if (sectionOff || distance <= 2) ranked.push({ key, score: sectionOff ? 0 : distance });
+  }
+  return ranked.sort((a, b) => a.score - b.score).slice(0, 3).map((r) => r.key);
+}
+
+/** The value of a mistyped key for its error message; hidden when the key meant is a secret (API_TOKN). */
+function shownValue(value: unknown, meant: readonly string[]): string {
+  return meant.some((k) => (SECRET_KEYS as readonly string[]).includes(k)) ? REDACTED : JSON.stringify(value);
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of single characters. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 function setPath(tree: Tree, path: string, value: Json): void {
@@ -187,9 +229,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const path = byEnv.get(name);
     if (!path) {
+      const near = nearestKeys(name);
       throw new TickflowError(
         ErrorCodes.CONFIG_UNKNOWN_KEY,
-        `unknown environment variable ${name}=${JSON.stringify(raw)}; tickflow reads TICKFLOW_<SECTION>_<KEY>, e.g. TICKFLOW_STORE_BATCH_ROWS`,
+        `unknown environment variable ${name}=${shownValue(raw, near)}; ` +
+          (near.length > 0 ? `did you mean ${near.map(envName).join(', ')}? ` : '') +
+          'tickflow reads TICKFLOW_<SECTION>_<KEY>, e.g. TICKFLOW_STORE_BATCH_ROWS (tickflow config --keys lists them all)',
       );
     }
     setPath(input, path, coerce(path, raw));

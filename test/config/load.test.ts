@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { configKeys, envName, loadConfig, SERVICE_VARIABLES } from '../../src/config/load.js';
+import { TickflowError } from '../../src/core/errors.js';
 import { spawnTickflow } from '../support/cli.js';
 import { REPO_ROOT } from '../support/data.js';
 import { tempDir } from '../support/pipeline.js';
@@ -161,4 +162,27 @@ test('issue 17 item 4 (env namespaces): with every variable the docs show export
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
   assert.doesNotMatch(run.stderr(), /TF_CONFIG/);
   assert.match(run.stderr(), /source finished/);
+});
+
+test('a mistyped environment variable gets the suggestion a mistyped --set key gets (section left out, wrong or misspelt)', () => {
+  const cases: readonly [name: string, meant: string][] = [
+    ['TICKFLOW_LOG_LEVEL', 'TICKFLOW_OPS_LOG_LEVEL'],
+    ['TICKFLOW_BATCH_ROWS', 'TICKFLOW_STORE_BATCH_ROWS'],
+    ['TICKFLOW_KAFKA_BROKERS', 'TICKFLOW_BUS_BROKERS'],
+    ['TICKFLOW_STORE_BATCH_ROWZ', 'TICKFLOW_STORE_BATCH_ROWS'],
+    ['TICKFLOW_API_PROT', 'TICKFLOW_API_PORT'],
+  ];
+  for (const [name, meant] of cases) {
+    assert.throws(
+      () => loadConfig({ env: { [name]: 'debug' } }),
+      (err: unknown) => err instanceof TickflowError && err.code === 'TF_CONFIG_UNKNOWN_KEY' && err.message.includes(`did you mean ${meant}`),
+      name,
+    );
+  }
+  assert.throws(() => loadConfig({ overrides: { 'ops.loglevel': 'debug' }, env: {} }), /did you mean ops\.logLevel\?/);
+  assert.throws(() => loadConfig({ overrides: { logLevel: 'debug' }, env: {} }), /did you mean ops\.logLevel\?/);
+  // Nothing near: no guess, only the rule.
+  assert.throws(() => loadConfig({ env: { TICKFLOW_NOPE: '1' } }), (err: unknown) => err instanceof Error && !/did you mean/.test(err.message));
+  // A typo of a secret's name does not print the secret.
+  assert.throws(() => loadConfig({ env: { TICKFLOW_API_TOKN: 'Tok-3318-xyz' } }), (err: unknown) => err instanceof Error && !err.message.includes('Tok-3318-xyz') && /TICKFLOW_API_TOKEN/.test(err.message));
 });

@@ -63,3 +63,10 @@ test('tickflow config prints the resolved configuration with the API token and d
   assert.equal(shown.api.token, '***');
   assert.equal(shown.store.url, 'postgres://tickflow:***@db.internal:5432/market?sslmode=require');
 });
+
+test('a mistyped environment variable (TICKFLOW_LOG_LEVEL) stops tickflow with exit 2 and the variable it probably meant', async () => {
+  const cli = spawnTickflow(['config'], { TICKFLOW_LOG_LEVEL: 'debug' });
+  assert.equal(await cli.exited, 2);
+  assert.match(cli.stderr(), /^tickflow: TF_CONFIG_UNKNOWN_KEY: unknown environment variable TICKFLOW_LOG_LEVEL="debug"; did you mean TICKFLOW_OPS_LOG_LEVEL\?/m);
+  assert.doesNotMatch(cli.stderr(), STACK);
+});
