@@ -5,13 +5,16 @@ import type { RoleContext } from '../pipeline/context.js';
 /**
  * The exit codes of `tickflow` (README "Exit codes"): 0 done or shut down cleanly; 1 a failure at
  * run time, a shutdown step that failed or hung, or an unexpected error; 2 the configuration has to
- * change (a bad or unknown key, a port that is taken); 130 a second Ctrl-C.
+ * change (a bad or unknown key, a port that is taken, a data dir in use); 130 a second Ctrl-C.
  */
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 2;
 
-/** Errors a user fixes by changing the configuration; every other code is a failure (exit 1). */
-const CONFIG_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNKNOWN_KEY]);
+/**
+ * Errors a user fixes by changing the configuration (a data dir another tickflow owns: another
+ * --data-dir); every other code is a failure (exit 1).
+ */
+const CONFIG_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNKNOWN_KEY, ErrorCodes.DATA_DIR_IN_USE]);
 
 export function exitCodeFor(err: unknown): number {
   return err instanceof TickflowError && CONFIG_ERRORS.has(err.code) ? EXIT_CONFIG : EXIT_FAILURE;

@@ -153,8 +153,9 @@ const bus = z.strictObject({
 
 const store = z.strictObject({
   /**
-   * `embedded` (PGlite in dataDir) or a postgres:// URL; `?sslmode=` disable, require, verify-ca or
-   * verify-full (libpq's meanings). A secret when it holds a password.
+   * `embedded` (a PostgreSQL server tickflow runs on dataDir/postgres) or a postgres:// URL;
+   * `?sslmode=` disable, require, verify-ca or verify-full (libpq's meanings). A secret when it
+   * holds a password.
    */
   url: z
     .string()
@@ -163,6 +164,14 @@ const store = z.strictObject({
   dataDir: z.string().default('./data'),
   /** Port on which the embedded database accepts PostgreSQL clients (psql, Grafana); 0 disables. */
   embeddedPort: port.default(5433),
+  /** Listen address of that port; the default keeps it to this machine. */
+  embeddedHost: z.string().min(1).default('127.0.0.1'),
+  /** A secret: password of the embedded database's `tickflow` login; unset: generated on first start, kept in dataDir/pgpass. */
+  embeddedPassword: z.string().min(8).optional(),
+  /** statement_timeout of external sessions on the embedded database (psql, Grafana); 0: none. */
+  clientStatementTimeoutMs: nonNegativeInt.default(60_000),
+  /** idle_in_transaction_session_timeout of external sessions: ends a forgotten `BEGIN`; 0: none. */
+  clientIdleInTransactionTimeoutMs: nonNegativeInt.default(120_000),
   batchRows: positiveInt.default(500),
   batchMs: positiveInt.default(2_000),
   retentionDays: positiveInt.default(30),
@@ -253,5 +262,5 @@ export type Config = z.infer<typeof configSchema>;
  * Keys whose whole value is a secret: never logged, shown or quoted in an error (src/ops/redact.ts).
  * store.url is not here: only the password inside it is secret, and redaction keeps the rest.
  */
-export const SECRET_KEYS = ['api.token', 'bus.sasl.password'] as const;
+export const SECRET_KEYS = ['api.token', 'bus.sasl.password', 'store.embeddedPassword'] as const;
 export type ConfigInput = z.input<typeof configSchema>;

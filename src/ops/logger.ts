@@ -20,6 +20,7 @@ const SECRET_PATHS = [
   'config.bus.sasl.password',
   'password',
   '*.password',
+  '*.embeddedPassword',
   'authorization',
   '*.authorization',
   'headers.authorization',

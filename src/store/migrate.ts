@@ -3,11 +3,14 @@ import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { migrations as allMigrations, type Migration, type TimeSeriesTable } from './migrations/index.js';
 import { maintainPartitions, type StorageLayout } from './partitions.js';
+import { StoreError } from './errors.js';
 import { DDL_LOCK_SQL, ident, literal } from './sql.js';
 
 export interface MigrateOptions {
   readonly logger: Logger;
   readonly retentionDays: number;
+  /** false keeps every row at start-up (replays); default true. */
+  readonly retention?: boolean;
   /** Defaults to every migration in migrations/index.ts. */
   readonly migrations?: readonly Migration[];
 }
@@ -58,8 +61,51 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<Mi
       logger.info({ version: migration.version, name: migration.name, layout }, 'schema migration applied');
     }
   }
-  await maintainPartitions(db, { retentionDays: options.retentionDays });
+  await checkRecordedObjects(db, options.migrations ?? allMigrations);
+  await maintainPartitions(db, { retentionDays: options.retention === false ? 'off' : options.retentionDays, logger });
   return { layout, applied };
+}
+
+const CREATES = /\bCREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
+const DROPS = /\bDROP\s+(?:TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
+const RENAMES = /\bALTER\s+(?:TABLE|INDEX|VIEW)\s+(?:IF\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?\s+RENAME\s+TO\s+"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
+
+/** The tables, indexes and views the given migrations leave behind, each with the migration that made it. */
+export function recordedObjects(migrations: readonly Migration[]): Map<string, Migration> {
+  const objects = new Map<string, Migration>();
+  for (const migration of migrations) {
+    for (const table of migration.timeSeries ?? []) objects.set(table.name.toLowerCase(), migration);
+    const sql = migration.sql ?? '';
+    for (const m of sql.matchAll(CREATES)) objects.set(m[1]!.toLowerCase(), migration);
+    for (const m of sql.matchAll(DROPS)) objects.delete(m[1]!.toLowerCase());
+    for (const m of sql.matchAll(RENAMES)) {
+      if (objects.delete(m[1]!.toLowerCase())) objects.set(m[2]!.toLowerCase(), migration);
+    }
+  }
+  return objects;
+}
+
+/**
+ * A migration recorded as applied whose objects are gone (a table dropped by hand) would make
+ * every write fail forever; start-up stops instead and names what is missing and what to do.
+ *
+ * @throws StoreError `TF_STORE_WRITE` (not retryable) listing the missing objects.
+ */
+async function checkRecordedObjects(db: Database, migrations: readonly Migration[]): Promise<void> {
+  const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+  const objects = recordedObjects(migrations.filter((m) => applied.has(m.version)));
+  if (objects.size === 0) return;
+  const missing = await db.query<{ name: string }>(
+    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL ORDER BY name',
+    [[...objects.keys()]],
+  );
+  if (missing.length === 0) return;
+  const list = missing.map((r) => `${r.name} (migration ${objects.get(r.name)!.version} ${objects.get(r.name)!.name})`).join(', ');
+  throw new StoreError(
+    `the database is missing ${list}, recorded as created. Restore it from a backup; or, to start over empty, ` +
+      'stop tickflow and move the embedded data dir aside (a server: drop the remaining tickflow tables and schema_migrations), then start again.',
+    { canRetry: false },
+  );
 }
 
 /** Embedded: plain tables. Server: TimescaleDB when it is installed, else native partitions. */

@@ -1,3 +1,4 @@
+import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { DDL_LOCK_SQL, ident, literal } from './sql.js';
 
@@ -10,8 +11,13 @@ export interface TimeSeriesEntry {
 }
 
 export interface MaintenanceOptions {
-  /** Rows older than this many days are dropped (whole partitions where possible). */
-  readonly retentionDays: number;
+  /**
+   * Rows more than this many days older than the newest stored row are dropped (whole partitions
+   * where possible); `off` keeps everything (replays).
+   */
+  readonly retentionDays: number | 'off';
+  /** Every drop is logged: table, rows or partitions, the cutoff and the newest stored time. */
+  readonly logger: Logger;
   /** Daily partitions created ahead of today (default 3). */
   readonly daysAhead?: number;
   readonly now?: Date;
@@ -25,6 +31,14 @@ export interface MaintenanceResult {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Retention is off while replaying a recording (`source.kind` `replay:<file>`): a replay stores
+ * history on purpose, and counting back even from its newest row would drop older files' rows.
+ */
+export function retentionApplies(config: { readonly source: { readonly kind: string } }): boolean {
+  return !config.source.kind.startsWith('replay:');
+}
 
 function utcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
@@ -45,7 +59,8 @@ export async function timeSeriesTables(db: Queryable): Promise<TimeSeriesEntry[]
 }
 
 /**
- * Keeps daily partitions from yesterday to `daysAhead` days ahead and drops those past retention;
+ * Keeps daily partitions from yesterday to `daysAhead` days ahead and drops those past retention,
+ * counted from the newest stored row (or today, when that is later), and logs every drop;
  * on plain tables (embedded) it deletes expired rows instead, on TimescaleDB its policies do both.
  * Rows outside the prepared days land in the default partition, so an insert is never rejected;
  * when a day's partition is created later, its rows move out of the default first.
@@ -53,15 +68,25 @@ export async function timeSeriesTables(db: Queryable): Promise<TimeSeriesEntry[]
 export async function maintainPartitions(db: Database, options: MaintenanceOptions): Promise<MaintenanceResult> {
   const now = (options.now ?? new Date()).getTime();
   const today = utcDay(now);
-  const cutoffIso = new Date(now - options.retentionDays * DAY_MS).toISOString();
+  const tables = await timeSeriesTables(db);
+  const newest = options.retentionDays === 'off' ? undefined : await newestStored(db, tables);
+  // Counted back from the newest stored row, not from today: a replayed 2024 recording is not "expired".
+  const cutoff = newest === undefined || options.retentionDays === 'off' ? undefined : Math.min(now, newest) - options.retentionDays * DAY_MS;
+  const cutoffIso = cutoff === undefined ? undefined : new Date(cutoff).toISOString();
   const result: MaintenanceResult = { created: [], dropped: [], deletedRows: 0 };
   let deleted = 0;
-  for (const entry of await timeSeriesTables(db)) {
+  const expire = async (entry: TimeSeriesEntry, table: string): Promise<void> => {
+    if (cutoffIso === undefined) return;
+    const n = await deleteExpired(db, table, ident(entry.time_column), cutoffIso);
+    if (n > 0) options.logger.info({ table: entry.table_name, rows: n, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() }, 'retention deleted rows');
+    deleted += n;
+  };
+  for (const entry of tables) {
     if (entry.layout === 'timescale') continue;
     const table = ident(entry.table_name);
     const column = ident(entry.time_column);
     if (entry.layout === 'plain') {
-      deleted += await deleteExpired(db, table, column, cutoffIso);
+      await expire(entry, table);
       continue;
     }
     const existing = await partitionsOf(db, entry.table_name);
@@ -85,14 +110,24 @@ export async function maintainPartitions(db: Database, options: MaintenanceOptio
     }
     for (const name of existing) {
       const day = dayOfPartition(entry.table_name, name);
-      if (day !== undefined && day + DAY_MS <= now - options.retentionDays * DAY_MS) {
+      if (cutoff !== undefined && day !== undefined && day + DAY_MS <= cutoff) {
         await db.query(`DROP TABLE IF EXISTS ${ident(name)}`);
+        options.logger.info({ table: entry.table_name, partition: name, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() }, 'retention dropped a partition');
         result.dropped.push(name);
       }
     }
-    deleted += await deleteExpired(db, ident(`${entry.table_name}_default`), column, cutoffIso);
+    await expire(entry, ident(`${entry.table_name}_default`));
   }
   return { ...result, deletedRows: deleted };
+}
+
+/** Epoch ms of the newest row across the time-series tables; undefined when they are empty. */
+async function newestStored(db: Queryable, tables: readonly TimeSeriesEntry[]): Promise<number | undefined> {
+  if (tables.length === 0) return undefined;
+  const parts = tables.map((t) => `SELECT max(${ident(t.time_column)}) AS t FROM ${ident(t.table_name)}`);
+  const rows = await db.query<{ ms: number | string | null }>(`SELECT (extract(epoch FROM max(t)) * 1000)::bigint AS ms FROM (${parts.join(' UNION ALL ')}) s`);
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? undefined : Number(ms);
 }
 
 async function partitionsOf(db: Queryable, table: string): Promise<Set<string>> {

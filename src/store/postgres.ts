@@ -10,6 +10,8 @@ export interface PostgresOptions {
   readonly logger: Logger;
   /** store.tls: CA, client certificate and key (PEM file paths, empty = not set); see postgresConnection. */
   readonly tls?: Config['store']['tls'];
+  /** Reported as `Database.kind`; `embedded` for the server tickflow runs itself (embedded.ts). */
+  readonly kind?: Database['kind'];
   /** Pool size; the writer uses one connection at a time, readers (API) the rest. */
   readonly maxConnections?: number;
 }
@@ -39,15 +41,19 @@ const NO_TLS: Config['store']['tls'] = { ca: '', cert: '', key: '' };
 
 /**
  * A PostgreSQL server through a node-postgres pool. Connects lazily, so it opens while the server is
- * down. TLS follows `sslmode` in the URL and `options.tls`.
+ * down. `target` is a postgres:// URL — TLS follows its `sslmode` and `options.tls` — or
+ * node-postgres connection settings (the embedded server's Unix socket).
  * @throws TickflowError TF_CONFIG_INVALID for an unsupported sslmode or an unreadable CA/cert/key file.
  */
-export async function openPostgres(url: string, options: PostgresOptions): Promise<Database> {
-  const { connectionString, sslmode, ssl } = postgresConnection(url, options.tls ?? NO_TLS);
-  const logger = options.logger.child({ component: 'store', database: redactUrl(connectionString), sslmode });
+export async function openPostgres(target: string | pg.ClientConfig, options: PostgresOptions): Promise<Database> {
+  const connection = typeof target === 'string' ? postgresConnection(target, options.tls ?? NO_TLS) : undefined;
+  const logger = options.logger.child({
+    component: 'store',
+    database: connection ? redactUrl(connection.connectionString) : `${(target as pg.ClientConfig).host ?? ''}/${(target as pg.ClientConfig).database ?? ''}`,
+    ...(connection ? { sslmode: connection.sslmode } : {}),
+  });
   const pool = new pg.Pool({
-    connectionString,
-    ssl,
+    ...(connection ? { connectionString: connection.connectionString, ssl: connection.ssl } : (target as pg.ClientConfig)),
     max: options.maxConnections ?? 5,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
@@ -67,7 +73,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   };
 
   return {
-    kind: 'postgres',
+    kind: options.kind ?? 'postgres',
     query: (sql, params) => query(pool, sql, params),
     async transaction(fn) {
       let client: pg.PoolClient;

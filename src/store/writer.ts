@@ -7,9 +7,9 @@ import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
-import { toStoreError } from './errors.js';
+import { remedyFor, toStoreError, type StoreError } from './errors.js';
 import { rawOf, storeDeadLetter, writeIsolating } from './isolate.js';
-import { maintainPartitions } from './partitions.js';
+import { maintainPartitions, retentionApplies } from './partitions.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
 
 /** The store role's consumer group under the default `bus.groupPrefix`. */
@@ -110,6 +110,22 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   let lastWriteAt: number | undefined;
   let lastError: string | undefined;
 
+  let halted: StoreError | undefined;
+  let releaseHalted!: () => void;
+  /** Resolves on close: while the writer is halted, deliveries wait here (nothing committed) instead of being retried. */
+  const haltedUntilClose = new Promise<void>((resolve) => (releaseHalted = resolve));
+
+  /** A failure retrying cannot fix stops the writing for good: health goes red and the log says what to do. */
+  const halt = (e: StoreError): StoreError => {
+    if (halted) return halted;
+    halted = e;
+    const todo = remedyFor(e);
+    failing = `cannot write to the database: ${e.message}. ${todo}`;
+    lastError = e.message;
+    logger.error({ err: e.message, sqlState: e.sqlState, todo }, 'the store stopped writing: retrying cannot fix this error');
+    return e;
+  };
+
   let resolveConsumer!: (c: BusConsumer) => void;
   const consumerReady = new Promise<BusConsumer>((resolve) => {
     resolveConsumer = resolve;
@@ -200,6 +216,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
         break;
       } catch (err) {
         const e = toStoreError(err, 'batch write failed');
+        if (!e.canRetry) throw halt(e);
         counts.retries += 1;
         lastError = e.message;
         failing = `cannot write to the database: ${e.message}`;
@@ -234,6 +251,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     if (timer) clearTimeout(timer);
     timer = undefined;
     const run = chain.then(async () => {
+      if (halted) throw halted;
       const batch = pending;
       if (batch.length === 0) return;
       pending = [];
@@ -263,13 +281,18 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
         oldestPendingAt ??= monotonicMs();
         for (const delivery of batch) pending.push(delivery);
         if (closed) return; // close() flushes once everything is handed over
-        if (pending.length >= batchRows) {
+        if (pending.length >= batchRows || halted) {
           // Awaiting the write holds the bus back while the database is slow or down.
-          await flush();
+          await flush().catch(async (err: unknown) => {
+            if (!halted) throw err;
+            await haltedUntilClose;
+          });
         } else if (!timer) {
           timer = setTimeout(() => {
             timer = undefined;
-            flush().catch((err) => logger.error({ err: toStoreError(err, 'flush failed').message }, 'timed flush failed'));
+            flush().catch((err) => {
+              if (!halted) logger.error({ err: toStoreError(err, 'flush failed').message }, 'timed flush failed');
+            });
           }, batchMs);
         }
       },
@@ -281,7 +304,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   resolveConsumer(consumer);
 
   const maintenance = setInterval(() => {
-    maintainPartitions(db, { retentionDays }).catch((err) =>
+    maintainPartitions(db, { retentionDays: retentionApplies(config) ? retentionDays : 'off', logger }).catch((err) =>
       logger.warn({ err: toStoreError(err, 'partition maintenance failed').message }, 'partition maintenance failed; retrying in an hour'),
     );
   }, MAINTENANCE_INTERVAL_MS);
@@ -307,6 +330,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       if (closed) return;
       closed = true;
       closeDeadline = monotonicMs() + config.ops.shutdownTimeoutMs;
+      releaseHalted();
       clearInterval(maintenance);
       // Closing the consumer hands over what is still queued and revokes, which flushes and commits.
       await consumer.close();

@@ -4,7 +4,7 @@ import { spawnTickflow } from '../support/cli.js';
 import { sharedData } from '../support/data.js';
 import { readEmbedded, tempDir } from '../support/pipeline.js';
 
-test('tickflow run --source replay:<recording> stores every frame, closes every window and exits by itself', async (t) => {
+test('tickflow run --source replay:<recording> stores every frame, closes every window, exits by itself, and a later start keeps the 2024 rows (retention)', async (t) => {
   const file = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!file) return;
   const dataDir = tempDir();
@@ -29,5 +29,17 @@ test('tickflow run --source replay:<recording> stores every frame, closes every 
     const open = await count("SELECT count(*)::int AS n FROM candles WHERE interval = '1m' AND NOT is_final");
     assert.equal(open, 0);
     assert.ok((await count("SELECT count(*)::int AS n FROM candles WHERE interval = '1m'")) >= 5);
+  });
+
+  // Starting again on that data dir (live, today) must not expire the replayed history: retention
+  // counts back from the newest stored row, and logs whatever it deletes.
+  const again = spawnTickflow(['run', '--source', 'sim', '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0']);
+  t.after(() => again.child.kill('SIGKILL'));
+  await again.waitForLog(/"msg":"database ready"/, 120_000);
+  again.child.kill('SIGTERM');
+  assert.equal(await again.exited, 0, again.stderr().slice(-2000));
+  assert.doesNotMatch(again.stderr(), /retention deleted/);
+  await readEmbedded(dataDir, async (db) => {
+    assert.deepEqual(await db.query("SELECT count(*)::int AS n FROM trades WHERE kind = 'trade' AND trade_time < '2025-01-01'"), [{ n: 9757 }]);
   });
 });

@@ -32,7 +32,7 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
     '--set', 'store.batchRows=100000',
   ]);
   t.after(() => run.child.kill('SIGKILL'));
-  await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/);
+  await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 5_000));
   sim.faults.stall(120_000); // nothing more is sent (nor counted as emitted) from here on
   await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -270,6 +270,25 @@ class Outage {
   }
 }
 
+for (const kind of KINDS) {
+  test(`${kind}: an error retrying cannot fix (a dropped table) halts the writer: health red with what to do, no retries, close returns`, async (t) => {
+    const db = await openMigrated(t, kind);
+    const { bus, writer, commits, health } = await startWriter(t, db, { batchRows: 5, batchMs: 3_600_000 });
+    await db.query('DROP TABLE trades');
+    await bus.publish(syntheticTrades(5));
+    await eventually(async () => (await health.evaluate()).components.store?.state === 'down', 'store health red');
+    const reason = (await health.evaluate()).components.store?.reason ?? '';
+    assert.match(reason, /relation "trades" does not exist/);
+    assert.match(reason, /Restore it from a backup.*restart tickflow/);
+    // More deliveries wait (uncommitted) instead of starting a retry loop.
+    await bus.publish(syntheticTrades(5, 6));
+    assert.equal(writer.stats().retries, 0);
+    assert.equal(commits.length, 0);
+    await assert.rejects(writer.close(), /does not exist/);
+    assert.equal(writer.stats().retries, 0);
+  });
+}
+
 test('postgres: while the server is unreachable the writer retries, commits nothing and loses nothing', async (t) => {
   const direct = await openMigrated(t, 'postgres');
   const target = new URL((await direct.query<{ url: string }>("SELECT 'postgres://postgres@127.0.0.1:' || current_setting('port') || '/' || current_database() AS url"))[0]!.url);
