@@ -100,7 +100,11 @@ export interface GapEvent {
   readonly lastMissingId: number;
   /** Epoch ms at which the gap was detected. */
   readonly detectedAt: number;
-  readonly reason: 'reconnect' | 'rotation' | 'sequence';
+  /**
+   * `reconnect`/`rotation`: the first id on a new connection; `sequence`: a hole within one;
+   * `restart`: between the last id stored before tickflow started and the first one received.
+   */
+  readonly reason: 'reconnect' | 'rotation' | 'sequence' | 'restart';
 }
 
 /** Input that could not be turned into a record, kept with the raw frame so nothing is lost. */

@@ -8,7 +8,8 @@ import { processorGroup, startProcessor } from '../processors/processor-role.js'
 import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
-import { storeGroup, startStoreWriter } from '../store/writer.js';
+import { lastStoredIds } from '../store/resume.js';
+import { storeGroup, startStoreWriter, type StoreWriter } from '../store/writer.js';
 import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
@@ -73,7 +74,11 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     apiUrl = await serveApi(ctx, app);
   }
 
-  const { source, simulator } = await createSource(ctx);
+  // Ids stored by an earlier process: what it had received but not written, and what arrived while
+  // nothing ran, are a gap. With Kafka the backlog is stored first, so only what was lost counts.
+  if (bus.kind === 'kafka') await writerCaughtUp(writer, config.ops.shutdownTimeoutMs);
+  const resumeFrom = await lastStoredIds(db, config.source);
+  const { source, simulator } = await createSource(ctx, { resumeFrom });
   ingest = await startIngest(ctx, source, bus);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const started = ingest;
@@ -85,4 +90,14 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     logger.info(started.totals(), 'source finished: every event stored and every window closed');
   });
   return { source, ingest: started, simulator, bus, db, live, app, apiUrl, drained };
+}
+
+/** Waits (at most `limitMs`) until the store writer has written everything the bus already held. */
+async function writerCaughtUp(writer: StoreWriter, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    const lag = await writer.lag().catch(() => undefined);
+    if (lag !== undefined && lag.every((p) => p.lag <= 0) && writer.stats().pendingRows === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

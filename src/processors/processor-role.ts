@@ -9,7 +9,9 @@ import type { Database } from '../store/database.js';
 import type { StoreError } from '../store/errors.js';
 import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
-import { loadRestoredRows, writeUpserts } from './processor-store.js';
+import { INTERVAL_MS } from './candles.js';
+import type { RestoredRows } from './processor-core.js';
+import { latestStoredTradeTime, loadRestoredRows, loadStoredTrades, writeUpserts } from './processor-store.js';
 
 /** The processor role's consumer group under the default `bus.groupPrefix`. */
 export const PROCESSOR_GROUP = 'tickflow-process';
@@ -63,8 +65,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const core = new ProcessorCore({ ...config.processor, tradeStream: tradeStreamOf(config) });
   // Final windows written by an earlier run (or by the previous owner of a partition): replayed
   // events already in them are skipped, and indicators, baselines and fills continue from them.
-  const restore = async (): Promise<void> => core.restore(await loadRestoredRows(db, core.retention()));
-  await restore();
+  const restore = async (): Promise<RestoredRows> => {
+    const rows = await loadRestoredRows(db, core.retention());
+    core.restore(rows);
+    return rows;
+  };
+  const restored = await restore();
 
   /** Rows produced but not yet written (a failed write keeps them for the retry). */
   let pending: Upsert[] = [];
@@ -140,6 +146,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     }
   };
 
+  // The in-process bus keeps nothing across a restart: the windows that were open when the last
+  // process died are rebuilt from the trades the store had written, so no final candle holds fewer
+  // trades than are stored. (Kafka replays them from the committed offset instead.)
+  if (deps.bus.kind === 'memory') {
+    const inputs = await openWindowTrades(db, config, restored, tradeStreamOf(config));
+    if (inputs.length > 0) {
+      await write(core.ingest(inputs).upserts);
+      logger.info({ trades: inputs.length }, 'windows open at the last stop rebuilt from stored trades');
+    }
+  }
+
   const updateGauges = (): void => {
     for (const [kind, n] of Object.entries(core.openWindowCounts())) metrics.openWindows.set({ kind }, n);
   };
@@ -165,7 +182,9 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           updateGauges();
           metrics.processingLatency.observe((monotonicMs() - started) / 1000);
         }),
-      onAssign: () => serial(restore),
+      onAssign: () => serial(async () => {
+        await restore();
+      }),
       onRevoke: (partitions) =>
         serial(async () => {
           await write(core.openRows());
@@ -218,4 +237,38 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
       });
     },
   };
+}
+
+/** Stored trades folded in again per symbol at most (the newest): bounds the work of a start. */
+const REBUILD_LIMIT = 200_000;
+
+/**
+ * The stored trades of every window not yet final in the database, as inputs of the in-process
+ * bus's trades partition: in time order (so the watermark advances as it did), with negative
+ * offsets below every offset the new bus assigns. A window kind without a final row for a symbol
+ * starts from the largest window holding its latest stored trade.
+ */
+async function openWindowTrades(db: Database, config: Config, restored: RestoredRows, kind: 'trade' | 'aggTrade'): Promise<CoreInput[]> {
+  const { candleIntervals, metricsWindowMs } = config.processor;
+  const kinds = candleIntervals.length + 1;
+  const largest = Math.max(metricsWindowMs, ...candleIntervals.map((i) => INTERVAL_MS[i] ?? 0));
+  const events = [];
+  for (const symbol of config.source.symbols) {
+    const finalEnd = new Map<string, number>();
+    for (const row of [...restored.candles, ...restored.tradeMetrics.map((r) => ({ ...r, interval: `metrics:${r.interval}` }))]) {
+      if (row.symbol === symbol) finalEnd.set(row.interval, Math.max(finalEnd.get(row.interval) ?? -Infinity, row.windowEnd));
+    }
+    const key = { market: config.source.market, symbol, kind };
+    let since: number;
+    if (finalEnd.size === kinds) since = Math.min(...finalEnd.values());
+    else {
+      const latest = await latestStoredTradeTime(db, key);
+      if (latest === undefined) continue;
+      since = Math.floor(latest / largest) * largest;
+    }
+    events.push(...(await loadStoredTrades(db, key, since, REBUILD_LIMIT)));
+  }
+  events.sort((a, b) => a.tradeTime - b.tradeTime);
+  const source = sourceOf({ topic: 'trades', partition: 0 });
+  return events.map((event, i) => ({ source, offset: BigInt(i - events.length), event }));
 }

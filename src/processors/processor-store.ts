@@ -1,4 +1,5 @@
 import { errorMessage } from '../core/errors.js';
+import type { AggTradeEvent, TradeEvent } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
 import { isoFromMs } from '../store/rows.js';
@@ -264,4 +265,50 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
       spreadWarning: r.spread_warning === true,
     })),
   };
+}
+
+/**
+ * Trades stored since `sinceMs` (epoch ms) for one symbol and trade stream, oldest id first, at most
+ * `limit` (the newest ones when there are more): the trades of windows that were still open when an
+ * earlier processor died, to fold in again on start (ProcessorCore knows nothing of them otherwise).
+ */
+export async function loadStoredTrades(
+  db: Queryable,
+  key: { readonly market: 'spot' | 'usdm'; readonly symbol: string; readonly kind: 'trade' | 'aggTrade' },
+  sinceMs: number,
+  limit: number,
+): Promise<(TradeEvent | AggTradeEvent)[]> {
+  const rows = await db.query<Raw>(
+    `SELECT * FROM (
+       SELECT trade_id::float8 AS id, price::text AS price, quantity::text AS quantity, first_trade_id::float8 AS f,
+              last_trade_id::float8 AS l, buyer_is_maker, ${epochMs('trade_time')} AS trade_time, ${epochMs('event_time')} AS event_time,
+              (extract(epoch from ingestion_timestamp) * 1000000)::float8 AS ingested
+       FROM trades WHERE symbol = $1 AND exchange = 'binance' AND market = $2 AND kind = $3 AND trade_time >= $4
+       ORDER BY trade_time DESC, trade_id DESC LIMIT $5
+     ) recent ORDER BY id`,
+    [key.symbol, key.market, key.kind, isoFromMs(sinceMs), limit],
+  );
+  return rows.map((r) => {
+    const common = {
+      exchange: 'binance' as const, market: key.market, symbol: key.symbol,
+      eventTime: num(r.event_time), ingestionTimestamp: num(r.ingested), tradeTime: num(r.trade_time),
+      price: str(r.price), quantity: str(r.quantity), buyerIsMaker: r.buyer_is_maker === true,
+    };
+    return key.kind === 'trade'
+      ? { ...common, type: 'trade', tradeId: num(r.id) }
+      : { ...common, type: 'aggTrade', aggTradeId: num(r.id), firstTradeId: num(r.f), lastTradeId: num(r.l) };
+  });
+}
+
+/** The latest stored trade time (epoch ms) of one symbol and trade stream; undefined when none is stored. */
+export async function latestStoredTradeTime(
+  db: Queryable,
+  key: { readonly market: 'spot' | 'usdm'; readonly symbol: string; readonly kind: 'trade' | 'aggTrade' },
+): Promise<number | undefined> {
+  const rows = await db.query<Raw>(
+    `SELECT ${epochMs('trade_time')} AS t FROM trades WHERE symbol = $1 AND exchange = 'binance' AND market = $2 AND kind = $3
+     ORDER BY trade_time DESC LIMIT 1`,
+    [key.symbol, key.market, key.kind],
+  );
+  return rows[0] === undefined ? undefined : num(rows[0].t);
 }

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { spawnTickflow } from '../support/cli.js';
+import { simRunArgs, spawnTickflow } from '../support/cli.js';
 import { readEmbedded, storedTradeRanges, tempDir, waitFor } from '../support/pipeline.js';
 
 /** `tickflow run --source sim` on `dataDir` until it stored `rows` more trades, then SIGTERM. */
 async function runSimUntilStored(dataDir: string, rows: number): Promise<void> {
-  const run = spawnTickflow([
-    'run',
-    '--source', 'sim',
-    '--symbols', 'BTCUSDT,ETHUSDT',
-    '--streams', 'trade,aggTrade',
-    '--data-dir', dataDir,
-    '--port', '0',
-    '--set', 'store.embeddedPort=0',
-    '--set', 'store.batchMs=200',
-    '--set', 'simulator.tradesPerSecond=100',
-  ]);
+  const run = spawnTickflow(simRunArgs(dataDir, 'BTCUSDT,ETHUSDT', 'trade,aggTrade'));
   try {
     const url = (JSON.parse(await run.waitForLog(/dashboard and API listening/, 180_000)) as { url: string }).url;
     const written = async (): Promise<number> => {

@@ -16,6 +16,7 @@ import { startProcessor, tradeStreamOf } from '../../src/processors/processor-ro
 import type { Database } from '../../src/store/database.js';
 import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
+import { startStoreWriter } from '../../src/store/writer.js';
 import { sharedData } from '../support/data.js';
 import { asInputs, recordedEvents, trade } from './support.js';
 
@@ -232,4 +233,40 @@ test('one bad event never causes unbounded work: a processor row the database al
   assert.ok((committed.get('trades') ?? -1n) >= 2n, 'offsets move past the refused row');
   const counted = await d.metrics.deadLetters.get();
   assert.deepEqual(counted.values.map((v) => [v.labels.origin, v.labels.reason, v.value]), [['processor', 'rejected_by_database', 1]]);
+});
+
+test('gaps across restarts: windows open at a crash are rebuilt from the stored trades, so the final candle counts every stored trade', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const db = await openDb(t, dir);
+  const run = async (bus: MemoryBus) => {
+    const d = deps(db, bus, ['1m']);
+    const writer = await startStoreWriter(d);
+    return { writer, processor: await startProcessor(d) };
+  };
+  const bus1 = new MemoryBus();
+  const first = await run(bus1);
+  await bus1.publish([
+    trade(1, 1_000, '10', '1'),
+    trade(2, 61_000, '11', '1'),
+    trade(3, 62_000, '12', '1'),
+    trade(4, 75_000, '13', '1'), // watermark 65 000: minute 0 final, minute 1 open with trades 2..4
+  ]);
+  await bus1.drain();
+  await first.writer.flush();
+  // kill -9: the processor never writes minute 1 as final nor closes; a new process starts on a new in-process bus.
+  const bus2 = new MemoryBus();
+  const second = await run(bus2);
+  await bus2.publish([trade(5, 80_000, '14', '1'), trade(6, 140_000, '15', '1')]); // watermark 130 000: minute 1 final
+  await bus2.drain();
+  await second.processor.close();
+  await second.writer.close();
+  const stored = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM trades WHERE trade_time >= to_timestamp(60) AND trade_time < to_timestamp(120)`,
+  );
+  const candle = await db.query<{ trade_count: number; open: string; close: string; is_final: boolean; is_complete: boolean }>(
+    `SELECT trade_count::int, open::text, close::text, is_final, is_complete FROM candles WHERE interval = '1m' AND window_start = to_timestamp(60)`,
+  );
+  assert.equal(stored[0]?.n, 4);
+  assert.deepEqual(candle.map((c) => [c.trade_count, c.open, c.close, c.is_final, c.is_complete]), [[4, '11', '14', true, true]]);
 });

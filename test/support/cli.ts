@@ -78,3 +78,18 @@ export async function exitedWithin(cli: CliProcess, timeoutMs: number): Promise<
     clearTimeout(timer);
   }
 }
+
+/** Arguments of `tickflow run --source sim` on `dataDir`: embedded database and API on free ports, 200 ms batches, 100 trades/s. */
+export function simRunArgs(dataDir: string, symbols: string, streams: string): string[] {
+  return [
+    'run',
+    '--source', 'sim',
+    '--symbols', symbols,
+    '--streams', streams,
+    '--data-dir', dataDir,
+    '--port', '0',
+    '--set', 'store.embeddedPort=0',
+    '--set', 'store.batchMs=200',
+    '--set', 'simulator.tradesPerSecond=100',
+  ];
+}

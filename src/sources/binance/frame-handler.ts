@@ -2,7 +2,7 @@ import type { DeadLetterEvent, Market, MarketEvent, PipelineEvent } from '../../
 import { exchangeTime } from '../../core/events.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
-import { GapDetector, type GapReason } from './gaps.js';
+import { GapDetector, type GapReason, type StoredSequence } from './gaps.js';
 import { type ControlMessage, parseFrame } from './parse.js';
 
 export interface FrameHandlerOptions {
@@ -10,6 +10,8 @@ export interface FrameHandlerOptions {
   /** Dead-letter origin, e.g. `binance-ws` or `replay`. */
   readonly origin: string;
   readonly gapGraceMs: number;
+  /** Last ids stored before this process started: gap detection continues from them (GapDetector.resume). */
+  readonly resumeFrom?: readonly StoredSequence[];
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -37,6 +39,7 @@ export class FrameHandler {
 
   constructor(private readonly options: FrameHandlerOptions) {
     this.gaps = new GapDetector({ market: options.market, graceMs: options.gapGraceMs });
+    for (const stored of options.resumeFrom ?? []) this.gaps.resume(stored);
   }
 
   /** Appends the records `raw` yields to `out`. `receivedMicros` is the ingestion time (epoch µs). */

@@ -24,6 +24,8 @@ interface Sequence {
   readonly symbol: string;
   readonly stream: GapStream;
   high: number;
+  /** `high` is the last id stored by an earlier process: the first hole above it is a `restart` gap. */
+  resumed: boolean;
   /** Sorted by `first`; new holes are always above every existing one. */
   holes: Hole[];
 }
@@ -39,6 +41,13 @@ export interface GapDetectorOptions {
   readonly keepReportedHoles?: number;
 }
 
+/** The highest id of a (symbol, stream) stored before this process started (GapDetector.resume). */
+export interface StoredSequence {
+  readonly symbol: string;
+  readonly stream: GapStream;
+  readonly lastId: number;
+}
+
 export class GapDetector {
   private readonly sequences = new Map<string, Sequence>();
   private readonly keepReported: number;
@@ -48,23 +57,37 @@ export class GapDetector {
   }
 
   /**
+   * Continues (symbol, stream) from the last id stored before this process started, so that the ids
+   * between it and the first one received are a gap (reason `restart`) — after kill -9, SIGTERM or a
+   * crash, including rows the old process had received but not yet written. Ids at or below it are
+   * duplicates of stored rows.
+   */
+  resume(stored: StoredSequence): void {
+    const key = sequenceKey(stored.symbol, stored.stream);
+    if (this.sequences.has(key)) return;
+    this.sequences.set(key, { symbol: stored.symbol, stream: stored.stream, high: stored.lastId, resumed: true, holes: [] });
+  }
+
+  /**
    * Records `id` for (symbol, stream). `reason` labels a hole this id opens: `reconnect` or
    * `rotation` for the first id on a new connection, otherwise `sequence`. `now` is epoch ms.
    */
   observe(symbol: string, stream: GapStream, id: number, now: number, reason: GapReason): Verdict {
-    const key = stream === 'trade' ? `t:${symbol}` : `a:${symbol}`;
+    const key = sequenceKey(symbol, stream);
     const seq = this.sequences.get(key);
     if (seq === undefined) {
-      this.sequences.set(key, { symbol, stream, high: id, holes: [] });
+      this.sequences.set(key, { symbol, stream, high: id, resumed: false, holes: [] });
       return 'accept';
     }
     if (id === seq.high + 1) {
       seq.high = id;
+      seq.resumed = false;
       return 'accept';
     }
     if (id > seq.high) {
-      seq.holes.push({ first: seq.high + 1, last: id - 1, detectedAt: now, reason, reported: false });
+      seq.holes.push({ first: seq.high + 1, last: id - 1, detectedAt: now, reason: seq.resumed ? 'restart' : reason, reported: false });
       seq.high = id;
+      seq.resumed = false;
       return 'accept';
     }
     return fillHole(seq.holes, id) ? 'accept' : 'duplicate';
@@ -107,6 +130,10 @@ export class GapDetector {
     for (const seq of this.sequences.values()) for (const h of seq.holes) if (!h.reported) n++;
     return n;
   }
+}
+
+function sequenceKey(symbol: string, stream: GapStream): string {
+  return stream === 'trade' ? `t:${symbol}` : `a:${symbol}`;
 }
 
 /** Removes `id` from the hole containing it; false when no hole contains it (a duplicate). */

@@ -7,7 +7,7 @@ import type { Emit, Source, SourceStatus } from '../source.js';
 import { AttemptLimiter } from './backoff.js';
 import { BinanceConnection, type DownReason } from './connection.js';
 import { type FrameContext, FrameHandler } from './frame-handler.js';
-import type { GapReason } from './gaps.js';
+import type { GapReason, StoredSequence } from './gaps.js';
 import type { ControlMessage } from './parse.js';
 import { streamUrl, subscribedStreams, wsBaseUrlFor } from './streams.js';
 
@@ -31,6 +31,8 @@ export interface BinanceSourceOptions {
   readonly wsBaseUrl?: string;
   /** The peer is tickflow's own exchange simulator (`--source sim`), not Binance. */
   readonly simulated?: boolean;
+  /** The last trade/aggTrade ids stored before this process started (a restart is a gap, not a fresh start). */
+  readonly resumeFrom?: readonly StoredSequence[];
 }
 
 /**
@@ -111,6 +113,7 @@ export class BinanceSource implements Source {
       market: config.market,
       origin: ORIGIN,
       gapGraceMs: config.gapGraceMs,
+      resumeFrom: options.resumeFrom,
       logger: this.log,
       metrics: deps.metrics,
     });

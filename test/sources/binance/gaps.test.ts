@@ -95,3 +95,17 @@ test('real spot trades: contiguous, and one line cut out is found exactly', (t) 
     [[missing, missing]],
   );
 });
+
+test('gaps across restarts: resumed from the last stored id, the ids up to the first one received are a restart gap', () => {
+  const d = detector();
+  d.resume({ symbol: 'BTCUSDT', stream: 'aggTrade', lastId: 5_000 });
+  d.resume({ symbol: 'ETHUSDT', stream: 'trade', lastId: 700 });
+  // The first frames on the new connection: BTC skipped 5 001..5 499, ETH continues where it was stored.
+  assert.equal(d.observe('BTCUSDT', 'aggTrade', 5_500, 0, 'sequence'), 'accept');
+  assert.equal(d.observe('ETHUSDT', 'trade', 701, 0, 'sequence'), 'accept');
+  // An id already stored is a duplicate; a later hole is an ordinary sequence gap.
+  assert.equal(d.observe('BTCUSDT', 'aggTrade', 4_999, 1, 'sequence'), 'duplicate');
+  assert.equal(d.observe('ETHUSDT', 'trade', 703, 1, 'sequence'), 'accept');
+  const gaps = d.due(GRACE + 1).map((g) => [g.symbol, g.stream, g.firstMissingId, g.lastMissingId, g.reason]);
+  assert.deepEqual(gaps, [['BTCUSDT', 'aggTrade', 5_001, 5_499, 'restart'], ['ETHUSDT', 'trade', 702, 702, 'sequence']]);
+});
