@@ -153,8 +153,23 @@ export class KlineBuilder {
   }
 }
 
+/**
+ * Which candles without trades a request can return: open times in [from, to], at most `max` per
+ * stretch without trades — the first ones (`keep: 'first'`, a request with startTime pages forward)
+ * or the last ones (`'last'`, the latest candles). Bounds the work one trade with an absurd time
+ * (0 among today's) causes: no filling from 1970.
+ */
+export interface EmptyCandles {
+  readonly from: number;
+  readonly to: number;
+  readonly max: number;
+  readonly keep: 'first' | 'last';
+}
+
+const ALL_EMPTY: EmptyCandles = { from: -Infinity, to: Infinity, max: Infinity, keep: 'first' };
+
 /** Candles of one interval from trades in time order (for GET /api/v3/klines). */
-export function buildKlines(interval: KlineInterval, trades: Iterable<SimTrade>): KlineBuilder[] {
+export function buildKlines(interval: KlineInterval, trades: Iterable<SimTrade>, empty: EmptyCandles = ALL_EMPTY): KlineBuilder[] {
   const out: KlineBuilder[] = [];
   for (const trade of trades) {
     let current = out[out.length - 1];
@@ -162,9 +177,7 @@ export function buildKlines(interval: KlineInterval, trades: Iterable<SimTrade>)
       const openTime = klineOpenTime(interval, trade.time);
       // Binance lists intervals without trades too, carrying the previous close.
       if (current !== undefined) {
-        for (let t = current.closeTime + 1; t < openTime; t = klineCloseTime(interval, t) + 1) {
-          out.push(new KlineBuilder(interval, t, current.lastPrice));
-        }
+        for (const t of emptyOpenTimes(interval, current.closeTime + 1, openTime, empty)) out.push(new KlineBuilder(interval, t, current.lastPrice));
       }
       current = new KlineBuilder(interval, openTime, current?.lastPrice ?? null);
       out.push(current);
@@ -172,4 +185,20 @@ export function buildKlines(interval: KlineInterval, trades: Iterable<SimTrade>)
     current.add(trade);
   }
   return out;
+}
+
+/** Open times of the candles between `first` (an open time) and `next` (excluded) that `empty` lets through. */
+function emptyOpenTimes(interval: KlineInterval, first: number, next: number, empty: EmptyCandles): number[] {
+  const times: number[] = [];
+  if (empty.keep === 'first') {
+    // `first` is an open time, so the open time of a later `from` is never before it.
+    let t = Number.isFinite(empty.from) && empty.from > first ? klineOpenTime(interval, empty.from) : first;
+    for (; t < next && t <= empty.to && times.length < empty.max; t = klineCloseTime(interval, t) + 1) times.push(t);
+    return times;
+  }
+  for (let t = klineOpenTime(interval, Math.min(next, empty.to + 1) - 1); t >= first && times.length < empty.max; t = klineOpenTime(interval, t - 1)) {
+    if (t < next && t >= empty.from) times.push(t);
+    else if (t < empty.from) break;
+  }
+  return times.reverse();
 }

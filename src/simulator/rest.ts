@@ -242,7 +242,8 @@ function route(d: RestDialect, market: MarketView, weightLimit: number, path: st
       const end = intParam(q, 'endTime') ?? Number.MAX_SAFE_INTEGER;
       // Only the trades of the candles asked for (a backfill pages through long histories).
       const trades = start === 0 ? history.trades.all() : history.trades.between(klineOpenTime(interval, start), end, Number.MAX_SAFE_INTEGER);
-      const candles = buildKlines(interval, trades).filter((k) => k.openTime >= start && k.openTime <= end);
+      const empty = { from: start, to: end, max: limit, keep: q.has('startTime') ? 'first' : 'last' } as const;
+      const candles = buildKlines(interval, trades, empty).filter((k) => k.openTime >= start && k.openTime <= end);
       const chosen = q.has('startTime') ? candles.slice(0, limit) : candles.slice(-limit);
       return chosen.map((k) => k.restRow(history.decimals));
     }

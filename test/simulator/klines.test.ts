@@ -29,3 +29,15 @@ test('candles from trades are exact and empty intervals carry the previous close
     [t0 + 120_000, '61001.00000000', '61001.00000000', '61001.00000000', '61001.00000000', '0.00001000', t0 + 179_999, '0.61001000', 1, '0.00001000', '0.61001000', '0'],
   ]);
 });
+
+test('one bad event never causes unbounded work: a trade at time 0 before today fills only the empty candles a request can return', () => {
+  const today = at('2024-08-08T23:54:00Z');
+  const trades = [
+    { id: 1, price: '1.00000000', qty: '1.00000000', time: 0, buyerIsMaker: false },
+    { id: 2, price: '2.00000000', qty: '1.00000000', time: today + 1_000, buyerIsMaker: false },
+  ];
+  const opens = (keep: 'first' | 'last') => buildKlines('1m', trades, { from: 0, to: Number.MAX_SAFE_INTEGER, max: 3, keep }).map((k) => k.openTime);
+  // Not 28 million minutes: three per stretch without trades, the ones a limit=3 request can return.
+  assert.deepEqual(opens('last'), [0, today - 180_000, today - 120_000, today - 60_000, today]);
+  assert.deepEqual(opens('first'), [0, 60_000, 120_000, 180_000, today]);
+});
