@@ -22,6 +22,7 @@ const DEFAULTS = configSchema.parse({}) as unknown as Tree;
 /** Leaves with no default that may still be set. */
 const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
   'api.token': 'string',
+  'store.embeddedPassword': 'string',
   'simulator.pingIntervalMs': 'number',
   'simulator.pongTimeoutMs': 'number',
 };
