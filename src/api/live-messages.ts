@@ -1,3 +1,5 @@
+import type { GapEvent } from '../core/events.js';
+
 /**
  * What /api/stream sends. Each SSE `data:` line is a JSON array of these (one batch per write).
  * Decimal fields stay strings, as in the REST API; times are epoch ms.
@@ -76,7 +78,7 @@ export interface LiveAnomaly {
 export interface LiveGap {
   readonly type: 'gap';
   readonly symbol: string;
-  readonly stream: 'trade' | 'aggTrade';
+  readonly stream: GapEvent['stream'];
   readonly firstMissingId: number;
   readonly lastMissingId: number;
   readonly time: number;

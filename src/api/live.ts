@@ -1,4 +1,4 @@
-import type { BookTickerEvent, GapEvent, PipelineEvent, ResetEvent, TradeEvent, AggTradeEvent } from '../core/events.js';
+import { isMarketTrade, type BookTickerEvent, type GapEvent, type PipelineEvent, type ResetEvent, type TradeEvent, type AggTradeEvent } from '../core/events.js';
 import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../processors/decimal.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
 import { LiveCandles } from './live-candles.js';
@@ -164,6 +164,7 @@ class MemoryLiveFeed implements LiveFeed {
       case 'reset':
         for (const symbol of event.symbols) this.candles.reset(symbol);
         return;
+      case 'depthSnapshot':
       case 'deadLetter':
         return;
     }
@@ -225,7 +226,8 @@ class MemoryLiveFeed implements LiveFeed {
   }
 
   private onTrade(event: TradeEvent | AggTradeEvent): void {
-    if (!this.tapeKind(event)) return;
+    // The tape and the live candle show what the processor's candles count: market trades only.
+    if (!isMarketTrade(event) || !this.tapeKind(event)) return;
     const notional = mul(parseDecimal(event.price), parseDecimal(event.quantity));
     this.send({
       type: 'trade',

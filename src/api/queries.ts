@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/database.js';
+import { marketTradeSql } from '../store/rows.js';
 import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
 import type { AnomalyUpdate } from './live.js';
 
@@ -123,7 +124,7 @@ export async function recentTrades(db: Queryable, symbol: string, limit: number,
      )
      SELECT t.kind, t.trade_id AS id, t.price::text AS price, t.quantity::text AS quantity,
             ${ms('t.trade_time')} AS time_ms, t.buyer_is_maker, (t.price * t.quantity >= $3::numeric) AS whale
-     FROM trades t, k WHERE t.symbol = $1 AND t.kind = k.kind
+     FROM trades t, k WHERE t.symbol = $1 AND t.kind = k.kind AND ${marketTradeSql('t')}
      ORDER BY t.trade_time DESC, t.trade_id DESC LIMIT $2`,
     [symbol, limit, whaleNotional],
   );

@@ -11,6 +11,7 @@ export function topicOf(event: PipelineEvent): TopicId {
     case 'bookTicker':
       return 'bookTicker';
     case 'depth':
+    case 'depthSnapshot':
       return 'depth';
     case 'kline':
       return 'klines';

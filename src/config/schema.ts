@@ -58,6 +58,17 @@ const source = z.strictObject({
   backoff: backoff.default(backoff.parse({})),
   /** Replay speed: 0 = as fast as the pipeline takes it, 1 = real time, 10 = ten times faster. */
   speed: z.number().nonnegative().default(0),
+  /**
+   * Unit of the exchange times on the wire. MICROSECOND opens spot streams with
+   * `timeUnit=MICROSECOND` (Binance spot "WebSocket Streams"; USD-M has no such option); a replay
+   * must name the unit its recording was made with.
+   */
+  timeUnit: z.enum(['MILLISECOND', 'MICROSECOND']).default('MILLISECOND'),
+  /**
+   * An exchange time (`E`, `T`) further than this from the receive time (a replay: the recorded
+   * receive time) is a dead letter `implausible_time`, not a record.
+   */
+  maxClockSkewMs: positiveInt.default(86_400_000),
 });
 
 const simulator = z.strictObject({
@@ -254,6 +265,10 @@ export const configSchema = z.strictObject({
   processor: processor.default(processor.parse({})),
   api: api.default(api.parse({})),
   ops: ops.default(ops.parse({})),
+}).superRefine((c, ctx) => {
+  if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
+    ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,9 +1,14 @@
 /**
  * Normalized, exchange-neutral records. Every record is immutable and tagged by `type`.
  * Prices and quantities are exact decimal strings exactly as the exchange sent them; times are
- * epoch milliseconds as the exchange sent them, except `ingestionTimestamp`, which is epoch
- * microseconds stamped by tickflow when the frame arrived.
+ * epoch milliseconds, except `ingestionTimestamp`, which is epoch microseconds stamped by tickflow
+ * when the frame arrived. A spot stream opened with `timeUnit=MICROSECOND` (`source.timeUnit`)
+ * keeps the exchange's microseconds in the `…Micros` twins; the millisecond fields are then the
+ * same instant floored to the millisecond, so windows and latency work unchanged.
  */
+
+/** The unit of the exchange times in a frame (Binance spot "WebSocket Streams": `timeUnit`). */
+export type TimeUnit = 'MILLISECOND' | 'MICROSECOND';
 
 export type Market = 'spot' | 'usdm';
 
@@ -17,6 +22,8 @@ interface EventBase {
   readonly symbol: string;
   /** Exchange event time `E` in epoch ms (for spot bookTicker, which has none: the ingestion time in ms). */
   readonly eventTime: number;
+  /** `E` in epoch µs, present only when the stream sends microseconds (`timeUnit=MICROSECOND`). */
+  readonly eventTimeMicros?: number;
   /** Epoch microseconds at which tickflow received the frame. */
   readonly ingestionTimestamp: number;
 }
@@ -28,8 +35,15 @@ export interface TradeEvent extends EventBase {
   readonly quantity: Decimal;
   /** Trade time `T` in epoch ms: the event time that windows are assigned by. */
   readonly tradeTime: number;
+  /** `T` in epoch µs, present only when the stream sends microseconds. */
+  readonly tradeTimeMicros?: number;
   /** `m`: true when the buyer was the maker, i.e. the taker sold. */
   readonly buyerIsMaker: boolean;
+  /**
+   * USD-M only: `X`, the trade type as sent (`MARKET`, `INSURANCE_FUND`, `ADL`, `NA`, ...). Spot
+   * trades have none and are all market trades. See {@link isMarketTrade}.
+   */
+  readonly tradeType?: string;
 }
 
 export interface AggTradeEvent extends EventBase {
@@ -40,6 +54,7 @@ export interface AggTradeEvent extends EventBase {
   readonly firstTradeId: number;
   readonly lastTradeId: number;
   readonly tradeTime: number;
+  readonly tradeTimeMicros?: number;
   readonly buyerIsMaker: boolean;
 }
 
@@ -86,16 +101,36 @@ export interface KlineEvent extends EventBase {
   readonly closed: boolean;
 }
 
-export type MarketEvent = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent;
+/**
+ * A REST order-book snapshot (`GET /api/v3/depth`, USD-M `GET /fapi/v1/depth`) as Binance recorders
+ * write it between the stream frames (`{"lastUpdateId":…,"bids":[…],"asks":[…]}`, USD-M adds `E`
+ * and `T`). The local order book starts from it (Binance "How to manage a local order book
+ * correctly"). It names no symbol: the replay attributes it to the symbol of the diff-depth
+ * stream read before it. `eventTime` is `E` when present, else the ingestion time in ms.
+ */
+export interface DepthSnapshotEvent extends EventBase {
+  readonly type: 'depthSnapshot';
+  readonly lastUpdateId: number;
+  /** USD-M only: `T`. */
+  readonly transactionTime?: number;
+  readonly bids: readonly PriceLevel[];
+  readonly asks: readonly PriceLevel[];
+}
+
+export type MarketEvent = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent | DepthSnapshotEvent;
 export type MarketEventType = MarketEvent['type'];
 
-/** A hole in a contiguous id sequence (trade `t` or aggTrade `a`), found by the source. */
+/**
+ * A hole in an id sequence found by the source: trade `t` or aggTrade `a` (ids missing), or a
+ * diff-depth sequence break (`depth`: the update ids between the previous event's `u` and the
+ * next event's start, i.e. spot `U` − 1, USD-M `pu`).
+ */
 export interface GapEvent {
   readonly type: 'gap';
   readonly exchange: 'binance';
   readonly market: Market;
   readonly symbol: string;
-  readonly stream: 'trade' | 'aggTrade';
+  readonly stream: 'trade' | 'aggTrade' | 'depth';
   readonly firstMissingId: number;
   readonly lastMissingId: number;
   /** Epoch ms at which the gap was detected. */
@@ -118,6 +153,12 @@ export interface DeadLetterEvent {
   readonly raw: string;
   /** Epoch ms. */
   readonly receivedAt: number;
+  /**
+   * Tells identical bad frames received in the same millisecond apart (each is kept); the same
+   * dead letter redelivered by the bus keeps its value and stays one row. The source's count of
+   * dead letters so far (deterministic for a replay); 0 where one event maps to one letter.
+   */
+  readonly seq?: number;
 }
 
 /**
@@ -135,6 +176,15 @@ export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent;
 /** Symbol-keyed streams are ordered per symbol; dead letters have no symbol. */
 export function eventKey(event: PipelineEvent): string {
   return event.type === 'deadLetter' ? event.origin : event.symbol;
+}
+
+/**
+ * True for a trade that belongs in candles and trade metrics: every spot trade and aggTrade, and
+ * USD-M trades whose `X` is `MARKET`. Binance leaves INSURANCE_FUND, ADL and NA trades out of
+ * aggTrades and the official klines; tickflow stores them but builds nothing from them.
+ */
+export function isMarketTrade(event: TradeEvent | AggTradeEvent): boolean {
+  return event.type === 'aggTrade' || event.tradeType === undefined || event.tradeType === 'MARKET';
 }
 
 /** The exchange event time used for latency and event-time windows. */

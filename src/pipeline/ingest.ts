@@ -35,6 +35,7 @@ export async function startIngest(ctx: RoleContext, source: Source, bus: Bus): P
   };
   ctx.health.register('source', () => {
     const status = source.status();
+    if (status.error !== undefined) return { state: 'down', reason: status.error, details: { ...status } };
     if (source.ready() || status.finished) return { state: 'up', details: { ...status } };
     return { state: 'down', reason: `source ${status.kind} is not connected`, details: { ...status } };
   });

@@ -3,6 +3,7 @@ import { buildApp } from '../api/app.js';
 import { createLiveFeed, type LiveFeed } from '../api/live.js';
 import { publishProcessorOutputs } from '../api/processor-outputs.js';
 import type { Bus } from '../bus/bus.js';
+import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import { processorGroup, startProcessor } from '../processors/processor-role.js';
 import type { Simulator } from '../simulator/index.js';
@@ -29,7 +30,10 @@ export interface RunningPipeline {
   readonly app: FastifyInstance | undefined;
   /** http://host:port of the API and dashboard, when enabled. */
   readonly apiUrl: string | undefined;
-  /** Resolves when a finite source (replay) has been emitted, stored and processed completely. */
+  /**
+   * Resolves when a finite source (replay) has been emitted, stored and processed completely;
+   * rejects (TF_DECODE) once what it read is stored when it could not read to its end.
+   */
   readonly drained: Promise<void>;
 }
 
@@ -87,6 +91,9 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     await bus.drain?.();
     await processor?.finish();
     await writer.flush();
+    const error = source.status().error;
+    // What was read is stored either way; a source that could not read to its end is a failed run.
+    if (error !== undefined) throw new TickflowError(ErrorCodes.DECODE, `source failed after storing what it read: ${error}`);
     logger.info(started.totals(), 'source finished: every event stored and every window closed');
   });
   return { source, ingest: started, simulator, bus, db, live, app, apiUrl, drained };

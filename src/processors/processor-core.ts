@@ -1,5 +1,5 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import type { PipelineEvent } from '../core/events.js';
+import { isMarketTrade, type PipelineEvent } from '../core/events.js';
 import { type CandleRow, candleKind, candleRow, candleStateFromRow, INTERVAL_MS, windowLabel } from './candles.js';
 import {
   quoteInput, type QuoteInput, type SpreadMetricsRow, type SpreadOptions, type SpreadState, spreadKind, spreadRow, spreadStateFromRow,
@@ -89,6 +89,8 @@ interface Stage<E> {
   readonly engine: { readonly kind: { readonly name: string } };
   apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean;
   advance(source: string, watermark: number, out: Upsert[]): void;
+  /** Ids seen that fold into no window (see WindowEngine.observeIds); settles what they complete. */
+  observeIds(symbol: string, first: number, last: number, out: Upsert[]): void;
   finish(out: Upsert[]): void;
   dirty(out: Upsert[]): void;
   open(out: Upsert[]): void;
@@ -102,6 +104,13 @@ class BoundStage<E, S> implements Stage<E> {
     readonly engine: WindowEngine<E, S>,
     private readonly toUpsert: (window: Window<S>, history: readonly Window<S>[]) => Upsert,
   ) {}
+
+  observeIds(symbol: string, first: number, last: number, out: Upsert[]): void {
+    this.engine.observeIds(symbol, first, last);
+    const settled: Window<S>[] = [];
+    this.engine.settle(symbol, settled);
+    for (const w of settled) out.push(this.upsert(w));
+  }
 
   apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean {
     const result = this.engine.apply(input.source, input.offset, symbol, time, event, watermark);
@@ -247,6 +256,11 @@ export class ProcessorCore {
     const e = input.event;
     if ((e.type === 'trade' || e.type === 'aggTrade') && e.type === this.options.tradeStream) {
       const t = tradeInput(e);
+      // A USD-M INSURANCE_FUND/ADL/NA trade takes an id in the sequence but no part in candles (as in Binance's klines).
+      if (!isMarketTrade(e)) {
+        for (const stage of this.tradeStages) stage.observeIds(t.symbol, t.firstTradeId, t.lastTradeId, out.upserts);
+        return;
+      }
       const whale = this.whales.detect(t);
       if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
       this.route(this.tradeStages, input, t.symbol, t.time, t, out);

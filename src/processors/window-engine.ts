@@ -165,6 +165,16 @@ export class WindowEngine<E, S> {
   }
 
   /**
+   * Ids the exchange sent that fold into no window (a USD-M INSURANCE_FUND/ADL/NA trade takes a
+   * trade id but is not in klines): seen all the same, so the windows around them can be complete.
+   */
+  observeIds(symbol: string, first: number, last: number): void {
+    const sw = this.symbolWindows(symbol);
+    sw.coverage.add(first, last);
+    if (last >= sw.watch.lo && first <= sw.watch.hi) sw.recheck = true;
+  }
+
+  /**
    * Closed windows of `symbol` that the ids seen since they closed now show complete (the ids a
    * reordering delayed have arrived), for a re-upsert. Does nothing while ids arrive in order.
    */

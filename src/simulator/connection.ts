@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { type UsdmRoute, usdmRouteOf } from '../sources/binance/streams.js';
 import type { Hub, Subscriber } from './hub.js';
-import { handleRequest } from './protocol.js';
+import { handleRequest, inMicroseconds } from './protocol.js';
 import type { StreamPath } from './ws-server.js';
 
 export interface ConnectionTimings {
@@ -26,6 +26,8 @@ export class Connection implements Subscriber {
   private readonly ws: WebSocket;
   private readonly hub: Hub;
   private readonly route: UsdmRoute | null;
+  /** The client opened the stream with `timeUnit=MICROSECOND`. */
+  private readonly micros: boolean;
   private readonly maxIncoming: number;
   private readonly incoming: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -36,6 +38,7 @@ export class Connection implements Subscriber {
     this.hub = hub;
     this.combined = target.combined;
     this.route = target.route;
+    this.micros = target.micros;
     this.maxIncoming = timings.maxIncomingPerSecond;
     for (const s of target.streams) this.streams.add(s);
     hub.add(this);
@@ -58,7 +61,7 @@ export class Connection implements Subscriber {
       this.terminate();
       return false;
     }
-    this.ws.send(text);
+    this.ws.send(this.micros ? inMicroseconds(text) : text);
     return true;
   }
 

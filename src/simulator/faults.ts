@@ -14,8 +14,11 @@ export interface Faults {
   duplicate(n: number): void;
   /** Holds the next `n` data frames and sends them in reverse order. */
   reorder(n: number): void;
-  /** Does not send the next `n` events of `<symbol>@<stream>` (REST history still has them). */
-  skipIds(symbol: string, stream: 'trade' | 'aggTrade', n: number): void;
+  /**
+   * Does not send the next `n` events of `<symbol>@<stream>` (REST history still has them); for a
+   * diff-depth stream that is a break in its update-id sequence.
+   */
+  skipIds(symbol: string, stream: SkippableStream, n: number): void;
   /** Every symbol trades at `ratePerSec` for `durationMs`. */
   burst(ratePerSec: number, durationMs: number): void;
   /** The next trade of `symbol` is a taker trade worth at least `notional` in the quote asset. */
@@ -23,6 +26,9 @@ export interface Faults {
   /** Sends the serverShutdown event to every connection, then closes them after `closeAfterMs`. */
   shutdownNotice(closeAfterMs?: number): void;
 }
+
+const SKIPPABLE_STREAMS = ['trade', 'aggTrade', 'depth', 'depth@100ms', 'depth@1000ms'] as const;
+export type SkippableStream = (typeof SKIPPABLE_STREAMS)[number];
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
@@ -59,7 +65,7 @@ const FAULT_BODIES = {
   malformed: count,
   duplicate: count,
   reorder: count,
-  skipIds: z.strictObject({ symbol: z.string().min(1), stream: z.enum(['trade', 'aggTrade']), n: z.number().int().positive() }),
+  skipIds: z.strictObject({ symbol: z.string().min(1), stream: z.enum(SKIPPABLE_STREAMS), n: z.number().int().positive() }),
   burst: z.strictObject({ ratePerSec: z.number().positive(), durationMs: z.number().int().positive() }),
   whale: z.strictObject({ symbol: z.string().min(1), notional: z.number().positive() }),
   shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().optional() }),

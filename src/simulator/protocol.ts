@@ -21,6 +21,33 @@ export function normalizeStream(name: string): string {
   return at < 0 ? name : name.slice(0, at).toLowerCase() + name.slice(at);
 }
 
+/**
+ * A data frame (raw or combined) with its times in microseconds, as Binance spot sends them to a
+ * stream opened with `timeUnit=MICROSECOND`: `E` and `T`, and a kline's `k.t`/`k.T` (a trade's `t`
+ * is an id and stays). Frames that are not JSON objects (fault-injected garbage) pass unchanged.
+ */
+export function inMicroseconds(text: string): string {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(frame)) return text;
+  const data = isRecord(frame.data) ? frame.data : frame;
+  scaleTimes(data, ['E', 'T']);
+  if (isRecord(data.k)) scaleTimes(data.k, ['t', 'T']);
+  return JSON.stringify(frame);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function scaleTimes(o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys) if (typeof o[k] === 'number') o[k] = (o[k] as number) * 1000;
+}
+
 export interface ConnectionView {
   readonly streams: ReadonlySet<string>;
   readonly combined: boolean;

@@ -12,6 +12,8 @@ export interface StreamPath {
   readonly streams: string[];
   /** USD-M: the routed path the connection is on (none given counts as `/public`); null for spot. */
   readonly route: UsdmRoute | null;
+  /** The client asked for microsecond times (`timeUnit=MICROSECOND`, either case, as on Binance spot). */
+  readonly micros: boolean;
 }
 
 /**
@@ -29,8 +31,9 @@ export function parseStreamPath(url: string, market: Market = 'spot'): StreamPat
     path = path.slice(prefix?.[0].length ?? 0);
   }
   const split = (s: string) => s.split('/').filter((x) => x.length > 0).map(normalizeStream);
-  if (path === '/stream') return { combined: true, streams: split(parsed.searchParams.get('streams') ?? ''), route };
-  if (path === '/ws' || path.startsWith('/ws/')) return { combined: false, streams: split(path.slice(3)), route };
+  const micros = parsed.searchParams.get('timeUnit')?.toUpperCase() === 'MICROSECOND';
+  if (path === '/stream') return { combined: true, streams: split(parsed.searchParams.get('streams') ?? ''), route, micros };
+  if (path === '/ws' || path.startsWith('/ws/')) return { combined: false, streams: split(path.slice(3)), route, micros };
   return null;
 }
 

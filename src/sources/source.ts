@@ -20,8 +20,10 @@ export interface SourceStatus {
   readonly connections: readonly ConnectionStatus[];
   /** Last message time per stream name (`btcusdt@trade`), epoch ms. */
   readonly lastMessageAt: Readonly<Record<string, number>>;
-  /** True once a finite source (replay) has emitted everything. */
+  /** True once a finite source (replay) has emitted everything it could. */
   readonly finished: boolean;
+  /** Why a finite source ended before its end (an unreadable recording); absent when it did not. */
+  readonly error?: string;
 }
 
 /**

@@ -4,6 +4,7 @@ import type {
   BookTickerEvent,
   DeadLetterEvent,
   DepthEvent,
+  DepthSnapshotEvent,
   GapEvent,
   KlineEvent,
   PipelineEvent,
@@ -52,6 +53,8 @@ export function isoFromMicros(us: number): string {
 }
 
 const optionalIso = (ms: number | undefined): string | null => (ms === undefined ? null : isoFromMs(ms));
+/** The exchange's microseconds when the stream sent them (`timeUnit=MICROSECOND`), else the milliseconds. */
+const preciseIso = (micros: number | undefined, ms: number): string => (micros === undefined ? isoFromMs(ms) : isoFromMicros(micros));
 
 function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Column<E>[], conflict: string, prepare?: TableWrite<E>['prepare']): TableWrite<E> {
   const names = columns.map((c) => ident(c.name)).join(', ');
@@ -66,7 +69,7 @@ function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Co
   };
 }
 
-type MarketBase = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent;
+type MarketBase = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent | DepthSnapshotEvent;
 
 function source<E extends MarketBase>(): Column<E>[] {
   return [
@@ -78,9 +81,14 @@ function source<E extends MarketBase>(): Column<E>[] {
 
 function times<E extends MarketBase>(): Column<E>[] {
   return [
-    { name: 'event_time', type: 'timestamptz', value: (e) => isoFromMs(e.eventTime) },
+    { name: 'event_time', type: 'timestamptz', value: (e) => preciseIso(e.eventTimeMicros, e.eventTime) },
     { name: 'ingestion_timestamp', type: 'timestamptz', value: (e) => isoFromMicros(e.ingestionTimestamp) },
   ];
+}
+
+/** isMarketTrade() in SQL over the trades table (`alias`): what candles and the tape are built from. */
+export function marketTradeSql(alias: string): string {
+  return `(${alias}.trade_type IS NULL OR ${alias}.trade_type = 'MARKET')`;
 }
 
 const trades = tableWrite<TradeEvent | AggTradeEvent>(
@@ -94,8 +102,9 @@ const trades = tableWrite<TradeEvent | AggTradeEvent>(
     { name: 'first_trade_id', type: 'bigint', value: (e) => (e.type === 'aggTrade' ? e.firstTradeId : null) },
     { name: 'last_trade_id', type: 'bigint', value: (e) => (e.type === 'aggTrade' ? e.lastTradeId : null) },
     { name: 'buyer_is_maker', type: 'boolean', value: (e) => e.buyerIsMaker },
-    { name: 'trade_time', type: 'timestamptz', value: (e) => isoFromMs(e.tradeTime) },
+    { name: 'trade_time', type: 'timestamptz', value: (e) => preciseIso(e.tradeTimeMicros, e.tradeTime) },
     ...times(),
+    { name: 'trade_type', type: 'text', value: (e) => (e.type === 'trade' ? (e.tradeType ?? null) : null) },
   ],
   'ON CONFLICT DO NOTHING',
 );
@@ -122,6 +131,19 @@ const depth = tableWrite<DepthEvent>(
     { name: 'first_update_id', type: 'bigint', value: (e) => e.firstUpdateId },
     { name: 'final_update_id', type: 'bigint', value: (e) => e.finalUpdateId },
     { name: 'prev_final_update_id', type: 'bigint', value: (e) => e.prevFinalUpdateId ?? null },
+    { name: 'transaction_time', type: 'timestamptz', value: (e) => optionalIso(e.transactionTime) },
+    ...times(),
+    { name: 'bids', type: 'jsonb', value: (e) => JSON.stringify(e.bids) },
+    { name: 'asks', type: 'jsonb', value: (e) => JSON.stringify(e.asks) },
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
+const depthSnapshots = tableWrite<DepthSnapshotEvent>(
+  'depth_snapshots',
+  [
+    ...source(),
+    { name: 'last_update_id', type: 'bigint', value: (e) => e.lastUpdateId },
     { name: 'transaction_time', type: 'timestamptz', value: (e) => optionalIso(e.transactionTime) },
     ...times(),
     { name: 'bids', type: 'jsonb', value: (e) => JSON.stringify(e.bids) },
@@ -196,12 +218,13 @@ const deadLetters = tableWrite<DeadLetterEvent>(
     { name: 'raw', type: 'text', value: (e) => e.raw },
     { name: 'raw_md5', type: 'text', value: (e) => createHash('md5').update(e.raw).digest('hex') },
     { name: 'received_at', type: 'timestamptz', value: (e) => isoFromMs(e.receivedAt) },
+    { name: 'seq', type: 'bigint', value: (e) => e.seq ?? 0 },
   ],
   'ON CONFLICT DO NOTHING',
 );
 
 /** Every table the store writes, in the order a batch writes them. */
-export const TABLE_WRITES = [trades, bookTicker, depth, klines, gaps, deadLetters] as readonly TableWrite[];
+export const TABLE_WRITES = [trades, bookTicker, depth, depthSnapshots, klines, gaps, deadLetters] as readonly TableWrite[];
 
 export function tableOf(event: PipelineEvent): string {
   switch (event.type) {
@@ -212,6 +235,8 @@ export function tableOf(event: PipelineEvent): string {
       return 'book_ticker';
     case 'depth':
       return 'depth_updates';
+    case 'depthSnapshot':
+      return 'depth_snapshots';
     case 'kline':
       return 'klines';
     case 'gap':

@@ -189,3 +189,27 @@ test('reordering is not loss: the last fully covered minute of a finished input 
   const complete = image.of('candles').sort((a, b) => a.windowStart - b.windowStart).map((r) => [r.windowStart / MIN, r.isFinal, r.isComplete]);
   assert.deepEqual(complete, [[0, true, false], [1, true, true], [2, true, false]]);
 });
+
+test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades stay out of candles but keep their minute complete', () => {
+  const c = core();
+  const image = new TableImage();
+  const typed = (id: number, time: number, price: string, qty: string, tradeType: string) => ({ ...trade(id, time, price, qty), market: 'usdm' as const, tradeType });
+  image.apply(c.ingest([
+    at(0, typed(1, 1_000, '10', '1', 'MARKET')),
+    at(1, typed(2, 61_000, '10', '1', 'MARKET')),
+    at(2, typed(3, 62_000, '99', '5', 'INSURANCE_FUND')),
+    at(3, typed(4, 63_000, '1', '7', 'ADL')),
+    at(4, typed(5, 64_000, '11', '2', 'MARKET')),
+    at(5, typed(6, 65_000, '50', '3', 'NA')),
+    at(6, typed(7, 121_000, '12', '1', 'MARKET')),
+    at(7, typed(8, 190_000, '12', '1', 'MARKET')),
+  ]).upserts);
+  const minute = image.of('candles').find((r) => r.windowStart === MIN);
+  assert.ok(minute && 'isComplete' in minute);
+  // Only the two market trades: open 10, high 11, low 10, close 11, volume 3, 2 trades — and no hole for ids 3, 4, 6.
+  assert.deepEqual(
+    [minute.open, minute.high, minute.low, minute.close, minute.volume, minute.tradeCount, minute.isFinal, minute.isComplete],
+    ['10', '11', '10', '11', '3', 2, true, true],
+  );
+  assert.equal(image.of('whale_trades').length, 0);
+});

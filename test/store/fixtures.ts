@@ -1,9 +1,37 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { TestContext } from 'node:test';
 import type { BookTickerEvent, DepthEvent, PriceLevel, TradeEvent } from '../../src/core/events.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import type { Database } from '../../src/store/database.js';
+import { openEmbedded } from '../../src/store/embedded.js';
+import { migrate } from '../../src/store/migrate.js';
+import { openPostgres } from '../../src/store/postgres.js';
 import { sharedData } from '../support/data.js';
+import { freshDatabase } from '../support/postgres.js';
+
+/** The two kinds of database every store test runs against. */
+export const DATABASE_KINDS = ['embedded', 'postgres'] as const;
+
+/** A migrated database of `kind` (embedded in a temp dir, or a fresh one on the test server), closed after the test. */
+export async function openMigrated(t: TestContext, kind: (typeof DATABASE_KINDS)[number]): Promise<Database> {
+  const logger = silentLogger();
+  let db: Database;
+  if (kind === 'embedded') {
+    const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
+    db = await openEmbedded({ dataDir: dir, port: 0, logger });
+    t.after(() => rm(dir, { recursive: true, force: true }));
+  } else {
+    db = await openPostgres(await freshDatabase(t), { logger });
+  }
+  t.after(() => db.close());
+  await migrate(db, { logger, retentionDays: 30 });
+  return db;
+}
 
 export interface RecordedEvents {
   readonly trades: TradeEvent[];

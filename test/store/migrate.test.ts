@@ -11,7 +11,7 @@ import { tempDir } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const logger = silentLogger();
-const TABLES = ['book_ticker', 'dead_letters', 'depth_updates', 'gaps', 'klines', 'trades'];
+const TABLES = ['book_ticker', 'dead_letters', 'depth_snapshots', 'depth_updates', 'gaps', 'klines', 'trades'];
 const DAY = 86_400_000;
 const VERSIONS = migrations.map((m) => m.version);
 

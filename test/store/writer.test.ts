@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { observeCommits } from '../support/bus.js';
 import type { Bus, Delivery } from '../../src/bus/bus.js';
@@ -13,29 +10,12 @@ import { HealthRegistry } from '../../src/ops/health.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import type { Database } from '../../src/store/database.js';
-import { openEmbedded } from '../../src/store/embedded.js';
-import { migrate } from '../../src/store/migrate.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
-import { freshDatabase } from '../support/postgres.js';
-import { eventually, freePort, recordedEvents } from './fixtures.js';
+import { DATABASE_KINDS, eventually, freePort, openMigrated, recordedEvents } from './fixtures.js';
 
 const logger = silentLogger();
-const KINDS = ['embedded', 'postgres'] as const;
-
-async function openMigrated(t: TestContext, kind: (typeof KINDS)[number]): Promise<Database> {
-  let db: Database;
-  if (kind === 'embedded') {
-    const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
-    db = await openEmbedded({ dataDir: dir, port: 0, logger });
-    t.after(() => rm(dir, { recursive: true, force: true }));
-  } else {
-    db = await openPostgres(await freshDatabase(t), { logger });
-  }
-  t.after(() => db.close());
-  await migrate(db, { logger, retentionDays: 30 });
-  return db;
-}
+const KINDS = DATABASE_KINDS;
 
 interface CommitRecord {
   readonly deliveries: readonly Delivery[];

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { errorMessage } from '../../core/errors.js';
 import { startOrStop } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
@@ -24,8 +25,15 @@ export function registerRun(program: Command): void {
       ctx.shutdown.onShutdown('clear status line', stop, 0);
     }
     if (ctx.config.source.kind.startsWith('replay:')) {
-      await pipeline.drained;
-      if (!opts.keepServing) await ctx.shutdown.shutdown('replay finished');
+      const failure = await pipeline.drained.then(
+        () => undefined,
+        (err: unknown) => errorMessage(err),
+      );
+      // A recording that cannot be read to its end never leaves the process serving as if all was well.
+      if (failure !== undefined) {
+        ctx.logger.error({ err: failure }, 'replay failed; exiting non-zero');
+        await ctx.shutdown.shutdown(`replay failed: ${failure}`, 1);
+      } else if (!opts.keepServing) await ctx.shutdown.shutdown('replay finished');
     }
   });
 }

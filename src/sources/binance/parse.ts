@@ -6,6 +6,7 @@ import type {
   Market,
   MarketEvent,
   PriceLevel,
+  TimeUnit,
   TradeEvent,
 } from '../../core/events.js';
 
@@ -16,7 +17,20 @@ import type {
  * through as received (after validation), never converted to numbers.
  */
 
-export type DeadLetterReason = 'malformed_json' | 'unknown_stream' | 'invalid_field';
+/**
+ * Why a frame became a dead letter. The parser's own: `malformed_json`, `unknown_stream`,
+ * `invalid_field`, `too_many_digits` (a decimal beyond {@link MAX_INTEGER_DIGITS} /
+ * {@link MAX_FRACTION_DIGITS}). The payload checks (validate.ts) and the replay add theirs.
+ */
+export type DeadLetterReason = 'malformed_json' | 'unknown_stream' | 'invalid_field' | 'too_many_digits';
+
+/**
+ * Digit bounds of a price or quantity. Binance's largest values have 10 integer digits and 8
+ * decimals; anything far beyond is not market data, and unbounded digit strings would make every
+ * decimal operation downstream (BigInt scaling, NUMERIC) as slow as the input is long.
+ */
+export const MAX_INTEGER_DIGITS = 20;
+export const MAX_FRACTION_DIGITS = 18;
 
 /** Binance says it is about to close the connection; open a new one now. */
 export interface ServerShutdownNotice {
@@ -25,18 +39,17 @@ export interface ServerShutdownNotice {
 }
 
 /**
- * A USD-M trade whose `X` is not MARKET (LIQUIDATION, INSURANCE_FUND, ADL). Binance leaves these out
- * of aggTrades and of the official klines, so they are not emitted as TradeEvents; the source still
- * feeds the id to the gap detector because they take ids in the same `t` sequence.
+ * A REST depth answer (`{"lastUpdateId":…,"bids":…,"asks":…}`, USD-M adds `E`, `T`) as Binance
+ * recorders write it between stream frames. `body` is mapped by the REST mapper
+ * (`depthSnapshotFromRest`); it names no symbol, so the frame handler attributes it (see
+ * DepthSnapshotEvent).
  */
-export interface NonMarketTrade {
-  readonly kind: 'nonMarketTrade';
-  readonly symbol: string;
-  readonly tradeId: number;
-  readonly tradeType: string;
+export interface DepthSnapshotLine {
+  readonly kind: 'depthSnapshot';
+  readonly body: Json;
 }
 
-export type ControlMessage = ServerShutdownNotice | NonMarketTrade;
+export type ControlMessage = ServerShutdownNotice | DepthSnapshotLine;
 
 export type ParseResult =
   | { readonly ok: true; readonly event: MarketEvent; readonly stream: string }
@@ -46,11 +59,33 @@ export type ParseResult =
 type Json = Record<string, unknown>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Thrown inside a mapper, turned into an `invalid_field` result at the top (the REST mappers share it). */
-export class FieldError extends Error {}
+/**
+ * Thrown inside a mapper, turned into a dead-letter result (default reason `invalid_field`) at the
+ * top (the REST mappers share it).
+ */
+export class FieldError extends Error {
+  constructor(
+    message: string,
+    readonly reason: DeadLetterReason = 'invalid_field',
+  ) {
+    super(message);
+  }
+}
 
+/** Exchange times arrive in `unit`; `toMs` floors microseconds to the millisecond. */
+interface Times {
+  readonly micros: boolean;
+}
 
-export function parseFrame(raw: string, market: Market, ingestionTimestamp: number): ParseResult {
+function toMs(value: number, times: Times): number {
+  return times.micros ? Math.floor(value / 1000) : value;
+}
+
+/**
+ * One raw frame → a record, a control message or a dead-letter reason. `timeUnit` is the unit the
+ * stream was opened with (spot `timeUnit=MICROSECOND` sends 16-digit `E`/`T`/kline times).
+ */
+export function parseFrame(raw: string, market: Market, ingestionTimestamp: number, timeUnit: TimeUnit = 'MILLISECOND'): ParseResult {
   let frame: unknown;
   try {
     frame = JSON.parse(raw);
@@ -58,28 +93,30 @@ export function parseFrame(raw: string, market: Market, ingestionTimestamp: numb
     return { ok: false, reason: 'malformed_json', detail: (err as Error).message };
   }
   if (!isObject(frame)) return { ok: false, reason: 'malformed_json', detail: 'frame is not a JSON object' };
+  const times: Times = { micros: timeUnit === 'MICROSECOND' };
 
   const stream = frame.stream;
   const data = frame.data;
-  if (typeof stream !== 'string') {
-    // The WebSocket API wraps connection events as {"event":{...}}; accept that and a bare event.
-    const bare = isObject(frame.event) ? frame.event : frame;
-    if (bare.e === 'serverShutdown') return { ok: 'control', control: shutdownNotice(bare), stream: null };
-    return { ok: false, reason: 'unknown_stream', detail: 'frame has no "stream" field (not a combined-stream message)' };
-  }
-  if (!isObject(data)) return { ok: false, reason: 'invalid_field', detail: `${stream}: "data" is not an object` };
-  if (data.e === 'serverShutdown') return { ok: 'control', control: shutdownNotice(data), stream };
-
-  const at = stream.indexOf('@');
-  const kind = at < 0 ? '' : stream.slice(at + 1);
   try {
-    if (kind === 'trade') return mapTrade(data, stream, market, ingestionTimestamp);
-    if (kind === 'aggTrade') return event(mapAggTrade(data, market, ingestionTimestamp), stream);
-    if (kind === 'bookTicker') return event(mapBookTicker(data, market, ingestionTimestamp), stream);
-    if (kind === 'depth' || /^depth@\d+ms$/.test(kind)) return event(mapDepth(data, market, ingestionTimestamp), stream);
-    if (kind.startsWith('kline_')) return event(mapKline(data, market, ingestionTimestamp), stream);
+    if (typeof stream !== 'string') {
+      // The WebSocket API wraps connection events as {"event":{...}}; accept that and a bare event.
+      const bare = isObject(frame.event) ? frame.event : frame;
+      if (bare.e === 'serverShutdown') return { ok: 'control', control: shutdownNotice(bare), stream: null };
+      if (frame.lastUpdateId !== undefined) return { ok: 'control', control: { kind: 'depthSnapshot', body: frame }, stream: null };
+      return { ok: false, reason: 'unknown_stream', detail: 'frame has no "stream" field (not a combined-stream message)' };
+    }
+    if (!isObject(data)) return { ok: false, reason: 'invalid_field', detail: `${stream}: "data" is not an object` };
+    if (data.e === 'serverShutdown') return { ok: 'control', control: shutdownNotice(data), stream };
+
+    const at = stream.indexOf('@');
+    const kind = at < 0 ? '' : stream.slice(at + 1);
+    if (kind === 'trade') return event(mapTrade(data, market, ingestionTimestamp, times), stream);
+    if (kind === 'aggTrade') return event(mapAggTrade(data, market, ingestionTimestamp, times), stream);
+    if (kind === 'bookTicker') return event(mapBookTicker(data, market, ingestionTimestamp, times), stream);
+    if (kind === 'depth' || /^depth@\d+ms$/.test(kind)) return event(mapDepth(data, market, ingestionTimestamp, times), stream);
+    if (kind.startsWith('kline_')) return event(mapKline(data, market, ingestionTimestamp, times), stream);
   } catch (err) {
-    if (err instanceof FieldError) return { ok: false, reason: 'invalid_field', detail: `${stream}: ${err.message}` };
+    if (err instanceof FieldError) return { ok: false, reason: err.reason, detail: `${typeof stream === 'string' ? stream : 'depth snapshot'}: ${err.message}` };
     throw err;
   }
   return { ok: false, reason: 'unknown_stream', detail: `unsupported stream "${stream}"` };
@@ -89,52 +126,63 @@ function event(e: MarketEvent, stream: string): ParseResult {
   return { ok: true, event: e, stream };
 }
 
-function mapTrade(d: Json, stream: string, market: Market, ingestionTimestamp: number): ParseResult {
+/**
+ * USD-M trades carry `X`: MARKET, or INSURANCE_FUND / ADL / NA (Binance leaves those out of
+ * aggTrades and klines). Every trade is kept with its type; isMarketTrade() decides what builds
+ * candles. Spot trades have no `X`.
+ */
+function mapTrade(d: Json, market: Market, ingestionTimestamp: number, times: Times): TradeEvent {
   eventType(d, 'trade');
-  const symbol = str(d, 's');
-  const tradeId = int(d, 't');
-  // USD-M only; spot trades have no X and are all market trades.
-  const x = d.X;
-  if (x !== undefined && x !== 'MARKET') {
-    if (typeof x !== 'string') throw new FieldError('"X" is not a string');
-    return { ok: 'control', control: { kind: 'nonMarketTrade', symbol, tradeId, tradeType: x }, stream };
-  }
-  const trade: TradeEvent = {
+  const e = int(d, 'E');
+  const t = int(d, 'T');
+  const trade: Mutable<TradeEvent> = {
     type: 'trade',
     exchange: 'binance',
     market,
-    symbol,
-    eventTime: int(d, 'E'),
+    symbol: str(d, 's'),
+    eventTime: toMs(e, times),
     ingestionTimestamp,
-    tradeId,
+    tradeId: int(d, 't'),
     price: decimal(d, 'p'),
     quantity: decimal(d, 'q'),
-    tradeTime: int(d, 'T'),
+    tradeTime: toMs(t, times),
     buyerIsMaker: bool(d, 'm'),
   };
-  return { ok: true, event: trade, stream };
+  if (times.micros) {
+    trade.eventTimeMicros = e;
+    trade.tradeTimeMicros = t;
+  }
+  if (d.X !== undefined) trade.tradeType = str(d, 'X');
+  return trade;
 }
 
-function mapAggTrade(d: Json, market: Market, ingestionTimestamp: number): AggTradeEvent {
+function mapAggTrade(d: Json, market: Market, ingestionTimestamp: number, times: Times): AggTradeEvent {
   eventType(d, 'aggTrade');
-  return {
+  const e = int(d, 'E');
+  const t = int(d, 'T');
+  const agg: Mutable<AggTradeEvent> = {
     type: 'aggTrade',
     exchange: 'binance',
     market,
     symbol: str(d, 's'),
-    eventTime: int(d, 'E'),
+    eventTime: toMs(e, times),
     ingestionTimestamp,
     aggTradeId: int(d, 'a'),
     price: decimal(d, 'p'),
     quantity: decimal(d, 'q'),
     firstTradeId: int(d, 'f'),
     lastTradeId: int(d, 'l'),
-    tradeTime: int(d, 'T'),
+    tradeTime: toMs(t, times),
     buyerIsMaker: bool(d, 'm'),
   };
+  if (times.micros) {
+    agg.eventTimeMicros = e;
+    agg.tradeTimeMicros = t;
+  }
+  return agg;
 }
 
-function mapBookTicker(d: Json, market: Market, ingestionTimestamp: number): BookTickerEvent {
+function mapBookTicker(d: Json, market: Market, ingestionTimestamp: number, times: Times): BookTickerEvent {
   eventType(d, 'bookTicker');
   const event: Mutable<BookTickerEvent> = {
     type: 'bookTicker',
@@ -142,7 +190,7 @@ function mapBookTicker(d: Json, market: Market, ingestionTimestamp: number): Boo
     market,
     symbol: str(d, 's'),
     // Spot bookTicker carries no event time; events.ts documents the ingestion-time fallback.
-    eventTime: d.E === undefined ? Math.floor(ingestionTimestamp / 1000) : int(d, 'E'),
+    eventTime: d.E === undefined ? Math.floor(ingestionTimestamp / 1000) : toMs(int(d, 'E'), times),
     ingestionTimestamp,
     updateId: int(d, 'u'),
     bidPrice: decimal(d, 'b'),
@@ -151,18 +199,20 @@ function mapBookTicker(d: Json, market: Market, ingestionTimestamp: number): Boo
     askQty: decimal(d, 'A'),
   };
   // Set only when present (USD-M), so spot records carry no undefined keys; cheaper than a spread.
-  if (d.T !== undefined) event.transactionTime = int(d, 'T');
+  if (d.T !== undefined) event.transactionTime = toMs(int(d, 'T'), times);
+  if (times.micros && d.E !== undefined) event.eventTimeMicros = int(d, 'E');
   return event;
 }
 
-function mapDepth(d: Json, market: Market, ingestionTimestamp: number): DepthEvent {
+function mapDepth(d: Json, market: Market, ingestionTimestamp: number, times: Times): DepthEvent {
   eventType(d, 'depthUpdate');
+  const e = int(d, 'E');
   const event: Mutable<DepthEvent> = {
     type: 'depth',
     exchange: 'binance',
     market,
     symbol: str(d, 's'),
-    eventTime: int(d, 'E'),
+    eventTime: toMs(e, times),
     ingestionTimestamp,
     firstUpdateId: int(d, 'U'),
     finalUpdateId: int(d, 'u'),
@@ -171,24 +221,26 @@ function mapDepth(d: Json, market: Market, ingestionTimestamp: number): DepthEve
   };
   // USD-M adds `pu` (previous final id) and `T`; spot has neither.
   if (d.pu !== undefined) event.prevFinalUpdateId = int(d, 'pu');
-  if (d.T !== undefined) event.transactionTime = int(d, 'T');
+  if (d.T !== undefined) event.transactionTime = toMs(int(d, 'T'), times);
+  if (times.micros) event.eventTimeMicros = e;
   return event;
 }
 
-function mapKline(d: Json, market: Market, ingestionTimestamp: number): KlineEvent {
+function mapKline(d: Json, market: Market, ingestionTimestamp: number, times: Times): KlineEvent {
   eventType(d, 'kline');
   const k = d.k;
   if (!isObject(k)) throw new FieldError('"k" is not an object');
-  return {
+  const e = int(d, 'E');
+  const kline: Mutable<KlineEvent> = {
     type: 'kline',
     exchange: 'binance',
     market,
     symbol: str(d, 's'),
-    eventTime: int(d, 'E'),
+    eventTime: toMs(e, times),
     ingestionTimestamp,
     interval: str(k, 'i'),
-    openTime: int(k, 't'),
-    closeTime: int(k, 'T'),
+    openTime: toMs(int(k, 't'), times),
+    closeTime: toMs(int(k, 'T'), times),
     // -1 when the kline has no trades yet (Binance sends f = L = -1).
     firstTradeId: int(k, 'f'),
     lastTradeId: int(k, 'L'),
@@ -203,6 +255,8 @@ function mapKline(d: Json, market: Market, ingestionTimestamp: number): KlineEve
     takerBuyQuoteVolume: decimal(k, 'Q'),
     closed: bool(k, 'x'),
   };
+  if (times.micros) kline.eventTimeMicros = e;
+  return kline;
 }
 
 function shutdownNotice(d: Json): ServerShutdownNotice {
@@ -238,23 +292,38 @@ export function bool(d: Json, key: string): boolean {
 
 export function decimal(d: Json, key: string): string {
   const v = d[key];
-  if (typeof v !== 'string' || !isDecimal(v)) throw new FieldError(`"${key}" is missing or not a decimal string`);
+  if (typeof v !== 'string') throw new FieldError(`"${key}" is missing or not a decimal string`);
+  checkDecimal(v, `"${key}"`);
   return v;
 }
 
+/** Throws unless `s` is a decimal string within the digit bounds. */
+function checkDecimal(s: string, what: string): void {
+  const shape = decimalShape(s);
+  if (shape === NOT_DECIMAL) throw new FieldError(`${what} is missing or not a decimal string`);
+  if (shape !== DECIMAL) throw new FieldError(`${what} has ${shape} (max ${MAX_INTEGER_DIGITS} integer and ${MAX_FRACTION_DIGITS} fraction digits)`, 'too_many_digits');
+}
+
+const DECIMAL = '';
+const NOT_DECIMAL = '-';
+
 /**
- * `^\d+(\.\d+)?$` without a regex: a USD-M @0ms depth frame carries hundreds of levels, and this
- * check is most of the parser's time after JSON.parse.
+ * `^\d+(\.\d+)?$` within the digit bounds, without a regex: a USD-M @0ms depth frame carries
+ * hundreds of levels, and this check is most of the parser's time after JSON.parse. Returns
+ * DECIMAL, NOT_DECIMAL or a description of the excess digits.
  */
-function isDecimal(s: string): boolean {
+function decimalShape(s: string): string {
   const n = s.length;
   let i = 0;
   while (i < n && isDigit(s.charCodeAt(i))) i++;
-  if (i === 0) return false;
-  if (i === n) return true;
-  if (s.charCodeAt(i) !== 46 /* . */ || i === n - 1) return false;
-  for (i++; i < n; i++) if (!isDigit(s.charCodeAt(i))) return false;
-  return true;
+  if (i === 0) return NOT_DECIMAL;
+  if (i < n) {
+    if (s.charCodeAt(i) !== 46 /* . */ || i === n - 1) return NOT_DECIMAL;
+    for (let j = i + 1; j < n; j++) if (!isDigit(s.charCodeAt(j))) return NOT_DECIMAL;
+  }
+  if (i > MAX_INTEGER_DIGITS) return `${i} integer digits`;
+  const fraction = i < n ? n - i - 1 : 0;
+  return fraction > MAX_FRACTION_DIGITS ? `${fraction} fraction digits` : DECIMAL;
 }
 
 function isDigit(c: number): boolean {
@@ -266,16 +335,11 @@ export function levels(d: Json, key: string): readonly PriceLevel[] {
   if (!Array.isArray(v)) throw new FieldError(`"${key}" is not an array of levels`);
   for (let i = 0; i < v.length; i++) {
     const level: unknown = v[i];
-    if (
-      !Array.isArray(level) ||
-      level.length !== 2 ||
-      typeof level[0] !== 'string' ||
-      typeof level[1] !== 'string' ||
-      !isDecimal(level[0]) ||
-      !isDecimal(level[1])
-    ) {
+    if (!Array.isArray(level) || level.length !== 2 || typeof level[0] !== 'string' || typeof level[1] !== 'string') {
       throw new FieldError(`"${key}[${i}]" is not a [price, quantity] pair of decimal strings`);
     }
+    checkDecimal(level[0], `"${key}[${i}]" price`);
+    checkDecimal(level[1], `"${key}[${i}]" quantity`);
   }
   // Validated in place: the parsed arrays are the levels, no copy on the hot path.
   return v as PriceLevel[];

@@ -6,7 +6,7 @@ import type { Metrics } from '../../ops/metrics.js';
 import type { Emit, Source, SourceStatus } from '../source.js';
 import { AttemptLimiter } from './backoff.js';
 import { BinanceConnection, type DownReason } from './connection.js';
-import { type FrameContext, FrameHandler } from './frame-handler.js';
+import { type FrameContext, FrameHandler, frameRulesFor } from './frame-handler.js';
 import type { GapReason, StoredSequence } from './gaps.js';
 import type { ControlMessage } from './parse.js';
 import { streamUrl, subscribedStreams, wsBaseUrlFor } from './streams.js';
@@ -80,7 +80,7 @@ interface Slot {
   dedupeUntil: number;
 }
 
-/** bookTicker: [u]; depth: [final u]; kline: [openTime, lastTradeId, closed]. Compared lexicographically. */
+/** A kline's [openTime, lastTradeId, closed], compared lexicographically. */
 type OverlapKey = readonly [number, number, number];
 
 export class BinanceSource implements Source {
@@ -110,7 +110,7 @@ export class BinanceSource implements Source {
     this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
     this.simulated = options.simulated ?? false;
     this.frames = new FrameHandler({
-      market: config.market,
+      ...frameRulesFor(config),
       origin: ORIGIN,
       gapGraceMs: config.gapGraceMs,
       resumeFrom: options.resumeFrom,
@@ -127,7 +127,7 @@ export class BinanceSource implements Source {
       const slot: Slot = {
         label: `binance-${i}`,
         streams: group.streams,
-        url: streamUrl(this.baseUrl, group.streams, group.route),
+        url: streamUrl(this.baseUrl, group.streams, group.route, this.config.timeUnit),
         links: [],
         active: null,
         replacement: null,
@@ -286,16 +286,14 @@ export class BinanceSource implements Source {
   }
 
   /**
-   * bookTicker, depth and kline (trade ids are the frame handler's). Outside a rotation every record
-   * passes: a kline repeats unchanged when nothing traded. During the overlap a record whose key
-   * ([u], [final u], [openTime, lastTradeId, closed]) is not above the last one forwarded for its
-   * stream was already sent by the other connection.
+   * Klines (trade, aggTrade, bookTicker and depth ids are the frame handler's). Outside a rotation
+   * every kline passes: it repeats unchanged when nothing traded. During the overlap a kline whose
+   * key [openTime, lastTradeId, closed] is not above the last one forwarded for its stream was
+   * already sent by the other connection.
    */
   private overlapAccept(slot: Slot, event: MarketEvent, stream: string, nowMs: number): boolean {
-    const key: OverlapKey =
-      event.type === 'kline'
-        ? [event.openTime, event.lastTradeId, event.closed ? 1 : 0]
-        : [event.type === 'depth' ? event.finalUpdateId : event.type === 'bookTicker' ? event.updateId : 0, 0, 0];
+    if (event.type !== 'kline') return true;
+    const key: OverlapKey = [event.openTime, event.lastTradeId, event.closed ? 1 : 0];
     const last = this.overlapKeys.get(stream);
     if (nowMs < slot.dedupeUntil && last !== undefined) {
       const newer = key[0] !== last[0] ? key[0] > last[0] : key[1] !== last[1] ? key[1] > last[1] : key[2] > last[2];

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/schema.js';
-import type { Market } from '../../core/events.js';
+import type { Market, TimeUnit } from '../../core/events.js';
 
 /** Stream names, URLs and the per-market protocol constants (Binance "WebSocket Streams" docs). */
 
@@ -102,10 +102,12 @@ function chunk(route: StreamGroup['route'], names: readonly string[], per: numbe
  * The combined-stream URL of a group: `<base>[/<route>]/stream?streams=a/b`. A USD-M base given with
  * a route already (`wss://fstream.binance.com/market`) is taken as the root, so every group still
  * lands on its own route; hosts other than Binance's (simulator, testnet, demo) get the same paths.
+ * `timeUnit` MICROSECOND asks spot for 16-digit µs times (Binance spot "WebSocket Streams").
  */
-export function streamUrl(baseUrl: string, streams: readonly string[], route: StreamGroup['route'] = ''): string {
+export function streamUrl(baseUrl: string, streams: readonly string[], route: StreamGroup['route'] = '', timeUnit: TimeUnit = 'MILLISECOND'): string {
   let base = baseUrl.replace(/\/+$/, '');
   if (route !== '') base = `${base.replace(/\/(public|market|private)$/, '')}/${route}`;
-  return `${base}/stream?streams=${streams.join('/')}`;
+  const unit = timeUnit === 'MICROSECOND' ? '&timeUnit=MICROSECOND' : '';
+  return `${base}/stream?streams=${streams.join('/')}${unit}`;
 }
 

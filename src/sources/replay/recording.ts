@@ -23,12 +23,26 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
+/** A line that is not `<receive_ns> <text>`: where it is and what it says. */
+export interface BadLine {
+  readonly lineNo: number;
+  readonly text: string;
+  readonly detail: string;
+}
+
+export interface ReadRecordingOptions {
+  /** Called for a line without a receive time, and reading goes on; without it such a line is an error. */
+  readonly onBadLine?: (line: BadLine) => void;
+}
+
 /**
  * Streams a recording in the shared/data format — `<local_receive_ns> <json>` per line, gzipped
  * or plain (detected by the gzip magic bytes, not the name) — without loading the whole file.
- * Blank lines are skipped; a line without a timestamp is a TickflowError naming the line.
+ * Blank lines are skipped. A line without a timestamp goes to `onBadLine`, or is a TickflowError
+ * `TF_DECODE` naming the line; a file that cannot be read to its end (a truncated gzip, an I/O
+ * error) is a `TF_DECODE` error naming the last line read, after every frame before it was yielded.
  */
-export async function* readRecording(path: string): AsyncGenerator<RecordedFrame> {
+export async function* readRecording(path: string, options: ReadRecordingOptions = {}): AsyncGenerator<RecordedFrame> {
   let gzip: boolean;
   try {
     gzip = await isGzip(path);
@@ -46,13 +60,16 @@ export async function* readRecording(path: string): AsyncGenerator<RecordedFrame
       const space = line.indexOf(' ');
       const stamp = space > 0 ? line.slice(0, space) : '';
       if (!/^\d+$/.test(stamp)) {
-        throw new TickflowError(ErrorCodes.DECODE, `${path}:${lineNo}: expected "<receive_ns> <json>", got "${line.slice(0, 40)}"`);
+        const detail = `${path}:${lineNo}: expected "<receive_ns> <json>", got "${line.slice(0, 40)}"`;
+        if (options.onBadLine === undefined) throw new TickflowError(ErrorCodes.DECODE, detail);
+        options.onBadLine({ lineNo, text: line, detail });
+        continue;
       }
       yield { receivedNs: BigInt(stamp), raw: line.slice(space + 1) };
     }
   } catch (err) {
     if (err instanceof TickflowError) throw err;
-    throw new TickflowError(ErrorCodes.DECODE, `${path}: cannot read recording after line ${lineNo}`, { cause: err });
+    throw new TickflowError(ErrorCodes.DECODE, `${path}: cannot read recording after line ${lineNo}: ${(err as Error).message}`, { cause: err });
   } finally {
     lines.close();
     file.destroy();

@@ -1,5 +1,6 @@
 import { migration001 } from './001-core.js';
 import { migration002 } from './002-processor.js';
+import { migration004 } from './004-field-hardening.js';
 import { migration006 } from './006-book-import.js';
 import type { Migration } from './migration.js';
 
@@ -8,7 +9,8 @@ export type { Migration, TimeSeriesTable } from './migration.js';
 /**
  * Every schema version, in order. To add one: create `NNN-<name>.ts` exporting a `Migration`
  * with the next version number, append it here, never edit one that has shipped. Reserved:
- * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events.
+ * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events;
+ * 003 — instrument identity (issue 13); 004 — field hardening (issue 9);
  * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints.
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration006];
+export const migrations: readonly Migration[] = [migration001, migration002, migration004, migration006];

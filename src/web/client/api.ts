@@ -84,7 +84,7 @@ export interface SpreadRow {
 }
 
 export interface GapRow {
-  stream: 'trade' | 'aggTrade';
+  stream: 'trade' | 'aggTrade' | 'depth';
   firstMissingId: number;
   lastMissingId: number;
   time: number;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { Market } from '../../../src/core/events.js';
+import { isMarketTrade, type Market } from '../../../src/core/events.js';
 import { type ParseResult, parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
 import { type RecordedFrame, readCryptofeed, readRecording } from './recordings.js';
@@ -38,11 +38,11 @@ function lineOf(frames: readonly RecordedFrame[], needle: string): RecordedFrame
   return f;
 }
 
-test('spot recordings: every frame parses except the one REST depth snapshot', (t) => {
+test('spot recordings: every frame parses, the REST depth snapshot line is recognised', (t) => {
   const expected: Record<string, Record<string, number>> = {
-    'btcusdt_20240808.gz': { depth: 3451, bookTicker: 28040, trade: 9757, 'deadLetter:unknown_stream': 1 },
+    'btcusdt_20240808.gz': { depth: 3451, bookTicker: 28040, trade: 9757, 'control:depthSnapshot': 1 },
     'btcusdt_20240809.gz': { depth: 3044, bookTicker: 45134, trade: 10147 },
-    'ethusdt_20240808.gz': { depth: 3434, bookTicker: 24077, trade: 6106, 'deadLetter:unknown_stream': 1 },
+    'ethusdt_20240808.gz': { depth: 3434, bookTicker: 24077, trade: 6106, 'control:depthSnapshot': 1 },
     'ethusdt_20240809.gz': { depth: 3036, bookTicker: 34681, trade: 8409 },
   };
   for (const [file, counts] of Object.entries(expected)) {
@@ -50,8 +50,7 @@ test('spot recordings: every frame parses except the one REST depth snapshot', (
     if (!path) return;
     const result = tally(readRecording(path), 'spot');
     assert.deepEqual(result.counts, counts, file);
-    // The dead letter is the REST /api/v3/depth snapshot the recorder wrote first: no "stream" key.
-    for (const raw of result.deadLetters) assert.match(raw, /^\{"lastUpdateId":\d+,"bids":/);
+    assert.deepEqual(result.deadLetters, [], file);
   }
 });
 
@@ -120,7 +119,7 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
   if (!path) return;
   const frames = readRecording(path);
   const result = tally(frames, 'usdm');
-  assert.deepEqual(result.counts, { depth: 6551, bookTicker: 66089, trade: 21313, 'deadLetter:unknown_stream': 1 });
+  assert.deepEqual(result.counts, { depth: 6551, bookTicker: 66089, trade: 21313, 'control:depthSnapshot': 1 });
 
   const trade = lineOf(frames, '"t":5266583935,');
   assert.deepEqual(parsed(trade.raw, 'usdm', trade.receivedAtMicros).event, {
@@ -135,6 +134,7 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
     quantity: '0.006',
     tradeTime: 1723161256322,
     buyerIsMaker: false,
+    tradeType: 'MARKET',
   });
 
   const book = lineOf(frames, '"u":5123107839020,');
@@ -169,16 +169,22 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
   assert.equal(depth.event.asks.length, raw.data.a.length);
 });
 
-test('USD-M trades that are not MARKET are control messages, not trades', (t) => {
+test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades are trades with their type, out of candles', (t) => {
   const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (!path) return;
   const line = lineOf(readRecording(path), '"t":5266583935,');
-  const r = parseFrame(line.raw.replace('"X":"MARKET"', '"X":"INSURANCE_FUND"'), 'usdm', AT);
-  assert.deepEqual(r, {
-    ok: 'control',
-    stream: 'btcusdt@trade',
-    control: { kind: 'nonMarketTrade', symbol: 'BTCUSDT', tradeId: 5266583935, tradeType: 'INSURANCE_FUND' },
-  });
+  for (const type of ['INSURANCE_FUND', 'ADL', 'NA']) {
+    const r = parsed(line.raw.replace('"X":"MARKET"', `"X":"${type}"`), 'usdm');
+    assert.equal(r.event.type, 'trade');
+    if (r.event.type !== 'trade') return;
+    assert.equal(r.event.tradeId, 5266583935);
+    assert.equal(r.event.tradeType, type);
+    assert.equal(r.event.quantity, '0.006');
+    assert.equal(isMarketTrade(r.event), false, type);
+  }
+  const market = parsed(line.raw, 'usdm').event;
+  assert.equal(market.type === 'trade' && isMarketTrade(market), true);
+  assert.equal(rejected(line.raw.replace('"X":"MARKET"', '"X":7'), 'usdm').reason, 'invalid_field');
 });
 
 test('ws-fixtures: aggTrade, bookTicker with E/T, trade with buyer/seller order ids', (t) => {
@@ -296,5 +302,84 @@ test('serverShutdown is recognized bare, wrapped in "event", and inside a combin
     const r = parseFrame(raw, 'spot', AT);
     assert.equal(r.ok, 'control', raw);
     assert.deepEqual(r.ok === 'control' && r.control, expected);
+  }
+});
+
+test('kind 3 (microsecond times): timeUnit=MICROSECOND frames keep their µs and floor to ms for windows', () => {
+  // The spot recording's trade, as Binance sends it on a stream opened with timeUnit=MICROSECOND.
+  const trade =
+    '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343123,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342999,"m":true,"M":true}}';
+  const event = parsed(trade, 'spot', AT).event;
+  assert.equal(event.type, 'trade');
+  if (event.type !== 'trade') return;
+  const r = parseFrame(trade, 'spot', AT, 'MICROSECOND');
+  assert.ok(r.ok === true && r.event.type === 'trade');
+  if (r.ok !== true || r.event.type !== 'trade') return;
+  assert.equal(r.event.tradeTime, 1723161255342);
+  assert.equal(r.event.tradeTimeMicros, 1723161255342999);
+  assert.equal(r.event.eventTime, 1723161255343);
+  assert.equal(r.event.eventTimeMicros, 1723161255343123);
+  // Read as milliseconds (the default), the same frame says year 56574: validate.ts dead-letters it.
+  assert.equal(event.tradeTime, 1723161255342999);
+
+  const agg = parseFrame(
+    '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1723161255343123,"s":"BTCUSDT","a":1,"p":"61837.63000000","q":"0.02000000","f":3735683259,"l":3735683259,"T":1723161255342001,"m":true,"M":true}}',
+    'spot',
+    AT,
+    'MICROSECOND',
+  );
+  assert.ok(agg.ok === true && agg.event.type === 'aggTrade' && agg.event.tradeTime === 1723161255342 && agg.event.tradeTimeMicros === 1723161255342001);
+  const depth = parseFrame(
+    '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208500,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[],"a":[]}}',
+    'spot',
+    AT,
+    'MICROSECOND',
+  );
+  assert.ok(depth.ok === true && depth.event.eventTime === 1723161255208 && depth.event.eventTimeMicros === 1723161255208500);
+  const kline = parseFrame(
+    '{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":1723161256322000,"s":"BTCUSDT","k":{"t":1723161240000000,"T":1723161299999999,"s":"BTCUSDT","i":"1m","f":1,"L":2,"o":"1.0","c":"1.0","h":"1.0","l":"1.0","v":"1.0","n":2,"x":false,"q":"1.0","V":"1.0","Q":"1.0","B":"0"}}}',
+    'spot',
+    AT,
+    'MICROSECOND',
+  );
+  assert.ok(kline.ok === true && kline.event.type === 'kline');
+  if (kline.ok !== true || kline.event.type !== 'kline') return;
+  assert.deepEqual([kline.event.openTime, kline.event.closeTime, kline.event.eventTime], [1723161240000, 1723161299999, 1723161256322]);
+  // Spot bookTicker has no time at all: nothing changes.
+  const book = parseFrame('{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1.0","B":"1.0","a":"2.0","A":"1.0"}}', 'spot', AT, 'MICROSECOND');
+  assert.ok(book.ok === true && book.event.eventTime === Math.floor(AT / 1000) && book.event.eventTimeMicros === undefined);
+});
+
+test('kind 10 (absurd digit counts): prices and quantities beyond 20 integer or 18 fraction digits are too_many_digits', () => {
+  const trade = (p: string, q: string) =>
+    `{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"${p}","q":"${q}","T":1723161255342,"m":true,"M":true}}`;
+  assert.equal(parsed(trade('12345678901234567890.123456789012345678', '0.02')).ok, true);
+  const long = rejected(trade('123456789012345678901.5', '0.02'));
+  assert.equal(long.reason, 'too_many_digits');
+  assert.match(long.detail, /"p" has 21 integer digits/);
+  assert.equal(rejected(trade('61837.63', `0.${'0'.repeat(18)}1`)).reason, 'too_many_digits');
+  assert.equal(rejected(trade('9'.repeat(100_000), '1')).reason, 'too_many_digits');
+  const depth = rejected(
+    `{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":[["1.0","0.${'1'.repeat(19)}"]],"a":[]}}`,
+  );
+  assert.equal(depth.reason, 'too_many_digits');
+  assert.match(depth.detail, /"b\[0\]" quantity has 19 fraction digits/);
+  // Integers beyond 2^53 (ids, times) were already invalid fields.
+  assert.equal(rejected(trade('1', '1').replace('"t":3735683259', '"t":12345678901234567890')).reason, 'invalid_field');
+});
+
+test('kind 9 (replay robustness): REST depth snapshot lines of spot and USD-M recordings are recognised', (t) => {
+  for (const [dir, market] of [
+    ['binance-spot-ws', 'spot'],
+    ['binance-usdm-ws', 'usdm'],
+  ] as const) {
+    const path = sharedData(t, dir, 'btcusdt_20240808.gz');
+    if (!path) return;
+    const line = lineOf(readRecording(path), '{"lastUpdateId":');
+    const r = parseFrame(line.raw, market, line.receivedAtMicros);
+    assert.equal(r.ok, 'control');
+    if (r.ok !== 'control' || r.control.kind !== 'depthSnapshot') return assert.fail(JSON.stringify(r).slice(0, 200));
+    // The body is the REST answer, mapped by the REST mapper (the frame handler attributes the symbol).
+    assert.deepEqual(r.control.body, JSON.parse(line.raw));
   }
 });

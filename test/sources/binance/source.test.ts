@@ -300,3 +300,47 @@ test('a slow sink is back-pressure: stop() waits for the batch in flight', async
   await waitFor(() => calls === finished && done, 'stop() after the last emit');
   assert.ok(finished >= 1);
 });
+
+test('kind 3 (microsecond times): source.timeUnit=MICROSECOND opens the streams in µs and keeps them', async (t) => {
+  const h = await harness(t, {}, { timeUnit: 'MICROSECOND', streams: ['trade', 'aggTrade', 'depth'] });
+  await waitFor(() => h.trades().length >= 20 && h.events.some((e) => e.type === 'aggTrade') && h.events.some((e) => e.type === 'depth'), 'µs frames');
+  assert.deepEqual(h.deadLetters(), []);
+  for (const e of h.events) {
+    if (e.type === 'gap' || e.type === 'deadLetter') continue;
+    // The simulator answers timeUnit=MICROSECOND with E/T × 1000; the ms fields are the same instant.
+    assert.equal(e.eventTimeMicros, e.eventTime * 1000, e.type);
+    if (e.type === 'trade' || e.type === 'aggTrade') assert.equal(e.tradeTimeMicros, e.tradeTime * 1000);
+    assert.ok(Math.abs(e.eventTime - e.ingestionTimestamp / 1000) < 60_000, 'times are plausible milliseconds');
+  }
+});
+
+test('kind 6 (duplicates of the other streams): bookTicker and depth frames sent twice arrive once', async (t) => {
+  const h = await harness(t, { bookTickersPerSecond: 50 }, { streams: ['bookTicker', 'depth'] });
+  await waitFor(() => h.events.filter((e) => e.type === 'bookTicker').length >= 5 && h.events.some((e) => e.type === 'depth'), 'bookTicker and depth');
+  h.sim.faults.duplicate(10);
+  const dropped = async () =>
+    (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'bookTicker' })) +
+    (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'depth' }));
+  await waitFor(async () => (await dropped()) === 10, 'ten duplicates dropped');
+  const keys = h.events.flatMap((e) => (e.type === 'bookTicker' ? [`b${e.updateId}`] : e.type === 'depth' ? [`d${e.finalUpdateId}`] : []));
+  assert.equal(new Set(keys).size, keys.length);
+  assert.deepEqual(h.gaps(), []);
+});
+
+test('kind 7 (depth sequence breaks): depth updates the exchange never sent are one depth gap with their id bounds', async (t) => {
+  const h = await harness(t, {}, { streams: ['depth'] });
+  const depths = () => h.events.filter((e) => e.type === 'depth');
+  await waitFor(() => depths().length >= 3, 'depth updates');
+  h.sim.faults.skipIds('BTCUSDT', 'depth@100ms', 2);
+  await waitFor(() => h.gaps().length === 1 && depths().length >= 8, 'the depth gap');
+  const gap = h.gaps()[0]!;
+  assert.equal(gap.stream, 'depth');
+  assert.equal(gap.reason, 'sequence');
+  // The gap is exactly the update ids between the stored updates on either side.
+  const list = depths();
+  const after = list.findIndex((e) => e.type === 'depth' && e.firstUpdateId === gap.lastMissingId + 1);
+  assert.ok(after > 0, 'an update starts right after the gap');
+  const before = list[after - 1]!;
+  assert.equal(before.type === 'depth' && before.finalUpdateId + 1, gap.firstMissingId);
+  assert.equal(await counter(h.metrics, 'tickflow_gaps_detected_total', { stream: 'depth' }), 1);
+});
