@@ -72,7 +72,7 @@ try {
   await bus.publish(sentinels);
   await bus.close();
 
-  role = await startRole('process', ['--db', db.url, '--symbols', symbols.join(','), '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', ...sets]);
+  role = await startRole('process', ['--db', db.url, '--set', `source.symbols=${symbols.join(',')}`, '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', ...sets]);
   const deadline = Date.now() + TIMEOUT_MS;
   let t0: number | undefined;
   let lag = Infinity;

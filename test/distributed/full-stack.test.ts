@@ -13,10 +13,11 @@ test('ingest → Kafka → store + process → PostgreSQL, and tickflow serve sh
   t.after(() => sim.close());
   const prefix = uniquePrefix('full');
   const on = cluster(t, prefix, await freshDatabase(t));
-  const common = ['--set', `bus.groupPrefix=${prefix}`, '--symbols', SYMBOLS.join(',')];
+  const group = ['--set', `bus.groupPrefix=${prefix}`];
+  const common = [...group, '--symbols', SYMBOLS.join(',')];
   const env = { TICKFLOW_BUS_AUTO_OFFSET_RESET: 'earliest' };
-  await startRole(t, 'store', on, [...common, '--set', 'store.batchMs=500'], env);
-  await startRole(t, 'process', on, [...common, '--set', 'processor.triggerIntervalMs=1000'], env);
+  await startRole(t, 'store', on, [...group, '--set', 'store.batchMs=500'], env);
+  await startRole(t, 'process', on, [...group, '--set', 'processor.triggerIntervalMs=1000'], env);
   const serve = await startRole(t, 'serve', on, [...common, '--port', '0', '--set', 'processor.triggerIntervalMs=1000']);
   await startRole(t, 'ingest', on, [...common, '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--streams', 'trade,aggTrade,bookTicker']);
   const api = serve.opsUrl;

@@ -65,7 +65,7 @@ export async function startRole(
   env: Record<string, string> = {},
 ): Promise<RunningRole> {
   const proc = spawnTickflow(
-    [role, '--bus', 'kafka', '--brokers', on.brokers.join(','), '--db', on.dbUrl, '--health-port', '0', ...topicArgs(on), ...args],
+    [role, '--bus', 'kafka', '--brokers', on.brokers.join(','), ...(role === 'ingest' ? [] : ['--db', on.dbUrl]), '--health-port', '0', ...topicArgs(on), ...args],
     env,
   );
   // SIGTERM first: a role that leaves its consumer group cleanly spares the next test a rebalance
