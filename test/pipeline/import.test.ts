@@ -107,7 +107,7 @@ test('import: trades and aggTrades CSVs (spot: no header, True/False; USD-M: a h
   assert.equal(await count(db, "SELECT count(*) AS n FROM trades WHERE symbol = 'ETHUSDT'"), 0, 'line 1 was not kept either');
 });
 
-test('tickflow import CLI: a corrupted zip exits non-zero with TF_IMPORT_REJECTED', async (t) => {
+test('tickflow import CLI: a corrupted zip exits 1 with TF_IMPORT_REJECTED', async (t) => {
   const folder = sharedData(t, 'official-klines');
   if (folder === undefined) return;
   const dir = await tempDir(t);
@@ -116,8 +116,8 @@ test('tickflow import CLI: a corrupted zip exits non-zero with TF_IMPORT_REJECTE
   bytes[at] = (bytes[at] ?? 0) ^ 0x55;
   const corrupted = join(dir, 'BTCUSDT-1m-2020-01-01.zip');
   await writeFile(corrupted, bytes);
-  const cli = spawnTickflow(['import', corrupted, '--data-dir', join(dir, 'db')]);
+  const cli = spawnTickflow(['import', corrupted, '--data-dir', join(dir, 'db'), '--set', 'store.embeddedPort=0']);
   // Exit 1: a damaged file is a failure of the data, not of the configuration (README "Exit codes").
-  assert.equal(await cli.exited, 1);
+  assert.equal(await cli.exited, 1, cli.stderr());
   assert.match(cli.stderr(), /TF_IMPORT_REJECTED: BTCUSDT-1m-2020-01-01\.zip/);
 });

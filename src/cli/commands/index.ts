@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerImport } from './import.js';
+import { registerVerify } from './verify.js';
 import { registerRoles } from './roles.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerRoles(program);
   registerSimulate(program);
   registerImport(program);
+  registerVerify(program);
 }

@@ -1,0 +1,79 @@
+/**
+ * Cost of one local-order-book update per diff event (LocalBook.onDiff: sequence check + applying
+ * the levels), over the real depth diffs of the recordings (spot BTCUSDT 2024-08-08/09 @100ms,
+ * USD-M BTCUSDT @0ms, each from its REST snapshot). The yardstick, in the same run: a bare
+ * JSON.parse of the same raw frames. Usage: `npx tsx bench/book-update.ts [passes]`.
+ */
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { LocalBook } from '../src/book/local-book.js';
+import type { DepthEvent, Market } from '../src/core/events.js';
+import { parseFrame } from '../src/sources/binance/parse.js';
+import { type DepthSnapshot, depthSnapshotFromRest } from '../src/sources/binance/rest-parse.js';
+import { readRecording } from '../src/sources/replay/recording.js';
+import { SHARED_DATA } from '../test/support/data.js';
+
+const passes = Number(process.argv[2] ?? 20);
+
+interface Recording {
+  readonly name: string;
+  readonly market: Market;
+  readonly snapshot: DepthSnapshot;
+  readonly raw: string[];
+  readonly events: DepthEvent[];
+}
+
+async function load(name: string, market: Market, files: string[]): Promise<Recording> {
+  const raw: string[] = [];
+  const events: DepthEvent[] = [];
+  let snapshot: DepthSnapshot | undefined;
+  for (const file of files) {
+    for await (const f of readRecording(join(SHARED_DATA, file))) {
+      if (!f.raw.startsWith('{"stream"')) {
+        snapshot ??= depthSnapshotFromRest(JSON.parse(f.raw));
+        continue;
+      }
+      if (!f.raw.includes('@depth')) continue;
+      const parsed = parseFrame(f.raw, market, 0);
+      if (parsed.ok !== true || parsed.event.type !== 'depth') continue;
+      raw.push(f.raw);
+      events.push(parsed.event);
+    }
+  }
+  if (snapshot === undefined) throw new Error(`${name}: no snapshot line`);
+  return { name, market, snapshot, raw, events };
+}
+
+const recordings = [
+  await load('spot BTCUSDT depth@100ms', 'spot', ['binance-spot-ws/btcusdt_20240808.gz', 'binance-spot-ws/btcusdt_20240809.gz']),
+  await load('USD-M BTCUSDT depth@0ms', 'usdm', ['binance-usdm-ws/btcusdt_20240808.gz']),
+];
+
+function replayBook(r: Recording): number {
+  const book = new LocalBook({ market: r.market, symbol: 'BTCUSDT' });
+  // Snapshot first: the few diffs recorded before it are then dropped as stale, the rest applied.
+  book.onSnapshot(r.snapshot);
+  let applied = 0;
+  for (const e of r.events) if (book.onDiff(e) === 'applied') applied += 1;
+  return applied;
+}
+
+console.log(`book update cost per diff event vs JSON.parse of the same frame (${passes} passes, node ${process.version})`);
+for (const r of recordings) {
+  const levels = r.events.reduce((n, e) => n + e.bids.length + e.asks.length, 0);
+  // Warm-up.
+  for (const s of r.raw.slice(0, 2_000)) JSON.parse(s);
+  replayBook(r);
+  let sink = 0;
+  let t0 = performance.now();
+  for (let p = 0; p < passes; p++) for (const s of r.raw) sink += s.length === 0 ? 0 : (JSON.parse(s) as { data: { u: number } }).data.u > 0 ? 1 : 0;
+  const parseMs = performance.now() - t0;
+  t0 = performance.now();
+  for (let p = 0; p < passes; p++) sink += replayBook(r);
+  const bookMs = performance.now() - t0;
+  const n = r.events.length * passes;
+  const us = (ms: number) => ((ms * 1_000) / n).toFixed(2);
+  console.log(
+    `${r.name}: ${r.events.length} diffs, ${(levels / r.events.length).toFixed(1)} levels/diff | JSON.parse ${us(parseMs)} µs/frame | book ${us(bookMs)} µs/diff | book / JSON.parse = ${(bookMs / parseMs).toFixed(2)} (sink ${sink % 10})`,
+  );
+}

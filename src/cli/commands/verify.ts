@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { ErrorCodes, TickflowError } from '../../core/errors.js';
+import { addConfigOptions, configFrom } from '../options.js';
+
+/** Epoch ms from `1723161600000` or an ISO-8601 time (`2024-08-09T00:00Z`). */
+function time(value: unknown, flag: string): number {
+  const text = String(value);
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `${flag}: expected epoch ms or an ISO-8601 time, got "${text}"`);
+  return ms;
+}
+
+export function registerVerify(program: Command): void {
+  const cmd = program
+    .command('verify')
+    .description("compare stored 1m candles with Binance's klines in all nine fields; prints the mismatches and exits 1 when there are any")
+    .requiredOption('--symbol <symbol>', 'e.g. BTCUSDT')
+    .requiredOption('--from <time>', 'first minute (epoch ms or ISO-8601, UTC)')
+    .requiredOption('--to <time>', 'end, exclusive (epoch ms or ISO-8601, UTC)')
+    .option('--against <file|rest>', 'an official data.binance.vision klines file (.zip/.csv), or "rest" for GET klines at --rest-url', 'rest');
+  addConfigOptions(cmd, ['source.market', 'source.restBaseUrl', 'store.url', 'store.dataDir']).action(async (opts: Record<string, unknown>) => {
+    const { silentLogger } = await import('../../ops/logger.js');
+    const { openDatabase } = await import('../../store/open.js');
+    const { BinanceRestClient } = await import('../../sources/binance/rest.js');
+    const v = await import('../../pipeline/verify.js');
+    const config = configFrom(opts);
+    const symbol = String(opts.symbol).toUpperCase();
+    const from = time(opts.from, '--from');
+    const to = time(opts.to, '--to');
+    if (to <= from) throw new TickflowError(ErrorCodes.CONFIG_INVALID, '--to must be after --from');
+    const against = String(opts.against);
+    const theirs =
+      against === 'rest'
+        ? await v.klinesFromRest(new BinanceRestClient({ baseUrl: config.source.restBaseUrl, market: config.source.market }), symbol, from, to)
+        : await v.klinesFromFile(against, config.source.market);
+    const db = await openDatabase(config.store, { logger: silentLogger() });
+    let result;
+    try {
+      result = v.compareCandles(await v.storedCandles(db, symbol, from, to), theirs, from, to);
+    } finally {
+      await db.close();
+    }
+    process.stdout.write(`${symbol}: ${result.compared} candles compared, ${result.incomplete} incomplete skipped, ${result.mismatches.length} mismatches\n`);
+    if (result.mismatches.length > 0) {
+      process.stdout.write(`${v.mismatchTable(result.mismatches)}\n`);
+      process.exitCode = 1;
+    }
+  });
+}
