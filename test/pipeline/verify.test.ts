@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { compareCandles, KLINE_VALUE_FIELDS, klinesFromFile, mismatchTable, storedCandles } from '../../src/pipeline/verify.js';
 import type { KlineRow } from '../../src/sources/binance/rest-parse.js';
 import type { Queryable } from '../../src/store/database.js';
-import { openEmbedded } from '../../src/store/embedded.js';
-import { migrate } from '../../src/store/migrate.js';
+import { openDatabase } from '../../src/store/open.js';
 import { spawnTickflow } from '../support/cli.js';
 import { sharedData } from '../support/data.js';
 
@@ -71,10 +71,10 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   const dir = await mkdtemp(join(tmpdir(), 'tf-verify-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const dataDir = join(dir, 'db');
-  const pglite = join(dataDir, 'pglite'); // where `store.url=embedded` keeps it
+  // The database exactly as the CLI opens it (store.url=embedded in --data-dir).
+  const store = configSchema.parse({ store: { dataDir, embeddedPort: 0 } }).store;
   const theirs = await klinesFromFile(path, 'usdm');
-  const db = await openEmbedded({ dataDir: pglite, port: 0, logger });
-  await migrate(db, { logger, retentionDays: 30 });
+  const db = await openDatabase(store, { logger });
   const victim = theirs[5]!;
   await insertCandles(db, 'BTCUSDT', theirs);
   const stored = await storedCandles(db, 'BTCUSDT', theirs[0]!.openTime, victim.openTime + 60_000);
@@ -85,7 +85,7 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   assert.equal(await ok.exited, 0, `${ok.stdout()}${ok.stderr()}`);
   assert.match(ok.stdout(), /49 candles compared, 0 incomplete skipped, 0 mismatches/);
 
-  const again = await openEmbedded({ dataDir: pglite, port: 0, logger });
+  const again = await openDatabase(store, { logger });
   await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE window_start = $2`, [bump(victim.takerBuyQuoteVolume), new Date(victim.openTime).toISOString()]);
   await again.close();
   const bad = spawnTickflow(args);
