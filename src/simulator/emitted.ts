@@ -2,6 +2,8 @@
 export interface StreamEmitted {
   /** Distinct events delivered (ids for trade/aggTrade/depth, frames for the others). */
   count: number;
+  /** Data frames delivered (a depth frame carries many ids): what a client counts as messages received. */
+  frames: number;
   firstId: number | null;
   lastId: number | null;
   /**
@@ -27,9 +29,10 @@ export class EmittedTracker {
   record(stream: string, firstId: number, lastId: number = firstId): void {
     let s = this.streams.get(stream);
     if (s === undefined) {
-      s = { count: 0, firstId: null, lastId: null, ranges: [] };
+      s = { count: 0, frames: 0, firstId: null, lastId: null, ranges: [] };
       this.streams.set(stream, s);
     }
+    s.frames += 1;
     s.firstId = s.firstId === null ? firstId : Math.min(s.firstId, firstId);
     s.lastId = s.lastId === null ? lastId : Math.max(s.lastId, lastId);
     if (!isContiguous(stream)) {

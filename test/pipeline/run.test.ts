@@ -4,12 +4,14 @@ import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { spawnTickflow } from '../support/cli.js';
 import {
+  emittedTotal,
   emittedTradeRanges,
   holes,
   readEmbedded,
   startTestPipeline,
   storedTradeRanges,
   tempDir,
+  waitWhileProgressing,
 } from '../support/pipeline.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -32,10 +34,26 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
     '--set', 'store.batchRows=100000',
   ]);
   t.after(() => run.child.kill('SIGKILL'));
-  await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/, 120_000);
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
-  sim.faults.stall(120_000); // nothing more is sent (nor counted as emitted) from here on
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const api = (JSON.parse(await run.waitForLog(/dashboard and API listening/)) as { url: string }).url;
+  await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/);
+  const streams = SYMBOLS.flatMap((s) => ['trade', 'aggTrade', 'bookTicker', 'depth@100ms', 'kline_1m'].map((k) => `${s.toLowerCase()}@${k}`));
+  await waitWhileProgressing(
+    'every stream emitted, over 100 trade ids each',
+    () => {
+      const e = sim.emitted();
+      return streams.every((k) => (e[k]?.frames ?? 0) > 0) && [...emittedTradeRanges(e).values()].every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 100);
+    },
+    () => emittedTotal(sim.emitted()),
+  );
+  sim.faults.stall(600_000); // nothing more is sent (nor counted as emitted) from here on
+  // Every frame sent must have been read by tickflow before SIGTERM: its received-messages counter
+  // reaches the simulator's delivered frames (one connection, so nothing is still in flight).
+  const frames = Object.values(sim.emitted()).reduce((n, s) => n + s.frames, 0);
+  const received = async () => {
+    const text = await (await fetch(`${api}/metrics`)).text();
+    return [...text.matchAll(/^tickflow_messages_received_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  await waitWhileProgressing(`tickflow received all ${frames} frames`, async () => (await received()) >= frames, received);
   const emitted = sim.emitted();
   run.child.kill('SIGTERM');
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
@@ -80,7 +98,7 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 11, tradesPerSecond: 80, connectionLifetimeMs: 4_000 });
   t.after(() => sim.close());
   const dataDir = tempDir();
-  const { stop } = await startTestPipeline(t, {
+  const { stop, pipeline } = await startTestPipeline(t, {
     'source.kind': 'binance',
     'source.wsBaseUrl': sim.wsBaseUrl,
     'source.symbols': SYMBOLS,
@@ -91,17 +109,44 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
     'source.gapGraceMs': 300,
     'store.dataDir': dataDir,
   });
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  await pause(1_500);
+  // Each fault waits for the simulator to show it took effect on what a subscribed client got:
+  // a fault armed before tickflow subscribed (a slow start) would hit nobody and prove nothing.
+  const progress = () => emittedTotal(sim.emitted());
+  const holeCount = () => [...emittedTradeRanges(sim.emitted()).values()].reduce((n, r) => n + holes(r).length, 0);
+  const tradeStreams = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@aggTrade`]);
+  await waitWhileProgressing('all four trade streams flowing', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 20), progress);
+  const btcRanges = () => sim.emitted()['btcusdt@trade']!.ranges;
+  const before = btcRanges().length;
   sim.faults.skipIds('BTCUSDT', 'trade', 5);
-  await pause(1_000);
+  await waitWhileProgressing('trades delivered after the 5 skipped ids', () => btcRanges().length > before, progress);
+  let holesBefore = holeCount();
   sim.faults.malformed(3);
-  await pause(1_000);
+  // A later frame of the garbled frame's stream closes the hole it left; the three are consecutive.
+  await waitWhileProgressing('a hole left by the garbled frames', () => holeCount() > holesBefore, progress);
+  holesBefore = holeCount();
+  const atDrop = progress();
   assert.ok(sim.faults.dropConnections() >= 1);
-  await pause(3_000);
-  sim.faults.stall(120_000);
-  await pause(1_500);
+  await waitWhileProgressing('trades flowing again after the drop', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 0) && progress() > atDrop + 200, progress);
+  sim.faults.stall(600_000);
   const emitted = sim.emitted();
+  const expected = emittedTradeRanges(emitted);
+  const holesExpected = [...expected.values()].reduce((n, r) => n + holes(r).length, 0);
+  // Stop only once everything delivered is stored and every hole is a gap row (after source.gapGraceMs).
+  const storedNow = async () => {
+    const [row] = await pipeline.db.query<{ trades: number; gaps: number }>(
+      'SELECT (SELECT count(*)::int FROM trades) AS trades, (SELECT count(*)::int FROM gaps) AS gaps',
+    );
+    return row!;
+  };
+  const total = [...expected.values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
+  await waitWhileProgressing(
+    `all ${total} delivered trades stored and ${holesExpected} gap rows`,
+    async () => {
+      const n = await storedNow();
+      return n.trades >= total && n.gaps >= holesExpected;
+    },
+    storedNow,
+  );
   assert.equal(await stop(), 0);
 
   await readEmbedded(dataDir, async (db) => {

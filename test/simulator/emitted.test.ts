@@ -18,7 +18,7 @@ test('ranges merge in and out of order and count each id once', () => {
   assert.deepEqual(ranges, [[5, 12]]);
 });
 
-test('contiguous streams report ranges; bookTicker and klines only counts', () => {
+test('contiguous streams report ranges; bookTicker and klines only counts; frames count deliveries (a depth frame is one)', () => {
   const tracker = new EmittedTracker();
   for (const id of [1, 2, 3, 5]) tracker.record('btcusdt@trade', id);
   tracker.record('btcusdt@depth@100ms', 10, 20);
@@ -26,8 +26,8 @@ test('contiguous streams report ranges; bookTicker and klines only counts', () =
   tracker.record('btcusdt@bookTicker', 100);
   tracker.record('btcusdt@bookTicker', 107);
   assert.deepEqual(tracker.report(), {
-    'btcusdt@trade': { count: 4, firstId: 1, lastId: 5, ranges: [[1, 3], [5, 5]] },
-    'btcusdt@depth@100ms': { count: 16, firstId: 10, lastId: 25, ranges: [[10, 25]] },
-    'btcusdt@bookTicker': { count: 2, firstId: 100, lastId: 107, ranges: [] },
+    'btcusdt@trade': { count: 4, frames: 4, firstId: 1, lastId: 5, ranges: [[1, 3], [5, 5]] },
+    'btcusdt@depth@100ms': { count: 16, frames: 2, firstId: 10, lastId: 25, ranges: [[10, 25]] },
+    'btcusdt@bookTicker': { count: 2, frames: 2, firstId: 100, lastId: 107, ranges: [] },
   });
 });

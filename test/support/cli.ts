@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './data.js';
 
@@ -9,8 +10,13 @@ export interface CliProcess {
   stdout(): string;
   /** Resolves with the exit code (or 128+signal). */
   readonly exited: Promise<number>;
-  /** Resolves when a stderr line matches. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Resolves when a stderr line matches. Rejects when the process exits first, or when it made no
+   * progress for `idleMs` (default 60 s): no new stderr output and no CPU time used by it or its
+   * child processes (initdb, the embedded PostgreSQL). A busy machine is slow, not stuck; a start
+   * that takes minutes while it still computes is no failure, a silent idle process is.
+   */
+  waitForLog(pattern: RegExp, idleMs?: number): Promise<string>;
 }
 
 /** Runs the real `tickflow` CLI from source in a child process (JSON logs on stderr). */
@@ -22,35 +28,60 @@ export function spawnTickflow(args: readonly string[], env: Record<string, strin
   });
   let err = '';
   let out = '';
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    for (const w of [...waiters]) {
-      const line = err.split('\n').find((l) => w.pattern.test(l));
-      if (line !== undefined) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  let running = true;
   const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))),
+    child.on('exit', (code, signal) => {
+      running = false;
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    }),
   );
+  const match = (pattern: RegExp) => err.split('\n').find((l) => pattern.test(l));
   return {
     child,
     stderr: () => err,
     stdout: () => out,
     exited,
-    waitForLog: (pattern, timeoutMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        const line = err.split('\n').find((l) => pattern.test(l));
-        if (line !== undefined) return resolve(line);
-        const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${err.slice(-3000)}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-        void exited.then(() => reject(new Error(`process exited before logging ${pattern}:\n${err.slice(-3000)}`)));
-      }),
+    waitForLog: async (pattern, idleMs = 60_000) => {
+      let seen = '';
+      let lastProgress = Date.now();
+      for (;;) {
+        const line = match(pattern);
+        if (line !== undefined) return line;
+        if (!running) throw new Error(`process exited before logging ${pattern}:\n${err.slice(-3000)}`);
+        const now = `${err.length}:${treeCpuTicks(child.pid)}`;
+        if (now !== seen) {
+          seen = now;
+          lastProgress = Date.now();
+        } else if (Date.now() - lastProgress > idleMs) {
+          throw new Error(`no log line matching ${pattern}, and no output nor CPU use for ${idleMs} ms:\n${err.slice(-3000)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
   };
+}
+
+/**
+ * CPU time (clock ticks) used by `pid` and its live descendants, read from /proc (Linux, where CI
+ * runs); 0 elsewhere, where only output counts as progress.
+ */
+function treeCpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime/stime/cutime/cstime are fields 14-17.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean);
+      for (const c of children) total += treeCpuTicks(Number(c));
+    }
+    return total;
+  } catch {
+    return 0; // the process (or a child) ended meanwhile, or no /proc
+  }
 }
 
 /** The parent's environment without TICKFLOW_* settings that would leak into the child. */

@@ -107,3 +107,33 @@ export async function waitFor(what: string, predicate: () => boolean | Promise<b
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Waits until `done()` holds. Fails only when `progress()` — any value that changes while the work
+ * advances (ids emitted, rows stored) — stayed the same for `idleMs`: on a busy machine everything
+ * is slow, so a wall-clock deadline would fail a run that is merely late.
+ */
+export async function waitWhileProgressing(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  progress: () => unknown,
+  idleMs = 60_000,
+): Promise<void> {
+  let seen = JSON.stringify(await progress());
+  let lastProgress = Date.now();
+  while (!(await done())) {
+    const now = JSON.stringify(await progress());
+    if (now !== seen) {
+      seen = now;
+      lastProgress = Date.now();
+    } else if (Date.now() - lastProgress > idleMs) {
+      throw new Error(`waiting for ${what}: nothing advanced for ${idleMs} ms (last progress ${now})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Ids (trade, aggTrade, depth) and frames the simulator delivered in all, a measure of its progress. */
+export function emittedTotal(report: EmittedReport): number {
+  return Object.values(report).reduce((n, s) => n + s.count + s.frames, 0);
+}
