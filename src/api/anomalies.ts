@@ -1,3 +1,4 @@
+import { type Instrument, instrumentOf } from '../core/events.js';
 import type { AnomalyUpdate } from './live.js';
 
 /**
@@ -7,8 +8,7 @@ import type { AnomalyUpdate } from './live.js';
  * has just written alike, so both say the same thing.
  */
 
-export interface TradeFlags {
-  readonly symbol: string;
+export interface TradeFlags extends Instrument {
   readonly windowStart: number;
   readonly interval: string;
   readonly volatilityAlert: boolean;
@@ -21,8 +21,7 @@ export interface TradeFlags {
   readonly close: string;
 }
 
-export interface SpreadFlags {
-  readonly symbol: string;
+export interface SpreadFlags extends Instrument {
   readonly windowStart: number;
   readonly interval: string;
   readonly spreadWarning: boolean;
@@ -31,7 +30,7 @@ export interface SpreadFlags {
 
 export function tradeAnomalies(m: TradeFlags): AnomalyUpdate[] {
   const out: AnomalyUpdate[] = [];
-  const base = { symbol: m.symbol, time: m.windowStart };
+  const base = { ...instrumentOf(m), time: m.windowStart };
   if (m.volatilityAlert) {
     const ratio = m.vwap !== null && +m.vwap > 0 ? (m.priceStddev / +m.vwap) * 100 : null;
     const relative = ratio === null ? '' : ` (${ratio.toFixed(3)}% of VWAP)`;
@@ -47,5 +46,5 @@ export function tradeAnomalies(m: TradeFlags): AnomalyUpdate[] {
 
 export function spreadAnomalies(m: SpreadFlags): AnomalyUpdate[] {
   if (!m.spreadWarning) return [];
-  return [{ symbol: m.symbol, time: m.windowStart, kind: 'spreadWarning', value: m.avgSpreadBps, message: `average spread ${m.avgSpreadBps.toFixed(2)} bps in ${m.interval}` }];
+  return [{ ...instrumentOf(m), time: m.windowStart, kind: 'spreadWarning', value: m.avgSpreadBps, message: `average spread ${m.avgSpreadBps.toFixed(2)} bps in ${m.interval}` }];
 }

@@ -1,3 +1,4 @@
+import { instrumentKey } from '../core/events.js';
 import type { LiveCandle, LiveMessage, SymbolMessage } from './live-messages.js';
 
 export interface BufferLimits {
@@ -34,10 +35,10 @@ export class CoalescingBuffer {
         this.droppedEvents += appendCapped(this.events, message, this.limits.maxEvents);
         return;
       case 'bookTicker':
-        this.latest.set(`b:${message.symbol}`, message);
+        this.latest.set(`b:${instrumentKey(message)}`, message);
         return;
       case 'metric':
-        this.latest.set(`m:${message.symbol}:${message.kind}`, message);
+        this.latest.set(`m:${instrumentKey(message)}:${message.kind}`, message);
         return;
       case 'candle':
         this.pushCandle(message);
@@ -46,11 +47,11 @@ export class CoalescingBuffer {
   }
 
   /**
-   * Latest per symbol, interval and source wins — except that the last update of the window it
+   * Latest per instrument, interval and source wins — except that the last update of the window it
    * replaces is kept in a second slot, so a slow client still sees how the previous candle closed.
    */
   private pushCandle(candle: LiveCandle): void {
-    const key = `c:${candle.symbol}:${candle.interval}:${candle.source}`;
+    const key = `c:${instrumentKey(candle)}:${candle.interval}:${candle.source}`;
     const pending = this.latest.get(key) as LiveCandle | undefined;
     if (pending && pending.time < candle.time) this.latest.set(`${key}:prev`, pending);
     if (pending && pending.time > candle.time) return;

@@ -1,3 +1,4 @@
+import { type Instrument, instrumentKey, instrumentOf } from '../core/events.js';
 import { add, compare, formatDecimal, parseDecimal, type Dec } from '../processors/decimal.js';
 import type { LiveCandle } from './live-messages.js';
 
@@ -23,15 +24,14 @@ interface Forming {
   partial: boolean;
 }
 
-export interface CandleTrade {
-  readonly symbol: string;
+export interface CandleTrade extends Instrument {
   readonly price: string;
   readonly quantity: string;
   readonly time: number;
 }
 
 /**
- * The forming candle per symbol and interval, built from the trades the API is fed. The
+ * The forming candle per instrument and interval, built from the trades the API is fed. The
  * processor's upserts arrive only every trigger interval; this is what makes the chart move with
  * each trade. Bucketed by trade time (exchange time). The first window after start or reset is
  * marked `partial`: its open and volume miss the trades before the feed began. Trades older than
@@ -55,7 +55,7 @@ export class LiveCandles {
     const price = parseDecimal(trade.price);
     const quantity = parseDecimal(trade.quantity);
     for (const [interval, length] of this.lengths) {
-      const key = `${trade.symbol}:${interval}`;
+      const key = `${instrumentKey(trade)}:${interval}`;
       const time = Math.floor(trade.time / length) * length;
       const current = this.forming.get(key);
       if (current && time < current.time) continue;
@@ -84,31 +84,31 @@ export class LiveCandles {
         next.tradeCount += 1;
       }
       this.forming.set(key, next);
-      out.push(toMessage(trade.symbol, interval, next));
+      out.push(toMessage(trade, interval, next));
     }
     return out;
   }
 
-  /** Forgets a symbol's windows (after a disconnect): the next window is `partial` again. */
-  reset(symbol: string): void {
-    for (const interval of this.lengths.keys()) this.forming.delete(`${symbol}:${interval}`);
+  /** Forgets an instrument's windows (after a disconnect): the next window is `partial` again. */
+  reset(instrument: Instrument): void {
+    for (const interval of this.lengths.keys()) this.forming.delete(`${instrumentKey(instrument)}:${interval}`);
   }
 
-  /** Current forming candles of a symbol, for a client that just subscribed. */
-  snapshot(symbol: string): LiveCandle[] {
+  /** Current forming candles of an instrument, for a client that just subscribed. */
+  snapshot(instrument: Instrument): LiveCandle[] {
     const out: LiveCandle[] = [];
     for (const interval of this.lengths.keys()) {
-      const f = this.forming.get(`${symbol}:${interval}`);
-      if (f) out.push(toMessage(symbol, interval, f));
+      const f = this.forming.get(`${instrumentKey(instrument)}:${interval}`);
+      if (f) out.push(toMessage(instrument, interval, f));
     }
     return out;
   }
 }
 
-function toMessage(symbol: string, interval: string, f: Forming): LiveCandle {
+function toMessage(instrument: Instrument, interval: string, f: Forming): LiveCandle {
   return {
     type: 'candle',
-    symbol,
+    ...instrumentOf(instrument),
     interval,
     time: f.time,
     open: f.open,

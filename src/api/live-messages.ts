@@ -1,13 +1,12 @@
-import type { GapEvent } from '../core/events.js';
+import type { GapEvent, Instrument } from '../core/events.js';
 
 /**
- * What /api/stream sends. Each SSE `data:` line is a JSON array of these (one batch per write).
+ * What /api/stream sends. Every message but `dropped` names its instrument (exchange, market, symbol). Each SSE `data:` line is a JSON array of these (one batch per write).
  * Decimal fields stay strings, as in the REST API; times are epoch ms.
  */
 
-export interface LiveTrade {
+export interface LiveTrade extends Instrument {
   readonly type: 'trade';
-  readonly symbol: string;
   readonly kind: 'trade' | 'aggTrade';
   readonly id: number;
   readonly price: string;
@@ -18,9 +17,8 @@ export interface LiveTrade {
   readonly whale: boolean;
 }
 
-export interface LiveBookTicker {
+export interface LiveBookTicker extends Instrument {
   readonly type: 'bookTicker';
-  readonly symbol: string;
   readonly time: number;
   readonly bidPrice: string;
   readonly bidQty: string;
@@ -28,9 +26,8 @@ export interface LiveBookTicker {
   readonly askQty: string;
 }
 
-export interface LiveCandle {
+export interface LiveCandle extends Instrument {
   readonly type: 'candle';
-  readonly symbol: string;
   readonly interval: string;
   /** Window start, epoch ms. */
   readonly time: number;
@@ -54,9 +51,8 @@ export interface LiveCandle {
   readonly averages?: Readonly<Record<string, string | null>>;
 }
 
-export interface LiveMetric {
+export interface LiveMetric extends Instrument {
   readonly type: 'metric';
-  readonly symbol: string;
   /** `trades`: windowed trade metrics; `spread`: windowed spread metrics. */
   readonly kind: 'trades' | 'spread';
   readonly time: number;
@@ -65,9 +61,8 @@ export interface LiveMetric {
 
 export type AnomalyKind = 'volatility' | 'volumeSpike' | 'priceMove' | 'spreadWarning';
 
-export interface LiveAnomaly {
+export interface LiveAnomaly extends Instrument {
   readonly type: 'anomaly';
-  readonly symbol: string;
   readonly kind: AnomalyKind;
   readonly time: number;
   readonly message: string;
@@ -75,9 +70,8 @@ export interface LiveAnomaly {
   readonly threshold?: number | string | null;
 }
 
-export interface LiveGap {
+export interface LiveGap extends Instrument {
   readonly type: 'gap';
-  readonly symbol: string;
   readonly stream: GapEvent['stream'];
   readonly firstMissingId: number;
   readonly lastMissingId: number;

@@ -1,11 +1,9 @@
-import type { MarketEvent } from '../core/events.js';
-import { exchangeTime } from '../core/events.js';
+import { exchangeTime, type Instrument, type MarketEvent } from '../core/events.js';
 
 const RATE_WINDOW_S = 10;
 const LATENCY_SAMPLES = 2_048;
 
-export interface StreamRate {
-  readonly symbol: string;
+export interface StreamRate extends Instrument {
   readonly stream: string;
   /** Mean over the last 10 whole seconds (or the stream's age, when younger). */
   readonly messagesPerSecond: number;
@@ -37,7 +35,7 @@ export class LiveStats {
   private readonly latency = new Map<string, { values: Float64Array; next: number; count: number }>();
 
   record(event: MarketEvent, nowMs: number): void {
-    const key = `${event.symbol}\u0000${event.type}`;
+    const key = `${event.exchange}\u0000${event.market}\u0000${event.symbol}\u0000${event.type}`;
     const second = Math.floor(nowMs / 1000);
     let rate = this.rates.get(key);
     if (!rate) {
@@ -66,14 +64,14 @@ export class LiveStats {
     const out: StreamRate[] = [];
     for (const [key, rate] of this.rates) {
       advance(rate, second);
-      const [symbol = '', stream = ''] = key.split('\u0000');
+      const [exchange = '', market = '', symbol = '', stream = ''] = key.split('\u0000');
       // Whole seconds before the current one, so a half-elapsed second does not halve the rate.
       const span = Math.min(RATE_WINDOW_S, second - rate.firstSecond);
       let sum = 0;
       for (let i = 1; i <= span; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
-      out.push({ symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt });
+      out.push({ exchange, market, symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt });
     }
-    return out.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.stream.localeCompare(b.stream));
+    return out.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.market.localeCompare(b.market) || a.exchange.localeCompare(b.exchange) || a.stream.localeCompare(b.stream));
   }
 
   /** Ingest latency in ms over all streams, and per stream type. */

@@ -1,4 +1,6 @@
-import { isMarketTrade, type BookTickerEvent, type GapEvent, type PipelineEvent, type ResetEvent, type TradeEvent, type AggTradeEvent } from '../core/events.js';
+import {
+  type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type ResetEvent, type TradeEvent,
+} from '../core/events.js';
 import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../processors/decimal.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
 import { LiveCandles } from './live-candles.js';
@@ -11,7 +13,7 @@ export type MetricUpdate = Omit<LiveMetric, 'type'>;
 export type AnomalyUpdate = Omit<LiveAnomaly, 'type'>;
 
 export interface LiveFilter {
-  readonly symbols: readonly string[];
+  readonly instruments: readonly Instrument[];
   /** Candle intervals wanted; all when absent. */
   readonly intervals?: readonly string[];
 }
@@ -37,7 +39,7 @@ export interface LiveFeedStats {
 
 /**
  * The API's live view of the pipeline. The integrator feeds it every market event (`publish`) and
- * the processor's outputs; /api/stream subscribers receive them per symbol through bounded,
+ * the processor's outputs; /api/stream subscribers receive them per instrument through bounded,
  * coalescing buffers, so a slow client costs a fixed amount of memory.
  */
 export interface LiveFeed {
@@ -71,7 +73,8 @@ class Subscriber implements LiveSubscription {
   closed = false;
 
   constructor(
-    readonly symbols: ReadonlySet<string>,
+    /** instrumentKey of each instrument wanted. */
+    readonly instruments: ReadonlySet<string>,
     readonly intervals: ReadonlySet<string> | null,
     limits: BufferLimits,
     private readonly onClose: (s: Subscriber) => void,
@@ -80,7 +83,7 @@ class Subscriber implements LiveSubscription {
   }
 
   wants(message: SymbolMessage): boolean {
-    if (!this.symbols.has(message.symbol)) return false;
+    if (!this.instruments.has(instrumentKey(message))) return false;
     return message.type !== 'candle' || this.intervals === null || this.intervals.has(message.interval);
   }
 
@@ -124,7 +127,7 @@ class MemoryLiveFeed implements LiveFeed {
   private readonly liveStats = new LiveStats();
   /** Last state-like message per key, replayed to a new subscriber so it starts complete. */
   private readonly state = new Map<string, SymbolMessage>();
-  /** Which trade stream feeds the tape and the live candle, per symbol (see tapeKind). */
+  /** Which trade stream feeds the tape and the live candle, per instrumentKey (see tapeKind). */
   private readonly tapeKinds = new Map<string, 'trade' | 'aggTrade'>();
   private readonly whaleThreshold: (symbol: string) => Dec;
   private readonly limits: BufferLimits;
@@ -162,7 +165,7 @@ class MemoryLiveFeed implements LiveFeed {
         this.onGap(event);
         return;
       case 'reset':
-        for (const symbol of event.symbols) this.candles.reset(symbol);
+        for (const instrument of event.instruments) this.candles.reset(instrument);
         return;
       case 'depthSnapshot':
       case 'deadLetter':
@@ -171,11 +174,11 @@ class MemoryLiveFeed implements LiveFeed {
   }
 
   publishCandle(candle: CandleUpdate): void {
-    this.send({ ...candle, type: 'candle', source: 'processor', partial: false }, `cp:${candle.symbol}:${candle.interval}`);
+    this.send({ ...candle, type: 'candle', source: 'processor', partial: false }, `cp:${instrumentKey(candle)}:${candle.interval}`);
   }
 
   publishMetric(metric: MetricUpdate): void {
-    this.send({ ...metric, type: 'metric' }, `m:${metric.symbol}:${metric.kind}`);
+    this.send({ ...metric, type: 'metric' }, `m:${instrumentKey(metric)}:${metric.kind}`);
   }
 
   publishAnomaly(anomaly: AnomalyUpdate): void {
@@ -184,14 +187,14 @@ class MemoryLiveFeed implements LiveFeed {
 
   subscribe(filter: LiveFilter): LiveSubscription {
     const subscriber = new Subscriber(
-      new Set(filter.symbols),
+      new Set(filter.instruments.map(instrumentKey)),
       filter.intervals ? new Set(filter.intervals) : null,
       this.limits,
       (s) => this.subscribers.delete(s),
     );
     for (const message of this.state.values()) if (subscriber.wants(message)) subscriber.deliver(message);
-    for (const symbol of filter.symbols) {
-      for (const candle of this.candles.snapshot(symbol)) if (subscriber.wants(candle)) subscriber.deliver(candle);
+    for (const instrument of filter.instruments) {
+      for (const candle of this.candles.snapshot(instrument)) if (subscriber.wants(candle)) subscriber.deliver(candle);
     }
     this.subscribers.add(subscriber);
     return subscriber;
@@ -217,11 +220,12 @@ class MemoryLiveFeed implements LiveFeed {
    * with only aggTrades uses those.
    */
   private tapeKind(event: TradeEvent | AggTradeEvent): boolean {
-    const current = this.tapeKinds.get(event.symbol);
+    const key = instrumentKey(event);
+    const current = this.tapeKinds.get(key);
     if (current === event.type) return true;
     if (event.type === 'aggTrade' && current === 'trade') return false;
-    if (current === 'aggTrade') this.candles.reset(event.symbol);
-    this.tapeKinds.set(event.symbol, event.type);
+    if (current === 'aggTrade') this.candles.reset(event);
+    this.tapeKinds.set(key, event.type);
     return true;
   }
 
@@ -231,7 +235,7 @@ class MemoryLiveFeed implements LiveFeed {
     const notional = mul(parseDecimal(event.price), parseDecimal(event.quantity));
     this.send({
       type: 'trade',
-      symbol: event.symbol,
+      ...instrumentOf(event),
       kind: event.type,
       id: event.type === 'trade' ? event.tradeId : event.aggTradeId,
       price: event.price,
@@ -240,7 +244,7 @@ class MemoryLiveFeed implements LiveFeed {
       buyerIsMaker: event.buyerIsMaker,
       whale: compare(notional, this.whaleThreshold(event.symbol)) >= 0,
     });
-    const trade = { symbol: event.symbol, price: event.price, quantity: event.quantity, time: event.tradeTime };
+    const trade = { ...instrumentOf(event), price: event.price, quantity: event.quantity, time: event.tradeTime };
     for (const candle of this.candles.apply(trade)) this.send(candle);
   }
 
@@ -248,21 +252,21 @@ class MemoryLiveFeed implements LiveFeed {
     this.send(
       {
         type: 'bookTicker',
-        symbol: event.symbol,
+        ...instrumentOf(event),
         time: event.transactionTime ?? event.eventTime,
         bidPrice: event.bidPrice,
         bidQty: event.bidQty,
         askPrice: event.askPrice,
         askQty: event.askQty,
       },
-      `b:${event.symbol}`,
+      `b:${instrumentKey(event)}`,
     );
   }
 
   private onGap(event: GapEvent): void {
     this.send({
       type: 'gap',
-      symbol: event.symbol,
+      ...instrumentOf(event),
       stream: event.stream,
       firstMissingId: event.firstMissingId,
       lastMissingId: event.lastMissingId,

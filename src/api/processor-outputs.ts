@@ -1,3 +1,4 @@
+import { instrumentOf } from '../core/events.js';
 import type { Upsert } from '../processors/processor-core.js';
 import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
 import type { LiveFeed } from './live.js';
@@ -13,7 +14,7 @@ export function publishProcessorOutputs(live: LiveFeed, upserts: readonly Upsert
       case 'candles': {
         const r = u.row;
         live.publishCandle({
-          symbol: r.symbol,
+          ...instrumentOf(r),
           interval: r.interval,
           time: r.windowStart,
           open: r.open,
@@ -31,7 +32,7 @@ export function publishProcessorOutputs(live: LiveFeed, upserts: readonly Upsert
       case 'trade_metrics': {
         const r = u.row;
         live.publishMetric({
-          symbol: r.symbol,
+          ...instrumentOf(r),
           kind: 'trades',
           time: r.windowStart,
           values: { interval: r.interval, vwap: r.vwap, volume: r.volume, buyVolume: r.buyVolume, sellVolume: r.sellVolume, tradeCount: r.tradeCount, priceStddev: r.priceStddev },
@@ -42,7 +43,7 @@ export function publishProcessorOutputs(live: LiveFeed, upserts: readonly Upsert
       case 'spread_metrics': {
         const r = u.row;
         live.publishMetric({
-          symbol: r.symbol,
+          ...instrumentOf(r),
           kind: 'spread',
           time: r.windowStart,
           values: { interval: r.interval, avgSpreadBps: r.avgSpreadBps, minSpread: r.minSpread, maxSpread: r.maxSpread, updateCount: r.updateCount },

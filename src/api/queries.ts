@@ -1,3 +1,4 @@
+import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { marketTradeSql } from '../store/rows.js';
 import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
@@ -32,25 +33,51 @@ function rangeSql(column: string, range: Range, params: unknown[]): string {
   return sql;
 }
 
+/** `exchange = $a AND market = $b AND symbol = $c` (with the table alias), appending the parameters. */
+function instrumentSql(i: Instrument, params: unknown[], alias = ''): string {
+  params.push(i.exchange, i.market, i.symbol);
+  const n = params.length;
+  return `${alias}exchange = $${n - 2} AND ${alias}market = $${n - 1} AND ${alias}symbol = $${n}`;
+}
+
+/** An exchange and market, with the symbol optional (lists across symbols). */
+export type MarketFilter = Omit<Instrument, 'symbol'> & { readonly symbol?: string | undefined };
+
+/** `AND exchange = $a AND market = $b [AND symbol = $c]`. */
+function marketSql(f: MarketFilter, params: unknown[]): string {
+  params.push(f.exchange, f.market);
+  let sql = ` AND exchange = $${params.length - 1} AND market = $${params.length}`;
+  if (f.symbol !== undefined) {
+    params.push(f.symbol);
+    sql += ` AND symbol = $${params.length}`;
+  }
+  return sql;
+}
+
 /** The newest `limit` rows of the range, returned oldest first (what charts want). */
 function newestAscending(inner: string, orderColumn: string): string {
   return `SELECT * FROM (${inner} ORDER BY ${orderColumn} DESC LIMIT $1) newest ORDER BY ${orderColumn} ASC`;
 }
 
-export async function symbolsWithData(db: Queryable): Promise<string[]> {
-  // A loose index scan: one index probe per distinct symbol instead of reading every trade.
-  const rows = await db.query<{ symbol: string }>(`
+/** Every instrument with stored trades. */
+export async function instrumentsWithData(db: Queryable): Promise<Instrument[]> {
+  // A loose index scan over the trades_symbol_time index: one probe per distinct symbol instead of
+  // reading every trade, then the few (exchange, market) pairs of each symbol.
+  const rows = await db.query<Instrument>(`
     WITH RECURSIVE s(symbol) AS (
       (SELECT symbol FROM trades ORDER BY symbol LIMIT 1)
       UNION ALL
       SELECT (SELECT t.symbol FROM trades t WHERE t.symbol > s.symbol ORDER BY t.symbol LIMIT 1) FROM s WHERE s.symbol IS NOT NULL
     )
-    SELECT symbol FROM s WHERE symbol IS NOT NULL`);
-  return rows.map((r) => r.symbol);
+    SELECT DISTINCT m.exchange, m.market, s.symbol FROM s
+    CROSS JOIN LATERAL (SELECT DISTINCT exchange, market FROM trades t WHERE t.symbol = s.symbol) m
+    WHERE s.symbol IS NOT NULL ORDER BY 1, 2, 3`);
+  return rows.map((r) => ({ exchange: r.exchange, market: r.market, symbol: r.symbol }));
 }
 
-export async function hasData(db: Queryable, symbol: string): Promise<boolean> {
-  const rows = await db.query(`SELECT 1 FROM trades WHERE symbol = $1 LIMIT 1`, [symbol]);
+export async function hasData(db: Queryable, instrument: Instrument): Promise<boolean> {
+  const params: unknown[] = [];
+  const rows = await db.query(`SELECT 1 FROM trades WHERE ${instrumentSql(instrument, params)} LIMIT 1`, params);
   return rows.length > 0;
 }
 
@@ -73,11 +100,11 @@ export interface CandleRow {
   averages: Record<string, string | null>;
 }
 
-export async function candles(db: Queryable, symbol: string, interval: string, range: Range): Promise<CandleRow[]> {
-  const params: unknown[] = [range.limit, symbol, interval];
+export async function candles(db: Queryable, instrument: Instrument, interval: string, range: Range): Promise<CandleRow[]> {
+  const params: unknown[] = [range.limit, interval];
   const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, open::text, high::text, low::text, close::text,
       volume::text, quote_volume::text, taker_buy_volume::text, trade_count, vwap::text, is_final, is_complete, indicators
-    FROM candles WHERE symbol = $2 AND interval = $3${rangeSql('window_start', range, params)}`;
+    FROM candles WHERE interval = $2 AND ${instrumentSql(instrument, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
   return rows.map((r) => ({
     time: Number(r.time_ms),
@@ -117,16 +144,18 @@ export interface TradeRow {
  * in NUMERIC, exactly as the processor decides. Individual trades when the symbol has them,
  * aggregated trades otherwise (never both: they describe the same fills).
  */
-export async function recentTrades(db: Queryable, symbol: string, limit: number, whaleNotional: string): Promise<TradeRow[]> {
+export async function recentTrades(db: Queryable, instrument: Instrument, limit: number, whaleNotional: string): Promise<TradeRow[]> {
+  const params: unknown[] = [limit, whaleNotional];
+  const inner = instrumentSql(instrument, params, 't.');
   const rows = await db.query<{ kind: 'trade' | 'aggTrade'; id: string | number; price: string; quantity: string; time_ms: number; buyer_is_maker: boolean; whale: boolean }>(
     `WITH k AS (
-       SELECT COALESCE((SELECT 'trade' FROM trades WHERE symbol = $1 AND kind = 'trade' LIMIT 1), 'aggTrade') AS kind
+       SELECT COALESCE((SELECT 'trade' FROM trades t WHERE ${inner} AND t.kind = 'trade' LIMIT 1), 'aggTrade') AS kind
      )
      SELECT t.kind, t.trade_id AS id, t.price::text AS price, t.quantity::text AS quantity,
-            ${ms('t.trade_time')} AS time_ms, t.buyer_is_maker, (t.price * t.quantity >= $3::numeric) AS whale
-     FROM trades t, k WHERE t.symbol = $1 AND t.kind = k.kind AND ${marketTradeSql('t')}
-     ORDER BY t.trade_time DESC, t.trade_id DESC LIMIT $2`,
-    [symbol, limit, whaleNotional],
+            ${ms('t.trade_time')} AS time_ms, t.buyer_is_maker, (t.price * t.quantity >= $2::numeric) AS whale
+     FROM trades t, k WHERE ${inner} AND t.kind = k.kind AND ${marketTradeSql('t')}
+     ORDER BY t.trade_time DESC, t.trade_id DESC LIMIT $1`,
+    params,
   );
   return rows.map((r) => ({
     kind: r.kind,
@@ -149,16 +178,11 @@ export interface GapRow {
   reason: string;
 }
 
-export async function gaps(db: Queryable, symbol: string | undefined, range: Range): Promise<GapRow[]> {
+export async function gaps(db: Queryable, filter: MarketFilter, range: Range): Promise<GapRow[]> {
   const params: unknown[] = [range.limit];
-  let where = 'TRUE';
-  if (symbol !== undefined) {
-    params.push(symbol);
-    where = `symbol = $${params.length}`;
-  }
   const rows = await db.query<Record<string, unknown>>(
     `SELECT symbol, stream, first_missing_id, last_missing_id, reason, ${ms('detected_at')} AS time_ms FROM gaps
-     WHERE ${where}${rangeSql('detected_at', range, params)} ORDER BY detected_at DESC LIMIT $1`,
+     WHERE TRUE${marketSql(filter, params)}${rangeSql('detected_at', range, params)} ORDER BY detected_at DESC LIMIT $1`,
     params,
   );
   return rows.map((r) => ({
@@ -182,13 +206,13 @@ export async function storeCounts(db: Queryable): Promise<{ gaps: number; deadLe
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 /** Windowed trade metrics, oldest first (the processor's internal running state left out). */
-export async function tradeMetrics(db: Queryable, symbol: string, range: Range) {
-  const params: unknown[] = [range.limit, symbol];
+export async function tradeMetrics(db: Queryable, instrument: Instrument, range: Range) {
+  const params: unknown[] = [range.limit];
   const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval, vwap::text,
       price_stddev, trade_count, volume::text, quote_volume::text, buy_volume::text, sell_volume::text, buy_sell_ratio::text,
       largest_trade_qty::text, largest_trade_notional::text, open::text, close::text,
       volatility_alert, volume_spike, price_move, is_final
-    FROM trade_metrics WHERE symbol = $2${rangeSql('window_start', range, params)}`;
+    FROM trade_metrics WHERE ${instrumentSql(instrument, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
   return rows.map((r) => ({
     time: Number(r.start_ms),
@@ -214,11 +238,11 @@ export async function tradeMetrics(db: Queryable, symbol: string, range: Range) 
 }
 
 /** Windowed spread metrics, oldest first. */
-export async function spreadMetrics(db: Queryable, symbol: string, range: Range) {
-  const params: unknown[] = [range.limit, symbol];
+export async function spreadMetrics(db: Queryable, instrument: Instrument, range: Range) {
+  const params: unknown[] = [range.limit];
   const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval,
       avg_spread::text, min_spread::text, max_spread::text, avg_spread_bps, avg_mid::text, update_count, spread_warning, is_final
-    FROM spread_metrics WHERE symbol = $2${rangeSql('window_start', range, params)}`;
+    FROM spread_metrics WHERE ${instrumentSql(instrument, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
   return rows.map((r) => ({
     time: Number(r.start_ms),
@@ -235,19 +259,12 @@ export async function spreadMetrics(db: Queryable, symbol: string, range: Range)
   }));
 }
 
-/** `AND symbol = $n` when a symbol is given. */
-function symbolSql(symbol: string | undefined, params: unknown[]): string {
-  if (symbol === undefined) return '';
-  params.push(symbol);
-  return ` AND symbol = $${params.length}`;
-}
-
 /** Whale trades, newest first. */
-export async function whales(db: Queryable, symbol: string | undefined, range: Range) {
+export async function whales(db: Queryable, filter: MarketFilter, range: Range) {
   const params: unknown[] = [range.limit];
   const rows = await db.query<Record<string, unknown>>(
     `SELECT symbol, trade_id, ${ms('trade_time')} AS time_ms, price::text, quantity::text, notional::text, side
-     FROM whale_trades WHERE TRUE${symbolSql(symbol, params)}${rangeSql('trade_time', range, params)}
+     FROM whale_trades WHERE TRUE${marketSql(filter, params)}${rangeSql('trade_time', range, params)}
      ORDER BY trade_time DESC, trade_id DESC LIMIT $1`,
     params,
   );
@@ -263,9 +280,9 @@ export async function whales(db: Queryable, symbol: string | undefined, range: R
 }
 
 /** Flagged metric windows, newest first, turned into anomaly entries (see anomalies.ts). */
-export async function anomalies(db: Queryable, symbol: string | undefined, range: Range): Promise<(AnomalyUpdate & { final: boolean })[]> {
+export async function anomalies(db: Queryable, market: MarketFilter, range: Range): Promise<(AnomalyUpdate & { final: boolean })[]> {
   const params: unknown[] = [range.limit];
-  const filter = `${symbolSql(symbol, params)}${rangeSql('window_start', range, params)}`;
+  const filter = `${marketSql(market, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(
     `SELECT * FROM (
        SELECT 'trades' AS source, symbol, interval, window_start, ${ms('window_start')} AS start_ms, is_final,
@@ -280,7 +297,7 @@ export async function anomalies(db: Queryable, symbol: string | undefined, range
     params,
   );
   return rows.flatMap((r) => {
-    const base = { symbol: String(r.symbol), windowStart: Number(r.start_ms), interval: String(r.interval) };
+    const base = { exchange: market.exchange, market: market.market, symbol: String(r.symbol), windowStart: Number(r.start_ms), interval: String(r.interval) };
     const found =
       r.source === 'spread'
         ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) })

@@ -3,7 +3,9 @@ import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../store/database.js';
 import type { HealthRegistry } from '../ops/health.js';
+import { type Instrument, instrumentKey } from '../core/events.js';
 import { decimalFromNumber, formatDecimal } from '../processors/decimal.js';
+import { configuredInstruments, defaultMarket } from '../sources/markets.js';
 import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
 import type { RouteDoc } from './openapi.js';
@@ -39,26 +41,42 @@ const STREAM_HEARTBEAT_MS = 15_000;
 /** Every /api route: path, summary, query schema and handler (the OpenAPI document is made from this list). */
 export function apiRoutes(ctx: RouteContext): ApiRoute[] {
   const { config, db, live, schemas } = ctx;
-  const configured = new Set(config.source.symbols);
+  const instruments = configuredInstruments(config.source);
+  const configured = new Set(instruments.map(instrumentKey));
+  const fallback = defaultMarket(config.source);
 
-  /** 404 unless the symbol is configured or has stored trades. */
-  const knownSymbol = async (symbol: string): Promise<string> => {
-    if (configured.has(symbol) || (await q.hasData(db, symbol))) return symbol;
-    throw new ApiError('TF_API_UNKNOWN_SYMBOL', `unknown symbol ${symbol}: configured are ${[...configured].join(', ')}`);
+  /** The query's exchange and market, defaulting to the first configured market. */
+  const marketOf = (query: { exchange?: string | undefined; market?: string | undefined }) => ({
+    exchange: query.exchange ?? fallback.exchange,
+    market: query.market ?? fallback.market,
+  });
+  /** 404 unless the instrument is configured or has stored trades. */
+  const known = async (query: { exchange?: string | undefined; market?: string | undefined; symbol: string }): Promise<Instrument> => {
+    const instrument = { ...marketOf(query), symbol: query.symbol };
+    if (configured.has(instrumentKey(instrument)) || (await q.hasData(db, instrument))) return instrument;
+    throw new ApiError(
+      'TF_API_UNKNOWN_SYMBOL',
+      `unknown instrument ${instrument.symbol} on ${instrument.exchange} ${instrument.market}: configured are ${[...configured].join(', ')}`,
+    );
   };
+  /** The list filter of a route whose symbol is optional. */
+  const knownFilter = async (query: { exchange?: string | undefined; market?: string | undefined; symbol?: string | undefined }): Promise<q.MarketFilter> =>
+    query.symbol === undefined ? marketOf(query) : known({ ...query, symbol: query.symbol });
   const whaleNotional = (symbol: string) =>
     formatDecimal(decimalFromNumber(config.processor.whaleNotionalBySymbol[symbol] ?? config.processor.whaleNotional));
 
   return [
     route({
       path: '/api/symbols',
-      summary: 'Configured symbols and symbols with stored data, and the candle intervals',
+      summary: 'Configured instruments and instruments with stored data (exchange, market, symbol), the default market and the candle intervals',
       query: schemas.none,
       handler: async () => {
-        const stored = new Set(await q.symbolsWithData(db));
-        const all = [...new Set([...configured, ...stored])].sort();
+        const stored = await q.instrumentsWithData(db);
+        const withData = new Set(stored.map(instrumentKey));
+        const all = new Map([...instruments, ...stored].map((i) => [instrumentKey(i), i]));
         return {
-          symbols: all.map((symbol) => ({ symbol, configured: configured.has(symbol), hasData: stored.has(symbol) })),
+          symbols: [...all.keys()].sort().map((key) => ({ ...(all.get(key) as Instrument), configured: configured.has(key), hasData: withData.has(key) })),
+          defaultMarket: fallback,
           intervals: config.processor.candleIntervals,
         };
       },
@@ -67,64 +85,64 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       path: '/api/candles',
       summary: 'OHLCV candles with VWAP and moving averages, oldest first (the newest `limit` of the range)',
       query: schemas.candles,
-      handler: async ({ symbol, interval, from, to, limit }) => {
-        await knownSymbol(symbol);
-        return { symbol, interval, candles: await q.candles(db, symbol, interval, { from, to, limit }) };
+      handler: async ({ interval, from, to, limit, ...query }) => {
+        const instrument = await known(query);
+        return { ...instrument, interval, candles: await q.candles(db, instrument, interval, { from, to, limit }) };
       },
     }),
     route({
       path: '/api/trades',
       summary: 'The recent trade tape, newest first, with a whale flag',
       query: schemas.trades,
-      handler: async ({ symbol, limit }) => {
-        await knownSymbol(symbol);
-        const threshold = whaleNotional(symbol);
-        return { symbol, whaleNotional: threshold, trades: await q.recentTrades(db, symbol, limit, threshold) };
+      handler: async ({ limit, ...query }) => {
+        const instrument = await known(query);
+        const threshold = whaleNotional(instrument.symbol);
+        return { ...instrument, whaleNotional: threshold, trades: await q.recentTrades(db, instrument, limit, threshold) };
       },
     }),
     route({
       path: '/api/metrics/trades',
       summary: 'Windowed trade metrics (volume, buy/sell pressure, volatility), oldest first',
       query: schemas.symbolSeries,
-      handler: async ({ symbol, from, to, limit }) => {
-        await knownSymbol(symbol);
-        return { symbol, metrics: await q.tradeMetrics(db, symbol, { from, to, limit }) };
+      handler: async ({ from, to, limit, ...query }) => {
+        const instrument = await known(query);
+        return { ...instrument, metrics: await q.tradeMetrics(db, instrument, { from, to, limit }) };
       },
     }),
     route({
       path: '/api/metrics/spreads',
       summary: 'Windowed bid/ask spread metrics in basis points, oldest first',
       query: schemas.symbolSeries,
-      handler: async ({ symbol, from, to, limit }) => {
-        await knownSymbol(symbol);
-        return { symbol, metrics: await q.spreadMetrics(db, symbol, { from, to, limit }) };
+      handler: async ({ from, to, limit, ...query }) => {
+        const instrument = await known(query);
+        return { ...instrument, metrics: await q.spreadMetrics(db, instrument, { from, to, limit }) };
       },
     }),
     route({
       path: '/api/whales',
       summary: 'Trades at or above the whale notional, newest first',
       query: schemas.anySymbolEvents,
-      handler: async ({ symbol, from, to, limit }) => {
-        if (symbol !== undefined) await knownSymbol(symbol);
-        return { whales: await q.whales(db, symbol, { from, to, limit }) };
+      handler: async ({ from, to, limit, ...query }) => {
+        const filter = await knownFilter(query);
+        return { exchange: filter.exchange, market: filter.market, whales: await q.whales(db, filter, { from, to, limit }) };
       },
     }),
     route({
       path: '/api/anomalies',
       summary: 'Volatility, volume spike, price move and spread warnings, newest first',
       query: schemas.anySymbolEvents,
-      handler: async ({ symbol, from, to, limit }) => {
-        if (symbol !== undefined) await knownSymbol(symbol);
-        return { anomalies: await q.anomalies(db, symbol, { from, to, limit }) };
+      handler: async ({ from, to, limit, ...query }) => {
+        const filter = await knownFilter(query);
+        return { exchange: filter.exchange, market: filter.market, anomalies: await q.anomalies(db, filter, { from, to, limit }) };
       },
     }),
     route({
       path: '/api/gaps',
       summary: 'Holes found in trade id sequences, newest first',
       query: schemas.anySymbolEvents,
-      handler: async ({ symbol, from, to, limit }) => {
-        if (symbol !== undefined) await knownSymbol(symbol);
-        return { gaps: await q.gaps(db, symbol, { from, to, limit }) };
+      handler: async ({ from, to, limit, ...query }) => {
+        const filter = await knownFilter(query);
+        return { exchange: filter.exchange, market: filter.market, gaps: await q.gaps(db, filter, { from, to, limit }) };
       },
     }),
     route({
@@ -136,15 +154,16 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
     route({
       path: '/api/stream',
       summary:
-        'Server-Sent Events: each data line is a JSON array of trade, bookTicker, candle, metric, anomaly, gap and dropped messages for the symbols asked for',
+        'Server-Sent Events: each data line is a JSON array of trade, bookTicker, candle, metric, anomaly, gap and dropped messages for the symbols asked for, on one exchange and market',
       query: schemas.stream,
       produces: 'text/event-stream',
-      handler: async ({ symbols, intervals }, req, reply) => {
-        for (const symbol of symbols) await knownSymbol(symbol);
-        const sub = live.subscribe({ symbols, ...(intervals ? { intervals } : {}) });
+      handler: async ({ symbols, intervals, exchange, market }, req, reply) => {
+        const wanted: Instrument[] = [];
+        for (const symbol of symbols) wanted.push(await known({ exchange, market, symbol }));
+        const sub = live.subscribe({ instruments: wanted, ...(intervals ? { intervals } : {}) });
         ctx.streams.add(sub);
         try {
-          await serveStream(req, reply, sub, { heartbeatMs: STREAM_HEARTBEAT_MS, hello: { ...ctx.instance, symbols } });
+          await serveStream(req, reply, sub, { heartbeatMs: STREAM_HEARTBEAT_MS, hello: { ...ctx.instance, ...marketOf({ exchange, market }), symbols } });
         } finally {
           ctx.streams.delete(sub);
         }

@@ -15,6 +15,16 @@ const symbol = z
   .transform((s) => s.toUpperCase())
   .meta({ description: 'Binance symbol, case-insensitive, e.g. BTCUSDT' });
 
+const NAME = /^[a-z0-9]{1,16}$/;
+const name = (what: string, example: string) =>
+  z
+    .string()
+    .regex(NAME, { message: `expected ${what} such as ${example} (lower-case letters or digits)` })
+    .optional()
+    .meta({ description: `${what[0]?.toUpperCase()}${what.slice(1)}, e.g. ${example}; default: the first configured market's` });
+/** With `symbol`, the instrument's identity; absent: the first configured market (source.markets). */
+const instrument = { exchange: name('an exchange', 'binance'), market: name('a market', 'usdm') };
+
 /**
  * The times a query may name: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. JavaScript dates
  * reach further, but a later year prints as `+010000-…`, which neither ISO 8601's four-digit year
@@ -80,11 +90,12 @@ export function buildSchemas(intervals: readonly string[]) {
   const windowed = { from, to };
   return {
     none: z.strictObject({}),
-    candles: z.strictObject({ symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
-    trades: z.strictObject({ symbol, limit: limit(100, 1_000) }),
-    symbolSeries: z.strictObject({ symbol, ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
-    anySymbolEvents: z.strictObject({ symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }).refine(ordered, orderedMessage),
+    candles: z.strictObject({ ...instrument, symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
+    trades: z.strictObject({ ...instrument, symbol, limit: limit(100, 1_000) }),
+    symbolSeries: z.strictObject({ ...instrument, symbol, ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
+    anySymbolEvents: z.strictObject({ ...instrument, symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }).refine(ordered, orderedMessage),
     stream: z.strictObject({
+      ...instrument,
       symbols: list(z.string().regex(SYMBOL).transform((s) => s.toUpperCase()), 'symbols such as BTCUSDT,ETHUSDT').meta({
         description: 'Comma-separated symbols to receive, e.g. BTCUSDT,ETHUSDT',
       }),

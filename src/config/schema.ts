@@ -30,13 +30,35 @@ const backoff = z.strictObject({
   healthyAfterMs: positiveInt.default(30_000),
 });
 
+const marketName = z.enum(['spot', 'usdm'], { error: 'expected spot or usdm' });
+/**
+ * One market a `tickflow run` ingests. A bare name (`usdm`) takes the source-wide symbols and the
+ * market's Binance URLs; the object form overrides them (e.g. to point each market at its own
+ * simulator or proxy).
+ */
+const marketEntry = z.union([
+  marketName.transform((market) => ({ market })),
+  z.strictObject({
+    market: marketName,
+    symbols: z.array(symbol).min(1).optional(),
+    wsBaseUrl: z.string().url().optional(),
+    restBaseUrl: z.string().url().optional(),
+  }),
+]);
+
 const source = z.strictObject({
   /** `binance` (live), `sim` (in-process simulator) or `replay:<file>`. */
   kind: z
     .string()
     .regex(/^(binance|sim|replay:.+)$/, { message: 'expected binance, sim or replay:<file>' })
     .default('binance'),
-  market: z.enum(['spot', 'usdm']).default('spot'),
+  /** The market when `markets` is empty; the API's default market. */
+  market: marketName.default('spot'),
+  /**
+   * Several markets at once, e.g. [spot, usdm]: one connection set per market, every record keyed
+   * by (exchange, market, symbol). Empty: just `market`. The first entry is the API's default.
+   */
+  markets: z.array(marketEntry).default([]),
   symbols: z.array(symbol).min(1).default(['BTCUSDT', 'ETHUSDT']),
   streams: z.array(streamName).min(1).default(['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m']),
   wsBaseUrl: z.string().url().default('wss://stream.binance.com:9443'),

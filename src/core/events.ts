@@ -10,16 +10,39 @@
 /** The unit of the exchange times in a frame (Binance spot "WebSocket Streams": `timeUnit`). */
 export type TimeUnit = 'MILLISECOND' | 'MICROSECOND';
 
+/**
+ * Binance's market segments, the ones its source and the simulator speak. An instrument's `market`
+ * is open (a string): another exchange's source names its own segments (docs/extending.md).
+ */
 export type Market = 'spot' | 'usdm';
+
+/**
+ * An instrument's identity: the same symbol on two markets (BTCUSDT spot and the BTCUSDT
+ * perpetual) or two exchanges is two instruments. Every key, table and API uses all three.
+ */
+export interface Instrument {
+  /** Registered exchange name (src/sources/registry.ts), e.g. `binance`. */
+  readonly exchange: string;
+  /** A market segment as the exchange's source names it (Binance: `spot`, `usdm`). */
+  readonly market: string;
+  /** Upper-case symbol, e.g. BTCUSDT. */
+  readonly symbol: string;
+}
+
+/** `exchange:market:symbol`, e.g. `binance:usdm:BTCUSDT`: the instrument as one string key. */
+export function instrumentKey(i: Instrument): string {
+  return `${i.exchange}:${i.market}:${i.symbol}`;
+}
+
+/** Just the identity fields of anything that carries them (a row, an event). */
+export function instrumentOf(i: Instrument): Instrument {
+  return { exchange: i.exchange, market: i.market, symbol: i.symbol };
+}
 
 /** A decimal number as a string, e.g. "61234.56000000"; never a float. */
 export type Decimal = string;
 
-interface EventBase {
-  readonly exchange: 'binance';
-  readonly market: Market;
-  /** Upper-case symbol, e.g. BTCUSDT. */
-  readonly symbol: string;
+interface EventBase extends Instrument {
   /** Exchange event time `E` in epoch ms (for spot bookTicker, which has none: the ingestion time in ms). */
   readonly eventTime: number;
   /** `E` in epoch µs, present only when the stream sends microseconds (`timeUnit=MICROSECOND`). */
@@ -125,11 +148,8 @@ export type MarketEventType = MarketEvent['type'];
  * diff-depth sequence break (`depth`: the update ids between the previous event's `u` and the
  * next event's start, i.e. spot `U` − 1, USD-M `pu`).
  */
-export interface GapEvent {
+export interface GapEvent extends Instrument {
   readonly type: 'gap';
-  readonly exchange: 'binance';
-  readonly market: Market;
-  readonly symbol: string;
   readonly stream: 'trade' | 'aggTrade' | 'depth';
   readonly firstMissingId: number;
   readonly lastMissingId: number;
@@ -167,15 +187,19 @@ export interface DeadLetterEvent {
  */
 export interface ResetEvent {
   readonly type: 'reset';
-  readonly symbols: readonly string[];
+  readonly instruments: readonly Instrument[];
   readonly at: number;
 }
 
 export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent;
 
-/** Symbol-keyed streams are ordered per symbol; dead letters have no symbol. */
+/**
+ * The bus record key: `exchange:market:symbol` (instrumentKey), so each instrument's records stay
+ * in order on one partition and spot and futures of one symbol never share a key; dead letters
+ * have no instrument and are keyed by origin (docs/kafka.md "Keys").
+ */
 export function eventKey(event: PipelineEvent): string {
-  return event.type === 'deadLetter' ? event.origin : event.symbol;
+  return event.type === 'deadLetter' ? event.origin : instrumentKey(event);
 }
 
 /**

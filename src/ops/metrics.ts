@@ -14,8 +14,8 @@ export function createMetrics() {
     registry,
     messagesReceived: new client.Counter({
       name: 'tickflow_messages_received_total',
-      help: 'Market messages received from the exchange, by symbol and stream type',
-      labelNames: ['symbol', 'stream'] as const,
+      help: 'Market messages received from the exchange, by instrument and stream type',
+      labelNames: ['exchange', 'market', 'symbol', 'stream'] as const,
       registers: [registry],
     }),
     eventsProduced: new client.Counter({
@@ -65,13 +65,13 @@ export function createMetrics() {
     gaps: new client.Counter({
       name: 'tickflow_gaps_detected_total',
       help: 'Holes found in trade or aggTrade id sequences',
-      labelNames: ['symbol', 'stream'] as const,
+      labelNames: ['exchange', 'market', 'symbol', 'stream'] as const,
       registers: [registry],
     }),
     missingIds: new client.Counter({
       name: 'tickflow_gap_missing_ids_total',
       help: 'Ids missing in detected gaps',
-      labelNames: ['symbol', 'stream'] as const,
+      labelNames: ['exchange', 'market', 'symbol', 'stream'] as const,
       registers: [registry],
     }),
     deadLetters: new client.Counter({
@@ -114,7 +114,7 @@ export function createMetrics() {
     lateEvents: new client.Counter({
       name: 'tickflow_late_events_total',
       help: 'Events behind the watermark',
-      labelNames: ['symbol'] as const,
+      labelNames: ['exchange', 'market', 'symbol'] as const,
       registers: [registry],
     }),
     openWindows: new client.Gauge({

@@ -10,6 +10,7 @@ import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
 import { lastStoredIds } from '../store/resume.js';
+import type { MarketSource } from '../sources/markets.js';
 import { storeGroup, startStoreWriter, type StoreWriter } from '../store/writer.js';
 import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
@@ -24,6 +25,8 @@ export interface RunningPipeline {
   readonly source: Source;
   readonly ingest: Ingest;
   readonly simulator: Simulator | undefined;
+  /** Every in-process simulator by market (`--source sim`). */
+  readonly simulators: Readonly<Record<string, Simulator>>;
   readonly bus: Bus;
   readonly db: Database;
   readonly live: LiveFeed;
@@ -81,8 +84,9 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   // Ids stored by an earlier process: what it had received but not written, and what arrived while
   // nothing ran, are a gap. With Kafka the backlog is stored first, so only what was lost counts.
   if (bus.kind === 'kafka') await writerCaughtUp(writer, config.ops.shutdownTimeoutMs);
-  const resumeFrom = await lastStoredIds(db, config.source);
-  const { source, simulator } = await createSource(ctx, { resumeFrom });
+  // Per market: spot and USD-M ids are separate sequences.
+  const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
+  const { source, simulator, simulators } = await createSource(ctx, { resumeFrom });
   ingest = await startIngest(ctx, source, bus);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const started = ingest;
@@ -96,7 +100,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     if (error !== undefined) throw new TickflowError(ErrorCodes.DECODE, `source failed after storing what it read: ${error}`);
     logger.info(started.totals(), 'source finished: every event stored and every window closed');
   });
-  return { source, ingest: started, simulator, bus, db, live, app, apiUrl, drained };
+  return { source, ingest: started, simulator, simulators, bus, db, live, app, apiUrl, drained };
 }
 
 /** Waits (at most `limitMs`) until the store writer has written everything the bus already held. */

@@ -2,6 +2,8 @@ import type { LiveFeed } from '../api/live.js';
 import { intervalMs } from '../api/live-candles.js';
 import { anomalies, candles } from '../api/queries.js';
 import { errorMessage } from '../core/errors.js';
+import { instrumentKey } from '../core/events.js';
+import { configuredInstruments } from '../sources/markets.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import type { Database } from '../store/database.js';
 import type { RoleContext } from './context.js';
@@ -20,15 +22,15 @@ export function followStoredWindows(ctx: RoleContext, db: Database, live: LiveFe
 
   const poll = async (): Promise<void> => {
     const now = Date.now();
-    for (const symbol of config.source.symbols) {
+    for (const instrument of configuredInstruments(config.source)) {
       for (const interval of config.processor.candleIntervals) {
-        for (const c of await candles(db, symbol, interval, { from: now - 2 * intervalMs(interval), limit: 2 })) {
-          live.publishCandle({ symbol, interval, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, tradeCount: c.tradeCount, final: c.final, vwap: c.vwap, averages: c.averages });
+        for (const c of await candles(db, instrument, interval, { from: now - 2 * intervalMs(interval), limit: 2 })) {
+          live.publishCandle({ ...instrument, interval, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume, tradeCount: c.tradeCount, final: c.final, vwap: c.vwap, averages: c.averages });
         }
       }
       // Anomalies are announced once, when their window is final (as in `tickflow run`).
-      for (const a of await anomalies(db, symbol, { from: since, limit: 100 })) {
-        const key = `${a.symbol}|${a.kind}|${a.time}`;
+      for (const a of await anomalies(db, instrument, { from: since, limit: 100 })) {
+        const key = `${instrumentKey(a)}|${a.kind}|${a.time}`;
         if (!a.final || announced.has(key)) continue;
         announced.add(key);
         live.publishAnomaly(a);

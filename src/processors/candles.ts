@@ -1,4 +1,5 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
+import type { Instrument } from '../core/events.js';
 import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
 import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
@@ -23,8 +24,7 @@ export interface CandleState {
 }
 
 /** One `candles` row; decimals as strings, ready for NUMERIC columns. */
-export interface CandleRow {
-  readonly symbol: string;
+export interface CandleRow extends Instrument {
   readonly interval: string;
   readonly windowStart: number;
   readonly windowEnd: number;
@@ -141,7 +141,7 @@ function candleIndicators(window: Window<CandleState>, history: readonly Window<
 export function candleRow(window: Window<CandleState>, history: readonly Window<CandleState>[], options: CandleOptions): CandleRow {
   const s = window.state;
   return {
-    symbol: window.symbol,
+    ...window.instrument,
     interval: options.interval,
     windowStart: window.start,
     windowEnd: window.end,

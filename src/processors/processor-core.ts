@@ -1,5 +1,5 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import { isMarketTrade, type PipelineEvent } from '../core/events.js';
+import { type Instrument, isMarketTrade, type PipelineEvent } from '../core/events.js';
 import { type CandleRow, candleKind, candleRow, candleStateFromRow, INTERVAL_MS, windowLabel } from './candles.js';
 import {
   quoteInput, type QuoteInput, type SpreadMetricsRow, type SpreadOptions, type SpreadState, spreadKind, spreadRow, spreadStateFromRow,
@@ -37,13 +37,12 @@ export interface ProcessorOptions {
 }
 
 /** An event that reached a window already final and was recorded instead of applied. */
-export interface LateEventRow {
+export interface LateEventRow extends Instrument {
   /** `topic/partition` the event came from; with `offset`, its identity. */
   readonly source: string;
   readonly offset: bigint;
   /** The window kind it was late for, e.g. `candles:1m`. */
   readonly target: string;
-  readonly symbol: string;
   readonly eventTime: number;
   readonly watermark: number;
   /** `late` (lateEvents=table) or `beyond_retention` (too old to correct). */
@@ -71,8 +70,8 @@ export interface CoreInput {
 export interface IngestResult {
   /** Final rows, late corrections, whales and late-event rows: durable before offsets commit. */
   readonly upserts: Upsert[];
-  /** Symbol of every event that arrived behind its window's watermark. */
-  readonly late: string[];
+  /** Instrument of every event that arrived behind its window's watermark. */
+  readonly late: Instrument[];
   /** Events skipped because a field could not be used (e.g. a price that is not a decimal). */
   readonly rejected: { readonly source: string; readonly offset: bigint; readonly reason: string }[];
 }
@@ -87,10 +86,10 @@ export interface RestoredRows {
 /** One window kind bound to its output table; `S` stays inside. */
 interface Stage<E> {
   readonly engine: { readonly kind: { readonly name: string } };
-  apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean;
+  apply(input: CoreInput, instrument: Instrument, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean;
   advance(source: string, watermark: number, out: Upsert[]): void;
   /** Ids seen that fold into no window (see WindowEngine.observeIds); settles what they complete. */
-  observeIds(symbol: string, first: number, last: number, out: Upsert[]): void;
+  observeIds(instrument: Instrument, first: number, last: number, out: Upsert[]): void;
   finish(out: Upsert[]): void;
   dirty(out: Upsert[]): void;
   open(out: Upsert[]): void;
@@ -105,30 +104,30 @@ class BoundStage<E, S> implements Stage<E> {
     private readonly toUpsert: (window: Window<S>, history: readonly Window<S>[]) => Upsert,
   ) {}
 
-  observeIds(symbol: string, first: number, last: number, out: Upsert[]): void {
-    this.engine.observeIds(symbol, first, last);
+  observeIds(instrument: Instrument, first: number, last: number, out: Upsert[]): void {
+    this.engine.observeIds(instrument, first, last);
     const settled: Window<S>[] = [];
-    this.engine.settle(symbol, settled);
+    this.engine.settle(instrument, settled);
     for (const w of settled) out.push(this.upsert(w));
   }
 
-  apply(input: CoreInput, symbol: string, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean {
-    const result = this.engine.apply(input.source, input.offset, symbol, time, event, watermark);
+  apply(input: CoreInput, instrument: Instrument, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean {
+    const result = this.engine.apply(input.source, input.offset, instrument, time, event, watermark);
     const settled: Window<S>[] = [];
-    this.engine.settle(symbol, settled);
+    this.engine.settle(instrument, settled);
     for (const w of settled) out.upserts.push(this.upsert(w));
     if (result.kind !== 'late') return false;
-    const corrected = mode === 'correct' ? this.engine.correct(input.source, input.offset, symbol, time, event, result.window) : undefined;
+    const corrected = mode === 'correct' ? this.engine.correct(input.source, input.offset, instrument, time, event, result.window) : undefined;
     if (corrected) {
       out.upserts.push(this.upsert(corrected));
     } else {
       out.upserts.push({
         table: 'late_events',
         row: {
+          ...instrument,
           source: input.source,
           offset: input.offset,
           target: this.engine.kind.name,
-          symbol,
           eventTime: time,
           watermark,
           reason: mode === 'correct' ? 'beyond_retention' : 'late',
@@ -174,7 +173,7 @@ class BoundStage<E, S> implements Stage<E> {
   }
 
   private upsert(w: Window<S>): Upsert {
-    return this.toUpsert(w, this.engine.history(w.symbol, w.start));
+    return this.toUpsert(w, this.engine.history(w.instrument, w.start));
   }
 }
 
@@ -258,15 +257,15 @@ export class ProcessorCore {
       const t = tradeInput(e);
       // A USD-M INSURANCE_FUND/ADL/NA trade takes an id in the sequence but no part in candles (as in Binance's klines).
       if (!isMarketTrade(e)) {
-        for (const stage of this.tradeStages) stage.observeIds(t.symbol, t.firstTradeId, t.lastTradeId, out.upserts);
+        for (const stage of this.tradeStages) stage.observeIds(t.instrument, t.firstTradeId, t.lastTradeId, out.upserts);
         return;
       }
       const whale = this.whales.detect(t);
       if (whale) out.upserts.push({ table: 'whale_trades', row: whale });
-      this.route(this.tradeStages, input, t.symbol, t.time, t, out);
+      this.route(this.tradeStages, input, t.instrument, t.time, t, out);
     } else if (e.type === 'bookTicker') {
       const q = quoteInput(e);
-      this.route(this.quoteStages, input, q.symbol, q.time, q, out);
+      this.route(this.quoteStages, input, q.instrument, q.time, q, out);
     }
   }
 
@@ -353,13 +352,13 @@ export class ProcessorCore {
     };
   }
 
-  private route<E>(stages: readonly Stage<E>[], input: CoreInput, symbol: string, time: number, event: E, out: IngestResult): void {
+  private route<E>(stages: readonly Stage<E>[], input: CoreInput, instrument: Instrument, time: number, event: E, out: IngestResult): void {
     const watermark = this.watermark(input.source);
     let late = false;
     for (const stage of stages) {
-      if (stage.apply(input, symbol, time, event, watermark, this.options.lateEvents, out)) late = true;
+      if (stage.apply(input, instrument, time, event, watermark, this.options.lateEvents, out)) late = true;
     }
-    if (late) out.late.push(symbol);
+    if (late) out.late.push(instrument);
     const before = this.maxTime.get(input.source) ?? -Infinity;
     if (time <= before) return;
     this.maxTime.set(input.source, time);
@@ -374,12 +373,12 @@ export class ProcessorCore {
 }
 
 function restoredWindow<S>(
-  row: { symbol: string; windowStart: number; sourceOffset: bigint; isComplete?: boolean },
+  row: Instrument & { windowStart: number; sourceOffset: bigint; isComplete?: boolean },
   state: S,
   sizeMs: number,
 ): Omit<Window<S>, 'minOffset' | 'final' | 'dirty'> {
   return {
-    symbol: row.symbol,
+    instrument: { exchange: row.exchange, market: row.market, symbol: row.symbol },
     start: row.windowStart,
     end: row.windowStart + sizeMs,
     source: '',

@@ -170,7 +170,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           const inputs: CoreInput[] = batch.map((d) => ({ source: sourceOf(d), offset: d.offset, event: d.event }));
           for (const d of batch) lastDelivery.set(sourceOf(d), d);
           const result = core.ingest(inputs);
-          for (const symbol of result.late) metrics.lateEvents.inc({ symbol });
+          for (const i of result.late) metrics.lateEvents.inc({ exchange: i.exchange, market: i.market, symbol: i.symbol });
           for (const r of result.rejected) {
             metrics.deadLetters.inc({ origin: 'processor', reason: 'invalid_field' });
             logger.warn({ source: r.source, offset: r.offset.toString(), reason: r.reason }, 'event skipped by the processor');

@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.js';
-import type { AggTradeEvent, TradeEvent } from '../core/events.js';
+import type { AggTradeEvent, Instrument, TradeEvent } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
 import { isoFromMs } from '../store/rows.js';
@@ -49,12 +49,19 @@ function windowUpsert<R extends { isFinal: boolean }>(table: Upsert['table'], co
   return spec(
     table,
     columns,
-    `ON CONFLICT (symbol, interval, window_start) DO UPDATE SET ${updates} WHERE NOT ${ident(table)}.is_final OR EXCLUDED.is_final`,
+    `ON CONFLICT (exchange, market, symbol, interval, window_start) DO UPDATE SET ${updates} WHERE NOT ${ident(table)}.is_final OR EXCLUDED.is_final`,
   );
 }
 
-const windowKey = <R extends { symbol: string; interval: string; windowStart: number; windowEnd: number }>(): Column<R>[] => [
+/** The instrument columns (exchange, market, symbol): part of every processor table's key. */
+const instrumentKey = <R extends Instrument>(): Column<R>[] => [
+  { name: 'exchange', type: 'text', value: (r) => r.exchange, key: true },
+  { name: 'market', type: 'text', value: (r) => r.market, key: true },
   { name: 'symbol', type: 'text', value: (r) => r.symbol, key: true },
+];
+
+const windowKey = <R extends Instrument & { interval: string; windowStart: number; windowEnd: number }>(): Column<R>[] => [
+  ...instrumentKey<R>(),
   { name: 'interval', type: 'text', value: (r) => r.interval, key: true },
   { name: 'window_start', type: 'timestamptz', value: (r) => isoFromMs(r.windowStart), key: true },
   { name: 'window_end', type: 'timestamptz', value: (r) => isoFromMs(r.windowEnd) },
@@ -125,7 +132,7 @@ const spreadMetrics = windowUpsert<SpreadMetricsRow>('spread_metrics', [
 const whales = spec<WhaleRow>(
   'whale_trades',
   [
-    { name: 'symbol', type: 'text', value: (r) => r.symbol, key: true },
+    ...instrumentKey<WhaleRow>(),
     { name: 'trade_id', type: 'bigint', value: (r) => r.tradeId, key: true },
     { name: 'trade_time', type: 'timestamptz', value: (r) => isoFromMs(r.tradeTime), key: true },
     { name: 'price', type: 'numeric', value: (r) => r.price },
@@ -142,6 +149,8 @@ const lateEvents = spec<LateEventRow>(
     { name: 'source', type: 'text', value: (r) => r.source, key: true },
     { name: 'offset', type: 'bigint', value: (r) => r.offset.toString(), key: true },
     { name: 'target', type: 'text', value: (r) => r.target, key: true },
+    { name: 'exchange', type: 'text', value: (r) => r.exchange },
+    { name: 'market', type: 'text', value: (r) => r.market },
     { name: 'symbol', type: 'text', value: (r) => r.symbol },
     { name: 'event_time', type: 'timestamptz', value: (r) => isoFromMs(r.eventTime), key: true },
     { name: 'watermark_ms', type: 'bigint', value: (r) => (Number.isFinite(r.watermark) ? r.watermark : null) },
@@ -187,15 +196,15 @@ export async function writeUpserts(db: Queryable, upserts: readonly Upsert[]): P
 
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
-/** The last `n` final windows per symbol (and interval), oldest first. */
+/** The last `n` final windows per instrument (and interval), oldest first. */
 function latestFinal(table: string, columns: string): string {
   return `SELECT * FROM (
-      SELECT ${columns}, row_number() OVER (PARTITION BY symbol, interval ORDER BY window_start DESC) AS rn
+      SELECT ${columns}, row_number() OVER (PARTITION BY exchange, market, symbol, interval ORDER BY window_start DESC) AS rn
       FROM ${ident(table)} WHERE is_final AND interval = $2
-    ) recent WHERE rn <= $1 ORDER BY symbol, interval, window_start`;
+    ) recent WHERE rn <= $1 ORDER BY exchange, market, symbol, interval, window_start`;
 }
 
-const COMMON = `symbol, interval, ${epochMs('window_start')} AS window_start, ${epochMs('window_end')} AS window_end, source_offset::text AS source_offset`;
+const COMMON = `exchange, market, symbol, interval, ${epochMs('window_start')} AS window_start, ${epochMs('window_end')} AS window_end, source_offset::text AS source_offset`;
 
 type Raw = Record<string, unknown>;
 const str = (v: unknown): string => String(v);
@@ -204,6 +213,8 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 
 function common(r: Raw) {
   return {
+    exchange: str(r.exchange),
+    market: str(r.market),
     symbol: str(r.symbol),
     interval: str(r.interval),
     windowStart: num(r.window_start),

@@ -1,4 +1,4 @@
-import type { BookTickerEvent } from '../core/events.js';
+import { type BookTickerEvent, type Instrument, instrumentOf } from '../core/events.js';
 import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, mul, parseDecimal, sub, toNumber } from './decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
@@ -7,7 +7,7 @@ import type { Window, WindowKind } from './window-engine.js';
 
 /** One top-of-book update with its decimals parsed. */
 export interface QuoteInput {
-  readonly symbol: string;
+  readonly instrument: Instrument;
   /** `E`; spot bookTicker has none, so the source stamps the ingestion time (events.ts). */
   readonly time: number;
   readonly spread: Dec;
@@ -22,7 +22,7 @@ export function quoteInput(event: BookTickerEvent): QuoteInput {
   const spread = sub(ask, bid);
   const bidPlusAsk = add(bid, ask);
   const mid = toNumber(bidPlusAsk) / 2;
-  return { symbol: event.symbol, time: windowTime(event.eventTime, 'eventTime'), spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
+  return { instrument: instrumentOf(event), time: windowTime(event.eventTime, 'eventTime'), spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
 }
 
 export interface SpreadState {
@@ -34,8 +34,7 @@ export interface SpreadState {
   sumBps: number;
 }
 
-export interface SpreadMetricsRow {
-  readonly symbol: string;
+export interface SpreadMetricsRow extends Instrument {
   /** The window length as a label (`1m`, `30s`). */
   readonly interval: string;
   readonly windowStart: number;
@@ -85,7 +84,7 @@ export function spreadRow(window: Window<SpreadState>, options: SpreadOptions): 
   // avg > factor × min  ⇔  sum > factor × min × n, exact.
   const wide = compare(s.sumSpread, mul(mul(decimalFromNumber(options.warningFactor), s.minSpread), n)) > 0;
   return {
-    symbol: window.symbol,
+    ...window.instrument,
     interval: windowLabel(window.end - window.start),
     windowStart: window.start,
     windowEnd: window.end,

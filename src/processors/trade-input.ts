@@ -1,5 +1,5 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import type { AggTradeEvent, TradeEvent } from '../core/events.js';
+import { type AggTradeEvent, type Instrument, instrumentOf, type TradeEvent } from '../core/events.js';
 import { type Dec, mul, parseDecimal } from './decimal.js';
 
 /**
@@ -8,7 +8,7 @@ import { type Dec, mul, parseDecimal } from './decimal.js';
  * counts it in a kline.
  */
 export interface TradeInput {
-  readonly symbol: string;
+  readonly instrument: Instrument;
   readonly time: number;
   readonly id: number;
   readonly firstTradeId: number;
@@ -43,7 +43,7 @@ export function tradeInput(event: TradeEvent | AggTradeEvent): TradeInput {
   const first = event.type === 'trade' ? event.tradeId : event.firstTradeId;
   const last = event.type === 'trade' ? event.tradeId : event.lastTradeId;
   return {
-    symbol: event.symbol,
+    instrument: instrumentOf(event),
     time: windowTime(event.tradeTime, 'tradeTime'),
     id: event.type === 'trade' ? event.tradeId : event.aggTradeId,
     firstTradeId: first,
@@ -75,7 +75,7 @@ export interface OpenClose {
 }
 
 /**
- * Trade ids increase with time per symbol, so they order open and close even for trades that
+ * Trade ids increase with time per instrument, so they order open and close even for trades that
  * arrive late or out of order.
  */
 export function applyOpenClose(s: OpenClose, t: TradeInput): void {

@@ -1,3 +1,4 @@
+import type { Instrument } from '../core/events.js';
 import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, isZero, mul, parseDecimal, sub, toNumber, ZERO } from './decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
@@ -22,8 +23,7 @@ export interface TradeMetricsState {
   priceM2: number;
 }
 
-export interface TradeMetricsRow {
-  readonly symbol: string;
+export interface TradeMetricsRow extends Instrument {
   /** The window length as a label (`1m`, `30s`). */
   readonly interval: string;
   readonly windowStart: number;
@@ -127,7 +127,7 @@ export function tradeMetricsRow(
   const absMove = move.value < 0n ? { value: -move.value, scale: move.scale } : move;
   const priceMove = compare(mul(absMove, { value: 100n, scale: 0 }), mul(decimalFromNumber(options.priceMovePct), s.open)) > 0;
   return {
-    symbol: window.symbol,
+    ...window.instrument,
     interval: windowLabel(window.end - window.start),
     windowStart: window.start,
     windowEnd: window.end,

@@ -1,9 +1,9 @@
+import type { Instrument } from '../core/events.js';
 import { compare, type Dec, decimalFromNumber, formatDecimal } from './decimal.js';
 import type { TradeInput } from './trade-input.js';
 
-/** One `whale_trades` row, keyed by (symbol, trade_id): re-inserting it is a no-op. */
-export interface WhaleRow {
-  readonly symbol: string;
+/** One `whale_trades` row, keyed by (exchange, market, symbol, trade_id): re-inserting it is a no-op. */
+export interface WhaleRow extends Instrument {
   /** The trade id (`t`), or for aggTrade input the aggTrade id (`a`). */
   readonly tradeId: number;
   readonly tradeTime: number;
@@ -25,9 +25,10 @@ export class WhaleDetector {
   }
 
   detect(t: TradeInput): WhaleRow | undefined {
-    if (compare(t.notional, this.thresholds.get(t.symbol) ?? this.defaultThreshold) < 0) return undefined;
+    // Thresholds are per symbol (config.processor.whaleNotionalBySymbol): a symbol's notional means the same on every market.
+    if (compare(t.notional, this.thresholds.get(t.instrument.symbol) ?? this.defaultThreshold) < 0) return undefined;
     return {
-      symbol: t.symbol,
+      ...t.instrument,
       tradeId: t.id,
       tradeTime: t.time,
       price: formatDecimal(t.price),

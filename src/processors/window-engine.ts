@@ -1,7 +1,8 @@
 import { IdCoverage } from './id-coverage.js';
+import { type Instrument, instrumentKey } from '../core/events.js';
 
 /**
- * Event-time tumbling windows keyed by symbol, with no I/O: events go in, window snapshots come
+ * Event-time tumbling windows keyed by instrument (exchange, market, symbol), with no I/O: events go in, window snapshots come
  * out. Windows are assigned by the exchange's event time, never arrival. Each window remembers the
  * highest bus offset folded into it, which makes applying the same event twice a no-op; that is
  * what lets the processor replay from its committed offset after a crash and end up with the same
@@ -13,7 +14,7 @@ export interface WindowKind<E, S> {
   /** Stable name used in late-event rows, e.g. `candles:1m`. */
   readonly name: string;
   readonly sizeMs: number;
-  /** Closed windows kept per symbol (for late corrections, indicators, baselines). */
+  /** Closed windows kept per instrument (for late corrections, indicators, baselines). */
   readonly retain: number;
   create(first: E): S;
   add(state: S, event: E): void;
@@ -42,10 +43,10 @@ export interface WindowEngineOptions {
 }
 
 export interface Window<S> {
-  readonly symbol: string;
+  readonly instrument: Instrument;
   readonly start: number;
   readonly end: number;
-  /** Which bus partition feeds this symbol (`topic/partition`). */
+  /** Which bus partition feeds this instrument (`topic/partition`). */
   readonly source: string;
   state: S;
   /** Lowest offset folded in since the window was opened; undefined once closed or when empty. */
@@ -83,6 +84,7 @@ interface SymbolWindows<S> {
 }
 
 export class WindowEngine<E, S> {
+  /** By instrumentKey. */
   private readonly symbols = new Map<string, SymbolWindows<S>>();
 
   constructor(
@@ -98,9 +100,9 @@ export class WindowEngine<E, S> {
    * Folds one event into its open window. A late event (its window already closed) is not applied
    * here: the caller decides between `correct()` and recording it elsewhere.
    */
-  apply(source: string, offset: bigint, symbol: string, time: number, event: E, watermark: number): ApplyResult<S> {
+  apply(source: string, offset: bigint, instrument: Instrument, time: number, event: E, watermark: number): ApplyResult<S> {
     const start = this.windowStart(time);
-    const sw = this.symbolWindows(symbol);
+    const sw = this.symbolWindows(instrument);
     const ids = this.kind.ids?.(event);
     // Seen even when it is a redelivery or late: completeness is about what the exchange sent.
     if (ids) {
@@ -122,7 +124,7 @@ export class WindowEngine<E, S> {
       return { kind: 'late', window: closed };
     }
     sw.open.set(start, {
-      symbol, start, end, source,
+      instrument, start, end, source,
       state: this.kind.create(event),
       minOffset: offset,
       maxOffset: offset,
@@ -137,8 +139,8 @@ export class WindowEngine<E, S> {
    * Applies a late event to its closed window (creating it when it never existed and would be
    * retained) and returns the window to re-upsert; undefined when it is older than what is kept.
    */
-  correct(source: string, offset: bigint, symbol: string, time: number, event: E, window: Window<S> | undefined): Window<S> | undefined {
-    const sw = this.symbolWindows(symbol);
+  correct(source: string, offset: bigint, instrument: Instrument, time: number, event: E, window: Window<S> | undefined): Window<S> | undefined {
+    const sw = this.symbolWindows(instrument);
     if (window) {
       this.kind.add(window.state, event);
       window.maxOffset = offset;
@@ -150,7 +152,7 @@ export class WindowEngine<E, S> {
     const oldest = sw.closed[0];
     if (oldest && start < oldest.start && sw.closed.length >= this.kind.retain) return undefined;
     const created: Window<S> = {
-      symbol, start, end: start + this.kind.sizeMs, source,
+      instrument, start, end: start + this.kind.sizeMs, source,
       state: this.kind.create(event),
       minOffset: undefined,
       maxOffset: offset,
@@ -168,18 +170,18 @@ export class WindowEngine<E, S> {
    * Ids the exchange sent that fold into no window (a USD-M INSURANCE_FUND/ADL/NA trade takes a
    * trade id but is not in klines): seen all the same, so the windows around them can be complete.
    */
-  observeIds(symbol: string, first: number, last: number): void {
-    const sw = this.symbolWindows(symbol);
+  observeIds(instrument: Instrument, first: number, last: number): void {
+    const sw = this.symbolWindows(instrument);
     sw.coverage.add(first, last);
     if (last >= sw.watch.lo && first <= sw.watch.hi) sw.recheck = true;
   }
 
   /**
-   * Closed windows of `symbol` that the ids seen since they closed now show complete (the ids a
+   * Closed windows of `instrument` that the ids seen since they closed now show complete (the ids a
    * reordering delayed have arrived), for a re-upsert. Does nothing while ids arrive in order.
    */
-  settle(symbol: string, out: Window<S>[]): void {
-    const sw = this.symbols.get(symbol);
+  settle(instrument: Instrument, out: Window<S>[]): void {
+    const sw = this.symbols.get(instrumentKey(instrument));
     if (!sw?.recheck) return;
     sw.recheck = false;
     sw.watch = { lo: Infinity, hi: -Infinity };
@@ -245,9 +247,9 @@ export class WindowEngine<E, S> {
     return n;
   }
 
-  /** Closed windows of `symbol` before `start`, oldest first (for indicators and baselines). */
-  history(symbol: string, start: number): readonly Window<S>[] {
-    return this.historyBefore(this.symbolWindows(symbol), start);
+  /** Closed windows of `instrument` before `start`, oldest first (for indicators and baselines). */
+  history(instrument: Instrument, start: number): readonly Window<S>[] {
+    return this.historyBefore(this.symbolWindows(instrument), start);
   }
 
   /** Drops the open windows fed by `source` (its partition moved to another instance, which replays them). */
@@ -259,7 +261,7 @@ export class WindowEngine<E, S> {
 
   /** Re-installs a final window loaded from the store after a restart. */
   restore(window: Omit<Window<S>, 'minOffset' | 'final' | 'dirty'>): void {
-    const sw = this.symbolWindows(window.symbol);
+    const sw = this.symbolWindows(window.instrument);
     const span = this.kind.idSpan?.(window.state);
     // A stored complete window vouches for its ids and both neighbours'; an incomplete one only for its ends.
     if (span && window.complete) sw.coverage.add(span[0] - 1, span[1] + 1);
@@ -284,7 +286,7 @@ export class WindowEngine<E, S> {
       for (let start = first; start < w.start; start += size) {
         const last = sw.closed.at(-1) as Window<S>;
         const filled: Window<S> = {
-          symbol: w.symbol, start, end: start + size, source: w.source,
+          instrument: w.instrument, start, end: start + size, source: w.source,
           state: this.kind.fill(last.state),
           minOffset: undefined,
           maxOffset: -1n,
@@ -368,11 +370,12 @@ export class WindowEngine<E, S> {
     }
   }
 
-  private symbolWindows(symbol: string): SymbolWindows<S> {
-    let sw = this.symbols.get(symbol);
+  private symbolWindows(instrument: Instrument): SymbolWindows<S> {
+    const key = instrumentKey(instrument);
+    let sw = this.symbols.get(key);
     if (!sw) {
       sw = { open: new Map(), closed: [], coverage: new IdCoverage(), watch: { lo: Infinity, hi: -Infinity }, recheck: false };
-      this.symbols.set(symbol, sw);
+      this.symbols.set(key, sw);
     }
     return sw;
   }

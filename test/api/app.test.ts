@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiErrors } from '../../src/api/errors.js';
-import { candleRow, insertProcessorRows, insertTrades, openTestDatabase, spreadMetricsRow, testApp, tradeMetricsRow } from './helpers.js';
+import { candleRow, insertProcessorRows, insertTrades, openTestDatabase, spot, spreadMetricsRow, testApp, tradeMetricsRow } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
 
@@ -29,7 +29,7 @@ test('HTTP API against a migrated embedded database', async (t) => {
     { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', minute(1), { priceMove: true, volumeSpike: true, open: '100', close: '102.5' }) },
     { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(0)) },
     { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(2), { spreadWarning: true, avgSpreadBps: 14.5 }) },
-    { table: 'whale_trades', row: { symbol: 'BTCUSDT', tradeId: 103, tradeTime: T0 + 2_000, price: '61002.50', quantity: '2.00000000', notional: '122005.0000000000', side: 'buy' } },
+    { table: 'whale_trades', row: { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', tradeId: 103, tradeTime: T0 + 2_000, price: '61002.50', quantity: '2.00000000', notional: '122005.0000000000', side: 'buy' } },
   ]);
   const { app } = testApp(t, db);
 
@@ -84,10 +84,11 @@ test('HTTP API against a migrated embedded database', async (t) => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json().intervals, ['1m', '5m', '15m', '1h']);
     assert.deepEqual(res.json().symbols, [
-      { symbol: 'BTCUSDT', configured: true, hasData: true },
-      { symbol: 'ETHUSDT', configured: true, hasData: false },
-      { symbol: 'SOLUSDT', configured: false, hasData: true },
+      { ...spot('BTCUSDT'), configured: true, hasData: true },
+      { ...spot('ETHUSDT'), configured: true, hasData: false },
+      { ...spot('SOLUSDT'), configured: false, hasData: true },
     ]);
+    assert.deepEqual(res.json().defaultMarket, { exchange: 'binance', market: 'spot' });
   });
 
   await t.test('/api/trades returns the tape newest first, decimals as exact strings, whales flagged', async () => {

@@ -11,6 +11,7 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { HealthRegistry } from '../../src/ops/health.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
+import type { Instrument } from '../../src/core/events.js';
 import type { AggTradeEvent, BookTickerEvent, TradeEvent } from '../../src/core/events.js';
 import type { CandleRow } from '../../src/processors/candles.js';
 import type { Upsert } from '../../src/processors/processor-core.js';
@@ -117,10 +118,15 @@ export function bookTicker(symbol: string, updateId: number, bid: string, ask: s
 }
 
 
+/** The instrument of `symbol` on Binance spot (or another market). */
+export function spot(symbol: string, market = 'spot'): Instrument {
+  return { exchange: 'binance', market, symbol };
+}
+
 /** Processor rows with every column filled; tests override what they look at. */
 export function candleRow(symbol: string, interval: string, windowStart: number, values: Partial<CandleRow> = {}): CandleRow {
   return {
-    symbol, interval, windowStart, windowEnd: windowStart + 60_000,
+    exchange: 'binance', market: 'spot', symbol, interval, windowStart, windowEnd: windowStart + 60_000,
     open: '100.00', high: '101.50', low: '99.25', close: '101.00', volume: '12.50000000', quoteVolume: '1262.50000000',
     tradeCount: 42, takerBuyVolume: '7.00000000', takerBuyQuoteVolume: '707.00000000', vwap: '101.00000000',
     firstTradeId: 1, lastTradeId: 42, indicators: { sma20: null, ema12: '100.5' }, isFinal: true, isComplete: true, sourceOffset: 0n,
@@ -130,7 +136,7 @@ export function candleRow(symbol: string, interval: string, windowStart: number,
 
 export function tradeMetricsRow(symbol: string, windowStart: number, values: Partial<TradeMetricsRow> = {}): TradeMetricsRow {
   return {
-    symbol, interval: '1m', windowStart, windowEnd: windowStart + 60_000, vwap: '100.5', priceStddev: 0.25, tradeCount: 10,
+    exchange: 'binance', market: 'spot', symbol, interval: '1m', windowStart, windowEnd: windowStart + 60_000, vwap: '100.5', priceStddev: 0.25, tradeCount: 10,
     volume: '5', quoteVolume: '502.5', buyVolume: '3', sellVolume: '2', buySellRatio: '1.5', largestTradeQty: '1',
     largestTradeNotional: '101', open: '100', close: '101', firstTradeId: 1, lastTradeId: 10, samples: 10, priceMean: 100.5,
     priceM2: 0.6, volatilityAlert: false, volumeSpike: false, priceMove: false, isFinal: true, sourceOffset: 0n,
@@ -140,7 +146,7 @@ export function tradeMetricsRow(symbol: string, windowStart: number, values: Par
 
 export function spreadMetricsRow(symbol: string, windowStart: number, values: Partial<SpreadMetricsRow> = {}): SpreadMetricsRow {
   return {
-    symbol, interval: '30s', windowStart, windowEnd: windowStart + 30_000, avgSpread: '0.01', minSpread: '0.01', maxSpread: '0.02',
+    exchange: 'binance', market: 'spot', symbol, interval: '30s', windowStart, windowEnd: windowStart + 30_000, avgSpread: '0.01', minSpread: '0.01', maxSpread: '0.02',
     avgSpreadBps: 1.25, avgMid: '100.005', updateCount: 30, sumSpread: '0.3', sumBidPlusAsk: '6000.3', sumBps: 37.5,
     spreadWarning: false, isFinal: true, sourceOffset: 0n,
     ...values,

@@ -32,7 +32,7 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
     const parsed = parseFrame(json, 'usdm', 0);
     if (parsed.ok !== true || parsed.event.type !== 'trade') continue;
     const e = parsed.event;
-    for (const c of candles.apply({ symbol: e.symbol, price: e.price, quantity: e.quantity, time: e.tradeTime })) lastVersion.set(c.time, c);
+    for (const c of candles.apply({ exchange: e.exchange, market: e.market, symbol: e.symbol, price: e.price, quantity: e.quantity, time: e.tradeTime })) lastVersion.set(c.time, c);
   }
 
   const rows = readFileSync(official, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
@@ -58,17 +58,19 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
   assert.ok(complete.length >= 4, `complete minutes checked: ${complete.length}`);
 });
 
+const X = { exchange: 'binance', market: 'spot', symbol: 'X' };
+
 test('a trade older than the forming window is ignored; an older trade inside it does not move the close', () => {
   const candles = new LiveCandles(['1m']);
   const t0 = 1_723_161_600_000;
-  candles.apply({ symbol: 'X', price: '10', quantity: '1', time: t0 + 5_000 });
-  candles.apply({ symbol: 'X', price: '12', quantity: '1', time: t0 + 61_000 });
-  assert.deepEqual(candles.apply({ symbol: 'X', price: '99', quantity: '1', time: t0 + 59_000 }), []);
-  const [c] = candles.apply({ symbol: 'X', price: '11.5', quantity: '0.25', time: t0 + 60_500 });
+  candles.apply({ ...X, price: '10', quantity: '1', time: t0 + 5_000 });
+  candles.apply({ ...X, price: '12', quantity: '1', time: t0 + 61_000 });
+  assert.deepEqual(candles.apply({ ...X, price: '99', quantity: '1', time: t0 + 59_000 }), []);
+  const [c] = candles.apply({ ...X, price: '11.5', quantity: '0.25', time: t0 + 60_500 });
   assert.deepEqual(
     c && [c.time, c.open, c.high, c.low, c.close, c.volume, c.tradeCount, c.partial],
     [t0 + 60_000, '12', '12', '11.5', '12', '1.25', 2, false],
   );
-  candles.reset('X');
-  assert.equal(candles.apply({ symbol: 'X', price: '13', quantity: '1', time: t0 + 62_000 })[0]?.partial, true);
+  candles.reset(X);
+  assert.equal(candles.apply({ ...X, price: '13', quantity: '1', time: t0 + 62_000 })[0]?.partial, true);
 });

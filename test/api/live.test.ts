@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CoalescingBuffer } from '../../src/api/live-buffer.js';
 import type { LiveCandle, LiveMessage } from '../../src/api/live-messages.js';
 import { createLiveFeed } from '../../src/api/live.js';
-import { aggTrade, bookTicker, trade } from './helpers.js';
+import { aggTrade, bookTicker, spot, trade } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
 
@@ -12,8 +12,8 @@ const ofType = <T extends LiveMessage['type']>(ms: LiveMessage[], type: T) => ms
 
 test('messages reach only the subscribers of their symbol and interval, with whale flags and forming candles', () => {
   const live = createLiveFeed(feedOptions);
-  const btc = live.subscribe({ symbols: ['BTCUSDT'] });
-  const eth1m = live.subscribe({ symbols: ['ETHUSDT'], intervals: ['1m'] });
+  const btc = live.subscribe({ instruments: [spot('BTCUSDT')] });
+  const eth1m = live.subscribe({ instruments: [spot('ETHUSDT')], intervals: ['1m'] });
   live.publish(trade('BTCUSDT', 1, '60000.00', '1.5', T0 + 1_000));
   live.publish(trade('BTCUSDT', 2, '60010.00', '2', T0 + 2_000));
   live.publish(trade('ETHUSDT', 7, '2500.00', '20', T0 + 3_000));
@@ -34,7 +34,7 @@ test('messages reach only the subscribers of their symbol and interval, with wha
 
 test('a symbol with both streams uses trades, not aggTrades, for the tape and the candle', () => {
   const live = createLiveFeed(feedOptions);
-  const sub = live.subscribe({ symbols: ['BTCUSDT'], intervals: ['1m'] });
+  const sub = live.subscribe({ instruments: [spot('BTCUSDT')], intervals: ['1m'] });
   live.publish(aggTrade('BTCUSDT', 50, '1', '1', T0));
   live.publish(trade('BTCUSDT', 500, '2', '1', T0 + 1));
   live.publish(aggTrade('BTCUSDT', 51, '3', '1', T0 + 2));
@@ -50,30 +50,30 @@ test('a new subscriber starts with the latest book ticker, candles, metrics; ano
   live.publish(bookTicker('BTCUSDT', 1, '100.0', '100.2'));
   live.publish(bookTicker('BTCUSDT', 2, '100.1', '100.3'));
   live.publish(trade('BTCUSDT', 1, '100.2', '1', T0));
-  live.publishCandle({ symbol: 'BTCUSDT', interval: '1m', time: T0, open: '100', high: '101', low: '99', close: '100.2', volume: '7', tradeCount: 3, final: false, vwap: '100.1', averages: { sma20: '100.05' } });
-  live.publishMetric({ symbol: 'BTCUSDT', kind: 'spread', time: T0, values: { avgSpreadBps: 1.2 } });
-  live.publishAnomaly({ symbol: 'BTCUSDT', kind: 'priceMove', time: T0, message: 'moved 2.5% in 1m' });
+  live.publishCandle({ ...spot('BTCUSDT'), interval: '1m', time: T0, open: '100', high: '101', low: '99', close: '100.2', volume: '7', tradeCount: 3, final: false, vwap: '100.1', averages: { sma20: '100.05' } });
+  live.publishMetric({ ...spot('BTCUSDT'), kind: 'spread', time: T0, values: { avgSpreadBps: 1.2 } });
+  live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'priceMove', time: T0, message: 'moved 2.5% in 1m' });
   live.publish({ type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 2, lastMissingId: 4, detectedAt: T0, reason: 'sequence' });
 
-  const late = live.subscribe({ symbols: ['BTCUSDT'] });
+  const late = live.subscribe({ instruments: [spot('BTCUSDT')] });
   const ms = late.take();
   assert.deepEqual(ofType(ms, 'bookTicker').map((b) => b.bidPrice), ['100.1']);
   assert.deepEqual(ofType(ms, 'candle').map((c) => `${c.source}:${c.interval}`).sort(), ['live:1m', 'live:5m', 'processor:1m']);
   assert.deepEqual(ofType(ms, 'metric').map((m) => m.values), [{ avgSpreadBps: 1.2 }]);
   assert.equal(ofType(ms, 'trade').length + ofType(ms, 'anomaly').length + ofType(ms, 'gap').length, 0);
 
-  live.publishAnomaly({ symbol: 'BTCUSDT', kind: 'volumeSpike', time: T0 + 1, message: 'volume 4.1× the 20-window mean' });
+  live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'volumeSpike', time: T0 + 1, message: 'volume 4.1× the 20-window mean' });
   assert.deepEqual(ofType(late.take(), 'anomaly').map((a) => a.kind), ['volumeSpike']);
 });
 
 test('a subscriber that never reads holds a bounded buffer: trades capped with a dropped count, state coalesced', () => {
   const live = createLiveFeed({ ...feedOptions, limits: { maxTrades: 100, maxEvents: 10 } });
-  const slow = live.subscribe({ symbols: ['BTCUSDT'] });
+  const slow = live.subscribe({ instruments: [spot('BTCUSDT')] });
   const published = 50_000;
   for (let i = 1; i <= published; i++) {
     live.publish(trade('BTCUSDT', i, `${60_000 + (i % 100)}.00`, '0.001', T0 + i * 10));
     if (i % 10 === 0) live.publish(bookTicker('BTCUSDT', i, '1', '2', T0));
-    if (i % 1000 === 0) live.publishAnomaly({ symbol: 'BTCUSDT', kind: 'volatility', time: T0 + i * 10, message: 'x' });
+    if (i % 1000 === 0) live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'volatility', time: T0 + i * 10, message: 'x' });
   }
   // 100 trades + 10 events + 1 book ticker + (1m, 5m) × (forming, previous window).
   assert.ok(slow.pending <= 100 + 10 + 1 + 4, `pending ${slow.pending}`);
@@ -98,7 +98,7 @@ test('a subscriber that never reads holds a bounded buffer: trades capped with a
 test('CoalescingBuffer keeps the newest candle version per window and never goes back in time', () => {
   const buffer = new CoalescingBuffer({ maxTrades: 1, maxEvents: 1 });
   const candle = (time: number, close: string): LiveCandle => ({
-    type: 'candle', symbol: 'X', interval: '1m', time, open: '1', high: '1', low: '1', close, volume: '1', tradeCount: 1, source: 'live', final: false, partial: false,
+    type: 'candle', ...spot('X'), interval: '1m', time, open: '1', high: '1', low: '1', close, volume: '1', tradeCount: 1, source: 'live', final: false, partial: false,
   });
   buffer.push(candle(60_000, 'a'));
   buffer.push(candle(0, 'stale'));
@@ -108,7 +108,7 @@ test('CoalescingBuffer keeps the newest candle version per window and never goes
 
 test('closing a subscription wakes its reader and stops delivery', async () => {
   const live = createLiveFeed(feedOptions);
-  const sub = live.subscribe({ symbols: ['BTCUSDT'] });
+  const sub = live.subscribe({ instruments: [spot('BTCUSDT')] });
   const waiting = sub.ready();
   sub.close();
   await waiting;
@@ -130,4 +130,19 @@ test('stats report per-stream rates and ingest latency quantiles of what was fed
   // ingestion = trade time + 5 ms (see trade()).
   assert.equal(stats.ingestLatencyMs.p50, 5);
   assert.equal(stats.ingestLatencyMs.p99, 5);
+});
+
+test('the same symbol on two markets is two instruments: separate subscribers, tapes and forming candles', () => {
+  const live = createLiveFeed(feedOptions);
+  const spotSub = live.subscribe({ instruments: [spot('BTCUSDT')], intervals: ['1m'] });
+  const perpSub = live.subscribe({ instruments: [spot('BTCUSDT', 'usdm')], intervals: ['1m'] });
+  live.publish(trade('BTCUSDT', 1, '60000.00', '1', T0));
+  live.publish({ ...trade('BTCUSDT', 1, '60010.0', '3', T0 + 1), market: 'usdm' });
+  live.publish(trade('BTCUSDT', 2, '60001.00', '1', T0 + 2));
+  const s = spotSub.take();
+  const p = perpSub.take();
+  assert.deepEqual(ofType(s, 'trade').map((t) => [t.market, t.id, t.price]), [['spot', 1, '60000.00'], ['spot', 2, '60001.00']]);
+  assert.deepEqual(ofType(p, 'trade').map((t) => [t.market, t.id, t.price]), [['usdm', 1, '60010.0']]);
+  assert.deepEqual(ofType(s, 'candle').map((c) => [c.open, c.close, c.volume, c.tradeCount]).at(-1), ['60000.00', '60001.00', '2', 2]);
+  assert.deepEqual(ofType(p, 'candle').map((c) => [c.market, c.open, c.volume, c.tradeCount]), [['usdm', '60010.0', '3', 1]]);
 });

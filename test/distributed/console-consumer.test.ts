@@ -55,8 +55,8 @@ test("Kafka's console consumer reads what the ingest role produced: the document
       const type = String(event.type);
       seenTypes.add(type);
       assert.equal(headers, `tickflow-type:${type},tickflow-schema:1`);
-      assert.equal(key, event.symbol);
-      assert.ok(SYMBOLS.includes(key), key);
+      assert.equal(key, `${String(event.exchange)}:${String(event.market)}:${String(event.symbol)}`, 'keyed by instrument');
+      assert.ok(SYMBOLS.includes(String(event.symbol)), key);
       const [required, optional] = DOCUMENTED[type] ?? assert.fail(`undocumented type ${type} on ${id}`);
       const fields = Object.keys(event);
       for (const f of required) assert.ok(fields.includes(f), `${type} has ${f}: ${value}`);

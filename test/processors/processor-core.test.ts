@@ -26,7 +26,7 @@ test('late events correct the stored window by default and are counted', () => {
   const c = core();
   c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 75_000, '11', '1'))]);
   const late = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
-  assert.deepEqual(late.late, ['BTCUSDT']);
+  assert.deepEqual(late.late, [{ exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' }]);
   const [corrected] = candles(late.upserts);
   assert.deepEqual(
     [corrected?.windowStart, corrected?.volume, corrected?.low, corrected?.close, corrected?.tradeCount, corrected?.isFinal],
@@ -45,7 +45,7 @@ test('with lateEvents=table, late events go to late_events and the window stays 
   const image = new TableImage();
   image.apply(c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 75_000, '11', '1'))]).upserts);
   const late = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
-  assert.deepEqual(late.late, ['BTCUSDT']);
+  assert.deepEqual(late.late, [{ exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' }]);
   image.apply(late.upserts);
   const rows = image.of('late_events');
   assert.deepEqual(rows.map((r) => [r.target, r.reason, r.offset, r.watermark, r.eventTime]).sort(), [
@@ -62,7 +62,7 @@ test('events older than the late retention are kept in late_events, never droppe
   const late = c.ingest([at(6, trade(100, 1_000, '10', '5'))]);
   const rows = late.upserts.flatMap((u) => (u.table === 'late_events' ? [u.row] : []));
   assert.deepEqual(rows.map((r) => [r.target, r.reason]).sort(), [['candles:1m', 'beyond_retention'], ['trade_metrics', 'beyond_retention']]);
-  assert.deepEqual(late.late, ['BTCUSDT']);
+  assert.deepEqual(late.late, [{ exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' }]);
 });
 
 test('watermarks are per partition: a busy partition does not make another one late', () => {
@@ -212,4 +212,26 @@ test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades stay 
     ['10', '11', '10', '11', '3', 2, true, true],
   );
   assert.equal(image.of('whale_trades').length, 0);
+});
+
+test('the same symbol on two markets is two instruments: its own windows, trade-id sequence and whale rows', () => {
+  const c = core({ whaleNotional: 100 });
+  const perp = (t: ReturnType<typeof trade>) => ({ ...t, market: 'usdm' });
+  // Interleaved on one partition; the ids overlap, as spot and USD-M ids do (separate sequences).
+  const out = c.ingest([
+    at(0, trade(1, 1_000, '10', '1')),
+    at(1, perp(trade(1, 2_000, '20.0', '10'))),
+    at(2, trade(2, 3_000, '11', '2')),
+    at(3, perp(trade(5, 4_000, '21.0', '1'))),
+    at(4, trade(3, 75_000, '12', '1')),
+    at(5, perp(trade(6, 76_000, '22.0', '1'))),
+  ]).upserts;
+  const first = candles(out).filter((r) => r.windowStart === 0).map((r) => [r.market, r.open, r.close, r.volume, r.tradeCount, r.firstTradeId, r.lastTradeId]);
+  assert.deepEqual(first.sort(), [
+    ['spot', '10', '11', '3', 2, 1, 2],
+    ['usdm', '20.0', '21.0', '11', 2, 1, 5],
+  ]);
+  // Whale thresholds are per symbol, but the row is the instrument's: 20.0 × 10 on USD-M only.
+  const whales = out.flatMap((u) => (u.table === 'whale_trades' ? [[u.row.market, u.row.tradeId]] : []));
+  assert.deepEqual(whales, [['usdm', 1]]);
 });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import type { AggTradeEvent, BookTickerEvent, MarketEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
+import { type AggTradeEvent, type BookTickerEvent, instrumentKey, type MarketEvent, type PipelineEvent, type TradeEvent } from '../../src/core/events.js';
 import { topicOf } from '../../src/bus/bus.js';
 import { configSchema } from '../../src/config/schema.js';
 import { type CoreInput, ProcessorCore, type ProcessorOptions, type Upsert } from '../../src/processors/processor-core.js';
@@ -79,9 +79,9 @@ function keyOf(u: Upsert): string {
     case 'candles':
     case 'trade_metrics':
     case 'spread_metrics':
-      return `${u.table}|${u.row.symbol}|${u.row.interval}|${u.row.windowStart}`;
+      return `${u.table}|${instrumentKey(u.row)}|${u.row.interval}|${u.row.windowStart}`;
     case 'whale_trades':
-      return `${u.table}|${u.row.symbol}|${u.row.tradeId}`;
+      return `${u.table}|${instrumentKey(u.row)}|${u.row.tradeId}`;
     case 'late_events':
       return `${u.table}|${u.row.source}|${u.row.offset}|${u.row.target}`;
   }

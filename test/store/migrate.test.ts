@@ -152,3 +152,89 @@ test('recordedObjects follows creates, drops and renames across migrations', () 
   ]);
   assert.deepEqual([...objects].map(([name, m]) => [name, m.version]).sort(), [['new_names', 2], ['ticks', 1], ['ticks_u', 2]]);
 });
+
+/**
+ * A database as the previous version left it (migrations 001 and 002): symbol-keyed processor
+ * rows of a deployment that ingested USD-M ETHUSDT (its raw trades say so) and spot BTCUSDT, and
+ * SOLUSDT whose raw rows have expired.
+ */
+async function seedVersion2(db: Database): Promise<void> {
+  await migrate(db, { logger, retentionDays: 30, migrations: migrations.filter((m) => m.version <= 2) });
+  const at = new Date(Date.now() - DAY).toISOString();
+  await db.query(
+    `INSERT INTO trades (exchange, market, symbol, kind, trade_id, price, quantity, buyer_is_maker, trade_time, event_time, ingestion_timestamp)
+     VALUES ('binance', 'usdm', 'ETHUSDT', 'trade', 1, '2612.30', '0.014', false, $1, $1, $1),
+            ('binance', 'spot', 'BTCUSDT', 'trade', 1, '61234.56000000', '0.00100000', true, $1, $1, $1)`,
+    [at],
+  );
+  for (const [i, symbol] of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].entries()) {
+    await db.query(
+      `INSERT INTO candles VALUES ($1, '1m', $2, $2::timestamptz + interval '1 minute', '1.10', '1.20', '1.00', '1.15', '3.000',
+         '3.4500', 2, '1.000', '1.1500', '1.15', 7, 8, '{}', true, true, 42)`,
+      [symbol, at],
+    );
+    await db.query(
+      `INSERT INTO trade_metrics VALUES ($1, '1m', $2, $2::timestamptz + interval '1 minute', '1.15', 0.1, 2, '3.000', '3.4500',
+         '1.000', '2.000', '0.5', '2.000', '2.3000', '1.10', '1.15', 7, 8, 2, 1.12, 0.01, false, false, false, true, 42)`,
+      [symbol, at],
+    );
+    await db.query(
+      `INSERT INTO spread_metrics VALUES ($1, '30s', $2, $2::timestamptz + interval '30 seconds', '0.01', '0.01', '0.01', 0.5,
+         '1.155', 4, '0.04', '9.24', 2.0, false, true, 42)`,
+      [symbol, at],
+    );
+    await db.query(`INSERT INTO whale_trades VALUES ($1, 9, $2, '61234.56', '2.5', '153086.40', 'buy')`, [symbol, at]);
+    await db.query(
+      `INSERT INTO late_events VALUES ('binance.trades/0', $3, 'candles:1m', $1, $2, 0, 'late', '{}')`,
+      [symbol, at, i],
+    );
+  }
+}
+
+async function migrationMovesRows(db: Database): Promise<void> {
+  await seedVersion2(db);
+  const result = await migrate(db, { logger, retentionDays: 30 });
+  assert.deepEqual(result.applied, [3]);
+  const expected = [
+    { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' },
+    { exchange: 'binance', market: 'usdm', symbol: 'ETHUSDT' },
+    { exchange: 'binance', market: 'spot', symbol: 'SOLUSDT' },
+  ];
+  for (const table of ['candles', 'trade_metrics', 'spread_metrics', 'whale_trades', 'late_events']) {
+    const rows = await db.query<{ exchange: string; market: string; symbol: string }>(
+      `SELECT exchange, market, symbol FROM ${table} ORDER BY symbol`,
+    );
+    assert.deepEqual(rows.map((r) => ({ ...r })), expected, `${table}: every row kept and given its instrument`);
+  }
+  const [candle] = await db.query<{ close: string; n: number }>(
+    `SELECT close::text AS close, trade_count::int AS n FROM candles WHERE market = 'usdm' AND symbol = 'ETHUSDT'`,
+  );
+  assert.deepEqual({ ...candle }, { close: '1.15', n: 2 }, 'values survive the move exactly');
+  // The new keys: the same symbol and window on another market is another row, not an overwrite.
+  const at = new Date(Date.now() - DAY).toISOString();
+  await db.query(
+    `INSERT INTO candles (exchange, market, symbol, interval, window_start, window_end, open, high, low, close, volume,
+       quote_volume, trade_count, taker_buy_volume, taker_buy_quote_volume, vwap, first_trade_id, last_trade_id, indicators,
+       is_final, is_complete, source_offset)
+     VALUES ('binance', 'usdm', 'BTCUSDT', '1m', $1, $1::timestamptz + interval '1 minute', '2', '2', '2', '2', '1', '2', 1,
+       '0', '0', '2', 1, 1, '{}', true, true, 1)`,
+    [at],
+  );
+  await db.query(`INSERT INTO whale_trades VALUES ('BTCUSDT', 9, $1, '1', '1', '1', 'buy', 'binance', 'usdm')`, [at]);
+  const [n] = await db.query<{ candles: number; whales: number }>(
+    `SELECT (SELECT count(*)::int FROM candles WHERE symbol = 'BTCUSDT') AS candles,
+            (SELECT count(*)::int FROM whale_trades WHERE symbol = 'BTCUSDT') AS whales`,
+  );
+  assert.deepEqual({ ...n }, { candles: 2, whales: 2 });
+  // Without a default, a writer that forgets the instrument fails instead of filing rows under spot.
+  await assert.rejects(db.query(`INSERT INTO whale_trades (symbol, trade_id, trade_time, price, quantity, notional, side)
+    VALUES ('XRPUSDT', 1, now(), '1', '1', '1', 'buy')`), /null value in column "(exchange|market)"/);
+}
+
+test('embedded: migration 003 moves rows of a version-2 database to their instrument (exchange, market, symbol)', async (t) => {
+  await migrationMovesRows(await embedded(t));
+});
+
+test('server (partitioned): migration 003 moves rows of a version-2 database to their instrument (exchange, market, symbol)', async (t) => {
+  await migrationMovesRows(await server(t));
+});

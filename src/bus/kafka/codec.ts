@@ -32,8 +32,11 @@ export function decodeEvent(value: Buffer | undefined, typeHeader: string | unde
   if (typeof type !== 'string') throw decodeError('value has no string "type"');
   if (typeHeader !== undefined && typeHeader !== type) throw decodeError(`header ${TYPE_HEADER}=${typeHeader} but value type=${type}`);
   if (MARKET_TYPES.has(type)) {
-    if (typeof record['symbol'] !== 'string') throw decodeError(`${type} event without a string "symbol"`);
-    if (record['exchange'] !== 'binance') throw decodeError(`${type} event with unknown exchange`);
+    // The instrument (exchange, market, symbol) is the record's identity; `exchange` is open (any
+    // registered source), so only its presence is checked here.
+    for (const field of ['exchange', 'market', 'symbol']) {
+      if (typeof record[field] !== 'string' || record[field] === '') throw decodeError(`${type} event without a string "${field}"`);
+    }
   } else if (type === 'deadLetter') {
     if (typeof record['origin'] !== 'string' || typeof record['reason'] !== 'string') throw decodeError('deadLetter without origin/reason');
   } else {

@@ -25,7 +25,7 @@ const SCHEMA_HEADER_KEY = Buffer.from(SCHEMA_HEADER);
 const SCHEMA_VALUE = Buffer.from(SCHEMA_VERSION);
 
 /**
- * The Kafka transport: one topic per logical stream (config.bus.topics), keyed by symbol, values
+ * The Kafka transport: one topic per logical stream (config.bus.topics), keyed by instrument (exchange:market:symbol), values
  * as JSON (docs/kafka.md). Call `start()` before use: it checks the broker and creates topics.
  */
 export class KafkaBus implements Bus {

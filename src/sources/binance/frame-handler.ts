@@ -179,8 +179,8 @@ export class FrameHandler {
   private reportGap(gap: GapEvent, out: PipelineEvent[]): void {
     const missing = gap.lastMissingId - gap.firstMissingId + 1;
     this.totals.gaps++;
-    this.options.metrics.gaps.inc({ symbol: gap.symbol, stream: gap.stream });
-    this.options.metrics.missingIds.inc({ symbol: gap.symbol, stream: gap.stream }, missing);
+    this.options.metrics.gaps.inc({ exchange: gap.exchange, market: gap.market, symbol: gap.symbol, stream: gap.stream });
+    this.options.metrics.missingIds.inc({ exchange: gap.exchange, market: gap.market, symbol: gap.symbol, stream: gap.stream }, missing);
     this.options.logger.warn(
       { symbol: gap.symbol, stream: gap.stream, first: gap.firstMissingId, last: gap.lastMissingId, missing, reason: gap.reason },
       gap.stream === 'depth' ? 'diff-depth sequence break' : 'gap in id sequence',
@@ -193,7 +193,7 @@ export class FrameHandler {
     const key = `${event.symbol}|${event.type}`;
     let counter = this.received.get(key);
     if (counter === undefined) {
-      counter = this.options.metrics.messagesReceived.labels(event.symbol, event.type);
+      counter = this.options.metrics.messagesReceived.labels(event.exchange, event.market, event.symbol, event.type);
       this.received.set(key, counter);
     }
     counter.inc();

@@ -29,6 +29,8 @@ export interface BinanceSourceDeps {
 export interface BinanceSourceOptions {
   /** Overrides `config.wsBaseUrl`, e.g. the simulator's URL. */
   readonly wsBaseUrl?: string;
+  /** Prefix of connection ids (`binance-0`); `binance-usdm` when several markets run side by side. */
+  readonly label?: string;
   /** The peer is tickflow's own exchange simulator (`--source sim`), not Binance. */
   readonly simulated?: boolean;
   /** The last trade/aggTrade ids stored before this process started (a restart is a gap, not a fresh start). */
@@ -88,6 +90,7 @@ export class BinanceSource implements Source {
   private readonly log: Logger;
   private readonly baseUrl: string;
   private readonly simulated: boolean;
+  private readonly label: string;
   private readonly frames: FrameHandler;
   private readonly limiter = new AttemptLimiter();
   private readonly slots: Slot[] = [];
@@ -109,6 +112,7 @@ export class BinanceSource implements Source {
     this.log = deps.logger.child({ component: 'binance-source' });
     this.baseUrl = options.wsBaseUrl ?? wsBaseUrlFor(config.market, config.wsBaseUrl);
     this.simulated = options.simulated ?? false;
+    this.label = options.label ?? 'binance';
     this.frames = new FrameHandler({
       ...frameRulesFor(config),
       origin: ORIGIN,
@@ -125,7 +129,7 @@ export class BinanceSource implements Source {
     const groups = subscribedStreams(this.config);
     groups.forEach((group, i) => {
       const slot: Slot = {
-        label: `binance-${i}`,
+        label: `${this.label}-${i}`,
         streams: group.streams,
         url: streamUrl(this.baseUrl, group.streams, group.route, this.config.timeUnit),
         links: [],

@@ -5,6 +5,9 @@ import type { Market, TimeUnit } from '../../core/events.js';
 
 export const SPOT_WS_URL = 'wss://stream.binance.com:9443';
 export const USDM_WS_URL = 'wss://fstream.binance.com';
+/** REST hosts ("General API Information" of the spot and USD-M futures APIs). */
+export const SPOT_REST_URL = 'https://api.binance.com';
+export const USDM_REST_URL = 'https://fapi.binance.com';
 /** USD-M allows 200 streams per connection (spot: 1024). */
 const USDM_MAX_STREAMS = 200;
 
@@ -66,6 +69,11 @@ export function usdmRouteOf(wireName: string): UsdmRoute | undefined {
 /** The configured base URL, except that the spot default means the USD-M default for `usdm`. */
 export function wsBaseUrlFor(market: Market, configured: string): string {
   return market === 'usdm' && configured === SPOT_WS_URL ? USDM_WS_URL : configured;
+}
+
+/** The configured REST base URL, except that the spot default means the USD-M default for `usdm`. */
+export function restBaseUrlFor(market: Market, configured: string): string {
+  return market === 'usdm' && configured === SPOT_REST_URL ? USDM_REST_URL : configured;
 }
 
 /** `depth` means the 100 ms diff-depth stream; the rest are Binance's own names. */

@@ -1,6 +1,7 @@
 import { migration001 } from './001-core.js';
 import { migration002 } from './002-processor.js';
 import { migration004 } from './004-field-hardening.js';
+import { migration003 } from './003-instrument-identity.js';
 import { migration006 } from './006-book-import.js';
 import type { Migration } from './migration.js';
 
@@ -13,4 +14,4 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * 003 — instrument identity (issue 13); 004 — field hardening (issue 9);
  * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints.
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration004, migration006];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006];

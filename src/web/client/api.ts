@@ -44,13 +44,20 @@ export async function getJson<T>(path: string, params: Record<string, string | n
   return (await res.json()) as T;
 }
 
-export function streamUrl(symbols: readonly string[]): string {
-  const query = new URLSearchParams({ symbols: symbols.join(',') });
+export function streamUrl(market: MarketId, symbols: readonly string[]): string {
+  const query = new URLSearchParams({ exchange: market.exchange, market: market.market, symbols: symbols.join(',') });
   if (token) query.set('access_token', token);
   return `/api/stream?${query.toString()}`;
 }
 
-export interface SymbolInfo {
+/** An exchange's market segment (`binance` `usdm`): what the market switcher chooses. */
+export interface MarketId {
+  exchange: string;
+  market: string;
+}
+
+/** One instrument from /api/symbols. */
+export interface SymbolInfo extends MarketId {
   symbol: string;
   configured: boolean;
   hasData: boolean;

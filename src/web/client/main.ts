@@ -2,7 +2,7 @@ import './styles.css';
 import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
 import type { PipelineReport } from '../../api/pipeline.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
-import { getJson, streamUrl, type CandleRow, type GapRow, type SpreadRow, type SymbolInfo, type TradeRow } from './api.js';
+import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeRow } from './api.js';
 import { CandleChart } from './candle-chart.js';
 import { renderPipeline } from './pipeline-panel.js';
 import { SpreadChart, spreadBps } from './spread-chart.js';
@@ -15,7 +15,35 @@ const spread = new SpreadChart($('spread-chart'));
 const tape = new Tape($('tape'), $('pressure'));
 const anomalies = new AnomalyList($('anomalies'));
 
-const state = { symbol: '', interval: '', symbols: [] as string[], intervals: [] as string[] };
+const state = {
+  /** `exchange:market` of the market shown, e.g. `binance:usdm`. */
+  market: '',
+  symbol: '',
+  interval: '',
+  instruments: [] as SymbolInfo[],
+  intervals: [] as string[],
+};
+
+const marketKey = (m: MarketId): string => `${m.exchange}:${m.market}`;
+
+function currentMarket(): MarketId {
+  const [exchange = '', market = ''] = state.market.split(':');
+  return { exchange, market };
+}
+
+/** Markets with instruments, labelled by market alone unless several exchanges are present. */
+function marketChoices(): string[] {
+  return [...new Set(state.instruments.map(marketKey))];
+}
+
+function symbolsOf(market: string): string[] {
+  return state.instruments.filter((i) => marketKey(i) === market).map((i) => i.symbol);
+}
+
+/** The query parameters naming the shown instrument. */
+function instrumentParams(): { exchange: string; market: string; symbol: string } {
+  return { ...currentMarket(), symbol: state.symbol };
+}
 /** Bumped on every reload so answers to superseded requests are dropped. */
 let generation = 0;
 let stream: EventSource | null = null;
@@ -32,19 +60,21 @@ function loadCandles(rows: readonly CandleRow[]): void {
 
 
 function writeHash(): void {
-  history.replaceState(null, '', `#${state.symbol}/${state.interval}`);
+  history.replaceState(null, '', `#${state.market}/${state.symbol}/${state.interval}`);
+  document.body.dataset.market = state.market;
   document.body.dataset.symbol = state.symbol;
   document.body.dataset.interval = state.interval;
+  $('chart').dataset.market = state.market;
   $('chart').dataset.symbol = state.symbol;
   $('chart').dataset.interval = state.interval;
 }
 
-function renderSwitcher(root: HTMLElement, values: readonly string[], current: string, choose: (v: string) => void): void {
+function renderSwitcher(root: HTMLElement, values: readonly string[], current: string, choose: (v: string) => void, label = (v: string) => v): void {
   root.replaceChildren(
     ...values.map((v) => {
       const b = document.createElement('button');
       b.type = 'button';
-      b.textContent = v;
+      b.textContent = label(v);
       b.dataset.value = v;
       b.setAttribute('aria-pressed', String(v === current));
       b.addEventListener('click', () => choose(v));
@@ -54,7 +84,19 @@ function renderSwitcher(root: HTMLElement, values: readonly string[], current: s
 }
 
 function renderSwitchers(): void {
-  renderSwitcher($('symbols'), state.symbols, state.symbol, (s) => {
+  const markets = marketChoices();
+  const exchanges = new Set(state.instruments.map((i) => i.exchange));
+  renderSwitcher($('markets'), markets, state.market, (m) => {
+    if (m === state.market) return;
+    state.market = m;
+    const symbols = symbolsOf(m);
+    // The same symbol on the other market when it trades there (BTCUSDT spot → BTCUSDT perpetual).
+    if (!symbols.includes(state.symbol)) state.symbol = symbols[0] ?? '';
+    streamedCandles = new Map();
+    renderSwitchers();
+    void reload().then(connectStream);
+  }, (m) => (exchanges.size > 1 ? m.replace(':', ' ') : (m.split(':')[1] ?? m)));
+  renderSwitcher($('symbols'), symbolsOf(state.market), state.symbol, (s) => {
     if (s === state.symbol) return;
     state.symbol = s;
     streamedCandles = new Map();
@@ -72,7 +114,7 @@ function renderSwitchers(): void {
 
 async function reloadCandles(): Promise<void> {
   const mine = ++generation;
-  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { symbol: state.symbol, interval: state.interval, limit: 500 });
+  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrumentParams(), interval: state.interval, limit: 500 });
   if (mine === generation) loadCandles(candles);
 }
 
@@ -86,13 +128,13 @@ async function optional<T>(p: Promise<T>, fallback: T): Promise<T> {
 
 async function reloadAll(): Promise<void> {
   const mine = ++generation;
-  const symbol = state.symbol;
+  const instrument = instrumentParams();
   const [candles, trades, spreads, found, gaps] = await Promise.all([
-    getJson<{ candles: CandleRow[] }>('/api/candles', { symbol, interval: state.interval, limit: 500 }),
-    getJson<{ trades: TradeRow[] }>('/api/trades', { symbol, limit: 80 }),
-    optional(getJson<{ metrics: SpreadRow[] }>('/api/metrics/spreads', { symbol, limit: 500 }), { metrics: [] }),
-    optional(getJson<{ anomalies: AnomalyItem[] }>('/api/anomalies', { symbol, limit: 50 }), { anomalies: [] }),
-    optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { symbol, limit: 20 }), { gaps: [] }),
+    getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval: state.interval, limit: 500 }),
+    getJson<{ trades: TradeRow[] }>('/api/trades', { ...instrument, limit: 80 }),
+    optional(getJson<{ metrics: SpreadRow[] }>('/api/metrics/spreads', { ...instrument, limit: 500 }), { metrics: [] }),
+    optional(getJson<{ anomalies: AnomalyItem[] }>('/api/anomalies', { ...instrument, limit: 50 }), { anomalies: [] }),
+    optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { ...instrument, limit: 20 }), { gaps: [] }),
   ]);
   if (mine !== generation) return;
   loadCandles(candles.candles);
@@ -139,7 +181,7 @@ function handle(batch: readonly LiveMessage[]): void {
   const trades = [];
   const events: AnomalyItem[] = [];
   for (const m of batch) {
-    if (m.type !== 'dropped' && m.symbol !== state.symbol) continue;
+    if (m.type !== 'dropped' && (m.symbol !== state.symbol || marketKey(m) !== state.market)) continue;
     switch (m.type) {
       case 'trade':
         trades.push(m);
@@ -185,7 +227,7 @@ function setConnection(s: 'connecting' | 'open' | 'reconnecting' | 'down'): void
  */
 function connectStream(): void {
   stream?.close();
-  const es = new EventSource(streamUrl([state.symbol]));
+  const es = new EventSource(streamUrl(currentMarket(), [state.symbol]));
   stream = es;
   let greeted = false;
   setConnection('connecting');
@@ -217,7 +259,7 @@ async function pollPipeline(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  let info: { symbols: SymbolInfo[]; intervals: string[] } | undefined;
+  let info: { symbols: SymbolInfo[]; defaultMarket: MarketId; intervals: string[] } | undefined;
   while (!info) {
     try {
       info = await getJson('/api/symbols');
@@ -226,10 +268,16 @@ async function start(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2_000));
     }
   }
-  state.symbols = info.symbols.map((s) => s.symbol);
+  state.instruments = info.symbols;
   state.intervals = info.intervals;
-  const [hashSymbol, hashInterval] = decodeURIComponent(location.hash.slice(1)).split('/');
-  state.symbol = state.symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? info.symbols.find((s) => s.configured)?.symbol ?? state.symbols[0] ?? '';
+  // #market/symbol/interval, e.g. #binance:usdm/BTCUSDT/1m (older links: #symbol/interval).
+  const parts = decodeURIComponent(location.hash.slice(1)).split('/');
+  const [hashMarket, hashSymbol, hashInterval] = parts.length >= 3 ? parts : [undefined, ...parts];
+  const markets = marketChoices();
+  state.market = markets.find((m) => m === hashMarket) ?? (markets.includes(marketKey(info.defaultMarket)) ? marketKey(info.defaultMarket) : (markets[0] ?? ''));
+  const symbols = symbolsOf(state.market);
+  const configured = state.instruments.find((s) => s.configured && marketKey(s) === state.market)?.symbol;
+  state.symbol = symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? configured ?? symbols[0] ?? '';
   state.interval = state.intervals.find((i) => i === hashInterval) ?? state.intervals[0] ?? '1m';
   renderSwitchers();
   await reload();

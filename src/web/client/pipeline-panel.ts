@@ -55,7 +55,9 @@ export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
     String(c.streams),
     String(c.reconnects),
   ]);
-  const streams = p.streams.map((s) => [`${s.symbol} ${s.stream}`, fmt(s.messagesPerSecond)]);
+  // The market is named only when several run side by side (spot and USD-M of one symbol).
+  const markets = new Set(p.streams.map((s) => `${s.exchange}:${s.market}`));
+  const streams = p.streams.map((s) => [markets.size > 1 ? `${s.symbol} ${s.market} ${s.stream}` : `${s.symbol} ${s.stream}`, fmt(s.messagesPerSecond)]);
   const parts: HTMLElement[] = [facts];
   if (connections.length > 0) parts.push(table(['connection', 'state', 'streams', 'reconnects'], connections));
   parts.push(table(['stream', 'msgs/s'], streams.length > 0 ? streams : [['no messages yet', '']]));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Delivery } from '../../../src/bus/bus.js';
+import { instrumentKey, type TradeEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade, waitUntil } from './helpers.js';
 
@@ -22,7 +23,7 @@ test('published events come back in partition order with their key, exact JSON a
   assert.equal(received.length, events.length);
   for (const d of received) {
     assert.equal(d.topic, 'trades');
-    assert.equal(d.key, (d.event as { symbol: string }).symbol);
+    assert.equal(d.key, instrumentKey(d.event as TradeEvent), 'keyed by exchange:market:symbol');
   }
   assert.deepEqual(
     received.map((d) => d.event).sort((a, b) => (a as { tradeId: number }).tradeId - (b as { tradeId: number }).tradeId),
@@ -30,7 +31,7 @@ test('published events come back in partition order with their key, exact JSON a
   );
   // Within a partition, offsets and per-symbol trade ids both increase.
   for (const symbol of SYMBOLS) {
-    const mine = received.filter((d) => d.key === symbol);
+    const mine = received.filter((d) => d.key === `binance:spot:${symbol}`);
     assert.equal(new Set(mine.map((d) => d.partition)).size, 1, `${symbol} stays on one partition`);
     const ids = mine.map((d) => (d.event as { tradeId: number }).tradeId);
     assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${symbol} in publish order`);
@@ -54,8 +55,8 @@ test('published events come back in partition order with their key, exact JSON a
   const seen = lines.map((line) => {
     const [headers, key, value] = line.split('|') as [string, string, string];
     assert.equal(headers, `tickflow-type:trade,tickflow-schema:1`);
-    const event = JSON.parse(value) as { symbol: string; tradeId: number };
-    assert.equal(key, event.symbol);
+    const event = JSON.parse(value) as TradeEvent;
+    assert.equal(key, `binance:spot:${event.symbol}`);
     return event;
   });
   assert.deepEqual(seen.sort((a, b) => a.tradeId - b.tradeId), events);

@@ -1,0 +1,41 @@
+import type { Config } from '../config/schema.js';
+import type { Market } from '../core/events.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { BinanceSource } from './binance/index.js';
+import type { MarketSource } from './markets.js';
+import type { Source } from './source.js';
+import type { LastStoredId } from '../store/resume.js';
+
+export interface ExchangeDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export interface ExchangeSourceOptions {
+  readonly label: string;
+  readonly simulated: boolean;
+  /** The last ids stored for this market: what a restart missed is reported as a gap. */
+  readonly resumeFrom?: readonly LastStoredId[];
+}
+
+/** What one exchange folder under `sources/` provides (docs/extending.md "Add an exchange"). */
+export interface ExchangeEntry {
+  /** The market names its parser stamps on events (`Instrument.market`). */
+  readonly markets: readonly Market[];
+  /**
+   * The live source of one market. `wsBaseUrl` is already resolved (configured, defaulted or the
+   * simulator's); `label` prefixes connection ids so that several markets' connections stay apart;
+   * `simulated` says the URL is tickflow's own simulator (for error messages).
+   */
+  create(market: MarketSource, config: Config['source'], deps: ExchangeDeps, options: ExchangeSourceOptions): Source;
+}
+
+/** The exchange registry: an event's `exchange` is one of these keys. */
+export const exchanges: Readonly<Record<string, ExchangeEntry>> = {
+  binance: {
+    markets: ['spot', 'usdm'],
+    create: (m, config, deps, options) =>
+      new BinanceSource({ ...config, market: m.market, symbols: [...m.symbols] }, deps, { wsBaseUrl: m.wsBaseUrl, ...options }),
+  },
+};
