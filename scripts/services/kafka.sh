@@ -14,8 +14,8 @@
 # TICKFLOW_KAFKA_CONTROLLER_PORT and TICKFLOW_KAFKA_LIBS (reuse installed jars) set.
 #
 # A secure listener (the SASL/TLS tests) is added with TICKFLOW_KAFKA_SASL_SSL_PORT: SASL_SSL with
-# SCRAM-SHA-512 and SCRAM-SHA-256, certificates from a self-signed CA that scripts/services/tls.sh
-# makes in $TICKFLOW_KAFKA_DIR/tls (clients trust tls/ca.pem). The SCRAM user is
+# SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN, certificates from a self-signed CA that scripts/services/tls.sh
+# makes in $TICKFLOW_KAFKA_DIR/tls (clients trust tls/ca.pem and present tls/client.pem). The user is
 # TICKFLOW_KAFKA_SCRAM_USER with the password in the file TICKFLOW_KAFKA_SCRAM_PASSWORD_FILE; KRaft
 # stores the credentials when the storage is formatted, so they are set on the first start only.
 #
@@ -175,10 +175,17 @@ write_secure_listener() {
   bash "$ROOT/scripts/services/tls.sh" "$TLS_DIR"
   cat "$TLS_DIR/server.key" "$TLS_DIR/server.pem" >"$TLS_DIR/broker-keystore.pem"
   chmod 600 "$TLS_DIR/broker-keystore.pem"
+  local password
+  password="$(cat "$TICKFLOW_KAFKA_SCRAM_PASSWORD_FILE")"
+  # The file holds a password (PLAIN's user list): only this user may read it.
+  chmod 600 "$HOME_DIR/server.properties"
   cat >>"$HOME_DIR/server.properties" <<EOF
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$TICKFLOW_KAFKA_SCRAM_USER="$password";
+# Mutual TLS: clients present a certificate of the same CA (tls/client.pem) besides their SASL login.
+listener.name.sasl_ssl.ssl.client.auth=required
 listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker-keystore.pem
 listener.name.sasl_ssl.ssl.truststore.type=PEM

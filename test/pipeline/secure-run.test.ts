@@ -31,6 +31,8 @@ test('tickflow run --bus kafka over SASL_SSL/SCRAM-SHA-512 into PostgreSQL with 
     TICKFLOW_BUS_SASL_PASSWORD_FILE: secretFile('kafka-password', TEST_SECRETS.kafkaPassword),
     TICKFLOW_BUS_TLS_ENABLED: 'true',
     TICKFLOW_BUS_TLS_CA: broker.caFile,
+    TICKFLOW_BUS_TLS_CERT: broker.clientCert,
+    TICKFLOW_BUS_TLS_KEY: broker.clientKey,
     TICKFLOW_BUS_AUTO_OFFSET_RESET: 'earliest',
     TICKFLOW_STORE_URL_FILE: secretFile('database-url', url),
     TICKFLOW_STORE_TLS_CA: tls.ca,

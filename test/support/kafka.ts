@@ -71,10 +71,13 @@ export interface SecureListener {
 }
 
 export interface SecureBroker extends PrivateBroker {
-  /** host:port of the SASL_SSL listener (SCRAM-SHA-512 and SCRAM-SHA-256). */
+  /** host:port of the SASL_SSL listener (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN; client certificate required). */
   readonly secureBrokers: string[];
   /** The self-signed CA that signed the listener's certificate (PEM). */
   readonly caFile: string;
+  /** The client certificate and key the listener requires (mutual TLS), signed by the same CA. */
+  readonly clientCert: string;
+  readonly clientKey: string;
 }
 
 /**
@@ -110,7 +113,10 @@ export async function privateBroker(t: Cleanup, secure?: SecureListener): Promis
   });
   await script('ensure');
   const broker = { brokers: [`127.0.0.1:${port}`], dir, start: () => script('ensure'), stop: () => script('stop') };
-  return secure ? { ...broker, secureBrokers: [`127.0.0.1:${securePort}`], caFile: join(dir, 'tls', 'ca.pem') } : broker;
+  const tls = join(dir, 'tls');
+  return secure
+    ? { ...broker, secureBrokers: [`127.0.0.1:${securePort}`], caFile: join(tls, 'ca.pem'), clientCert: join(tls, 'client.pem'), clientKey: join(tls, 'client.key') }
+    : broker;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -43,7 +43,7 @@ function secureConfig(name: string, overrides: { sasl?: Partial<Config['bus']['s
     brokers: broker.secureBrokers,
     groupPrefix: prefix,
     sasl: { mechanism: 'SCRAM-SHA-512', username: USER, password: PASSWORD, ...overrides.sasl },
-    tls: { enabled: true, ca: broker.caFile, cert: '', key: '', serverName: '', ...overrides.tls },
+    tls: { enabled: true, ca: broker.caFile, cert: broker.clientCert, key: broker.clientKey, serverName: '', ...overrides.tls },
   });
 }
 
@@ -59,8 +59,8 @@ function countFailedLogins(): number {
   return readFileSync(join(broker.dir, 'logs', 'server.log'), 'utf8').split('\n').filter((l) => l.includes('Failed authentication')).length;
 }
 
-for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
-  test(`SASL_SSL with ${mechanism}: events published over TLS come back to a consumer group, and its lag is probed over the same connection`, async (t) => {
+for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const) {
+  test(`SASL_SSL with ${mechanism} and a client certificate: events published over TLS come back to a consumer group, and its lag is probed over the same connection`, async (t) => {
     const config = secureConfig(`sec-${mechanism}`, { sasl: { mechanism } });
     const bus = await startBus(config, t);
     const received: Delivery[] = [];
@@ -94,7 +94,7 @@ test('a wrong password is refused at start-up with TF_BUS_AUTH, not retried: one
 });
 
 test('a plaintext client is refused by the SASL_SSL listener, and the error says to turn TLS on', async (t) => {
-  const bus = new KafkaBus(secureConfig('sec-plain', { tls: { enabled: false, ca: '' } }), { logger, metrics: createMetrics() });
+  const bus = new KafkaBus(secureConfig('sec-plain', { tls: { enabled: false, ca: '', cert: '', key: '' } }), { logger, metrics: createMetrics() });
   t.after(() => bus.close());
   await assert.rejects(bus.start(), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'TF_BUS_UNAVAILABLE');
