@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
-import { REDACTED, registerSecret } from '../ops/redact.js';
+import { REDACTED, redactUrl, registerSecret } from '../ops/redact.js';
 import { type Config, configSchema, SECRET_KEYS } from './schema.js';
 
 /**
@@ -353,6 +353,15 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
+/**
+ * A refused value as its error message shows it: a secret key's value never (secrets are only
+ * registered for redaction once validation succeeds), a URL's credentials masked.
+ */
+function invalidValueShown(key: string, value: unknown): string {
+  if ((SECRET_KEYS as readonly string[]).includes(key)) return REDACTED;
+  return JSON.stringify(typeof value === 'string' ? redactUrl(value) : value);
+}
+
 function describe(error: z.ZodError, input: unknown): TickflowError {
   const lines = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
@@ -367,7 +376,7 @@ function describe(error: z.ZodError, input: unknown): TickflowError {
       issue.code === 'invalid_value' && 'values' in issue
         ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
         : issue.message;
-    return `invalid value for ${key}: ${JSON.stringify(value)} — ${allowed}`;
+    return `invalid value for ${key}: ${invalidValueShown(key, value)} — ${allowed}`;
   });
   const unknown = error.issues.some((i) => i.code === 'unrecognized_keys');
   return new TickflowError(unknown ? ErrorCodes.CONFIG_UNKNOWN_KEY : ErrorCodes.CONFIG_INVALID, lines.join('\n'));

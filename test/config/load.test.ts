@@ -186,3 +186,22 @@ test('a mistyped environment variable gets the suggestion a mistyped --set key g
   // A typo of a secret's name does not print the secret.
   assert.throws(() => loadConfig({ env: { TICKFLOW_API_TOKN: 'Tok-3318-xyz' } }), (err: unknown) => err instanceof Error && !err.message.includes('Tok-3318-xyz') && /TICKFLOW_API_TOKEN/.test(err.message));
 });
+
+test('a refused secret is never echoed: an invalid secret value or a malformed URL with credentials is masked in the error', () => {
+  const cases: Array<[string, string, string]> = [
+    ['store.embeddedPassword', 'hunter2', 'hunter2'],
+    ['store.url', 'mysql://u:SeCrEt99@h/db', 'SeCrEt99'],
+  ];
+  for (const [key, value, secret] of cases) {
+    assert.throws(
+      () => loadConfig({ env: {}, overrides: { [key]: value } }),
+      (e: unknown) => {
+        assert.ok(e instanceof TickflowError, String(e));
+        assert.equal(e.code, 'TF_CONFIG_INVALID');
+        assert.match(e.message, new RegExp(key.replace('.', '\\.')));
+        assert.ok(!e.message.includes(secret), `${key}: ${e.message}`);
+        return true;
+      },
+    );
+  }
+});
