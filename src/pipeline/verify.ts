@@ -1,4 +1,4 @@
-import type { Market } from '../core/events.js';
+import type { Instrument, Market } from '../core/events.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { BinanceRestClient } from '../sources/binance/rest.js';
 import type { KlineRow } from '../sources/binance/rest-parse.js';
@@ -78,14 +78,18 @@ export function compareCandles(ours: StoredCandles, theirs: readonly KlineRow[],
   return { compared, incomplete, mismatches };
 }
 
-/** The processor's stored 1m candles of `symbol` with window_start in [from, to) (epoch ms). */
-export async function storedCandles(db: Queryable, symbol: string, from: number, to: number): Promise<StoredCandles> {
+/**
+ * The processor's stored 1m candles of one instrument (exchange, market, symbol) with window_start
+ * in [from, to) (epoch ms): the same symbol on another market is another instrument.
+ */
+export async function storedCandles(db: Queryable, instrument: Instrument, from: number, to: number): Promise<StoredCandles> {
   const rows = await db.query<Record<string, string | number | boolean>>(
     `SELECT (extract(epoch from window_start) * 1000)::float8 AS open_time, (extract(epoch from window_end) * 1000)::float8 AS close_time,
             open::text, high::text, low::text, close::text, volume::text, quote_volume::text, trade_count::text,
             taker_buy_volume::text, taker_buy_quote_volume::text, is_complete
-       FROM candles WHERE symbol = $1 AND interval = '1m' AND window_start >= $2::timestamptz AND window_start < $3::timestamptz`,
-    [symbol, new Date(from).toISOString(), new Date(to).toISOString()],
+       FROM candles WHERE exchange = $1 AND market = $2 AND symbol = $3 AND interval = '1m'
+        AND window_start >= $4::timestamptz AND window_start < $5::timestamptz`,
+    [instrument.exchange, instrument.market, instrument.symbol, new Date(from).toISOString(), new Date(to).toISOString()],
   );
   const complete = new Map<number, KlineRow>();
   const incomplete = new Set<number>();

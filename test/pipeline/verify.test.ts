@@ -26,13 +26,13 @@ function edited(row: KlineRow, field: (typeof KLINE_VALUE_FIELDS)[number]): Klin
   return field === 'tradeCount' ? { ...row, tradeCount: row.tradeCount + 1 } : { ...row, [field]: bump(row[field]) };
 }
 
-async function insertCandles(db: Queryable, symbol: string, rows: readonly KlineRow[]): Promise<void> {
+async function insertCandles(db: Queryable, market: string, rows: readonly KlineRow[]): Promise<void> {
   for (const k of rows) {
     await db.query(
-      `INSERT INTO candles (symbol, interval, window_start, window_end, open, high, low, close, volume, quote_volume, trade_count,
+      `INSERT INTO candles (exchange, market, symbol, interval, window_start, window_end, open, high, low, close, volume, quote_volume, trade_count,
          taker_buy_volume, taker_buy_quote_volume, vwap, first_trade_id, last_trade_id, indicators, is_final, is_complete, source_offset)
-       VALUES ($1, '1m', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, 2, '{}', true, true, 0)`,
-      [symbol, new Date(k.openTime).toISOString(), new Date(k.closeTime).toISOString(), k.open, k.high, k.low, k.close, k.volume, k.quoteVolume, k.tradeCount, k.takerBuyVolume, k.takerBuyQuoteVolume],
+       VALUES ('binance', $1, 'BTCUSDT', '1m', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, 2, '{}', true, true, 0)`,
+      [market, new Date(k.openTime).toISOString(), new Date(k.closeTime).toISOString(), k.open, k.high, k.low, k.close, k.volume, k.quoteVolume, k.tradeCount, k.takerBuyVolume, k.takerBuyQuoteVolume],
     );
   }
 }
@@ -76,8 +76,10 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   const theirs = await klinesFromFile(path, 'usdm');
   const db = await openDatabase(store, { logger });
   const victim = theirs[5]!;
-  await insertCandles(db, 'BTCUSDT', theirs);
-  const stored = await storedCandles(db, 'BTCUSDT', theirs[0]!.openTime, victim.openTime + 60_000);
+  await insertCandles(db, 'usdm', theirs);
+  // The spot BTCUSDT candles of the same minutes differ: verify of the usdm instrument must not read them.
+  await insertCandles(db, 'spot', theirs.map((k) => edited(k, 'volume')));
+  const stored = await storedCandles(db, { exchange: 'binance', market: 'usdm', symbol: 'BTCUSDT' }, theirs[0]!.openTime, victim.openTime + 60_000);
   assert.equal(stored.complete.get(victim.openTime)?.volume.replace(/0+$/, ''), victim.volume.replace(/0+$/, ''));
   await db.close();
   const args = ['verify', '--symbol', 'BTCUSDT', '--from', '2024-08-08T23:31Z', '--to', '2024-08-09T00:20Z', '--against', path, '--market', 'usdm', '--data-dir', dataDir, '--set', 'store.embeddedPort=0'];
@@ -86,7 +88,7 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   assert.match(ok.stdout(), /49 candles compared, 0 incomplete skipped, 0 mismatches/);
 
   const again = await openDatabase(store, { logger });
-  await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE window_start = $2`, [bump(victim.takerBuyQuoteVolume), new Date(victim.openTime).toISOString()]);
+  await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE market = 'usdm' AND window_start = $2`, [bump(victim.takerBuyQuoteVolume), new Date(victim.openTime).toISOString()]);
   await again.close();
   const bad = spawnTickflow(args);
   assert.equal(await bad.exited, 1, `${bad.stdout()}${bad.stderr()}`);

@@ -36,7 +36,7 @@ export function registerVerify(program: Command): void {
     const db = await openDatabase(config.store, { logger: silentLogger() });
     let result;
     try {
-      result = v.compareCandles(await v.storedCandles(db, symbol, from, to), theirs, from, to);
+      result = v.compareCandles(await v.storedCandles(db, { exchange: 'binance', market: config.source.market, symbol }, from, to), theirs, from, to);
     } finally {
       await db.close();
     }
