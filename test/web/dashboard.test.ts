@@ -85,7 +85,7 @@ test('the dashboard renders stored data, follows the live feed, and switches sym
   // Interval switch: the 5m candles from the API.
   await page.click('#intervals button[data-value="5m"]');
   await page.waitForSelector('#chart[data-interval="5m"][data-bars="9"]');
-  assert.match(page.url(), /#BTCUSDT\/5m$/);
+  assert.match(page.url(), /#binance:spot\/BTCUSDT\/5m$/);
 
   // Symbol switch: ETHUSDT candles, and the stream now carries ETHUSDT trades.
   await page.click('#symbols button[data-value="ETHUSDT"]');

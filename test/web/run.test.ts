@@ -103,7 +103,7 @@ test('tickflow run --source sim: the dashboard shows the simulated market live',
   });
   const eth5m = await lastCandle(page);
   assert.ok(eth5m.time <= eth1m.time && eth5m.high >= eth5m.low, `${JSON.stringify(eth1m)} → ${JSON.stringify(eth5m)}`);
-  assert.equal(new URL(page.url()).hash, '#ETHUSDT/5m');
+  assert.equal(new URL(page.url()).hash, '#binance:spot/ETHUSDT/5m');
   await page.waitForTimeout(500);
   await dash.screenshot('run-sim-ethusdt-5m');
 
