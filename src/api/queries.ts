@@ -2,6 +2,7 @@ import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { marketTradeSql } from '../store/rows.js';
 import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
+import { intervalMs } from './live-candles.js';
 import type { AnomalyUpdate } from './live.js';
 
 /**
@@ -81,8 +82,16 @@ export async function hasData(db: Queryable, instrument: Instrument): Promise<bo
   return rows.length > 0;
 }
 
+/**
+ * One candle with every field of a Binance kline (GET /api/v3/klines: open time, OHLC, volume,
+ * close time, quote asset volume, number of trades, taker buy base and quote volume), plus what the
+ * processor adds. Decimals are strings exactly as stored; times epoch ms.
+ */
 export interface CandleRow {
+  /** Open time (window start), epoch ms. */
   time: number;
+  /** Binance's kline close time: open time + interval − 1 ms. */
+  closeTime: number;
   open: string;
   high: string;
   low: string;
@@ -90,6 +99,7 @@ export interface CandleRow {
   volume: string;
   quoteVolume: string;
   takerBuyVolume: string;
+  takerBuyQuoteVolume: string;
   tradeCount: number;
   vwap: string | null;
   /** The window is closed (watermark passed); the row will not change again. */
@@ -102,12 +112,14 @@ export interface CandleRow {
 
 export async function candles(db: Queryable, instrument: Instrument, interval: string, range: Range): Promise<CandleRow[]> {
   const params: unknown[] = [range.limit, interval];
+  const length = intervalMs(interval);
   const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, open::text, high::text, low::text, close::text,
-      volume::text, quote_volume::text, taker_buy_volume::text, trade_count, vwap::text, is_final, is_complete, indicators
+      volume::text, quote_volume::text, taker_buy_volume::text, taker_buy_quote_volume::text, trade_count, vwap::text, is_final, is_complete, indicators
     FROM candles WHERE interval = $2 AND ${instrumentSql(instrument, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
   return rows.map((r) => ({
     time: Number(r.time_ms),
+    closeTime: Number(r.time_ms) + length - 1,
     open: String(r.open),
     high: String(r.high),
     low: String(r.low),
@@ -115,6 +127,7 @@ export async function candles(db: Queryable, instrument: Instrument, interval: s
     volume: String(r.volume),
     quoteVolume: String(r.quote_volume),
     takerBuyVolume: String(r.taker_buy_volume),
+    takerBuyQuoteVolume: String(r.taker_buy_quote_volume),
     tradeCount: Number(r.trade_count),
     vwap: r.vwap === null ? null : String(r.vwap),
     final: Boolean(r.is_final),

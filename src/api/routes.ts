@@ -83,7 +83,8 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
     }),
     route({
       path: '/api/candles',
-      summary: 'OHLCV candles with VWAP and moving averages, oldest first (the newest `limit` of the range)',
+      summary:
+        'Candles with every Binance kline field (time = open time, closeTime = open + interval − 1 ms, OHLC, volume, quoteVolume, tradeCount, takerBuyVolume, takerBuyQuoteVolume), VWAP and moving averages, oldest first (the newest `limit` of the range)',
       query: schemas.candles,
       handler: async ({ interval, from, to, limit, ...query }) => {
         const instrument = await known(query);

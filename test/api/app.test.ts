@@ -33,21 +33,23 @@ test('HTTP API against a migrated embedded database', async (t) => {
   ]);
   const { app } = testApp(t, db);
 
-  await t.test('/api/candles returns the newest candles of the range oldest first, with VWAP and averages', async () => {
+  await t.test('/api/candles returns the newest candles of the range oldest first, every kline field, VWAP and averages', async () => {
     const res = await app.inject('/api/candles?symbol=BTCUSDT&interval=1m&limit=3');
     assert.equal(res.statusCode, 200);
     const body = res.json();
     assert.equal(body.interval, '1m');
     assert.deepEqual(body.candles.map((c: { time: number }) => c.time), [minute(1), minute(2), minute(3)]);
     assert.deepEqual(body.candles[0], {
-      time: minute(1), open: '100.00', high: '101.50', low: '99.25', close: '101.01', volume: '12.50000000', quoteVolume: '1262.50000000',
-      takerBuyVolume: '7.00000000', tradeCount: 42, vwap: '101.00000000', final: true, complete: true, averages: { sma20: null, ema12: '100.5' },
+      time: minute(1), closeTime: minute(2) - 1, open: '100.00', high: '101.50', low: '99.25', close: '101.01', volume: '12.50000000', quoteVolume: '1262.50000000',
+      takerBuyVolume: '7.00000000', takerBuyQuoteVolume: '707.00000000', tradeCount: 42, vwap: '101.00000000', final: true, complete: true, averages: { sma20: null, ema12: '100.5' },
     });
     assert.deepEqual([body.candles[2].final, body.candles[2].vwap], [false, null]);
     const ranged = await app.inject(`/api/candles?symbol=BTCUSDT&from=${new Date(minute(1)).toISOString()}&to=${minute(3)}`);
     assert.deepEqual(ranged.json().candles.map((c: { time: number }) => c.time), [minute(1), minute(2)]);
     const fiveMinutes = await app.inject('/api/candles?symbol=BTCUSDT&interval=5m');
     assert.equal(fiveMinutes.json().candles.length, 1);
+    // Binance's closeTime: open + interval − 1 ms (GET /api/v3/klines), for every interval.
+    assert.equal(fiveMinutes.json().candles[0].closeTime, minute(5) - 1);
     assert.deepEqual((await app.inject('/api/candles?symbol=ETHUSDT')).json().candles, []);
   });
 
