@@ -54,7 +54,9 @@ export class LiveStats {
       ring = { values: new Float64Array(LATENCY_SAMPLES), next: 0, count: 0 };
       this.latency.set(event.type, ring);
     }
-    ring.values[ring.next] = event.ingestionTimestamp / 1000 - exchangeTime(event);
+    // A frame cannot arrive before it was sent: below zero only the local clock is behind the
+    // exchange's (by NTP's error), and a negative latency would be shown to the user as a fact.
+    ring.values[ring.next] = Math.max(0, event.ingestionTimestamp / 1000 - exchangeTime(event));
     ring.next = (ring.next + 1) % LATENCY_SAMPLES;
     ring.count = Math.min(ring.count + 1, LATENCY_SAMPLES);
   }

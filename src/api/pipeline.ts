@@ -5,11 +5,15 @@ import type { LiveFeed } from './live.js';
 import type { StreamRate } from './live-stats.js';
 import { storeCounts } from './queries.js';
 
+/** One consumer group's position on one partition (see LagSample in ops/process-metrics.ts). */
 export interface ConsumerLag {
   readonly group: string;
   readonly topic: string;
   readonly partition: number;
+  /** Processing lag: records not yet processed. */
   readonly lag: number;
+  /** Records processed but kept uncommitted (open windows), read again after a crash; 0 or absent for the store writer. */
+  readonly recoveryDistance?: number;
 }
 
 /**
@@ -29,10 +33,18 @@ export interface PipelineStatus {
   readonly streams?: readonly StreamRate[];
 }
 
+/**
+ * Ingest latency (local receive time − exchange event time) in ms, p50/p99 over recent events.
+ * `notApplicable` says why there is none to show: a replay's receive times are another machine's
+ * clock at recording time (the shared recordings run behind exchange time, so the difference is
+ * negative and means nothing about this pipeline).
+ */
+export type IngestLatencyReport = ReturnType<LiveFeed['stats']>['ingestLatencyMs'] & { readonly notApplicable?: string };
+
 export interface PipelineReport extends PipelineStatus {
   readonly time: number;
   readonly streams: readonly StreamRate[];
-  readonly ingestLatencyMs: ReturnType<LiveFeed['stats']>['ingestLatencyMs'];
+  readonly ingestLatencyMs: IngestLatencyReport;
   readonly live: { readonly subscribers: number; readonly buffered: number };
   readonly store: { readonly kind: Database['kind']; readonly reachable: boolean; readonly gaps: number | null; readonly deadLetters: number | null };
   readonly health: { readonly ready: boolean; readonly reasons: readonly string[] };
@@ -54,9 +66,21 @@ export async function pipelineReport(deps: {
     ...status,
     time: Date.now(),
     streams: status.streams ?? live.streams,
-    ingestLatencyMs: live.ingestLatencyMs,
+    ingestLatencyMs: ingestLatency(status, live.ingestLatencyMs),
     live: { subscribers: live.subscribers, buffered: live.buffered },
     store: { kind: deps.db.kind, reachable: counts !== null, gaps: counts?.gaps ?? null, deadLetters: counts?.deadLetters ?? null },
     health: { ready: health.ready, reasons: health.reasons },
+  };
+}
+
+/** A replay has no ingest latency of its own (see IngestLatencyReport). */
+function ingestLatency(status: PipelineStatus, measured: ReturnType<LiveFeed['stats']>['ingestLatencyMs']): IngestLatencyReport {
+  if (!status.source?.kind.split('+').includes('replay')) return measured;
+  return {
+    p50: null,
+    p99: null,
+    samples: 0,
+    byStream: {},
+    notApplicable: 'replay: receive times are the recording\'s clock, not this pipeline\'s',
   };
 }

@@ -46,8 +46,11 @@ export interface ConsumerHooks {
 export interface BusConsumer {
   /** Commit up to and including each delivery's offset (per topic-partition, the highest wins). */
   commit(deliveries: readonly Delivery[]): Promise<void>;
-  /** Per topic-partition lag (latest offset − committed), when the bus knows it. */
-  lag(): Promise<readonly { topic: TopicId; partition: number; lag: number }[]>;
+  /**
+   * Per topic-partition lag (latest offset − committed), when the bus knows it, with `end`, the
+   * offset the next record will get (so a consumer can tell what it processed from what it committed).
+   */
+  lag(): Promise<readonly { topic: TopicId; partition: number; lag: number; end: number }[]>;
   close(): Promise<void>;
 }
 

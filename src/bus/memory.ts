@@ -79,6 +79,7 @@ export class MemoryBus implements Bus {
           topic,
           partition: 0,
           lag: Number((this.offsets.get(topic) ?? 0n) - 1n - (group.committed.get(topic) ?? -1n)),
+          end: Number(this.offsets.get(topic) ?? 0n),
         })),
       close: async () => {
         await this.drain(group);

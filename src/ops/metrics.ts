@@ -94,7 +94,13 @@ export function createMetrics() {
     }),
     consumerLag: new client.Gauge({
       name: 'tickflow_consumer_lag_records',
-      help: 'Records behind the latest offset, per group, topic and partition',
+      help: 'Processing lag: records after the last one the group processed, per group, topic and partition',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    consumerRecoveryDistance: new client.Gauge({
+      name: 'tickflow_consumer_recovery_distance_records',
+      help: 'Records processed but not yet committed (read again after a crash; the processor keeps its open windows there), per group, topic and partition',
       labelNames: ['group', 'topic', 'partition'] as const,
       registers: [registry],
     }),

@@ -1,6 +1,5 @@
 import type { ConsumerLag } from '../api/pipeline.js';
-import type { BusConsumer } from '../bus/bus.js';
-import { type LagSampler, sampleLag } from '../ops/process-metrics.js';
+import { type LagSample, type LagSampler, sampleLag } from '../ops/process-metrics.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import type { RoleContext } from './context.js';
 
@@ -9,8 +8,11 @@ export interface LagWatch {
   latest(): ConsumerLag[];
 }
 
-/** Samples each consumer group's lag into metrics and /health until shutdown. */
-export function watchLag(ctx: RoleContext, groups: Readonly<Record<string, Pick<BusConsumer, 'lag'>>>): LagWatch {
+/**
+ * Samples each consumer group's processing lag and recovery distance (LagSample) into metrics and
+ * /health until shutdown; /health turns degraded on the processing lag only.
+ */
+export function watchLag(ctx: RoleContext, groups: Readonly<Record<string, { lag(): Promise<readonly LagSample[]> }>>): LagWatch {
   const samplers: [string, LagSampler][] = Object.entries(groups).map(([group, consumer]) => [
     group,
     sampleLag(consumer, group, ctx.metrics, { logger: ctx.logger, health: ctx.health }),

@@ -5,6 +5,7 @@ import { monotonicMs } from '../core/clock.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { LagSample } from '../ops/process-metrics.js';
 import type { Database } from '../store/database.js';
 import type { StoreError } from '../store/errors.js';
 import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
@@ -39,11 +40,31 @@ export interface Processor {
   finish(): Promise<void>;
   /** Flushes open windows as partial rows, commits only what is safe, leaves the consumer group. */
   close(): Promise<void>;
-  /** How far the group is behind, per partition. */
-  lag: BusConsumer['lag'];
+  /**
+   * Per partition: records not yet folded into windows (`lag`, the processing lag) apart from
+   * records folded in but not committed because a window holding them is still open
+   * (`recoveryDistance`: what a crash makes the group read again).
+   */
+  lag(): Promise<readonly LagSample[]>;
 }
 
 const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
+
+/**
+ * The bus reports end − committed. The processor commits only below its oldest open window, so
+ * that distance includes records it has processed already; the part after the last delivery it
+ * processed is the processing lag, the rest the recovery distance.
+ */
+function splitLag(
+  positions: readonly { topic: TopicId; partition: number; lag: number; end: number }[],
+  processed: ReadonlyMap<string, Delivery>,
+): LagSample[] {
+  return positions.map((p) => {
+    const last = processed.get(sourceOf(p));
+    const lag = last === undefined ? p.lag : Math.min(p.lag, Math.max(0, p.end - Number(last.offset) - 1));
+    return { topic: p.topic, partition: p.partition, lag, recoveryDistance: p.lag - lag };
+  });
+}
 
 /** `auto` follows the source: its trade stream when subscribed, else its aggTrade stream. */
 export function tradeStreamOf(config: Config): 'trade' | 'aggTrade' {
@@ -223,7 +244,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         await commitSafe();
         updateGauges();
       }),
-    lag: async () => (consumer ? consumer.lag() : []),
+    lag: async () => splitLag(consumer ? await consumer.lag() : [], lastDelivery),
     async close() {
       if (closed) return;
       closed = true;

@@ -102,7 +102,7 @@ test('with a health registry, /health shows the lag and degrades above the thres
   await sampler.sampleNow();
   report = await health.evaluate();
   assert.equal(report.components['lag:store']!.state, 'degraded');
-  assert.equal(report.components['lag:store']!.reason, '500 records behind (more than 100)');
+  assert.equal(report.components['lag:store']!.reason, '500 records not yet processed (more than 100)');
   assert.equal(report.ready, true, 'lag alone keeps the role ready');
 
   fail = true;

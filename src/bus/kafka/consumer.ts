@@ -167,7 +167,7 @@ export class KafkaGroupConsumer implements BusConsumer {
   }
 
   /** Latest offset minus the group's committed offset, for the partitions this member owns. */
-  async lag(): Promise<readonly { topic: TopicId; partition: number; lag: number }[]> {
+  async lag(): Promise<readonly { topic: TopicId; partition: number; lag: number; end: number }[]> {
     const owned = new Map<string, number[]>();
     for (const tp of this.assigned) {
       const name = this.options.topics.get(tp.topic)!;
@@ -178,15 +178,15 @@ export class KafkaGroupConsumer implements BusConsumer {
       this.consumer.listOffsets({ topics: [...owned.keys()] }),
       this.consumer.listCommittedOffsets({ topics: [...owned].map(([topic, partitions]) => ({ topic, partitions })) }),
     ]);
-    const result: { topic: TopicId; partition: number; lag: number }[] = [];
+    const result: { topic: TopicId; partition: number; lag: number; end: number }[] = [];
     for (const [name, partitions] of owned) {
       for (const partition of partitions) {
         const end = latest.get(name)?.[partition] ?? 0n;
         const done = committed.get(name)?.[partition] ?? -1n;
         // No commit yet (-1): everything in the partition is still ahead of the group.
         const lag = Number(end - (done < 0n ? 0n : done));
-        result.push({ topic: this.logical.get(name)!, partition, lag });
-        this.metrics.consumerLag.set({ group: this.options.group, topic: name, partition: String(partition) }, lag);
+        // The gauge is the sampler's (ops/process-metrics.ts): it knows what the group has processed.
+        result.push({ topic: this.logical.get(name)!, partition, lag, end: Number(end) });
       }
     }
     return result;

@@ -167,7 +167,8 @@ export class BinanceSource implements Source {
 
   status(): SourceStatus {
     return {
-      kind: 'binance',
+      // The dashboard, /api/pipeline and /health name what is really on the other end.
+      kind: this.simulated ? 'sim' : 'binance',
       connections: this.slots.flatMap((s) => s.links.map((l) => l.conn.status())),
       lastMessageAt: this.frames.lastMessageAt(),
       finished: false,
