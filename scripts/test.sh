@@ -8,7 +8,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-# Services the integration tests use; each script is idempotent (installs once, starts if down).
+# Services the integration tests use; each script under scripts/services takes `ensure` and is
+# idempotent (installs once, starts if down). Helpers that are not services live in scripts/.
 for svc in scripts/services/*.sh; do
   [ -e "$svc" ] || continue
   bash "$svc" ensure

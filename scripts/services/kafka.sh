@@ -14,7 +14,7 @@
 # TICKFLOW_KAFKA_CONTROLLER_PORT and TICKFLOW_KAFKA_LIBS (reuse installed jars) set.
 #
 # A secure listener (the SASL/TLS tests) is added with TICKFLOW_KAFKA_SASL_SSL_PORT: SASL_SSL with
-# SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN, certificates from a self-signed CA that scripts/services/tls.sh
+# SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN, certificates from a self-signed CA that scripts/tls.sh
 # makes in $TICKFLOW_KAFKA_DIR/tls (clients trust tls/ca.pem and present tls/client.pem). The user is
 # TICKFLOW_KAFKA_SCRAM_USER with the password in the file TICKFLOW_KAFKA_SCRAM_PASSWORD_FILE; KRaft
 # stores the credentials when the storage is formatted, so they are set on the first start only.
@@ -172,7 +172,7 @@ EOF
 # The SASL_SSL listener: the broker's key and certificate from PEM files (no keystore conversion),
 # SCRAM credentials from the KRaft metadata (see scram_args).
 write_secure_listener() {
-  bash "$ROOT/scripts/services/tls.sh" "$TLS_DIR"
+  bash "$ROOT/scripts/tls.sh" "$TLS_DIR"
   cat "$TLS_DIR/server.key" "$TLS_DIR/server.pem" >"$TLS_DIR/broker-keystore.pem"
   chmod 600 "$TLS_DIR/broker-keystore.pem"
   local password

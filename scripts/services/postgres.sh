@@ -13,7 +13,7 @@
 #   postgres.sh url      print the connection URL
 #
 # A private TLS cluster (the TLS tests) is made with TICKFLOW_PG_DIR, TICKFLOW_PG_PORT and
-# TICKFLOW_PG_TLS=1: ssl = on with certificates from scripts/services/tls.sh in $TICKFLOW_PG_DIR/tls
+# TICKFLOW_PG_TLS=1: ssl = on with certificates from scripts/tls.sh in $TICKFLOW_PG_DIR/tls
 # (server certificate for 127.0.0.1 only), and TCP clients must use TLS, present a client
 # certificate of that CA and log in with the password in the file TICKFLOW_PG_PASSWORD_FILE
 # (pg_hba: hostssl … scram-sha-256 clientcert=verify-ca). The Unix socket stays trusted for the script.
@@ -99,7 +99,7 @@ EOF
 configure_tls() {
   : "${TICKFLOW_PG_PASSWORD_FILE:?must name the file holding the password of the postgres user}"
   local tls="$PG_DIR/tls"
-  bash "$ROOT/scripts/services/tls.sh" "$tls"
+  bash "$ROOT/scripts/tls.sh" "$tls"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$tls"
   chmod 755 "$tls"
   cat >>"$DATA/postgresql.conf" <<EOF

@@ -57,7 +57,7 @@ test('verify-full refuses a host name the certificate does not carry; verify-ca,
 
 test('a server certificate from another CA is refused with TF_STORE_TLS naming store.tls.ca', async () => {
   const other = mkdtempSync(join(tmpdir(), 'tickflow-other-ca-'));
-  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'services', 'tls.sh'), other]);
+  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'tls.sh'), other]);
   for (const mode of ['verify-full', 'verify-ca', 'require']) {
     // require with a CA verifies the chain, as libpq does when a root certificate is given.
     await assert.rejects(openDatabase(store(server.url({ sslmode: mode }), { ca: join(other, 'ca.pem') }), { logger: silentLogger() }), (err: Rejection) => {

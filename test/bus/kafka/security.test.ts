@@ -105,7 +105,7 @@ test('a plaintext client is refused by the SASL_SSL listener, and the error says
 
 test('a broker certificate from an untrusted CA is refused with TF_BUS_TLS naming bus.tls.ca', async (t) => {
   const other = mkdtempSync(join(tmpdir(), 'tickflow-other-ca-'));
-  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'services', 'tls.sh'), other]);
+  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'tls.sh'), other]);
   for (const ca of [join(other, 'ca.pem'), '']) {
     // '' = the system's CAs, which do not know the test CA either.
     const bus = new KafkaBus(secureConfig('sec-ca', { tls: { ca } }), { logger, metrics: createMetrics() });
