@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { configKeys, envName, loadConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/ops/logger.js';
 import { type Role, healthEndpointFor } from '../../src/ops/ops-server.js';
-import { openEmbedded } from '../../src/store/embedded.js';
-import { migrate } from '../../src/store/migrate.js';
 import { REPO_ROOT } from '../support/data.js';
 
 /*
  * The deployment files cannot be run here (no Docker engine), so they are checked against what they
- * refer to: YAML syntax, tickflow's config keys and role ports, Prometheus' own validator, and the
- * dashboard's SQL against the real schema.
+ * refer to: YAML syntax, tickflow's config keys and role ports, and Prometheus' own validator. The
+ * Grafana provisioning has its own test (test/deploy/grafana.test.ts).
  */
 
 const DEPLOY = join(REPO_ROOT, 'deploy');
@@ -123,70 +119,4 @@ test('promtool accepts both Prometheus configs and the alert rules', () => {
     const out = execFileSync('promtool', ['check', 'config', file], { cwd: DEPLOY, encoding: 'utf8' });
     assert.match(out, /SUCCESS: \d+ rules found/);
   }
-});
-
-/** What Grafana's PostgreSQL datasource does to a query before sending it, for the macros we use. */
-function expandGrafana(sqlText: string): string {
-  return sqlText
-    .replace(/\$__timeGroupAlias\((\w+),\s*\$__interval\)/g, `to_timestamp(floor(extract(epoch from $1) / 60) * 60) AS "time"`)
-    .replace(/\$__timeFilter\((\w+)\)/g, `$1 BETWEEN now() - interval '3 hours' AND now() + interval '1 hour'`)
-    .replaceAll('$symbol', 'BTCUSDT')
-    .replaceAll('$interval', '1m');
-}
-
-test('the dashboard queries run against the real schema and return candles, volume and spread', async (t) => {
-  const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'dashboards', 'tickflow-market.json'), 'utf8')) as {
-    panels: { type: string; title: string; datasource?: { uid: string }; targets?: { rawSql?: string; expr?: string }[] }[];
-    templating: { list: { query: string }[] };
-    annotations: { list: { target: { rawSql: string } }[] };
-  };
-  const datasources = parse(
-    readFileSync(join(DEPLOY, 'grafana', 'provisioning', 'datasources', 'tickflow.yml'), 'utf8'),
-  ) as { datasources: { uid: string }[] };
-  const uids = new Set(datasources.datasources.map((d) => d.uid));
-  for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
-    assert.ok(uids.has(panel.datasource!.uid), `${panel.title}: datasource is provisioned`);
-  }
-  assert.deepEqual(
-    ['candlestick', 'Volume', 'Bid-ask spread'].map((k) => dashboard.panels.some((p) => p.type === k || p.title === k)),
-    [true, true, true],
-  );
-
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-dashboard-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = await openEmbedded({ dataDir: dir, port: 0, logger: silentLogger() });
-  t.after(() => db.close());
-  await migrate(db, { logger: silentLogger(), retentionDays: 30 });
-  await db.query(
-    `INSERT INTO klines (exchange, market, symbol, interval, open_time, close_time, first_trade_id, last_trade_id, open, high, low,
-       close, volume, quote_volume, trade_count, taker_buy_volume, taker_buy_quote_volume, closed, event_time, ingestion_timestamp)
-     VALUES ('binance', 'spot', 'BTCUSDT', '1m', date_trunc('minute', now()) - interval '1 minute', date_trunc('minute', now()) - interval '1 millisecond',
-       1, 10, '61000.10', '61010.00', '60990.00', '61005.50', '1.25000000', '76256.88', 10, '0.50000000', '30502.75', true, now(), now())`,
-  );
-  await db.query(
-    `INSERT INTO book_ticker (exchange, market, symbol, update_id, bid_price, bid_qty, ask_price, ask_qty, event_time, ingestion_timestamp)
-     VALUES ('binance', 'spot', 'BTCUSDT', 1, '61000.00', '1', '61000.61', '1', now() - interval '1 minute', now())`,
-  );
-  await db.query(
-    `INSERT INTO gaps (exchange, market, symbol, stream, first_missing_id, last_missing_id, detected_at, reason)
-     VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 11, 12, now() - interval '1 minute', 'sequence hole')`,
-  );
-
-  const queries = [
-    ...dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((q) => (q.rawSql ? [{ title: p.title, sql: q.rawSql }] : []))),
-    ...dashboard.templating.list.map((v) => ({ title: 'variable', sql: v.query })),
-    ...dashboard.annotations.list.map((a) => ({ title: 'annotation', sql: a.target.rawSql })),
-  ];
-  assert.equal(queries.length, 6);
-  const results = new Map<string, Record<string, unknown>[]>();
-  for (const q of queries) {
-    const rows = await db.query<Record<string, unknown>>(expandGrafana(q.sql));
-    assert.ok(rows.length > 0, `${q.title} returns rows: ${q.sql}`);
-    results.set(q.title, rows);
-  }
-  const candle = results.get('Candles')![0]!;
-  assert.deepEqual(Object.keys(candle), ['time', 'open', 'high', 'low', 'close', 'volume']);
-  assert.equal(candle.close, 61005.5);
-  const spread = results.get('Bid-ask spread')![0]!;
-  assert.ok(Math.abs((spread['mean spread'] as number) - 0.1) < 1e-6, `spread ${spread['mean spread']} bps`);
 });
