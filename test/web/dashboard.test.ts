@@ -48,6 +48,8 @@ test('the dashboard renders stored data, follows the live feed, and switches sym
   await insertTrades(db, [
     { symbol: 'BTCUSDT', id: 1, price: '61000.00', quantity: '0.01', time: now - 3_000 },
     { symbol: 'BTCUSDT', id: 2, price: '61001.00', quantity: '0.02', time: now - 2_000, buyerIsMaker: true },
+    // The switcher offers instruments with data only (issue 16 item 6).
+    { symbol: 'ETHUSDT', id: 69, price: '2600.00', quantity: '1.0', time: now - 2_000 },
   ]);
   const webRoot = await buildDashboard(t);
   const { app, live } = testApp(t, db, { webRoot });

@@ -61,9 +61,13 @@ export interface SymbolInfo extends MarketId {
   symbol: string;
   configured: boolean;
   hasData: boolean;
+  /** exchangeInfo PRICE_FILTER tickSize and LOT_SIZE stepSize, when the source read them. */
+  tickSize?: string;
+  stepSize?: string;
 }
 
 export interface CandleRow {
+  /** Open time, epoch ms. */
   time: number;
   open: string;
   high: string;
@@ -83,6 +87,14 @@ export interface TradeRow {
   time: number;
   buyerIsMaker: boolean;
   whale: boolean;
+}
+
+/** The fields of /api/metrics/trades the pressure bar reads. */
+export interface TradeMetricRow {
+  time: number;
+  interval: string;
+  buyVolume: string;
+  sellVolume: string;
 }
 
 export interface SpreadRow {

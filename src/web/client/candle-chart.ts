@@ -6,10 +6,14 @@ import {
   createChart,
   type IChartApi,
   type ISeriesApi,
+  type LogicalRange,
+  type TickMarkType,
+  type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import type { LiveCandle } from '../../api/live-messages.js';
 import type { CandleRow } from './api.js';
+import { formatTick } from './format.js';
 
 interface Bar {
   time: UTCTimestamp;
@@ -26,25 +30,54 @@ const UP = '#26a69a';
 const DOWN = '#ef5350';
 const AVERAGE_COLORS = ['#42a5f5', '#ab47bc', '#ffa726', '#66bb6a', '#ec407a', '#26c6da'];
 
-export const chartTheme = {
-  layout: { background: { type: ColorType.Solid, color: '#171b22' }, textColor: '#8a93a0', attributionLogo: false },
-  grid: { vertLines: { color: '#20252e' }, horzLines: { color: '#20252e' } },
-  rightPriceScale: { borderColor: '#262c36' },
-  timeScale: { borderColor: '#262c36', timeVisible: true, secondsVisible: false, rightOffset: 4 },
-  autoSize: true,
-} as const;
+/**
+ * The dashboard's chart options. Time labels come from formatTick (UTC, a date at a day boundary,
+ * seconds where ticks fall between minutes). The axis is a canvas, so for the browser tests the
+ * labels made so far are published as the container's `data-ticks` (JSON `[time s, label][]`; the
+ * chart caches labels, so a paint formats only new tick marks).
+ */
+export function chartOptions(container: HTMLElement) {
+  const labels = new Map<number, string>();
+  let flush = 0;
+  return {
+    layout: { background: { type: ColorType.Solid, color: '#171b22' }, textColor: '#8a93a0', attributionLogo: false },
+    grid: { vertLines: { color: '#20252e' }, horzLines: { color: '#20252e' } },
+    rightPriceScale: { borderColor: '#262c36' },
+    timeScale: {
+      borderColor: '#262c36',
+      timeVisible: true,
+      secondsVisible: false,
+      rightOffset: 4,
+      tickMarkFormatter: (time: Time, type: TickMarkType) => {
+        const label = formatTick(time, type);
+        labels.set(time as number, label);
+        flush ||= requestAnimationFrame(() => {
+          container.dataset.ticks = JSON.stringify([...labels]);
+          flush = 0;
+        });
+        return label;
+      },
+    },
+    localization: { timeFormatter: (time: Time) => new Date((time as UTCTimestamp) * 1000).toISOString().slice(0, 19).replace('T', ' ') },
+    autoSize: true,
+  } as const;
+}
 
 const toSeconds = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 
-/**
- * The last 120 points fill the width; from 20 to 120 are spread over it; fewer keep the width of
- * 60 (a handful stretched across the chart reads badly), the newest a little off the right edge.
- */
+/** At most this many bars fill the width on load; older ones are a scroll away. */
+const VISIBLE_BARS = 150;
+
+/** The loaded points fill the width (the newest `VISIBLE_BARS` of more), the newest a little off the right edge. */
 export function showRecent(chart: IChartApi, count: number): void {
-  const timeScale = chart.timeScale();
-  if (count >= 20 && count <= 120) timeScale.fitContent();
-  else timeScale.setVisibleLogicalRange({ from: count - (count > 120 ? 120 : 60), to: count + 3 });
+  chart.timeScale().setVisibleLogicalRange({ from: Math.max(0, count - VISIBLE_BARS) - 0.5, to: count - 1 + 4 });
 }
+
+/** Candles before `before` (epoch ms, exclusive), oldest first; an empty answer means there are none. */
+export type OlderCandles = (before: number) => Promise<readonly CandleRow[]>;
+
+/** Scrolled to within this many bars of the oldest loaded one, the next page is asked for. */
+const PAGE_AHEAD_BARS = 10;
 
 /**
  * Candles with volume bars, VWAP and the processor's moving averages. History comes from
@@ -62,49 +95,107 @@ export class CandleChart {
   private readonly vwap: ISeriesApi<'Line'>;
   private readonly averages = new Map<string, ISeriesApi<'Line'>>();
   private bars = new Map<number, Bar>();
+  /** VWAP and each moving average by bar time, kept to redraw them when older bars are prepended. */
+  private vwapPoints = new Map<number, number>();
+  private averagePoints = new Map<string, Map<number, number>>();
   private lastTime = 0;
   private precision = -1;
+  /** Where older candles come from; set by the page for the instrument and interval shown. */
+  private older: OlderCandles | null = null;
+  private paging: Promise<void> | null = null;
+  /** The server had nothing before the oldest bar. */
+  private exhausted = false;
 
   constructor(
     private readonly container: HTMLElement,
     private readonly legend: HTMLElement,
   ) {
-    this.chart = createChart(container, chartTheme);
+    this.chart = createChart(container, chartOptions(container));
     this.candles = this.chart.addSeries(CandlestickSeries, {
       upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN,
     });
     this.volume = this.chart.addSeries(HistogramSeries, { priceScaleId: 'volume', priceFormat: { type: 'volume' }, lastValueVisible: false, priceLineVisible: false });
     this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     this.vwap = this.chart.addSeries(LineSeries, { color: '#f0b90b', lineWidth: 1, lineStyle: 2, title: 'VWAP', lastValueVisible: false, priceLineVisible: false });
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange(this.onRangeChange);
   }
 
-  load(rows: readonly CandleRow[]): void {
+  /**
+   * Shows `rows` (the newest page, oldest first) fitted to the width. `older` pages earlier candles
+   * in when the user scrolls back to the oldest loaded bar.
+   */
+  load(rows: readonly CandleRow[], older: OlderCandles | null = null): void {
     this.bars = new Map();
+    this.vwapPoints = new Map();
+    this.averagePoints = new Map();
     this.precision = -1;
+    this.older = older;
+    this.paging = null;
+    this.exhausted = false;
+    this.addRows(rows);
+    this.lastTime = [...this.bars.keys()].at(-1) ?? 0;
+    for (const series of this.averages.values()) this.chart.removeSeries(series);
+    this.averages.clear();
+    this.redraw();
+    showRecent(this.chart, this.bars.size);
+    this.renderLegend([...this.averagePoints.keys()]);
+    this.publishState();
+  }
+
+  private addRows(rows: readonly CandleRow[]): void {
     this.fitPrecision(rows.flatMap((r) => [r.open, r.high, r.low, r.close]));
     for (const r of rows) {
       const time = toSeconds(r.time);
       this.bars.set(time, { time, open: +r.open, high: +r.high, low: +r.low, close: +r.close, volume: +r.volume, final: r.final });
+      if (r.vwap !== null) this.vwapPoints.set(time, +r.vwap);
+      for (const [name, v] of Object.entries(r.averages)) {
+        if (!this.averagePoints.has(name)) this.averagePoints.set(name, new Map());
+        if (v !== null && v !== undefined) this.averagePoints.get(name)?.set(time, +v);
+      }
     }
+    // Map order is insertion order: a prepended page goes first again.
+    this.bars = new Map([...this.bars].sort(([a], [b]) => a - b));
+    this.averagePoints = new Map([...this.averagePoints].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** Every series from the kept points (after a load or a prepended page). */
+  private redraw(): void {
     const bars = [...this.bars.values()];
-    this.lastTime = bars.at(-1)?.time ?? 0;
     this.candles.setData(bars.map(ohlc));
     this.volume.setData(bars.map(volumeBar));
-    this.vwap.setData(rows.filter((r) => r.vwap !== null).map((r) => ({ time: toSeconds(r.time), value: +(r.vwap as string) })));
-    for (const series of this.averages.values()) this.chart.removeSeries(series);
-    this.averages.clear();
-    const names = [...new Set(rows.flatMap((r) => Object.keys(r.averages)))].sort();
-    for (const name of names) {
-      const points = rows.flatMap((r) => {
-        const v = r.averages[name];
-        return v === null || v === undefined ? [] : [{ time: toSeconds(r.time), value: +v }];
-      });
-      this.averageSeries(name).setData(points);
-    }
-    showRecent(this.chart, bars.length);
-    this.renderLegend(names);
-    this.publishState();
+    const line = (points: Map<number, number>) => [...points].sort(([a], [b]) => a - b).map(([time, value]) => ({ time: time as UTCTimestamp, value }));
+    this.vwap.setData(line(this.vwapPoints));
+    for (const [name, points] of this.averagePoints) this.averageSeries(name).setData(line(points));
   }
+
+  /** The visible range reached the oldest bars: ask for the page before them, once at a time. */
+  private onRangeChange = (range: LogicalRange | null): void => {
+    this.container.dataset.visible = range ? JSON.stringify({ from: range.from, to: range.to }) : '';
+    if (!range || range.from > PAGE_AHEAD_BARS || !this.older || this.exhausted || this.paging || this.bars.size === 0) return;
+    const older = this.older;
+    const oldest = [...this.bars.keys()][0] as number;
+    this.paging = older(oldest * 1000)
+      .then((rows) => {
+        // The page shown changed while this one was on its way.
+        if (this.older !== older) return;
+        const before = this.bars.size;
+        this.addRows(rows.filter((r) => toSeconds(r.time) < oldest));
+        const added = this.bars.size - before;
+        if (added === 0) {
+          this.exhausted = true;
+          return;
+        }
+        const visible = this.chart.timeScale().getVisibleLogicalRange();
+        this.redraw();
+        // Bars are indexed from the oldest: shift the view by what was prepended so it stays put.
+        if (visible) this.chart.timeScale().setVisibleLogicalRange({ from: visible.from + added, to: visible.to + added });
+        this.publishState();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.older === older) this.paging = null;
+      });
+  };
 
   apply(c: LiveCandle): void {
     const time = toSeconds(c.time);
@@ -126,13 +217,19 @@ export class CandleChart {
     this.bars.set(time, bar);
     const historical = time < this.lastTime;
     this.lastTime = Math.max(this.lastTime, time);
+    // update() keeps the user's zoom and scroll: a new bar never refits the chart.
     this.candles.update(ohlc(bar), historical);
     this.volume.update(volumeBar(bar), historical);
-    if (!existing && this.bars.size < 20) showRecent(this.chart, this.bars.size);
     if (c.source === 'processor') {
-      if (c.vwap) this.vwap.update({ time, value: +c.vwap }, historical);
+      if (c.vwap) {
+        this.vwapPoints.set(time, +c.vwap);
+        this.vwap.update({ time, value: +c.vwap }, historical);
+      }
       for (const [name, value] of Object.entries(c.averages ?? {})) {
-        if (value !== null) this.averageSeries(name).update({ time, value: +value }, historical);
+        if (value === null) continue;
+        if (!this.averagePoints.has(name)) this.averagePoints.set(name, new Map());
+        this.averagePoints.get(name)?.set(time, +value);
+        this.averageSeries(name).update({ time, value: +value }, historical);
       }
     }
     this.publishState();
@@ -186,7 +283,10 @@ export class CandleChart {
   /** Read by people with devtools and by the browser tests: what the chart shows right now. */
   private publishState(): void {
     const last = this.bars.get(this.lastTime);
+    const range = this.chart.timeScale().getVisibleLogicalRange();
     this.container.dataset.bars = String(this.bars.size);
+    this.container.dataset.oldest = String(([...this.bars.keys()][0] ?? 0) * 1000);
+    this.container.dataset.visible = range ? JSON.stringify({ from: range.from, to: range.to }) : '';
     this.container.dataset.last = last ? JSON.stringify({ time: last.time * 1000, open: last.open, high: last.high, low: last.low, close: last.close, volume: last.volume }) : '';
   }
 }

@@ -2,8 +2,9 @@ import './styles.css';
 import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
 import type { PipelineReport } from '../../api/pipeline.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
-import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeRow } from './api.js';
+import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeMetricRow, type TradeRow } from './api.js';
 import { CandleChart } from './candle-chart.js';
+import { bpsDecimals, fixed, stepDecimals, type Precision } from './format.js';
 import { renderPipeline } from './pipeline-panel.js';
 import { SpreadChart, spreadBps } from './spread-chart.js';
 import { Tape } from './tape.js';
@@ -31,13 +32,45 @@ function currentMarket(): MarketId {
   return { exchange, market };
 }
 
+/**
+ * The instruments offered: those with data. A configured symbol the run never received (ETHUSDT
+ * after a BTCUSDT-only replay) has nothing to show; it appears once its first trade is stored
+ * (pollPipeline asks again when a stream starts). With no data at all yet (a fresh start) the
+ * configured ones are offered, so the page shows what is coming.
+ */
+function offered(): SymbolInfo[] {
+  const withData = state.instruments.filter((i) => i.hasData);
+  return withData.length > 0 ? withData : state.instruments.filter((i) => i.configured);
+}
+
 /** Markets with instruments, labelled by market alone unless several exchanges are present. */
 function marketChoices(): string[] {
-  return [...new Set(state.instruments.map(marketKey))];
+  return [...new Set(offered().map(marketKey))];
 }
 
 function symbolsOf(market: string): string[] {
-  return state.instruments.filter((i) => marketKey(i) === market).map((i) => i.symbol);
+  return offered().filter((i) => marketKey(i) === market).map((i) => i.symbol);
+}
+
+/** The shown instrument's exchangeInfo rules, when the server has them. */
+function rulesOf(): SymbolInfo | undefined {
+  return state.instruments.find((i) => marketKey(i) === state.market && i.symbol === state.symbol);
+}
+
+/** Decimals of the shown symbol: its tick and lot step, else the finest of the values seen. */
+let precision: Precision = { price: 2, quantity: 0, tick: null };
+
+function fitPrecision(trades: readonly TradeRow[]): void {
+  const rules = rulesOf();
+  precision = {
+    price: stepDecimals(rules?.tickSize, trades.map((t) => t.price), 2),
+    quantity: stepDecimals(rules?.stepSize, trades.map((t) => t.quantity)),
+    tick: rules?.tickSize !== undefined ? +rules.tickSize : null,
+  };
+  if (precision.tick === null && trades.length > 0) precision = { ...precision, tick: 10 ** -precision.price };
+  tape.setPrecision(precision);
+  const first = trades[0];
+  spread.setPrecision(bpsDecimals(precision.tick, first ? +first.price : 0));
 }
 
 /** The query parameters naming the shown instrument. */
@@ -54,9 +87,16 @@ let stream: EventSource | null = null;
 let streamedCandles = new Map<string, LiveCandle>();
 
 function loadCandles(rows: readonly CandleRow[]): void {
-  chart.load(rows);
+  const instrument = instrumentParams();
+  const interval = state.interval;
+  // Older pages of the same instrument and interval, through /api/candles (`to` is exclusive).
+  const older = async (before: number) =>
+    (await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval, to: before, limit: CANDLE_PAGE })).candles;
+  chart.load(rows, older);
   for (const c of streamedCandles.values()) if (c.interval === state.interval) chart.apply(c);
 }
+
+const CANDLE_PAGE = 500;
 
 
 function writeHash(): void {
@@ -114,7 +154,7 @@ function renderSwitchers(): void {
 
 async function reloadCandles(): Promise<void> {
   const mine = ++generation;
-  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrumentParams(), interval: state.interval, limit: 500 });
+  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrumentParams(), interval: state.interval, limit: CANDLE_PAGE });
   if (mine === generation) loadCandles(candles);
 }
 
@@ -129,16 +169,20 @@ async function optional<T>(p: Promise<T>, fallback: T): Promise<T> {
 async function reloadAll(): Promise<void> {
   const mine = ++generation;
   const instrument = instrumentParams();
-  const [candles, trades, spreads, found, gaps] = await Promise.all([
-    getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval: state.interval, limit: 500 }),
+  const [candles, trades, pressure, spreads, found, gaps] = await Promise.all([
+    getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval: state.interval, limit: CANDLE_PAGE }),
     getJson<{ trades: TradeRow[] }>('/api/trades', { ...instrument, limit: 80 }),
+    optional(getJson<{ metrics: TradeMetricRow[] }>('/api/metrics/trades', { ...instrument, limit: 1 }), { metrics: [] }),
     optional(getJson<{ metrics: SpreadRow[] }>('/api/metrics/spreads', { ...instrument, limit: 500 }), { metrics: [] }),
     optional(getJson<{ anomalies: AnomalyItem[] }>('/api/anomalies', { ...instrument, limit: 50 }), { anomalies: [] }),
     optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { ...instrument, limit: 20 }), { gaps: [] }),
   ]);
   if (mine !== generation) return;
   loadCandles(candles.candles);
+  fitPrecision(trades.trades);
   tape.load(trades.trades);
+  tape.setPressure(null);
+  tape.setPressure(pressure.metrics.at(-1) ?? null);
   const last = trades.trades[0];
   lastPrice = last?.price ?? '';
   renderQuote();
@@ -163,8 +207,12 @@ let lastPrice = '';
 let quote: { bid: string; ask: string } | null = null;
 
 function renderQuote(): void {
-  const parts: [string, string][] = [['last', lastPrice || '–']];
-  if (quote) parts.push(['bid', quote.bid], ['ask', quote.ask], ['spread', `${spreadBps(+quote.bid, +quote.ask).toFixed(2)} bps`]);
+  const price = (p: string) => fixed(p, precision.price);
+  const parts: [string, string][] = [['last', lastPrice ? price(lastPrice) : '–']];
+  if (quote) {
+    const bps = spreadBps(+quote.bid, +quote.ask);
+    parts.push(['bid', price(quote.bid)], ['ask', price(quote.ask)], ['spread', `${bps.toFixed(bpsDecimals(precision.tick, +quote.bid))} bps`]);
+  }
   $('quote').replaceChildren(
     ...parts.map(([label, value]) => {
       const span = document.createElement('span');
@@ -197,6 +245,10 @@ function handle(batch: readonly LiveMessage[]): void {
         break;
       case 'metric':
         if (m.kind === 'spread' && typeof m.values.avgSpreadBps === 'number') spread.addAverage(m.time, m.values.avgSpreadBps);
+        if (m.kind === 'trades') {
+          const { interval, buyVolume, sellVolume } = m.values;
+          if (typeof buyVolume === 'string' && typeof sellVolume === 'string') tape.setPressure({ time: m.time, interval: String(interval), buyVolume, sellVolume });
+        }
         break;
       case 'anomaly':
         events.push(m);
@@ -214,10 +266,14 @@ function handle(batch: readonly LiveMessage[]): void {
   renderQuote();
 }
 
+/** The source has nothing more to send (a replay read to its end): the page is not "live". */
+let sourceFinished = false;
+
 function setConnection(s: 'connecting' | 'open' | 'reconnecting' | 'down'): void {
   const el = $('connection');
   el.dataset.state = s;
-  el.textContent = s === 'open' ? 'live' : s;
+  el.dataset.finished = String(sourceFinished);
+  el.textContent = s === 'open' ? (sourceFinished ? 'replay finished' : 'live') : s;
 }
 
 /**
@@ -252,10 +308,25 @@ function connectStream(): void {
 
 async function pollPipeline(): Promise<void> {
   try {
-    renderPipeline($('pipeline'), await getJson<PipelineReport>('/api/pipeline'));
+    const report = await getJson<PipelineReport>('/api/pipeline');
+    renderPipeline($('pipeline'), report);
+    const finished = report.source?.finished === true;
+    if (finished !== sourceFinished) {
+      sourceFinished = finished;
+      setConnection(($('connection').dataset.state ?? 'connecting') as Parameters<typeof setConnection>[0]);
+    }
+    // A stream of an instrument not offered yet: its first data arrived, ask which have data now.
+    const known = new Set(offered().map((i) => `${marketKey(i)}/${i.symbol}`));
+    if (report.streams.some((s) => !known.has(`${marketKey(s)}/${s.symbol}`))) await refreshInstruments();
   } catch {
     $('pipeline').dataset.error = 'unreachable';
   }
+}
+
+async function refreshInstruments(): Promise<void> {
+  const info = await getJson<{ symbols: SymbolInfo[] }>('/api/symbols');
+  state.instruments = info.symbols;
+  renderSwitchers();
 }
 
 async function start(): Promise<void> {

@@ -33,20 +33,41 @@ function fact(label: string, value: string): HTMLElement {
   return span;
 }
 
-/** Connection state per stream connection, msgs/s, gaps, dead letters, ingest latency, consumer lag. */
+/** What the source is (`sim`, `binance`, `replay`) and, for a finite one, whether it is done. */
+function sourceLabel(p: PipelineReport): string {
+  if (!p.source) return 'none';
+  if (p.source.kind.split('+').includes('replay')) return p.source.finished ? 'replay finished' : 'replay';
+  return p.source.kind;
+}
+
+/**
+ * Connection state per stream connection, msgs/s, gaps, dead letters, ingest latency (n/a for a
+ * replay), processing lag and, apart from it, the recovery distance the processor keeps on purpose.
+ */
 export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
   const lag = p.bus.consumerLag;
+  const latency = p.ingestLatencyMs;
   const facts = el('div', undefined, 'facts');
+  facts.append(fact('source', sourceLabel(p)), fact('bus', p.bus.kind));
+  if (latency.notApplicable !== undefined) {
+    const na = fact('ingest latency', 'n/a');
+    na.title = latency.notApplicable;
+    facts.append(na);
+  } else {
+    facts.append(fact('ingest p50', `${fmt(latency.p50)} ms`), fact('p99', `${fmt(latency.p99)} ms`));
+  }
   facts.append(
-    fact('source', p.source?.kind ?? 'none'),
-    fact('bus', p.bus.kind),
-    fact('ingest p50', `${fmt(p.ingestLatencyMs.p50)} ms`),
-    fact('p99', `${fmt(p.ingestLatencyMs.p99)} ms`),
     fact('gaps', String(p.store.gaps ?? '–')),
     fact('dead letters', String(p.store.deadLetters ?? '–')),
     fact('store', p.store.reachable ? p.store.kind : 'unreachable'),
   );
-  if (lag) facts.append(fact('consumer lag', String(lag.reduce((s, l) => s + l.lag, 0))));
+  if (lag) {
+    const processing = fact('processing lag', String(lag.reduce((s, l) => s + l.lag, 0)));
+    processing.title = 'records not yet processed';
+    const recovery = fact('recovery distance', String(lag.reduce((s, l) => s + (l.recoveryDistance ?? 0), 0)));
+    recovery.title = 'records processed but kept for replay after a crash (open windows): not a delay';
+    facts.append(processing, recovery);
+  }
   if (!p.health.ready) facts.append(fact('not ready', p.health.reasons.join('; ')));
 
   const connections = (p.source?.connections ?? []).map((c) => [
@@ -62,5 +83,6 @@ export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
   if (connections.length > 0) parts.push(table(['connection', 'state', 'streams', 'reconnects'], connections));
   parts.push(table(['stream', 'msgs/s'], streams.length > 0 ? streams : [['no messages yet', '']]));
   root.replaceChildren(...parts);
+  root.dataset.source = sourceLabel(p);
   root.dataset.updated = String(p.time);
 }

@@ -1,36 +1,49 @@
 import type { LiveTrade } from '../../api/live-messages.js';
 import type { TradeRow } from './api.js';
+import { fixed, type Precision } from './format.js';
 
 const MAX_ROWS = 80;
-const PRESSURE_WINDOW_MS = 60_000;
 
 export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
+/** One window of the processor's trade metrics: taker buy and sell base volume (decimal strings). */
+export interface PressureWindow {
+  /** Window start, epoch ms. */
+  readonly time: number;
+  /** The window length as the processor names it (`1m`). */
+  readonly interval: string;
+  readonly buyVolume: string;
+  readonly sellVolume: string;
+}
+
 /**
- * The trade tape (newest on top, whales highlighted) and the buy/sell pressure bar: taker buy
- * vs taker sell volume over the last minute of trades (`buyerIsMaker` means the taker sold).
+ * The trade tape (newest on top, whales highlighted), with prices and quantities printed to the
+ * symbol's tick and lot step so the columns line up; and the buy/sell pressure bar, which shows
+ * the processor's trade metrics for the newest window (the same numbers as /api/metrics/trades),
+ * labelled with that window.
  */
 export class Tape {
-  private recent: { time: number; quantity: number; buy: boolean }[] = [];
+  private window: PressureWindow | null = null;
+  private precision: Precision = { price: 2, quantity: 0, tick: null };
 
   constructor(
     private readonly body: HTMLElement,
     private readonly pressure: HTMLElement,
   ) {}
 
+  /** Decimals of the rows to come (set before `load`). */
+  setPrecision(precision: Precision): void {
+    this.precision = precision;
+  }
+
   load(trades: readonly TradeRow[]): void {
-    this.body.replaceChildren(...trades.slice(0, MAX_ROWS).map(row));
-    this.recent = [];
-    for (const t of [...trades].reverse()) this.count(t);
-    this.renderPressure();
+    this.body.replaceChildren(...trades.slice(0, MAX_ROWS).map((t) => this.row(t)));
   }
 
   add(trades: readonly (LiveTrade | TradeRow)[]): void {
     if (trades.length === 0) return;
-    this.body.prepend(...trades.slice(-MAX_ROWS).reverse().map(row));
-    for (const t of trades) this.count(t);
+    this.body.prepend(...trades.slice(-MAX_ROWS).reverse().map((t) => this.row(t)));
     while (this.body.childElementCount > MAX_ROWS) this.body.lastElementChild?.remove();
-    this.renderPressure();
   }
 
   /** The server left trades out because this tab was too slow to take them. */
@@ -44,43 +57,46 @@ export class Tape {
     this.body.prepend(tr);
   }
 
-  private count(t: { time: number; quantity: string; buyerIsMaker: boolean }): void {
-    this.recent.push({ time: t.time, quantity: +t.quantity, buy: !t.buyerIsMaker });
-    const newest = this.recent.at(-1)?.time ?? 0;
-    const cut = this.recent.findIndex((r) => r.time >= newest - PRESSURE_WINDOW_MS);
-    if (cut > 0) this.recent.splice(0, cut);
+  /** A metric window from the API or the stream; an older window than the one shown is ignored. */
+  setPressure(window: PressureWindow | null): void {
+    if (window && this.window && window.time < this.window.time) return;
+    this.window = window;
+    this.renderPressure();
   }
 
   private renderPressure(): void {
-    let buy = 0;
-    let sell = 0;
-    for (const r of this.recent) {
-      if (r.buy) buy += r.quantity;
-      else sell += r.quantity;
-    }
-    const share = buy + sell > 0 ? buy / (buy + sell) : 0.5;
     const [buyBar, sellBar, label] = this.pressure.children as unknown as [HTMLElement, HTMLElement, HTMLElement];
+    const w = this.window;
+    const buy = w ? +w.buyVolume : 0;
+    const sell = w ? +w.sellVolume : 0;
+    if (!w || buy + sell === 0) {
+      buyBar.style.flex = '1';
+      sellBar.style.flex = '1';
+      label.textContent = w ? `no trades in the ${w.interval} window from ${clock(w.time).slice(0, 5)}` : 'no trade metrics yet';
+      delete this.pressure.dataset.buyShare;
+      return;
+    }
+    // A share for the eye: floats are fine here, the volumes themselves stay exact strings.
+    const share = buy / (buy + sell);
     buyBar.style.flex = String(share);
     sellBar.style.flex = String(1 - share);
-    label.textContent = `buy ${Math.round(share * 100)}% · sell ${Math.round((1 - share) * 100)}% (1 min)`;
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    label.textContent = `buy ${pct(share)} · sell ${pct(1 - share)} (${w.interval} from ${clock(w.time).slice(0, 5)} UTC)`;
+    this.pressure.title = `taker buy ${w.buyVolume} · taker sell ${w.sellVolume} (processor trade metrics)`;
     this.pressure.dataset.buyShare = share.toFixed(4);
+    this.pressure.dataset.window = String(w.time);
   }
-}
 
-function row(t: LiveTrade | TradeRow): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  tr.className = `${t.buyerIsMaker ? 'sell' : 'buy'}${t.whale ? ' whale' : ''}`;
-  tr.dataset.id = String(t.id);
-  for (const text of [clock(t.time), trimZeros(t.price), trimZeros(t.quantity)]) {
-    const td = document.createElement('td');
-    td.textContent = text;
-    tr.append(td);
+  private row(t: LiveTrade | TradeRow): HTMLTableRowElement {
+    const tr = document.createElement('tr');
+    tr.className = `${t.buyerIsMaker ? 'sell' : 'buy'}${t.whale ? ' whale' : ''}`;
+    tr.dataset.id = String(t.id);
+    for (const text of [clock(t.time), fixed(t.price, this.precision.price), fixed(t.quantity, this.precision.quantity)]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    if (t.whale) tr.title = `whale: ${(+t.price * +t.quantity).toLocaleString('en-US', { maximumFractionDigits: 0 })} notional`;
+    return tr;
   }
-  if (t.whale) tr.title = `whale: ${(+t.price * +t.quantity).toLocaleString('en-US', { maximumFractionDigits: 0 })} notional`;
-  return tr;
-}
-
-/** "61235.50000000" → "61235.50": the same exact value, narrower; at least two decimals stay. */
-function trimZeros(decimal: string): string {
-  return decimal.includes('.') ? decimal.replace(/(\.\d\d\d*?)0+$/, '$1') : decimal;
 }
