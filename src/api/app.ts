@@ -9,6 +9,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Database } from '../store/database.js';
 import { defaultWebRoot, registerDashboard } from '../web/static.js';
 import { tokenCheck } from './auth.js';
+import type { LiveBookLookup } from './book.js';
 import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
 import { openApiDocument } from './openapi.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly health: HealthRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The process's live order books (`tickflow run`); without it GET /api/book reads book_snapshots. */
+  readonly book?: LiveBookLookup;
   /** The built dashboard (default: dist/web/public, see src/web/static.ts). */
   readonly webRoot?: string;
 }
@@ -76,7 +79,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     live: deps.live,
     pipeline: deps.pipeline,
     health: deps.health,
-    schemas: buildSchemas(deps.config.processor.candleIntervals),
+    schemas: buildSchemas(deps.config.processor.candleIntervals, deps.config.book.depth),
+    ...(deps.book ? { book: deps.book } : {}),
     instance: { id: randomUUID(), startedAt: Date.now() },
     streams,
   });

@@ -168,6 +168,7 @@ class MemoryLiveFeed implements LiveFeed {
         for (const instrument of event.instruments) this.candles.reset(instrument);
         return;
       case 'depthSnapshot':
+      case 'bookSnapshot':
       case 'deadLetter':
         return;
     }

@@ -6,6 +6,7 @@ import type { HealthRegistry } from '../ops/health.js';
 import { type Instrument, instrumentKey } from '../core/events.js';
 import { decimalFromNumber, formatDecimal } from '../processors/decimal.js';
 import { configuredInstruments, defaultMarket } from '../sources/markets.js';
+import { bookResponse, type LiveBookLookup } from './book.js';
 import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
 import type { RouteDoc } from './openapi.js';
@@ -25,6 +26,8 @@ export interface RouteContext {
   readonly instance: { readonly id: string; readonly startedAt: number };
   /** Open streams, ended when the app closes. */
   readonly streams: Set<LiveSubscription>;
+  /** The live order books, when this process keeps them. */
+  readonly book?: LiveBookLookup;
 }
 
 export interface ApiRoute<S extends z.ZodType = z.ZodType> extends RouteDoc {
@@ -100,6 +103,12 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
         const threshold = whaleNotional(instrument.symbol);
         return { ...instrument, whaleNotional: threshold, trades: await q.recentTrades(db, instrument, limit, threshold) };
       },
+    }),
+    route({
+      path: '/api/book',
+      summary: 'The local order book: best `depth` bids and asks, best first, from the live book (`source: live`) or the latest stored snapshot (`source: stored`)',
+      query: schemas.book,
+      handler: async ({ depth, ...query }) => bookResponse(db, ctx.book, await known(query), depth),
     }),
     route({
       path: '/api/metrics/trades',

@@ -82,7 +82,8 @@ const ordered = <T extends { from?: number | undefined; to?: number | undefined 
   q.from === undefined || q.to === undefined || q.from < q.to;
 const orderedMessage = { message: 'must be after from', path: ['to'] };
 
-export function buildSchemas(intervals: readonly string[]) {
+/** `bookDepth`: GET /api/book's default levels per side (config book.depth). */
+export function buildSchemas(intervals: readonly string[], bookDepth = 20) {
   const [first = '1m', ...rest] = intervals;
   const interval = z
     .enum([first, ...rest], { error: `expected one of ${intervals.join(', ')}` })
@@ -92,6 +93,11 @@ export function buildSchemas(intervals: readonly string[]) {
     none: z.strictObject({}),
     candles: z.strictObject({ ...instrument, symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
     trades: z.strictObject({ ...instrument, symbol, limit: limit(100, 1_000) }),
+    book: z.strictObject({
+      ...instrument,
+      symbol,
+      depth: limit(bookDepth, 1_000).meta({ description: `Levels per side (1-1000, default ${bookDepth}), best first` }),
+    }),
     symbolSeries: z.strictObject({ ...instrument, symbol, ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
     anySymbolEvents: z.strictObject({ ...instrument, symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }).refine(ordered, orderedMessage),
     stream: z.strictObject({

@@ -12,6 +12,7 @@ export function topicOf(event: PipelineEvent): TopicId {
       return 'bookTicker';
     case 'depth':
     case 'depthSnapshot':
+    case 'bookSnapshot':
       return 'depth';
     case 'kline':
       return 'klines';

@@ -250,6 +250,28 @@ const processor = z.strictObject({
   emaLengths: z.array(positiveInt).default([12, 26]),
 });
 
+/**
+ * The live local order book (docs/book.md): one per symbol of every market whose streams include
+ * `depth`, from a REST depth snapshot plus the diff stream, in `tickflow run` and `tickflow ingest`.
+ */
+const book = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Levels per side kept in book_snapshots and served by GET /api/book by default. */
+  depth: z.number().int().min(1).max(1_000).default(20),
+  /** How often the top `depth` levels are snapshotted into book_snapshots (only when the book moved). */
+  snapshotMs: positiveInt.default(1_000),
+  /**
+   * Levels per side of the REST depth snapshot a book starts from. Its request weight is the
+   * market's for that limit (spot 1000 → 50, USD-M 1000 → 20).
+   */
+  restLimit: z.number().int().min(5).max(5_000).default(1_000),
+  /** Consecutive resyncs of one symbol wait at least this long, doubling up to resyncMaxMs: a storm stays bounded. */
+  resyncMinMs: positiveInt.default(1_000),
+  resyncMaxMs: positiveInt.default(60_000),
+  /** Snapshot requests per market per minute at most, whatever breaks (each also waits for the REST weight budget). */
+  maxSnapshotsPerMinute: positiveInt.default(20),
+});
+
 const api = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().default('127.0.0.1'),
@@ -285,6 +307,7 @@ export const configSchema = z.strictObject({
   bus: bus.default(bus.parse({})),
   store: store.default(store.parse({})),
   processor: processor.default(processor.parse({})),
+  book: book.default(book.parse({})),
   api: api.default(api.parse({})),
   ops: ops.default(ops.parse({})),
 }).superRefine((c, ctx) => {

@@ -191,7 +191,25 @@ export interface ResetEvent {
   readonly at: number;
 }
 
-export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent;
+/**
+ * The local order book's best `depth` levels per side at one moment (src/book/book-keeper.ts),
+ * taken every `book.snapshotMs` while the book is in step with the diff stream. Stored in
+ * book_snapshots; `GET /api/book` of a process without a live book answers the latest one.
+ */
+export interface BookSnapshotEvent extends Instrument {
+  readonly type: 'bookSnapshot';
+  /** The diff-depth final update id `u` (or the REST snapshot's lastUpdateId) the book reflects. */
+  readonly updateId: number;
+  /** Levels asked per side (`book.depth`); a thin book may have fewer. */
+  readonly depth: number;
+  /** Best first: bids by descending price, asks by ascending price. */
+  readonly bids: readonly PriceLevel[];
+  readonly asks: readonly PriceLevel[];
+  /** Epoch ms at which the levels were read. */
+  readonly takenAt: number;
+}
+
+export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent | BookSnapshotEvent;
 
 /**
  * The bus record key: `exchange:market:symbol` (instrumentKey), so each instrument's records stay

@@ -117,6 +117,24 @@ export function createMetrics() {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    bookResyncs: new client.Counter({
+      name: 'tickflow_book_resyncs_total',
+      help: 'Local order book (re)starts from a REST depth snapshot, by reason (start, sequence, snapshot_mismatch, too_old)',
+      labelNames: ['exchange', 'market', 'symbol', 'reason'] as const,
+      registers: [registry],
+    }),
+    bookSequenceBreaks: new client.Counter({
+      name: 'tickflow_book_sequence_breaks_total',
+      help: 'Diff-depth events that did not follow the local order book (Binance update-id rules); each discards the book',
+      labelNames: ['exchange', 'market', 'symbol'] as const,
+      registers: [registry],
+    }),
+    bookInSync: new client.Gauge({
+      name: 'tickflow_book_in_sync',
+      help: '1 while the local order book is in step with the diff stream',
+      labelNames: ['exchange', 'market', 'symbol'] as const,
+      registers: [registry],
+    }),
     lateEvents: new client.Counter({
       name: 'tickflow_late_events_total',
       help: 'Events behind the watermark',

@@ -2,8 +2,9 @@ import type { PipelineStatus } from '../api/pipeline.js';
 import type { Bus } from '../bus/bus.js';
 import type { PipelineEvent } from '../core/events.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import type { Source } from '../sources/source.js';
+import { type LiveBooks, startBooks } from './book.js';
 import type { RoleContext } from './context.js';
+import type { StartedSource } from './sources.js';
 
 export interface IngestTotals {
   /** Market events per stream type (trade, aggTrade, bookTicker, depth, kline). */
@@ -15,14 +16,18 @@ export interface IngestTotals {
 export interface Ingest {
   status(): PipelineStatus;
   totals(): IngestTotals;
+  /** The live order books (book.enabled and a depth stream), fed before each batch is published. */
+  readonly books: LiveBooks | undefined;
 }
 
 /**
  * Connects a source to the bus: every record the source emits is published, and the source is
  * slowed down while the bus is full (publish resolves late). Stopping the source is the first
- * shutdown step, so everything it emitted is still flushed downstream.
+ * shutdown step, so everything it emitted is still flushed downstream. The live order books see
+ * every batch before it is published and publish their own records (snapshots) to the same bus.
  */
-export async function startIngest(ctx: RoleContext, source: Source, bus: Bus): Promise<Ingest> {
+export async function startIngest(ctx: RoleContext, started: StartedSource, bus: Bus): Promise<Ingest> {
+  const { source } = started;
   const events: Record<string, number> = {};
   let gaps = 0;
   let deadLetters = 0;
@@ -40,12 +45,15 @@ export async function startIngest(ctx: RoleContext, source: Source, bus: Bus): P
     return { state: 'down', reason: `source ${status.kind} is not connected`, details: { ...status } };
   });
   ctx.shutdown.onShutdown('stop source', () => source.stop(), ShutdownOrder.stopReading);
+  const books = startBooks(ctx, started, (batch) => bus.publish(batch));
   await source.start(async (batch) => {
+    books?.observe(batch);
     await bus.publish(batch);
     count(batch);
   });
   return {
     status: () => ({ source: source.status(), bus: { kind: bus.kind, consumerLag: null } }),
     totals: () => ({ events: { ...events }, gaps, deadLetters }),
+    books,
   };
 }

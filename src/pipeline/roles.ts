@@ -29,8 +29,7 @@ export interface RoleHandle {
 export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const bus = await openBus(ctx);
-  const { source } = await createSource(ctx);
-  await startIngest(ctx, source, bus);
+  await startIngest(ctx, await createSource(ctx), bus);
   return { opsUrl: await serveOps(ctx) };
 }
 

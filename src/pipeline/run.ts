@@ -76,6 +76,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
       ...deps(ctx),
       db,
       live,
+      book: (instrument, depth) => ingest?.books?.top(instrument, depth) ?? null,
       pipeline: () => ({ ...(ingest?.status() ?? { source: null }), bus: { kind: bus.kind, consumerLag: lag?.latest() ?? null } }),
     });
     apiUrl = await serveApi(ctx, app);
@@ -86,10 +87,11 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   if (bus.kind === 'kafka') await writerCaughtUp(writer, config.ops.shutdownTimeoutMs);
   // Per market: spot and USD-M ids are separate sequences.
   const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
-  const { source, simulator, simulators } = await createSource(ctx, { resumeFrom });
-  ingest = await startIngest(ctx, source, bus);
+  const started = await createSource(ctx, { resumeFrom });
+  const { source, simulator, simulators } = started;
+  ingest = await startIngest(ctx, started, bus);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
-  const started = ingest;
+  const running = ingest;
 
   const drained = source.finished.then(async () => {
     await bus.drain?.();
@@ -98,9 +100,9 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     const error = source.status().error;
     // What was read is stored either way; a source that could not read to its end is a failed run.
     if (error !== undefined) throw new TickflowError(ErrorCodes.DECODE, `source failed after storing what it read: ${error}`);
-    logger.info(started.totals(), 'source finished: every event stored and every window closed');
+    logger.info(running.totals(), 'source finished: every event stored and every window closed');
   });
-  return { source, ingest: started, simulator, simulators, bus, db, live, app, apiUrl, drained };
+  return { source, ingest: running, simulator, simulators, bus, db, live, app, apiUrl, drained };
 }
 
 /** Waits (at most `limitMs`) until the store writer has written everything the bus already held. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   AggTradeEvent,
+  BookSnapshotEvent,
   BookTickerEvent,
   DeadLetterEvent,
   DepthEvent,
@@ -152,6 +153,21 @@ const depthSnapshots = tableWrite<DepthSnapshotEvent>(
   'ON CONFLICT DO NOTHING',
 );
 
+const bookSnapshots = tableWrite<BookSnapshotEvent>(
+  'book_snapshots',
+  [
+    { name: 'exchange', type: 'text', value: (e) => e.exchange },
+    { name: 'market', type: 'text', value: (e) => e.market },
+    { name: 'symbol', type: 'text', value: (e) => e.symbol },
+    { name: 'update_id', type: 'bigint', value: (e) => e.updateId },
+    { name: 'depth', type: 'integer', value: (e) => e.depth },
+    { name: 'bids', type: 'jsonb', value: (e) => JSON.stringify(e.bids) },
+    { name: 'asks', type: 'jsonb', value: (e) => JSON.stringify(e.asks) },
+    { name: 'taken_at', type: 'timestamptz', value: (e) => isoFromMs(e.takenAt) },
+  ],
+  'ON CONFLICT DO NOTHING',
+);
+
 const KLINE_VALUES = [
   'close_time', 'first_trade_id', 'last_trade_id', 'open', 'high', 'low', 'close', 'volume', 'quote_volume',
   'trade_count', 'taker_buy_volume', 'taker_buy_quote_volume', 'closed', 'event_time', 'ingestion_timestamp',
@@ -224,7 +240,7 @@ const deadLetters = tableWrite<DeadLetterEvent>(
 );
 
 /** Every table the store writes, in the order a batch writes them. */
-export const TABLE_WRITES = [trades, bookTicker, depth, depthSnapshots, klines, gaps, deadLetters] as readonly TableWrite[];
+export const TABLE_WRITES = [trades, bookTicker, depth, depthSnapshots, bookSnapshots, klines, gaps, deadLetters] as readonly TableWrite[];
 
 export function tableOf(event: PipelineEvent): string {
   switch (event.type) {
@@ -237,6 +253,8 @@ export function tableOf(event: PipelineEvent): string {
       return 'depth_updates';
     case 'depthSnapshot':
       return 'depth_snapshots';
+    case 'bookSnapshot':
+      return 'book_snapshots';
     case 'kline':
       return 'klines';
     case 'gap':

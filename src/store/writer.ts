@@ -237,7 +237,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     }
     const now = Date.now();
     for (const e of events) {
-      if (e.type !== 'gap' && e.type !== 'deadLetter') {
+      if (e.type !== 'gap' && e.type !== 'deadLetter' && e.type !== 'bookSnapshot') {
         metrics.endToEndLatency.observe({ table: tableOf(e) }, Math.max(0, now - exchangeTime(e)) / 1000);
       }
     }
@@ -344,6 +344,12 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
 /** A time for the dead letter that is the same on redelivery, so the copy is recognized as a duplicate. */
 function stableTime(event: PipelineEvent): number {
   const candidate =
-    event.type === 'deadLetter' ? event.receivedAt : event.type === 'gap' ? event.detectedAt : Math.floor(event.ingestionTimestamp / 1000);
+    event.type === 'deadLetter'
+      ? event.receivedAt
+      : event.type === 'gap'
+        ? event.detectedAt
+        : event.type === 'bookSnapshot'
+          ? event.takenAt
+          : Math.floor(event.ingestionTimestamp / 1000);
   return Number.isSafeInteger(candidate) && candidate > 0 && candidate < 32503680000000 ? candidate : Date.now();
 }

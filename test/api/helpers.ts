@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
+import type { LiveBookLookup } from '../../src/api/book.js';
 import { createLiveFeed, type LiveFeed } from '../../src/api/live.js';
 import type { PipelineStatus } from '../../src/api/pipeline.js';
 import { validate } from '../../src/config/load.js';
@@ -50,7 +51,7 @@ export const IDLE_PIPELINE: PipelineStatus = { source: null, bus: { kind: 'memor
 export function testApp(
   t: TestContext,
   db: Database,
-  options: { config?: ConfigInput; pipeline?: () => PipelineStatus; live?: LiveFeed; webRoot?: string } = {},
+  options: { config?: ConfigInput; pipeline?: () => PipelineStatus; live?: LiveFeed; webRoot?: string; book?: LiveBookLookup } = {},
 ): TestApp {
   const config = validate(options.config ?? {});
   const live =
@@ -70,6 +71,7 @@ export function testApp(
     metrics: createMetrics(),
     logger: silentLogger(),
     ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
+    ...(options.book !== undefined ? { book: options.book } : {}),
   });
   t.after(() => app.close());
   return { app, live, config, health };

@@ -6,7 +6,7 @@ export const TYPE_HEADER = 'tickflow-type';
 export const SCHEMA_HEADER = 'tickflow-schema';
 export const SCHEMA_VERSION = '1';
 
-const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'kline', 'gap']);
+const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'bookSnapshot', 'kline', 'gap']);
 
 /** The record value: the normalized event as JSON, field names exactly as in src/core/events.ts. */
 export function encodeEvent(event: PipelineEvent): Buffer {

@@ -1,0 +1,54 @@
+import type { BookView } from '../book/book-keeper.js';
+import type { Instrument, PriceLevel } from '../core/events.js';
+import type { Queryable } from '../store/database.js';
+import { ApiError } from './errors.js';
+
+/** Where GET /api/book reads a live book, when the process keeps one (`tickflow run`, `ingest`). */
+export type LiveBookLookup = (instrument: Instrument, depth: number) => BookView | null;
+
+/**
+ * The body of GET /api/book: the best `depth` levels per side, best first, as decimal strings.
+ * `source`: `live` (the process's own book, in step with the diff stream) or `stored` (the latest
+ * row of book_snapshots, e.g. in `tickflow serve`); `time` is when the levels were read, epoch ms.
+ */
+export interface BookResponse extends Instrument {
+  readonly source: 'live' | 'stored';
+  readonly updateId: number;
+  readonly time: number;
+  readonly depth: number;
+  readonly bids: readonly PriceLevel[];
+  readonly asks: readonly PriceLevel[];
+}
+
+/**
+ * The live book when there is one in step, else the latest stored snapshot (cut to `depth`).
+ * @throws ApiError TF_API_NO_BOOK when neither exists (no depth stream, book not yet in step and nothing stored).
+ */
+export async function bookResponse(db: Queryable, live: LiveBookLookup | undefined, instrument: Instrument, depth: number): Promise<BookResponse> {
+  const view = live?.(instrument, depth) ?? null;
+  if (view !== null) return { ...instrument, source: 'live', updateId: view.updateId, time: view.at, depth, bids: view.bids, asks: view.asks };
+  const params = [instrument.exchange, instrument.market, instrument.symbol];
+  const [row] = await db.query<{ update_id: string | number; time_ms: number; bids: unknown; asks: unknown }>(
+    `SELECT update_id, (extract(epoch from taken_at) * 1000)::float8 AS time_ms, bids, asks FROM book_snapshots
+     WHERE exchange = $1 AND market = $2 AND symbol = $3 ORDER BY taken_at DESC LIMIT 1`,
+    params,
+  );
+  if (row === undefined) {
+    throw new ApiError('TF_API_NO_BOOK', `no order book for ${instrument.symbol} on ${instrument.exchange} ${instrument.market} yet: it needs the depth stream and a first snapshot (docs/book.md)`);
+  }
+  return {
+    ...instrument,
+    source: 'stored',
+    updateId: Number(row.update_id),
+    time: Number(row.time_ms),
+    depth,
+    bids: levels(row.bids).slice(0, depth),
+    asks: levels(row.asks).slice(0, depth),
+  };
+}
+
+/** jsonb arrives parsed from node-postgres and PGlite alike; text is parsed for other drivers. */
+function levels(v: unknown): PriceLevel[] {
+  const parsed: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+  return Array.isArray(parsed) ? (parsed as PriceLevel[]) : [];
+}
