@@ -16,7 +16,10 @@ export interface BookView {
   readonly symbol: string;
   /** The final update id `u` (or the snapshot's lastUpdateId) the levels reflect. */
   readonly updateId: number;
-  /** Epoch ms at which the levels were read. */
+  /**
+   * Exchange time (epoch ms) of what the levels reflect: `E` of the last diff-depth event seen, or
+   * the snapshot's time before any. A replay's books are stamped with the recording's times.
+   */
   readonly at: number;
   readonly bids: readonly PriceLevel[];
   readonly asks: readonly PriceLevel[];
@@ -56,6 +59,8 @@ interface SymbolBook {
   liveSince: number | null;
   /** Update id of the last bookSnapshot emitted (an unchanged book is not stored again). */
   lastStoredUpdateId: number | null;
+  /** Exchange time (epoch ms) of the last diff-depth event or snapshot. */
+  exchangeTime: number;
 }
 
 /**
@@ -96,6 +101,7 @@ export class BookKeeper {
         lastFetchAt: Number.NEGATIVE_INFINITY,
         liveSince: null,
         lastStoredUpdateId: null,
+        exchangeTime: 0,
       });
       options.metrics.bookInSync.set(labels, 0);
     }
@@ -123,6 +129,7 @@ export class BookKeeper {
         if (this.options.fetchSnapshot === undefined) this.applySnapshot(book, e);
         continue;
       }
+      if (e.eventTime > book.exchangeTime) book.exchangeTime = e.eventTime;
       const outcome = book.local.onDiff(e);
       if (outcome === 'buffered') this.needSnapshot(book, book.reason);
       else if (typeof outcome === 'object') this.onBreak(book, outcome);
@@ -136,7 +143,7 @@ export class BookKeeper {
     const updateId = book?.local.updateId() ?? null;
     if (book === undefined || updateId === null) return null;
     const { bids, asks } = book.local.book.top(depth);
-    return { exchange: this.options.exchange, market: this.options.market, symbol, updateId, at: this.now(), bids, asks };
+    return { exchange: this.options.exchange, market: this.options.market, symbol, updateId, at: book.exchangeTime, bids, asks };
   }
 
   private onBreak(book: SymbolBook, brk: SequenceBreak): void {
@@ -148,6 +155,9 @@ export class BookKeeper {
   }
 
   private applySnapshot(book: SymbolBook, snapshot: DepthSnapshot): void {
+    // Spot snapshots carry no time: the moment the answer came is the best there is.
+    const at = snapshot.eventTime ?? this.now();
+    if (at > book.exchangeTime) book.exchangeTime = at;
     const outcome = book.local.onSnapshot(snapshot);
     if (this.options.fetchSnapshot === undefined) this.options.metrics.bookResyncs.inc({ ...book.labels, reason: book.reason });
     if (outcome === 'live') {
