@@ -102,7 +102,8 @@ test('alert rules: Query → Reduce → Threshold, every 30 s, for 1m, no data i
 test('the contact point, SMTP and the datasource are read from the Grafana container environment', () => {
   const service = grafanaService();
   const env = service.environment;
-  const fromEnv = (value: string) => /^\$\{\w+(:-[^}]*)?\}$/.test(value);
+  // Only compose variables (`${NAME}`, `${NAME:-default}`), joined by ':' at most (host:port).
+  const fromEnv = (value: string) => /^\$\{\w+(:-[^}]*)?\}(:\$\{\w+(:-[^}]*)?\})?$/.test(value);
   const points = yamlOf<ContactPointsFile>('provisioning/alerting/contact-points.yml');
   const receiver = points.contactPoints[0]!.receivers[0]!;
   assert.equal(receiver.type, 'email');
@@ -158,8 +159,8 @@ const INSTRUMENTS = [
 
 /**
  * Rows for both instruments over the last minutes. BTCUSDT's latest windows break both thresholds
- * (an older one does not, so "last" matters) and it has an unhealed gap; ETHUSDT stays below them
- * and its gap is healed.
+ * (an older one does not, so "last" matters) and it has an unhealed trade gap; ETHUSDT stays below
+ * them and its trade gap is healed. Both have a depth gap, which healing never marks.
  */
 async function seed(db: Awaited<ReturnType<typeof openPostgres>>, minute: number): Promise<void> {
   const at = (ms: number) => new Date(ms).toISOString();
@@ -212,6 +213,12 @@ async function seed(db: Awaited<ReturnType<typeof openPostgres>>, minute: number
       `INSERT INTO gaps (exchange, market, symbol, stream, first_missing_id, last_missing_id, detected_at, reason, heal_status, heal_rows, healed_at)
        VALUES ('binance', 'spot', $1, 'trade', 11, 14, $2, 'sequence hole', $3, $4, $5)`,
       [symbol, at(minute - 2 * MINUTE), btc ? null : 'healed', btc ? null : 4, btc ? null : at(minute - 2 * MINUTE + 500)],
+    );
+    // A depth gap is recovered by a snapshot, never healed from REST: it must not count as unhealed.
+    await db.query(
+      `INSERT INTO gaps (exchange, market, symbol, stream, first_missing_id, last_missing_id, detected_at, reason)
+       VALUES ('binance', 'spot', $1, 'depth', 500, 520, $2, 'update id sequence break')`,
+      [symbol, at(minute - 2 * MINUTE)],
     );
   }
 }

@@ -22,8 +22,15 @@ export const SPREAD_THRESHOLD_BPS = processorDefaults.spreadWarningBps;
 export const VOLATILITY = '(price_stddev / vwap)::float8';
 /** Ids a gap row reports missing, inclusive. */
 export const MISSING_IDS = '(last_missing_id - first_missing_id + 1)';
-/** A gap that gap healing has not (yet) filled from REST: pending (NULL), partial or failed. */
-export const UNHEALED = "heal_status IS DISTINCT FROM 'healed'";
+/**
+ * Gaps that gap healing fills from REST. A depth or bookTicker gap is recovered by the next
+ * snapshot or update instead, and never marked healed.
+ */
+const HEALABLE = "stream IN ('trade', 'aggTrade')";
+/** A healable gap not (yet) filled: pending (NULL), partial or failed. */
+export const UNHEALED = `${HEALABLE} AND heal_status IS DISTINCT FROM 'healed'`;
+/** healed / partial / failed as recorded, else pending (healable) or not healable. */
+export const HEAL_STATUS = `COALESCE(heal_status, CASE WHEN ${HEALABLE} THEN 'pending' ELSE 'not healable' END)`;
 
 /** One instrument chosen by the single-value variables $exchange, $market, $symbol. */
 export const ONE_INSTRUMENT = "exchange = '$exchange' AND market = '$market' AND symbol = '$symbol'";
@@ -39,7 +46,7 @@ export function gapAnnotation(filter: string): Annotation {
     datasource: POSTGRES,
     target: sql(
       `SELECT detected_at AS time, symbol || ' ' || stream || ': ids ' || first_missing_id || '-' || last_missing_id
-  || ' missing (' || reason || ', ' || COALESCE(heal_status, 'not healed') || ')' AS text
+  || ' missing (' || reason || ', ' || ${HEAL_STATUS} || ')' AS text
 FROM gaps
 WHERE ${filter} AND $__timeFilter(detected_at)
 ORDER BY 1`,

@@ -1,6 +1,6 @@
 import type { Dashboard } from './model.js';
 import { type Section, dashboard, instrumentVariables, promql, sql } from './panels.js';
-import { MISSING_IDS, SOME_INSTRUMENTS, SPREAD_THRESHOLD_BPS, UNHEALED, VOLATILITY, VOLATILITY_THRESHOLD, gapAnnotation } from './queries.js';
+import { HEAL_STATUS, MISSING_IDS, SOME_INSTRUMENTS, SPREAD_THRESHOLD_BPS, UNHEALED, VOLATILITY, VOLATILITY_THRESHOLD, gapAnnotation } from './queries.js';
 
 /** Panel titles the alert rules link to (alerting.ts). */
 export const RISK_PANELS = {
@@ -92,7 +92,7 @@ LIMIT 200`,
       {
         type: 'timeseries',
         title: RISK_PANELS.gaps,
-        description: 'Ids missing from a stream that gap healing has not filled (pending, partial or failed), per interval. Drives the gap alert.',
+        description: 'Trade and aggTrade ids missing that gap healing has not filled (pending, partial or failed), per interval. Drives the gap alert.',
         width: 12,
         threshold: 0,
         targets: [
@@ -112,7 +112,7 @@ ORDER BY 1`),
         targets: [
           sql(
             `SELECT detected_at AS time, symbol, stream, first_missing_id, last_missing_id, ${MISSING_IDS} AS missing, reason,
-  COALESCE(heal_status, 'pending') AS heal_status, heal_rows, healed_at
+  ${HEAL_STATUS} AS heal_status, heal_rows, healed_at
 FROM gaps
 WHERE ${SOME_INSTRUMENTS} AND $__timeFilter(detected_at)
 ORDER BY detected_at DESC
