@@ -114,6 +114,8 @@ const simulator = z.strictObject({
   weightLimitPerMinute: positiveInt.default(6_000),
   /** Trades and aggTrades kept per symbol for /api/v3/trades, /historicalTrades, /aggTrades. */
   historySize: positiveInt.default(100_000),
+  /** Bytes queued towards one client before it is cut as a slow consumer (bounds the memory per client). */
+  maxClientBufferBytes: positiveInt.default(64 * 1024 * 1024),
 });
 
 const topics = z.strictObject({

@@ -44,7 +44,7 @@ export async function createSource(
     const label = markets.length > 1 ? `${m.exchange}-${m.market}` : m.exchange;
     let resolved = m;
     if (kind === 'sim') {
-      const simulator = await startSimulator({ ...simulatorOptionsFrom(config), market: m.market, symbols: [...m.symbols] });
+      const simulator = await startSimulator({ ...simulatorOptionsFrom(config), market: m.market, symbols: [...m.symbols], logger });
       logger.info({ market: m.market, ws: simulator.wsBaseUrl, rest: simulator.restBaseUrl }, 'exchange simulator started in-process');
       ctx.shutdown.onShutdown(`stop simulator (${m.market})`, () => simulator.close(), 150);
       simulators[m.market] = simulator;

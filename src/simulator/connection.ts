@@ -1,18 +1,23 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { type UsdmRoute, usdmRouteOf } from '../sources/binance/streams.js';
 import type { Hub, Subscriber } from './hub.js';
+import { encodeTextFrames } from './frames.js';
 import { handleRequest, inMicroseconds } from './protocol.js';
 import type { StreamPath } from './ws-server.js';
 
-export interface ConnectionTimings {
+export interface ConnectionRules {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
   readonly lifetimeMs: number;
   /** Incoming frames (pings, unsolicited pongs, JSON requests) per second before the cut. */
   readonly maxIncomingPerSecond: number;
+  /**
+   * Bytes queued towards a client before it is cut as a slow consumer (Binance drops clients that
+   * do not keep up instead of buffering for them): bounds the simulator's memory per connection.
+   */
+  readonly maxBufferedBytes: number;
 }
-/** A client this far behind is cut, as Binance drops slow consumers instead of buffering. */
-const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 /**
  * One client connection with Binance's rules: pings with a payload every pingIntervalMs, a cut
@@ -24,6 +29,8 @@ export class Connection implements Subscriber {
   readonly streams = new Set<string>();
   combined: boolean;
   private readonly ws: WebSocket;
+  /** The upgraded socket under `ws`: data frames are written here, a tick's worth at once. */
+  private readonly socket: Duplex;
   private readonly hub: Hub;
   private readonly route: UsdmRoute | null;
   /** The client opened the stream with `timeUnit=MICROSECOND`. */
@@ -32,10 +39,16 @@ export class Connection implements Subscriber {
   private readonly incoming: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private pongTimer: NodeJS.Timeout | null = null;
+  private readonly maxBuffered: number;
+  /** Data frames sent since the last flush; written together once the current tick is done. */
+  private pending: string[] = [];
+  private readonly flushSoon = () => this.flush();
 
-  constructor(ws: WebSocket, hub: Hub, target: StreamPath, timings: ConnectionTimings) {
+  constructor(ws: WebSocket, socket: Duplex, hub: Hub, target: StreamPath, timings: ConnectionRules) {
     this.ws = ws;
+    this.socket = socket;
     this.hub = hub;
+    this.maxBuffered = timings.maxBufferedBytes;
     this.combined = target.combined;
     this.route = target.route;
     this.micros = target.micros;
@@ -55,26 +68,48 @@ export class Connection implements Subscriber {
     return this.route === null || usdmRouteOf(stream) === this.route;
   }
 
+  /** Queues a data frame; the frames of one tick leave in one socket write (see frames.ts). */
   send(text: string): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.terminate();
-      return false;
-    }
-    this.ws.send(this.micros ? inMicroseconds(text) : text);
+    this.pending.push(this.micros ? inMicroseconds(text) : text);
+    if (this.pending.length === 1) setImmediate(this.flushSoon);
     return true;
+  }
+
+  /** Writes the queued frames, or cuts the client when it is more than maxBufferedBytes behind. */
+  flush(): void {
+    const frames = this.pending;
+    if (frames.length === 0) return;
+    this.pending = [];
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const queued = this.buffered();
+    if (queued > this.maxBuffered) {
+      this.hub.slowConsumer(this, queued);
+      this.terminate();
+      return;
+    }
+    this.socket.write(encodeTextFrames(frames));
   }
 
   buffered(): number {
     return this.ws.bufferedAmount;
   }
 
+  /** Where the client connects from, for logs. */
+  peer(): string {
+    const s = this.socket as Duplex & { remoteAddress?: string; remotePort?: number };
+    return `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
+  }
+
   terminate(): void {
+    this.pending = [];
     this.ws.terminate();
     this.dispose();
   }
 
   close(code: number, reason: string): void {
+    // Frames queued before the close still go out, ahead of the close frame.
+    this.flush();
     this.ws.close(code, reason);
     this.dispose();
   }
@@ -85,7 +120,9 @@ export class Connection implements Subscriber {
     if (outcome.subscribe) this.hub.subscribe(this, outcome.subscribe);
     if (outcome.unsubscribe) this.hub.unsubscribe(this, outcome.unsubscribe);
     if (outcome.combined !== undefined) this.combined = outcome.combined;
-    this.send(outcome.reply);
+    // In order: the data frames queued before the request, then the reply.
+    this.flush();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(outcome.reply);
   }
 
   private onPong(): void {

@@ -4,12 +4,19 @@
  * through floats.
  */
 
-/** `units` scaled by 10^scale, printed with exactly `decimals` decimals (decimals >= scale pads). */
-export function formatUnits(units: bigint, scale: number, decimals: number): string {
-  const negative = units < 0n;
-  let abs = negative ? -units : units;
-  if (decimals < scale) abs /= 10n ** BigInt(scale - decimals);
-  const digits = abs.toString().padStart(Math.min(scale, decimals) + 1, '0');
+/**
+ * `units` scaled by 10^scale, printed with exactly `decimals` decimals (decimals >= scale pads,
+ * fewer truncates). A number must be a safe integer (prices in ticks, sizes in lot steps): it is
+ * printed from its digits like a bigint, only without the bigint arithmetic.
+ */
+export function formatUnits(units: bigint | number, scale: number, decimals: number): string {
+  const negative = units < 0;
+  let digits = (negative ? -units : units).toString();
+  if (decimals < scale) {
+    const cut = scale - decimals;
+    digits = digits.length > cut ? digits.slice(0, digits.length - cut) : '0';
+  }
+  digits = digits.padStart(Math.min(scale, decimals) + 1, '0');
   const cut = digits.length - Math.min(scale, decimals);
   const frac = digits.slice(cut).padEnd(decimals, '0');
   const text = decimals === 0 ? digits : `${digits.slice(0, cut)}.${frac}`;

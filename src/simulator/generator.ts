@@ -4,7 +4,7 @@ import { parseUnits } from './decimal.js';
 import { BoundedHistory } from './history.js';
 import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';
-import { KLINE_INTERVALS, type KlineBuilder as Kline, KlineBuilder, type KlineDecimals, klineOpenTime } from './klines.js';
+import { KLINE_INTERVALS, type KlineBuilder as Kline, KlineBuilder, type KlineDecimals, klineOpenTime, tradeUnits } from './klines.js';
 import { type BookChange, type BookSnapshot, type BookTop, idsFromClock, type SimAggTrade, type SimTrade, SymbolMarket } from './market.js';
 import type { MarketEngine } from './types.js';
 import { deriveSeed } from './prng.js';
@@ -35,9 +35,19 @@ export interface SymbolState {
   readonly klines: Map<string, Kline>;
   readonly depth: { readonly fast: DepthBuffer; readonly slow: DepthBuffer };
   readonly decimals: KlineDecimals;
+  /** Stream names (`btcusdt@trade`), built once: every frame needs one. */
+  readonly names: { readonly trade: string; readonly aggTrade: string; readonly bookTicker: string };
 }
 
 const TICK_MS = 20;
+/**
+ * Events one symbol plays per tick at most. A rate the machine cannot hold (a burst of millions
+ * per second, a starved CPU) then costs one bounded tick at a time, so upgrades, REST and faults
+ * still get the event loop between ticks.
+ */
+const MAX_EVENTS_PER_TICK = 2_000;
+/** How far the markets may fall behind the clock before they slow down instead of catching up. */
+const MAX_LAG_S = 1;
 
 /**
  * Plays the seeded markets against the wall clock and turns them into Binance frames for the
@@ -53,6 +63,7 @@ export class Generator implements MarketEngine {
   private burstTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private klineTicks = 0;
+  private slowedMs = 0;
 
   constructor(opts: GeneratorOptions, hub: Hub) {
     this.hub = hub;
@@ -75,6 +86,7 @@ export class Generator implements MarketEngine {
         klines: new Map(),
         depth: { fast: depthBuffer(), slow: depthBuffer() },
         decimals,
+        names: { trade: this.stream(instrument.symbol, 'trade'), aggTrade: this.stream(instrument.symbol, 'aggTrade'), bookTicker: this.stream(instrument.symbol, 'bookTicker') },
       });
     }
   }
@@ -96,6 +108,11 @@ export class Generator implements MarketEngine {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     if (this.burstTimer !== null) clearTimeout(this.burstTimer);
+  }
+
+  /** Milliseconds the markets were slowed down because the machine could not play them in real time. */
+  slowedDownMs(): number {
+    return Math.round(this.slowedMs);
   }
 
   instruments(): readonly Instrument[] {
@@ -136,40 +153,62 @@ export class Generator implements MarketEngine {
   private step(): void {
     const until = (performance.now() - this.startedAt) / 1_000;
     const now = Date.now();
+    let reached = until;
     for (const state of this.symbols.values()) {
-      state.market.advance(until, now, {
-        trades: (trades, aggTrades) => this.onTrades(state, trades, aggTrades),
-        book: (change) => this.onBook(state, change),
-      });
+      const at = state.market.advance(
+        until,
+        now,
+        {
+          trades: (trades, aggTrades) => this.onTrades(state, trades, aggTrades, now),
+          book: (change) => this.onBook(state, change),
+        },
+        MAX_EVENTS_PER_TICK,
+      );
+      reached = Math.min(reached, at);
+    }
+    // Behind by more than MAX_LAG_S: the clock of the markets slows down (virtual time is the
+    // seeded timeline, so the market stays the same, only played slower) rather than replaying
+    // the backlog as a flood once the machine has time again.
+    const behind = until - reached;
+    if (behind > MAX_LAG_S) {
+      this.startedAt += (behind - MAX_LAG_S) * 1_000;
+      this.slowedMs += (behind - MAX_LAG_S) * 1_000;
     }
   }
 
-  private stream(state: SymbolState, name: string): string {
-    return `${state.market.instrument.symbol.toLowerCase()}@${name}`;
+  private stream(symbol: string, name: string): string {
+    return `${symbol.toLowerCase()}@${name}`;
   }
 
-  private onTrades(state: SymbolState, trades: readonly SimTrade[], aggTrades: readonly SimAggTrade[]): void {
+  /**
+   * Payloads are written as template strings in Binance's field order (the same text
+   * JSON.stringify gave, at a fraction of the cost); prices and quantities are decimal strings
+   * without characters that need escaping. `E` is the tick's time: the frames of a tick leave together.
+   */
+  private onTrades(state: SymbolState, trades: readonly SimTrade[], aggTrades: readonly SimAggTrade[], now: number): void {
     const symbol = state.market.instrument.symbol;
     const spot = this.market === 'spot';
-    const tradeStream = this.stream(state, 'trade');
-    const aggStream = this.stream(state, 'aggTrade');
+    const { trade: tradeStream, aggTrade: aggStream } = state.names;
+    const sendTrades = this.hub.hasSubscribers(tradeStream);
     for (const t of trades) {
       state.trades.push(t);
       this.rollKlines(state, t.time);
-      for (const k of state.klines.values()) k.add(t);
-      if (!this.hub.hasSubscribers(tradeStream)) continue;
+      const units = tradeUnits(t);
+      for (const k of state.klines.values()) k.addUnits(units);
+      if (!sendTrades) continue;
       const data = spot
-        ? { e: 'trade', E: Date.now(), s: symbol, t: t.id, p: t.price, q: t.qty, T: t.time, m: t.buyerIsMaker, M: true }
-        : { e: 'trade', E: Date.now(), T: t.time, s: symbol, t: t.id, p: t.price, q: t.qty, X: 'MARKET', m: t.buyerIsMaker };
-      this.hub.publish({ stream: tradeStream, data: JSON.stringify(data), firstId: t.id, lastId: t.id });
+        ? `{"e":"trade","E":${now},"s":"${symbol}","t":${t.id},"p":"${t.price}","q":"${t.qty}","T":${t.time},"m":${t.buyerIsMaker},"M":true}`
+        : `{"e":"trade","E":${now},"T":${t.time},"s":"${symbol}","t":${t.id},"p":"${t.price}","q":"${t.qty}","X":"MARKET","m":${t.buyerIsMaker}}`;
+      this.hub.publish({ stream: tradeStream, data, firstId: t.id, lastId: t.id });
     }
+    const sendAggTrades = this.hub.hasSubscribers(aggStream);
     for (const a of aggTrades) {
       state.aggTrades.push(a);
-      if (!this.hub.hasSubscribers(aggStream)) continue;
+      if (!sendAggTrades) continue;
       const data = spot
-        ? { e: 'aggTrade', E: Date.now(), s: symbol, a: a.id, p: a.price, q: a.qty, f: a.firstId, l: a.lastId, T: a.time, m: a.buyerIsMaker, M: true }
-        : { e: 'aggTrade', E: Date.now(), a: a.id, s: symbol, p: a.price, q: a.qty, f: a.firstId, l: a.lastId, T: a.time, m: a.buyerIsMaker };
-      this.hub.publish({ stream: aggStream, data: JSON.stringify(data), firstId: a.id, lastId: a.id });
+        ? `{"e":"aggTrade","E":${now},"s":"${symbol}","a":${a.id},"p":"${a.price}","q":"${a.qty}","f":${a.firstId},"l":${a.lastId},"T":${a.time},"m":${a.buyerIsMaker},"M":true}`
+        : `{"e":"aggTrade","E":${now},"a":${a.id},"s":"${symbol}","p":"${a.price}","q":"${a.qty}","f":${a.firstId},"l":${a.lastId},"T":${a.time},"m":${a.buyerIsMaker}}`;
+      this.hub.publish({ stream: aggStream, data, firstId: a.id, lastId: a.id });
     }
   }
 
@@ -181,12 +220,12 @@ export class Generator implements MarketEngine {
       for (const [p, q] of change.asks) buffer.asks.set(p, q);
     }
     const top = change.top;
-    const stream = this.stream(state, 'bookTicker');
+    const stream = state.names.bookTicker;
     if (top === null || !this.hub.hasSubscribers(stream)) return;
     const s = state.market.instrument.symbol;
-    const base = { u: top.updateId, s, b: top.bidPrice, B: top.bidQty, a: top.askPrice, A: top.askQty };
-    const data = this.market === 'spot' ? base : { e: 'bookTicker', ...base, T: change.time, E: Date.now() };
-    this.hub.publish({ stream, data: JSON.stringify(data), firstId: top.updateId, lastId: top.updateId });
+    const base = `"u":${top.updateId},"s":"${s}","b":"${top.bidPrice}","B":"${top.bidQty}","a":"${top.askPrice}","A":"${top.askQty}"`;
+    const data = this.market === 'spot' ? `{${base}}` : `{"e":"bookTicker",${base},"T":${change.time},"E":${change.time}}`;
+    this.hub.publish({ stream, data, firstId: top.updateId, lastId: top.updateId });
   }
 
   private flushDepth(speed: 'fast' | 'slow'): void {
@@ -204,7 +243,7 @@ export class Generator implements MarketEngine {
           : { ...base, T: now, pu: buffer.previousFinal, b: levels(buffer.bids, true), a: levels(buffer.asks, false) };
       const text = JSON.stringify(data);
       for (const name of names) {
-        const stream = this.stream(state, name);
+        const stream = this.stream(state.market.instrument.symbol, name);
         if (this.hub.hasSubscribers(stream)) this.hub.publish({ stream, data: text, firstId: buffer.firstUpdateId, lastId: buffer.lastUpdateId });
       }
       buffer.previousFinal = buffer.lastUpdateId;
@@ -235,7 +274,7 @@ export class Generator implements MarketEngine {
   }
 
   private publishKline(state: SymbolState, k: Kline, closed: boolean): void {
-    const stream = this.stream(state, `kline_${k.interval}`);
+    const stream = this.stream(state.market.instrument.symbol, `kline_${k.interval}`);
     if (!this.hub.hasSubscribers(stream)) return;
     const s = state.market.instrument.symbol;
     const data = { e: 'kline', E: Date.now(), s, k: k.wsKline(s, closed, state.decimals) };

@@ -1,3 +1,4 @@
+import type { Logger } from '../ops/logger.js';
 import type { EmittedTracker } from './emitted.js';
 
 /** One data frame for one stream: the raw payload plus the ids it carries (for emitted()). */
@@ -19,8 +20,24 @@ export interface Subscriber {
   send(text: string): boolean;
   /** Bytes queued towards the client. */
   buffered(): number;
+  /** Where the client connects from (host:port), for logs. */
+  peer(): string;
   terminate(): void;
   close(code: number, reason: string): void;
+}
+
+/** What GET /sim/stats reports about the connections. */
+export interface HubStats {
+  /** Connections open now. */
+  connections: number;
+  /** Clients cut because they fell more than the buffer limit behind, since start. */
+  slowConsumerDisconnects: number;
+}
+
+/** GET /sim/stats: the connections, and how much the market was slowed down (overload). */
+export interface SimulatorStats extends HubStats {
+  /** Milliseconds the market was played slower than asked since start: the rate was not held. */
+  marketSlowedDownMs: number;
 }
 
 /** Holds a reordered batch this long at most when fewer frames than asked arrive. */
@@ -34,6 +51,8 @@ export class Hub {
   private readonly connections = new Set<Subscriber>();
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly emitted: EmittedTracker;
+  private readonly logger: Logger | undefined;
+  private slowConsumerDisconnects = 0;
   private stallUntil = 0;
   private malformedLeft = 0;
   private duplicateLeft = 0;
@@ -42,8 +61,19 @@ export class Hub {
   private reorderTimer: NodeJS.Timeout | null = null;
   private readonly skips = new Map<string, number>();
 
-  constructor(emitted: EmittedTracker) {
+  constructor(emitted: EmittedTracker, logger?: Logger) {
     this.emitted = emitted;
+    this.logger = logger;
+  }
+
+  /** Counts and logs a client about to be cut for being `queuedBytes` behind. */
+  slowConsumer(conn: Subscriber, queuedBytes: number): void {
+    this.slowConsumerDisconnects += 1;
+    this.logger?.warn({ peer: conn.peer(), queuedBytes, streams: conn.streams.size }, 'simulator cut a slow consumer (send buffer over the limit)');
+  }
+
+  stats(): HubStats {
+    return { connections: this.connections.size, slowConsumerDisconnects: this.slowConsumerDisconnects };
   }
 
   add(conn: Subscriber): void {

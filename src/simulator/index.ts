@@ -4,11 +4,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Market } from '../core/events.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
+import type { Logger } from '../ops/logger.js';
 import { KEEPALIVE } from '../sources/binance/streams.js';
 import { EmittedTracker, type EmittedReport } from './emitted.js';
 import { applyFault, createFaults, FaultRequestError, type Faults } from './faults.js';
 import { Generator } from './generator.js';
-import { Hub } from './hub.js';
+import { Hub, type SimulatorStats } from './hub.js';
 import { Replayer } from './replay.js';
 import { createRestHandler } from './rest.js';
 import type { MarketEngine } from './types.js';
@@ -16,6 +17,7 @@ import { attachWebSocketServer } from './ws-server.js';
 
 export type { EmittedReport, StreamEmitted } from './emitted.js';
 export type { Faults, FaultName } from './faults.js';
+export type { SimulatorStats } from './hub.js';
 export { FAULT_NAMES } from './faults.js';
 
 export interface SimulatorOptions {
@@ -41,6 +43,10 @@ export interface SimulatorOptions {
   weightLimitPerMinute?: number;
   /** Trades and aggTrades kept per symbol for the REST history endpoints. */
   historySize?: number;
+  /** A client with more than this many bytes queued towards it is cut (slow consumer); default 64 MiB. */
+  maxClientBufferBytes?: number;
+  /** Where slow-consumer cuts are logged (warn); nowhere when absent. */
+  logger?: Logger;
 }
 
 export interface Simulator {
@@ -54,6 +60,8 @@ export interface Simulator {
   readonly faults: Faults;
   /** Per stream, the ids actually sent to at least one client. */
   emitted(): EmittedReport;
+  /** Open connections, slow consumers cut and market slow-down so far (also GET /sim/stats). */
+  stats(): SimulatorStats;
   close(): Promise<void>;
 }
 
@@ -68,6 +76,7 @@ const DEFAULTS = {
   connectionLifetimeMs: 24 * 3_600_000,
   weightLimitPerMinute: 6_000,
   historySize: 100_000,
+  maxClientBufferBytes: 64 * 1024 * 1024,
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -110,10 +119,11 @@ async function createMarket(opts: typeof DEFAULTS & SimulatorOptions, hub: Hub):
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const opts = { ...DEFAULTS, ...options };
   const emitted = new EmittedTracker();
-  const hub = new Hub(emitted);
+  const hub = new Hub(emitted, opts.logger);
   const timers = new Set<NodeJS.Timeout>();
   const market = await createMarket(opts, hub);
   const faults = createFaults(hub, market, timers);
+  const stats = (): SimulatorStats => ({ ...hub.stats(), marketSlowedDownMs: market.slowedDownMs() });
   const rest = createRestHandler(market, opts.weightLimitPerMinute, opts.market);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
@@ -126,6 +136,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       return;
     }
     if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, emitted.report());
+    if (url.pathname === '/sim/stats' && req.method === 'GET') return sendJson(res, 200, stats());
     sendJson(res, 404, { code: -1, msg: 'Not found.' });
   });
   const keepAlive = KEEPALIVE[opts.market];
@@ -137,6 +148,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       pongTimeoutMs: opts.pongTimeoutMs ?? keepAlive.pongTimeoutMs,
       lifetimeMs: opts.connectionLifetimeMs,
       maxIncomingPerSecond: keepAlive.maxIncomingPerSecond,
+      maxBufferedBytes: opts.maxClientBufferBytes,
     },
     opts.market,
   );
@@ -159,6 +171,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     restBaseUrl: `http://${host}:${port}`,
     faults,
     emitted: () => emitted.report(),
+    stats,
     close: () =>
       (closed ??= (async () => {
         await market.stop();
@@ -190,5 +203,6 @@ export function simulatorOptionsFrom(config: Pick<Config, 'simulator' | 'source'
     pongTimeoutMs: s.pongTimeoutMs,
     weightLimitPerMinute: s.weightLimitPerMinute,
     historySize: s.historySize,
+    maxClientBufferBytes: s.maxClientBufferBytes,
   };
 }

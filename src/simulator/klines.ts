@@ -55,6 +55,21 @@ export interface KlineDecimals {
 
 const SCALE = 8;
 
+/** A trade as kline sums need it: price and qty in units of 10^-8, quote (price × qty) in 10^-16. */
+export interface TradeUnits {
+  readonly id: number;
+  readonly price: bigint;
+  readonly qty: bigint;
+  readonly quote: bigint;
+  readonly buyerIsMaker: boolean;
+}
+
+export function tradeUnits(trade: SimTrade): TradeUnits {
+  const price = parseUnits(trade.price, SCALE);
+  const qty = parseUnits(trade.qty, SCALE);
+  return { id: trade.id, price, qty, quote: price * qty, buyerIsMaker: trade.buyerIsMaker };
+}
+
 /**
  * One candle built from trades exactly as Binance does: OHLC from trade prices, base/quote volume
  * and taker-buy volumes as exact sums, first/last trade id, count. A candle without trades carries
@@ -88,23 +103,25 @@ export class KlineBuilder {
   }
 
   add(trade: SimTrade): void {
-    const price = parseUnits(trade.price, SCALE);
-    const qty = parseUnits(trade.qty, SCALE);
+    this.addUnits(tradeUnits(trade));
+  }
+
+  /** Adds a trade already in units (the generator parses a trade once for all sixteen intervals). */
+  addUnits(t: TradeUnits): void {
     if (this.count === 0) {
-      this.open = this.high = this.low = price;
-      this.firstId = trade.id;
+      this.open = this.high = this.low = t.price;
+      this.firstId = t.id;
     }
-    if (this.high === null || price > this.high) this.high = price;
-    if (this.low === null || price < this.low) this.low = price;
-    this.close = price;
-    this.lastId = trade.id;
+    if (this.high === null || t.price > this.high) this.high = t.price;
+    if (this.low === null || t.price < this.low) this.low = t.price;
+    this.close = t.price;
+    this.lastId = t.id;
     this.count += 1;
-    const quote = price * qty;
-    this.volume += qty;
-    this.quoteVolume += quote;
-    if (!trade.buyerIsMaker) {
-      this.takerBuyVolume += qty;
-      this.takerBuyQuote += quote;
+    this.volume += t.qty;
+    this.quoteVolume += t.quote;
+    if (!t.buyerIsMaker) {
+      this.takerBuyVolume += t.qty;
+      this.takerBuyQuote += t.quote;
     }
   }
 

@@ -70,6 +70,7 @@ export function idsFromClock(epochMs: number): IdOrigin {
 }
 
 const LEVELS_PER_SIDE = 30;
+const PRICE_CACHE_SIZE = 10_000;
 /** Mean number of fills per taker order; turns trades/s into taker orders/s. */
 const FILLS_PER_TAKER = 2.2;
 /** Relative volatility per sqrt(second) of the fair price (about 1 bp, like BTC on a calm day). */
@@ -99,6 +100,8 @@ export class SymbolMarket {
   updateId: number;
   private tradeId: number;
   private aggTradeId: number;
+  /** Printed prices by tick (every trade, level and top prints several). */
+  private readonly prices = new Map<number, string>();
   /** Quote notional of the whale the next taker order must be (the whale fault), if any. */
   private pendingWhale: number | null = null;
 
@@ -129,12 +132,17 @@ export class SymbolMarket {
     this.pendingWhale = notional;
   }
 
-  /** Plays every event scheduled up to virtual second `until`, stamping them with `now`. */
-  advance(until: number, now: number, sink: MarketSink): void {
-    for (;;) {
+  /**
+   * Plays the events scheduled up to virtual second `until`, stamping them with `now`, but at most
+   * `maxEvents` of them: returns the virtual second reached (`until` when every event was played),
+   * so that a rate the machine cannot hold slows the market down instead of blocking the caller.
+   */
+  advance(until: number, now: number, sink: MarketSink, maxEvents = Infinity): number {
+    for (let played = 0; ; played++) {
       const takerNext = this.nextTakerAt <= this.nextMakerAt;
       const at = takerNext ? this.nextTakerAt : this.nextMakerAt;
-      if (at > until) return;
+      if (at > until) return until;
+      if (played >= maxEvents) return this.vt;
       this.walkFair(at - this.vt);
       this.vt = at;
       if (takerNext) {
@@ -169,11 +177,18 @@ export class SymbolMarket {
   }
 
   price(ticks: number): string {
-    return formatUnits(BigInt(ticks), this.instrument.tickScale, this.instrument.priceDecimals);
+    let text = this.prices.get(ticks);
+    if (text === undefined) {
+      // The book lives on a few hundred price levels at a time; the bound only matters over days.
+      if (this.prices.size >= PRICE_CACHE_SIZE) this.prices.clear();
+      text = formatUnits(ticks, this.instrument.tickScale, this.instrument.priceDecimals);
+      this.prices.set(ticks, text);
+    }
+    return text;
   }
 
   qty(steps: number): string {
-    return formatUnits(BigInt(steps), this.instrument.stepScale, this.instrument.qtyDecimals);
+    return formatUnits(steps, this.instrument.stepScale, this.instrument.qtyDecimals);
   }
 
   private takerRate(): number {

@@ -77,6 +77,11 @@ export class Replayer implements MarketEngine {
   /** A replay plays what was recorded: bursts do not apply. */
   burst(): void {}
 
+  /** A replay at speed 0 goes as fast as the clients take it; a paced one waits for its times. */
+  slowedDownMs(): number {
+    return 0;
+  }
+
   whale(): void {
     throw new FaultRequestError('a replay plays what was recorded: it cannot inject a whale');
   }

@@ -19,4 +19,6 @@ export interface MarketEngine extends MarketView {
   burst(ratePerSec: number, durationMs: number): void;
   /** Makes the next trade of `symbol` a taker whale worth at least `notional` (the whale fault). */
   whale(symbol: string, notional: number): void;
+  /** Milliseconds the market was played slower than asked because the machine could not keep up. */
+  slowedDownMs(): number;
 }

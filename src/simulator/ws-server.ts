@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Market } from '../core/events.js';
 import type { UsdmRoute } from '../sources/binance/streams.js';
-import { Connection, type ConnectionTimings } from './connection.js';
+import { Connection, type ConnectionRules } from './connection.js';
 import type { Hub } from './hub.js';
 import { isValidStream, MAX_STREAMS_PER_CONNECTION, normalizeStream } from './protocol.js';
 
@@ -42,7 +42,7 @@ function reject(socket: Duplex, status: string, body: string): void {
 }
 
 /** Serves Binance's stream paths of `market` on the simulator's HTTP server. */
-export function attachWebSocketServer(server: Server, hub: Hub, timings: ConnectionTimings, market: Market): WebSocketServer {
+export function attachWebSocketServer(server: Server, hub: Hub, rules: ConnectionRules, market: Market): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = parseStreamPath(req.url ?? '/', market);
@@ -51,7 +51,7 @@ export function attachWebSocketServer(server: Server, hub: Hub, timings: Connect
     if (bad !== undefined) return reject(socket, '400 Bad Request', JSON.stringify({ code: 2, msg: `Invalid request: invalid stream name \`${bad}\`` }));
     if (target.streams.length > MAX_STREAMS_PER_CONNECTION) return reject(socket, '400 Bad Request', '{"code":2,"msg":"Invalid request: too many streams"}');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      new Connection(ws, hub, target, timings);
+      new Connection(ws, socket, hub, target, rules);
     });
   });
   return wss;

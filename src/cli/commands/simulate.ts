@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
+import { createLogger } from '../../ops/logger.js';
+import { EXIT_FAILURE } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
 /** Binance's own stream port, so that a URL differs from the real one only in the host. */
 const CLI_DEFAULT_PORT = 9443;
 const DEFAULT_CONTROL_URL = `http://127.0.0.1:${CLI_DEFAULT_PORT}`;
+/** After SIGTERM/SIGINT the simulator is gone within this long, whatever its clients do. */
+const CLOSE_DEADLINE_MS = 5_000;
 
 function collect(value: string, acc: string[]): string[] {
   return [...acc, value];
@@ -41,7 +45,10 @@ Clients connect to ws://HOST:PORT/stream?streams=btcusdt@trade/... or ws://HOST:
 (--market usdm: under /public or /market, and each path delivers only its own streams, as on Binance);
 REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
   tickflow simulate fault stall --json '{"ms":5000}' --url ${DEFAULT_CONTROL_URL}
-  tickflow simulate emitted --url ${DEFAULT_CONTROL_URL}`,
+  tickflow simulate emitted --url ${DEFAULT_CONTROL_URL}
+A client more than simulator.maxClientBufferBytes behind is cut like a slow consumer on Binance;
+GET /sim/stats counts the cuts and how long the market was slowed down because the machine could not
+hold the asked rate.`,
     );
   addConfigOptions(cmd, ['source.symbols', 'source.market']).action(async (opts: Record<string, unknown>) => {
     const sets = [...((opts.set as string[] | undefined) ?? [])];
@@ -59,7 +66,8 @@ REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
     const port = opts.listenPort !== undefined ? Number(opts.listenPort) : s.port !== 0 ? s.port : CLI_DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--listen-port: expected a port number, got ${String(opts.listenPort)}`);
     const { startSimulator, simulatorOptionsFrom } = await import('../../simulator/index.js');
-    const sim = await startSimulator(simulatorOptionsFrom(config, port));
+    const logger = createLogger({ level: config.ops.logLevel, format: config.ops.logFormat });
+    const sim = await startSimulator({ ...simulatorOptionsFrom(config, port), logger });
     const what = s.replayFiles.length > 0 ? `replaying ${s.replayFiles.join(', ')}` : `generating ${config.source.symbols.join(', ')} (seed ${s.seed})`;
     const ws = config.source.market === 'usdm' ? `${sim.wsBaseUrl}/{public,market}` : sim.wsBaseUrl;
     process.stdout.write(
@@ -69,6 +77,11 @@ REST is http://HOST:PORT/api/v3/... Drive faults from another shell:
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    // Closing cuts every client at once; the deadline only guards against a close that hangs.
+    setTimeout(() => {
+      process.stderr.write(`tickflow: the simulator did not close within ${CLOSE_DEADLINE_MS} ms; exiting\n`);
+      process.exit(EXIT_FAILURE);
+    }, CLOSE_DEADLINE_MS).unref();
     await sim.close();
   });
 
