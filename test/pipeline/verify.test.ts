@@ -95,3 +95,39 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   const minute = new Date(victim.openTime).toISOString().slice(0, 16);
   assert.match(bad.stdout(), new RegExp(`${minute} +takerBuyQuoteVolume +${bump(victim.takerBuyQuoteVolume).replace('.', '\\.')} +${victim.takerBuyQuoteVolume.replace('.', '\\.')}`));
 });
+
+test('tickflow verify on a recording: the candles a replay of the USD-M recording built equal the official klines (exit 0); one edited by a unit is caught (exit 1)', async (t) => {
+  const recording = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  const official = sharedData(t, 'official-klines', EXCERPT);
+  if (recording === undefined || official === undefined) return;
+  const dir = await mkdtemp(join(tmpdir(), 'tf-verify-rec-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dataDir = join(dir, 'db');
+  const replay = spawnTickflow(['run', '--source', `replay:${recording}`, '--market', 'usdm', '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0']);
+  t.after(() => replay.child.kill('SIGKILL'));
+  assert.equal(await replay.exited, 0, replay.stderr().slice(-2000));
+
+  // The recording covers 23:54:16 to about 00:00:01 (no trade of 00:00 in it): partial minutes are incomplete, skipped.
+  const args = ['verify', '--symbol', 'BTCUSDT', '--from', '2024-08-08T23:54Z', '--to', '2024-08-09T00:00Z', '--against', official, '--market', 'usdm', '--data-dir', dataDir, '--set', 'store.embeddedPort=0'];
+  const ok = spawnTickflow(args);
+  assert.equal(await ok.exited, 0, `${ok.stdout()}${ok.stderr()}`);
+  const summary = /(\d+) candles compared, (\d+) incomplete skipped, 0 mismatches/.exec(ok.stdout());
+  assert.ok(summary !== null, ok.stdout());
+  assert.ok(Number(summary[1]) >= 4, `complete minutes of the recording compared: ${summary[1]}`);
+
+  const store = configSchema.parse({ store: { dataDir, embeddedPort: 0 } }).store;
+  const db = await openDatabase(store, { logger });
+  const [victim] = await db.query<{ start: Date; close: string }>(
+    `SELECT window_start AS start, close::text AS close FROM candles WHERE market = 'usdm' AND symbol = 'BTCUSDT' AND interval = '1m' AND is_complete
+     AND window_start >= '2024-08-08T23:54Z' ORDER BY window_start LIMIT 1`,
+  );
+  assert.ok(victim !== undefined, 'a complete stored minute');
+  const theirs = (await klinesFromFile(official, 'usdm')).find((k) => k.openTime === new Date(victim.start).getTime());
+  assert.ok(theirs !== undefined);
+  await db.query(`UPDATE candles SET close = $1 WHERE market = 'usdm' AND symbol = 'BTCUSDT' AND interval = '1m' AND window_start = $2`, [bump(theirs.close), victim.start]);
+  await db.close();
+  const bad = spawnTickflow(args);
+  assert.equal(await bad.exited, 1, `${bad.stdout()}${bad.stderr()}`);
+  const minute = new Date(victim.start).toISOString().slice(0, 16);
+  assert.match(bad.stdout(), new RegExp(`${minute} +close +${bump(theirs.close).replace('.', '\\.')} +${theirs.close.replace('.', '\\.')}`));
+});
