@@ -1,28 +1,29 @@
 import type { BookView } from '../book/book-keeper.js';
 import type { Instrument, PriceLevel } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
-import { ApiError } from './errors.js';
 
 /** Where GET /api/book reads a live book, when the process keeps one (`tickflow run`, `ingest`). */
 export type LiveBookLookup = (instrument: Instrument, depth: number) => BookView | null;
 
 /**
  * The body of GET /api/book: the best `depth` levels per side, best first, as decimal strings.
- * `source`: `live` (the process's own book, in step with the diff stream) or `stored` (the latest
- * row of book_snapshots, e.g. in `tickflow serve`); `time` is when the levels were read, epoch ms.
+ * `source`: `live` (the process's own book, in step with the diff stream), `stored` (the latest
+ * row of book_snapshots, e.g. in `tickflow serve`) or `none` (no book yet: no depth stream, or not
+ * yet in step and nothing stored; empty sides, `updateId` and `time` null). `time`: the exchange
+ * time the levels reflect, epoch ms.
  */
 export interface BookResponse extends Instrument {
-  readonly source: 'live' | 'stored';
-  readonly updateId: number;
-  readonly time: number;
+  readonly source: 'live' | 'stored' | 'none';
+  readonly updateId: number | null;
+  readonly time: number | null;
   readonly depth: number;
   readonly bids: readonly PriceLevel[];
   readonly asks: readonly PriceLevel[];
 }
 
 /**
- * The live book when there is one in step, else the latest stored snapshot (cut to `depth`).
- * @throws ApiError TF_API_NO_BOOK when neither exists (no depth stream, book not yet in step and nothing stored).
+ * The live book when there is one in step, else the latest stored snapshot (cut to `depth`), else
+ * an empty book (`source: none`) — not an error: a book that is still starting is a normal state.
  */
 export async function bookResponse(db: Queryable, live: LiveBookLookup | undefined, instrument: Instrument, depth: number): Promise<BookResponse> {
   const view = live?.(instrument, depth) ?? null;
@@ -33,9 +34,7 @@ export async function bookResponse(db: Queryable, live: LiveBookLookup | undefin
      WHERE exchange = $1 AND market = $2 AND symbol = $3 ORDER BY taken_at DESC LIMIT 1`,
     params,
   );
-  if (row === undefined) {
-    throw new ApiError('TF_API_NO_BOOK', `no order book for ${instrument.symbol} on ${instrument.exchange} ${instrument.market} yet: it needs the depth stream and a first snapshot (docs/book.md)`);
-  }
+  if (row === undefined) return { ...instrument, source: 'none', updateId: null, time: null, depth, bids: [], asks: [] };
   return {
     ...instrument,
     source: 'stored',

@@ -7,7 +7,6 @@ export const ApiErrors = {
   TF_API_UNAUTHORIZED: { status: 401, meaning: 'api.token is set and the request has no matching `Authorization: Bearer <token>`.' },
   TF_API_UNKNOWN_SYMBOL: { status: 404, meaning: 'The symbol is neither configured nor present in the database.' },
   TF_API_NOT_FOUND: { status: 404, meaning: 'No such route.' },
-  TF_API_NO_BOOK: { status: 404, meaning: 'No order book for the instrument yet: no depth stream, or the book has not been in step with it and nothing is stored.' },
   TF_API_STORE_UNAVAILABLE: { status: 503, meaning: 'The database did not answer; retry later.' },
   TF_API_INTERNAL: { status: 500, meaning: 'An unexpected error; the server log has the details.' },
 } as const;

@@ -47,8 +47,8 @@ test('GET /api/book: the latest stored snapshot of the instrument, the live book
   assert.equal(usdm.json().bids.length, 3, 'default depth (book.depth = 20) cut to what was stored');
 
   const none = await app.inject('/api/book?symbol=ETHUSDT');
-  assert.equal(none.statusCode, 404);
-  assert.equal(none.json().code, 'TF_API_NO_BOOK');
+  assert.equal(none.statusCode, 200);
+  assert.deepEqual(none.json(), { exchange: 'binance', market: 'spot', symbol: 'ETHUSDT', source: 'none', updateId: null, time: null, depth: 20, bids: [], asks: [] });
   for (const bad of ['depth=0', 'depth=1001', 'depth=x', 'levels=5']) {
     const r = await app.inject(`/api/book?symbol=BTCUSDT&${bad}`);
     assert.equal(r.statusCode, 400, bad);

@@ -2,6 +2,7 @@ import './styles.css';
 import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
 import type { PipelineReport } from '../../api/pipeline.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
+import { BookPanel } from './book-panel.js';
 import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeMetricRow, type TradeRow } from './api.js';
 import { CandleChart } from './candle-chart.js';
 import { bpsDecimals, fixed, stepDecimals, type Precision } from './format.js';
@@ -15,6 +16,7 @@ const chart = new CandleChart($('chart'), $('legend'));
 const spread = new SpreadChart($('spread-chart'));
 const tape = new Tape($('tape'), $('pressure'));
 const anomalies = new AnomalyList($('anomalies'));
+const book = new BookPanel($('book'), () => instrumentParams(), () => precision);
 
 const state = {
   /** `exchange:market` of the market shown, e.g. `binance:usdm`. */
@@ -353,6 +355,7 @@ async function start(): Promise<void> {
   renderSwitchers();
   await reload();
   connectStream();
+  book.start();
   void pollPipeline();
   setInterval(() => void pollPipeline(), 2_000);
 }
