@@ -21,6 +21,9 @@ export class FrameCounter {
   readonly streams = new Map<string, StreamCount>();
   frames = 0;
   bytes = 0;
+  /** Frames kept as text after keep(n) was called (the JSON.parse yardstick's input). */
+  readonly kept: string[] = [];
+  private keepLeft = 0;
   private rest: Buffer = Buffer.alloc(0);
   private socket: Socket | null = null;
   closed = false;
@@ -51,6 +54,11 @@ export class FrameCounter {
       req.end();
     });
     return counter;
+  }
+
+  /** Keeps the text of the next `n` frames in `kept`. */
+  keep(n: number): void {
+    this.keepLeft = n;
   }
 
   close(): void {
@@ -85,6 +93,10 @@ export class FrameCounter {
   /** `{"stream":"btcusdt@trade","data":{…}}` between start and end. */
   private onText(buf: Buffer, start: number, end: number): void {
     this.frames += 1;
+    if (this.keepLeft > 0) {
+      this.keepLeft -= 1;
+      this.kept.push(buf.toString('utf8', start, end));
+    }
     const nameStart = start + 11;
     const nameEnd = buf.indexOf(34, nameStart);
     if (nameEnd < 0 || nameEnd > end) return;
