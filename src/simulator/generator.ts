@@ -41,11 +41,13 @@ export interface SymbolState {
 
 const TICK_MS = 20;
 /**
- * Events one symbol plays per tick at most. A rate the machine cannot hold (a burst of millions
- * per second, a starved CPU) then costs one bounded tick at a time, so upgrades, REST and faults
- * still get the event loop between ticks.
+ * A step plays the markets for this long at most, in rounds of EVENTS_PER_ROUND events per symbol,
+ * then lets the event loop run (I/O, the socket writes of what it played) and continues on the
+ * next turn of the loop. A rate the machine cannot hold (a burst of millions per second, a starved
+ * CPU) thus never keeps upgrades, REST calls or faults waiting for long.
  */
-const MAX_EVENTS_PER_TICK = 2_000;
+const STEP_BUDGET_MS = 10;
+const EVENTS_PER_ROUND = 200;
 /** How far the markets may fall behind the clock before they slow down instead of catching up. */
 const MAX_LAG_S = 1;
 
@@ -64,6 +66,7 @@ export class Generator implements MarketEngine {
   private startedAt = 0;
   private klineTicks = 0;
   private slowedMs = 0;
+  private catchUp: NodeJS.Immediate | null = null;
 
   constructor(opts: GeneratorOptions, hub: Hub) {
     this.hub = hub;
@@ -107,6 +110,8 @@ export class Generator implements MarketEngine {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    if (this.catchUp !== null) clearImmediate(this.catchUp);
+    this.catchUp = null;
     if (this.burstTimer !== null) clearTimeout(this.burstTimer);
   }
 
@@ -151,29 +156,41 @@ export class Generator implements MarketEngine {
   }
 
   private step(): void {
-    const until = (performance.now() - this.startedAt) / 1_000;
+    const started = performance.now();
+    const until = (started - this.startedAt) / 1_000;
     const now = Date.now();
-    let reached = until;
-    for (const state of this.symbols.values()) {
-      const at = state.market.advance(
-        until,
-        now,
-        {
-          trades: (trades, aggTrades) => this.onTrades(state, trades, aggTrades, now),
-          book: (change) => this.onBook(state, change),
-        },
-        MAX_EVENTS_PER_TICK,
-      );
-      reached = Math.min(reached, at);
-    }
+    // Every symbol plays at least one round per step, however starved the machine.
+    let behind: SymbolState[] = [...this.symbols.values()];
+    let reachedMin = until;
+    do {
+      const still: SymbolState[] = [];
+      reachedMin = until;
+      for (const state of behind) {
+        const sink = {
+          trades: (trades: readonly SimTrade[], aggTrades: readonly SimAggTrade[]) => this.onTrades(state, trades, aggTrades, now),
+          book: (change: BookChange) => this.onBook(state, change),
+        };
+        const reached = state.market.advance(until, now, sink, EVENTS_PER_ROUND);
+        if (reached < until) {
+          still.push(state);
+          reachedMin = Math.min(reachedMin, reached);
+        }
+      }
+      behind = still;
+    } while (behind.length > 0 && performance.now() - started < STEP_BUDGET_MS);
+    if (behind.length === 0) return;
     // Behind by more than MAX_LAG_S: the clock of the markets slows down (virtual time is the
     // seeded timeline, so the market stays the same, only played slower) rather than replaying
     // the backlog as a flood once the machine has time again.
-    const behind = until - reached;
-    if (behind > MAX_LAG_S) {
-      this.startedAt += (behind - MAX_LAG_S) * 1_000;
-      this.slowedMs += (behind - MAX_LAG_S) * 1_000;
+    const lag = until - reachedMin;
+    if (lag > MAX_LAG_S) {
+      this.startedAt += (lag - MAX_LAG_S) * 1_000;
+      this.slowedMs += (lag - MAX_LAG_S) * 1_000;
     }
+    this.catchUp ??= setImmediate(() => {
+      this.catchUp = null;
+      this.step();
+    });
   }
 
   private stream(symbol: string, name: string): string {
