@@ -28,8 +28,8 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
 };
 
 /**
- * Variables of the service scripts (scripts/services/kafka.sh, postgres.sh: where their private
- * Kafka and PostgreSQL live, their ports and secrets) and of deploy/docker-compose.yml's
+ * Variables of the service scripts (scripts/services/kafka.sh, postgres.sh, kinesalite.sh: where
+ * their private Kafka, PostgreSQL and kinesalite live, their ports and secrets) and of deploy/docker-compose.yml's
  * interpolation. They share the TICKFLOW_ prefix, and users export them in the same shell, but they
  * are not tickflow settings: the loader skips them instead of refusing them as unknown. Every other
  * TICKFLOW_* variable must be a setting. test/config/load.test.ts keeps this list equal to what the
@@ -37,6 +37,7 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
  */
 export const SERVICE_VARIABLES: ReadonlySet<string> = new Set([
   'TICKFLOW_KAFKA_DIR',
+  'TICKFLOW_KINESALITE_PORT',
   'TICKFLOW_KAFKA_PORT',
   'TICKFLOW_KAFKA_CONTROLLER_PORT',
   'TICKFLOW_KAFKA_LIBS',
@@ -97,6 +98,14 @@ export function coerce(path: string, raw: string): Json {
     return raw;
   }
   if (Array.isArray(sample)) {
+    // A JSON list, e.g. TICKFLOW_SINKS='[{"kind":"kinesis"}]': the only way to write a list of objects.
+    if (raw.trim().startsWith('[')) {
+      try {
+        return JSON.parse(raw) as Json;
+      } catch {
+        return raw;
+      }
+    }
     const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     return typeof sample[0] === 'number' ? items.map((s) => (Number.isNaN(Number(s)) ? s : Number(s))) : items;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sinksOptions } from '../sinks/options.js';
 
 /**
  * The one configuration schema. Every object is strict (an unknown key is an error), every leaf
@@ -312,6 +313,8 @@ export const configSchema = z.strictObject({
   book: book.default(book.parse({})),
   api: api.default(api.parse({})),
   ops: ops.default(ops.parse({})),
+  /** Publish-only outputs next to the bus, e.g. [{ kind: kinesis, streamName: ... }] (docs/kinesis.md); none by default. */
+  sinks: sinksOptions,
 }).superRefine((c, ctx) => {
   if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
     ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });

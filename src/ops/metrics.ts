@@ -147,6 +147,56 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    sinkBatchRecords: new client.Histogram({
+      name: 'tickflow_sink_batch_records',
+      help: 'Records per request a sink sent (Kinesis PutRecords), by sink',
+      labelNames: ['sink'] as const,
+      buckets: [1, 10, 50, 100, 200, 300, 400, 500],
+      registers: [registry],
+    }),
+    sinkBatchBytes: new client.Histogram({
+      name: 'tickflow_sink_batch_bytes',
+      help: 'Bytes per request a sink sent (data and partition keys), by sink',
+      labelNames: ['sink'] as const,
+      buckets: [1_024, 16_384, 65_536, 262_144, 1_048_576, 2_097_152, 5_242_880],
+      registers: [registry],
+    }),
+    sinkRecords: new client.Counter({
+      name: 'tickflow_sink_records_total',
+      help: 'Records by sink and outcome: sent (accepted), retried (sent again after a failure), dead_letter',
+      labelNames: ['sink', 'outcome'] as const,
+      registers: [registry],
+    }),
+    sinkFailures: new client.Counter({
+      name: 'tickflow_sink_failures_total',
+      help: 'Failed sink requests (a whole call, or a call with failed records), by sink and reason',
+      labelNames: ['sink', 'reason'] as const,
+      registers: [registry],
+    }),
+    sinkDeadLetters: new client.Counter({
+      name: 'tickflow_sink_dead_letters_total',
+      help: 'Records a sink gave up on and wrote to its dead-letter file, by sink and reason',
+      labelNames: ['sink', 'reason'] as const,
+      registers: [registry],
+    }),
+    sinkBreakerState: new client.Gauge({
+      name: 'tickflow_sink_breaker_state',
+      help: 'Circuit breaker of a sink: 0 closed, 1 half-open, 2 open',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    sinkBuffered: new client.Gauge({
+      name: 'tickflow_sink_buffered_records',
+      help: 'Records held by a sink, not yet delivered or dead-lettered',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    sinkHeartbeats: new client.Counter({
+      name: 'tickflow_sink_heartbeats_total',
+      help: 'Heartbeat records by sink and outcome (sent, failed)',
+      labelNames: ['sink', 'outcome'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

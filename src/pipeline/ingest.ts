@@ -2,8 +2,10 @@ import type { PipelineStatus } from '../api/pipeline.js';
 import type { Bus } from '../bus/bus.js';
 import type { PipelineEvent } from '../core/events.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
+import type { Sink } from '../sinks/sink.js';
 import { type LiveBooks, startBooks } from './book.js';
 import type { RoleContext } from './context.js';
+import { publishEverywhere } from './sinks.js';
 import type { StartedSource } from './sources.js';
 
 export interface IngestTotals {
@@ -21,12 +23,13 @@ export interface Ingest {
 }
 
 /**
- * Connects a source to the bus: every record the source emits is published, and the source is
- * slowed down while the bus is full (publish resolves late). Stopping the source is the first
- * shutdown step, so everything it emitted is still flushed downstream. The live order books see
- * every batch before it is published and publish their own records (snapshots) to the same bus.
+ * Connects a source to the bus and to every sink: every record the source emits is published to
+ * all of them, and the source is slowed down while any is full (publish resolves late). Stopping
+ * the source is the first shutdown step, so everything it emitted is still flushed downstream. The
+ * live order books see every batch before it is published and publish their own records
+ * (snapshots) the same way.
  */
-export async function startIngest(ctx: RoleContext, started: StartedSource, bus: Bus): Promise<Ingest> {
+export async function startIngest(ctx: RoleContext, started: StartedSource, bus: Bus, sinks: readonly Sink[] = []): Promise<Ingest> {
   const { source } = started;
   const events: Record<string, number> = {};
   let gaps = 0;
@@ -45,10 +48,10 @@ export async function startIngest(ctx: RoleContext, started: StartedSource, bus:
     return { state: 'down', reason: `source ${status.kind} is not connected`, details: { ...status } };
   });
   ctx.shutdown.onShutdown('stop source', () => source.stop(), ShutdownOrder.stopReading);
-  const books = startBooks(ctx, started, (batch) => bus.publish(batch));
+  const books = startBooks(ctx, started, (batch) => publishEverywhere(bus, sinks, batch));
   await source.start(async (batch) => {
     books?.observe(batch);
-    await bus.publish(batch);
+    await publishEverywhere(bus, sinks, batch);
     count(batch);
   });
   return {

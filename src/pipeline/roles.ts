@@ -13,6 +13,7 @@ import { startIngest } from './ingest.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { followStoredWindows } from './stored-updates.js';
+import { openSinks } from './sinks.js';
 import { createSource } from './sources.js';
 
 /**
@@ -25,11 +26,12 @@ export interface RoleHandle {
   readonly opsUrl: string;
 }
 
-/** `tickflow ingest`: WebSocket source → Kafka. */
+/** `tickflow ingest`: WebSocket source → Kafka and every configured sink. */
 export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const bus = await openBus(ctx);
-  await startIngest(ctx, await createSource(ctx), bus);
+  const sinks = openSinks(ctx);
+  await startIngest(ctx, await createSource(ctx), bus, sinks);
   return { opsUrl: await serveOps(ctx) };
 }
 

@@ -18,6 +18,7 @@ import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
+import { openSinks } from './sinks.js';
 import { createSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
@@ -41,15 +42,17 @@ export interface RunningPipeline {
 }
 
 /**
- * `tickflow run`: every role in one process — source → bus → store writer and stream processor →
- * database, with the API and dashboard on top. Shutdown steps are registered on ctx.shutdown in
- * the order that keeps every received event: stop the source, drain the bus, flush the processor
- * and the writer (which commit), close the database, close the servers.
+ * `tickflow run`: every role in one process — source → bus (and every configured sink) → store
+ * writer and stream processor → database, with the API and dashboard on top. Shutdown steps are
+ * registered on ctx.shutdown in the order that keeps every received event: stop the source, drain
+ * the bus, flush the sinks, the processor and the writer (which commit), close the database, close
+ * the servers.
  */
 export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const { config, logger } = ctx;
   const db = await openStore(ctx);
   const bus = await openBus(ctx);
+  const sinks = openSinks(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
   const live = createLiveFeed({
@@ -89,12 +92,13 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
   const started = await createSource(ctx, { resumeFrom });
   const { source, simulator, simulators } = started;
-  ingest = await startIngest(ctx, started, bus);
+  ingest = await startIngest(ctx, started, bus, sinks);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const running = ingest;
 
   const drained = source.finished.then(async () => {
     await bus.drain?.();
+    await Promise.all(sinks.map((s) => s.flush()));
     await processor?.finish();
     await writer.flush();
     const error = source.status().error;

@@ -52,6 +52,19 @@ test('a bad value names the key, the value and what is allowed', () => {
   assert.throws(() => loadConfig({ env: {}, overrides: { 'api.host': '0.0.0.0' } }), /api\.token/);
 });
 
+test('sinks: none by default; a JSON list from the environment; strict entries with defaults; unique names', () => {
+  assert.deepEqual(loadConfig({ env: {} }).sinks, []);
+  const c = loadConfig({ env: { TICKFLOW_SINKS: '[{"kind":"kinesis","streamName":"ticks","endpoint":"http://127.0.0.1:4567"}]' } });
+  assert.equal(c.sinks.length, 1);
+  assert.equal(c.sinks[0]?.streamName, 'ticks');
+  assert.equal(c.sinks[0]?.maxBatchRecords, 500);
+  assert.equal(c.sinks[0]?.codec, 'avro');
+  assert.throws(() => loadConfig({ env: {}, overrides: { sinks: [{ kind: 'kinesis', streamNmae: 'x' }] } }), /streamNmae/);
+  assert.throws(() => loadConfig({ env: {}, overrides: { sinks: [{ kind: 'kinesis', maxBatchRecords: 501 }] } }), /sinks\.0\.maxBatchRecords/);
+  assert.throws(() => loadConfig({ env: {}, overrides: { sinks: [{ kind: 'kinesis' }, { kind: 'kinesis' }] } }), /sink name kinesis is used twice/);
+  assert.throws(() => loadConfig({ env: {}, overrides: { sinks: [{ kind: 'kafka' }] } }), /sinks\.0\.kind/);
+});
+
 test('secrets from files: TICKFLOW_<KEY>_FILE and file: references, one trailing newline dropped', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tf-cfg-'));
   const password = join(dir, 'kafka-password');

@@ -53,16 +53,19 @@ function withoutNulls(record: Record<string, unknown>): Record<string, unknown> 
 
 type Level = { price: string; quantity: string };
 
+/** Event types whose levels are `[price, quantity]` pairs on the event and PriceLevel records in Avro. */
+const WITH_LEVELS = new Set(['depth', 'depthSnapshot']);
+
 /** The record of an event: without its `type` (the record name says it), depth levels as PriceLevel records. */
 function toRecord(event: PipelineEvent): Record<string, unknown> {
   const { type: _type, ...fields } = event;
-  if (event.type !== 'depth') return fields;
+  if (event.type !== 'depth' && event.type !== 'depthSnapshot') return fields;
   const level = ([price, quantity]: readonly [string, string]): Level => ({ price, quantity });
   return { ...fields, bids: event.bids.map(level), asks: event.asks.map(level) };
 }
 
 function fromRecord(type: string, record: Record<string, unknown>): PipelineEvent {
-  if (type === 'depth') {
+  if (WITH_LEVELS.has(type)) {
     const levels = (v: unknown) => (v as Level[]).map((l) => [l.price, l.quantity] as const);
     return { type, ...record, bids: levels(record.bids), asks: levels(record.asks) } as unknown as PipelineEvent;
   }

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test, type TestContext } from 'node:test';
+import type { PipelineEvent, TradeEvent } from '../../../src/core/events.js';
+import { silentLogger } from '../../../src/ops/logger.js';
+import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
+import { shippedAvroCodec } from '../../../src/sinks/codecs/avro.js';
+import { deadLetterPath, type SinkDeadLetter } from '../../../src/sinks/dead-letter-file.js';
+import { KinesisSink } from '../../../src/sinks/kinesis/index.js';
+import type { KinesisSinkOptions } from '../../../src/sinks/options.js';
+import { startFaultProxy } from '../../support/kinesis-fault-proxy.js';
+import { startKinesalite, TEST_CREDENTIALS, testSinkOptions } from '../../support/kinesis.js';
+import { tempDir, waitFor } from '../../support/pipeline.js';
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
+
+/** `n` distinct spot trades over four symbols, ids increasing per symbol. */
+function trades(n: number, from = 0): TradeEvent[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    const t = 1_723_161_600_000 + i;
+    return {
+      type: 'trade', exchange: 'binance', market: 'spot', symbol: SYMBOLS[i % SYMBOLS.length]!,
+      eventTime: t, ingestionTimestamp: t * 1000 + 7, tradeId: 1_000_000 + i, price: `6${i % 10}123.45000000`,
+      quantity: '0.00120000', tradeTime: t - 1, buyerIsMaker: i % 2 === 0,
+    };
+  });
+}
+
+interface Harness {
+  readonly sink: KinesisSink;
+  readonly metrics: Metrics;
+  readonly dataDir: string;
+  /** Every event in the data stream, decoded, in shard order. */
+  read(): Promise<PipelineEvent[]>;
+  readHeartbeats(): Promise<Record<string, unknown>[]>;
+}
+
+async function harness(t: TestContext, endpointFor: (kinesalite: string) => Promise<string>, overrides: Partial<KinesisSinkOptions> = {}): Promise<Harness> {
+  const kinesis = await startKinesalite(t);
+  await kinesis.createStream('events', 2);
+  await kinesis.createStream('heartbeat', 1);
+  const metrics = createMetrics();
+  const dataDir = tempDir('tf-sink-');
+  const sink = new KinesisSink(testSinkOptions(await endpointFor(kinesis.endpoint), overrides), { logger: silentLogger(), metrics, dataDir, awsCredentials: TEST_CREDENTIALS });
+  t.after(() => sink.close());
+  const codec = shippedAvroCodec();
+  return {
+    sink,
+    metrics,
+    dataDir,
+    read: async () => (await kinesis.readStream('events')).map((r) => codec.decode(r.data)),
+    readHeartbeats: async () => (await kinesis.readStream('heartbeat')).map((r) => JSON.parse(r.data.toString('utf8')) as Record<string, unknown>),
+  };
+}
+
+const sorted = (events: readonly PipelineEvent[]) => events.map((e) => JSON.stringify(e)).sort();
+
+async function counter(metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string>): Promise<number> {
+  const values = (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return values.reduce((n, v) => n + v.value, 0);
+}
+
+test('throttled records (ProvisionedThroughputExceeded per record) are retried alone until every record is in the stream exactly once', async (t) => {
+  let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
+  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxBatchRecords: 100 });
+  proxy.setMode({ kind: 'throttle', every: 3 });
+  const events = trades(1_200);
+  await h.sink.publish(events);
+  await h.sink.flush();
+  assert.ok(proxy.stats.throttledRecords >= 400, `every third record throttled at first (${proxy.stats.throttledRecords})`);
+  const stored = await h.read();
+  assert.equal(stored.length, events.length, 'no record lost, none written twice');
+  assert.deepEqual(sorted(stored), sorted(events));
+  assert.ok((await counter(h.metrics.sinkFailures, { reason: 'throttled' })) > 0);
+  assert.equal(await counter(h.metrics.sinkRecords, { outcome: 'sent' }), events.length);
+  assert.equal(await counter(h.metrics.sinkRecords, { outcome: 'dead_letter' }), 0);
+  // Only the failed records were sent again: retries equal the throttled count, not whole batches.
+  assert.equal(await counter(h.metrics.sinkRecords, { outcome: 'retried' }), proxy.stats.throttledRecords);
+});
+
+test('an outage (connections refused) opens the breaker, publish waits once the buffer is full, and after recovery the breaker closes with nothing lost', async (t) => {
+  let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
+  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, {
+    breakerFailures: 3,
+    maxAttempts: 10_000,
+    maxBufferedRecords: 300,
+    maxBatchRecords: 100,
+  });
+  const before = trades(200);
+  await h.sink.publish(before);
+  await h.sink.flush();
+  proxy.setMode({ kind: 'refuse' });
+  let published = false;
+  const more = trades(600, 200);
+  const publishing = h.sink.publish(more).then(() => (published = true));
+  await waitFor('breaker open', () => h.sink.health().details?.breaker === 'open');
+  assert.equal(h.sink.health().state, 'degraded');
+  assert.equal(await counter(h.metrics.sinkBreakerState, {}), 2);
+  // The kept-alive connection is cut, then every new one is refused.
+  assert.ok(proxy.stats.refusedConnections >= 2);
+  assert.ok((await counter(h.metrics.sinkFailures, { reason: 'network' })) >= 3);
+  // Back-pressure: 600 records do not fit the 300-record buffer while nothing can be sent.
+  assert.equal(published, false, 'publish still waiting while the buffer is full');
+  proxy.setMode({ kind: 'pass' });
+  await publishing;
+  await h.sink.flush();
+  assert.equal(h.sink.health().details?.breaker, 'closed');
+  assert.equal(h.sink.health().state, 'up');
+  assert.equal(await counter(h.metrics.sinkBreakerState, {}), 0);
+  const stored = await h.read();
+  assert.deepEqual(sorted(stored), sorted([...before, ...more]));
+  assert.equal(stored.length, 800);
+  assert.equal(h.sink.health().details?.deadLetters, 0);
+});
+
+test('HTTP 503 from the endpoint counts as an outage and is retried; the stream gets every record in publish order per instrument', async (t) => {
+  let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
+  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { breakerFailures: 2, maxAttempts: 10_000 });
+  proxy.setMode({ kind: 'status', status: 503 });
+  const events = trades(400);
+  await h.sink.publish(events);
+  await waitFor('breaker open on 503s', () => h.sink.health().details?.breaker === 'open');
+  proxy.setMode({ kind: 'pass' });
+  await h.sink.flush();
+  const stored = await h.read();
+  // Whole calls failed and were resent whole: no record was written out of turn.
+  for (const symbol of SYMBOLS) {
+    const ids = (list: readonly PipelineEvent[]) => list.filter((e) => e.type === 'trade' && e.symbol === symbol).map((e) => (e as TradeEvent).tradeId);
+    assert.deepEqual(ids(stored), ids(events), symbol);
+  }
+  assert.ok((await counter(h.metrics.sinkFailures, { reason: 'http_5xx' })) >= 2);
+});
+
+test('after the last attempt records go to the dead-letter file with their reason, counted; an oversized record is a dead letter at once', async (t) => {
+  let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
+  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxAttempts: 3, breakerFailures: 1_000 });
+  proxy.setMode({ kind: 'status', status: 500 });
+  const events = trades(10);
+  const huge: PipelineEvent = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'x', raw: 'y'.repeat(1_100_000), receivedAt: 1 };
+  await h.sink.publish([...events, huge]);
+  await h.sink.flush();
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
+  assert.equal(lines.length, 11);
+  const tooLarge = lines.filter((l) => l.reason === 'record_too_large');
+  assert.equal(tooLarge.length, 1);
+  assert.deepEqual(tooLarge[0]!.event, huge);
+  const failed = lines.filter((l) => l.reason === 'http_5xx');
+  assert.deepEqual(failed.map((l) => l.event), events);
+  for (const l of failed) {
+    assert.equal(l.attempts, 3);
+    assert.equal(l.destination, 'events');
+    assert.match(l.detail, /HTTP 500/);
+    assert.deepEqual(shippedAvroCodec().decode(Buffer.from(l.data, 'base64')), l.event, 'the bytes that would have been sent');
+  }
+  assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'http_5xx' }), 10);
+  assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'record_too_large' }), 1);
+  assert.equal(h.sink.health().details?.deadLetters, 11);
+  proxy.setMode({ kind: 'pass' });
+  assert.deepEqual(await h.read(), [], 'nothing half-written');
+});
+
+test('heartbeat records arrive on the heartbeat stream with the sink counters', async (t) => {
+  const h = await harness(t, async (upstream) => upstream, { heartbeatIntervalMs: 50 });
+  await h.sink.publish(trades(5));
+  await h.sink.flush();
+  let beats: Record<string, unknown>[] = [];
+  await waitFor('two heartbeats after the flush', async () => (beats = (await h.readHeartbeats()).filter((b) => b.sent === 5)).length >= 2);
+  assert.deepEqual(Object.keys(beats[0]!).sort(), ['at', 'breaker', 'buffered', 'deadLetters', 'sent', 'sink', 'stream', 'type']);
+  assert.equal(beats[0]!.type, 'heartbeat');
+  assert.equal(beats[0]!.stream, 'events');
+  assert.ok((await counter(h.metrics.sinkHeartbeats, { outcome: 'sent' })) >= 2);
+});
+
+test('batches respect maxBatchRecords and the batch-size histogram sees them', async (t) => {
+  const h = await harness(t, async (upstream) => upstream, { maxBatchRecords: 50, batchMs: 60_000 });
+  await h.sink.publish(trades(120));
+  // 100 records make two full batches without waiting for batchMs; the 20 left wait for the flush.
+  await waitFor('two full batches sent', async () => (await counter(h.metrics.sinkRecords, { outcome: 'sent' })) === 100);
+  await h.sink.flush();
+  const hist = (await h.metrics.sinkBatchRecords.get()).values;
+  assert.equal(hist.find((v) => v.metricName === 'tickflow_sink_batch_records_count')?.value, 3);
+  assert.equal(hist.find((v) => v.metricName === 'tickflow_sink_batch_records_sum')?.value, 120);
+  assert.equal((await h.read()).length, 120);
+});
