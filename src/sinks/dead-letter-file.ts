@@ -9,7 +9,7 @@ export interface SinkDeadLetter {
   readonly sink: string;
   /** The destination it was meant for (a Kinesis stream name). */
   readonly destination: string;
-  /** Stable reason code: `throttled`, `http_5xx`, `network`, `rejected`, `record_too_large`, ... */
+  /** Stable reason code: a FailureReason (`throttled`, `http_5xx`, `network`, `rejected`, ...), `record_too_large`, `encode_failed`. */
   readonly reason: string;
   /** The last error message, for an operator. */
   readonly detail: string;

@@ -71,8 +71,8 @@ test('simulator (real WebSocket) → ingest → bus and Kinesis sink (kinesalite
   const codec = shippedAvroCodec();
   const records = await kinesis.readStream('events');
   const stored = records.map((r) => codec.decode(r.data));
-  assert.equal(stored.length, onBus.length, 'the stream holds as many records as the bus');
   const json = (list: readonly PipelineEvent[]) => list.map((e) => JSON.stringify(e)).sort();
+  assert.equal(stored.length, onBus.length, 'the stream holds as many records as the bus');
   assert.deepEqual(json(stored), json(onBus), 'the same events, none twice');
   assert.equal(new Set(json(stored)).size, stored.length, 'no duplicates');
 

@@ -54,12 +54,12 @@ function withoutNulls(record: Record<string, unknown>): Record<string, unknown> 
 type Level = { price: string; quantity: string };
 
 /** Event types whose levels are `[price, quantity]` pairs on the event and PriceLevel records in Avro. */
-const WITH_LEVELS = new Set(['depth', 'depthSnapshot']);
+const WITH_LEVELS = new Set(['depth', 'depthSnapshot', 'bookSnapshot']);
 
 /** The record of an event: without its `type` (the record name says it), depth levels as PriceLevel records. */
 function toRecord(event: PipelineEvent): Record<string, unknown> {
   const { type: _type, ...fields } = event;
-  if (event.type !== 'depth' && event.type !== 'depthSnapshot') return fields;
+  if (!('bids' in event)) return fields;
   const level = ([price, quantity]: readonly [string, string]): Level => ({ price, quantity });
   return { ...fields, bids: event.bids.map(level), asks: event.asks.map(level) };
 }

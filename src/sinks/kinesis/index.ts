@@ -83,8 +83,16 @@ export class KinesisSink implements Sink {
   async publish(events: readonly PipelineEvent[]): Promise<void> {
     if (this.closing) throw new TickflowError(ErrorCodes.SHUTDOWN, `sink ${this.name} is closed`);
     const tooLarge: PendingRecord[] = [];
+    const unencodable: { record: PendingRecord; detail: string }[] = [];
     for (const event of events) {
-      const record = this.encode(event);
+      let record: PendingRecord;
+      try {
+        record = this.encode(event);
+      } catch (err) {
+        // An event type the codec has no schema for: kept (as JSON in the letter), never thrown at the source.
+        unencodable.push({ record: { event, data: Buffer.alloc(0), partitionKey: eventKey(event), bytes: 0, attempts: 0 }, detail: errorMessage(err) });
+        continue;
+      }
       if (record.bytes > KINESIS_LIMITS.recordBytes || record.bytes > this.options.maxBatchBytes) tooLarge.push(record);
       else {
         if (this.queue.length === 0) this.oldestAt = Date.now();
@@ -94,6 +102,7 @@ export class KinesisSink implements Sink {
     this.updateBuffered();
     this.queued.notify();
     if (tooLarge.length > 0) await this.deadLetter(tooLarge, 'record_too_large', `record over ${KINESIS_LIMITS.recordBytes} bytes (data + partition key)`);
+    for (const { record, detail } of unencodable) await this.deadLetter([record], 'encode_failed', detail);
     while (this.queue.length >= this.options.maxBufferedRecords && !this.closing) await this.drained.wait();
   }
 

@@ -25,6 +25,7 @@ export const EVERY_KIND: readonly PipelineEvent[] = [
   { type: 'kline', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', eventTime: 1723161660000, eventTimeMicros: 1723161660000001, ingestionTimestamp: 1723161660000100, interval: '1s', openTime: 1723161659000, closeTime: 1723161659999, firstTradeId: -1, lastTradeId: -1, open: '0.00000000', high: '0.00000000', low: '0.00000000', close: '0.00000000', volume: '0.00000000', quoteVolume: '0.00000000', tradeCount: 0, takerBuyVolume: '0.00000000', takerBuyQuoteVolume: '0.00000000', closed: false },
   { type: 'depthSnapshot', exchange: 'binance', market: 'usdm', symbol: 'BTCUSDT', eventTime: 1723161600009, ingestionTimestamp: 1723161600009100, lastUpdateId: 4800000123, transactionTime: 1723161600008, bids: [['61234.50', '1.000']], asks: [['61234.60', '0.002'], ['61234.70', '3.100']] },
   { type: 'deadLetter', origin: 'replay', reason: 'invalid_field', detail: 'p is not a decimal', raw: '{}', receivedAt: 1723161600600, seq: 3 },
+  { type: 'bookSnapshot', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', updateId: 4800000200, depth: 20, bids: [['61234.50000000', '1.00000000']], asks: [], takenAt: 1723161600700 },
 ];
 
 test('CRC-64-AVRO fingerprints match the Avro specification test vector', () => {
@@ -38,7 +39,7 @@ test('every event kind round-trips through Avro and JSON unchanged: decimals exa
     for (const event of EVERY_KIND) assert.deepEqual(codec.decode(codec.encode(event)), event, `${codec.name} ${event.type}`);
   }
   // One schema per event kind.
-  assert.deepEqual(loadSchemas().map((s) => (s as { name: string }).name).sort(), ['AggTrade', 'BookTicker', 'DeadLetter', 'Depth', 'DepthSnapshot', 'Gap', 'Kline', 'Trade']);
+  assert.deepEqual(loadSchemas().map((s) => (s as { name: string }).name).sort(), ['AggTrade', 'BookSnapshot', 'BookTicker', 'DeadLetter', 'Depth', 'DepthSnapshot', 'Gap', 'Kline', 'Trade']);
 });
 
 test('bytes that are not a known Avro record are TF_DECODE errors, never a crash', () => {
@@ -85,13 +86,14 @@ function withoutAddedFields(schema: object): object {
 
 test('the added fields evolve both ways: a reader of the previous schemas drops them, records of a previous writer read without them', () => {
   const schemas = loadSchemas();
-  const previous = schemas.filter((s) => (s as { name: string }).name !== 'DepthSnapshot').map(withoutAddedFields);
+  const isNew = (s: object) => ['DepthSnapshot', 'BookSnapshot'].includes((s as { name: string }).name);
+  const previous = schemas.filter((s) => !isNew(s)).map(withoutAddedFields);
   const current = shippedAvroCodec();
   const previousCodec = new AvroCodec(previous);
-  const oldReader = new AvroCodec(previous, schemas.filter((s) => (s as { name: string }).name !== 'DepthSnapshot'));
+  const oldReader = new AvroCodec(previous, schemas.filter((s) => !isNew(s)));
   const added = new Set(['eventTimeMicros', 'tradeTimeMicros', 'tradeType', 'seq']);
   let checked = 0;
-  for (const event of EVERY_KIND.filter((e) => e.type !== 'depthSnapshot' && Object.keys(e).some((k) => added.has(k)))) {
+  for (const event of EVERY_KIND.filter((e) => Object.keys(e).some((k) => added.has(k)))) {
     const stripped = Object.fromEntries(Object.entries(event).filter(([k]) => !added.has(k))) as unknown as PipelineEvent;
     assert.deepEqual(oldReader.decode(current.encode(event)), stripped, `new writer → old reader, ${event.type}`);
     for (const s of previous) current.learn(s);

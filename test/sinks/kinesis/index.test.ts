@@ -132,16 +132,19 @@ test('HTTP 503 from the endpoint counts as an outage and is retried; the stream 
   assert.ok((await counter(h.metrics.sinkFailures, { reason: 'http_5xx' })) >= 2);
 });
 
-test('after the last attempt records go to the dead-letter file with their reason, counted; an oversized record is a dead letter at once', async (t) => {
+test('after the last attempt records go to the dead-letter file with their reason, counted; an oversized or unencodable record is a dead letter at once', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
   const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxAttempts: 3, breakerFailures: 1_000 });
   proxy.setMode({ kind: 'status', status: 500 });
   const events = trades(10);
   const huge: PipelineEvent = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'x', raw: 'y'.repeat(1_100_000), receivedAt: 1 };
-  await h.sink.publish([...events, huge]);
+  // An event type this build's codec has no schema for (a newer producer's): a dead letter, not an exception.
+  const unknown = { type: 'fundingRate', exchange: 'binance', market: 'usdm', symbol: 'BTCUSDT', rate: '0.0001' } as unknown as PipelineEvent;
+  await h.sink.publish([...events, huge, unknown]);
   await h.sink.flush();
   const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
-  assert.equal(lines.length, 11);
+  assert.equal(lines.length, 12);
+  assert.deepEqual(lines.filter((l) => l.reason === 'encode_failed').map((l) => l.event), [unknown]);
   const tooLarge = lines.filter((l) => l.reason === 'record_too_large');
   assert.equal(tooLarge.length, 1);
   assert.deepEqual(tooLarge[0]!.event, huge);
@@ -155,7 +158,7 @@ test('after the last attempt records go to the dead-letter file with their reaso
   }
   assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'http_5xx' }), 10);
   assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'record_too_large' }), 1);
-  assert.equal(h.sink.health().details?.deadLetters, 11);
+  assert.equal(h.sink.health().details?.deadLetters, 12);
   proxy.setMode({ kind: 'pass' });
   assert.deepEqual(await h.read(), [], 'nothing half-written');
 });
