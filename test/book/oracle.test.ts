@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { BookTickerEvent, DepthEvent, Market } from '../../src/core/events.js';
+import type { BookTickerEvent, DepthEvent, Market, PipelineEvent } from '../../src/core/events.js';
+import { BookKeeper } from '../../src/book/book-keeper.js';
 import { LocalBook } from '../../src/book/local-book.js';
+import { configSchema } from '../../src/config/schema.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { FrameHandler, frameRulesFor } from '../../src/sources/binance/frame-handler.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { depthSnapshotFromRest } from '../../src/sources/binance/rest-parse.js';
 import { readRecording } from '../../src/sources/replay/recording.js';
@@ -86,4 +91,49 @@ test('book oracle is honest: cutting one depth line out of the recording is a se
   if (file === undefined) return;
   const { outcomes } = await replay([file], 'spot', 'BTCUSDT', 500);
   assert.equal(outcomes.get('break'), 1);
+});
+
+test('book oracle through the pipeline path: FrameHandler records into BookKeeper (replay mode, recorded snapshot) on every recording', async (t) => {
+  const cases = [
+    ['spot', 'BTCUSDT', 'binance-spot-ws', 'btcusdt_20240808.gz'],
+    ['spot', 'ETHUSDT', 'binance-spot-ws', 'ethusdt_20240808.gz'],
+    ['usdm', 'BTCUSDT', 'binance-usdm-ws', 'btcusdt_20240808.gz'],
+  ] as const;
+  for (const [market, symbol, folder, name] of cases) {
+    const file = sharedData(t, folder, name);
+    if (file === undefined) return;
+    const metrics = createMetrics();
+    const config = configSchema.parse({ source: { market, symbols: [symbol] } });
+    const frames = new FrameHandler({ ...frameRulesFor(config.source), origin: 'replay', gapGraceMs: 1_000, logger: silentLogger(), metrics });
+    const keeper = new BookKeeper({ exchange: 'binance', market, symbols: [symbol], config: config.book, emit: async () => {}, logger: silentLogger(), metrics });
+    const tops = new Map<number, Top>();
+    const tickers = new Map<number, Top>();
+    for await (const frame of readRecording(file)) {
+      const out: PipelineEvent[] = [];
+      frames.handle(frame.raw, Number(frame.receivedNs / 1_000n), null, out);
+      keeper.observe(out);
+      for (const e of out) {
+        if (e.type === 'bookTicker') tickers.set(e.updateId, { bid: e.bidPrice, bidQty: e.bidQty, ask: e.askPrice, askQty: e.askQty });
+        if (e.type !== 'depth') continue;
+        const view = keeper.top(symbol, 1);
+        const [bid] = view?.bids ?? [];
+        const [ask] = view?.asks ?? [];
+        if (view?.updateId === e.finalUpdateId && bid && ask) tops.set(e.finalUpdateId, { bid: bid[0], bidQty: bid[1], ask: ask[0], askQty: ask[1] });
+      }
+    }
+    keeper.stop();
+    let checked = 0;
+    const wrong: string[] = [];
+    for (const [u, ticker] of tickers) {
+      const top = tops.get(u);
+      if (top === undefined) continue;
+      checked++;
+      if (JSON.stringify(top) !== JSON.stringify(ticker)) wrong.push(`u=${u}`);
+    }
+    t.diagnostic(`${symbol} ${market} through BookKeeper: ${checked} bookTickers checked`);
+    assert.deepEqual(wrong.slice(0, 5), [], `${symbol} ${market}: ${wrong.length} of ${checked} differ`);
+    assert.ok(checked >= 100, `${symbol} ${market}: hundreds of checks expected, got ${checked}`);
+    const breaks = (await metrics.registry.getSingleMetric('tickflow_book_sequence_breaks_total')?.get())?.values ?? [];
+    assert.equal(breaks.reduce((n, v) => n + v.value, 0), 0);
+  }
 });
