@@ -2,8 +2,12 @@ import { monotonicMs } from '../core/clock.js';
 import type { PipelineEvent } from '../core/events.js';
 import type { Metrics } from '../ops/metrics.js';
 import { eventKey } from '../core/events.js';
+import { retry } from '../core/retry.js';
 import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, Delivery, TopicId } from './bus.js';
 import { topicOf } from './bus.js';
+
+const HANDLER_RETRY_INITIAL_MS = 500;
+const HANDLER_RETRY_MAX_MS = 5_000;
 
 interface Group {
   readonly topics: ReadonlySet<TopicId>;
@@ -11,6 +15,10 @@ interface Group {
   readonly queue: Delivery[];
   pumping: boolean;
   closed: boolean;
+  /** The handler failed in a way retrying cannot fix; see handOver. */
+  failed: boolean;
+  /** Aborted when the group closes: ends a retry wait. */
+  readonly closing: AbortController;
   committed: Map<TopicId, bigint>;
 }
 
@@ -28,12 +36,14 @@ export class MemoryBus implements Bus {
   constructor(
     private readonly capacity = 50_000,
     private readonly maxBatch = 1_000,
-    private readonly onHandlerError: (err: unknown) => void = () => {},
+    /** Told about each handler failure, and whether the batch is retried. */
+    private readonly onHandlerError: (err: unknown, retrying: boolean) => void = () => {},
     private readonly metrics?: Pick<Metrics, 'eventsProduced' | 'produceLatency'>,
   ) {}
 
+  /** False once closed, or once a consumer group failed for good (the events wait in its queue). */
   writable(): boolean {
-    return !this.closed;
+    return !this.closed && ![...this.groups.values()].some((g) => g.failed);
   }
 
   async publish(events: readonly PipelineEvent[]): Promise<void> {
@@ -64,6 +74,8 @@ export class MemoryBus implements Bus {
       queue: [],
       pumping: false,
       closed: false,
+      failed: false,
+      closing: new AbortController(),
       committed: new Map(),
     };
     this.groups.set(options.group, group);
@@ -84,6 +96,7 @@ export class MemoryBus implements Bus {
       close: async () => {
         await this.drain(group);
         group.closed = true;
+        group.closing.abort();
         await hooks.onRevoke?.(options.topics.map((topic) => ({ topic, partition: 0 })));
         this.groups.delete(options.group);
         this.release();
@@ -94,7 +107,8 @@ export class MemoryBus implements Bus {
   /** Resolves once every group has handed all published events to its handler. */
   async drain(only?: Group): Promise<void> {
     const groups = only ? [only] : [...this.groups.values()];
-    while (groups.some((g) => g.queue.length > 0 || g.pumping)) {
+    // A failed group never empties its queue; waiting for it would hang shutdown.
+    while (groups.some((g) => !g.failed && (g.queue.length > 0 || g.pumping))) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -116,26 +130,48 @@ export class MemoryBus implements Bus {
   }
 
   private pump(group: Group): void {
-    if (group.pumping || group.closed) return;
+    if (group.pumping || group.closed || group.failed) return;
     group.pumping = true;
     void (async () => {
       try {
         while (group.queue.length > 0 && !group.closed) {
           const batch = group.queue.splice(0, this.maxBatch);
           this.release();
-          try {
-            await group.hooks.onDeliveries(batch);
-          } catch (err) {
-            // A handler failure is the handler's to report; redeliver rather than lose the batch.
-            this.onHandlerError(err);
-            group.queue.unshift(...batch);
-            await new Promise((resolve) => setTimeout(resolve, 1_000));
-          }
+          if (!(await this.handOver(group, batch))) return;
         }
       } finally {
         group.pumping = false;
         this.release();
       }
     })();
+  }
+
+  /**
+   * Hands `batch` to the group's handler, retrying what the handler says a retry can help with.
+   * A failure retrying cannot fix fails the group: its batch stays queued (never lost, never
+   * committed), its full queue then holds `publish` back, `writable()` turns false (health shows
+   * the bus down) and `drain` stops waiting for it, so shutdown still ends.
+   */
+  private async handOver(group: Group, batch: Delivery[]): Promise<boolean> {
+    try {
+      await retry(
+        async () => {
+          if (!group.closed) await group.hooks.onDeliveries(batch);
+        },
+        {
+          initialDelayMs: HANDLER_RETRY_INITIAL_MS,
+          maxDelayMs: HANDLER_RETRY_MAX_MS,
+          signal: group.closing.signal,
+          onRetry: (err) => this.onHandlerError(err, true),
+        },
+      );
+      return true;
+    } catch (err) {
+      group.queue.unshift(...batch);
+      if (group.closed) return false;
+      group.failed = true;
+      this.onHandlerError(err, false);
+      return false;
+    }
   }
 }

@@ -1,30 +1,51 @@
-import { Backoff } from '../sources/binance/backoff.js';
+import { Backoff } from './backoff.js';
 import { TickflowError } from './errors.js';
 
-export interface RetryOptions {
-  /** Attempts in total, the first one included (≥ 1). */
-  readonly attempts: number;
+/**
+ * The one retry policy: an error is retried only when it says a retry can help (`canRetry`),
+ * with capped exponential backoff and full jitter (core/backoff.ts). Everything else ends the
+ * loop at once and goes back to the caller, whose job is to escalate (halt, health down, dead
+ * letter) rather than knock on a door that will stay shut.
+ */
+export interface RetryPolicy {
   /** First backoff cap in ms; doubles per attempt up to `maxDelayMs` (full jitter). */
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /**
+   * Attempts in total, the first one included (≥ 1). Omitted: no limit, so only a non-retryable
+   * error or `signal` ends the loop (for work that must not be dropped, e.g. a batch whose offsets
+   * wait for it).
+   */
+  readonly attempts?: number;
+}
+
+export interface RetryOptions extends RetryPolicy {
+  /** Aborting ends the current wait; a failure after the abort is thrown instead of retried. */
   readonly signal?: AbortSignal;
   /** Called before each wait: the error, the attempt that failed (1-based), the delay in ms. */
   readonly onRetry?: (err: TickflowError, attempt: number, delayMs: number) => void;
+  /** Uniform in [0, 1); tests inject it for reproducible delays. */
+  readonly random?: () => number;
+}
+
+/** True for an error that says trying the same operation again can succeed: a `TickflowError` with `canRetry`. */
+export function canRetry(err: unknown): err is TickflowError {
+  return err instanceof TickflowError && err.canRetry;
 }
 
 /**
- * Runs `fn` until it succeeds, retrying only errors that say a retry can help (`TickflowError`
- * with `canRetry`), with capped exponential backoff and full jitter. Anything else — and the
- * last retryable error once `attempts` are used — is thrown to the caller unchanged, so escalation
- * is the caller's decision. An abort ends the wait; the next attempt sees the aborted signal.
+ * Runs `fn` until it succeeds under `options` (see RetryPolicy). A non-retryable error, the last
+ * retryable one once `attempts` are used, and any failure after `signal` aborted are thrown to the
+ * caller unchanged. `fn` receives the attempt number (1-based).
  */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const backoff = new Backoff(options.initialDelayMs, options.maxDelayMs);
+  const backoff = new Backoff(options.initialDelayMs, options.maxDelayMs, options.random);
+  const attempts = options.attempts ?? Infinity;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!(err instanceof TickflowError) || !err.canRetry || attempt >= options.attempts || options.signal?.aborted === true) throw err;
+      if (!canRetry(err) || attempt >= attempts || options.signal?.aborted === true) throw err;
       const delay = backoff.next();
       options.onRetry?.(err, attempt, delay);
       await sleep(delay, options.signal);

@@ -14,7 +14,11 @@ export async function openBus(ctx: RoleContext): Promise<Bus> {
       : new MemoryBus(
           config.bus.maxBufferedEvents,
           1_000,
-          (err) => logger.error({ component: 'bus', err: errorMessage(err) }, 'consumer failed on a batch; redelivering'),
+          (err, retrying) =>
+            logger.error(
+              { component: 'bus', err: errorMessage(err) },
+              retrying ? 'consumer failed on a batch; redelivering' : 'consumer failed on a batch and retrying cannot help; the group stops and the bus reports down',
+            ),
           ctx.metrics,
         );
   ctx.health.register('bus', () =>

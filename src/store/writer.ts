@@ -2,6 +2,7 @@ import type { Bus, BusConsumer, Delivery, TopicId } from '../bus/bus.js';
 import type { Config } from '../config/schema.js';
 import { monotonicMs } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { retry } from '../core/retry.js';
 import { exchangeTime, type DeadLetterEvent, type PipelineEvent } from '../core/events.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
@@ -104,7 +105,8 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   let inFlight = 0;
   let inFlightSince: number | undefined;
   let failing: string | undefined;
-  let closeDeadline: number | undefined;
+  /** Aborted `ops.shutdownTimeoutMs` after close(): a batch still failing then stays uncommitted for redelivery. */
+  const giveUp = new AbortController();
   let closed = false;
   const counts = { rowsInserted: 0, duplicates: 0, batches: 0, rejected: 0, retries: 0 };
   let lastWriteAt: number | undefined;
@@ -203,28 +205,39 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     return { inserted: results.reduce((a, b) => a + b, 0), rejected };
   };
 
+  /** One attempt at `events`; every failure comes out as a StoreError that says whether a retry can help. */
+  const writeOnce = async (events: readonly PipelineEvent[]): Promise<void> => {
+    try {
+      const { encodable, statements, rejected: unencodable } = await withoutUnencodable(events);
+      const { inserted, rejected } = await writeIsolatingRows(encodable, statements);
+      counts.rowsInserted += inserted;
+      counts.rejected += rejected + unencodable;
+      counts.duplicates += encodable.length - inserted - rejected;
+    } catch (err) {
+      const e = toStoreError(err, 'batch write failed');
+      lastError = e.message;
+      if (e.canRetry) failing = `cannot write to the database: ${e.message}`;
+      throw e;
+    }
+  };
+
   const writeBatch = async (batch: Delivery[]): Promise<void> => {
     const events = batch.map((d) => d.event);
     const started = monotonicMs();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { encodable, statements, rejected: unencodable } = await withoutUnencodable(events);
-        const { inserted, rejected } = await writeIsolatingRows(encodable, statements);
-        counts.rowsInserted += inserted;
-        counts.rejected += rejected + unencodable;
-        counts.duplicates += encodable.length - inserted - rejected;
-        break;
-      } catch (err) {
-        const e = toStoreError(err, 'batch write failed');
-        if (!e.canRetry) throw halt(e);
-        counts.retries += 1;
-        lastError = e.message;
-        failing = `cannot write to the database: ${e.message}`;
-        if (closeDeadline !== undefined && monotonicMs() >= closeDeadline) throw e;
-        const delay = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(attempt, 20));
-        logger.warn({ err: e.message, retryable: e.canRetry, rows: events.length, attempt, delayMs: delay }, 'batch write failed; keeping it and retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    try {
+      // The batch is kept while the database is down: no attempt limit, only close() gives up.
+      await retry(() => writeOnce(events), {
+        initialDelayMs: retryInitialMs,
+        maxDelayMs: retryMaxMs,
+        signal: giveUp.signal,
+        onRetry: (e, attempt, delayMs) => {
+          counts.retries += 1;
+          logger.warn({ err: e.message, rows: events.length, attempt, delayMs }, 'batch write failed; keeping it and retrying');
+        },
+      });
+    } catch (err) {
+      const e = toStoreError(err, 'batch write failed');
+      throw e.canRetry ? e : halt(e);
     }
     metrics.writeLatency.observe({ table: 'batch' }, (monotonicMs() - started) / 1000);
     // Offsets move only now that the rows are durable.
@@ -329,12 +342,16 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     async close() {
       if (closed) return;
       closed = true;
-      closeDeadline = monotonicMs() + config.ops.shutdownTimeoutMs;
+      const deadline = setTimeout(() => giveUp.abort(), config.ops.shutdownTimeoutMs).unref();
       releaseHalted();
       clearInterval(maintenance);
       // Closing the consumer hands over what is still queued and revokes, which flushes and commits.
-      await consumer.close();
-      await flush();
+      try {
+        await consumer.close();
+        await flush();
+      } finally {
+        clearTimeout(deadline);
+      }
     },
     stats: () => ({ ...counts, pendingRows: pending.length + inFlight, lastWriteAt, lastError }),
     lag: () => consumer.lag(),

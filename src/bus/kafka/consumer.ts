@@ -1,12 +1,13 @@
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { DeadLetterEvent } from '../../core/events.js';
-import { errorMessage } from '../../core/errors.js';
+import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
+import { retry, sleep } from '../../core/retry.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeEvent, TYPE_HEADER } from './codec.js';
-import { isAuthenticationFailure } from './failures.js';
+import { isAuthenticationFailure, kafkaCanRetry } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -28,10 +29,10 @@ export interface GroupConsumerOptions {
   readonly deadLetter: (event: DeadLetterEvent) => Promise<void>;
 }
 
-const HANDLER_RETRY_MS = 1_000;
+const HANDLER_RETRY_INITIAL_MS = 500;
+const HANDLER_RETRY_MAX_MS = 5_000;
+const STREAM_RETRY_INITIAL_MS = 500;
 const STREAM_RETRY_MAX_MS = 5_000;
-/** Between attempts after the broker refused the credentials. */
-const REFUSED_RETRY_MS = 60_000;
 
 /**
  * One member of a Kafka consumer group. Offsets are committed only through `commit` (autocommit
@@ -50,6 +51,8 @@ export class KafkaGroupConsumer implements BusConsumer {
   private pumping: Promise<void> | undefined;
   private membership: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Aborted by close(): ends the waits of the retry loops. */
+  private readonly closing = new AbortController();
   /** Per partition: last offset handed to the hooks, and the next offset committed. */
   private readonly delivered = new Map<string, bigint>();
   private readonly committed = new Map<string, bigint>();
@@ -114,27 +117,42 @@ export class KafkaGroupConsumer implements BusConsumer {
     });
   }
 
+  /**
+   * Opens a new stream after the library ended one. Network trouble is waited out; credentials or
+   * a certificate the broker refuses (kafkaCanRetry) stop the consumer with an error that says so,
+   * since knocking again cannot change the answer.
+   */
   private async reopen(): Promise<void> {
-    let delayMs = 500;
-    for (let attempt = 1; !this.closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await sleep(STREAM_RETRY_INITIAL_MS, this.closing.signal);
+    try {
+      await retry(
+        async (attempt) => {
+          if (this.closed) return;
+          try {
+            this.resetBuffer();
+            await this.openStream();
+            this.logger.info({ attempt }, 'Kafka consumer stream reopened');
+          } catch (err) {
+            throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka consumer stream cannot reopen: ${errorMessage(err)}`, {
+              cause: err,
+              canRetry: kafkaCanRetry(err),
+            });
+          }
+        },
+        {
+          initialDelayMs: STREAM_RETRY_INITIAL_MS,
+          maxDelayMs: STREAM_RETRY_MAX_MS,
+          signal: this.closing.signal,
+          onRetry: (err, attempt, delayMs) => this.logger.warn({ err: err.message, attempt, delayMs }, 'Kafka consumer stream cannot reopen yet'),
+        },
+      );
+    } catch (err) {
       if (this.closed) return;
-      try {
-        this.resetBuffer();
-        await this.openStream();
-        this.logger.info({ attempt }, 'Kafka consumer stream reopened');
-        return;
-      } catch (err) {
-        if (isAuthenticationFailure(err)) {
-          // Credentials changed under a running consumer: only a fixed secret (or the old one
-          // restored) helps, so ask rarely instead of knocking every few seconds.
-          delayMs = REFUSED_RETRY_MS;
-          this.logger.error({ err: errorMessage(err), attempt, retryInMs: delayMs }, 'Kafka refused the SASL credentials (bus.sasl.*); the consumer waits');
-        } else {
-          delayMs = Math.min(STREAM_RETRY_MAX_MS, 500 * (attempt + 1));
-          this.logger.warn({ err: errorMessage(err), attempt }, 'Kafka consumer stream cannot reopen yet');
-        }
-      }
+      const refused = isAuthenticationFailure(err) ? ' (bus.sasl.*: the broker refused the credentials)' : '';
+      this.logger.error(
+        { err: errorMessage(err), group: this.options.group },
+        `Kafka consumer stopped: retrying cannot help${refused}; fix the setting and restart the process`,
+      );
     }
   }
 
@@ -195,6 +213,7 @@ export class KafkaGroupConsumer implements BusConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.wake?.();
     await this.pumping;
     await this.serially(() => this.revoke(this.assigned));
@@ -244,19 +263,42 @@ export class KafkaGroupConsumer implements BusConsumer {
       const messages = this.buffer.splice(0, this.options.maxBatch).filter((m) => this.owns(m));
       if (this.buffer.length < this.options.maxBatch) this.stream?.resume();
       const batch = await this.decode(messages);
-      while (!this.closed && epoch === this.epoch && batch.length > 0) {
-        try {
-          await this.hooks.onDeliveries(batch);
-          for (const d of batch) this.delivered.set(`${d.topic}:${d.partition}`, d.offset);
-          break;
-        } catch (err) {
-          // The handler reports its own failure; redeliver the batch rather than lose it.
-          this.logger.error({ err: errorMessage(err), group: this.options.group }, 'consumer handler failed; retrying batch');
-          await new Promise((resolve) => setTimeout(resolve, HANDLER_RETRY_MS));
-        }
-      }
+      if (batch.length > 0 && !(await this.handOver(batch, epoch))) return;
       // After a rebalance the partition restarts from its committed offset: nothing to skip.
       if (epoch === this.epoch) await this.commitSkippedIfIdle();
+    }
+  }
+
+  /**
+   * Hands `batch` to the handler, retrying what the handler says a retry can help with (a database
+   * outage) until it succeeds, the consumer closes or a rebalance makes the batch stale (its
+   * partitions restart from the committed offsets). Returns false when the handler failed in a way
+   * retrying cannot fix: the consumer then stops delivering and commits nothing past the batch.
+   */
+  private async handOver(batch: readonly Delivery[], epoch: number): Promise<boolean> {
+    try {
+      await retry(
+        async () => {
+          if (this.closed || epoch !== this.epoch) return;
+          await this.hooks.onDeliveries(batch);
+          for (const d of batch) this.delivered.set(`${d.topic}:${d.partition}`, d.offset);
+        },
+        {
+          initialDelayMs: HANDLER_RETRY_INITIAL_MS,
+          maxDelayMs: HANDLER_RETRY_MAX_MS,
+          signal: this.closing.signal,
+          onRetry: (err, attempt, delayMs) =>
+            this.logger.error({ err: err.message, group: this.options.group, attempt, delayMs }, 'consumer handler failed; retrying batch'),
+        },
+      );
+      return true;
+    } catch (err) {
+      if (this.closed) return true;
+      this.logger.error(
+        { err: errorMessage(err), group: this.options.group },
+        'consumer handler failed and retrying cannot help; the consumer stops delivering (nothing is committed past this batch)',
+      );
+      return false;
     }
   }
 

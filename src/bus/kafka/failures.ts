@@ -24,6 +24,20 @@ export function isAuthenticationFailure(err: unknown): boolean {
 }
 
 /**
+ * Network trouble and broker-side retriable errors (leader moving, not enough replicas) are
+ * worth waiting out; a record the broker rejects as such (too large, unknown topic after the
+ * library's own metadata refresh, authorization, authentication) is not.
+ */
+export function kafkaCanRetry(err: unknown): boolean {
+  // A refused password stays refused: the library reports it as a (retriable) network error.
+  if (isAuthenticationFailure(err)) return false;
+  const e = err as { code?: string; canRetry?: boolean; errors?: unknown[] };
+  if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT') return true;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(kafkaCanRetry);
+  return e.canRetry === true;
+}
+
+/**
  * Turns a failure to reach Kafka into an error that says which setting to change: refused
  * credentials (TF_BUS_AUTH), an untrusted or misnamed certificate (TF_BUS_TLS), neither retriable;
  * anything else is TF_BUS_UNAVAILABLE (retriable), with a hint when a plaintext client seems to

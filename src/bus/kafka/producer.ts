@@ -2,7 +2,8 @@ import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce 
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
-import { isAuthenticationFailure } from './failures.js';
+import { retry } from '../../core/retry.js';
+import { kafkaCanRetry } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
 type Record = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
@@ -56,6 +57,8 @@ export class KafkaPublisher {
   /** Records taken from the queue and not yet acknowledged; they count towards the bound. */
   private inFlight = 0;
   private closed = false;
+  /** Aborted by close(): a batch that fails after it is failed with TF_SHUTDOWN instead of retried. */
+  private readonly closing = new AbortController();
   private healthy = true;
   private idle: (() => void)[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
@@ -144,6 +147,7 @@ export class KafkaPublisher {
     clearTimeout(timer);
     clearInterval(this.probeTimer);
     this.closed = true;
+    this.closing.abort();
     const shutdown = new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events');
     for (const entry of this.queue.splice(0)) fail(entry.waiter, shutdown);
     this.queuedBytes = 0;
@@ -213,27 +217,21 @@ export class KafkaPublisher {
 
   private async deliver(batch: Entry[]): Promise<void> {
     const started = process.hrtime.bigint();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.producer.send({ messages: batch.map((e) => e.record) });
-        this.healthy = true;
-        break;
-      } catch (err) {
-        if (this.closed) {
-          const shutdown = new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err });
-          for (const entry of batch) fail(entry.waiter, shutdown);
-          return;
-        }
-        const retry = isRetriable(err);
-        this.healthy = false;
-        this.logger.warn({ err: errorMessage(err), records: batch.length, attempt, retry }, 'Kafka produce failed');
-        if (!retry) {
-          const error = new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, { cause: err });
-          for (const entry of batch) fail(entry.waiter, error);
-          return;
-        }
-        await sleep(Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(attempt - 1, 10)));
-      }
+    try {
+      // A record is never dropped while a retry can help: no attempt limit, only close() ends it.
+      await retry(() => this.sendOnce(batch), {
+        initialDelayMs: RETRY_INITIAL_MS,
+        maxDelayMs: RETRY_MAX_MS,
+        signal: this.closing.signal,
+        onRetry: (err, attempt, delayMs) => this.logger.warn({ err: err.message, records: batch.length, attempt, delayMs }, 'Kafka produce failed; retrying'),
+      });
+    } catch (err) {
+      const error = this.closed
+        ? new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err })
+        : err;
+      if (!this.closed) this.logger.error({ err: errorMessage(err), records: batch.length }, 'Kafka produce failed; retrying cannot help');
+      for (const entry of batch) fail(entry.waiter, error);
+      return;
     }
     this.metrics.produceLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics.kafkaBatchSize.observe(batch.length);
@@ -243,28 +241,22 @@ export class KafkaPublisher {
       if (--waiter.remaining === 0 && !waiter.failed) waiter.resolve();
     }
   }
+
+  /** One produce attempt; a failure comes out as TF_BUS_UNAVAILABLE carrying whether a retry can help. */
+  private async sendOnce(batch: readonly Entry[]): Promise<void> {
+    if (this.closed) throw new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus is closed');
+    try {
+      await this.producer.send({ messages: batch.map((e) => e.record) });
+      this.healthy = true;
+    } catch (err) {
+      this.healthy = false;
+      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, { cause: err, canRetry: !this.closed && kafkaCanRetry(err) });
+    }
+  }
 }
 
 function fail(waiter: Waiter, err: unknown): void {
   if (waiter.failed) return;
   waiter.failed = true;
   waiter.reject(err);
-}
-
-/**
- * Network trouble and broker-side retriable errors (leader moving, not enough replicas) are
- * worth waiting out; a record the broker rejects as such (too large, unknown topic after the
- * library's own metadata refresh, authorization, authentication) is not.
- */
-function isRetriable(err: unknown): boolean {
-  // A refused password stays refused: the library reports it as a (retriable) network error.
-  if (isAuthenticationFailure(err)) return false;
-  const e = err as { code?: string; canRetry?: boolean; errors?: unknown[] };
-  if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT') return true;
-  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(isRetriable);
-  return e.canRetry === true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,7 +9,7 @@ export {
 } from './parse.js';
 export { GapDetector, type GapDetectorOptions, type Verdict } from './gaps.js';
 export { BinanceConnection, type ConnectionOptions, type ConnectionHandlers, type DownReason } from './connection.js';
-export { AttemptLimiter, Backoff } from './backoff.js';
+export { AttemptLimiter } from './attempt-limiter.js';
 export { SPOT_WS_URL, USDM_WS_URL, streamUrl, subscribedStreams, wireStreamName } from './streams.js';
 export { FrameHandler, type FrameHandlerOptions, type FrameContext, frameRulesFor } from './frame-handler.js';
 export { RecentUpdateIds, DepthSequences, depthBreak, type DepthBreak } from './update-ids.js';

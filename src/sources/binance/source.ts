@@ -4,7 +4,7 @@ import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { Emit, Source, SourceStatus } from '../source.js';
-import { AttemptLimiter } from './backoff.js';
+import { AttemptLimiter } from './attempt-limiter.js';
 import { BinanceConnection, type DownReason } from './connection.js';
 import { type FrameContext, FrameHandler, frameRulesFor } from './frame-handler.js';
 import type { GapReason, StoredSequence } from './gaps.js';

@@ -5,7 +5,8 @@ import { type TestContext, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { silentLogger } from '../../../src/ops/logger.js';
-import { AttemptLimiter, Backoff } from '../../../src/sources/binance/backoff.js';
+import { Backoff } from '../../../src/core/backoff.js';
+import { AttemptLimiter } from '../../../src/sources/binance/attempt-limiter.js';
 import { BinanceConnection, type ConnectionHandlers, type DownReason } from '../../../src/sources/binance/connection.js';
 import { waitFor } from './wait.js';
 
