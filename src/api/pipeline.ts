@@ -1,4 +1,5 @@
 import type { Database } from '../store/database.js';
+import type { HealReport } from '../history/healer.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { SourceStatus } from '../sources/source.js';
 import type { LiveFeed } from './live.js';
@@ -29,6 +30,8 @@ export interface PipelineStatus {
     /** Per partition, when the bus knows it (Kafka); cache it, this is called per request. */
     readonly consumerLag: readonly ConsumerLag[] | null;
   };
+  /** Gap healing in this process; null or absent where it does not run. */
+  readonly heal?: HealReport | null;
   /** Per symbol and stream rates, when the integrator measures them upstream of the bus. */
   readonly streams?: readonly StreamRate[];
 }
@@ -46,7 +49,14 @@ export interface PipelineReport extends PipelineStatus {
   readonly streams: readonly StreamRate[];
   readonly ingestLatencyMs: IngestLatencyReport;
   readonly live: { readonly subscribers: number; readonly buffered: number };
-  readonly store: { readonly kind: Database['kind']; readonly reachable: boolean; readonly gaps: number | null; readonly deadLetters: number | null };
+  readonly store: {
+    readonly kind: Database['kind'];
+    readonly reachable: boolean;
+    readonly gaps: number | null;
+    /** Trade/aggTrade gaps not healed (yet). */
+    readonly unhealedGaps: number | null;
+    readonly deadLetters: number | null;
+  };
   readonly health: { readonly ready: boolean; readonly reasons: readonly string[] };
 }
 
@@ -68,7 +78,7 @@ export async function pipelineReport(deps: {
     streams: status.streams ?? live.streams,
     ingestLatencyMs: ingestLatency(status, live.ingestLatencyMs),
     live: { subscribers: live.subscribers, buffered: live.buffered },
-    store: { kind: deps.db.kind, reachable: counts !== null, gaps: counts?.gaps ?? null, deadLetters: counts?.deadLetters ?? null },
+    store: { kind: deps.db.kind, reachable: counts !== null, gaps: counts?.gaps ?? null, unhealedGaps: counts?.unhealedGaps ?? null, deadLetters: counts?.deadLetters ?? null },
     health: { ready: health.ready, reasons: health.reasons },
   };
 }

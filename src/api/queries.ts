@@ -189,12 +189,21 @@ export interface GapRow {
   missing: number;
   time: number;
   reason: string;
+  /** Trade/aggTrade gaps: `healed`, `partial`, `failed`, or null while healing has not finished (depth gaps: always null, the book resyncs). */
+  healStatus: string | null;
+  /** Ids REST returned inside the gap. */
+  healRows: number | null;
+  /** Epoch ms healing finished. */
+  healedAt: number | null;
+  /** Why healing was partial or failed. */
+  healError: string | null;
 }
 
 export async function gaps(db: Queryable, filter: MarketFilter, range: Range): Promise<GapRow[]> {
   const params: unknown[] = [range.limit];
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT symbol, stream, first_missing_id, last_missing_id, reason, ${ms('detected_at')} AS time_ms FROM gaps
+    `SELECT symbol, stream, first_missing_id, last_missing_id, reason, ${ms('detected_at')} AS time_ms,
+            heal_status, heal_rows, ${ms('healed_at')} AS healed_ms, heal_error FROM gaps
      WHERE TRUE${marketSql(filter, params)}${rangeSql('detected_at', range, params)} ORDER BY detected_at DESC LIMIT $1`,
     params,
   );
@@ -206,14 +215,21 @@ export async function gaps(db: Queryable, filter: MarketFilter, range: Range): P
     missing: Number(r.last_missing_id) - Number(r.first_missing_id) + 1,
     time: Number(r.time_ms),
     reason: String(r.reason),
+    healStatus: r.heal_status === null ? null : String(r.heal_status),
+    healRows: r.heal_rows === null ? null : Number(r.heal_rows),
+    healedAt: r.healed_ms === null ? null : Number(r.healed_ms),
+    healError: r.heal_error === null ? null : String(r.heal_error),
   }));
 }
 
-export async function storeCounts(db: Queryable): Promise<{ gaps: number; deadLetters: number }> {
-  const [row] = await db.query<{ gaps: string | number; dead_letters: string | number }>(
-    `SELECT (SELECT count(*) FROM gaps) AS gaps, (SELECT count(*) FROM dead_letters) AS dead_letters`,
+/** Row counts for the pipeline panel; `unhealedGaps`: trade/aggTrade gaps not (yet) healed completely. */
+export async function storeCounts(db: Queryable): Promise<{ gaps: number; unhealedGaps: number; deadLetters: number }> {
+  const [row] = await db.query<{ gaps: string | number; unhealed: string | number; dead_letters: string | number }>(
+    `SELECT (SELECT count(*) FROM gaps) AS gaps,
+            (SELECT count(*) FROM gaps WHERE stream IN ('trade', 'aggTrade') AND heal_status IS DISTINCT FROM 'healed') AS unhealed,
+            (SELECT count(*) FROM dead_letters) AS dead_letters`,
   );
-  return { gaps: Number(row?.gaps ?? 0), deadLetters: Number(row?.dead_letters ?? 0) };
+  return { gaps: Number(row?.gaps ?? 0), unhealedGaps: Number(row?.unhealed ?? 0), deadLetters: Number(row?.dead_letters ?? 0) };
 }
 
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));

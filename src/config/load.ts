@@ -25,6 +25,7 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
   'store.embeddedPassword': 'string',
   'simulator.pingIntervalMs': 'number',
   'simulator.pongTimeoutMs': 'number',
+  'heal.replayRestBaseUrl': 'string',
 };
 
 /**

@@ -119,6 +119,29 @@ const simulator = z.strictObject({
   maxClientBufferBytes: positiveInt.default(64 * 1024 * 1024),
 });
 
+/**
+ * Gap healing (trade and aggTrade ids fetched over REST) and `tickflow backfill`: both are
+ * background REST work, held to their share of the weight budget so live requests (order-book
+ * snapshots) keep headroom.
+ */
+const heal = z.strictObject({
+  /** Fill every trade/aggTrade gap from REST (aggTrades?fromId=, historicalTrades?fromId=). */
+  enabled: z.boolean().default(true),
+  /**
+   * Fraction of the safe REST weight budget (80 % of the market's REQUEST_WEIGHT per minute) that
+   * healing and backfill may use; live requests may use all of it.
+   */
+  weightShare: z.number().gt(0).max(1).default(0.5),
+  /** Gaps held in memory waiting to be healed; more wait in the gaps table and are read as room frees up. */
+  maxQueuedGaps: positiveInt.default(100),
+  /** Ids fetched for one gap at most: a larger one is healed up to this and marked partial. */
+  maxIdsPerGap: positiveInt.default(1_000_000),
+  /** How often the gaps table is read for gaps still to heal (new ones, and those left by an earlier process). */
+  pollMs: positiveInt.default(2_000),
+  /** REST base URL that a replay's gaps are healed from (a recording names no endpoint); unset: replays are not healed. */
+  replayRestBaseUrl: z.string().url().optional(),
+});
+
 const topics = z.strictObject({
   trades: z.string().default('binance.trades'),
   bookTicker: z.string().default('binance.book_ticker'),
@@ -307,6 +330,7 @@ const ops = z.strictObject({
 export const configSchema = z.strictObject({
   source: source.default(source.parse({})),
   simulator: simulator.default(simulator.parse({})),
+  heal: heal.default(heal.parse({})),
   bus: bus.default(bus.parse({})),
   store: store.default(store.parse({})),
   processor: processor.default(processor.parse({})),

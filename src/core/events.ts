@@ -67,6 +67,8 @@ export interface TradeEvent extends EventBase {
    * trades have none and are all market trades. See {@link isMarketTrade}.
    */
   readonly tradeType?: string;
+  /** Fetched over REST to fill a gap (src/history/healer.ts), not received live. */
+  readonly healed?: true;
 }
 
 export interface AggTradeEvent extends EventBase {
@@ -79,6 +81,8 @@ export interface AggTradeEvent extends EventBase {
   readonly tradeTime: number;
   readonly tradeTimeMicros?: number;
   readonly buyerIsMaker: boolean;
+  /** Fetched over REST to fill a gap (src/history/healer.ts), not received live. */
+  readonly healed?: true;
 }
 
 export interface BookTickerEvent extends EventBase {
@@ -227,6 +231,11 @@ export function eventKey(event: PipelineEvent): string {
  */
 export function isMarketTrade(event: TradeEvent | AggTradeEvent): boolean {
   return event.type === 'aggTrade' || event.tradeType === undefined || event.tradeType === 'MARKET';
+}
+
+/** The id a trade record is known by: trade `t`, aggTrade `a` (each contiguous per instrument). */
+export function tradeIdOf(e: TradeEvent | AggTradeEvent): number {
+  return e.type === 'trade' ? e.tradeId : e.aggTradeId;
 }
 
 /** The exchange event time used for latency and event-time windows. */

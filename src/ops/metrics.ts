@@ -197,6 +197,35 @@ export function createMetrics() {
       labelNames: ['sink', 'outcome'] as const,
       registers: [registry],
     }),
+    healedGaps: new client.Counter({
+      name: 'tickflow_heal_gaps_total',
+      help: 'Trade/aggTrade gaps healing finished, by outcome (healed, partial, failed)',
+      labelNames: ['exchange', 'market', 'stream', 'status'] as const,
+      registers: [registry],
+    }),
+    healedRows: new client.Counter({
+      name: 'tickflow_heal_rows_total',
+      help: 'Trades and aggTrades fetched over REST to fill gaps and stored (ids already stored excluded)',
+      labelNames: ['exchange', 'market', 'stream'] as const,
+      registers: [registry],
+    }),
+    healQueue: new client.Gauge({
+      name: 'tickflow_heal_queued_gaps',
+      help: 'Gaps waiting in the heal queue (more may wait in the gaps table)',
+      registers: [registry],
+    }),
+    restResponses: new client.Counter({
+      name: 'tickflow_rest_responses_total',
+      help: 'Binance REST responses (book snapshots, gap healing), by market and HTTP status',
+      labelNames: ['market', 'status'] as const,
+      registers: [registry],
+    }),
+    restWeightUsed: new client.Gauge({
+      name: 'tickflow_rest_weight_used',
+      help: 'REQUEST_WEIGHT used in the current minute as X-MBX-USED-WEIGHT-1M last reported it, by market',
+      labelNames: ['market'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -27,7 +27,8 @@ export function startBooks(ctx: RoleContext, started: StartedSource, publish: (e
   const markets = marketSources(config.source);
   const keepers = new Map<string, BookKeeper>();
   for (const m of replay ? markets.slice(0, 1) : markets) {
-    const rest = replay ? undefined : restClientFor(ctx, { market: m.market, restBaseUrl: started.simulators[m.market]?.restBaseUrl ?? m.restBaseUrl });
+    const endpoint = started.rest.find((r) => r.market === m.market);
+    const rest = replay || endpoint === undefined ? undefined : restClientFor(ctx, endpoint);
     const keeper = new BookKeeper({
       exchange: m.exchange,
       market: m.market,

@@ -1,6 +1,6 @@
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { BinanceRestClient } from '../sources/binance/rest.js';
-import type { MarketSource } from '../sources/markets.js';
+import { createRestClient, type RestEndpoint } from '../history/rest-endpoint.js';
+import type { BinanceRestClient } from '../sources/binance/rest.js';
 import type { RoleContext } from './context.js';
 
 const clients = new WeakMap<RoleContext, Map<string, BinanceRestClient>>();
@@ -10,7 +10,7 @@ const clients = new WeakMap<RoleContext, Map<string, BinanceRestClient>>();
  * role (book snapshots, gap healing) shares its weight budget, so together they stay below the
  * exchange's limit. Requests end when the role shuts down (stopReading).
  */
-export function restClientFor(ctx: RoleContext, market: Pick<MarketSource, 'market' | 'restBaseUrl'>): BinanceRestClient {
+export function restClientFor(ctx: RoleContext, market: RestEndpoint): BinanceRestClient {
   let byUrl = clients.get(ctx);
   if (byUrl === undefined) {
     byUrl = new Map();
@@ -21,7 +21,7 @@ export function restClientFor(ctx: RoleContext, market: Pick<MarketSource, 'mark
   if (client === undefined) {
     const abort = new AbortController();
     ctx.shutdown.onShutdown(`stop REST requests (${market.market})`, () => abort.abort(), ShutdownOrder.stopReading);
-    client = new BinanceRestClient({ baseUrl: market.restBaseUrl, market: market.market, signal: abort.signal });
+    client = createRestClient(market, ctx.config.heal, ctx.metrics, abort.signal);
     byUrl.set(key, client);
   }
   return client;

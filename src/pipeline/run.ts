@@ -10,6 +10,7 @@ import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
 import { lastStoredIds } from '../store/resume.js';
+import { type Healer, startHealer } from '../history/healer.js';
 import type { MarketSource } from '../sources/markets.js';
 import { storeGroup, startStoreWriter, type StoreWriter } from '../store/writer.js';
 import { serveApi } from './api-server.js';
@@ -19,6 +20,7 @@ import { openStore } from './database.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { openSinks } from './sinks.js';
+import { restClientFor } from './rest-clients.js';
 import { createSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
@@ -31,6 +33,8 @@ export interface RunningPipeline {
   readonly bus: Bus;
   readonly db: Database;
   readonly live: LiveFeed;
+  /** Gap healing from REST (heal.enabled). */
+  readonly healer: Healer | undefined;
   readonly app: FastifyInstance | undefined;
   /** http://host:port of the API and dashboard, when enabled. */
   readonly apiUrl: string | undefined;
@@ -71,6 +75,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   // The API listens before the source starts: a taken port stops start-up before any event is
   // received, instead of leaving a pipeline that runs without its API.
   let ingest: Ingest | undefined;
+  let healer: Healer | undefined;
   let lag: ReturnType<typeof watchLag> | undefined;
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;
@@ -80,7 +85,11 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
       db,
       live,
       book: (instrument, depth) => ingest?.books?.top(instrument, depth) ?? null,
-      pipeline: () => ({ ...(ingest?.status() ?? { source: null }), bus: { kind: bus.kind, consumerLag: lag?.latest() ?? null } }),
+      pipeline: () => ({
+        ...(ingest?.status() ?? { source: null }),
+        bus: { kind: bus.kind, consumerLag: lag?.latest() ?? null },
+        heal: healer?.report() ?? null,
+      }),
     });
     apiUrl = await serveApi(ctx, app);
   }
@@ -92,6 +101,13 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
   const started = await createSource(ctx, { resumeFrom });
   const { source, simulator, simulators } = started;
+  if (config.heal.enabled) {
+    const clients = new Map(started.rest.map((r) => [r.market, restClientFor(ctx, r)] as const));
+    const running = startHealer({ ...deps(ctx), db, bus, clients });
+    // Stopped with the source: nothing is published after the bus starts draining.
+    ctx.shutdown.onShutdown('stop gap healing', () => running.close(), ShutdownOrder.stopReading);
+    healer = running;
+  }
   ingest = await startIngest(ctx, started, bus, sinks);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const running = ingest;
@@ -106,7 +122,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     if (error !== undefined) throw new TickflowError(ErrorCodes.DECODE, `source failed after storing what it read: ${error}`);
     logger.info(running.totals(), 'source finished: every event stored and every window closed');
   });
-  return { source, ingest: running, simulator, simulators, bus, db, live, app, apiUrl, drained };
+  return { source, ingest: running, simulator, simulators, bus, db, live, healer, app, apiUrl, drained };
 }
 
 /** Waits (at most `limitMs`) until the store writer has written everything the bus already held. */

@@ -5,6 +5,7 @@ import { MultiSource } from '../sources/multi.js';
 import { exchanges } from '../sources/registry.js';
 import { ReplaySource } from '../sources/replay/source.js';
 import type { Source } from '../sources/source.js';
+import type { RestEndpoint } from '../history/rest-endpoint.js';
 import type { LastStoredId } from '../store/resume.js';
 import type { RoleContext } from './context.js';
 
@@ -14,6 +15,8 @@ export interface StartedSource {
   readonly simulator?: Simulator;
   /** Every in-process simulator, by market (`--source sim` with several markets runs one each). */
   readonly simulators: Readonly<Record<string, Simulator>>;
+  /** Each market's REST API (book snapshots, gap healing); none for a replay, except heal.replayRestBaseUrl. */
+  readonly rest: readonly RestEndpoint[];
 }
 
 /**
@@ -32,10 +35,16 @@ export async function createSource(
   if (kind.startsWith('replay:')) {
     // A recording holds one market's frames: the first configured market names them.
     const market = markets[0]?.market ?? config.source.market;
-    return { source: new ReplaySource({ file: kind.slice('replay:'.length), config: { ...config.source, market } }, { logger, metrics }), simulators: {} };
+    const replayRest = config.heal.replayRestBaseUrl;
+    return {
+      source: new ReplaySource({ file: kind.slice('replay:'.length), config: { ...config.source, market } }, { logger, metrics }),
+      simulators: {},
+      rest: replayRest === undefined ? [] : [{ market, restBaseUrl: replayRest }],
+    };
   }
   const simulators: Record<string, Simulator> = {};
   const parts: { label: string; source: Source }[] = [];
+  const rest: RestEndpoint[] = [];
   for (const m of markets) {
     const exchange = exchanges[m.exchange];
     if (!exchange || !exchange.markets.includes(m.market)) {
@@ -50,10 +59,11 @@ export async function createSource(
       simulators[m.market] = simulator;
       resolved = { ...m, wsBaseUrl: simulator.wsBaseUrl, restBaseUrl: simulator.restBaseUrl };
     }
+    rest.push({ market: m.market, restBaseUrl: resolved.restBaseUrl, ...(kind === 'sim' ? { weightLimitPerMinute: config.simulator.weightLimitPerMinute } : {}) });
     const resumeFrom = options.resumeFrom ? await options.resumeFrom(m) : undefined;
     parts.push({ label, source: exchange.create(resolved, config.source, { logger, metrics }, { label, simulated: kind === 'sim', ...(resumeFrom ? { resumeFrom } : {}) }) });
   }
   const source = parts.length === 1 && parts[0] ? parts[0].source : new MultiSource(parts);
   const first = Object.values(simulators)[0];
-  return { source, simulators, ...(first ? { simulator: first } : {}) };
+  return { source, simulators, rest, ...(first ? { simulator: first } : {}) };
 }

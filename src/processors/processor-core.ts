@@ -85,7 +85,7 @@ export interface RestoredRows {
 
 /** One window kind bound to its output table; `S` stays inside. */
 interface Stage<E> {
-  readonly engine: { readonly kind: { readonly name: string } };
+  readonly engine: { readonly kind: { readonly name: string }; seen(instrument: Instrument, first: number, last: number): boolean };
   apply(input: CoreInput, instrument: Instrument, time: number, event: E, watermark: number, mode: ProcessorOptions['lateEvents'], out: IngestResult): boolean;
   advance(source: string, watermark: number, out: Upsert[]): void;
   /** Ids seen that fold into no window (see WindowEngine.observeIds); settles what they complete. */
@@ -255,6 +255,9 @@ export class ProcessorCore {
     const e = input.event;
     if ((e.type === 'trade' || e.type === 'aggTrade') && e.type === this.options.tradeStream) {
       const t = tradeInput(e);
+      // A healed trade (REST) can race the same id arriving late over the WebSocket; folding it in
+      // twice would count it twice. Only healed ones are checked: a live redelivery is an offset duplicate.
+      if (e.healed === true && this.tradeStages[0]?.engine.seen(t.instrument, t.firstTradeId, t.lastTradeId) === true) return;
       // A USD-M INSURANCE_FUND/ADL/NA trade takes an id in the sequence but no part in candles (as in Binance's klines).
       if (!isMarketTrade(e)) {
         for (const stage of this.tradeStages) stage.observeIds(t.instrument, t.firstTradeId, t.lastTradeId, out.upserts);

@@ -166,6 +166,11 @@ export class WindowEngine<E, S> {
     return created;
   }
 
+  /** True when every id `first`..`last` of `instrument` was seen (kinds with ids). */
+  seen(instrument: Instrument, first: number, last: number): boolean {
+    return this.symbols.get(instrumentKey(instrument))?.coverage.covers(first, last) ?? false;
+  }
+
   /**
    * Ids the exchange sent that fold into no window (a USD-M INSURANCE_FUND/ADL/NA trade takes a
    * trade id but is not in klines): seen all the same, so the windows around them can be complete.

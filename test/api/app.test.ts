@@ -124,7 +124,10 @@ test('HTTP API against a migrated embedded database', async (t) => {
     const res = await app.inject('/api/gaps?symbol=BTCUSDT');
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json().gaps, [
-      { symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 104, lastMissingId: 110, missing: 7, time: T0 + 5_000, reason: 'reconnect' },
+      {
+        symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 104, lastMissingId: 110, missing: 7, time: T0 + 5_000, reason: 'reconnect',
+        healStatus: null, healRows: null, healedAt: null, healError: null,
+      },
     ]);
     const later = await app.inject(`/api/gaps?from=${encodeURIComponent(new Date(T0 + 6_000).toISOString())}`);
     assert.deepEqual(later.json().gaps, []);
@@ -166,7 +169,7 @@ test('HTTP API against a migrated embedded database', async (t) => {
     assert.equal(res.statusCode, 200);
     const body = res.json();
     assert.equal(body.bus.kind, 'memory');
-    assert.deepEqual(body.store, { kind: 'embedded', reachable: true, gaps: 1, deadLetters: 0 });
+    assert.deepEqual(body.store, { kind: 'embedded', reachable: true, gaps: 1, unhealedGaps: 1, deadLetters: 0 });
     assert.equal(body.health.ready, true);
     assert.deepEqual(body.streams, []);
     assert.equal(body.ingestLatencyMs.p99, null);

@@ -1,4 +1,4 @@
-import type { AggTradeEvent, Market, TradeEvent } from '../../core/events.js';
+import { type AggTradeEvent, type Market, type TradeEvent, tradeIdOf } from '../../core/events.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
 import { FieldError } from './parse.js';
@@ -130,11 +130,11 @@ export class BinanceRestClient {
     let next = fromId;
     for (let page = 0; page < maxPages && next <= toId; page++) {
       const got = kind === 'trade' ? await this.tradesPage(symbol, next, options) : await this.aggTradesPage(symbol, next, options);
-      const inRange = got.items.filter((e) => idOf(e) >= next && idOf(e) <= toId);
+      const inRange = got.items.filter((e) => tradeIdOf(e) >= next && tradeIdOf(e) <= toId);
       const last = got.items[got.items.length - 1];
       yield { items: inRange, weight: got.weight };
-      if (last === undefined || idOf(last) < next) return;
-      next = idOf(last) + 1;
+      if (last === undefined || tradeIdOf(last) < next) return;
+      next = tradeIdOf(last) + 1;
     }
   }
 
@@ -228,10 +228,6 @@ export class BinanceRestClient {
       return body.map(item);
     }, path);
   }
-}
-
-function idOf(e: TradeEvent | AggTradeEvent): number {
-  return e.type === 'trade' ? e.tradeId : e.aggTradeId;
 }
 
 function headerInt(headers: Headers, name: string): number | undefined {

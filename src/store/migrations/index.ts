@@ -3,6 +3,7 @@ import { migration002 } from './002-processor.js';
 import { migration004 } from './004-field-hardening.js';
 import { migration003 } from './003-instrument-identity.js';
 import { migration006 } from './006-book-import.js';
+import { migration009 } from './009-heal.js';
 import type { Migration } from './migration.js';
 
 export type { Migration, TimeSeriesTable } from './migration.js';
@@ -12,6 +13,7 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * with the next version number, append it here, never edit one that has shipped. Reserved:
  * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events;
  * 003 — instrument identity (issue 13); 004 — field hardening (issue 9);
- * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints.
+ * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints;
+ * 009 — gaps.heal_error and the index of gaps still to heal.
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration009];

@@ -12,9 +12,11 @@ const LABELS: Record<string, string> = {
 
 export type AnomalyItem = Pick<LiveAnomaly, 'kind' | 'time' | 'message'> | { kind: 'gap'; time: number; message: string };
 
-export function gapItem(g: Pick<LiveGap, 'stream' | 'firstMissingId' | 'lastMissingId' | 'time' | 'reason'>): AnomalyItem {
+/** A gap as an anomaly line; a stored one (/api/gaps) also says how healing ended. */
+export function gapItem(g: Pick<LiveGap, 'stream' | 'firstMissingId' | 'lastMissingId' | 'time' | 'reason'> & { healStatus?: string | null }): AnomalyItem {
   const missing = g.lastMissingId - g.firstMissingId + 1;
-  return { kind: 'gap', time: g.time, message: `${missing} ${g.stream} id(s) missing (${g.firstMissingId}–${g.lastMissingId}, ${g.reason})` };
+  const healed = g.healStatus ? `, ${g.healStatus}` : '';
+  return { kind: 'gap', time: g.time, message: `${missing} ${g.stream} id(s) missing (${g.firstMissingId}–${g.lastMissingId}, ${g.reason}${healed})` };
 }
 
 /** Volatility, volume spike, price move and spread warnings, and gaps, newest first. */

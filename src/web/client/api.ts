@@ -108,4 +108,6 @@ export interface GapRow {
   lastMissingId: number;
   time: number;
   reason: string;
+  /** healed, partial, failed; null while healing has not finished (and for depth gaps). */
+  healStatus: string | null;
 }

@@ -58,9 +58,16 @@ export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
   }
   facts.append(
     fact('gaps', String(p.store.gaps ?? '–')),
+    fact('unhealed', String(p.store.unhealedGaps ?? '–')),
     fact('dead letters', String(p.store.deadLetters ?? '–')),
     fact('store', p.store.reachable ? p.store.kind : 'unreachable'),
   );
+  // Healing in this process: the queue, what it finished, and the REST weight it leaves live requests.
+  if (p.heal) {
+    const weight = Object.entries(p.heal.weight).map(([market, w]) => `${market} ${w.used}/${w.limit}`).join(', ');
+    facts.append(fact('healing', `${p.heal.queued} queued, ${p.heal.healed} healed, ${p.heal.partial} partial, ${p.heal.failed} failed, ${p.heal.rows} rows`));
+    if (weight !== '') facts.append(fact('REST weight', weight));
+  }
   if (lag) {
     const processing = fact('processing lag', String(lag.reduce((s, l) => s + l.lag, 0)));
     processing.title = 'records not yet processed';

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EmittedReport } from '../../src/simulator/index.js';
+import type { Queryable } from '../../src/store/database.js';
+import {
+  emittedTotal, emittedTradeRanges, holes, type Ranges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir, waitWhileProgressing,
+} from '../support/pipeline.js';
+
+const STREAMS = ['btcusdt@trade', 'btcusdt@aggTrade'] as const;
+
+interface GapRow {
+  stream: string;
+  first: number;
+  last: number;
+  status: string | null;
+  rows: number | null;
+}
+
+const gapRows = (db: Queryable) =>
+  db.query<GapRow>(
+    `SELECT stream, first_missing_id::float8 AS first, last_missing_id::float8 AS last, heal_status AS status, heal_rows::float8 AS rows
+     FROM gaps WHERE stream IN ('trade', 'aggTrade') ORDER BY stream, first_missing_id`,
+  );
+
+/** Ids of one stream as a single run from the first to the last id the simulator sent: holes healed. */
+const span = (r: Ranges): Ranges => [[r[0]![0], r.at(-1)![1]]];
+
+test('healing: 200 trades/s, connection dropped for ~10 s and ids skipped → every gap healed from REST, stored ids = the emitted span, candles recomputed', async (t) => {
+  const dataDir = tempDir();
+  const { pipeline, stop } = await startTestPipeline(t, {
+    'source.kind': 'sim',
+    'source.symbols': ['BTCUSDT'],
+    'source.streams': ['trade', 'aggTrade'],
+    'simulator.tradesPerSecond': 200,
+    'store.dataDir': dataDir,
+    'heal.pollMs': 200,
+  });
+  const sim = pipeline.simulator!;
+  const db = pipeline.db;
+  const count = (stream: string) => sim.emitted()[stream]?.count ?? 0;
+  const progress = () => emittedTotal(sim.emitted());
+
+  await waitWhileProgressing('1,000 trades emitted', () => count('btcusdt@trade') >= 1_000, progress);
+  sim.faults.skipIds('BTCUSDT', 'trade', 50);
+  sim.faults.skipIds('BTCUSDT', 'aggTrade', 70);
+  const beforeCut = count('btcusdt@trade');
+  await waitWhileProgressing('the skipped ids passed', () => count('btcusdt@trade') >= beforeCut + 500, progress);
+  // ~10 s without data: the connection is cut and the simulator sends nothing while the client reconnects.
+  sim.faults.stall(10_000);
+  sim.faults.dropConnections();
+  const cut = sim.emitted()['btcusdt@trade']!.lastId!;
+  await waitWhileProgressing('trading resumed after the cut', () => (sim.emitted()['btcusdt@trade']?.lastId ?? 0) > cut + 2_000, progress);
+
+  // Every hole the simulator made is a gap row, and every gap row ends healed.
+  const expectedGaps = () => {
+    const emitted = emittedTradeRanges(sim.emitted());
+    return STREAMS.flatMap((s) => holes(emitted.get(s) ?? []).map(([first, last]) => ({ stream: s.split('@')[1]!, first, last })));
+  };
+  await waitWhileProgressing(
+    'every gap recorded and healed',
+    async () => {
+      const rows = await gapRows(db);
+      return rows.length >= expectedGaps().length && rows.every((r) => r.status === 'healed');
+    },
+    // Progress is healing's own (rows appearing, statuses changing, ids fetched), not the market's.
+    async () => [await gapRows(db), pipeline.healer?.report().rows],
+  );
+
+  // Freeze the market, then wait until the store holds the emitted span of both streams.
+  sim.faults.stall(600_000);
+  const emitted: EmittedReport = sim.emitted();
+  const ranges = emittedTradeRanges(emitted);
+  for (const s of STREAMS) assert.ok((ranges.get(s)?.length ?? 0) >= 3, `${s}: the skip and the cut left holes (${JSON.stringify(ranges.get(s))})`);
+  const expected = new Map(STREAMS.map((s) => [s, span(ranges.get(s)!)]));
+  const stored = async () => storedTradeRanges(db);
+  await waitWhileProgressing(
+    'the emitted span stored',
+    async () => {
+      const now = await stored();
+      return STREAMS.every((s) => JSON.stringify(now.get(s)) === JSON.stringify(expected.get(s)));
+    },
+    async () => JSON.stringify([...(await stored()).entries()]),
+  );
+  assert.equal(await stop(), 0);
+
+  await readEmbedded(dataDir, async (db) => {
+    const now = await storedTradeRanges(db);
+    for (const s of STREAMS) assert.deepEqual(now.get(s), expected.get(s), `${s}: stored ids are every id from the first to the last emitted`);
+    const gaps = await gapRows(db);
+    const wanted = STREAMS.flatMap((s) => holes(ranges.get(s)!).map(([first, last]) => ({ stream: s.split('@')[1]!, first, last, status: 'healed', rows: last - first + 1 })))
+      .sort((a, b) => a.stream.localeCompare(b.stream) || a.first - b.first);
+    assert.deepEqual(gaps, wanted, 'one gap row per hole, each healed with every missing id fetched');
+    // The processor folded the healed trades into their candles: each 1m candle counts every stored trade of its minute.
+    const candles = await db.query<{ start: string; count: number; stored: number }>(
+      `SELECT c.window_start::text AS start, c.trade_count::float8 AS count,
+              (SELECT count(*) FROM trades t WHERE t.kind = 'trade' AND t.symbol = c.symbol
+                 AND t.trade_time >= c.window_start AND t.trade_time < c.window_start + interval '1 minute')::float8 AS stored
+       FROM candles c WHERE c.interval = '1m' AND c.symbol = 'BTCUSDT' ORDER BY c.window_start`,
+    );
+    assert.ok(candles.length > 0);
+    for (const c of candles) assert.equal(c.count, c.stored, `candle ${c.start}: trade_count equals the trades stored in its minute`);
+  });
+});
