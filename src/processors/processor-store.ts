@@ -278,37 +278,55 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
   };
 }
 
+/** The trades columns a stored trade is read back from (tradeFromStored). */
+const STORED_TRADE = `trade_id::float8 AS id, price::text AS price, quantity::text AS quantity, first_trade_id::float8 AS f,
+  last_trade_id::float8 AS l, buyer_is_maker, trade_type, ${epochMs('trade_time')} AS trade_time, ${epochMs('event_time')} AS event_time,
+  (extract(epoch from ingestion_timestamp) * 1000000)::float8 AS ingested`;
+
+type StoredTradeKey = { readonly market: 'spot' | 'usdm'; readonly symbol: string; readonly kind: 'trade' | 'aggTrade' };
+
+/** A row of STORED_TRADE back as the record it was written from (USD-M trade type included). */
+function tradeFromStored(r: Raw, key: StoredTradeKey): TradeEvent | AggTradeEvent {
+  const common = {
+    exchange: 'binance' as const, market: key.market, symbol: key.symbol,
+    eventTime: num(r.event_time), ingestionTimestamp: num(r.ingested), tradeTime: num(r.trade_time),
+    price: str(r.price), quantity: str(r.quantity), buyerIsMaker: r.buyer_is_maker === true,
+  };
+  return key.kind === 'trade'
+    ? { ...common, type: 'trade', tradeId: num(r.id), ...(r.trade_type === null || r.trade_type === undefined ? {} : { tradeType: str(r.trade_type) }) }
+    : { ...common, type: 'aggTrade', aggTradeId: num(r.id), firstTradeId: num(r.f), lastTradeId: num(r.l) };
+}
+
 /**
  * Trades stored since `sinceMs` (epoch ms) for one symbol and trade stream, oldest id first, at most
  * `limit` (the newest ones when there are more): the trades of windows that were still open when an
  * earlier processor died, to fold in again on start (ProcessorCore knows nothing of them otherwise).
  */
-export async function loadStoredTrades(
-  db: Queryable,
-  key: { readonly market: 'spot' | 'usdm'; readonly symbol: string; readonly kind: 'trade' | 'aggTrade' },
-  sinceMs: number,
-  limit: number,
-): Promise<(TradeEvent | AggTradeEvent)[]> {
+export async function loadStoredTrades(db: Queryable, key: StoredTradeKey, sinceMs: number, limit: number): Promise<(TradeEvent | AggTradeEvent)[]> {
   const rows = await db.query<Raw>(
     `SELECT * FROM (
-       SELECT trade_id::float8 AS id, price::text AS price, quantity::text AS quantity, first_trade_id::float8 AS f,
-              last_trade_id::float8 AS l, buyer_is_maker, ${epochMs('trade_time')} AS trade_time, ${epochMs('event_time')} AS event_time,
-              (extract(epoch from ingestion_timestamp) * 1000000)::float8 AS ingested
+       SELECT ${STORED_TRADE}
        FROM trades WHERE symbol = $1 AND exchange = 'binance' AND market = $2 AND kind = $3 AND trade_time >= $4
        ORDER BY trade_time DESC, trade_id DESC LIMIT $5
      ) recent ORDER BY id`,
     [key.symbol, key.market, key.kind, isoFromMs(sinceMs), limit],
   );
-  return rows.map((r) => {
-    const common = {
-      exchange: 'binance' as const, market: key.market, symbol: key.symbol,
-      eventTime: num(r.event_time), ingestionTimestamp: num(r.ingested), tradeTime: num(r.trade_time),
-      price: str(r.price), quantity: str(r.quantity), buyerIsMaker: r.buyer_is_maker === true,
-    };
-    return key.kind === 'trade'
-      ? { ...common, type: 'trade', tradeId: num(r.id) }
-      : { ...common, type: 'aggTrade', aggTradeId: num(r.id), firstTradeId: num(r.f), lastTradeId: num(r.l) };
-  });
+  return rows.map((r) => tradeFromStored(r, key));
+}
+
+/**
+ * One page of the trades stored for one symbol and trade stream with trade time in [fromMs, toMs)
+ * and id above `afterId`, ascending by id, at most `limit`: a whole period read back in id order
+ * (tickflow backfill builds its candles from them).
+ */
+export async function storedTradesPage(db: Queryable, key: StoredTradeKey, fromMs: number, toMs: number, afterId: number, limit: number): Promise<(TradeEvent | AggTradeEvent)[]> {
+  const rows = await db.query<Raw>(
+    `SELECT ${STORED_TRADE} FROM trades
+     WHERE symbol = $1 AND exchange = 'binance' AND market = $2 AND kind = $3 AND trade_time >= $4 AND trade_time < $5 AND trade_id > $6
+     ORDER BY trade_id LIMIT $7`,
+    [key.symbol, key.market, key.kind, isoFromMs(fromMs), isoFromMs(toMs), afterId, limit],
+  );
+  return rows.map((r) => tradeFromStored(r, key));
 }
 
 /** The latest stored trade time (epoch ms) of one symbol and trade stream; undefined when none is stored. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBackfill } from './backfill.js';
 import { registerConfig } from './config.js';
 import { registerImport } from './import.js';
 import { registerVerify } from './verify.js';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerSimulate(program);
   registerImport(program);
   registerVerify(program);
+  registerBackfill(program);
 }

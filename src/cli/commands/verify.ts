@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 import { addConfigOptions, configFrom } from '../options.js';
+import { timeFlag } from '../time.js';
 
-/** Epoch ms from `1723161600000` or an ISO-8601 time (`2024-08-09T00:00Z`). */
-function time(value: unknown, flag: string): number {
-  const text = String(value);
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `${flag}: expected epoch ms or an ISO-8601 time, got "${text}"`);
-  return ms;
-}
 
 export function registerVerify(program: Command): void {
   const cmd = program
@@ -25,8 +19,8 @@ export function registerVerify(program: Command): void {
     const v = await import('../../pipeline/verify.js');
     const config = configFrom(opts);
     const symbol = String(opts.symbol).toUpperCase();
-    const from = time(opts.from, '--from');
-    const to = time(opts.to, '--to');
+    const from = timeFlag(opts.from, '--from');
+    const to = timeFlag(opts.to, '--to');
     if (to <= from) throw new TickflowError(ErrorCodes.CONFIG_INVALID, '--to must be after --from');
     const against = String(opts.against);
     const theirs =

@@ -1,4 +1,4 @@
-import type { AggTradeEvent, Decimal, Market, PriceLevel, TradeEvent } from '../../core/events.js';
+import type { AggTradeEvent, Decimal, Instrument, KlineEvent, Market, PriceLevel, TradeEvent } from '../../core/events.js';
 import { bool, decimal, FieldError, int, isObject, levels } from './parse.js';
 
 /**
@@ -119,6 +119,14 @@ export function klineFromRow(row: unknown): KlineRow {
     takerBuyVolume: decimal(d, 'takerBuyVolume'),
     takerBuyQuoteVolume: decimal(d, 'takerBuyQuoteVolume'),
   };
+}
+
+/**
+ * A kline row as a closed kline record of `instrument`. Neither REST klines nor the official files
+ * carry trade ids: -1, Binance's own "no id". `eventTime` is the close time.
+ */
+export function klineEventFromRow(k: KlineRow, instrument: Instrument, interval: string, ingestionTimestamp: number): KlineEvent {
+  return { ...instrument, type: 'kline', eventTime: k.closeTime, ingestionTimestamp, interval, firstTradeId: -1, lastTradeId: -1, closed: true, ...k };
 }
 
 const KLINE_FIELDS = [

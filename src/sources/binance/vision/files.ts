@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { AggTradeEvent, KlineEvent, Market, TradeEvent } from '../../../core/events.js';
 import { ErrorCodes, TickflowError } from '../../../core/errors.js';
 import { FieldError } from '../parse.js';
-import { klineFromRow } from '../rest-parse.js';
+import { klineEventFromRow, klineFromRow } from '../rest-parse.js';
 import { readZip, ZipError } from './zip.js';
 
 /**
@@ -97,11 +97,7 @@ export function* recordsOf(file: VisionFile, text: string, market: Market, inges
 
 function record(file: VisionFile, f: string[], market: Market, at: number): VisionEvent {
   const base = { exchange: 'binance' as const, market, symbol: file.symbol, ingestionTimestamp: at };
-  if (file.kind === 'klines') {
-    const k = klineFromRow(f);
-    // Official files carry no trade ids; -1 is Binance's own "no id" (klines with no trades).
-    return { ...base, type: 'kline', eventTime: k.closeTime, interval: file.interval as string, firstTradeId: -1, lastTradeId: -1, closed: true, ...k };
-  }
+  if (file.kind === 'klines') return klineEventFromRow(klineFromRow(f), base, file.interval as string, at);
   if (file.kind === 'aggTrades') {
     // agg_trade_id, price, quantity, first_trade_id, last_trade_id, transact_time, is_buyer_maker[, is_best_match]
     if (f.length < 7) throw new FieldError(`an aggTrades row has 7 or 8 fields, this one ${f.length}`);
