@@ -19,7 +19,7 @@ export function registerBackfill(program: Command): void {
       const { silentLogger } = await import('../../ops/logger.js');
       const { createMetrics } = await import('../../ops/metrics.js');
       const { openDatabase } = await import('../../store/open.js');
-      const { historyClient } = await import('../../history/rest-endpoint.js');
+      const { createRestClient } = await import('../../history/rest-endpoint.js');
       const { checkPlan, runBackfill } = await import('../../history/backfill.js');
       const { progressBar } = await import('../../history/progress.js');
       const { restBaseUrlFor } = await import('../../sources/binance/streams.js');
@@ -31,7 +31,7 @@ export function registerBackfill(program: Command): void {
       const plan = { market, symbols: config.source.symbols, streams: config.source.streams, from, to };
       checkPlan(plan);
       const abort = new AbortController();
-      const client = historyClient({ market, baseUrl: restBaseUrlFor(market, config.source.restBaseUrl) }, config.heal, createMetrics(), 'backfill', abort.signal);
+      const client = createRestClient({ market, restBaseUrl: restBaseUrlFor(market, config.source.restBaseUrl) }, config.heal, createMetrics(), abort.signal);
       const db = await openDatabase(config.store, { logger: silentLogger() });
       try {
         const results = await runBackfill({ db, client, processor: config.processor, progress: progressBar() }, plan);
