@@ -1,5 +1,5 @@
 import { type Instrument, instrumentKey, instrumentOf } from '../core/events.js';
-import { add, compare, formatDecimal, parseDecimal, type Dec } from '../processors/decimal.js';
+import { add, compare, formatDecimal, parseDecimal, type Dec } from '../core/decimal.js';
 import type { LiveCandle } from './live-messages.js';
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -1,7 +1,7 @@
 import {
   type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type ResetEvent, type TradeEvent,
 } from '../core/events.js';
-import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../processors/decimal.js';
+import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../core/decimal.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
 import { LiveCandles } from './live-candles.js';
 import type { LiveAnomaly, LiveCandle, LiveMessage, LiveMetric, SymbolMessage } from './live-messages.js';

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Database } from '../store/database.js';
 import type { HealthRegistry } from '../ops/health.js';
 import { type Instrument, instrumentKey } from '../core/events.js';
-import { decimalFromNumber, formatDecimal } from '../processors/decimal.js';
+import { decimalFromNumber, formatDecimal } from '../core/decimal.js';
 import { configuredInstruments, defaultMarket } from '../sources/markets.js';
 import { bookResponse, type LiveBookLookup } from './book.js';
 import { ApiError } from './errors.js';

@@ -1,6 +1,6 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { Instrument } from '../core/events.js';
-import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from './decimal.js';
+import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from '../core/decimal.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
 import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';

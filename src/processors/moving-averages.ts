@@ -1,4 +1,4 @@
-import { add, type Dec, divide, formatDecimal, mul, parseDecimal, ZERO } from './decimal.js';
+import { add, type Dec, divide, formatDecimal, mul, parseDecimal, ZERO } from '../core/decimal.js';
 
 /** Digits after the point of averages (VWAP, SMA, EMA): fixed so a replay prints the same digits. */
 export const AVERAGE_SCALE = 12;

@@ -1,5 +1,5 @@
 import { type BookTickerEvent, type Instrument, instrumentOf } from '../core/events.js';
-import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, mul, parseDecimal, sub, toNumber } from './decimal.js';
+import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, mul, parseDecimal, sub, toNumber } from '../core/decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
 import { windowTime } from './trade-input.js';

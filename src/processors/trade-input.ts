@@ -1,6 +1,6 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { type AggTradeEvent, type Instrument, instrumentOf, type TradeEvent } from '../core/events.js';
-import { type Dec, mul, parseDecimal } from './decimal.js';
+import { type Dec, mul, parseDecimal } from '../core/decimal.js';
 
 /**
  * A trade with its decimals parsed once, shared by every window kind that consumes it. An

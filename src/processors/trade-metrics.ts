@@ -1,5 +1,5 @@
 import type { Instrument } from '../core/events.js';
-import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, isZero, mul, parseDecimal, sub, toNumber, ZERO } from './decimal.js';
+import { add, compare, type Dec, decimalFromNumber, divide, formatDecimal, isZero, mul, parseDecimal, sub, toNumber, ZERO } from '../core/decimal.js';
 import { windowLabel } from './candles.js';
 import { AVERAGE_SCALE } from './moving-averages.js';
 import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';

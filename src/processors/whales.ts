@@ -1,5 +1,5 @@
 import type { Instrument } from '../core/events.js';
-import { compare, type Dec, decimalFromNumber, formatDecimal } from './decimal.js';
+import { compare, type Dec, decimalFromNumber, formatDecimal } from '../core/decimal.js';
 import type { TradeInput } from './trade-input.js';
 
 /** One `whale_trades` row, keyed by (exchange, market, symbol, trade_id): re-inserting it is a no-op. */

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Market } from '../core/events.js';
-import { parseUnits } from './decimal.js';
+import { parseUnits } from '../core/decimal.js';
 import { BoundedHistory } from './history.js';
 import type { Hub } from './hub.js';
 import { type Instrument, instrumentFor } from './instruments.js';

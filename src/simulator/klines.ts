@@ -1,4 +1,4 @@
-import { formatUnits, parseUnits } from './decimal.js';
+import { formatUnits, parseUnits } from '../core/decimal.js';
 import type { SimTrade } from './market.js';
 
 export const KLINE_INTERVALS = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1M'] as const;

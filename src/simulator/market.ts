@@ -1,4 +1,4 @@
-import { formatUnits, parseUnits } from './decimal.js';
+import { formatUnits, parseUnits } from '../core/decimal.js';
 import type { Instrument } from './instruments.js';
 import { Prng } from './prng.js';
 

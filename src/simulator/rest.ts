@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { formatUnits, parseUnits } from './decimal.js';
+import { formatUnits, parseUnits } from '../core/decimal.js';
 import { buildKlines, isKlineInterval, klineOpenTime } from './klines.js';
 import type { Market } from '../core/events.js';
 import type { BookSnapshot, SimAggTrade, SimTrade } from './market.js';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { createGunzip } from 'node:zlib';
 import { LiveCandles, intervalMs } from '../../src/api/live-candles.js';
 import type { LiveCandle } from '../../src/api/live-messages.js';
-import { formatDecimal, parseDecimal, trim } from '../../src/processors/decimal.js';
+import { formatDecimal, parseDecimal, trim } from '../../src/core/decimal.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { sharedData } from '../support/data.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDecimal, parseDecimal } from '../../src/processors/decimal.js';
+import { formatDecimal, parseDecimal } from '../../src/core/decimal.js';
 import { emaNext, sma } from '../../src/processors/moving-averages.js';
 import { processorOptions, runToEnd, trade } from './support.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUnits } from '../../src/simulator/decimal.js';
+import { parseUnits } from '../../src/core/decimal.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { simulator, sleep, TestClient } from './client.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUnits } from '../../src/simulator/decimal.js';
+import { parseUnits } from '../../src/core/decimal.js';
 import { readRecording } from '../../src/sources/replay/recording.js';
 import { sharedData } from '../support/data.js';
 import { simulator, TestClient } from './client.js';

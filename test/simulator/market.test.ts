@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUnits } from '../../src/simulator/decimal.js';
+import { parseUnits } from '../../src/core/decimal.js';
 import { instrumentFor } from '../../src/simulator/instruments.js';
 import { type BookChange, type BookSnapshot, idsFromClock, type SimAggTrade, type SimTrade, SymbolMarket } from '../../src/simulator/market.js';
 

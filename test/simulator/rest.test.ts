@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test, type TestContext } from 'node:test';
-import { parseUnits } from '../../src/simulator/decimal.js';
+import { parseUnits } from '../../src/core/decimal.js';
 import { sharedData } from '../support/data.js';
 import { simulator, TestClient } from './client.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { parseUnits } from '../../src/simulator/decimal.js';
+import { parseUnits } from '../../src/core/decimal.js';
 import { defaultWebRoot } from '../../src/web/static.js';
 import { startTestPipeline, tempDir } from '../support/pipeline.js';
 import { DESKTOP, buildDashboard, launchChromium, openDashboard } from './browser.js';

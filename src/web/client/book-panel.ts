@@ -1,4 +1,4 @@
-import { add, compare, formatDecimal, parseDecimal, toNumber, ZERO, type Dec } from '../../processors/decimal.js';
+import { add, compare, formatDecimal, parseDecimal, toNumber, ZERO, type Dec } from '../../core/decimal.js';
 import { getJson } from './api.js';
 import { fixed, type Precision } from './format.js';
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { parseUnits } from '../../../src/simulator/decimal.js';
+import { parseUnits } from '../../../src/core/decimal.js';
 import { TestClient } from '../../simulator/client.js';
 import { REPO_ROOT } from '../../support/data.js';
 

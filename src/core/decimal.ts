@@ -1,9 +1,16 @@
-import { ErrorCodes, TickflowError } from '../core/errors.js';
+import { ErrorCodes, TickflowError } from './errors.js';
 
 /**
- * Exact decimals as scaled integers: `value × 10^-scale`. Binance sends prices and quantities as
- * decimal strings; keeping them as scaled bigints makes volumes and quote volumes equal the
- * exchange's to the last digit, which floats cannot.
+ * Exact decimals, the one home for decimal arithmetic. Binance sends prices and quantities as
+ * decimal strings; they stay exact from the wire to the database. Two shapes:
+ * - `Dec` (scaled bigint with its own scale) for the processors' sums and averages;
+ * - units at a fixed scale (`formatUnits`/`parseUnits`), for the simulator, whose prices are ticks
+ *   and sizes lot steps of a symbol.
+ */
+
+/**
+ * An exact decimal as a scaled integer: `value × 10^-scale`. Keeping volumes and quote volumes as
+ * scaled bigints makes them equal the exchange's to the last digit, which floats cannot.
  */
 export interface Dec {
   readonly value: bigint;
@@ -121,4 +128,35 @@ export function formatDecimal(d: Dec): string {
 /** For statistics that are floats by nature (stddev, ratios for flags), never for sums. */
 export function toNumber(d: Dec): number {
   return Number(formatDecimal(d));
+}
+
+/**
+ * `units` scaled by 10^scale, printed with exactly `decimals` decimals (decimals >= scale pads,
+ * fewer truncates). A number must be a safe integer (prices in ticks, sizes in lot steps): it is
+ * printed from its digits like a bigint, only without the bigint arithmetic.
+ */
+export function formatUnits(units: bigint | number, scale: number, decimals: number): string {
+  const negative = units < 0;
+  let digits = (negative ? -units : units).toString();
+  if (decimals < scale) {
+    const cut = scale - decimals;
+    digits = digits.length > cut ? digits.slice(0, digits.length - cut) : '0';
+  }
+  digits = digits.padStart(Math.min(scale, decimals) + 1, '0');
+  const cut = digits.length - Math.min(scale, decimals);
+  const frac = digits.slice(cut).padEnd(decimals, '0');
+  const text = decimals === 0 ? digits : `${digits.slice(0, cut)}.${frac}`;
+  return negative ? `-${text}` : text;
+}
+
+/** Parses "61234.56000000" into units of 10^-scale (extra decimals must be zeros). */
+export function parseUnits(text: string, scale: number): bigint {
+  const negative = text.startsWith('-');
+  const body = negative ? text.slice(1) : text;
+  const dot = body.indexOf('.');
+  const whole = dot < 0 ? body : body.slice(0, dot);
+  let frac = dot < 0 ? '' : body.slice(dot + 1);
+  if (frac.length > scale) frac = frac.slice(0, scale);
+  const units = BigInt((whole || '0') + frac.padEnd(scale, '0'));
+  return negative ? -units : units;
 }
