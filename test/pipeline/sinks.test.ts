@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Delivery } from '../../src/bus/bus.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -12,6 +14,7 @@ import { openSinks } from '../../src/pipeline/sinks.js';
 import { createSource } from '../../src/pipeline/sources.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { shippedAvroCodec } from '../../src/sinks/codecs/avro.js';
+import { spawnTickflow } from '../support/cli.js';
 import { startKinesalite, TEST_CREDENTIALS } from '../support/kinesis.js';
 import { emittedTotal, emittedTradeRanges, tempDir, waitWhileProgressing } from '../support/pipeline.js';
 
@@ -100,4 +103,28 @@ test('simulator (real WebSocket) → ingest → bus and Kinesis sink (kinesalite
 
   const beats = (await kinesis.readStream('heartbeat')).map((r) => JSON.parse(r.data.toString('utf8')) as { type: string });
   assert.ok(beats.length > 0 && beats.every((b) => b.type === 'heartbeat'));
+});
+
+test('tickflow run (child process) with a sink from --set: a replay ends with every record in the stream before exit; AWS credentials from the environment', async (t) => {
+  const kinesis = await startKinesalite(t);
+  await kinesis.createStream('events', 2);
+  const dir = tempDir('tf-sinks-run-');
+  const recording = join(dir, 'trades.txt');
+  const lines = Array.from({ length: 300 }, (_, i) => {
+    const T = 1_723_161_254_086 + i * 10;
+    const trade = { e: 'trade', E: T + 1, s: 'BTCUSDT', t: 3_723_184_751 + i, p: '61005.99000000', q: '0.00200000', T, m: i % 2 === 0, M: true };
+    return `${(T + 5) * 1_000_000} ${JSON.stringify({ stream: 'btcusdt@trade', data: trade })}`;
+  });
+  writeFileSync(recording, lines.join('\n') + '\n');
+  // A long batchMs: the records are still buffered when the replay ends, so the end-of-run flush is what sends them.
+  const sink = { kind: 'kinesis', endpoint: kinesis.endpoint, streamName: 'events', heartbeatStreamName: '', batchMs: 600_000 };
+  const run = spawnTickflow(
+    ['run', '--source', `replay:${recording}`, '--data-dir', join(dir, 'data'), '--port', '0', '--set', 'store.embeddedPort=0', '--set', `sinks=${JSON.stringify([sink])}`],
+    { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
+  );
+  t.after(() => run.child.kill('SIGKILL'));
+  assert.equal(await run.exited, 0, run.stderr().slice(-2000));
+  const codec = shippedAvroCodec();
+  const ids = (await kinesis.readStream('events')).map((r) => codec.decode(r.data)).filter((e): e is TradeEvent => e.type === 'trade').map((e) => e.tradeId);
+  assert.deepEqual(ids, Array.from({ length: 300 }, (_, i) => 3_723_184_751 + i), 'every trade once, in order (one instrument, one shard)');
 });
