@@ -4,6 +4,11 @@
  * records ingest wrote as its payloads (so the same size), acks=all, lz4. The rate is the ingest
  * role's tickflow_events_produced_total over a window after warm-up.
  * Run: `node --import tsx bench/ingest-produce.ts [seconds=30] [tradesPerSecondPerSymbol=25000]`.
+ *
+ * Fails (exit 1) when ingest wrote nothing, when the topic holds fewer records than ingest counted
+ * as produced (lost inside tickflow), or when ProducerPerformance gave no rate. Offered more than
+ * ingest takes, the simulator cuts it as a slow consumer (as Binance does): the reconnects and the
+ * trade ids that cost are printed, not a failure — the figure is ingest's ceiling.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +17,7 @@ import { configSchema } from '../src/config/schema.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
 import { sampleProcess } from './support/children.js';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole } from './support/roles.js';
 import { startSimProcess } from './support/children.js';
 
@@ -28,6 +34,8 @@ function cpu(pids: Record<string, number | undefined>): Record<string, number> {
   return Object.fromEntries(Object.entries(pids).flatMap(([name, pid]) => (pid === undefined ? [] : [[name, sampleProcess(pid).cpuSeconds]])));
 }
 
+printMachine('start');
+const problems: string[] = [];
 const { topics, sets } = benchTopics('ingest');
 const bus = configSchema.parse({}).bus;
 const sim = await startSimProcess({ symbols: SYMBOLS, tradesPerSecond: RATE });
@@ -46,13 +54,16 @@ try {
   const cores = Object.entries(cpu1).map(([name, s]) => `${name} ${((s - (cpu0[name] ?? 0)) / elapsed).toFixed(2)}`).join(', ');
   const final = await ingest.metrics();
   const reconnects = metricSum(final, 'tickflow_websocket_reconnects_total');
+  const producedTotal = metricSum(final, 'tickflow_events_produced_total');
   const missing = metricSum(final, 'tickflow_gap_missing_ids_total');
   await ingest.stop();
   await sim.stop();
 
   const written = Number((await endOffsets([topics.trades!])).get(topics.trades!)?.reduce((a, b) => a + b, 0n) ?? 0n);
   console.log(`tickflow ingest: ${ours.toFixed(0)} msgs/s; ${written} records in the topic; ${reconnects} reconnects, ${missing} trade ids missed`);
+  // Thrown: the finally below still stops the simulator and deletes the topics, then exit code 1.
   if (written === 0) throw new Error(`ingest wrote nothing:\n${ingest.cli.stderr().slice(-3000)}`);
+  if (written < producedTotal) problems.push(`ingest counted ${producedTotal} trades produced, the topic holds ${written}`);
   // The payloads are the very records ingest wrote: same JSON, same size.
   const dump = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
     '--bootstrap-server', kafkaBrokers()[0]!, '--topic', topics.trades!, '--from-beginning', '--max-messages', '10000', '--timeout-ms', '20000',
@@ -78,9 +89,12 @@ try {
   console.log(`tickflow ingest (simulator → Kafka): ${ours.toFixed(0)} msgs/s  (${reconnects} reconnects, ${missing} trade ids missed by the simulator's slow-client handling)`);
   console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s  (${records} records)`);
   console.log(`cores used during the ingest window: ${cores}`);
-  console.log(`ratio ingest / Java:                 ${(ours / java).toFixed(2)}`);
   console.log(`java summary: ${summary}`);
+  if (!(java > 0)) problems.push(`ProducerPerformance gave no rate: ${summary}`);
+  printComparison({ figure: 'tickflow ingest (simulator → Kafka)', value: ours, yardstick: `Kafka ProducerPerformance (Java), ${records} records of the same payloads`, yardstickValue: java, unit: 'msgs/s' });
 } finally {
   await sim.stop();
   await deleteTopics(Object.values(topics));
 }
+printMachine('end');
+failOnProblems(problems);
