@@ -5,6 +5,7 @@
  * JSON.parse of the same raw frames. Usage: `npx tsx bench/book-update.ts [passes]`.
  */
 import { performance } from 'node:perf_hooks';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { join } from 'node:path';
 import { LocalBook } from '../src/book/local-book.js';
 import type { DepthEvent, Market } from '../src/core/events.js';
@@ -58,7 +59,9 @@ function replayBook(r: Recording): number {
   return applied;
 }
 
+printMachine('start');
 console.log(`book update cost per diff event vs JSON.parse of the same frame (${passes} passes, node ${process.version})`);
+const problems: string[] = [];
 for (const r of recordings) {
   const levels = r.events.reduce((n, e) => n + e.bids.length + e.asks.length, 0);
   // Warm-up.
@@ -71,9 +74,13 @@ for (const r of recordings) {
   t0 = performance.now();
   for (let p = 0; p < passes; p++) sink += replayBook(r);
   const bookMs = performance.now() - t0;
+  if (r.events.length === 0 || replayBook(r) === 0) problems.push(`${r.name}: no diff applied`);
+  printComparison({ figure: `${r.name} book update`, value: (r.events.length * passes * 1000) / bookMs, yardstick: 'JSON.parse of the same frames', yardstickValue: (r.events.length * passes * 1000) / parseMs, unit: 'diffs/s' });
   const n = r.events.length * passes;
   const us = (ms: number) => ((ms * 1_000) / n).toFixed(2);
   console.log(
     `${r.name}: ${r.events.length} diffs, ${(levels / r.events.length).toFixed(1)} levels/diff | JSON.parse ${us(parseMs)} µs/frame | book ${us(bookMs)} µs/diff | book / JSON.parse = ${(bookMs / parseMs).toFixed(2)} (sink ${sink % 10})`,
   );
 }
+printMachine('end');
+failOnProblems(problems);

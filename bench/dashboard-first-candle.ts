@@ -18,6 +18,7 @@
  *   npx tsx bench/dashboard-first-candle.ts [--runs 3] [--runner bin|tsx|compiled]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { failOnProblems, printMachine } from './support/report.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -162,6 +163,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 };
 
+printMachine('start');
 console.log(`${entry.runs}; ${runs} runs, Chromium ${browser.version()} headless, load average ${loadavg()[0]?.toFixed(1)}`);
 console.log('run | first log ms | HTTP answers ms | DOMContentLoaded ms | first candle ms');
 const all: Timings[] = [];
@@ -184,3 +186,5 @@ console.log('\nresource | transferSize | encodedBodySize | decodedBodySize | Con
 for (const t of transfers) console.log(`${new URL(t.name).pathname}${new URL(t.name).search} | ${t.transferSize} | ${t.encodedBodySize} | ${t.decodedBodySize} | ${t.contentEncoding}`);
 const sum = (k: 'transferSize' | 'encodedBodySize' | 'decodedBodySize') => transfers.reduce((n, t) => n + t[k], 0);
 console.log(`total | ${sum('transferSize')} | ${sum('encodedBodySize')} | ${sum('decodedBodySize')} |`);
+printMachine('end');
+failOnProblems(all.length === runs && all.every((t) => Number.isFinite(t.firstCandleMs)) ? [] : [`${all.length} of ${runs} runs showed a first candle`]);

@@ -11,6 +11,7 @@
  * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
  */
 import { kafkaBrokers } from '../test/support/kafka.js';
+import { failOnProblems, printMachine } from './support/report.js';
 import { startSimProcess } from './support/children.js';
 import {
   benchTopics,
@@ -26,6 +27,7 @@ import {
   startRole,
 } from './support/roles.js';
 
+printMachine('start');
 const WINDOW_S = Number(process.argv[2] ?? 20);
 const SETTLE_S = Number(process.argv[3] ?? 8);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -109,3 +111,5 @@ const best = steps.filter((s) => s.sustained).at(-1);
 console.log(`simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step`);
 console.log('method: p50/p99 interpolated inside the buckets of the store role\'s tickflow_end_to_end_latency_seconds{table="trades"} (Date.now() after COMMIT − trade time), difference of two scrapes');
 console.log(best ? `highest sustained step: ${best.offered} msgs/s (p50 ${(best.p50 * 1000).toFixed(0)} ms, p99 ${(best.p99 * 1000).toFixed(0)} ms)` : 'no step was sustained');
+printMachine('end');
+failOnProblems(best ? [] : ['no step was sustained']);

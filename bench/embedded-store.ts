@@ -21,6 +21,7 @@
  * the end.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { failOnProblems, printMachine } from './support/report.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -298,6 +299,8 @@ async function parent(rows: number, lockSeconds: number): Promise<void> {
     });
     console.log(`| ${k} | ${cells.join(' | ')} |`);
   }
+  printMachine('end');
+  failOnProblems(results.filter((r) => r.exactlyOnce !== true).map((r) => `${r.candidate}: not every row stored exactly once`));
 }
 
 const args = process.argv.slice(2);

@@ -5,6 +5,7 @@
  * after `bash scripts/services/kafka.sh ensure`. Prints both rates and their ratio.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin } from '@platformatic/kafka';
@@ -36,6 +37,7 @@ function trade(i: number): TradeEvent {
 }
 
 async function main(): Promise<void> {
+  printMachine('start');
   const prefix = uniquePrefix('bench');
   const config = kafkaBusConfig(prefix);
   const bus = new KafkaBus(config, { logger: silentLogger(), metrics: createMetrics() });
@@ -82,8 +84,10 @@ async function main(): Promise<void> {
   console.log(`records: ${RECORDS}, average value ${avgBytes.toFixed(0)} bytes, acks=all, lz4, linger ${config.lingerMs} ms, batch ${config.batchMaxBytes} bytes`);
   console.log(`KafkaBus (@platformatic/kafka):      ${ours.toFixed(0)} msgs/s`);
   console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s`);
-  console.log(`ratio KafkaBus / Java:               ${(ours / java).toFixed(2)}`);
   console.log(`java summary: ${summary}`);
+  printComparison({ figure: 'KafkaBus (@platformatic/kafka)', value: ours, yardstick: 'Kafka ProducerPerformance (Java), same records and settings', yardstickValue: java, unit: 'msgs/s' });
+  printMachine('end');
+  failOnProblems([...(ours > 0 ? [] : ['KafkaBus produced nothing']), ...(java > 0 ? [] : [`ProducerPerformance gave no rate: ${summary}`])]);
 }
 
 await main();

@@ -13,6 +13,7 @@
  * Run: `node --import tsx bench/process-role.ts [passes=4]`.
  */
 import { execFile } from 'node:child_process';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaBus } from '../src/bus/kafka/index.js';
@@ -56,6 +57,8 @@ const sentinels: TradeEvent[] = symbols.map((symbol, i) => {
 const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'processor-core.ts'), '3'], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
 const coreRate = Number(/processor core \(pre-parsed events\):\s+([\d,]+) events\/s/.exec(core.stdout)?.[1]?.replaceAll(',', '') ?? NaN);
 
+printMachine('start');
+const problems: string[] = [];
 const { topics, sets } = benchTopics('process');
 const db = await freshDatabase('process');
 const base = configSchema.parse({ bus: { kind: 'kafka', brokers: kafkaBrokers() } }).bus;
@@ -97,10 +100,13 @@ try {
   console.log(`tickflow process (Kafka → core → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} events/s  (${seconds.toFixed(1)} s from first batch to committed offsets at the sentinels)`);
   console.log(`  inside onDeliveries (core + upserts + commit): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written`);
   console.log(`processor core alone (bench/processor-core.ts 3): ${coreRate.toLocaleString('en-US')} events/s`);
-  console.log(`ratio role / core: ${(ours / coreRate).toFixed(2)}`);
+  printComparison({ figure: 'tickflow process role', value: ours, yardstick: 'processor core alone (bench/processor-core.ts 3)', yardstickValue: coreRate, unit: 'events/s' });
   if (foreign > 0) console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
+  problems.push(...(rows > 0 ? [] : ['the process role wrote no rows']), ...(coreRate > 0 ? [] : ['processor-core.ts gave no rate']));
 } finally {
   await role?.stop();
   await deleteTopics(Object.values(topics));
   await db.drop();
 }
+printMachine('end');
+failOnProblems(problems);

@@ -4,6 +4,7 @@
  * same run: a bare JSON.parse loop over the same raw frames. Usage: `npx tsx bench/processor-core.ts [passes]`.
  */
 import { performance } from 'node:perf_hooks';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { configSchema } from '../src/config/schema.js';
 import { type CoreInput, ProcessorCore } from '../src/processors/processor-core.js';
 import { parseFrame } from '../src/sources/binance/parse.js';
@@ -47,9 +48,13 @@ for (let p = 0; p < passes; p += 1) {
 const bothMs = performance.now() - t0;
 
 const total = frames.length * passes;
+printMachine('start');
 console.log(`trades: ${frames.length} real spot trades × ${passes} passes = ${total} events; node ${process.version}`);
 console.log(`candles ${options.candleIntervals.join('/')}, trade metrics ${options.metricsWindowMs} ms, whales; ${rows} rows out`);
 console.log(`JSON.parse only (yardstick):        ${rate(total, parseMs)}`);
 console.log(`processor core (pre-parsed events): ${rate(total, coreMs)}  (${(coreMs / parseMs).toFixed(2)}× the JSON.parse time)`);
 console.log(`parseFrame + core, one at a time:   ${rate(total, bothMs)}`);
 if (sink === -1) console.log(sink);
+printComparison({ figure: 'processor core (pre-parsed events)', value: (total * 1000) / coreMs, yardstick: 'JSON.parse of the same trade frames', yardstickValue: (total * 1000) / parseMs, unit: 'events/s' });
+printMachine('end');
+failOnProblems(total > 0 && rows > 0 ? [] : [`nothing processed: ${total} events in, ${rows} rows out`]);

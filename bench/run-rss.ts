@@ -8,6 +8,7 @@
  *                            [--streams trade,aggTrade,bookTicker,depth,kline_1m]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { failOnProblems, printMachine } from './support/report.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +47,7 @@ interface Row {
 const rows: Row[] = [];
 const started = Date.now();
 let prev = { at: started, cpu: sampleProcess(run.pid).cpuSeconds, received: await run.counter('tickflow_messages_received_total') };
+printMachine('start');
 console.log(`knob ${knob} trades/s and book updates/s per symbol (~${rate} frames/s); sampling every ${everyMs / 1000} s for ${durationMs / 60_000} min`);
 console.log('   t  |  RSS MiB | CPU % | frames/s in | rows written');
 for (let t = 0; t <= durationMs; t += everyMs) {
@@ -90,3 +92,5 @@ console.log(`RSS start ${at(0).rssMib.toFixed(1)} MiB, 1 min ${at(60).rssMib.toF
 console.log(`second half: ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} MiB/min (${Math.abs(slope) < 1 ? 'plateau' : 'still moving'})`);
 console.log(`exit code ${exitCode}; database vs emitted: ${stored.problems.length === 0 ? 'exact (no loss, no gaps, no dead letters)' : stored.problems.join('; ')}`);
 console.log(`trade ingest latency p50 ${stored.latencyMs.p50.toFixed(1)} ms, p99 ${stored.latencyMs.p99.toFixed(1)} ms, max ${stored.latencyMs.max.toFixed(0)} ms`);
+printMachine('end');
+failOnProblems([...stored.problems, ...(exitCode === 0 ? [] : [`tickflow run exited with ${exitCode}`]), ...(totalFrames > 0 ? [] : ['nothing stored'])]);

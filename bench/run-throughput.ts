@@ -32,6 +32,7 @@ import { streamUrl, wireStreamName } from '../src/sources/binance/streams.js';
 import { type RunProcess, sampleProcess, sleep, startRunProcess, startSimProcess } from './support/children.js';
 import { type Capture, captureFrames, describeMix, knobFor } from './support/mix.js';
 import { checkStored } from './support/stored.js';
+import { failOnProblems, jsonParseRate, printComparison, printMachine } from './support/report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,18 +52,6 @@ const maxCatchUpMs = Number(args['max-catch-up-ms']);
 const list = (s: string) => s.split(',').filter((x) => x !== '').map(Number);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** JSON.parse over the captured frames, round after round, for about `ms`. */
-function parseRate(frames: readonly string[], ms: number): number {
-  let sink = 0;
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    for (const f of frames) sink += (JSON.parse(f) as { stream: string }).stream.length;
-    n += frames.length;
-  }
-  const rate = n / ((performance.now() - t0) / 1000);
-  return sink === -1 ? 0 : rate;
-}
 
 interface SimStep {
   readonly target: number;
@@ -200,10 +189,11 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
   }
 }
 
-console.log(`node ${process.version}, ${symbols.join(',')} × ${streams.join(',')}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+printMachine('start');
+console.log(`${symbols.join(',')} × ${streams.join(',')}`);
 const capture = await captureFrames(symbols, streams, 3);
 console.log(`captured ${capture.frames.length} frames from the simulator (${describeMix(capture.perSecond)})`);
-const parseBefore = parseRate(capture.frames, 3_000);
+const parseBefore = jsonParseRate(capture.frames, 3_000);
 console.log(`JSON.parse of those frames: ${fmt(parseBefore)} frames/s`);
 
 console.log('\nsimulator alone (tickflow simulate → a ws client that only counts):');
@@ -241,7 +231,7 @@ for (const target of list(args.rates)) {
   for (const p of s.problems) console.log(`    ${p}`);
   if (!s.held && !args.all) break;
 }
-const parseAfter = parseRate(capture.frames, 3_000);
+const parseAfter = jsonParseRate(capture.frames, 3_000);
 
 const best = steps.filter((s) => s.held).reduce<RunStep | undefined>((b, s) => (b === undefined || s.sent > b.sent ? s : b), undefined);
 const parse = (parseBefore + parseAfter) / 2;
@@ -255,3 +245,6 @@ if (best === undefined) {
   console.log(`CPU per frame there: ${best.cpuMicrosPerFrame.toFixed(0)} µs, i.e. about ${fmt(1e6 / best.cpuMicrosPerFrame)} frames/s if the run had one core to itself`);
 }
 if (simSteps.length > 0) console.log(`simulator alone delivered up to ${fmt(simTop)} frames/s`);
+if (best !== undefined) printComparison({ figure: 'tickflow run, highest rate held exactly', value: best.sent, yardstick: 'JSON.parse of the same frames, one core (mean of before and after)', yardstickValue: parse, unit: 'frames/s' });
+printMachine('end');
+failOnProblems(best === undefined ? ['no step held (nothing stored exactly at any rate)'] : []);

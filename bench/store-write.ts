@@ -8,6 +8,7 @@
  *   node --import tsx bench/store-write.ts [rows=200000] [batchRows=500]
  */
 import { execFileSync } from 'node:child_process';
+import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -152,6 +153,7 @@ async function psqlCopy(url: string, events: readonly TradeEvent[]): Promise<num
   }
 }
 
+printMachine('start');
 const server = serverUrl();
 const events = makeTrades();
 const report = (label: string, seconds: number) => {
@@ -165,3 +167,6 @@ const unnest = report('unnest INSERT per batch, no bus', await withDatabase(serv
 const staging = report('COPY into staging + INSERT, per batch', await withDatabase(server, (url) => copyStaging(url, events)));
 const copy = report('psql \\copy, one CSV file', await withDatabase(server, (url) => psqlCopy(url, events)));
 console.log(`writer / psql \\copy = ${(writer / copy).toFixed(2)}; COPY staging / unnest = ${(staging / unnest).toFixed(2)}`);
+printComparison({ figure: 'writer (bus → unnest INSERT)', value: writer, yardstick: 'psql \\copy of the same rows, one CSV file', yardstickValue: copy, unit: 'rows/s' });
+printMachine('end');
+failOnProblems(writer > 0 && copy > 0 ? [] : ['a path wrote nothing']);
