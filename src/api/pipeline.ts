@@ -1,3 +1,4 @@
+import type { Instrument } from '../core/events.js';
 import type { Database } from '../store/database.js';
 import type { HealReport } from '../history/healer.js';
 import type { HealthRegistry } from '../ops/health.js';
@@ -17,6 +18,12 @@ export interface ConsumerLag {
   readonly recoveryDistance?: number;
 }
 
+/** An instrument's exchangeInfo trading rules: PRICE_FILTER tickSize and LOT_SIZE stepSize. */
+export interface InstrumentRules extends Instrument {
+  readonly tickSize: string;
+  readonly stepSize: string;
+}
+
 /**
  * What the integrator knows about the running pipeline, handed to buildApp as `pipeline()`. The
  * API adds what it measures itself (rates and ingest latency of the events fed to the live feed,
@@ -34,6 +41,8 @@ export interface PipelineStatus {
   readonly heal?: HealReport | null;
   /** Per symbol and stream rates, when the integrator measures them upstream of the bus. */
   readonly streams?: readonly StreamRate[];
+  /** The trading rules the source read from exchangeInfo at start (none for a replay or the serve role). */
+  readonly instruments?: readonly InstrumentRules[];
 }
 
 /**

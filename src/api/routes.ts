@@ -71,14 +71,19 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
   return [
     route({
       path: '/api/symbols',
-      summary: 'Configured instruments and instruments with stored data (exchange, market, symbol), the default market and the candle intervals',
+      summary:
+        'Configured instruments and instruments with stored data (exchange, market, symbol), with tickSize and stepSize when the source read exchangeInfo, the default market and the candle intervals',
       query: schemas.none,
       handler: async () => {
-        const stored = await q.instrumentsWithData(db);
+        const [stored, status] = await Promise.all([q.instrumentsWithData(db), ctx.pipeline()]);
         const withData = new Set(stored.map(instrumentKey));
+        const rules = new Map((status.instruments ?? []).map((r) => [instrumentKey(r), { tickSize: r.tickSize, stepSize: r.stepSize }]));
         const all = new Map([...instruments, ...stored].map((i) => [instrumentKey(i), i]));
         return {
-          symbols: [...all.keys()].sort().map((key) => ({ ...(all.get(key) as Instrument), configured: configured.has(key), hasData: withData.has(key) })),
+          symbols: [...all.keys()].sort().map((key) => {
+            const i = all.get(key) as Instrument;
+            return { exchange: i.exchange, market: i.market, symbol: i.symbol, configured: configured.has(key), hasData: withData.has(key), ...rules.get(key) };
+          }),
           defaultMarket: fallback,
           intervals: config.processor.candleIntervals,
         };

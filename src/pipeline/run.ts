@@ -21,7 +21,7 @@ import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { openSinks } from './sinks.js';
 import { restClientFor } from './rest-clients.js';
-import { createSource } from './sources.js';
+import { createSource, type StartedSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
 export interface RunningPipeline {
@@ -79,6 +79,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   let lag: ReturnType<typeof watchLag> | undefined;
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;
+  let listed: StartedSource['instruments'] = [];
   if (config.api.enabled) {
     app = await buildApp({
       ...deps(ctx),
@@ -87,6 +88,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
       book: (instrument, depth) => ingest?.books?.top(instrument, depth) ?? null,
       pipeline: () => ({
         ...(ingest?.status() ?? { source: null }),
+        instruments: listed,
         bus: { kind: bus.kind, consumerLag: lag?.latest() ?? null },
         heal: healer?.report() ?? null,
       }),
@@ -101,6 +103,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
   const started = await createSource(ctx, { resumeFrom });
   const { source, simulator, simulators } = started;
+  listed = started.instruments;
   if (config.heal.enabled) {
     const clients = new Map(started.rest.map((r) => [r.market, restClientFor(ctx, r)] as const));
     const running = startHealer({ ...deps(ctx), db, bus, clients });

@@ -1,4 +1,6 @@
-import { ErrorCodes, TickflowError } from '../core/errors.js';
+import type { InstrumentRules } from '../api/pipeline.js';
+import { ErrorCodes, TickflowError, errorMessage } from '../core/errors.js';
+import { BinanceRestClient } from '../sources/binance/rest.js';
 import { type Simulator, simulatorOptionsFrom, startSimulator } from '../simulator/index.js';
 import { type MarketSource, marketSources } from '../sources/markets.js';
 import { MultiSource } from '../sources/multi.js';
@@ -11,6 +13,8 @@ import type { RoleContext } from './context.js';
 
 export interface StartedSource {
   readonly source: Source;
+  /** Tick size and lot step of every configured instrument, from exchangeInfo (none for a replay). */
+  readonly instruments: readonly InstrumentRules[];
   /** The in-process exchange simulator behind `--source sim` (the first market's). */
   readonly simulator?: Simulator;
   /** Every in-process simulator, by market (`--source sim` with several markets runs one each). */
@@ -40,11 +44,13 @@ export async function createSource(
       source: new ReplaySource({ file: kind.slice('replay:'.length), config: { ...config.source, market } }, { logger, metrics }),
       simulators: {},
       rest: replayRest === undefined ? [] : [{ market, restBaseUrl: replayRest }],
+      instruments: [],
     };
   }
   const simulators: Record<string, Simulator> = {};
   const parts: { label: string; source: Source }[] = [];
   const rest: RestEndpoint[] = [];
+  const instruments: InstrumentRules[] = [];
   for (const m of markets) {
     const exchange = exchanges[m.exchange];
     if (!exchange || !exchange.markets.includes(m.market)) {
@@ -60,10 +66,46 @@ export async function createSource(
       resolved = { ...m, wsBaseUrl: simulator.wsBaseUrl, restBaseUrl: simulator.restBaseUrl };
     }
     rest.push({ market: m.market, restBaseUrl: resolved.restBaseUrl, ...(kind === 'sim' ? { weightLimitPerMinute: config.simulator.weightLimitPerMinute } : {}) });
+    instruments.push(...(await listedSymbols(ctx, resolved, kind === 'sim')));
     const resumeFrom = options.resumeFrom ? await options.resumeFrom(m) : undefined;
     parts.push({ label, source: exchange.create(resolved, config.source, { logger, metrics }, { label, simulated: kind === 'sim', ...(resumeFrom ? { resumeFrom } : {}) }) });
   }
   const source = parts.length === 1 && parts[0] ? parts[0].source : new MultiSource(parts);
   const first = Object.values(simulators)[0];
-  return { source, simulators, rest, ...(first ? { simulator: first } : {}) };
+  return { source, simulators, rest, instruments, ...(first ? { simulator: first } : {}) };
 }
+
+/**
+ * The market's configured symbols checked against its exchangeInfo (the simulator serves one
+ * too), before any connection opens: a symbol the exchange does not list would only ever be a
+ * silent stream. Symbols are upper case already (config), so `btcusdt` is BTCUSDT.
+ * An exchange that cannot be asked is not a reason to refuse to start — the source reconnects
+ * until it answers — so that is a warning, and the rules stay unknown.
+ * @throws TickflowError TF_CONFIG_INVALID naming every unknown symbol.
+ */
+async function listedSymbols(ctx: RoleContext, m: MarketSource, simulated: boolean): Promise<InstrumentRules[]> {
+  const client = new BinanceRestClient({ baseUrl: m.restBaseUrl, market: m.market, attempts: 1, timeoutMs: EXCHANGE_INFO_TIMEOUT_MS });
+  let listed: Awaited<ReturnType<BinanceRestClient['exchangeInfo']>>;
+  try {
+    listed = await client.exchangeInfo();
+  } catch (err) {
+    ctx.logger.warn({ market: m.market, url: m.restBaseUrl, err: errorMessage(err) }, 'symbols not checked: exchangeInfo did not answer');
+    return [];
+  }
+  const unknown = m.symbols.filter((s) => !listed.has(s));
+  if (unknown.length > 0) {
+    const where = simulated ? `the simulator's ${m.market} market` : `${m.exchange} ${m.market} (${m.restBaseUrl})`;
+    const sample = [...listed.keys()].slice(0, 8).join(', ');
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid value for source.symbols: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not listed on ${where}; its exchangeInfo lists ${listed.size} symbols (${sample}${listed.size > 8 ? ', …' : ''})`,
+    );
+  }
+  return m.symbols.map((symbol) => {
+    const rules = listed.get(symbol) as { tickSize: string; stepSize: string };
+    return { exchange: m.exchange, market: m.market, symbol, tickSize: rules.tickSize, stepSize: rules.stepSize };
+  });
+}
+
+/** A start-up check, not a data path: a slow answer is not worth waiting for. */
+const EXCHANGE_INFO_TIMEOUT_MS = 5_000;

@@ -20,6 +20,12 @@ export interface Instrument {
   readonly typicalQty: number;
   readonly priceDecimals: number;
   readonly qtyDecimals: number;
+  /**
+   * The simulator knows this symbol's real trading rules, so exchangeInfo lists it. Any other
+   * symbol still trades (on default rules) when asked for, but is not listed — as Binance lists no
+   * FOOUSDT — so a client that checks its symbols against exchangeInfo finds it unknown.
+   */
+  readonly listed: boolean;
 }
 
 type Rules = Pick<Instrument, 'tickScale' | 'tickSize' | 'stepScale' | 'startPrice' | 'typicalQty'>;
@@ -41,7 +47,8 @@ const QUOTE_ASSETS = ['FDUSD', 'USDT', 'USDC', 'TUSD', 'BTC', 'ETH', 'BNB', 'EUR
 
 export function instrumentFor(symbol: string, market: Market): Instrument {
   const upper = symbol.toUpperCase();
-  const rules = (market === 'usdm' ? USDM_RULES : SPOT_RULES)[upper] ?? DEFAULT_RULES;
+  const known = (market === 'usdm' ? USDM_RULES : SPOT_RULES)[upper];
+  const rules = known ?? DEFAULT_RULES;
   const quoteAsset = QUOTE_ASSETS.find((q) => upper.endsWith(q) && upper.length > q.length) ?? upper.slice(-3);
   return {
     symbol: upper,
@@ -50,5 +57,6 @@ export function instrumentFor(symbol: string, market: Market): Instrument {
     ...rules,
     priceDecimals: market === 'spot' ? 8 : rules.tickScale,
     qtyDecimals: market === 'spot' ? 8 : rules.stepScale,
+    listed: known !== undefined,
   };
 }

@@ -145,7 +145,7 @@ function fmt(units: bigint, scale: number): string {
 }
 
 function exchangeInfo(market: MarketView, weightLimit: number, only: string[] | null) {
-  const instruments = market.instruments().filter((i) => only === null || only.includes(i.symbol));
+  const instruments = market.instruments().filter((i) => i.listed && (only === null || only.includes(i.symbol)));
   return {
     timezone: 'UTC',
     serverTime: Date.now(),

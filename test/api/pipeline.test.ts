@@ -77,11 +77,15 @@ test('/api/pipeline and /health: processing lag apart from the recovery distance
   await processor.close();
 });
 
-test('tickflow run --source sim: /api/pipeline and /health name the simulator, not Binance', async (t) => {
-  const { pipeline } = await startTestPipeline(t, { 'source.kind': 'sim', 'source.symbols': ['BTCUSDT'], 'store.dataDir': tempDir() });
+test('tickflow run --source sim: /api/pipeline and /health name the simulator, not Binance; /api/symbols has exchangeInfo tick and lot sizes', async (t) => {
+  // Lower case is fine: symbols are checked against exchangeInfo upper-cased.
+  const { pipeline } = await startTestPipeline(t, { 'source.kind': 'sim', 'source.symbols': ['btcusdt'], 'store.dataDir': tempDir() });
   assert.ok(pipeline.apiUrl);
   const report = (await (await fetch(`${pipeline.apiUrl}/api/pipeline`)).json()) as { source: SourceStatus };
   assert.equal(report.source.kind, 'sim');
   const health = (await (await fetch(`${pipeline.apiUrl}/health`)).json()) as { components: Record<string, { details?: { kind?: string } }> };
   assert.equal(health.components.source?.details?.kind, 'sim');
+  const { symbols } = (await (await fetch(`${pipeline.apiUrl}/api/symbols`)).json()) as { symbols: { symbol: string; tickSize?: string; stepSize?: string }[] };
+  // The simulator's exchangeInfo: Binance's BTCUSDT PRICE_FILTER and LOT_SIZE.
+  assert.deepEqual(symbols.map((s) => [s.symbol, s.tickSize, s.stepSize]), [['BTCUSDT', '0.01000000', '0.00001000']]);
 });

@@ -20,6 +20,8 @@ export interface RestMarketRules {
   readonly aggTradesWeight: number;
   readonly historicalTradesWeight: number;
   klinesWeight(limit: number): number;
+  /** GET exchangeInfo of every symbol. */
+  readonly exchangeInfoWeight: number;
 }
 
 export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
@@ -34,6 +36,7 @@ export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
     aggTradesWeight: 4,
     historicalTradesWeight: 25,
     klinesWeight: () => 2,
+    exchangeInfoWeight: 20,
   },
   usdm: {
     prefix: '/fapi/v1',
@@ -47,5 +50,6 @@ export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
     aggTradesWeight: 20,
     historicalTradesWeight: 20,
     klinesWeight: (limit) => (limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1_000 ? 5 : 10),
+    exchangeInfoWeight: 1,
   },
 };

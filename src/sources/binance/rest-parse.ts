@@ -143,3 +143,38 @@ const KLINE_FIELDS = [
   'takerBuyQuoteVolume',
 ] as const;
 const INT_FIELDS = new Set<string>(['openTime', 'closeTime', 'tradeCount']);
+
+/**
+ * One symbol of GET /api/v3/exchangeInfo or /fapi/v1/exchangeInfo: its trading status and the
+ * PRICE_FILTER `tickSize` and LOT_SIZE `stepSize` (decimal strings, e.g. "0.01000000").
+ */
+export interface SymbolRules {
+  readonly symbol: string;
+  readonly status: string;
+  readonly tickSize: Decimal;
+  readonly stepSize: Decimal;
+}
+
+/** The `symbols` of an exchangeInfo answer, by symbol. */
+export function symbolRulesFromExchangeInfo(v: unknown): Map<string, SymbolRules> {
+  const body = object(v, 'exchangeInfo');
+  if (!Array.isArray(body.symbols)) throw new FieldError('exchangeInfo has no "symbols" array');
+  const rules = new Map<string, SymbolRules>();
+  for (const item of body.symbols) {
+    const s = object(item, 'exchangeInfo symbol');
+    if (typeof s.symbol !== 'string') throw new FieldError('exchangeInfo symbol without "symbol"');
+    const filters = Array.isArray(s.filters) ? s.filters.filter(isObject) : [];
+    const filter = (type: string) => {
+      const f = filters.find((x) => x.filterType === type);
+      if (!f) throw new FieldError(`${s.symbol as string} has no ${type} filter`);
+      return f;
+    };
+    rules.set(s.symbol, {
+      symbol: s.symbol,
+      status: typeof s.status === 'string' ? s.status : 'UNKNOWN',
+      tickSize: decimal(filter('PRICE_FILTER'), 'tickSize'),
+      stepSize: decimal(filter('LOT_SIZE'), 'stepSize'),
+    });
+  }
+  return rules;
+}

@@ -3,10 +3,10 @@ import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
 import { FieldError } from './parse.js';
 import { REST_MARKETS, type RestMarketRules } from './rest-markets.js';
-import { aggTradeFromRest, type DepthSnapshot, depthSnapshotFromRest, klineFromRow, type KlineRow, tradeFromRest } from './rest-parse.js';
+import { aggTradeFromRest, type DepthSnapshot, depthSnapshotFromRest, klineFromRow, type KlineRow, symbolRulesFromExchangeInfo, type SymbolRules, tradeFromRest } from './rest-parse.js';
 import { WeightBudget, type WeightPriority, type WeightStatus } from './rest-weight.js';
 
-export type { DepthSnapshot, KlineRow } from './rest-parse.js';
+export type { DepthSnapshot, KlineRow, SymbolRules } from './rest-parse.js';
 export type { WeightPriority, WeightStatus } from './rest-weight.js';
 
 export interface RestClientOptions {
@@ -75,6 +75,12 @@ export class BinanceRestClient {
 
   weight(): WeightStatus {
     return this.budget.status();
+  }
+
+  /** GET exchangeInfo: every listed symbol's status, tick size and lot step, by symbol. */
+  async exchangeInfo(options: RequestOptions = {}): Promise<Map<string, SymbolRules>> {
+    const body = await this.get('/exchangeInfo', {}, this.rules.exchangeInfoWeight, options.priority ?? 'live');
+    return this.map(() => symbolRulesFromExchangeInfo(body), '/exchangeInfo');
   }
 
   /** GET depth (the book's snapshot); `limit` levels per side. */

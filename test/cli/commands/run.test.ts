@@ -68,3 +68,13 @@ test('a busy embedded database port stops tickflow run with exit 2 naming store.
   assert.doesNotMatch(stderr, /TF_STORE_WRITE/);
   assert.doesNotMatch(stderr, STACK);
 });
+
+test('tickflow run --symbols btcusdt,FOO: symbols are checked against exchangeInfo at start; the unknown one is named (exit 2), case does not matter', async () => {
+  const cli = spawnTickflow(['run', '--source', 'sim', '--symbols', 'btcusdt,FOO', '--port', '0', '--data-dir', join(tempDir(), 'data'), '--set', 'store.embeddedPort=0']);
+  assert.equal(await exitedWithin(cli, EXIT_WITHIN_MS), 2, cli.stderr().slice(-3000));
+  const stderr = cli.stderr();
+  // btcusdt is BTCUSDT, which the simulator lists; FOO is the only one named.
+  assert.match(stderr, /tickflow: TF_CONFIG_INVALID: invalid value for source\.symbols: FOO is not listed on the simulator's spot market; its exchangeInfo lists 1 symbols \(BTCUSDT\)/);
+  assert.doesNotMatch(stderr, STACK);
+  assert.match(stderr, /"msg":"shutdown complete"/);
+});
