@@ -23,6 +23,8 @@ export const ErrorCodes = {
   SINK_UNAVAILABLE: 'TF_SINK_UNAVAILABLE',
   SINK_REJECTED: 'TF_SINK_REJECTED',
   SHUTDOWN: 'TF_SHUTDOWN',
+  /** A running exchange simulator refused a control request (an unknown fault, a bad parameter). */
+  SIMULATOR_REFUSED: 'TF_SIMULATOR_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -58,39 +58,87 @@ export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.
   };
 }
 
-const count = z.strictObject({ n: z.number().int().positive() });
+/** One parameter of a fault: its JSON key, a CLI-style value name, its default and what it does. */
+export interface FaultParam {
+  readonly key: string;
+  readonly value: string;
+  /** The default when absent; `first symbol` means the first symbol the simulator trades. */
+  readonly default: string;
+  readonly description: string;
+}
+
+/** The default of every fault parameter (a symbol's is the first symbol traded). */
+const DEFAULTS = { n: 1, ms: 5_000, stream: 'trade', ratePerSec: 1_000, durationMs: 5_000, notional: 250_000, closeAfterMs: DEFAULT_SHUTDOWN_GRACE_MS } as const;
+
+const n = (what: string): FaultParam => ({ key: 'n', value: 'count', default: String(DEFAULTS.n), description: what });
+const symbolParam: FaultParam = { key: 'symbol', value: 'symbol', default: 'first symbol', description: 'the symbol, e.g. BTCUSDT' };
+
+/**
+ * Every fault with its parameters and their defaults (DEFAULTS, shared with the HTTP body schemas
+ * below): what `tickflow simulate fault` offers as flags and prints in its help. An empty body
+ * (`{}`) takes every default.
+ */
+export const FAULT_SPECS = {
+  dropConnections: { summary: 'cut every WebSocket connection without a close frame', params: [] },
+  stall: { summary: 'send no data frames for a while (pings go on); the events of that time are lost', params: [{ key: 'ms', value: 'ms', default: String(DEFAULTS.ms), description: 'how long, ms' }] },
+  malformed: { summary: 'replace the next data frames by truncated, unparsable JSON', params: [n('frames to break')] },
+  duplicate: { summary: 'send each of the next data frames twice', params: [n('frames to send twice')] },
+  reorder: { summary: 'hold the next data frames and send them in reverse order', params: [n('frames to reverse (2 or more to change anything)')] },
+  skipIds: {
+    summary: 'leave out the next events of one stream (REST history keeps them): a gap',
+    params: [symbolParam, { key: 'stream', value: 'stream', default: DEFAULTS.stream, description: 'trade, aggTrade, depth, depth@100ms or depth@1000ms' }, n('events to leave out')],
+  },
+  burst: {
+    summary: 'make every symbol trade fast for a while',
+    params: [
+      { key: 'ratePerSec', value: 'n', default: String(DEFAULTS.ratePerSec), description: 'trades per second per symbol' },
+      { key: 'durationMs', value: 'ms', default: String(DEFAULTS.durationMs), description: 'how long, ms' },
+    ],
+  },
+  whale: { summary: 'make the next trade of a symbol a taker trade worth at least a notional', params: [symbolParam, { key: 'notional', value: 'quote', default: String(DEFAULTS.notional), description: 'least notional in the quote asset' }] },
+  shutdownNotice: {
+    summary: 'send the serverShutdown event to every connection, then close them',
+    params: [{ key: 'closeAfterMs', value: 'ms', default: String(DEFAULTS.closeAfterMs), description: 'ms until the connections close' }],
+  },
+} as const satisfies Record<string, { summary: string; params: readonly FaultParam[] }>;
+
+const count = z.number().int().positive().default(DEFAULTS.n);
 const FAULT_BODIES = {
   dropConnections: z.strictObject({}),
-  stall: z.strictObject({ ms: z.number().int().positive() }),
-  malformed: count,
-  duplicate: count,
-  reorder: count,
-  skipIds: z.strictObject({ symbol: z.string().min(1), stream: z.enum(SKIPPABLE_STREAMS), n: z.number().int().positive() }),
-  burst: z.strictObject({ ratePerSec: z.number().positive(), durationMs: z.number().int().positive() }),
-  whale: z.strictObject({ symbol: z.string().min(1), notional: z.number().positive() }),
-  shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().optional() }),
-} as const;
+  stall: z.strictObject({ ms: z.number().int().positive().default(DEFAULTS.ms) }),
+  malformed: z.strictObject({ n: count }),
+  duplicate: z.strictObject({ n: count }),
+  reorder: z.strictObject({ n: count }),
+  skipIds: z.strictObject({ symbol: z.string().min(1).optional(), stream: z.enum(SKIPPABLE_STREAMS).default(DEFAULTS.stream), n: count }),
+  burst: z.strictObject({ ratePerSec: z.number().positive().default(DEFAULTS.ratePerSec), durationMs: z.number().int().positive().default(DEFAULTS.durationMs) }),
+  whale: z.strictObject({ symbol: z.string().min(1).optional(), notional: z.number().positive().default(DEFAULTS.notional) }),
+  shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().default(DEFAULTS.closeAfterMs) }),
+} as const satisfies Record<keyof typeof FAULT_SPECS, z.ZodType>;
 
 export type FaultName = keyof typeof FAULT_BODIES;
 export const FAULT_NAMES = Object.keys(FAULT_BODIES) as FaultName[];
 
 export class FaultRequestError extends Error {}
 
-/** Applies a fault named in a URL with its JSON body; throws FaultRequestError on bad input. */
-export function applyFault(faults: Faults, name: string, body: unknown): unknown {
+/**
+ * Applies a fault named in a URL with its JSON body (absent parameters take FAULT_SPECS' defaults;
+ * a symbol defaults to `firstSymbol`); throws FaultRequestError on bad input.
+ */
+export function applyFault(faults: Faults, name: string, body: unknown, firstSymbol = ''): unknown {
   if (!(name in FAULT_BODIES)) throw new FaultRequestError(`unknown fault "${name}"; expected one of ${FAULT_NAMES.join(', ')}`);
   const parsed = FAULT_BODIES[name as FaultName].safeParse(body ?? {});
   if (!parsed.success) throw new FaultRequestError(`bad body for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
   const b = parsed.data as {
     ms: number;
     n: number;
-    symbol: string;
+    symbol?: string;
     stream: 'trade' | 'aggTrade';
     ratePerSec: number;
     durationMs: number;
     notional: number;
     closeAfterMs?: number;
   };
+  const symbol = b.symbol ?? firstSymbol;
   switch (name as FaultName) {
     case 'dropConnections':
       return { dropped: faults.dropConnections() };
@@ -103,11 +151,11 @@ export function applyFault(faults: Faults, name: string, body: unknown): unknown
     case 'reorder':
       return faults.reorder(b.n);
     case 'skipIds':
-      return faults.skipIds(b.symbol, b.stream, b.n);
+      return faults.skipIds(symbol, b.stream, b.n);
     case 'burst':
       return faults.burst(b.ratePerSec, b.durationMs);
     case 'whale':
-      return faults.whale(b.symbol, b.notional);
+      return faults.whale(symbol, b.notional);
     case 'shutdownNotice':
       return faults.shutdownNotice(b.closeAfterMs);
   }

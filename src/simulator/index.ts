@@ -18,7 +18,7 @@ import { attachWebSocketServer } from './ws-server.js';
 export type { EmittedReport, StreamEmitted } from './emitted.js';
 export type { Faults, FaultName } from './faults.js';
 export type { SimulatorStats } from './hub.js';
-export { FAULT_NAMES } from './faults.js';
+export { FAULT_NAMES, FAULT_SPECS } from './faults.js';
 
 export interface SimulatorOptions {
   host?: string;
@@ -131,7 +131,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const fault = /^\/sim\/faults\/([A-Za-z]+)$/.exec(url.pathname);
     if (fault !== null && req.method === 'POST') {
       readJson(req)
-        .then((body) => sendJson(res, 200, { ok: true, result: applyFault(faults, fault[1] ?? '', body) ?? null }))
+        .then((body) => sendJson(res, 200, { ok: true, result: applyFault(faults, fault[1] ?? '', body, market.instruments()[0]?.symbol) ?? null }))
         .catch((err: unknown) => sendJson(res, err instanceof FaultRequestError ? 400 : 500, { ok: false, error: String(err instanceof Error ? err.message : err) }));
       return;
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 import { createLogger } from '../../ops/logger.js';
+import { FAULT_SPECS, type FaultParam } from '../../simulator/faults.js';
 import { EXIT_FAILURE } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
@@ -14,6 +15,12 @@ function collect(value: string, acc: string[]): string[] {
   return [...acc, value];
 }
 
+/**
+ * A control request to a running simulator. The answer is JSON: indented on a terminal, one line
+ * when piped (for scripts and `jq`).
+ * @throws TickflowError TF_SOURCE_UNREACHABLE (nothing answers), TF_SIMULATOR_REFUSED (the
+ *   simulator refused, with its reason).
+ */
 async function control(url: string, path: string, init?: RequestInit): Promise<void> {
   let res: Response;
   try {
@@ -22,8 +29,68 @@ async function control(url: string, path: string, init?: RequestInit): Promise<v
     throw new TickflowError(ErrorCodes.SOURCE_UNREACHABLE, `no simulator answers at ${url} (start one with "tickflow simulate")`, { cause: err });
   }
   const text = await res.text();
-  process.stdout.write(`${text}\n`);
-  if (!res.ok) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator refused ${path}: HTTP ${res.status}`);
+  if (!res.ok) {
+    const reason = (parseJson(text) as { error?: unknown } | undefined)?.error;
+    throw new TickflowError(ErrorCodes.SIMULATOR_REFUSED, `the simulator at ${url} refused ${path} (HTTP ${res.status}): ${typeof reason === 'string' ? reason : text}`);
+  }
+  process.stdout.write(`${formatAnswer(text, process.stdout.isTTY === true)}\n`);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Indented JSON for a person at a terminal; the text as received otherwise. */
+export function formatAnswer(text: string, terminal: boolean): string {
+  const value = terminal ? parseJson(text) : undefined;
+  return value === undefined ? text : JSON.stringify(value, null, 2);
+}
+
+/** `ratePerSec` → `--rate-per-sec` */
+const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Every parameter any fault takes, once (commander names the option `--rate-per-sec` by its key, `ratePerSec`). */
+const ALL_PARAMS = [...new Map(Object.values(FAULT_SPECS).flatMap((f) => f.params.map((p) => [p.key, p] as const))).values()];
+
+/** Every fault, its flags and their defaults, for `tickflow simulate fault --help`. */
+function faultHelp(): string {
+  const lines = Object.entries(FAULT_SPECS).map(([name, spec]) => {
+    const flags = spec.params.map((p) => `${flagOf(p.key)} <${p.value}> (default ${p.default})`).join('  ');
+    return `  ${name.padEnd(16)}${spec.summary}${flags ? `\n  ${' '.repeat(16)}${flags}` : ''}`;
+  });
+  return `\nFaults and their parameters (every one has a default, so none is required):\n${lines.join('\n')}\n\nExamples:\n  tickflow simulate fault stall --ms 5000\n  tickflow simulate fault whale --symbol BTCUSDT --notional 250000\n  tickflow simulate fault skipIds --json '{"symbol":"ETHUSDT","n":3}'`;
+}
+
+/**
+ * The fault's JSON body: `--json`, then the flags on top. A flag the fault does not take is an
+ * error naming the ones it does (exit 2), not silently ignored.
+ * @throws TickflowError TF_CONFIG_INVALID
+ */
+export function faultBody(name: string, opts: Record<string, unknown>): Record<string, unknown> {
+  const spec = (FAULT_SPECS as Record<string, { params: readonly FaultParam[] }>)[name];
+  let body: unknown;
+  try {
+    body = JSON.parse(String(opts.json ?? '{}'));
+  } catch (err) {
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--json: not JSON: ${String(opts.json)}`, { cause: err });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TickflowError(ErrorCodes.CONFIG_INVALID, '--json: expected a JSON object such as {"n":3}');
+  const out: Record<string, unknown> = { ...body };
+  for (const p of ALL_PARAMS) {
+    const value = opts[p.key];
+    if (value === undefined) continue;
+    // An unknown fault goes to the simulator as it is: its refusal lists the faults there are.
+    if (spec && !spec.params.some((q) => q.key === p.key)) {
+      const takes = spec.params.map((q) => flagOf(q.key)).join(', ') || 'no parameters';
+      throw new TickflowError(ErrorCodes.CONFIG_INVALID, `${flagOf(p.key)}: fault ${name} takes ${takes}`);
+    }
+    const number = Number(value);
+    out[p.key] = p.key === 'symbol' || p.key === 'stream' || Number.isNaN(number) ? value : number;
+  }
+  return out;
 }
 
 export function registerSimulate(program: Command): void {
@@ -85,18 +152,24 @@ hold the asked rate.`,
     await sim.close();
   });
 
-  cmd
+  const fault = cmd
     .command('fault <name>')
-    .description('inject a fault into a running simulator: dropConnections, stall, malformed, duplicate, reorder, skipIds, burst, whale, shutdownNotice')
-    .option('--json <body>', 'the fault parameters, e.g. \'{"ms":5000}\', \'{"n":3}\', \'{"symbol":"BTCUSDT","stream":"trade","n":5}\', \'{"symbol":"BTCUSDT","notional":250000}\'', '{}')
-    .option('--url <url>', 'the simulator', DEFAULT_CONTROL_URL)
-    .action(async (name: string, opts: { json: string; url: string }) => {
-      await control(opts.url, `/sim/faults/${encodeURIComponent(name)}`, { method: 'POST', body: opts.json, headers: { 'content-type': 'application/json' } });
-    });
+    .description(`inject a fault into a running simulator: ${Object.keys(FAULT_SPECS).join(', ')}`)
+    .option('--json <body>', 'the parameters as one JSON object; the flags below override its keys', '{}')
+    .option('--url <url>', 'the simulator', DEFAULT_CONTROL_URL);
+  for (const p of ALL_PARAMS) {
+    // `--n` means frames for some faults, events for others: each fault's line below says which.
+    const meanings = new Set(Object.values(FAULT_SPECS).flatMap((f) => f.params.filter((q) => q.key === p.key).map((q) => q.description)));
+    fault.option(`${flagOf(p.key)} <${p.value}>`, meanings.size === 1 ? p.description : 'how many (see each fault below)');
+  }
+  fault.addHelpText('after', faultHelp()).action(async (name: string, opts: Record<string, unknown>) => {
+    const body = JSON.stringify(faultBody(name, opts));
+    await control(String(opts.url), `/sim/faults/${encodeURIComponent(name)}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  });
 
   cmd
     .command('emitted')
-    .description('print what a running simulator has sent, per stream (ids and ranges)')
+    .description('print what a running simulator has sent, per stream (ids and ranges): indented on a terminal, one JSON line when piped')
     .option('--url <url>', 'the simulator', DEFAULT_CONTROL_URL)
     .action(async (opts: { url: string }) => {
       await control(opts.url, '/sim/emitted');

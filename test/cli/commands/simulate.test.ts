@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseUnits } from '../../../src/core/decimal.js';
+import { FAULT_SPECS } from '../../../src/simulator/faults.js';
 import { TestClient } from '../../simulator/client.js';
 import { REPO_ROOT } from '../../support/data.js';
 
@@ -53,4 +54,65 @@ test('tickflow simulate serves a market, takes faults from the command line and 
   child.kill('SIGTERM');
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0);
+});
+
+/** The CLI's exit code and output, whatever the exit code. */
+async function cliResult(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await cli(args);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('tickflow simulate fault: each fault documents its flags and defaults, runs on its defaults, refusals are TF_SIMULATOR_REFUSED; emitted is indented on a terminal', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'simulate', '--listen-port', '0', '--symbols', 'BTCUSDT', '--trades-per-second', '20'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const rest = await baseUrl(child);
+
+  const help = (await cli(['simulate', 'fault', '--help'])).stdout;
+  for (const [name, spec] of Object.entries(FAULT_SPECS)) {
+    assert.match(help, new RegExp(`^  ${name} `, 'm'), name);
+    for (const p of spec.params) {
+      const flag = `--${p.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      assert.ok(help.includes(`${flag} <${p.value}> (default ${p.default})`), `${name}: ${flag} and its default in the help`);
+    }
+  }
+
+  // The default body {} is every default: no fault needs a parameter.
+  for (const name of ['duplicate', 'malformed', 'reorder', 'whale', 'skipIds', 'burst', 'dropConnections']) {
+    const r = await cliResult(['simulate', 'fault', name, '--url', rest]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).ok, true, name);
+  }
+  // Flags per fault; one the fault does not take is a usage error naming those it does.
+  assert.equal((await cliResult(['simulate', 'fault', 'whale', '--symbol', 'btcusdt', '--notional', '300000', '--url', rest])).code, 0);
+  const wrongFlag = await cliResult(['simulate', 'fault', 'stall', '--n', '3', '--url', rest]);
+  assert.equal(wrongFlag.code, 2);
+  assert.match(wrongFlag.stderr, /tickflow: TF_CONFIG_INVALID: --n: fault stall takes --ms/);
+
+  // What the simulator refuses is its refusal, with its reason — not a configuration error.
+  const unknown = await cliResult(['simulate', 'fault', 'nope', '--url', rest]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /tickflow: TF_SIMULATOR_REFUSED: the simulator at .* refused \/sim\/faults\/nope \(HTTP 400\): unknown fault "nope"; expected one of dropConnections, stall/);
+  const notTraded = await cliResult(['simulate', 'fault', 'whale', '--symbol', 'DOGEUSDT', '--url', rest]);
+  assert.equal(notTraded.code, 1);
+  assert.match(notTraded.stderr, /TF_SIMULATOR_REFUSED: .*does not trade DOGEUSDT/);
+  assert.doesNotMatch(unknown.stderr + notTraded.stderr, /TF_CONFIG_INVALID|^\s+at /m);
+
+  // Piped: one JSON line for scripts. On a terminal (script(1) gives it one): indented.
+  const client = await TestClient.open(t, `${rest.replace('http://', 'ws://')}/ws/btcusdt@trade`);
+  await client.waitForFrames(3);
+  const piped = (await cli(['simulate', 'emitted', '--url', rest])).stdout;
+  assert.equal(piped.trim().split('\n').length, 1);
+  const command = [process.execPath, '--import', 'tsx', MAIN, 'simulate', 'emitted', '--url', rest].map((a) => `'${a}'`).join(' ');
+  const onTerminal = (await run('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT })).stdout.replace(/\r/g, '');
+  assert.ok(onTerminal.trim().split('\n').length > 3, onTerminal);
+  assert.match(onTerminal, /^\{\n {2}"btcusdt@trade": \{/);
+  assert.deepEqual(Object.keys(JSON.parse(onTerminal)), Object.keys(JSON.parse(piped)));
 });
