@@ -1,16 +1,8 @@
 import { type Instrument, instrumentKey, instrumentOf } from '../core/events.js';
 import { add, compare, formatDecimal, parseDecimal, type Dec } from '../core/decimal.js';
+import { intervalMs } from '../core/intervals.js';
 import type { LiveCandle } from './live-messages.js';
 
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Length of a fixed interval such as `1m`, `15m`, `1h`, `1d` (UTC windows, as Binance's). */
-export function intervalMs(interval: string): number {
-  const m = /^(\d+)([smhd])$/.exec(interval);
-  const unit = m ? UNIT_MS[m[2] as string] : undefined;
-  if (!m || unit === undefined) throw new RangeError(`unsupported candle interval ${interval}`);
-  return Number(m[1]) * unit;
-}
 
 interface Forming {
   time: number;

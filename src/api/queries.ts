@@ -2,7 +2,7 @@ import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { marketTradeSql } from '../store/rows.js';
 import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
-import { intervalMs } from './live-candles.js';
+import { intervalMs } from '../core/intervals.js';
 import type { AnomalyUpdate } from './live.js';
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CANDLE_INTERVALS } from '../core/intervals.js';
 import { sinksOptions } from '../sinks/options.js';
 
 /**
@@ -244,7 +245,7 @@ const whaleOverride = z.record(z.string(), z.number().positive());
 
 const processor = z.strictObject({
   enabled: z.boolean().default(true),
-  candleIntervals: z.array(z.enum(['1m', '3m', '5m', '15m', '30m', '1h', '4h', '1d'])).default(['1m', '5m', '15m', '1h']),
+  candleIntervals: z.array(z.enum(CANDLE_INTERVALS)).default(['1m', '5m', '15m', '1h']),
   allowedLatenessMs: ms.default(10_000),
   triggerIntervalMs: positiveInt.default(10_000),
   /** `correct` updates the stored window; `table` stores late events in late_events instead. */

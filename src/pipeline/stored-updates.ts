@@ -1,5 +1,5 @@
 import type { LiveFeed } from '../api/live.js';
-import { intervalMs } from '../api/live-candles.js';
+import { intervalMs } from '../core/intervals.js';
 import { anomalies, candles } from '../api/queries.js';
 import { errorMessage } from '../core/errors.js';
 import { instrumentKey } from '../core/events.js';

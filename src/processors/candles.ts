@@ -1,6 +1,7 @@
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { Instrument } from '../core/events.js';
 import { add, compare, type Dec, divide, formatDecimal, isZero, parseDecimal, ZERO } from '../core/decimal.js';
+import { CANDLE_INTERVALS, KLINE_INTERVAL_MS } from '../core/intervals.js';
 import { AVERAGE_SCALE, type Indicators, indicatorsFor } from './moving-averages.js';
 import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
@@ -46,16 +47,8 @@ export interface CandleRow extends Instrument {
   readonly sourceOffset: bigint;
 }
 
-export const INTERVAL_MS: Readonly<Record<string, number>> = {
-  '1m': 60_000,
-  '3m': 180_000,
-  '5m': 300_000,
-  '15m': 900_000,
-  '30m': 1_800_000,
-  '1h': 3_600_000,
-  '4h': 14_400_000,
-  '1d': 86_400_000,
-};
+/** Length in ms of each candle interval the processor builds (lengths from core/intervals.ts). */
+export const INTERVAL_MS: Readonly<Record<string, number>> = Object.fromEntries(CANDLE_INTERVALS.map((i) => [i, KLINE_INTERVAL_MS[i]]));
 
 /** `1m` for 60 000 ms, `30s` for 30 000 ms: the `interval` column of the metrics tables. */
 export function windowLabel(ms: number): string {

@@ -1,51 +1,6 @@
 import { formatUnits, parseUnits } from '../core/decimal.js';
+import { type KlineInterval, klineCloseTime, klineOpenTime } from '../core/intervals.js';
 import type { SimTrade } from './market.js';
-
-export const KLINE_INTERVALS = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1M'] as const;
-export type KlineInterval = (typeof KLINE_INTERVALS)[number];
-
-const SECOND = 1_000;
-const FIXED_MS: Record<Exclude<KlineInterval, '1M'>, number> = {
-  '1s': SECOND,
-  '1m': 60 * SECOND,
-  '3m': 180 * SECOND,
-  '5m': 300 * SECOND,
-  '15m': 900 * SECOND,
-  '30m': 1_800 * SECOND,
-  '1h': 3_600 * SECOND,
-  '2h': 7_200 * SECOND,
-  '4h': 14_400 * SECOND,
-  '6h': 21_600 * SECOND,
-  '8h': 28_800 * SECOND,
-  '12h': 43_200 * SECOND,
-  '1d': 86_400 * SECOND,
-  '3d': 259_200 * SECOND,
-  '1w': 604_800 * SECOND,
-};
-/** Binance weeks start on Monday 00:00 UTC; the epoch was a Thursday. */
-const WEEK_OFFSET = 4 * 86_400 * SECOND;
-
-export function isKlineInterval(value: string): value is KlineInterval {
-  return (KLINE_INTERVALS as readonly string[]).includes(value);
-}
-
-export function klineOpenTime(interval: KlineInterval, time: number): number {
-  if (interval === '1M') {
-    const d = new Date(time);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  }
-  const size = FIXED_MS[interval];
-  const offset = interval === '1w' ? WEEK_OFFSET : 0;
-  return Math.floor((time - offset) / size) * size + offset;
-}
-
-export function klineCloseTime(interval: KlineInterval, openTime: number): number {
-  if (interval === '1M') {
-    const d = new Date(openTime);
-    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - 1;
-  }
-  return openTime + FIXED_MS[interval] - 1;
-}
 
 export interface KlineDecimals {
   readonly price: number;

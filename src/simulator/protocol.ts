@@ -1,4 +1,4 @@
-import { KLINE_INTERVALS } from './klines.js';
+import { KLINE_INTERVALS } from '../core/intervals.js';
 
 /**
  * The JSON methods of Binance WebSocket Streams (SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUnits, parseUnits } from '../core/decimal.js';
-import { buildKlines, isKlineInterval, klineOpenTime } from './klines.js';
+import { isKlineInterval, klineOpenTime } from '../core/intervals.js';
+import { buildKlines } from './klines.js';
 import type { Market } from '../core/events.js';
 import type { BookSnapshot, SimAggTrade, SimTrade } from './market.js';
 import type { MarketView } from './types.js';

@@ -3,20 +3,13 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { createGunzip } from 'node:zlib';
-import { LiveCandles, intervalMs } from '../../src/api/live-candles.js';
+import { LiveCandles } from '../../src/api/live-candles.js';
 import type { LiveCandle } from '../../src/api/live-messages.js';
 import { formatDecimal, parseDecimal, trim } from '../../src/core/decimal.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { sharedData } from '../support/data.js';
 
 const canonical = (d: string) => formatDecimal(trim(parseDecimal(d)));
-
-test('intervalMs knows the fixed intervals and refuses others', () => {
-  assert.equal(intervalMs('1m'), 60_000);
-  assert.equal(intervalMs('15m'), 900_000);
-  assert.equal(intervalMs('1h'), 3_600_000);
-  assert.throws(() => intervalMs('1M'), /unsupported candle interval 1M/);
-});
 
 test('live 1m candles from the recorded USD-M trades equal the official klines for every complete minute', async (t) => {
   const recording = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildKlines, klineCloseTime, klineOpenTime } from '../../src/simulator/klines.js';
+import { klineCloseTime, klineOpenTime } from '../../src/core/intervals.js';
+import { buildKlines } from '../../src/simulator/klines.js';
 
 const at = (iso: string) => Date.parse(iso);
 
