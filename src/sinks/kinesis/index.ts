@@ -46,6 +46,8 @@ export class KinesisSink implements Sink {
   private readonly heartbeat: NodeJS.Timeout | undefined;
   private readonly loop: Promise<void>;
   private readonly counts = { sent: 0, deadLetters: 0, lastError: null as string | null, lastErrorAt: null as number | null };
+  /** Set while the dead-letter file refuses writes: the sink holds records it can neither send nor set aside. */
+  private deadLetterFileError: string | null = null;
 
   constructor(
     private readonly options: KinesisSinkOptions,
@@ -101,7 +103,8 @@ export class KinesisSink implements Sink {
     }
     this.updateBuffered();
     this.queued.notify();
-    if (tooLarge.length > 0) await this.deadLetter(tooLarge, 'record_too_large', `record over ${KINESIS_LIMITS.recordBytes} bytes (data + partition key)`);
+    const limit = Math.min(KINESIS_LIMITS.recordBytes, this.options.maxBatchBytes);
+    if (tooLarge.length > 0) await this.deadLetter(tooLarge, 'record_too_large', `record over ${limit} bytes (data + partition key)`);
     for (const { record, detail } of unencodable) await this.deadLetter([record], 'encode_failed', detail);
     while (this.queue.length >= this.options.maxBufferedRecords && !this.closing) await this.drained.wait();
   }
@@ -145,6 +148,7 @@ export class KinesisSink implements Sink {
       lastErrorAt: this.counts.lastErrorAt,
     };
     // An open breaker degrades the sink, not the pipeline: records wait (bounded) or are dead-lettered.
+    if (this.deadLetterFileError !== null) return { state: 'down', reason: this.deadLetterFileError, details };
     if (this.breaker.state === 'closed') return { state: 'up', details };
     return { state: 'degraded', reason: `Kinesis stream ${this.options.streamName} unreachable, circuit breaker ${this.breaker.state}: ${this.counts.lastError ?? ''}`, details };
   }
@@ -261,9 +265,11 @@ export class KinesisSink implements Sink {
     for (;;) {
       try {
         await this.deadLetters.append(letters);
+        this.deadLetterFileError = null;
         break;
       } catch (err) {
-        this.noteError(`dead-letter file ${this.deadLetters.path} not writable: ${errorMessage(err)}`);
+        this.deadLetterFileError = `dead-letter file ${this.deadLetters.path} not writable: ${errorMessage(err)}`;
+        this.noteError(this.deadLetterFileError);
         this.log.error({ err: errorMessage(err), records: records.length }, 'dead-letter file not writable; retrying');
         await sleep(this.options.retryMaxMs);
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { PipelineEvent, TradeEvent } from '../../../src/core/events.js';
 import { silentLogger } from '../../../src/ops/logger.js';
@@ -185,4 +186,23 @@ test('batches respect maxBatchRecords and the batch-size histogram sees them', a
   assert.equal(hist.find((v) => v.metricName === 'tickflow_sink_batch_records_count')?.value, 3);
   assert.equal(hist.find((v) => v.metricName === 'tickflow_sink_batch_records_sum')?.value, 120);
   assert.equal((await h.read()).length, 120);
+});
+
+test('a dead-letter file that cannot be written turns the sink down and keeps the records until it can', async (t) => {
+  let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
+  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxAttempts: 1 });
+  // A file where the dead-letter folder belongs: mkdir fails (as on a full or read-only disk).
+  writeFileSync(join(h.dataDir, 'dead-letters'), 'in the way');
+  proxy.setMode({ kind: 'status', status: 500 });
+  const events = trades(5);
+  const flushed = h.sink.publish(events).then(() => h.sink.flush());
+  await waitFor('sink down', () => h.sink.health().state === 'down');
+  assert.match(h.sink.health().reason ?? '', /dead-letter file .* not writable/);
+  assert.equal(await counter(h.metrics.sinkDeadLetters, {}), 0, 'not counted before written');
+  rmSync(join(h.dataDir, 'dead-letters'));
+  await flushed;
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
+  assert.deepEqual(lines.map((l) => l.event), events);
+  assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'http_5xx' }), 5);
+  assert.notEqual(h.sink.health().state, 'down');
 });
