@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEvent, encodeEvent } from '../../../src/bus/kafka/index.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
-import type { DepthEvent } from '../../../src/core/events.js';
+import type { BookSnapshotEvent, DepthEvent } from '../../../src/core/events.js';
 import { trade } from './helpers.js';
 
 test('an event survives encode and decode unchanged, decimals as strings', () => {
@@ -19,7 +19,9 @@ test('an event survives encode and decode unchanged, decimals as strings', () =>
     bids: [['61234.50', '0.001']],
     asks: [],
   };
-  for (const event of [trade('ETHUSDT', 7), depth]) {
+  // The local order book's top levels travel to the store role like the exchange's records (docs/book.md).
+  const book: BookSnapshotEvent = { type: 'bookSnapshot', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', updateId: 5, depth: 20, bids: [['1.10', '2']], asks: [['1.20', '3']], takenAt: 3 };
+  for (const event of [trade('ETHUSDT', 7), depth, book]) {
     const value = encodeEvent(event);
     assert.equal(value.toString('utf8'), JSON.stringify(event));
     assert.deepEqual(decodeEvent(value, event.type), event);
