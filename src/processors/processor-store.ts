@@ -3,7 +3,7 @@ import type { AggTradeEvent, Instrument, TradeEvent } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
 import { isoFromMs } from '../store/rows.js';
-import { ident } from '../store/sql.js';
+import { type Column, columnParams, ident, unnestInsert } from '../store/sql.js';
 import type { CandleRow } from './candles.js';
 import type { Indicators } from './moving-averages.js';
 import type { LateEventRow, RestoredRows, Retention, Upsert } from './processor-core.js';
@@ -17,14 +17,6 @@ import type { WhaleRow } from './whales.js';
  * flush racing a final write cannot undo it.
  */
 
-interface Column<R> {
-  readonly name: string;
-  readonly type: string;
-  readonly value: (row: R) => unknown;
-  /** Written only on insert (the key columns). */
-  readonly key?: boolean;
-}
-
 interface TableSpec<R> {
   readonly table: Upsert['table'];
   readonly columns: readonly Column<R>[];
@@ -33,13 +25,11 @@ interface TableSpec<R> {
 }
 
 function spec<R>(table: Upsert['table'], columns: readonly Column<R>[], conflict: string): TableSpec<R> {
-  const names = columns.map((c) => ident(c.name)).join(', ');
-  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
   const keys = columns.filter((c) => c.key);
   return {
     table,
     columns,
-    sql: `INSERT INTO ${ident(table)} (${names}) SELECT * FROM unnest(${arrays}) ${conflict}`,
+    sql: unnestInsert(table, columns, conflict),
     keyOf: (row) => keys.map((c) => String(c.value(row))).join('\u0000'),
   };
 }
@@ -183,7 +173,7 @@ export async function writeUpserts(db: Queryable, upserts: readonly Upsert[]): P
     const list = [...rows.values()];
     let params: unknown[][];
     try {
-      params = s.columns.map((c) => list.map(c.value));
+      params = columnParams(s.columns, list);
     } catch (err) {
       // A value that cannot even be encoded is refused like one the database refuses: isolated, not retried.
       throw new StoreError(`cannot encode a ${table} row: ${errorMessage(err)}`, { cause: err, canRetry: false, rejectsData: true });

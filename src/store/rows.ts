@@ -11,20 +11,13 @@ import type {
   PipelineEvent,
   TradeEvent,
 } from '../core/events.js';
-import { ident } from './sql.js';
+import { type Column, columnParams, ident, unnestInsert } from './sql.js';
 
 /**
  * How each event type becomes a row: one column list per table, written as
  * `INSERT ... SELECT FROM unnest($1::type[], ...)` so a whole batch is one statement with one
  * parameter per column, whatever the number of rows.
  */
-
-interface Column<E> {
-  readonly name: string;
-  /** PostgreSQL type of the column; the parameter is an array of it. */
-  readonly type: string;
-  readonly value: (event: E) => unknown;
-}
 
 export interface TableWrite<E extends PipelineEvent = PipelineEvent> {
   readonly table: string;
@@ -58,14 +51,12 @@ const optionalIso = (ms: number | undefined): string | null => (ms === undefined
 const preciseIso = (micros: number | undefined, ms: number): string => (micros === undefined ? isoFromMs(ms) : isoFromMicros(micros));
 
 function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Column<E>[], conflict: string, prepare?: TableWrite<E>['prepare']): TableWrite<E> {
-  const names = columns.map((c) => ident(c.name)).join(', ');
-  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
   return {
     table,
     columns: columns.map((c) => c.name),
     // The CTE counts rows actually inserted, so duplicates show up in stats.
-    sql: `WITH inserted AS (INSERT INTO ${ident(table)} (${names}) SELECT * FROM unnest(${arrays}) ${conflict} RETURNING 1) SELECT count(*) AS n FROM inserted`,
-    params: (events) => columns.map((c) => events.map(c.value)),
+    sql: `WITH inserted AS (${unnestInsert(table, columns, conflict)} RETURNING 1) SELECT count(*) AS n FROM inserted`,
+    params: (events) => columnParams(columns, events),
     ...(prepare ? { prepare } : {}),
   };
 }

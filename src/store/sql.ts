@@ -10,3 +10,29 @@ export function literal(value: string): string {
 
 /** Serializes DDL between processes (two roles starting at once); PGlite is one session anyway. */
 export const DDL_LOCK_SQL = `SELECT pg_advisory_xact_lock(${0x7469636b})`;
+
+/** One column of a batched insert. */
+export interface Column<R> {
+  readonly name: string;
+  /** PostgreSQL type of the column; the statement's parameter is an array of it. */
+  readonly type: string;
+  readonly value: (row: R) => unknown;
+  /** Part of the natural key (written only on insert by an upsert). */
+  readonly key?: boolean;
+}
+
+/**
+ * `INSERT INTO table (columns) SELECT * FROM unnest($1::type[], …) <conflict>`: a whole batch is one
+ * statement with one array parameter per column, whatever the number of rows (parameters from
+ * `columnParams`). Table and column names come from code and are quoted.
+ */
+export function unnestInsert(table: string, columns: readonly Column<never>[], conflict: string): string {
+  const names = columns.map((c) => ident(c.name)).join(', ');
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+  return `INSERT INTO ${ident(table)} (${names}) SELECT * FROM unnest(${arrays}) ${conflict}`;
+}
+
+/** The parameters of an `unnestInsert` statement: per column, the array of every row's value. */
+export function columnParams<R>(columns: readonly Column<R>[], rows: readonly R[]): unknown[][] {
+  return columns.map((c) => rows.map(c.value));
+}
