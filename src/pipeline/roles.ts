@@ -9,6 +9,7 @@ import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
+import { configuredRestEndpoints, startHealing } from './heal.js';
 import { startIngest } from './ingest.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
@@ -35,13 +36,15 @@ export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
   return { opsUrl: await serveOps(ctx) };
 }
 
-/** `tickflow store`: Kafka → PostgreSQL, consumer group tickflow-store. */
+/** `tickflow store`: Kafka → PostgreSQL, consumer group tickflow-store; heals trade/aggTrade gaps from REST. */
 export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const db = await openStore(ctx);
   const bus = await openBus(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
+  // The store role owns the gaps table, so it heals: healed rows go back on Kafka for the processor.
+  startHealing(ctx, db, bus, configuredRestEndpoints(ctx));
   watchLag(ctx, { [storeGroup(ctx.config.bus)]: writer });
   return { opsUrl: await serveOps(ctx) };
 }

@@ -10,7 +10,7 @@ import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
 import { lastStoredIds } from '../store/resume.js';
-import { type Healer, startHealer } from '../history/healer.js';
+import type { Healer } from '../history/healer.js';
 import type { MarketSource } from '../sources/markets.js';
 import { storeGroup, startStoreWriter, type StoreWriter } from '../store/writer.js';
 import { serveApi } from './api-server.js';
@@ -20,7 +20,7 @@ import { openStore } from './database.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { openSinks } from './sinks.js';
-import { restClientFor } from './rest-clients.js';
+import { startHealing } from './heal.js';
 import { createSource, type StartedSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
@@ -104,13 +104,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const started = await createSource(ctx, { resumeFrom });
   const { source, simulator, simulators } = started;
   listed = started.instruments;
-  if (config.heal.enabled) {
-    const clients = new Map(started.rest.map((r) => [r.market, restClientFor(ctx, r)] as const));
-    const running = startHealer({ ...deps(ctx), db, bus, clients });
-    // Stopped with the source: nothing is published after the bus starts draining.
-    ctx.shutdown.onShutdown('stop gap healing', () => running.close(), ShutdownOrder.stopReading);
-    healer = running;
-  }
+  healer = startHealing(ctx, db, bus, started.rest);
   ingest = await startIngest(ctx, started, bus, sinks);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const running = ingest;

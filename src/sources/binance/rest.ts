@@ -192,8 +192,11 @@ export class BinanceRestClient {
   private async once(path: string, url: string): Promise<unknown> {
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      // Shutdown ends a request in flight too, not only the next one.
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      res = await fetch(url, { signal: this.options.signal ? AbortSignal.any([timeout, this.options.signal]) : timeout });
     } catch (err) {
+      if (this.options.signal?.aborted === true) throw new TickflowError(ErrorCodes.SHUTDOWN, `GET ${path} cancelled: shutting down`, { cause: err });
       throw new TickflowError(ErrorCodes.REST_UNAVAILABLE, `GET ${path}: ${errorMessage(err)}`, { cause: err, canRetry: true });
     }
     const used = headerInt(res.headers, 'x-mbx-used-weight-1m');
