@@ -48,6 +48,8 @@ export class KinesisSink implements Sink {
   private readonly counts = { sent: 0, deadLetters: 0, lastError: null as string | null, lastErrorAt: null as number | null };
   /** Set while the dead-letter file refuses writes: the sink holds records it can neither send nor set aside. */
   private deadLetterFileError: string | null = null;
+  /** Set while Kinesis refuses requests for good (missing stream, access denied): everything is dead-lettered. */
+  private rejecting: string | null = null;
 
   constructor(
     private readonly options: KinesisSinkOptions,
@@ -149,6 +151,7 @@ export class KinesisSink implements Sink {
     };
     // An open breaker degrades the sink, not the pipeline: records wait (bounded) or are dead-lettered.
     if (this.deadLetterFileError !== null) return { state: 'down', reason: this.deadLetterFileError, details };
+    if (this.rejecting !== null) return { state: 'degraded', reason: `Kinesis refuses the records, which go to the dead-letter file: ${this.rejecting}`, details };
     if (this.breaker.state === 'closed') return { state: 'up', details };
     return { state: 'degraded', reason: `Kinesis stream ${this.options.streamName} unreachable, circuit breaker ${this.breaker.state}: ${this.counts.lastError ?? ''}`, details };
   }
@@ -200,9 +203,14 @@ export class KinesisSink implements Sink {
           try {
             failed = await putRecords(this.client, this.options.streamName, pending);
           } catch (err) {
-            this.breaker.failure();
+            // A refusal (missing stream, access denied) is answered promptly: the endpoint is up, so it
+            // does not open the breaker, which would slow dead-lettering to one batch per cool-down
+            // and stall ingest behind a configuration error.
+            if (err instanceof SinkSendError && !err.canRetry) this.rejecting = err.message;
+            else this.breaker.failure();
             throw err;
           }
+          this.rejecting = null;
           this.breaker.success();
           this.accepted(pending.length - failed.length);
           const first = failed[0];

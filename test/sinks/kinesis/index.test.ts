@@ -206,3 +206,18 @@ test('a dead-letter file that cannot be written turns the sink down and keeps th
   assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'http_5xx' }), 5);
   assert.notEqual(h.sink.health().state, 'down');
 });
+
+test('a stream that does not exist: records are dead letters at once (rejected), the breaker stays closed, the sink is degraded', async (t) => {
+  const h = await harness(t, async (upstream) => upstream, { streamName: 'no-such-stream', breakerFailures: 1, breakerCooldownMs: 3_600_000 });
+  const events = trades(1_200);
+  await h.sink.publish(events);
+  await h.sink.flush();
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
+  assert.equal(lines.length, events.length);
+  assert.ok(lines.every((l) => l.reason === 'rejected' && l.attempts === 1 && /ResourceNotFoundException/.test(l.detail)));
+  const health = h.sink.health();
+  assert.equal(health.details?.breaker, 'closed', 'a refusal is not an outage: with breakerFailures 1 an outage would have opened it');
+  assert.equal(health.state, 'degraded');
+  assert.match(health.reason ?? '', /refuses the records/);
+  assert.equal(await counter(h.metrics.sinkFailures, { reason: 'rejected' }), 3, 'one call per batch of 500');
+});
