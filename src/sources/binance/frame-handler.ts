@@ -22,6 +22,11 @@ export interface FrameHandlerOptions {
   readonly rules: PayloadRules;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * Observe tickflow_ingest_latency_seconds (default true). A replay says false: its receive times
+   * are the recorder's clock, which can run behind exchange time, so the difference is no latency.
+   */
+  readonly measureLatency?: boolean;
 }
 
 /** What a source's configuration asks of the frame handling: market, time unit, symbols, clock skew. */
@@ -198,6 +203,7 @@ export class FrameHandler {
     }
     counter.inc();
     // Spot bookTicker has no exchange time (its eventTime is the ingestion time), a snapshot is a REST answer: nothing to measure.
+    if (this.options.measureLatency === false) return;
     if ((event.type === 'bookTicker' && event.transactionTime === undefined) || event.type === 'depthSnapshot') return;
     let histogram = this.latency.get(event.type);
     if (histogram === undefined) {

@@ -47,6 +47,7 @@ export class ReplaySource implements Source {
     this.frames = new FrameHandler({
       ...frameRulesFor(options.config),
       origin: 'replay',
+      measureLatency: false,
       // Against the recording's receive times (dueGaps below): a reordering it recorded is not a gap.
       gapGraceMs: options.config.gapGraceMs,
       logger: this.log,

@@ -197,3 +197,22 @@ test('kind 9 on the real recordings: the snapshot line becomes a depthSnapshot, 
     assert.equal(snaps[0]!.symbol, 'BTCUSDT');
   }
 });
+
+test('a replay observes no ingest latency: its receive clock ran behind exchange time, the difference is not a latency', async () => {
+  const file = join(tempDir(), 'recording.txt');
+  // Received 1.27 s "before" the trades happened, as in the shared recordings.
+  writeFileSync(file, `${[aggTradeLine(T0 - 1_270, 10, 100, 100, T0), aggTradeLine(T0 - 1_269, 11, 101, 101, T0 + 1)].join('\n')}\n`);
+  const config = configSchema.parse({ source: { kind: `replay:${file}`, streams: ['aggTrade'] } }).source;
+  const metrics = createMetrics();
+  const source = new ReplaySource({ file, config }, { logger: silentLogger(), metrics });
+  let received = 0;
+  await source.start(async (batch) => {
+    received += batch.filter((e) => e.type === 'aggTrade').length;
+  });
+  await source.finished;
+  await source.stop();
+  assert.equal(received, 2);
+  assert.equal(source.status().kind, 'replay');
+  const observed = (await metrics.ingestLatency.get()).values.filter((v) => v.metricName === 'tickflow_ingest_latency_seconds_count' && v.value > 0);
+  assert.deepEqual(observed, []);
+});
