@@ -317,9 +317,11 @@ async function pollPipeline(): Promise<void> {
       sourceFinished = finished;
       setConnection(($('connection').dataset.state ?? 'connecting') as Parameters<typeof setConnection>[0]);
     }
-    // A stream of an instrument not offered yet: its first data arrived, ask which have data now.
+    // Trades of an instrument not offered yet: its first data arrived, ask which have data now
+    // (hasData means stored trades, so other streams alone would ask again every poll).
     const known = new Set(offered().map((i) => `${marketKey(i)}/${i.symbol}`));
-    if (report.streams.some((s) => !known.has(`${marketKey(s)}/${s.symbol}`))) await refreshInstruments();
+    const trading = report.streams.filter((s) => s.stream === 'trade' || s.stream === 'aggTrade');
+    if (trading.some((s) => !known.has(`${marketKey(s)}/${s.symbol}`))) await refreshInstruments();
   } catch {
     $('pipeline').dataset.error = 'unreachable';
   }
