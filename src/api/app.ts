@@ -17,6 +17,7 @@ import type { PipelineStatus } from './pipeline.js';
 import { apiRoutes } from './routes.js';
 import { buildSchemas } from './schemas.js';
 import { registerSecurityHeaders } from './security-headers.js';
+import { VERSION } from '../core/version.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -31,8 +32,6 @@ export interface AppDeps {
   /** The built dashboard (default: dist/web/public, see src/web/static.ts). */
   readonly webRoot?: string;
 }
-
-const VERSION = '0.1.0';
 
 /**
  * The HTTP API, the live stream, the dashboard and the probes, built without listening: the caller

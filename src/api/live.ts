@@ -1,5 +1,5 @@
 import {
-  type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type ResetEvent, type TradeEvent,
+  type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type TradeEvent,
 } from '../core/events.js';
 import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../core/decimal.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
@@ -43,7 +43,7 @@ export interface LiveFeedStats {
  * coalescing buffers, so a slow client costs a fixed amount of memory.
  */
 export interface LiveFeed {
-  publish(event: PipelineEvent | ResetEvent): void;
+  publish(event: PipelineEvent): void;
   publishCandle(candle: CandleUpdate): void;
   publishMetric(metric: MetricUpdate): void;
   publishAnomaly(anomaly: AnomalyUpdate): void;
@@ -146,7 +146,7 @@ class MemoryLiveFeed implements LiveFeed {
     };
   }
 
-  publish(event: PipelineEvent | ResetEvent): void {
+  publish(event: PipelineEvent): void {
     switch (event.type) {
       case 'trade':
       case 'aggTrade':
@@ -163,9 +163,6 @@ class MemoryLiveFeed implements LiveFeed {
         return;
       case 'gap':
         this.onGap(event);
-        return;
-      case 'reset':
-        for (const instrument of event.instruments) this.candles.reset(instrument);
         return;
       case 'depthSnapshot':
       case 'bookSnapshot':

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { VERSION } from '../core/version.js';
 import { registerCommands } from './commands/index.js';
 import { exitCodeFor, reportError } from './exit.js';
 
@@ -10,7 +11,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const program = new Command('tickflow')
   .description('Gap-free, exact, real-time Binance market-data pipeline')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)');
 
 registerCommands(program);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CANDLE_INTERVALS } from '../core/intervals.js';
+import { CANDLE_INTERVALS, KLINE_INTERVALS } from '../core/intervals.js';
 import { sinksOptions } from '../sinks/options.js';
 
 /**
@@ -14,10 +14,11 @@ const ms = nonNegativeInt;
 const portMessage = { message: 'expected a port number from 0 to 65535 (0 picks a free port)' };
 const port = z.number().int(portMessage).min(0, portMessage).max(65_535, portMessage);
 
-export const STREAM_TYPES = ['trade', 'aggTrade', 'bookTicker', 'depth'] as const;
+/** Binance stream types a source subscribes to; klines are `kline_<interval>` (core/intervals.ts). */
+const STREAM_TYPES = ['trade', 'aggTrade', 'bookTicker', 'depth'] as const;
 const streamName = z
   .string()
-  .regex(/^(trade|aggTrade|bookTicker|depth|kline_(1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))$/, {
+  .regex(new RegExp(`^(${STREAM_TYPES.join('|')}|kline_(${KLINE_INTERVALS.join('|')}))$`), {
     message: 'expected trade, aggTrade, bookTicker, depth or kline_<interval> (e.g. kline_1m)',
   });
 const symbol = z

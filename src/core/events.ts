@@ -145,7 +145,6 @@ export interface DepthSnapshotEvent extends EventBase {
 }
 
 export type MarketEvent = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent | DepthSnapshotEvent;
-export type MarketEventType = MarketEvent['type'];
 
 /**
  * A hole in an id sequence found by the source: trade `t` or aggTrade `a` (ids missing), or a
@@ -183,16 +182,6 @@ export interface DeadLetterEvent {
    * dead letters so far (deterministic for a replay); 0 where one event maps to one letter.
    */
   readonly seq?: number;
-}
-
-/**
- * Sent by a source after a disconnect so that stateful consumers reset rather than silently
- * carrying state across a gap (tardis-node's `disconnect` message).
- */
-export interface ResetEvent {
-  readonly type: 'reset';
-  readonly instruments: readonly Instrument[];
-  readonly at: number;
 }
 
 /**

@@ -13,23 +13,27 @@ export interface OpenDatabaseDeps {
   readonly retention?: boolean;
 }
 
+/** The database registry: `embedded` for store.url = embedded, `postgres` for a postgres:// URL. */
+export const databaseKinds: { readonly [K in Database['kind']]: (store: Config['store'], deps: OpenDatabaseDeps) => Promise<Database> } = {
+  embedded: (store, deps) =>
+    openEmbedded({
+      dataDir: store.dataDir,
+      port: store.embeddedPort,
+      host: store.embeddedHost,
+      password: store.embeddedPassword,
+      statementTimeoutMs: store.clientStatementTimeoutMs,
+      idleInTransactionTimeoutMs: store.clientIdleInTransactionTimeoutMs,
+      logger: deps.logger,
+    }),
+  postgres: (store, deps) => openPostgres(store.url, { logger: deps.logger, tls: store.tls }),
+};
+
 /**
  * The database `store.url` names — `embedded` (PostgreSQL in <store.dataDir>/postgres, psql on
  * store.embeddedHost:store.embeddedPort) or a postgres:// URL — with the schema brought up to date.
  */
 export async function openDatabase(store: Config['store'], deps: OpenDatabaseDeps): Promise<Database> {
-  const db =
-    store.url === 'embedded'
-      ? await openEmbedded({
-          dataDir: store.dataDir,
-          port: store.embeddedPort,
-          host: store.embeddedHost,
-          password: store.embeddedPassword,
-          statementTimeoutMs: store.clientStatementTimeoutMs,
-          idleInTransactionTimeoutMs: store.clientIdleInTransactionTimeoutMs,
-          logger: deps.logger,
-        })
-      : await openPostgres(store.url, { logger: deps.logger, tls: store.tls });
+  const db = await databaseKinds[store.url === 'embedded' ? 'embedded' : 'postgres'](store, deps);
   if (deps.skipMigrations) return db;
   try {
     await migrate(db, { logger: deps.logger, retentionDays: store.retentionDays, retention: deps.retention ?? true });
