@@ -30,6 +30,9 @@ const UP = '#26a69a';
 const DOWN = '#ef5350';
 const AVERAGE_COLORS = ['#42a5f5', '#ab47bc', '#ffa726', '#66bb6a', '#ec407a', '#26c6da'];
 
+/** Tick labels kept for `data-ticks` (a few screens' worth). */
+const MAX_PUBLISHED_TICKS = 200;
+
 /**
  * The dashboard's chart options. Time labels come from formatTick (UTC, a date at a day boundary,
  * seconds where ticks fall between minutes). The axis is a canvas, so for the browser tests the
@@ -51,6 +54,8 @@ export function chartOptions(container: HTMLElement) {
       tickMarkFormatter: (time: Time, type: TickMarkType) => {
         const label = formatTick(time, type);
         labels.set(time as number, label);
+        // A live chart formats new ticks for as long as it runs: keep the recent ones only.
+        if (labels.size > MAX_PUBLISHED_TICKS) labels.delete(labels.keys().next().value as number);
         flush ||= requestAnimationFrame(() => {
           container.dataset.ticks = JSON.stringify([...labels]);
           flush = 0;

@@ -351,7 +351,7 @@ async function start(): Promise<void> {
   const markets = marketChoices();
   state.market = markets.find((m) => m === hashMarket) ?? (markets.includes(marketKey(info.defaultMarket)) ? marketKey(info.defaultMarket) : (markets[0] ?? ''));
   const symbols = symbolsOf(state.market);
-  const configured = state.instruments.find((s) => s.configured && marketKey(s) === state.market)?.symbol;
+  const configured = offered().find((s) => s.configured && marketKey(s) === state.market)?.symbol;
   state.symbol = symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? configured ?? symbols[0] ?? '';
   state.interval = state.intervals.find((i) => i === hashInterval) ?? state.intervals[0] ?? '1m';
   renderSwitchers();
