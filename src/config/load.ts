@@ -31,7 +31,7 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
 /**
  * Variables of the service scripts (scripts/services/kafka.sh, postgres.sh, kinesalite.sh: where
  * their private Kafka, PostgreSQL and kinesalite live, their ports and secrets) and of deploy/docker-compose.yml's
- * interpolation. They share the TICKFLOW_ prefix, and users export them in the same shell, but they
+ * interpolation and the variables it sets inside the Grafana container. They share the TICKFLOW_ prefix, and users export them in the same shell, but they
  * are not tickflow settings: the loader skips them instead of refusing them as unknown. Every other
  * TICKFLOW_* variable must be a setting. test/config/load.test.ts keeps this list equal to what the
  * scripts and the compose file read.
@@ -52,6 +52,13 @@ export const SERVICE_VARIABLES: ReadonlySet<string> = new Set([
   'TICKFLOW_SYMBOLS',
   'TICKFLOW_SOURCE',
   'TICKFLOW_DB_PASSWORD',
+  // Set by compose inside the Grafana container: its PostgreSQL data source and alert recipients
+  // (deploy/grafana/code/datasources.ts, alerting.ts).
+  'TICKFLOW_DB_HOST',
+  'TICKFLOW_DB_NAME',
+  'TICKFLOW_DB_USER',
+  'TICKFLOW_DB_SSLMODE',
+  'TICKFLOW_ALERT_EMAIL_TO',
 ]);
 
 /** Every settable key path (`store.batchRows`) with the type of its value. */

@@ -147,6 +147,8 @@ test('issue 17 item 4 (env namespaces): the service scripts’ and compose varia
   const settings = new Set([...configKeys().keys()].map(envName));
   const compose = readFileSync(join(REPO_ROOT, 'deploy', 'docker-compose.yml'), 'utf8');
   for (const m of compose.matchAll(/\$\{(TICKFLOW_[A-Z0-9_]+)/g)) if (!settings.has(m[1]!)) read.add(m[1]!);
+  // Variables compose sets inside a container that is not tickflow (Grafana's data source and contact point).
+  for (const m of compose.matchAll(/^\s+(TICKFLOW_[A-Z0-9_]+):/gm)) if (!settings.has(m[1]!)) read.add(m[1]!);
   assert.deepEqual([...SERVICE_VARIABLES].sort(), [...read].sort(), 'SERVICE_VARIABLES lists exactly what the scripts and compose read');
   for (const name of read) assert.ok(!settings.has(name), `${name} is not also a setting`);
   // All of them set at once: the configuration loads, and none of them leaks into it.
