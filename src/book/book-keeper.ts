@@ -112,6 +112,11 @@ export class BookKeeper {
     this.snapshotTimer = setInterval(() => void this.storeTops(), this.options.config.snapshotMs);
   }
 
+  /** Publishes the top levels of every book that moved since its last snapshot, now (a finished replay). */
+  flush(): Promise<void> {
+    return this.storeTops();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.snapshotTimer !== null) clearInterval(this.snapshotTimer);

@@ -12,6 +12,8 @@ export interface LiveBooks {
   observe(batch: readonly PipelineEvent[]): void;
   /** The best `depth` levels, or null when the instrument has no book in step with the stream. */
   top(instrument: Instrument, depth: number): BookView | null;
+  /** Publishes the top levels of every book that moved since its last snapshot now (a finished replay). */
+  flush(): Promise<void>;
 }
 
 /**
@@ -48,5 +50,8 @@ export function startBooks(ctx: RoleContext, started: StartedSource, publish: (e
       for (const k of keepers.values()) k.observe(batch);
     },
     top: (i, depth) => keepers.get(`${i.exchange}:${i.market}`)?.top(i.symbol, depth) ?? null,
+    flush: async () => {
+      await Promise.all([...keepers.values()].map((k) => k.flush()));
+    },
   };
 }

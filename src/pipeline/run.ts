@@ -110,6 +110,8 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const running = ingest;
 
   const drained = source.finished.then(async () => {
+    // The book as the recording leaves it is stored too, not only the last periodic snapshot.
+    await running.books?.flush();
     await bus.drain?.();
     await Promise.all(sinks.map((s) => s.flush()));
     await processor?.finish();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sharedData } from '../support/data.js';
 import { startTestPipeline, tempDir, waitFor } from '../support/pipeline.js';
 
 interface BookBody {
@@ -43,4 +44,19 @@ test('tickflow run --source sim keeps a live book: /api/book serves it, book_sna
     const b = await book();
     return b.body.source === 'live' && b.body.updateId > live.updateId;
   });
+});
+
+test('tickflow run --source replay:<recording> builds the book from the recorded snapshot and stores it as the recording leaves it', async (t) => {
+  const file = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (file === undefined) return;
+  const { pipeline } = await startTestPipeline(t, { 'source.kind': `replay:${file}`, 'source.market': 'usdm', 'source.symbols': ['BTCUSDT'], 'store.dataDir': tempDir() });
+  await pipeline.drained;
+  const db = pipeline.db;
+  const [last] = await db.query<{ u: string }>(`SELECT max(final_update_id)::text AS u FROM depth_updates WHERE market = 'usdm' AND symbol = 'BTCUSDT'`);
+  const [row] = await db.query<{ update_id: string; taken_at: Date; bids: unknown }>(
+    `SELECT update_id::text, taken_at, bids FROM book_snapshots WHERE exchange = 'binance' AND market = 'usdm' AND symbol = 'BTCUSDT' ORDER BY taken_at DESC LIMIT 1`,
+  );
+  assert.equal(row?.update_id, last?.u, 'the final book is stored');
+  assert.equal((row?.bids as unknown[]).length, 20);
+  assert.ok(new Date(row!.taken_at).getTime() < Date.parse('2024-08-10'), "stamped with the recording's time, not the wall clock");
 });
