@@ -11,11 +11,7 @@
  *
  *   node --import tsx bench/heal.ts [ids=40000]
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { MemoryBus } from '../src/bus/memory.js';
 import { configSchema } from '../src/config/schema.js';
 import { runBackfill } from '../src/history/backfill.js';
@@ -27,33 +23,13 @@ import { startSimulator } from '../src/simulator/index.js';
 import { REST_MARKETS } from '../src/sources/binance/rest-markets.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres.js';
+import { serverUrl, withDatabase } from './support/postgres.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 
 const IDS = Number(process.argv[2] ?? 40_000);
 const logger = silentLogger();
 const rules = REST_MARKETS.spot;
 const problems: string[] = [];
-
-function serverUrl(): string {
-  const script = join(import.meta.dirname, '..', 'scripts', 'services', 'postgres.sh');
-  execFileSync('bash', [script, 'ensure'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return execFileSync('bash', [script, 'url'], { encoding: 'utf8' }).trim();
-}
-
-async function withDatabase<T>(server: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `tickflow_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-}
 
 async function getJson(url: string): Promise<unknown> {
   return JSON.parse(await (await fetch(url)).text()) as unknown;
@@ -99,8 +75,9 @@ const healed = await withDatabase(server, async (url) => {
       [stream, id, id + IDS - 1],
     );
   }
+  const bus = new MemoryBus();
   const started = performance.now();
-  const healer = startHealer({ config, db, bus: new MemoryBus(), logger, metrics, clients: new Map([['spot', client]]) });
+  const healer = startHealer({ config, db, publish: (events) => bus.publish(events), logger, metrics, clients: new Map([['spot', client]]) });
   let rows: { stream: string; status: string | null; rows: number | null }[] = [];
   while (!(rows.length === 2 && rows.every((r) => r.status !== null))) {
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-import { randomBytes } from 'node:crypto';
+import { serverUrl, withDatabase } from './support/postgres.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,27 +59,6 @@ function csvOf(events: readonly TradeEvent[]): string {
     lines.push(columns.map((c) => (c[r] === null ? '' : c[r] === true ? 't' : c[r] === false ? 'f' : String(c[r]))).join(','));
   }
   return `${lines.join('\n')}\n`;
-}
-
-function serverUrl(): string {
-  const script = join(import.meta.dirname, '..', 'scripts', 'services', 'postgres.sh');
-  execFileSync('bash', [script, 'ensure'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return execFileSync('bash', [script, 'url'], { encoding: 'utf8' }).trim();
-}
-
-async function withDatabase<T>(server: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `tickflow_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
 }
 
 async function writerPath(url: string, events: readonly TradeEvent[]): Promise<number> {

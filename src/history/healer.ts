@@ -1,7 +1,6 @@
-import type { Bus } from '../bus/bus.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../core/errors.js';
-import { type AggTradeEvent, type TradeEvent, tradeIdOf } from '../core/events.js';
+import { type AggTradeEvent, type PipelineEvent, type TradeEvent, tradeIdOf } from '../core/events.js';
 import { sleep } from '../core/retry.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -13,7 +12,8 @@ import { type GapToHeal, gapKey, gapsToHeal, type HealOutcome, type HealStatus, 
 export interface HealerDeps {
   readonly config: Config;
   readonly db: Database;
-  readonly bus: Bus;
+  /** Where healed rows go after they are stored: the bus (the processor corrects their windows), and the sinks where the process has them. */
+  readonly publish: (events: readonly PipelineEvent[]) => Promise<void>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /**
@@ -56,7 +56,7 @@ export interface Healer {
  * REST calls run at background priority, within `heal.weightShare` of the weight budget.
  */
 export function startHealer(deps: HealerDeps): Healer {
-  const { config, db, bus, metrics } = deps;
+  const { config, db, publish, metrics } = deps;
   const logger = deps.logger.child({ component: 'healer' });
   const abort = new AbortController();
   const { clients } = deps;
@@ -102,7 +102,7 @@ export function startHealer(deps: HealerDeps): Healer {
         const fresh = await unstored(gap, page.items);
         if (fresh.length === 0) continue;
         await db.transaction((tx) => writeEvents(tx, fresh));
-        await bus.publish(fresh);
+        await publish(fresh);
         totals.rows += fresh.length;
         metrics.healedRows.inc({ exchange: gap.exchange, market: gap.market, stream: gap.stream }, fresh.length);
       }

@@ -1,4 +1,4 @@
-import type { Bus } from '../bus/bus.js';
+import type { PipelineEvent } from '../core/events.js';
 import { type Healer, startHealer } from '../history/healer.js';
 import type { RestEndpoint } from '../history/rest-endpoint.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
@@ -9,13 +9,19 @@ import { restClientFor } from './rest-clients.js';
 
 /**
  * Starts gap healing when `heal.enabled`, with the process's REST client of each market in
- * `endpoints`; it stops with the source (nothing is published once the bus starts draining).
+ * `endpoints`; healed rows go to `publish` (the bus, and the sinks where the process has them). It
+ * stops with the source (nothing is published once the bus starts draining).
  * Undefined when healing is off.
  */
-export function startHealing(ctx: RoleContext, db: Database, bus: Bus, endpoints: readonly RestEndpoint[]): Healer | undefined {
+export function startHealing(
+  ctx: RoleContext,
+  db: Database,
+  publish: (events: readonly PipelineEvent[]) => Promise<void>,
+  endpoints: readonly RestEndpoint[],
+): Healer | undefined {
   if (!ctx.config.heal.enabled) return undefined;
   const clients = new Map(endpoints.map((r) => [r.market, restClientFor(ctx, r)] as const));
-  const healer = startHealer({ ...deps(ctx), db, bus, clients });
+  const healer = startHealer({ ...deps(ctx), db, publish, clients });
   ctx.shutdown.onShutdown('stop gap healing', () => healer.close(), ShutdownOrder.stopReading);
   return healer;
 }

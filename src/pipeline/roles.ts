@@ -44,7 +44,7 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
   // The store role owns the gaps table, so it heals: healed rows go back on Kafka for the processor.
-  startHealing(ctx, db, bus, configuredRestEndpoints(ctx));
+  startHealing(ctx, db, (batch) => bus.publish(batch), configuredRestEndpoints(ctx));
   watchLag(ctx, { [storeGroup(ctx.config.bus)]: writer });
   return { opsUrl: await serveOps(ctx) };
 }

@@ -19,7 +19,7 @@ import { deps, type RoleContext } from './context.js';
 import { openStore } from './database.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
-import { openSinks } from './sinks.js';
+import { openSinks, publishEverywhere } from './sinks.js';
 import { startHealing } from './heal.js';
 import { createSource, type StartedSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
@@ -104,7 +104,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const started = await createSource(ctx, { resumeFrom });
   const { source, simulator, simulators } = started;
   listed = started.instruments;
-  healer = startHealing(ctx, db, bus, started.rest);
+  healer = startHealing(ctx, db, (batch) => publishEverywhere(bus, sinks, batch), started.rest);
   ingest = await startIngest(ctx, started, bus, sinks);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const running = ingest;
