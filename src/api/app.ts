@@ -14,6 +14,7 @@ import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
 import { openApiDocument } from './openapi.js';
 import type { PipelineStatus } from './pipeline.js';
+import type { AlertsView } from './alert-routes.js';
 import { apiRoutes } from './routes.js';
 import { buildSchemas } from './schemas.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly config: Config;
   readonly db: Database;
   readonly live: LiveFeed;
+  /** The alert engine's pending and firing alerts; absent where no engine runs (alerts.enabled false). */
+  readonly alerts?: AlertsView | undefined;
   readonly pipeline: () => PipelineStatus | Promise<PipelineStatus>;
   readonly health: HealthRegistry;
   readonly metrics: Metrics;
@@ -76,6 +79,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     config: deps.config,
     db: deps.db,
     live: deps.live,
+    alerts: deps.alerts,
     pipeline: deps.pipeline,
     health: deps.health,
     schemas: buildSchemas(deps.config.processor.candleIntervals, deps.config.book.depth),

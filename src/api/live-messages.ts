@@ -59,7 +59,8 @@ export interface LiveMetric extends Instrument {
   readonly values: Readonly<Record<string, string | number | null>>;
 }
 
-export type AnomalyKind = 'volatility' | 'volumeSpike' | 'priceMove' | 'spreadWarning';
+export type { AnomalyKind } from '../processors/anomalies.js';
+import type { AnomalyKind } from '../processors/anomalies.js';
 
 export interface LiveAnomaly extends Instrument {
   readonly type: 'anomaly';
@@ -67,6 +68,7 @@ export interface LiveAnomaly extends Instrument {
   readonly time: number;
   readonly message: string;
   readonly value?: number | string | null;
+  /** The threshold the value crossed (config.processor.*); the message states it too. */
   readonly threshold?: number | string | null;
 }
 

@@ -1,7 +1,9 @@
 import {
   type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type TradeEvent,
 } from '../core/events.js';
-import { compare, decimalFromNumber, mul, parseDecimal, type Dec } from '../core/decimal.js';
+import type { Signal } from '../core/signals.js';
+import { type TradeInput, tradeInput } from '../processors/trade-input.js';
+import { WhaleDetector } from '../processors/whales.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
 import { LiveCandles } from './live-candles.js';
 import type { LiveAnomaly, LiveCandle, LiveMessage, LiveMetric, SymbolMessage } from './live-messages.js';
@@ -47,6 +49,8 @@ export interface LiveFeed {
   publishCandle(candle: CandleUpdate): void;
   publishMetric(metric: MetricUpdate): void;
   publishAnomaly(anomaly: AnomalyUpdate): void;
+  /** The processor's signal stream: candles, metric windows and anomalies (whales: the tape flags them itself). */
+  publishSignals(signals: readonly Signal[]): void;
   subscribe(filter: LiveFilter): LiveSubscription;
   stats(): LiveFeedStats;
   /** Ends every subscription (shutdown). */
@@ -59,6 +63,11 @@ export interface LiveFeedOptions {
   /** Whale threshold in quote currency (config.processor.whaleNotional). */
   readonly whaleNotional: number;
   readonly whaleNotionalBySymbol?: Readonly<Record<string, number>>;
+  /**
+   * The trade stream the processor builds candles from (tradeStreamOf(config)); the tape and the
+   * forming candle show the same one, so nothing counts twice. Default `trade`.
+   */
+  readonly tradeStream?: 'trade' | 'aggTrade';
   readonly limits?: BufferLimits;
   readonly now?: () => number;
 }
@@ -127,9 +136,8 @@ class MemoryLiveFeed implements LiveFeed {
   private readonly liveStats = new LiveStats();
   /** Last state-like message per key, replayed to a new subscriber so it starts complete. */
   private readonly state = new Map<string, SymbolMessage>();
-  /** Which trade stream feeds the tape and the live candle, per instrumentKey (see tapeKind). */
-  private readonly tapeKinds = new Map<string, 'trade' | 'aggTrade'>();
-  private readonly whaleThreshold: (symbol: string) => Dec;
+  private readonly whales: WhaleDetector;
+  private readonly tradeStream: 'trade' | 'aggTrade';
   private readonly limits: BufferLimits;
   private readonly now: () => number;
 
@@ -137,13 +145,8 @@ class MemoryLiveFeed implements LiveFeed {
     this.candles = new LiveCandles(options.intervals);
     this.limits = options.limits ?? DEFAULT_BUFFER_LIMITS;
     this.now = options.now ?? Date.now;
-    const bySymbol = options.whaleNotionalBySymbol ?? {};
-    const thresholds = new Map<string, Dec>();
-    this.whaleThreshold = (symbol) => {
-      let threshold = thresholds.get(symbol);
-      if (!threshold) thresholds.set(symbol, (threshold = decimalFromNumber(bySymbol[symbol] ?? options.whaleNotional)));
-      return threshold;
-    };
+    this.whales = new WhaleDetector({ whaleNotional: options.whaleNotional, whaleNotionalBySymbol: options.whaleNotionalBySymbol ?? {} });
+    this.tradeStream = options.tradeStream ?? 'trade';
   }
 
   publish(event: PipelineEvent): void {
@@ -183,6 +186,39 @@ class MemoryLiveFeed implements LiveFeed {
     this.send({ ...anomaly, type: 'anomaly' });
   }
 
+  publishSignals(signals: readonly Signal[]): void {
+    for (const signal of signals) {
+      switch (signal.kind) {
+        case 'candle': {
+          const { type: _type, kind: _kind, ...candle } = signal;
+          this.publishCandle(candle);
+          break;
+        }
+        case 'tradeMetrics':
+          this.publishMetric({
+            ...instrumentOf(signal),
+            kind: 'trades',
+            time: signal.time,
+            values: { interval: signal.interval, vwap: signal.vwap, volume: signal.volume, buyVolume: signal.buyVolume, sellVolume: signal.sellVolume, tradeCount: signal.tradeCount, priceStddev: signal.priceStddev },
+          });
+          break;
+        case 'spreadMetrics':
+          this.publishMetric({
+            ...instrumentOf(signal),
+            kind: 'spread',
+            time: signal.time,
+            values: { interval: signal.interval, avgSpreadBps: signal.avgSpreadBps, minSpread: signal.minSpread, maxSpread: signal.maxSpread, updateCount: signal.updateCount },
+          });
+          break;
+        case 'anomaly':
+          this.publishAnomaly({ ...instrumentOf(signal), kind: signal.anomaly, time: signal.time, message: signal.message, value: signal.value, threshold: signal.threshold });
+          break;
+        case 'whale':
+          break;
+      }
+    }
+  }
+
   subscribe(filter: LiveFilter): LiveSubscription {
     const subscriber = new Subscriber(
       new Set(filter.instruments.map(instrumentKey)),
@@ -212,38 +248,29 @@ class MemoryLiveFeed implements LiveFeed {
     for (const s of [...this.subscribers]) s.close();
   }
 
-  /**
-   * Binance sends both `trade` and `aggTrade` when both streams are configured; counting both
-   * would double the tape and the candle volume. `trade` wins as soon as one is seen; a symbol
-   * with only aggTrades uses those.
-   */
-  private tapeKind(event: TradeEvent | AggTradeEvent): boolean {
-    const key = instrumentKey(event);
-    const current = this.tapeKinds.get(key);
-    if (current === event.type) return true;
-    if (event.type === 'aggTrade' && current === 'trade') return false;
-    if (current === 'aggTrade') this.candles.reset(event);
-    this.tapeKinds.set(key, event.type);
-    return true;
-  }
-
   private onTrade(event: TradeEvent | AggTradeEvent): void {
-    // The tape and the live candle show what the processor's candles count: market trades only.
-    if (!isMarketTrade(event) || !this.tapeKind(event)) return;
-    const notional = mul(parseDecimal(event.price), parseDecimal(event.quantity));
+    // The tape and the live candle show what the processor's candles count: market trades of its
+    // trade stream only (tradeStreamOf), so a symbol with both streams is not counted twice.
+    if (!isMarketTrade(event) || event.type !== this.tradeStream) return;
+    let t: TradeInput;
+    try {
+      t = tradeInput(event);
+    } catch {
+      // Not a decimal price or a usable time: the processor dead-letters it; the live view skips it.
+      return;
+    }
     this.send({
       type: 'trade',
       ...instrumentOf(event),
       kind: event.type,
-      id: event.type === 'trade' ? event.tradeId : event.aggTradeId,
+      id: t.id,
       price: event.price,
       quantity: event.quantity,
       time: event.tradeTime,
       buyerIsMaker: event.buyerIsMaker,
-      whale: compare(notional, this.whaleThreshold(event.symbol)) >= 0,
+      whale: this.whales.isWhale(event.symbol, t.notional),
     });
-    const trade = { ...instrumentOf(event), price: event.price, quantity: event.quantity, time: event.tradeTime };
-    for (const candle of this.candles.apply(trade)) this.send(candle);
+    for (const candle of this.candles.apply(t)) this.send(candle);
   }
 
   private onBookTicker(event: BookTickerEvent): void {

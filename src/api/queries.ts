@@ -1,7 +1,7 @@
 import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import { marketTradeSql } from '../store/rows.js';
-import { spreadAnomalies, tradeAnomalies } from './anomalies.js';
+import { type AnomalyThresholds, spreadAnomalies, tradeAnomalies } from '../processors/anomalies.js';
 import { intervalMs } from '../core/intervals.js';
 import type { AnomalyUpdate } from './live.js';
 
@@ -309,7 +309,7 @@ export async function whales(db: Queryable, filter: MarketFilter, range: Range) 
 }
 
 /** Flagged metric windows, newest first, turned into anomaly entries (see anomalies.ts). */
-export async function anomalies(db: Queryable, market: MarketFilter, range: Range): Promise<(AnomalyUpdate & { final: boolean })[]> {
+export async function anomalies(db: Queryable, market: MarketFilter, range: Range, thresholds: AnomalyThresholds): Promise<(AnomalyUpdate & { final: boolean })[]> {
   const params: unknown[] = [range.limit];
   const filter = `${marketSql(market, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(
@@ -329,7 +329,7 @@ export async function anomalies(db: Queryable, market: MarketFilter, range: Rang
     const base = { exchange: market.exchange, market: market.market, symbol: String(r.symbol), windowStart: Number(r.start_ms), interval: String(r.interval) };
     const found =
       r.source === 'spread'
-        ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) })
+        ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) }, thresholds)
         : tradeAnomalies({
             ...base,
             volatilityAlert: Boolean(r.volatility_alert),
@@ -340,7 +340,7 @@ export async function anomalies(db: Queryable, market: MarketFilter, range: Rang
             volume: String(r.volume),
             open: String(r.open),
             close: String(r.close),
-          });
+          }, thresholds);
     return found.map((a) => ({ ...a, final: Boolean(r.is_final) }));
   }).slice(0, range.limit);
 }

@@ -4,8 +4,10 @@ import type { Config } from '../config/schema.js';
 import type { Database } from '../store/database.js';
 import type { HealthRegistry } from '../ops/health.js';
 import { type Instrument, instrumentKey } from '../core/events.js';
-import { decimalFromNumber, formatDecimal } from '../core/decimal.js';
+import { formatDecimal } from '../core/decimal.js';
+import { WhaleDetector } from '../processors/whales.js';
 import { configuredInstruments, defaultMarket } from '../sources/markets.js';
+import { alertRoutes, type AlertsView } from './alert-routes.js';
 import { bookResponse, type LiveBookLookup } from './book.js';
 import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
@@ -19,6 +21,7 @@ export interface RouteContext {
   readonly config: Config;
   readonly db: Database;
   readonly live: LiveFeed;
+  readonly alerts: AlertsView | undefined;
   readonly pipeline: () => PipelineStatus | Promise<PipelineStatus>;
   readonly health: HealthRegistry;
   readonly schemas: Schemas;
@@ -35,7 +38,7 @@ export interface ApiRoute<S extends z.ZodType = z.ZodType> extends RouteDoc {
   readonly handler: (query: z.output<S>, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
-function route<S extends z.ZodType>(r: ApiRoute<S>): ApiRoute {
+export function route<S extends z.ZodType>(r: ApiRoute<S>): ApiRoute {
   return r as unknown as ApiRoute;
 }
 
@@ -65,8 +68,8 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
   /** The list filter of a route whose symbol is optional. */
   const knownFilter = async (query: { exchange?: string | undefined; market?: string | undefined; symbol?: string | undefined }): Promise<q.MarketFilter> =>
     query.symbol === undefined ? marketOf(query) : known({ ...query, symbol: query.symbol });
-  const whaleNotional = (symbol: string) =>
-    formatDecimal(decimalFromNumber(config.processor.whaleNotionalBySymbol[symbol] ?? config.processor.whaleNotional));
+  const whales = new WhaleDetector(config.processor);
+  const whaleNotional = (symbol: string) => formatDecimal(whales.threshold(symbol));
 
   return [
     route({
@@ -148,7 +151,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.anySymbolEvents,
       handler: async ({ from, to, limit, ...query }) => {
         const filter = await knownFilter(query);
-        return { exchange: filter.exchange, market: filter.market, anomalies: await q.anomalies(db, filter, { from, to, limit }) };
+        return { exchange: filter.exchange, market: filter.market, anomalies: await q.anomalies(db, filter, { from, to, limit }, config.processor) };
       },
     }),
     route({
@@ -185,5 +188,6 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
         return reply;
       },
     }),
+    ...alertRoutes(ctx),
   ];
 }

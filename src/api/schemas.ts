@@ -100,6 +100,15 @@ export function buildSchemas(intervals: readonly string[], bookDepth = 20) {
     }),
     symbolSeries: z.strictObject({ ...instrument, symbol, ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
     anySymbolEvents: z.strictObject({ ...instrument, symbol: symbol.optional(), ...windowed, limit: limit(100, 1_000) }).refine(ordered, orderedMessage),
+    alerts: z.strictObject({
+      rule: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'expected a rule name such as spread-wide' })
+        .optional()
+        .meta({ description: 'Only the history of this rule' }),
+      from,
+      limit: limit(100, 1_000),
+    }),
     stream: z.strictObject({
       ...instrument,
       symbols: list(z.string().regex(SYMBOL).transform((s) => s.toUpperCase()), 'symbols such as BTCUSDT,ETHUSDT').meta({

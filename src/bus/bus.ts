@@ -1,9 +1,16 @@
-import type { PipelineEvent } from '../core/events.js';
+import { eventKey, instrumentKey, type PipelineEvent } from '../core/events.js';
+import type { Signal } from '../core/signals.js';
+
+/**
+ * What travels on the bus: the source's records (PipelineEvent) and the processor's signals, which
+ * have their own topic (`signals`) and are never read by the store writer.
+ */
+export type BusEvent = PipelineEvent | Signal;
 
 /** Logical topics; the Kafka bus maps them to configured topic names (binance.trades, ...). */
-export type TopicId = 'trades' | 'bookTicker' | 'depth' | 'klines' | 'gaps' | 'deadLetters';
+export type TopicId = 'trades' | 'bookTicker' | 'depth' | 'klines' | 'gaps' | 'deadLetters' | 'signals';
 
-export function topicOf(event: PipelineEvent): TopicId {
+export function topicOf(event: BusEvent): TopicId {
   switch (event.type) {
     case 'trade':
     case 'aggTrade':
@@ -20,22 +27,32 @@ export function topicOf(event: PipelineEvent): TopicId {
       return 'gaps';
     case 'deadLetter':
       return 'deadLetters';
+    case 'signal':
+      return 'signals';
   }
 }
 
-/** One event as a consumer sees it, with the position it must commit once the event is durable. */
-export interface Delivery {
+/** The record key: the instrument (eventKey); a signal's instrument too. */
+export function busKey(event: BusEvent): string {
+  return event.type === 'signal' ? instrumentKey(event) : eventKey(event);
+}
+
+/**
+ * One event as a consumer sees it, with the position it must commit once the event is durable.
+ * `E` is what the subscribed topics carry: PipelineEvent, or Signal for the `signals` topic.
+ */
+export interface Delivery<E extends BusEvent = PipelineEvent> {
   readonly topic: TopicId;
   readonly partition: number;
   /** Position within the partition; committing a delivery commits everything before it too. */
   readonly offset: bigint;
   readonly key: string;
-  readonly event: PipelineEvent;
+  readonly event: E;
 }
 
-export interface ConsumerHooks {
+export interface ConsumerHooks<E extends BusEvent = PipelineEvent> {
   /** Called with every batch in partition order; resolving does NOT commit. */
-  onDeliveries(batch: readonly Delivery[]): Promise<void>;
+  onDeliveries(batch: readonly Delivery<E>[]): Promise<void>;
   /**
    * Called before partitions are taken away (rebalance, shutdown): flush what was received from
    * them and commit, because the next owner starts from the last committed offset.
@@ -68,8 +85,9 @@ export interface ConsumerOptions {
  */
 export interface Bus {
   readonly kind: 'memory' | 'kafka';
-  publish(events: readonly PipelineEvent[]): Promise<void>;
-  subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer>;
+  publish(events: readonly BusEvent[]): Promise<void>;
+  /** `E`: Signal when `topics` is `['signals']`, else PipelineEvent; topics of both kinds are not mixed. */
+  subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, hooks: ConsumerHooks<E>): Promise<BusConsumer>;
   /**
    * Resolves once every subscribed group has been handed everything published so far, where the bus
    * can tell (the in-process bus); used when a finite source ends.

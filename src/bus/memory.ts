@@ -1,18 +1,17 @@
 import { monotonicMs } from '../core/clock.js';
-import type { PipelineEvent } from '../core/events.js';
 import type { Metrics } from '../ops/metrics.js';
-import { eventKey } from '../core/events.js';
+import type { PipelineEvent } from '../core/events.js';
 import { retry } from '../core/retry.js';
-import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, Delivery, TopicId } from './bus.js';
-import { topicOf } from './bus.js';
+import type { Bus, BusConsumer, BusEvent, ConsumerHooks, ConsumerOptions, Delivery, TopicId } from './bus.js';
+import { busKey, topicOf } from './bus.js';
 
 const HANDLER_RETRY_INITIAL_MS = 500;
 const HANDLER_RETRY_MAX_MS = 5_000;
 
 interface Group {
   readonly topics: ReadonlySet<TopicId>;
-  readonly hooks: ConsumerHooks;
-  readonly queue: Delivery[];
+  readonly hooks: ConsumerHooks<BusEvent>;
+  readonly queue: Delivery<BusEvent>[];
   pumping: boolean;
   closed: boolean;
   /** The handler failed in a way retrying cannot fix; see handOver. */
@@ -46,7 +45,7 @@ export class MemoryBus implements Bus {
     return !this.closed && ![...this.groups.values()].some((g) => g.failed);
   }
 
-  async publish(events: readonly PipelineEvent[]): Promise<void> {
+  async publish(events: readonly BusEvent[]): Promise<void> {
     const started = monotonicMs();
     while (!this.closed && this.fullest() + events.length > this.capacity && this.fullest() > 0) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -56,7 +55,7 @@ export class MemoryBus implements Bus {
       const topic = topicOf(event);
       const offset = this.offsets.get(topic) ?? 0n;
       this.offsets.set(topic, offset + 1n);
-      const delivery: Delivery = { topic, partition: 0, offset, key: eventKey(event), event };
+      const delivery: Delivery<BusEvent> = { topic, partition: 0, offset, key: busKey(event), event };
       this.metrics?.eventsProduced.inc({ topic });
       for (const group of this.groups.values()) {
         if (group.topics.has(topic)) group.queue.push(delivery);
@@ -66,7 +65,9 @@ export class MemoryBus implements Bus {
     this.metrics?.produceLatency.observe((monotonicMs() - started) / 1000);
   }
 
-  async subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer> {
+  async subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, typedHooks: ConsumerHooks<E>): Promise<BusConsumer> {
+    // A group only subscribes to topics that carry E, so every delivery it is handed is an E.
+    const hooks = typedHooks as unknown as ConsumerHooks<BusEvent>;
     if (this.groups.has(options.group)) throw new Error(`consumer group ${options.group} already subscribed`);
     const group: Group = {
       topics: new Set(options.topics),
@@ -152,7 +153,7 @@ export class MemoryBus implements Bus {
    * committed), its full queue then holds `publish` back, `writable()` turns false (health shows
    * the bus down) and `drain` stops waiting for it, so shutdown still ends.
    */
-  private async handOver(group: Group, batch: Delivery[]): Promise<boolean> {
+  private async handOver(group: Group, batch: Delivery<BusEvent>[]): Promise<boolean> {
     try {
       await retry(
         async () => {

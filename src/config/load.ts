@@ -26,6 +26,7 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
   'simulator.pingIntervalMs': 'number',
   'simulator.pongTimeoutMs': 'number',
   'heal.replayRestBaseUrl': 'string',
+  'processor.spreadWarningFactor': 'number',
 };
 
 /**

@@ -151,6 +151,8 @@ const topics = z.strictObject({
   klines: z.string().default('binance.klines'),
   gaps: z.string().default('tickflow.gaps'),
   deadLetters: z.string().default('tickflow.dlq'),
+  /** The processor's signals (candles, metrics, anomalies, whales) for `serve` and its alert engine. */
+  signals: z.string().default('tickflow.signals'),
 });
 
 /**
@@ -270,7 +272,13 @@ const processor = z.strictObject({
   volumeSpikeFactor: z.number().positive().default(3),
   volumeSpikeLookback: positiveInt.default(20),
   priceMovePct: z.number().positive().default(2),
-  spreadWarningFactor: z.number().positive().default(3),
+  /**
+   * Also warn when a window's average spread exceeds this multiple of its minimum. Unset by default:
+   * BTCUSDT's spread is one tick (0.01, ~0.002 bps) most of the time, so an average of a few ticks —
+   * still far below a basis point — tripped a factor of 3 in nearly every 30 s window (issue 12).
+   */
+  spreadWarningFactor: z.number().positive().optional(),
+  /** Warn when a window's average spread exceeds this many basis points of the mid price. */
   spreadWarningBps: z.number().positive().default(10),
   whaleNotional: z.number().positive().default(100_000),
   whaleNotionalBySymbol: whaleOverride.default({}),
@@ -308,6 +316,125 @@ const api = z.strictObject({
   token: z.string().optional(),
 });
 
+/** A duration: milliseconds, or a number with a unit — `500ms`, `30s`, `1m`, `4h`, `1d`. */
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const duration = z.union(
+  [
+    nonNegativeInt,
+    z
+      .string()
+      .regex(/^\d+(ms|s|m|h|d)$/)
+      .transform((s) => {
+        const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(s) as RegExpExecArray;
+        return Number(n) * (DURATION_UNITS[unit as string] as number);
+      }),
+  ],
+  { error: 'expected a duration: milliseconds or a number with ms, s, m, h or d (e.g. 30s, 1m)' },
+);
+
+/**
+ * What a rule watches. Window conditions compare each final metric window of an instrument with
+ * the rule's threshold (volatility: price stddev / VWAP; spread: average spread in bps; volumeSpike:
+ * volume / baseline mean; priceMove: |close/open − 1| in %). Event conditions hold for `within`
+ * after each event (whale: notional in quote currency; gap: missing ids, `unhealed` only while not
+ * healed). State conditions are sampled every `alerts.evaluateIntervalMs` (consumerLag: records
+ * behind; sourceDisconnected: connections not open; noData: ms since a stream's last message).
+ */
+export const ALERT_CONDITIONS = ['volatility', 'spread', 'volumeSpike', 'priceMove', 'whale', 'gap', 'gapUnhealed', 'consumerLag', 'sourceDisconnected', 'noData'] as const;
+export const NOTIFIER_KINDS = ['smtp', 'webhook'] as const;
+
+const alertRule = z.strictObject({
+  /** Unique; names the rule in messages, the API and `tickflow alerts test <name>`. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'expected lower-case letters, digits, "-" or "_" (e.g. btc-spread-wide)' }),
+  condition: z.enum(ALERT_CONDITIONS, { error: `expected one of ${ALERT_CONDITIONS.join(', ')}` }),
+  /** Breached when the value is above it (the unit is the condition's, see ALERT_CONDITIONS). */
+  threshold: z.number().nonnegative(),
+  /** Per-symbol thresholds overriding `threshold` (symbol → value). */
+  thresholds: z.record(z.string(), z.number().nonnegative()).default({}),
+  /** Only these symbols (empty: every instrument). */
+  symbols: z.array(symbol).default([]),
+  /** How long the condition must hold before the alert fires (0: at once). */
+  for: duration.default(0),
+  /** Event conditions (whale, gap): how long after an event the condition holds. */
+  within: duration.default(300_000),
+  /** A window condition without any window for `noDataAfter`, or a state that cannot be read: ok, or alerting. */
+  noData: z.enum(['ok', 'alerting']).default('ok'),
+  noDataAfter: duration.default(300_000),
+  /** Where notifications go (only enabled notifiers are used). */
+  notify: z.array(z.enum(NOTIFIER_KINDS)).default(['smtp', 'webhook']),
+  /** `symbol`: one notification per instrument; `rule`: what changes at one evaluation goes out as one message. */
+  group: z.enum(['symbol', 'rule']).default('symbol'),
+  /** Re-send a still firing alert after this long; 0: never. */
+  repeat: duration.default(14_400_000),
+  /** Send a notification when the alert resolves. */
+  sendResolved: z.boolean().default(true),
+});
+
+const smtp = z.strictObject({
+  enabled: z.boolean().default(false),
+  host: z.string().default('127.0.0.1'),
+  port: port.default(587),
+  /** `starttls`: upgrade a plain connection (port 587), required; `tls`: TLS from the start (465); `none`: plain (a local relay only). */
+  security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+  username: z.string().default(''),
+  /** A secret: set it through TICKFLOW_ALERTS_SMTP_PASSWORD_FILE or `file:/run/secrets/...`. */
+  password: z.string().default(''),
+  /** PEM CA to trust instead of the system's (a private relay). */
+  ca: z.string().default(''),
+  from: z.string().default('tickflow@localhost'),
+  to: z.array(z.string()).default([]),
+  timeoutMs: positiveInt.default(10_000),
+});
+
+const webhook = z.strictObject({
+  enabled: z.boolean().default(false),
+  url: z.string().default(''),
+  /** A secret: HMAC-SHA256 key of the X-Tickflow-Signature header. */
+  secret: z.string().default(''),
+  /** Attempts per notification (5xx, 429, network), with backoff from retryInitialMs up to retryMaxMs. */
+  attempts: positiveInt.default(5),
+  retryInitialMs: positiveInt.default(1_000),
+  retryMaxMs: positiveInt.default(60_000),
+  timeoutMs: positiveInt.default(10_000),
+});
+
+/**
+ * The default rules, measured on the real recordings in ../shared/data (docs/alerts.md, script
+ * bench/alert-rates.ts): each fires rarely and means something there.
+ */
+export const DEFAULT_ALERT_RULES: z.input<typeof alertRule>[] = [
+  { name: 'volatility', condition: 'volatility', threshold: 0.002, for: '1m' },
+  { name: 'spread-wide', condition: 'spread', threshold: 10, for: '1m' },
+  { name: 'volume-spike', condition: 'volumeSpike', threshold: 10, for: 0, repeat: '1h' },
+  { name: 'price-move', condition: 'priceMove', threshold: 2, for: 0 },
+  { name: 'whale', condition: 'whale', threshold: 1_000_000, for: 0, within: '1m', sendResolved: false },
+  { name: 'gap-unhealed', condition: 'gapUnhealed', threshold: 0, for: '5m', within: '1h' },
+  { name: 'consumer-lag', condition: 'consumerLag', threshold: 100_000, for: '2m' },
+  { name: 'source-disconnected', condition: 'sourceDisconnected', threshold: 0, for: '1m' },
+  { name: 'no-data', condition: 'noData', threshold: 120_000, for: '1m' },
+];
+
+const alerts = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** How often state conditions are sampled and pending alerts checked against `for`. */
+    evaluateIntervalMs: positiveInt.default(10_000),
+    /** Base URL of the dashboard in messages; empty: http://api.host:api.port. */
+    dashboardUrl: z.string().default(''),
+    rules: z.array(alertRule).default(DEFAULT_ALERT_RULES.map((r) => alertRule.parse(r))),
+    smtp: smtp.default(smtp.parse({})),
+    webhook: webhook.default(webhook.parse({})),
+  })
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>();
+    a.rules.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
+      seen.add(r.name);
+    });
+    if (a.smtp.enabled && a.smtp.to.length === 0) ctx.addIssue({ code: 'custom', path: ['smtp', 'to'], message: 'alerts.smtp is enabled but has no recipients' });
+    if (a.webhook.enabled && !/^https?:\/\/.+/.test(a.webhook.url)) ctx.addIssue({ code: 'custom', path: ['webhook', 'url'], message: 'alerts.webhook is enabled: expected an http(s):// URL' });
+  });
+
 const ops = z.strictObject({
   /**
    * Port for /live, /ready, /health and /metrics in roles without the API; 0 picks a free port.
@@ -341,6 +468,7 @@ export const configSchema = z.strictObject({
   ops: ops.default(ops.parse({})),
   /** Publish-only outputs next to the bus, e.g. [{ kind: kinesis, streamName: ... }] (docs/kinesis.md); none by default. */
   sinks: sinksOptions,
+  alerts: alerts.default(alerts.parse({})),
 }).superRefine((c, ctx) => {
   if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
     ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });
@@ -353,5 +481,7 @@ export type Config = z.infer<typeof configSchema>;
  * Keys whose whole value is a secret: never logged, shown or quoted in an error (src/ops/redact.ts).
  * store.url is not here: only the password inside it is secret, and redaction keeps the rest.
  */
-export const SECRET_KEYS = ['api.token', 'bus.sasl.password', 'store.embeddedPassword'] as const;
+export const SECRET_KEYS = ['api.token', 'bus.sasl.password', 'store.embeddedPassword', 'alerts.smtp.password', 'alerts.webhook.secret'] as const;
+export type AlertRule = Config['alerts']['rules'][number];
+export type AlertCondition = AlertRule['condition'];
 export type ConfigInput = z.input<typeof configSchema>;

@@ -3,8 +3,9 @@ import { createLiveFeed } from '../api/live.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { healthEndpointFor, startOpsServer } from '../ops/ops-server.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { processorGroup, startProcessor } from '../processors/processor-role.js';
+import { processorGroup, startProcessor, tradeStreamOf } from '../processors/processor-role.js';
 import { storeGroup, startStoreWriter } from '../store/writer.js';
+import { startAlertsFor } from './alerts.js';
 import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
@@ -13,8 +14,8 @@ import { configuredRestEndpoints, startHealing } from './heal.js';
 import { startIngest } from './ingest.js';
 import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
-import { followStoredWindows } from './stored-updates.js';
 import { openSinks } from './sinks.js';
+import { publishSignalsTo, signalsFromBus } from './signals.js';
 import { createSource } from './sources.js';
 
 /**
@@ -49,18 +50,25 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   return { opsUrl: await serveOps(ctx) };
 }
 
-/** `tickflow process`: Kafka → stream processor → PostgreSQL, consumer group tickflow-process. */
+/**
+ * `tickflow process`: Kafka → stream processor → PostgreSQL, consumer group tickflow-process; every
+ * written batch becomes signals on the `signals` topic for `serve` and its alert engine.
+ */
 export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const db = await openStore(ctx);
   const bus = await openBus(ctx);
-  const processor = await startProcessor({ ...deps(ctx), bus, db });
+  const processor = await startProcessor({ ...deps(ctx), bus, db, onWritten: publishSignalsTo(ctx, bus) });
   ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
   watchLag(ctx, { [processorGroup(ctx.config.bus)]: processor });
   return { opsUrl: await serveOps(ctx) };
 }
 
-/** `tickflow serve`: the API and dashboard over a PostgreSQL server, live data from Kafka. */
+/**
+ * `tickflow serve`: the API and dashboard over a PostgreSQL server, live data from Kafka: market
+ * events for the tape and forming candles, the processor's signals (candles, metrics, anomalies)
+ * for the charts and the alert engine.
+ */
 export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { apiUrl: string }> {
   requireKafka(ctx);
   const { config } = ctx;
@@ -70,11 +78,14 @@ export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { a
     intervals: config.processor.candleIntervals,
     whaleNotional: config.processor.whaleNotional,
     whaleNotionalBySymbol: config.processor.whaleNotionalBySymbol,
+    tradeStream: tradeStreamOf(config),
   });
   const consumer = await feedLive(bus, live, ctx);
   ctx.shutdown.onShutdown('stop live feed', () => consumer.close(), ShutdownOrder.stopReading);
-  followStoredWindows(ctx, db, live);
-  const app = await buildApp({ ...deps(ctx), db, live, pipeline: () => ({ source: null, bus: { kind: bus.kind, consumerLag: null } }) });
+  const signals = await signalsFromBus(ctx, bus);
+  signals.subscribe((batch) => live.publishSignals(batch));
+  const alerts = await startAlertsFor(ctx, { db, bus, signals });
+  const app = await buildApp({ ...deps(ctx), db, live, alerts, pipeline: () => ({ source: null, bus: { kind: bus.kind, consumerLag: null } }) });
   const apiUrl = await serveApi(ctx, app);
   return { apiUrl, opsUrl: apiUrl };
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { createLiveFeed, type LiveFeed } from '../api/live.js';
-import { publishProcessorOutputs } from '../api/processor-outputs.js';
+import type { AlertService } from '../alerts/service.js';
 import type { Bus } from '../bus/bus.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
-import { processorGroup, startProcessor } from '../processors/processor-role.js';
+import { processorGroup, startProcessor, tradeStreamOf } from '../processors/processor-role.js';
 import type { Simulator } from '../simulator/index.js';
 import type { Source } from '../sources/source.js';
 import type { Database } from '../store/database.js';
@@ -13,6 +13,7 @@ import { lastStoredIds } from '../store/resume.js';
 import type { Healer } from '../history/healer.js';
 import type { MarketSource } from '../sources/markets.js';
 import { storeGroup, startStoreWriter, type StoreWriter } from '../store/writer.js';
+import { startAlertsFor } from './alerts.js';
 import { serveApi } from './api-server.js';
 import { openBus } from './bus.js';
 import { deps, type RoleContext } from './context.js';
@@ -21,6 +22,7 @@ import { watchLag } from './lag.js';
 import { feedLive } from './live.js';
 import { openSinks, publishEverywhere } from './sinks.js';
 import { startHealing } from './heal.js';
+import { createSignalHub, signalMapper } from './signals.js';
 import { createSource, type StartedSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
@@ -35,6 +37,8 @@ export interface RunningPipeline {
   readonly live: LiveFeed;
   /** Gap healing from REST (heal.enabled). */
   readonly healer: Healer | undefined;
+  /** The alert engine; undefined when alerts.enabled is false. */
+  readonly alerts: AlertService | undefined;
   readonly app: FastifyInstance | undefined;
   /** http://host:port of the API and dashboard, when enabled. */
   readonly apiUrl: string | undefined;
@@ -63,9 +67,14 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
     intervals: config.processor.candleIntervals,
     whaleNotional: config.processor.whaleNotional,
     whaleNotionalBySymbol: config.processor.whaleNotionalBySymbol,
+    tradeStream: tradeStreamOf(config),
   });
+  // One stream of processor outputs, in process: the live feed and the alert engine subscribe.
+  const signals = createSignalHub(ctx);
+  signals.subscribe((batch) => live.publishSignals(batch));
+  const toSignals = signalMapper(ctx);
   const processor = config.processor.enabled
-    ? await startProcessor({ ...deps(ctx), bus, db, onWritten: (rows) => publishProcessorOutputs(live, rows) })
+    ? await startProcessor({ ...deps(ctx), bus, db, onWritten: (rows) => signals.publish(toSignals(rows)) })
     : undefined;
   if (processor) ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
 
@@ -80,6 +89,8 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   let app: FastifyInstance | undefined;
   let apiUrl: string | undefined;
   let listed: StartedSource['instruments'] = [];
+  let source: Source | undefined;
+  const alerts = await startAlertsFor(ctx, { db, bus, signals, source: () => source?.status(), lag: () => lag });
   if (config.api.enabled) {
     app = await buildApp({
       ...deps(ctx),
@@ -102,26 +113,28 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   // Per market: spot and USD-M ids are separate sequences.
   const resumeFrom = (m: MarketSource) => lastStoredIds(db, { ...config.source, market: m.market, symbols: [...m.symbols] });
   const started = await createSource(ctx, { resumeFrom });
-  const { source, simulator, simulators } = started;
+  const { simulator, simulators } = started;
+  source = started.source;
   listed = started.instruments;
   healer = startHealing(ctx, db, (batch) => publishEverywhere(bus, sinks, batch), started.rest);
   ingest = await startIngest(ctx, started, bus, sinks);
   lag = watchLag(ctx, processor ? { [storeGroup(config.bus)]: writer, [processorGroup(config.bus)]: processor } : { [storeGroup(config.bus)]: writer });
   const running = ingest;
 
-  const drained = source.finished.then(async () => {
+  const finite = source;
+  const drained = finite.finished.then(async () => {
     // The book as the recording leaves it is stored too, not only the last periodic snapshot.
     await running.books?.flush();
     await bus.drain?.();
     await Promise.all(sinks.map((s) => s.flush()));
     await processor?.finish();
     await writer.flush();
-    const error = source.status().error;
+    const error = finite.status().error;
     // What was read is stored either way; a source that could not read to its end is a failed run.
     if (error !== undefined) throw new TickflowError(ErrorCodes.DECODE, `source failed after storing what it read: ${error}`);
     logger.info(running.totals(), 'source finished: every event stored and every window closed');
   });
-  return { source, ingest: running, simulator, simulators, bus, db, live, healer, app, apiUrl, drained };
+  return { source: finite, ingest: running, simulator, simulators, bus, db, live, alerts, healer, app, apiUrl, drained };
 }
 
 /** Waits (at most `limitMs`) until the store writer has written everything the bus already held. */

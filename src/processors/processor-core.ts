@@ -24,7 +24,7 @@ export interface ProcessorOptions {
   readonly volumeSpikeFactor: number;
   readonly volumeSpikeLookback: number;
   readonly priceMovePct: number;
-  readonly spreadWarningFactor: number;
+  readonly spreadWarningFactor?: number | undefined;
   readonly spreadWarningBps: number;
   readonly whaleNotional: number;
   readonly whaleNotionalBySymbol: Readonly<Record<string, number>>;
@@ -199,7 +199,7 @@ export class ProcessorCore {
   private readonly candleRestore = new Map<string, { retain: number; restore: (row: CandleRow) => void }>();
 
   constructor(private readonly options: ProcessorOptions) {
-    this.whales = new WhaleDetector(options.whaleNotional, options.whaleNotionalBySymbol);
+    this.whales = new WhaleDetector(options);
     const retainFor = (sizeMs: number) => Math.max(2, Math.ceil(options.lateRetentionMs / sizeMs));
     const engineOptions = { maxFillWindows: options.maxFillWindows };
     let step = 0;

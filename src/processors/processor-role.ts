@@ -29,8 +29,11 @@ export interface ProcessorDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly health: HealthRegistry;
-  /** Told about every batch of rows once it is committed (the dashboard's live feed listens). */
-  readonly onWritten?: (upserts: readonly Upsert[]) => void;
+  /**
+   * Told about every batch of rows once it is written, before offsets commit: the signal stream
+   * (src/bus/signals.ts) starts here. Awaited, so a publish to Kafka is back-pressure too.
+   */
+  readonly onWritten?: (upserts: readonly Upsert[]) => void | Promise<void>;
 }
 
 export interface Processor {
@@ -135,7 +138,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
       const seconds = (monotonicMs() - started) / 1000;
       const now = Date.now();
       for (const { part, written } of results) {
-        deps.onWritten?.(part);
+        await deps.onWritten?.(part);
         for (const [table, n] of written) {
           metrics.rowsWritten.inc({ table }, n);
           metrics.writeLatency.observe({ table }, seconds);

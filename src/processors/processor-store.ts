@@ -253,6 +253,8 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
       vwap: strOrNull(r.vwap), priceStddev: num(r.price_stddev), tradeCount: num(r.trade_count),
       volume: str(r.volume), quoteVolume: str(r.quote_volume), buyVolume: str(r.buy_volume), sellVolume: str(r.sell_volume),
       buySellRatio: strOrNull(r.buy_sell_ratio), largestTradeQty: str(r.largest_trade_qty),
+      // Not stored: a reloaded window only continues, its flags are decided from `history` again.
+      volumeBaseline: null,
       largestTradeNotional: str(r.largest_trade_notional), open: str(r.open), close: str(r.close),
       firstTradeId: num(r.first_trade_id), lastTradeId: num(r.last_trade_id), samples: num(r.samples),
       priceMean: num(r.price_mean), priceM2: num(r.price_m2), volatilityAlert: r.volatility_alert === true,

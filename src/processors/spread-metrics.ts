@@ -55,7 +55,8 @@ export interface SpreadMetricsRow extends Instrument {
 
 export interface SpreadOptions {
   readonly windowMs: number;
-  readonly warningFactor: number;
+  /** Warn when the average spread exceeds this multiple of the window's minimum; unset: never (see config.processor.spreadWarningFactor). */
+  readonly warningFactor: number | undefined;
   readonly warningBps: number;
   readonly retain: number;
 }
@@ -82,7 +83,7 @@ export function spreadRow(window: Window<SpreadState>, options: SpreadOptions): 
   const n: Dec = { value: BigInt(s.updateCount), scale: 0 };
   const avgBps = s.sumBps / s.updateCount;
   // avg > factor × min  ⇔  sum > factor × min × n, exact.
-  const wide = compare(s.sumSpread, mul(mul(decimalFromNumber(options.warningFactor), s.minSpread), n)) > 0;
+  const wide = options.warningFactor !== undefined && compare(s.sumSpread, mul(mul(decimalFromNumber(options.warningFactor), s.minSpread), n)) > 0;
   return {
     ...window.instrument,
     interval: windowLabel(window.end - window.start),

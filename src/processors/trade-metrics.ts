@@ -47,6 +47,11 @@ export interface TradeMetricsRow extends Instrument {
   readonly priceMean: number;
   readonly priceM2: number;
   readonly volatilityAlert: boolean;
+  /**
+   * Mean volume of the baseline windows the volume-spike flag compares with (decimal string); null
+   * without any. Not stored: it is what the signal stream's volume-spike ratio is made from.
+   */
+  readonly volumeBaseline: string | null;
   readonly volumeSpike: boolean;
   readonly priceMove: boolean;
   readonly isFinal: boolean;
@@ -149,6 +154,7 @@ export function tradeMetricsRow(
     priceMean: s.priceMean,
     priceM2: s.priceM2,
     volatilityAlert: vwap !== null && stddev / toNumber(vwap) > options.volatilityRatio,
+    volumeBaseline: baseline.length > 0 ? formatDecimal(divide(baselineSum, { value: BigInt(baseline.length), scale: 0 }, AVERAGE_SCALE)) : null,
     volumeSpike,
     priceMove,
     isFinal: window.final,

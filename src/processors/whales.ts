@@ -14,19 +14,38 @@ export interface WhaleRow extends Instrument {
   readonly side: 'buy' | 'sell';
 }
 
-/** Picks trades whose notional reaches the symbol's threshold (per-symbol override, else default). */
+/** config.processor's whale settings: a default notional (quote currency) and per-symbol overrides. */
+export interface WhaleSettings {
+  readonly whaleNotional: number;
+  readonly whaleNotionalBySymbol: Readonly<Record<string, number>>;
+}
+
+/**
+ * The one home of the whale rule: a trade is a whale when price × quantity reaches its symbol's
+ * threshold (per-symbol override, else the default). Thresholds are per symbol: a symbol's notional
+ * means the same on every market. The processor, the live tape and /api/trades all ask this.
+ */
 export class WhaleDetector {
   private readonly thresholds = new Map<string, Dec>();
   private readonly defaultThreshold: Dec;
 
-  constructor(whaleNotional: number, bySymbol: Readonly<Record<string, number>>) {
-    this.defaultThreshold = decimalFromNumber(whaleNotional);
-    for (const [symbol, n] of Object.entries(bySymbol)) this.thresholds.set(symbol.toUpperCase(), decimalFromNumber(n));
+  constructor(settings: WhaleSettings) {
+    this.defaultThreshold = decimalFromNumber(settings.whaleNotional);
+    for (const [symbol, n] of Object.entries(settings.whaleNotionalBySymbol)) this.thresholds.set(symbol.toUpperCase(), decimalFromNumber(n));
+  }
+
+  /** The symbol's threshold in quote currency. */
+  threshold(symbol: string): Dec {
+    return this.thresholds.get(symbol.toUpperCase()) ?? this.defaultThreshold;
+  }
+
+  /** Whether a notional (quote currency) reaches the symbol's threshold. */
+  isWhale(symbol: string, notional: Dec): boolean {
+    return compare(notional, this.threshold(symbol)) >= 0;
   }
 
   detect(t: TradeInput): WhaleRow | undefined {
-    // Thresholds are per symbol (config.processor.whaleNotionalBySymbol): a symbol's notional means the same on every market.
-    if (compare(t.notional, this.thresholds.get(t.instrument.symbol) ?? this.defaultThreshold) < 0) return undefined;
+    if (!this.isWhale(t.instrument.symbol, t.notional)) return undefined;
     return {
       ...t.instrument,
       tradeId: t.id,

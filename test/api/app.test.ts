@@ -71,13 +71,13 @@ test('HTTP API against a migrated embedded database', async (t) => {
     assert.equal((await app.inject('/api/whales')).json().whales.length, 1);
   });
 
-  await t.test('/api/anomalies turns flagged metric windows into entries, newest first', async () => {
+  await t.test('/api/anomalies turns flagged metric windows into entries, newest first, each stating its threshold', async () => {
     const res = await app.inject('/api/anomalies?symbol=BTCUSDT');
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json().anomalies.map((a: { kind: string; time: number; message: string }) => [a.kind, a.time, a.message]), [
-      ['spreadWarning', minute(2), 'average spread 14.50 bps in 30s'],
-      ['volumeSpike', minute(1), 'volume 5 in 1m, above the recent average'],
-      ['priceMove', minute(1), 'price +2.50% in 1m (100 → 102.5)'],
+    assert.deepEqual(res.json().anomalies.map((a: { kind: string; time: number; message: string; threshold: number }) => [a.kind, a.time, a.message, a.threshold]), [
+      ['spreadWarning', minute(2), 'average spread 14.50 bps in 30s (threshold 10 bps)', 10],
+      ['volumeSpike', minute(1), 'volume 5 in 1m, above 3 × the recent average', 3],
+      ['priceMove', minute(1), 'price +2.50% in 1m (100 → 102.5; threshold ±2%)', 2],
     ]);
   });
 

@@ -141,7 +141,7 @@ export function tradeMetricsRow(symbol: string, windowStart: number, values: Par
     exchange: 'binance', market: 'spot', symbol, interval: '1m', windowStart, windowEnd: windowStart + 60_000, vwap: '100.5', priceStddev: 0.25, tradeCount: 10,
     volume: '5', quoteVolume: '502.5', buyVolume: '3', sellVolume: '2', buySellRatio: '1.5', largestTradeQty: '1',
     largestTradeNotional: '101', open: '100', close: '101', firstTradeId: 1, lastTradeId: 10, samples: 10, priceMean: 100.5,
-    priceM2: 0.6, volatilityAlert: false, volumeSpike: false, priceMove: false, isFinal: true, sourceOffset: 0n,
+    priceM2: 0.6, volatilityAlert: false, volumeBaseline: null, volumeSpike: false, priceMove: false, isFinal: true, sourceOffset: 0n,
     ...values,
   };
 }

@@ -5,9 +5,14 @@ import { test } from 'node:test';
 import { createGunzip } from 'node:zlib';
 import { LiveCandles } from '../../src/api/live-candles.js';
 import type { LiveCandle } from '../../src/api/live-messages.js';
+import type { TradeEvent } from '../../src/core/events.js';
+import type { CandleRow } from '../../src/processors/candles.js';
 import { formatDecimal, parseDecimal, trim } from '../../src/core/decimal.js';
+import { ProcessorCore } from '../../src/processors/processor-core.js';
+import { tradeInput } from '../../src/processors/trade-input.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { sharedData } from '../support/data.js';
+import { asInputs, processorOptions, recordedEvents } from '../processors/support.js';
 
 const canonical = (d: string) => formatDecimal(trim(parseDecimal(d)));
 
@@ -25,7 +30,7 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
     const parsed = parseFrame(json, 'usdm', 0);
     if (parsed.ok !== true || parsed.event.type !== 'trade') continue;
     const e = parsed.event;
-    for (const c of candles.apply({ exchange: e.exchange, market: e.market, symbol: e.symbol, price: e.price, quantity: e.quantity, time: e.tradeTime })) lastVersion.set(c.time, c);
+    for (const c of candles.apply(tradeInput(e))) lastVersion.set(c.time, c);
   }
 
   const rows = readFileSync(official, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
@@ -52,18 +57,49 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
 });
 
 const X = { exchange: 'binance', market: 'spot', symbol: 'X' };
+const at = (id: number, price: string, quantity: string, time: number) =>
+  tradeInput({ type: 'trade', ...X, eventTime: time, ingestionTimestamp: time * 1000, tradeId: id, price, quantity, tradeTime: time, buyerIsMaker: false });
 
-test('a trade older than the forming window is ignored; an older trade inside it does not move the close', () => {
+test('a trade older than the forming window is ignored; open and close follow trade ids, not arrival', () => {
   const candles = new LiveCandles(['1m']);
   const t0 = 1_723_161_600_000;
-  candles.apply({ ...X, price: '10', quantity: '1', time: t0 + 5_000 });
-  candles.apply({ ...X, price: '12', quantity: '1', time: t0 + 61_000 });
-  assert.deepEqual(candles.apply({ ...X, price: '99', quantity: '1', time: t0 + 59_000 }), []);
-  const [c] = candles.apply({ ...X, price: '11.5', quantity: '0.25', time: t0 + 60_500 });
+  candles.apply(at(1, '10', '1', t0 + 5_000));
+  candles.apply(at(11, '12', '1', t0 + 61_000));
+  assert.deepEqual(candles.apply(at(9, '99', '1', t0 + 59_000)), []);
+  // Arrives after id 11 but was traded before it (a reordered frame): it opens the candle, the close stays.
+  const [c] = candles.apply(at(10, '11.5', '0.25', t0 + 60_500));
   assert.deepEqual(
     c && [c.time, c.open, c.high, c.low, c.close, c.volume, c.tradeCount, c.partial],
-    [t0 + 60_000, '12', '12', '11.5', '12', '1.25', 2, false],
+    [t0 + 60_000, '11.5', '12', '11.5', '12', '1.25', 2, false],
   );
   candles.reset(X);
-  assert.equal(candles.apply({ ...X, price: '13', quantity: '1', time: t0 + 62_000 })[0]?.partial, true);
+  assert.equal(candles.apply(at(12, '13', '1', t0 + 62_000))[0]?.partial, true);
+});
+
+test('the live candle and the processor\'s candle agree trade for trade on a replayed recording', async (t) => {
+  const recording = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
+  if (!recording) return;
+  const trades = (await recordedEvents(recording, 'spot')).filter((e): e is TradeEvent => e.type === 'trade');
+  assert.ok(trades.length > 1_000, `trades in the recording: ${trades.length}`);
+  const core = new ProcessorCore(processorOptions({ candleIntervals: ['1m', '5m'] }));
+  const live = new LiveCandles(['1m', '5m']);
+  const key = (c: { interval: string; time: number }) => `${c.interval}@${c.time}`;
+  let compared = 0;
+  for (const input of asInputs(trades)) {
+    const rows = new Map<string, CandleRow>();
+    const result = core.ingest([input]);
+    for (const u of [...result.upserts, ...core.partials()]) if (u.table === 'candles') rows.set(key({ interval: u.row.interval, time: u.row.windowStart }), u.row);
+    for (const c of live.apply(tradeInput(input.event as TradeEvent))) {
+      const row = rows.get(key(c));
+      assert.ok(row, `processor row for ${key(c)} after trade ${(input.event as TradeEvent).tradeId}`);
+      // The first window of the feed is partial on both sides (the recording starts inside it): they still agree.
+      assert.deepEqual(
+        [c.open, c.high, c.low, c.close, c.volume, c.tradeCount],
+        [row.open, row.high, row.low, row.close, row.volume, row.tradeCount],
+        `${key(c)} after trade ${(input.event as TradeEvent).tradeId}`,
+      );
+      compared += 1;
+    }
+  }
+  assert.equal(compared, trades.length * 2);
 });

@@ -32,17 +32,27 @@ test('messages reach only the subscribers of their symbol and interval, with wha
   assert.equal(btc.pending + eth1m.pending, 0);
 });
 
-test('a symbol with both streams uses trades, not aggTrades, for the tape and the candle', () => {
+test('the tape and the candle follow the processor\'s trade stream: with `trade`, aggTrades are never counted', () => {
   const live = createLiveFeed(feedOptions);
   const sub = live.subscribe({ instruments: [spot('BTCUSDT')], intervals: ['1m'] });
   live.publish(aggTrade('BTCUSDT', 50, '1', '1', T0));
   live.publish(trade('BTCUSDT', 500, '2', '1', T0 + 1));
   live.publish(aggTrade('BTCUSDT', 51, '3', '1', T0 + 2));
   const ms = sub.take();
-  assert.deepEqual(ofType(ms, 'trade').map((t) => [t.kind, t.id]), [['aggTrade', 50], ['trade', 500]]);
+  assert.deepEqual(ofType(ms, 'trade').map((t) => [t.kind, t.id]), [['trade', 500]]);
   const last = ofType(ms, 'candle').at(-1) as LiveCandle;
-  // The switch restarted the candle (partial) so the aggTrade volume is not counted twice.
   assert.deepEqual([last.open, last.volume, last.tradeCount, last.partial], ['2', '1', 1, true]);
+});
+
+test('with tradeStream aggTrade, the tape and the candle count aggTrades (each the trades it stands for)', () => {
+  const live = createLiveFeed({ ...feedOptions, tradeStream: 'aggTrade' });
+  const sub = live.subscribe({ instruments: [spot('BTCUSDT')], intervals: ['1m'] });
+  live.publish(trade('BTCUSDT', 500, '2', '1', T0 + 1));
+  live.publish({ ...aggTrade('BTCUSDT', 51, '3', '1', T0 + 2), firstTradeId: 501, lastTradeId: 503 });
+  const ms = sub.take();
+  assert.deepEqual(ofType(ms, 'trade').map((t) => [t.kind, t.id]), [['aggTrade', 51]]);
+  const last = ofType(ms, 'candle').at(-1) as LiveCandle;
+  assert.deepEqual([last.open, last.volume, last.tradeCount], ['3', '1', 3]);
 });
 
 test('a new subscriber starts with the latest book ticker, candles, metrics; anomalies and gaps go live only', () => {

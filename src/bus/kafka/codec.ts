@@ -1,4 +1,5 @@
 import type { PipelineEvent } from '../../core/events.js';
+import type { BusEvent } from '../bus.js';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 
 /** Record headers (docs/kafka.md): the event type and the version of the value's JSON layout. */
@@ -6,10 +7,11 @@ export const TYPE_HEADER = 'tickflow-type';
 export const SCHEMA_HEADER = 'tickflow-schema';
 export const SCHEMA_VERSION = '1';
 
-const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'bookSnapshot', 'kline', 'gap']);
+/** Types keyed by instrument: market records, gaps and the processor's signals. */
+const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'bookSnapshot', 'kline', 'gap', 'signal']);
 
 /** The record value: the normalized event as JSON, field names exactly as in src/core/events.ts. */
-export function encodeEvent(event: PipelineEvent): Buffer {
+export function encodeEvent(event: BusEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
@@ -18,7 +20,7 @@ export function encodeEvent(event: PipelineEvent): Buffer {
  * (a known `type`, a symbol on symbol-keyed events), so a record from a foreign producer or a
  * truncated write becomes a dead letter instead of crashing a consumer further down.
  */
-export function decodeEvent(value: Buffer | undefined, typeHeader: string | undefined): PipelineEvent {
+export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | undefined): BusEvent {
   if (value === undefined || value.length === 0) throw decodeError('empty record value');
   let parsed: unknown;
   try {
@@ -42,7 +44,14 @@ export function decodeEvent(value: Buffer | undefined, typeHeader: string | unde
   } else {
     throw decodeError(`unknown event type ${JSON.stringify(type)}`);
   }
-  return record as unknown as PipelineEvent;
+  return record as unknown as BusEvent;
+}
+
+/** A record of a source topic: as decodeBusEvent, but a signal is an error too (sinks take only source records). */
+export function decodeEvent(value: Buffer | undefined, typeHeader: string | undefined): PipelineEvent {
+  const event = decodeBusEvent(value, typeHeader);
+  if (event.type === 'signal') throw decodeError('a signal where a source record was expected');
+  return event;
 }
 
 function decodeError(message: string, cause?: unknown): TickflowError {

@@ -5,8 +5,8 @@ import { retry, sleep } from '../../core/retry.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
-import type { BusConsumer, ConsumerHooks, Delivery, TopicId } from '../bus.js';
-import { decodeEvent, TYPE_HEADER } from './codec.js';
+import type { BusConsumer, BusEvent, ConsumerHooks, Delivery, TopicId } from '../bus.js';
+import { decodeBusEvent, TYPE_HEADER } from './codec.js';
 import { isAuthenticationFailure, kafkaCanRetry } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
@@ -63,7 +63,7 @@ export class KafkaGroupConsumer implements BusConsumer {
 
   constructor(
     private readonly options: GroupConsumerOptions,
-    private readonly hooks: ConsumerHooks,
+    private readonly hooks: ConsumerHooks<BusEvent>,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -275,7 +275,7 @@ export class KafkaGroupConsumer implements BusConsumer {
    * partitions restart from the committed offsets). Returns false when the handler failed in a way
    * retrying cannot fix: the consumer then stops delivering and commits nothing past the batch.
    */
-  private async handOver(batch: readonly Delivery[], epoch: number): Promise<boolean> {
+  private async handOver(batch: readonly Delivery<BusEvent>[], epoch: number): Promise<boolean> {
     try {
       await retry(
         async () => {
@@ -302,14 +302,14 @@ export class KafkaGroupConsumer implements BusConsumer {
     }
   }
 
-  private async decode(messages: KafkaMessage[]): Promise<Delivery[]> {
-    const batch: Delivery[] = [];
+  private async decode(messages: KafkaMessage[]): Promise<Delivery<BusEvent>[]> {
+    const batch: Delivery<BusEvent>[] = [];
     for (const m of messages) {
       const topic = this.logical.get(m.topic)!;
       const key = m.key?.toString('utf8') ?? '';
       try {
         const typeHeader = findHeader(m.headers, TYPE_HEADER);
-        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeEvent(m.value, typeHeader) });
+        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeBusEvent(m.value, typeHeader) });
       } catch (err) {
         const origin = `kafka:${m.topic}`;
         const reason = 'undecodable_record';

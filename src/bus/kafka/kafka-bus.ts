@@ -1,13 +1,12 @@
 import { Admin } from '@platformatic/kafka';
 import type { Config } from '../../config/schema.js';
 import type { PipelineEvent } from '../../core/events.js';
-import { eventKey } from '../../core/events.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 import { explainKafkaFailure } from './failures.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
-import type { Bus, BusConsumer, ConsumerHooks, ConsumerOptions, TopicId } from '../bus.js';
-import { topicOf } from '../bus.js';
+import type { Bus, BusConsumer, BusEvent, ConsumerHooks, ConsumerOptions, TopicId } from '../bus.js';
+import { busKey, topicOf } from '../bus.js';
 import { encodeEvent, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from './codec.js';
 import { KafkaGroupConsumer } from './consumer.js';
 import { KafkaPublisher } from './producer.js';
@@ -96,11 +95,11 @@ export class KafkaBus implements Bus {
     return !this.closed && this.publisher.writable();
   }
 
-  publish(events: readonly PipelineEvent[]): Promise<void> {
+  publish(events: readonly BusEvent[]): Promise<void> {
     return this.publisher.send(
       events.map((event) => ({
         topic: this.topicName(topicOf(event)),
-        key: Buffer.from(eventKey(event)),
+        key: Buffer.from(busKey(event)),
         value: encodeEvent(event),
         headers: new Map([
           [TYPE_HEADER_KEY, Buffer.from(event.type)],
@@ -110,7 +109,9 @@ export class KafkaBus implements Bus {
     );
   }
 
-  async subscribe(options: ConsumerOptions, hooks: ConsumerHooks): Promise<BusConsumer> {
+  async subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, typedHooks: ConsumerHooks<E>): Promise<BusConsumer> {
+    // A group only subscribes to topics that carry E, so every decoded record it is handed is an E.
+    const hooks = typedHooks as unknown as ConsumerHooks<BusEvent>;
     const consumer = new KafkaGroupConsumer(
       {
         brokers: this.config.brokers,

@@ -3,6 +3,7 @@ import { migration002 } from './002-processor.js';
 import { migration004 } from './004-field-hardening.js';
 import { migration003 } from './003-instrument-identity.js';
 import { migration006 } from './006-book-import.js';
+import { migration007 } from './007-alerts.js';
 import { migration009 } from './009-heal.js';
 import type { Migration } from './migration.js';
 
@@ -14,6 +15,7 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * 002 — the stream processor's candles, trade_metrics, spread_metrics, whale_trades, late_events;
  * 003 — instrument identity (issue 13); 004 — field hardening (issue 9);
  * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints;
+ * 007 — alert_events and alert_deliveries (issue 12);
  * 009 — gaps.heal_error and the index of gaps still to heal.
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration009];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration009];

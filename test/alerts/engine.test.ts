@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AlertEngine, type StateProbe } from '../../src/alerts/engine.js';
+import { configSchema, type AlertRule } from '../../src/config/schema.js';
+import type { SpreadMetricsSignal, WhaleSignal } from '../../src/core/signals.js';
+
+const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };
+const ETH = { ...BTC, symbol: 'ETHUSDT' };
+const T0 = 1_723_161_600_000;
+const NONE: StateProbe = { consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] };
+
+function rule(r: Partial<AlertRule> & Pick<AlertRule, 'name' | 'condition' | 'threshold'>): AlertRule {
+  return configSchema.parse({ alerts: { rules: [r] } }).alerts.rules[0] as AlertRule;
+}
+
+const spread = (instrument: typeof BTC, start: number, bps: number): SpreadMetricsSignal => ({
+  type: 'signal', kind: 'spreadMetrics', ...instrument, interval: '30s', time: start, end: start + 30_000, final: true,
+  avgSpreadBps: bps, minSpread: '0.01', maxSpread: '0.5', updateCount: 100,
+});
+
+/** An engine whose clock the test moves. */
+function clocked(rules: AlertRule[]) {
+  let now = T0;
+  const engine = new AlertEngine(rules, () => now);
+  return { engine, at: (ms: number) => (now = ms) };
+}
+
+test('a window condition fires only after holding for `for`, states its threshold, resolves once, and per-symbol thresholds apply', () => {
+  const { engine, at } = clocked([rule({ name: 'spread-wide', condition: 'spread', threshold: 10, thresholds: { ETHUSDT: 50 }, for: 60_000 })]);
+  const seen: string[] = [];
+  const step = (start: number, btc: number, eth: number) => {
+    at(start + 40_000);
+    engine.observe(spread(BTC, start, btc));
+    engine.observe(spread(ETH, start, eth));
+    for (const t of engine.evaluate(NONE)) seen.push(`${t.state} ${t.instrument?.symbol} ${t.message}`);
+  };
+  step(T0, 12, 20); // BTC breaches (held 30 s); ETH is under its own 50 bps
+  assert.deepEqual(seen, []);
+  assert.deepEqual(engine.active().map((a) => [a.state, a.instrument?.symbol]), [['pending', 'BTCUSDT']]);
+  step(T0 + 30_000, 15, 20); // held 60 s: fires
+  assert.equal(seen.length, 1);
+  assert.match(seen[0] ?? '', /^firing BTCUSDT spread-wide firing on BTCUSDT .*average spread 15\.00 bps \(threshold 10\.00 bps for 1m\)$/);
+  step(T0 + 60_000, 14, 20); // still firing: nothing new
+  assert.equal(seen.length, 1);
+  step(T0 + 90_000, 2, 20); // clears
+  assert.equal(seen.length, 2);
+  assert.match(seen[1] ?? '', /^resolved BTCUSDT/);
+  step(T0 + 120_000, 2, 20);
+  assert.equal(seen.length, 2);
+});
+
+test('a breach shorter than `for` never fires; noData ok resolves quiet windows, noData alerting fires on them', () => {
+  const { engine, at } = clocked([
+    rule({ name: 'quiet-ok', condition: 'spread', threshold: 10, for: 60_000, noData: 'ok', noDataAfter: 90_000 }),
+    rule({ name: 'quiet-alerting', condition: 'spread', threshold: 10, for: 60_000, noData: 'alerting', noDataAfter: 90_000 }),
+  ]);
+  at(T0 + 30_000);
+  engine.observe(spread(BTC, T0, 20));
+  assert.deepEqual(engine.evaluate(NONE), []);
+  at(T0 + 60_000);
+  engine.observe(spread(BTC, T0 + 30_000, 1));
+  assert.deepEqual(engine.evaluate(NONE), []);
+  assert.deepEqual(engine.active(), []);
+  // No window for 90 s: "ok" stays quiet; "alerting" starts a run then and fires `for` later.
+  at(T0 + 60_000 + 91_000);
+  assert.deepEqual(engine.evaluate(NONE), []);
+  assert.deepEqual(engine.active().map((a) => [a.rule, a.state]), [['quiet-alerting', 'pending']]);
+  at(T0 + 60_000 + 150_000);
+  const fired = engine.evaluate(NONE);
+  assert.deepEqual(fired.map((t) => [t.rule.name, t.state, t.value]), [['quiet-alerting', 'firing', null]]);
+  assert.match(fired[0]?.message ?? '', /no data/);
+});
+
+test('whale: an event holds for `within`; the same run is one alert, keyed by its first trade time (a replay gives the same key)', () => {
+  const whale = (time: number, notional: string): WhaleSignal => ({
+    type: 'signal', kind: 'whale', ...BTC, time, tradeId: time, price: '60000', quantity: '1', notional, side: 'buy', threshold: '100000',
+  });
+  const rules = [rule({ name: 'whale', condition: 'whale', threshold: 1_000_000, for: 0, within: 60_000 })];
+  const run = () => {
+    const { engine, at } = clocked(rules);
+    const out: string[] = [];
+    for (const [time, notional] of [[T0, '500000'], [T0 + 1_000, '2000000'], [T0 + 20_000, '3000000'], [T0 + 200_000, '1500000']] as const) {
+      at(time);
+      engine.observe(whale(time, notional));
+      for (const t of engine.evaluate(NONE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
+    }
+    at(T0 + 300_000);
+    for (const t of engine.evaluate(NONE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
+    return out;
+  };
+  const first = run();
+  assert.deepEqual(first.map((s) => s.split(':')[0]), [`firing@${T0 + 1_000}`, `resolved@${T0 + 1_000}`, `firing@${T0 + 200_000}`, `resolved@${T0 + 200_000}`]);
+  assert.deepEqual(run(), first);
+});
+
+test('state conditions: disconnected connections fire after `for` and resolve; unknown state follows noData; restored alerts are not announced again', () => {
+  const rules = [rule({ name: 'source-down', condition: 'sourceDisconnected', threshold: 0, for: 5_000, repeat: 60_000 })];
+  const { engine, at } = clocked(rules);
+  const probe = (state: number | null): StateProbe => ({ ...NONE, sourceDisconnected: state === null ? null : [{ key: 'binance-0', value: state }] });
+  at(T0);
+  assert.deepEqual(engine.evaluate(probe(1)), []);
+  at(T0 + 5_000);
+  const fired = engine.evaluate(probe(1));
+  assert.deepEqual(fired.map((t) => [t.state, t.key, t.activeAt]), [['firing', 'binance-0', T0]]);
+  at(T0 + 65_000);
+  assert.deepEqual(engine.evaluate(probe(1)).map((t) => t.state), ['repeat']);
+
+  // A new engine (a restart) with the firing alert restored: still down → nothing; back up → resolved with the same run's key.
+  const restarted = clocked(rules);
+  restarted.engine.restore([{ rule: 'source-down', key: 'binance-0', instrument: undefined, value: 1, threshold: 0, activeAt: T0, lastSentAt: T0 + 65_000, repeats: 1 }]);
+  restarted.at(T0 + 70_000);
+  assert.deepEqual(restarted.engine.evaluate(probe(1)), []);
+  restarted.at(T0 + 71_000);
+  const resolved = restarted.engine.evaluate(probe(0));
+  assert.deepEqual(resolved.map((t) => [t.state, t.activeAt]), [['resolved', T0]]);
+
+  // This process cannot see a source (serve): noData ok → nothing.
+  const blind = clocked(rules);
+  assert.deepEqual(blind.engine.evaluate(probe(null)), []);
+});
