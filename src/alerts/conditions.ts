@@ -23,6 +23,7 @@ function trimNumber(v: number): string {
 
 /** `90000` → `1m30s`; `0` → `0s`. */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   const parts: string[] = [];
   let rest = Math.round(ms / 1_000);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { GapEvent } from '../core/events.js';
-import { errorMessage } from '../core/errors.js';
+import { ErrorCodes, errorMessage, TickflowError } from '../core/errors.js';
 import type { Signal } from '../core/signals.js';
 import type { Logger } from '../ops/logger.js';
 import type { Database } from '../store/database.js';
@@ -112,7 +112,9 @@ export async function startAlerts(deps: AlertServiceDeps): Promise<AlertService>
 /** Sends a sample notification of `rule` to its notifiers (`tickflow alerts test`), bypassing state. */
 export async function sendTestNotification(config: Config, ruleName: string, notifiers: Partial<Record<NotifierKind, Notifier>>, now = Date.now()): Promise<{ notification: Notification; sent: NotifierKind[] }> {
   const rule = config.alerts.rules.find((r) => r.name === ruleName);
-  if (!rule) throw new Error(`no alert rule "${ruleName}"; configured: ${config.alerts.rules.map((r) => r.name).join(', ')}`);
+  if (!rule) {
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, `no alert rule "${ruleName}" in alerts.rules; configured: ${config.alerts.rules.map((r) => r.name).join(', ') || '(none)'}`);
+  }
   const symbol = rule.symbols[0] ?? config.source.symbols[0] ?? 'BTCUSDT';
   const instrument = { exchange: 'binance', market: config.source.market, symbol };
   const threshold = thresholdFor(rule, symbol);

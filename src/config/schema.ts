@@ -407,7 +407,7 @@ export const DEFAULT_ALERT_RULES: z.input<typeof alertRule>[] = [
   { name: 'spread-wide', condition: 'spread', threshold: 10, for: '1m' },
   { name: 'volume-spike', condition: 'volumeSpike', threshold: 10, for: 0, repeat: '1h' },
   { name: 'price-move', condition: 'priceMove', threshold: 2, for: 0 },
-  { name: 'whale', condition: 'whale', threshold: 1_000_000, for: 0, within: '1m', sendResolved: false },
+  { name: 'whale', condition: 'whale', threshold: 5_000_000, for: 0, within: '1m', sendResolved: false },
   { name: 'gap-unhealed', condition: 'gapUnhealed', threshold: 0, for: '5m', within: '1h' },
   { name: 'consumer-lag', condition: 'consumerLag', threshold: 100_000, for: '2m' },
   { name: 'source-disconnected', condition: 'sourceDisconnected', threshold: 0, for: '1m' },

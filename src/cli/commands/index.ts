@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBackfill } from './backfill.js';
+import { registerAlerts } from './alerts.js';
 import { registerConfig } from './config.js';
 import { registerImport } from './import.js';
 import { registerVerify } from './verify.js';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerImport(program);
   registerVerify(program);
   registerBackfill(program);
+  registerAlerts(program);
 }

@@ -5,6 +5,7 @@ import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
 import { BookPanel } from './book-panel.js';
 import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeMetricRow, type TradeRow } from './api.js';
 import { CandleChart } from './candle-chart.js';
+import { mountAlertsPanel } from './alerts-panel.js';
 import { bpsDecimals, fixed, stepDecimals, type Precision } from './format.js';
 import { renderPipeline } from './pipeline-panel.js';
 import { SpreadChart, spreadBps } from './spread-chart.js';
@@ -360,6 +361,7 @@ async function start(): Promise<void> {
   book.start();
   void pollPipeline();
   setInterval(() => void pollPipeline(), 2_000);
+  mountAlertsPanel($('alerts'));
 }
 
 void start();
