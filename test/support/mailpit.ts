@@ -1,9 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { REPO_ROOT } from './data.js';
+import { freePort } from './kafka.js';
 import { tempDir, waitFor } from './pipeline.js';
 
 /** A message as Mailpit's HTTP API returns it (GET /api/v1/message/{ID}). */
@@ -25,20 +25,9 @@ export interface Mailpit {
   messages(): Promise<MailpitMessage[]>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 /**
  * A private Mailpit (installed by scripts/services/mailpit.sh) on free ports: SMTP with STARTTLS
- * required (a certificate of scripts/services/tls.sh) and AUTH required, HTTP API to read what
+ * required (a certificate of scripts/tls.sh) and AUTH required, HTTP API to read what
  * arrived. Stopped when the test ends.
  */
 export async function startMailpit(t: TestContext): Promise<Mailpit> {
@@ -46,7 +35,7 @@ export async function startMailpit(t: TestContext): Promise<Mailpit> {
   execFileSync('bash', [script, 'ensure'], { stdio: 'ignore' });
   const bin = execFileSync('bash', [script, 'path'], { encoding: 'utf8' }).trim();
   const dir = tempDir('tf-mailpit-');
-  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'services', 'tls.sh'), join(dir, 'tls')]);
+  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'tls.sh'), join(dir, 'tls')]);
   const username = 'alerts';
   const password = 'mailpit-secret-1';
   writeFileSync(join(dir, 'smtp-auth'), `${username}:${password}\n`);
