@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
 import {
@@ -162,4 +165,55 @@ test('healing across a restart: gaps a stopped run left unhealed, and the ids se
     const reasons = await db.query<{ reason: string; status: string }>(`SELECT DISTINCT reason, heal_status AS status FROM gaps ORDER BY reason`);
     assert.deepEqual(reasons, [{ reason: 'restart', status: 'healed' }, { reason: 'sequence', status: 'healed' }]);
   });
+});
+
+test('healing a replay: with heal.replayRestBaseUrl, the trades cut out of a recording are fetched from REST and the candle counts them', async (t) => {
+  const dir = tempDir();
+  // Spot trades as Binance sends them, 100 ms apart from 2024-08-09 00:00:00; the replayed copy lacks ids 1100-1129.
+  const start = 1723161600000;
+  const line = (id: number) => {
+    const time = start + (id - 1_000) * 100;
+    return `${BigInt(time) * 1_000_000n} {"stream":"btcusdt@trade","data":{"e":"trade","E":${time},"s":"BTCUSDT","t":${id},"p":"61000.${String(id).padStart(8, '0')}","q":"0.01000000","T":${time},"m":${id % 2 === 0},"M":true}}`;
+  };
+  const ids = Array.from({ length: 200 }, (_, i) => 1_000 + i);
+  const full = join(dir, 'btcusdt_full.txt');
+  const cut = join(dir, 'btcusdt_cut.txt');
+  writeFileSync(full, `${ids.map(line).join('\n')}\n`);
+  writeFileSync(cut, `${ids.filter((id) => id < 1_100 || id > 1_129).map(line).join('\n')}\n`);
+
+  // The exchange's REST history: a simulator replaying the whole recording (it plays once a client listens).
+  const sim = await startSimulator({ symbols: ['BTCUSDT'], replayFiles: [full], replaySpeed: 0 });
+  t.after(() => sim.close());
+  const listener = new WebSocket(`${sim.wsBaseUrl}/ws/btcusdt@trade`);
+  t.after(() => listener.terminate());
+  const lastId = async () => ((await (await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&limit=1`)).json()) as { id: number }[])[0]?.id;
+  await waitFor('the simulator played the recording', async () => (await lastId()) === 1_199, 60_000);
+
+  const dataDir = tempDir();
+  const { pipeline, stop } = await startTestPipeline(t, {
+    'source.kind': `replay:${cut}`,
+    'source.symbols': ['BTCUSDT'],
+    'source.streams': ['trade'],
+    'processor.candleIntervals': ['1m'],
+    'store.dataDir': dataDir,
+    'heal.replayRestBaseUrl': sim.restBaseUrl,
+    'heal.pollMs': 200,
+  });
+  await pipeline.drained;
+  await waitWhileProgressing(
+    'the replay gap healed',
+    async () => (await gapRows(pipeline.db)).some((g) => g.status !== null),
+    async () => [await gapRows(pipeline.db), pipeline.healer?.report()],
+  );
+  assert.deepEqual(await gapRows(pipeline.db), [{ stream: 'trade', first: 1_100, last: 1_129, status: 'healed', rows: 30 }]);
+  await waitWhileProgressing(
+    'the candles count the healed trades',
+    async () => {
+      const [c] = await pipeline.db.query<{ n: number }>("SELECT sum(trade_count)::float8 AS n FROM candles WHERE interval = '1m'");
+      return c?.n === 200;
+    },
+    async () => (await pipeline.db.query("SELECT window_start::text, trade_count::float8 FROM candles WHERE interval = '1m'")),
+  );
+  assert.deepEqual((await storedTradeRanges(pipeline.db)).get('btcusdt@trade'), [[1_000, 1_199]]);
+  assert.equal(await stop(), 0);
 });
