@@ -63,7 +63,8 @@ function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Co
 
 type MarketBase = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent | DepthSnapshotEvent;
 
-function source<E extends MarketBase>(): Column<E>[] {
+/** The instrument columns (exchange, market, symbol) of any record that carries one. */
+function source<E extends Exclude<PipelineEvent, DeadLetterEvent>>(): Column<E>[] {
   return [
     { name: 'exchange', type: 'text', value: (e) => e.exchange },
     { name: 'market', type: 'text', value: (e) => e.market },
@@ -147,9 +148,7 @@ const depthSnapshots = tableWrite<DepthSnapshotEvent>(
 const bookSnapshots = tableWrite<BookSnapshotEvent>(
   'book_snapshots',
   [
-    { name: 'exchange', type: 'text', value: (e) => e.exchange },
-    { name: 'market', type: 'text', value: (e) => e.market },
-    { name: 'symbol', type: 'text', value: (e) => e.symbol },
+    ...source(),
     { name: 'update_id', type: 'bigint', value: (e) => e.updateId },
     { name: 'depth', type: 'integer', value: (e) => e.depth },
     { name: 'bids', type: 'jsonb', value: (e) => JSON.stringify(e.bids) },
@@ -204,9 +203,7 @@ const klines = tableWrite<KlineEvent>(
 const gaps = tableWrite<GapEvent>(
   'gaps',
   [
-    { name: 'exchange', type: 'text', value: (e) => e.exchange },
-    { name: 'market', type: 'text', value: (e) => e.market },
-    { name: 'symbol', type: 'text', value: (e) => e.symbol },
+    ...source(),
     { name: 'stream', type: 'text', value: (e) => e.stream },
     { name: 'first_missing_id', type: 'bigint', value: (e) => e.firstMissingId },
     { name: 'last_missing_id', type: 'bigint', value: (e) => e.lastMissingId },
