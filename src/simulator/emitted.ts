@@ -25,6 +25,8 @@ function isContiguous(stream: string): boolean {
  */
 export class EmittedTracker {
   private readonly streams = new Map<string, StreamEmitted>();
+  /** Per stream, whether its ids are contiguous (decided once: record() runs for every frame). */
+  private readonly contiguous = new Map<string, boolean>();
 
   record(stream: string, firstId: number, lastId: number = firstId): void {
     let s = this.streams.get(stream);
@@ -35,7 +37,12 @@ export class EmittedTracker {
     s.frames += 1;
     s.firstId = s.firstId === null ? firstId : Math.min(s.firstId, firstId);
     s.lastId = s.lastId === null ? lastId : Math.max(s.lastId, lastId);
-    if (!isContiguous(stream)) {
+    let contiguous = this.contiguous.get(stream);
+    if (contiguous === undefined) {
+      contiguous = isContiguous(stream);
+      this.contiguous.set(stream, contiguous);
+    }
+    if (!contiguous) {
       s.count += 1;
       return;
     }
