@@ -20,6 +20,7 @@ import { signalsOf } from '../src/processors/signals.js';
 import { WhaleDetector } from '../src/processors/whales.js';
 import { parseFrame } from '../src/sources/binance/parse.js';
 import { readRecording } from '../src/sources/replay/recording.js';
+import { failOnProblems, printMachine } from './support/report.js';
 // The freqtrade file's reader is the tests' (one copy of its format).
 import { freqtradeAggTrades } from '../test/processors/support.js';
 
@@ -88,6 +89,7 @@ function measure(name: string, events: readonly MarketEvent[], tradeStream: 'tra
   return { name, hours: (now - first) / 3_600_000, firing, oldSpreadWindows, spreadWindows };
 }
 
+printMachine('start');
 const started = Date.now();
 const results = [
   measure('spot BTCUSDT 2024-08-08/09', await recorded(['binance-spot-ws/btcusdt_20240808.gz', 'binance-spot-ws/btcusdt_20240809.gz'], 'spot'), 'trade'),
@@ -105,3 +107,5 @@ for (const r of results) {
     `| ${r.name} | ${r.hours.toFixed(2)} | ${rules.map((rule) => perHour(r.firing[rule.name] ?? 0, r.hours)).join(' | ')} | ${perHour(r.oldSpreadWindows, r.hours)} | ${perHour(r.spreadWindows, r.hours)} |\n`,
   );
 }
+printMachine('end');
+failOnProblems(results.filter((r) => !(r.hours > 0)).map((r) => `${r.name}: no events replayed`));
