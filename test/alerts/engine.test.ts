@@ -118,3 +118,23 @@ test('state conditions: disconnected connections fire after `for` and resolve; u
   const blind = clocked(rules);
   assert.deepEqual(blind.engine.evaluate(probe(null)), []);
 });
+
+test('gap: a gap of more missing ids than the threshold fires and clears after `within`; gapUnhealed holds from the gap\'s detection until healed', () => {
+  const { engine, at } = clocked([
+    rule({ name: 'gap', condition: 'gap', threshold: 10, for: 0, within: 60_000 }),
+    rule({ name: 'unhealed', condition: 'gapUnhealed', threshold: 0, for: 120_000 }),
+  ]);
+  const gap = (first: number, last: number, time: number) =>
+    engine.observeGap({ type: 'gap', ...BTC, stream: 'trade', firstMissingId: first, lastMissingId: last, detectedAt: time, reason: 'reconnect' });
+  const unhealed = (n: number): StateProbe => ({ ...NONE, gapUnhealed: n === 0 ? [] : [{ key: 'binance:spot:BTCUSDT:trade', instrument: BTC, value: n, since: T0 }] });
+  at(T0);
+  gap(100, 104, T0); // 5 ids: under the threshold
+  assert.deepEqual(engine.evaluate(unhealed(1)), []);
+  gap(200, 299, T0 + 1_000);
+  at(T0 + 1_000);
+  assert.deepEqual(engine.evaluate(unhealed(2)).map((t) => [t.rule.name, t.state, t.value]), [['gap', 'firing', 100]]);
+  at(T0 + 121_000); // the gap event is past `within`; the unhealed one has held 2 min since its detection
+  assert.deepEqual(engine.evaluate(unhealed(2)).map((t) => [t.rule.name, t.state]), [['gap', 'resolved'], ['unhealed', 'firing']]);
+  at(T0 + 130_000);
+  assert.deepEqual(engine.evaluate(unhealed(0)).map((t) => [t.rule.name, t.state]), [['unhealed', 'resolved']]);
+});

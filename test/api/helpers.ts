@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { AlertsView } from '../../src/api/alert-routes.js';
 import { buildApp } from '../../src/api/app.js';
 import type { LiveBookLookup } from '../../src/api/book.js';
 import { createLiveFeed, type LiveFeed } from '../../src/api/live.js';
@@ -51,7 +52,7 @@ export const IDLE_PIPELINE: PipelineStatus = { source: null, bus: { kind: 'memor
 export function testApp(
   t: TestContext,
   db: Database,
-  options: { config?: ConfigInput; pipeline?: () => PipelineStatus; live?: LiveFeed; webRoot?: string; book?: LiveBookLookup } = {},
+  options: { config?: ConfigInput; pipeline?: () => PipelineStatus; live?: LiveFeed; webRoot?: string; book?: LiveBookLookup; alerts?: AlertsView } = {},
 ): TestApp {
   const config = validate(options.config ?? {});
   const live =
@@ -72,6 +73,7 @@ export function testApp(
     logger: silentLogger(),
     ...(options.webRoot !== undefined ? { webRoot: options.webRoot } : {}),
     ...(options.book !== undefined ? { book: options.book } : {}),
+    ...(options.alerts !== undefined ? { alerts: options.alerts } : {}),
   });
   t.after(() => app.close());
   return { app, live, config, health };

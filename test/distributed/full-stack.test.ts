@@ -34,7 +34,7 @@ test('ingest → Kafka → store + process → PostgreSQL, and tickflow serve sh
     text += new TextDecoder().decode(value);
     return /"type":"trade"/.test(text) && /"symbol":"BTCUSDT"/.test(text);
   }, 30_000);
-  // The process role's candles (with VWAP) reach serve's live channel from the database.
+  // The process role's candles (with VWAP) reach serve's live channel over the signals topic (tickflow.signals).
   await waitFor('a processor candle over SSE', async () => {
     const { value } = await reader.read();
     text += new TextDecoder().decode(value);
