@@ -235,3 +235,13 @@ test('the same symbol on two markets is two instruments: its own windows, trade-
   const whales = out.flatMap((u) => (u.table === 'whale_trades' ? [[u.row.market, u.row.tradeId]] : []));
   assert.deepEqual(whales, [['usdm', 1]]);
 });
+
+test('a healed trade (REST) whose id already arrived live is not counted twice; a healed trade with a new id corrects its window', () => {
+  const c = core();
+  c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(3, 2_000, '11', '1')), at(2, trade(4, 75_000, '12', '1'))]);
+  // Trade 3 came live; its healed copy (a late WebSocket frame raced the heal) changes nothing.
+  assert.deepEqual(c.ingest([at(3, { ...trade(3, 2_000, '11', '1'), healed: true })]), { upserts: [], late: [], rejected: [] });
+  // Trade 2 never came live: healed, it joins its closed window, which is now complete around it.
+  const [corrected] = candles(c.ingest([at(4, { ...trade(2, 1_500, '9', '2'), healed: true })]).upserts);
+  assert.deepEqual([corrected?.windowStart, corrected?.tradeCount, corrected?.volume, corrected?.low], [0, 3, '4', '9']);
+});
