@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BookSnapshotEvent } from '../../src/core/events.js';
 import { writeEvents } from '../../src/store/writer.js';
+import { defaultWebRoot } from '../../src/web/static.js';
 import { insertTrades, openTestDatabase, testApp } from '../api/helpers.js';
+import { startTestPipeline, tempDir } from '../support/pipeline.js';
 import { DESKTOP, buildDashboard, launchChromium, openDashboard } from './browser.js';
 
 /** A book snapshot as the book keeper stores it: 15 levels a side around 61 000, quantities growing outwards. */
@@ -54,4 +56,39 @@ test('the dashboard shows the order book: a ladder with the book levels and a cu
   await eth.page.waitForFunction(() => /no order book yet/.test(document.querySelector('#book .book-status')?.textContent ?? ''));
   assert.equal(await eth.page.locator('#book tbody tr').count(), 0);
   assert.deepEqual(eth.errors, []);
+});
+
+test('tickflow run --source sim: the ladder shows the live book, level for level as /api/book serves it', async (t) => {
+  // startRun serves the default build; rebuilt so that it is the current client code.
+  await buildDashboard(t, defaultWebRoot());
+  const { pipeline } = await startTestPipeline(t, {
+    'source.kind': 'sim',
+    'source.symbols': ['BTCUSDT'],
+    'source.streams': ['trade', 'depth'],
+    'store.dataDir': tempDir(),
+    // A slow market: the book often stands still for a whole poll.
+    'simulator.tradesPerSecond': 1,
+    'simulator.bookTickersPerSecond': 1,
+  });
+  const api = pipeline.apiUrl as string;
+  const browser = await launchChromium(t);
+  const dash = await openDashboard(browser, api, DESKTOP);
+  const { page } = dash;
+  await page.waitForFunction(() => /^live · update/.test(document.querySelector('#book .book-status')?.textContent ?? ''));
+  for (let attempt = 0; ; attempt++) {
+    assert.ok(attempt < 100, 'the page and /api/book never showed the same update in 100 tries');
+    const shown = await page.locator('#book tbody').getAttribute('data-update-id');
+    const served = (await (await fetch(`${api}/api/book?symbol=BTCUSDT&depth=15`)).json()) as { updateId: number; bids: [string, string][]; asks: [string, string][] };
+    if (String(served.updateId) !== shown) {
+      await page.waitForFunction((was) => document.querySelector('#book tbody')?.getAttribute('data-update-id') !== was, shown);
+      continue;
+    }
+    const rows = await page.locator('#book tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.side, (tr as HTMLElement).dataset.price, (tr as HTMLElement).dataset.qty]));
+    if (await page.locator('#book tbody').getAttribute('data-update-id') !== shown) continue;
+    assert.deepEqual(rows, [...[...served.asks].reverse().map(([p, q]) => ['ask', p, q]), ...served.bids.map(([p, q]) => ['bid', p, q])]);
+    assert.equal(rows.length, 30);
+    break;
+  }
+  assert.deepEqual(dash.errors, []);
+  await dash.screenshot('dashboard-book-live');
 });
