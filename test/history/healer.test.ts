@@ -30,7 +30,7 @@ const span = (r: Ranges): Ranges => [[r[0]![0], r.at(-1)![1]]];
 
 test('healing: 200 trades/s, connection dropped for ~10 s and ids skipped → every gap healed from REST, stored ids = the emitted span, candles recomputed', async (t) => {
   const dataDir = tempDir();
-  const { pipeline, stop } = await startTestPipeline(t, {
+  const { ctx, pipeline, stop } = await startTestPipeline(t, {
     'source.kind': 'sim',
     'source.symbols': ['BTCUSDT'],
     'source.streams': ['trade', 'aggTrade'],
@@ -71,6 +71,8 @@ test('healing: 200 trades/s, connection dropped for ~10 s and ids skipped → ev
 
   // Freeze the market, then wait until the store holds the emitted span of both streams.
   const ranges = await storedEmittedSpan(sim, db);
+  const responses = (await ctx.metrics.restResponses.get()).values;
+  assert.ok(responses.length > 0 && responses.every((v) => v.labels.status === '200'), `REST answered 200 only, never 429/418: ${JSON.stringify(responses)}`);
   for (const s of STREAMS) assert.ok((ranges.get(s)?.length ?? 0) >= 3, `${s}: the skip and the cut left holes (${JSON.stringify(ranges.get(s))})`);
   const expected = new Map(STREAMS.map((s) => [s, span(ranges.get(s)!)]));
   assert.equal(await stop(), 0);
@@ -216,4 +218,39 @@ test('healing a replay: with heal.replayRestBaseUrl, the trades cut out of a rec
   );
   assert.deepEqual((await storedTradeRanges(pipeline.db)).get('btcusdt@trade'), [[1_000, 1_199]]);
   assert.equal(await stop(), 0);
+});
+
+test('healing what REST no longer has: a gap below its history fails, one reaching into it is partial, each row says why', async (t) => {
+  const { pipeline } = await startTestPipeline(t, {
+    'source.kind': 'sim',
+    'source.symbols': ['BTCUSDT'],
+    'source.streams': ['trade'],
+    'store.dataDir': tempDir(),
+    'heal.pollMs': 200,
+  });
+  const sim = pipeline.simulator!;
+  await waitWhileProgressing('trades emitted', () => (sim.emitted()['btcusdt@trade']?.count ?? 0) >= 50, () => emittedTotal(sim.emitted()));
+  const oldest = ((await (await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&fromId=0&limit=1`)).json()) as { id: number }[])[0]!.id;
+  const gap = (first: number, last: number) =>
+    pipeline.db.query(
+      `INSERT INTO gaps (exchange, market, symbol, stream, first_missing_id, last_missing_id, detected_at, reason) VALUES ('binance', 'spot', 'BTCUSDT', 'trade', $1, $2, now(), 'restart')`,
+      [first, last],
+    );
+  await gap(oldest - 1_000, oldest - 991);
+  await gap(oldest - 5, oldest + 4);
+  const rows = () =>
+    pipeline.db.query<{ first: number; status: string | null; rows: number | null; error: string | null }>(
+      `SELECT first_missing_id::float8 AS first, heal_status AS status, heal_rows::float8 AS rows, heal_error AS error FROM gaps ORDER BY first_missing_id`,
+    );
+  await waitWhileProgressing('both gaps finished', async () => (await rows()).every((r) => r.status !== null), rows);
+  assert.deepEqual(await rows(), [
+    { first: oldest - 1_000, status: 'failed', rows: 0, error: 'REST returned 0 of the 10 ids: the exchange no longer keeps the others' },
+    { first: oldest - 5, status: 'partial', rows: 5, error: 'REST returned 5 of the 10 ids: the exchange no longer keeps the others' },
+  ]);
+  const res = await fetch(`${pipeline.apiUrl}/api/gaps?symbol=BTCUSDT`);
+  const api = ((await res.json()) as { gaps: { firstMissingId: number; healStatus: string; healRows: number }[] }).gaps;
+  assert.deepEqual(api.map((g) => [g.firstMissingId, g.healStatus, g.healRows]).sort((a, b) => Number(a[0]) - Number(b[0])), [
+    [oldest - 1_000, 'failed', 0],
+    [oldest - 5, 'partial', 5],
+  ]);
 });
