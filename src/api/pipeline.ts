@@ -33,7 +33,7 @@ export interface PipelineStatus {
   /** The source of this process; null in roles that do not ingest (serve). */
   readonly source: SourceStatus | null;
   readonly bus: {
-    readonly kind: 'memory' | 'kafka';
+    readonly kind: 'memory' | 'kafka' | 'kinesis';
     /** Per partition, when the bus knows it (Kafka); cache it, this is called per request. */
     readonly consumerLag: readonly ConsumerLag[] | null;
   };

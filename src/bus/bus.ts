@@ -84,7 +84,7 @@ export interface ConsumerOptions {
  * events (acks=all for Kafka) and applies back-pressure by resolving late when it is full.
  */
 export interface Bus {
-  readonly kind: 'memory' | 'kafka';
+  readonly kind: 'memory' | 'kafka' | 'kinesis';
   publish(events: readonly BusEvent[]): Promise<void>;
   /** `E`: Signal when `topics` is `['signals']`, else PipelineEvent; topics of both kinds are not mixed. */
   subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, hooks: ConsumerHooks<E>): Promise<BusConsumer>;

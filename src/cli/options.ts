@@ -12,7 +12,7 @@ const FLAGS: readonly { flag: string; key: string; help: string }[] = [
   { flag: '--ws-url <url>', key: 'source.wsBaseUrl', help: 'WebSocket base URL' },
   { flag: '--rest-url <url>', key: 'source.restBaseUrl', help: 'REST base URL' },
   { flag: '--speed <x>', key: 'source.speed', help: 'replay speed: 0 = as fast as possible, 1 = real time' },
-  { flag: '--bus <kind>', key: 'bus.kind', help: 'memory | kafka' },
+  { flag: '--bus <kind>', key: 'bus.kind', help: 'memory | kafka | kinesis' },
   { flag: '--brokers <list>', key: 'bus.brokers', help: 'Kafka bootstrap brokers, host:port,...' },
   { flag: '--db <url>', key: 'store.url', help: 'embedded | postgres://user:pass@host:port/db' },
   { flag: '--data-dir <dir>', key: 'store.dataDir', help: 'folder of the embedded database' },

@@ -25,6 +25,7 @@ const OPTIONAL_LEAVES: Record<string, 'string' | 'number'> = {
   'store.embeddedPassword': 'string',
   'simulator.pingIntervalMs': 'number',
   'simulator.pongTimeoutMs': 'number',
+  'bus.kinesis.endpoint': 'string',
   'heal.replayRestBaseUrl': 'string',
   'processor.spreadWarningFactor': 'number',
 };

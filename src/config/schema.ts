@@ -188,8 +188,18 @@ const storeTls = z.strictObject({
   key: z.string().default(''),
 });
 
+/** The Kinesis bus (`bus.kind=kinesis`, docs/kinesis.md "Kinesis as the bus"): one stream carries every topic. */
+const busKinesis = z.strictObject({
+  streamName: z.string().min(1).max(128).default('tickflow-bus'),
+  region: z.string().min(1).default('us-east-1'),
+  /** Another endpoint than AWS's regional one (kinesalite, LocalStack). */
+  endpoint: z.string().url().optional(),
+  /** Wait between GetRecords calls of a shard that returned nothing (Kinesis allows 5 reads/s per shard). */
+  pollMs: positiveInt.default(250),
+});
+
 const bus = z.strictObject({
-  kind: z.enum(['memory', 'kafka']).default('memory'),
+  kind: z.enum(['memory', 'kafka', 'kinesis']).default('memory'),
   brokers: z
     .array(
       z
@@ -212,6 +222,7 @@ const bus = z.strictObject({
   groupPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).default('tickflow'),
   sasl: busSasl.default(busSasl.parse({})),
   tls: busTls.default(busTls.parse({})),
+  kinesis: busKinesis.default(busKinesis.parse({})),
 });
 
 const store = z.strictObject({

@@ -41,7 +41,7 @@ export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
 export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const db = await openStore(ctx);
-  const bus = await openBus(ctx);
+  const bus = await openBus(ctx, db);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
   // The store role owns the gaps table, so it heals: healed rows go back on Kafka for the processor.
@@ -57,7 +57,7 @@ export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
 export async function startProcessRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const db = await openStore(ctx);
-  const bus = await openBus(ctx);
+  const bus = await openBus(ctx, db);
   const processor = await startProcessor({ ...deps(ctx), bus, db, onWritten: publishSignalsTo(ctx, bus) });
   ctx.shutdown.onShutdown('flush stream processor', () => processor.close(), ShutdownOrder.flushBuffers);
   watchLag(ctx, { [processorGroup(ctx.config.bus)]: processor });
@@ -73,7 +73,7 @@ export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { a
   requireKafka(ctx);
   const { config } = ctx;
   const db = await openStore(ctx);
-  const bus = await openBus(ctx);
+  const bus = await openBus(ctx, db);
   const live = createLiveFeed({
     intervals: config.processor.candleIntervals,
     whaleNotional: config.processor.whaleNotional,
@@ -91,12 +91,12 @@ export async function startServeRole(ctx: RoleContext): Promise<RoleHandle & { a
 }
 
 /**
- * Roles in separate processes only meet over Kafka; the in-process bus would connect nothing.
- * Checked before a role opens anything (a data dir, a database, a port).
+ * Roles in separate processes only meet over Kafka (or Kinesis, bus.kind=kinesis); the in-process
+ * bus would connect nothing. Checked before a role opens anything (a data dir, a database, a port).
  * @throws TickflowError TF_CONFIG_INVALID naming bus.kind.
  */
 function requireKafka(ctx: RoleContext): void {
-  if (ctx.config.bus.kind !== 'kafka') {
+  if (ctx.config.bus.kind === 'memory') {
     throw new TickflowError(
       ErrorCodes.CONFIG_INVALID,
       `invalid value for bus.kind: "${ctx.config.bus.kind}" — tickflow ${ctx.role} exchanges data with the other roles over Kafka: ` +

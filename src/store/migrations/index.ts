@@ -4,6 +4,7 @@ import { migration004 } from './004-field-hardening.js';
 import { migration003 } from './003-instrument-identity.js';
 import { migration006 } from './006-book-import.js';
 import { migration007 } from './007-alerts.js';
+import { migration008 } from './008-kinesis-checkpoints.js';
 import { migration009 } from './009-heal.js';
 import type { Migration } from './migration.js';
 
@@ -16,6 +17,7 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * 003 — instrument identity (issue 13); 004 — field hardening (issue 9);
  * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints;
  * 007 — alert_events and alert_deliveries (issue 12);
+ * 008 — kinesis_checkpoints (the Kinesis bus's per-shard read positions);
  * 009 — gaps.heal_error and the index of gaps still to heal.
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration009];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration008, migration009];
