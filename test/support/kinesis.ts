@@ -5,10 +5,10 @@ import {
   DescribeStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  KinesisClient,
+  type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import kinesalite from 'kinesalite';
+import { createKinesisClient } from '../../src/sinks/kinesis/client.js';
 import { kinesisSinkOptions, type KinesisSinkOptions } from '../../src/sinks/options.js';
 
 /** Kinesalite signs nothing it checks, but the SDK must sign: any static credentials do. */
@@ -57,7 +57,7 @@ export async function startKinesalite(t: TestContext): Promise<Kinesalite> {
 }
 
 export function kinesisClient(endpoint: string): KinesisClient {
-  return new KinesisClient({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
+  return createKinesisClient({ region: 'us-east-1', endpoint, requestTimeoutMs: 10_000 }, TEST_CREDENTIALS);
 }
 
 /** Reads each shard with GetShardIterator(TRIM_HORIZON) + GetRecords until a page comes back empty (the tip). */

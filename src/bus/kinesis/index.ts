@@ -1,11 +1,11 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import type { Config } from '../../config/schema.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import type { PipelineEvent } from '../../core/events.js';
 import { sleep } from '../../core/retry.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
+import { createKinesisClient } from '../../sinks/kinesis/client.js';
 import { KinesisSink } from '../../sinks/kinesis/index.js';
 import { kinesisSinkOptions } from '../../sinks/options.js';
 import type { SinkDeps } from '../../sinks/sink.js';
@@ -50,13 +50,7 @@ export class KinesisBus implements Bus {
       kinesisSinkOptions.parse({ kind: 'kinesis', name: 'bus', codec: 'json', streamName, region, endpoint, heartbeatStreamName: '', batchMs: Math.max(1, config.lingerMs), maxBufferedRecords: config.maxBufferedEvents }),
       deps,
     );
-    this.client = new KinesisClient({
-      region,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      ...(deps.awsCredentials !== undefined ? { credentials: deps.awsCredentials } : {}),
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ connectionTimeout: 10_000, requestTimeout: 10_000 }),
-    });
+    this.client = createKinesisClient({ region, endpoint, requestTimeoutMs: 10_000 }, deps.awsCredentials);
   }
 
   /** Resolves once Kinesis accepted the events (or, after the last retry, they are dead letters on disk). */

@@ -1,5 +1,4 @@
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { BREAKER_GAUGE, CircuitBreaker } from '../../core/circuit-breaker.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import { eventKey, type PipelineEvent } from '../../core/events.js';
@@ -13,6 +12,7 @@ import { DeadLetterFile, deadLetterPath } from '../dead-letter-file.js';
 import { KINESIS_LIMITS, type KinesisSinkOptions } from '../options.js';
 import type { Sink, SinkDeps } from '../sink.js';
 import { type PendingRecord, recordBytes, takeBatch } from './batch.js';
+import { createKinesisClient } from './client.js';
 import { sendHeartbeat } from './heartbeat.js';
 import { type FailureReason, putRecords, SinkSendError } from './put-records.js';
 import { Signal } from './signal.js';
@@ -57,15 +57,7 @@ export class KinesisSink implements Sink {
   ) {
     this.name = options.name;
     this.log = deps.logger.child({ component: 'sink', sink: options.name });
-    this.client = new KinesisClient({
-      region: options.region,
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      ...(deps.awsCredentials !== undefined ? { credentials: deps.awsCredentials } : {}),
-      // Retries are ours (only failed records, breaker-aware); the SDK's would resend whole batches.
-      maxAttempts: 1,
-      // HTTP/1.1: the SDK's default HTTP/2 handler is for SubscribeToShard, which a sink never uses.
-      requestHandler: new NodeHttpHandler({ connectionTimeout: options.requestTimeoutMs, requestTimeout: options.requestTimeoutMs }),
-    });
+    this.client = createKinesisClient(options, deps.awsCredentials);
     this.codec = options.codec === 'avro' ? shippedAvroCodec() : jsonCodec;
     this.breaker = new CircuitBreaker({
       failureThreshold: options.breakerFailures,
