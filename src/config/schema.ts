@@ -317,7 +317,7 @@ const book = z.strictObject({
   resyncMaxMs: positiveInt.default(60_000),
   /** Snapshot requests per market per minute at most, whatever breaks (each also waits for the REST weight budget). */
   maxSnapshotsPerMinute: positiveInt.default(20),
-});
+}).refine((b) => b.resyncMinMs <= b.resyncMaxMs, { path: ['resyncMaxMs'], message: 'expected at least book.resyncMinMs (the backoff grows from min to max)' });
 
 const api = z.strictObject({
   enabled: z.boolean().default(true),

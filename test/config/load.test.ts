@@ -220,3 +220,9 @@ test('a refused secret is never echoed: an invalid secret value or a malformed U
     );
   }
 });
+
+test('book: a resync backoff whose max is below its min is refused, naming the key', () => {
+  assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_RESYNC_MIN_MS: '5000', TICKFLOW_BOOK_RESYNC_MAX_MS: '100' } }), /invalid value for book\.resyncMaxMs: 100 — expected at least book\.resyncMinMs/);
+  assert.equal(loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '50' } }).book.depth, 50);
+  assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '0' } }), /book\.depth/);
+});
