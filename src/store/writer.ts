@@ -1,17 +1,17 @@
 import type { Bus, BusConsumer, Delivery, TopicId } from '../bus/bus.js';
 import type { Config } from '../config/schema.js';
 import { monotonicMs } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
 import { retry } from '../core/retry.js';
-import { exchangeTime, type DeadLetterEvent, type PipelineEvent } from '../core/events.js';
+import { exchangeTime, type PipelineEvent } from '../core/events.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
 import { remedyFor, toStoreError, type StoreError } from './errors.js';
-import { rawOf, storeDeadLetter, writeIsolating } from './isolate.js';
+import { statementsFor, writeBatchIsolating } from './batch-write.js';
 import { maintainPartitions, retentionApplies } from './partitions.js';
-import { TABLE_WRITES, tableOf } from './rows.js';
+import { PendingDeliveries } from './pending.js';
+import { tableOf } from './rows.js';
 
 /** The store role's consumer group under the default `bus.groupPrefix`. */
 export const STORE_GROUP = 'tickflow-store';
@@ -21,28 +21,6 @@ export function storeGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string {
 }
 const TOPICS: readonly TopicId[] = ['trades', 'bookTicker', 'depth', 'klines', 'gaps', 'deadLetters'];
 const MAINTENANCE_INTERVAL_MS = 3_600_000;
-/** Dead letters the writer itself creates: rows the database refused, records it could not encode. */
-const DEAD_LETTER_ORIGIN = 'store';
-const REJECTED_BY_DATABASE = 'rejected_by_database';
-const UNENCODABLE = 'unencodable';
-
-interface Statement {
-  readonly table: string;
-  readonly sql: string;
-  readonly params: unknown[];
-}
-
-/** One INSERT per table present in `events`; computing the values first tells malformed records apart from database failures. */
-function statementsFor(events: readonly PipelineEvent[]): Statement[] {
-  const statements: Statement[] = [];
-  for (const write of TABLE_WRITES) {
-    const rows = events.filter((e) => tableOf(e) === write.table);
-    if (rows.length === 0) continue;
-    statements.push({ table: write.table, sql: write.sql, params: write.params(write.prepare ? write.prepare(rows) : rows) });
-  }
-  return statements;
-}
-
 /**
  * Writes `events` with the store writer's own idempotent statements (ON CONFLICT per table) on
  * `db`, which may be a transaction. For writers outside the bus path (import, gap healing,
@@ -98,12 +76,9 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   const logger = deps.logger.child({ component: 'store-writer' });
   const { batchRows, batchMs, retryInitialMs, retryMaxMs, retentionDays } = config.store;
 
-  let pending: Delivery[] = [];
-  let oldestPendingAt: number | undefined;
+  const pending = new PendingDeliveries();
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
-  let inFlight = 0;
-  let inFlightSince: number | undefined;
   let failing: string | undefined;
   /** Aborted `ops.shutdownTimeoutMs` after close(): a batch still failing then stays uncommitted for redelivery. */
   const giveUp = new AbortController();
@@ -133,86 +108,13 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     resolveConsumer = resolve;
   });
 
-  /** Inserts into every table in `tx`; returns rows inserted per table. */
-  const insertAll = async (tx: Queryable, statements: readonly Statement[]): Promise<Map<string, number>> => {
-    const inserted = new Map<string, number>();
-    for (const statement of statements) {
-      const started = monotonicMs();
-      const result = await tx.query<{ n: number }>(statement.sql, statement.params);
-      metrics.writeLatency.observe({ table: statement.table }, (monotonicMs() - started) / 1000);
-      inserted.set(statement.table, Number(result[0]?.n ?? 0));
-    }
-    return inserted;
-  };
-
-  /** One transaction; counts rows only once it committed. */
-  const writeRows = async (statements: readonly Statement[]): Promise<number> => {
-    const inserted = await db.transaction((tx) => insertAll(tx, statements));
-    let total = 0;
-    for (const [table, n] of inserted) {
-      metrics.rowsWritten.inc({ table }, n);
-      total += n;
-    }
-    return total;
-  };
-
-  const writeDeadLetter = async (event: PipelineEvent, reason: string, detail: string): Promise<void> => {
-    const letter: DeadLetterEvent = {
-      type: 'deadLetter',
-      origin: DEAD_LETTER_ORIGIN,
-      reason,
-      detail: `${tableOf(event)}: ${detail}`.slice(0, 2_000),
-      raw: rawOf(event),
-      receivedAt: stableTime(event),
-    };
-    metrics.rowsWritten.inc({ table: 'dead_letters' }, await storeDeadLetter(db, letter, logger));
-    metrics.deadLetters.inc({ origin: DEAD_LETTER_ORIGIN, reason });
-    logger.warn({ table: tableOf(event), reason, detail }, 'row moved to dead_letters');
-  };
-
-  /** Sets aside events whose column values cannot even be computed (a malformed record), as dead letters. */
-  const withoutUnencodable = async (
-    events: readonly PipelineEvent[],
-  ): Promise<{ encodable: readonly PipelineEvent[]; statements?: Statement[]; rejected: number }> => {
-    try {
-      return { encodable: events, statements: statementsFor(events), rejected: 0 };
-    } catch {
-      const encodable: PipelineEvent[] = [];
-      let rejected = 0;
-      for (const event of events) {
-        try {
-          statementsFor([event]);
-          encodable.push(event);
-        } catch (err) {
-          await writeDeadLetter(event, UNENCODABLE, errorMessage(err));
-          rejected += 1;
-        }
-      }
-      return { encodable, rejected };
-    }
-  };
-
-  /** Writes `events`; when the database refuses a value, halves the batch until the offending rows are isolated. */
-  const writeIsolatingRows = async (
-    events: readonly PipelineEvent[],
-    statements = statementsFor(events),
-  ): Promise<{ inserted: number; rejected: number }> => {
-    const { results, rejected } = await writeIsolating(
-      events,
-      (part) => writeRows(part === events ? statements : statementsFor(part)),
-      (event, e) => writeDeadLetter(event, REJECTED_BY_DATABASE, `${e.sqlState ?? ''} ${e.message}`),
-    );
-    return { inserted: results.reduce((a, b) => a + b, 0), rejected };
-  };
-
   /** One attempt at `events`; every failure comes out as a StoreError that says whether a retry can help. */
   const writeOnce = async (events: readonly PipelineEvent[]): Promise<void> => {
     try {
-      const { encodable, statements, rejected: unencodable } = await withoutUnencodable(events);
-      const { inserted, rejected } = await writeIsolatingRows(encodable, statements);
-      counts.rowsInserted += inserted;
-      counts.rejected += rejected + unencodable;
-      counts.duplicates += encodable.length - inserted - rejected;
+      const outcome = await writeBatchIsolating({ db, metrics, logger }, events);
+      counts.rowsInserted += outcome.inserted;
+      counts.rejected += outcome.rejected;
+      counts.duplicates += outcome.duplicates;
     } catch (err) {
       const e = toStoreError(err, 'batch write failed');
       lastError = e.message;
@@ -241,13 +143,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     }
     metrics.writeLatency.observe({ table: 'batch' }, (monotonicMs() - started) / 1000);
     // Offsets move only now that the rows are durable.
-    const consumer = await consumerReady;
-    try {
-      await consumer.commit(batch);
-    } catch (err) {
-      // Harmless to skip: the next commit covers these offsets, and redelivery is idempotent.
-      logger.warn({ err: toStoreError(err, 'offset commit failed').message }, 'offset commit failed; the next batch commits past it');
-    }
+    await commitWritten(await consumerReady, batch, logger);
     const now = Date.now();
     for (const e of events) {
       if (e.type !== 'gap' && e.type !== 'deadLetter' && e.type !== 'bookSnapshot') {
@@ -265,22 +161,15 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     timer = undefined;
     const run = chain.then(async () => {
       if (halted) throw halted;
-      const batch = pending;
+      const batch = pending.take();
       if (batch.length === 0) return;
-      pending = [];
-      inFlight = batch.length;
-      inFlightSince = oldestPendingAt;
-      oldestPendingAt = undefined;
       try {
         await writeBatch(batch);
+        pending.written();
       } catch (err) {
         // Only a shutdown gives up; the rows stay uncommitted and the bus redelivers them.
-        pending = batch.concat(pending);
-        oldestPendingAt = inFlightSince;
+        pending.putBack(batch);
         throw err;
-      } finally {
-        inFlight = 0;
-        inFlightSince = undefined;
       }
     });
     chain = run.catch(() => undefined);
@@ -291,10 +180,9 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     { group: storeGroup(config.bus), topics: TOPICS },
     {
       onDeliveries: async (batch) => {
-        oldestPendingAt ??= monotonicMs();
-        for (const delivery of batch) pending.push(delivery);
+        pending.add(batch, monotonicMs());
         if (closed) return; // close() flushes once everything is handed over
-        if (pending.length >= batchRows || halted) {
+        if (pending.waiting >= batchRows || halted) {
           // Awaiting the write holds the bus back while the database is slow or down.
           await flush().catch(async (err: unknown) => {
             if (!halted) throw err;
@@ -324,10 +212,9 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   maintenance.unref();
 
   deps.health.register('store', async () => {
-    const oldest = inFlightSince ?? oldestPendingAt;
     const details = {
-      pendingRows: pending.length + inFlight,
-      oldestPendingMs: oldest === undefined ? 0 : Math.round(monotonicMs() - oldest),
+      pendingRows: pending.total,
+      oldestPendingMs: pending.oldestAgeMs(monotonicMs()),
       lastWriteAt: lastWriteAt === undefined ? null : new Date(lastWriteAt).toISOString(),
       rowsInserted: counts.rowsInserted,
       rejected: counts.rejected,
@@ -353,20 +240,20 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
         clearTimeout(deadline);
       }
     },
-    stats: () => ({ ...counts, pendingRows: pending.length + inFlight, lastWriteAt, lastError }),
+    stats: () => ({ ...counts, pendingRows: pending.total, lastWriteAt, lastError }),
     lag: () => consumer.lag(),
   };
 }
 
-/** A time for the dead letter that is the same on redelivery, so the copy is recognized as a duplicate. */
-function stableTime(event: PipelineEvent): number {
-  const candidate =
-    event.type === 'deadLetter'
-      ? event.receivedAt
-      : event.type === 'gap'
-        ? event.detectedAt
-        : event.type === 'bookSnapshot'
-          ? event.takenAt
-          : Math.floor(event.ingestionTimestamp / 1000);
-  return Number.isSafeInteger(candidate) && candidate > 0 && candidate < 32503680000000 ? candidate : Date.now();
+/**
+ * Commit tracking: moves the group's offsets past `batch` once its rows are durable. A failed
+ * commit is only logged — the next batch's commit covers these offsets, and a redelivery of them
+ * is a no-op on the natural keys.
+ */
+async function commitWritten(consumer: BusConsumer, batch: readonly Delivery[], logger: Logger): Promise<void> {
+  try {
+    await consumer.commit(batch);
+  } catch (err) {
+    logger.warn({ err: toStoreError(err, 'offset commit failed').message }, 'offset commit failed; the next batch commits past it');
+  }
 }
