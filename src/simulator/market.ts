@@ -95,7 +95,8 @@ export class SymbolMarket {
   private nextMakerAt: number;
   private tradesPerSecond: number;
   private readonly makersPerSecond: number;
-  private lastTop: BookTop | null = null;
+  /** The last published touch: best bid, its qty, best ask, its qty (ticks and lot steps). */
+  private lastTouch: [number, number, number, number] | null = null;
   /** The book's last update id (the REST snapshot's lastUpdateId). */
   updateId: number;
   private tradeId: number;
@@ -348,20 +349,27 @@ export class SymbolMarket {
 
   private emitBook(now: number, firstUpdateId: number, bids: [number, number][], asks: [number, number][], sink: MarketSink): void {
     if (bids.length === 0 && asks.length === 0) return;
-    const top = this.top();
-    const last = this.lastTop;
-    const topChanged =
-      last === null || last.bidPrice !== top.bidPrice || last.bidQty !== top.bidQty || last.askPrice !== top.askPrice || last.askQty !== top.askQty;
-    if (topChanged) this.lastTop = top;
-    const levels = (changes: [number, number][]): Level[] => dedupe(changes).map(([p, q]) => [this.price(p), this.qty(q)] as const);
+    // The touch in ticks and steps: printed (and a BookTop built) only when it changed.
+    const bid = best(this.bids, true);
+    const ask = best(this.asks, false);
+    const bidQty = this.bids.get(bid) ?? 0;
+    const askQty = this.asks.get(ask) ?? 0;
+    const last = this.lastTouch;
+    const topChanged = last === null || last[0] !== bid || last[1] !== bidQty || last[2] !== ask || last[3] !== askQty;
+    if (topChanged) this.lastTouch = [bid, bidQty, ask, askQty];
     sink.book({
       firstUpdateId: Math.min(firstUpdateId, this.updateId),
       lastUpdateId: this.updateId,
-      bids: levels(bids),
-      asks: levels(asks),
-      top: topChanged ? top : null,
+      bids: this.levels(bids),
+      asks: this.levels(asks),
+      top: topChanged ? { updateId: this.updateId, bidPrice: this.price(bid), bidQty: this.qty(bidQty), askPrice: this.price(ask), askQty: this.qty(askQty) } : null,
       time: now,
     });
+  }
+
+  /** Changed levels as printed [price, qty] pairs, the last change of a price winning. */
+  private levels(changes: [number, number][]): Level[] {
+    return dedupe(changes).map(([p, q]) => [this.price(p), this.qty(q)] as const);
   }
 }
 
