@@ -96,6 +96,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
       ...deps(ctx),
       db,
       live,
+      alerts,
       book: (instrument, depth) => ingest?.books?.top(instrument, depth) ?? null,
       pipeline: () => ({
         ...(ingest?.status() ?? { source: null }),

@@ -85,3 +85,22 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
     assert.equal(pending?.n, 0);
   });
 });
+
+test('tickflow run serves its own engine on /api/alerts: a firing alert is listed while it fires (not engine: false)', async (t) => {
+  const sim = await startSimulator({ symbols: ['BTCUSDT'], seed: 12, tradesPerSecond: 5, bookTickersPerSecond: 5 });
+  t.after(() => sim.close());
+  const { pipeline } = await startTestPipeline(t, {
+    'source.kind': 'binance',
+    'source.wsBaseUrl': sim.wsBaseUrl,
+    'source.restBaseUrl': sim.restBaseUrl,
+    'source.symbols': ['BTCUSDT'],
+    'source.streams': ['trade'],
+    'store.dataDir': tempDir(),
+    'alerts.evaluateIntervalMs': 200,
+    'alerts.rules': [{ name: 'source-down', condition: 'sourceDisconnected', threshold: 0, for: '0s', notify: [] }],
+  });
+  const alerts = async () => (await (await fetch(`${pipeline.apiUrl}/api/alerts`)).json()) as { engine: boolean; firing: { rule: string }[] };
+  assert.equal((await alerts()).engine, true);
+  await sim.close();
+  await waitFor('source-down listed as firing on /api/alerts', async () => (await alerts()).firing.some((a) => a.rule === 'source-down'), 60_000);
+});
