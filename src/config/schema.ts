@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CANDLE_INTERVALS, KLINE_INTERVALS } from '../core/intervals.js';
 import { sinksOptions } from '../sinks/options.js';
+import { httpUrl, wsUrl } from './urls.js';
 
 /**
  * The one configuration schema. Every object is strict (an unknown key is an error), every leaf
@@ -44,8 +45,8 @@ const marketEntry = z.union([
   z.strictObject({
     market: marketName,
     symbols: z.array(symbol).min(1).optional(),
-    wsBaseUrl: z.string().url().optional(),
-    restBaseUrl: z.string().url().optional(),
+    wsBaseUrl: wsUrl.optional(),
+    restBaseUrl: httpUrl.optional(),
   }),
 ]);
 
@@ -64,8 +65,8 @@ const source = z.strictObject({
   markets: z.array(marketEntry).default([]),
   symbols: z.array(symbol).min(1).default(['BTCUSDT', 'ETHUSDT']),
   streams: z.array(streamName).min(1).default(['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m']),
-  wsBaseUrl: z.string().url().default('wss://stream.binance.com:9443'),
-  restBaseUrl: z.string().url().default('https://api.binance.com'),
+  wsBaseUrl: wsUrl.default('wss://stream.binance.com:9443'),
+  restBaseUrl: httpUrl.default('https://api.binance.com'),
   /** Binance allows 1024 streams per connection. */
   maxStreamsPerConnection: z.number().int().min(1).max(1024).default(1024),
   /**
@@ -141,7 +142,7 @@ const heal = z.strictObject({
   /** How often the gaps table is read for gaps still to heal (new ones, and those left by an earlier process). */
   pollMs: positiveInt.default(2_000),
   /** REST base URL that a replay's gaps are healed from (a recording names no endpoint); unset: replays are not healed. */
-  replayRestBaseUrl: z.string().url().optional(),
+  replayRestBaseUrl: httpUrl.optional(),
 });
 
 const topics = z.strictObject({
@@ -193,7 +194,7 @@ const busKinesis = z.strictObject({
   streamName: z.string().min(1).max(128).default('tickflow-bus'),
   region: z.string().min(1).default('us-east-1'),
   /** Another endpoint than AWS's regional one (kinesalite, LocalStack). */
-  endpoint: z.string().url().optional(),
+  endpoint: httpUrl.optional(),
   /** Wait between GetRecords calls of a shard that returned nothing (Kinesis allows 5 reads/s per shard). */
   pollMs: positiveInt.default(250),
 });
@@ -323,8 +324,8 @@ const api = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().default('127.0.0.1'),
   port: port.default(8080),
-  /** Required when host is not a loopback address. */
-  token: z.string().optional(),
+  /** Required when host is not a loopback address. Empty is refused: it would lock every client out of /api/* (no Bearer value can be empty). */
+  token: z.string().min(1, 'expected a non-empty token (an empty one would refuse every /api request); leave api.token unset for none').optional(),
 });
 
 /** A duration: milliseconds, or a number with a unit — `500ms`, `30s`, `1m`, `4h`, `1d`. */

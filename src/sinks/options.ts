@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from '../config/urls.js';
 
 /**
  * The `sinks` config: a list of publish-only outputs next to the bus (docs/kinesis.md). Each
@@ -29,7 +30,7 @@ export const kinesisSinkOptions = z.strictObject({
   heartbeatIntervalMs: positiveInt.default(10_000),
   region: z.string().min(1).default('us-east-1'),
   /** Another endpoint than AWS's regional one: kinesalite, LocalStack, a VPC endpoint. */
-  endpoint: z.string().url().optional(),
+  endpoint: httpUrl.optional(),
   /** Record payload: Avro single-object encoding (schemas/avro) or the bus's JSON. */
   codec: z.enum(['avro', 'json']).default('avro'),
   /** A batch is sent when it is full or its oldest record has waited this long. */

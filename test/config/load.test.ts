@@ -226,3 +226,14 @@ test('book: a resync backoff whose max is below its min is refused, naming the k
   assert.equal(loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '50' } }).book.depth, 50);
   assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '0' } }), /book\.depth/);
 });
+
+test('an empty api.token (TICKFLOW_API_TOKEN= or --set api.token=) is refused, not a token no request can present', () => {
+  for (const input of [{ env: { TICKFLOW_API_TOKEN: '' } }, { env: {}, overrides: { 'api.token': '' } }]) {
+    assert.throws(() => loadConfig(input), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TF_CONFIG_INVALID');
+      assert.match(err.message, /api\.token.*non-empty token/);
+      return true;
+    });
+  }
+  assert.equal(loadConfig({ env: { TICKFLOW_API_TOKEN: 't0ken' } }).api.token, 't0ken');
+});

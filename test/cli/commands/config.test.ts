@@ -19,6 +19,36 @@ test('tickflow config --set key without "=" is a coded configuration error with 
   assert.match(empty.stderr(), /TF_CONFIG_INVALID: --set expects key=value, got "=5"/);
 });
 
+test('a usage error (unknown option or command, missing argument) exits 2 like a bad key; --help and --version exit 0', async () => {
+  const usage: readonly [args: string[], message: RegExp][] = [
+    [['config', '--bogus'], /unknown option '--bogus'/],
+    [['nope'], /unknown command 'nope'/],
+    [['import'], /missing required argument 'paths'/],
+    [['backfill', '--symbols', 'BTCUSDT', '--to', '2024-01-02'], /required option '--from <time>' not specified/],
+  ];
+  for (const [args, message] of usage) {
+    const cli = spawnTickflow(args);
+    assert.equal(await cli.exited, 2, `${args.join(' ')}: ${cli.stderr()}`);
+    assert.match(cli.stderr(), message, args.join(' '));
+    assert.doesNotMatch(cli.stderr(), STACK);
+  }
+  for (const args of [['--version'], ['config', '--help']]) assert.equal(await spawnTickflow(args).exited, 0, args.join(' '));
+});
+
+test('a REST, WebSocket or AWS endpoint URL of another scheme (ftp:, file:) is refused at start, naming the key', async () => {
+  const cases: readonly [set: string, key: RegExp][] = [
+    ['source.restBaseUrl=ftp://example.com', /source\.restBaseUrl: "ftp:\/\/example\.com" — expected a http:\/\/ or https:\/\/ URL/],
+    ['source.wsBaseUrl=https://example.com', /source\.wsBaseUrl: .* expected a ws:\/\/ or wss:\/\/ URL/],
+    ['heal.replayRestBaseUrl=file:///etc/passwd', /heal\.replayRestBaseUrl: .* expected a http:\/\/ or https:\/\/ URL/],
+    ['sinks=[{"kind":"kinesis","endpoint":"file:///tmp/x"}]', /sinks\.0\.endpoint: .* expected a http:\/\/ or https:\/\/ URL/],
+  ];
+  for (const [set, key] of cases) {
+    const cli = spawnTickflow(['config', '--set', set]);
+    assert.equal(await cli.exited, 2, `${set}: ${cli.stderr()}`);
+    assert.match(cli.stderr(), key, set);
+  }
+});
+
 test('a port out of range is a configuration error (exit 2) naming the key, for every port key and its flag', async () => {
   const cases: readonly [args: string[], key: RegExp][] = [
     [['--port', '99999'], /api\.port: 99999/],
