@@ -9,6 +9,7 @@ import type { LagSample } from '../ops/process-metrics.js';
 import type { Database } from '../store/database.js';
 import type { StoreError } from '../store/errors.js';
 import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
+import { CommitTracker, sourceOf } from './commit-tracker.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
 import { INTERVAL_MS } from './candles.js';
 import type { RestoredRows } from './processor-core.js';
@@ -50,8 +51,6 @@ export interface Processor {
    */
   lag(): Promise<readonly LagSample[]>;
 }
-
-const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
 
 /**
  * The bus reports end − committed. The processor commits only below its oldest open window, so
@@ -98,8 +97,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
 
   /** Rows produced but not yet written (a failed write keeps them for the retry). */
   let pending: Upsert[] = [];
-  const lastDelivery = new Map<string, Delivery>();
-  const committed = new Map<string, bigint>();
+  const commits = new CommitTracker(logger);
   let failing: string | undefined;
   let lastBatchAt: number | undefined;
   let chain: Promise<unknown> = Promise.resolve();
@@ -152,22 +150,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   };
 
   const commitSafe = async (): Promise<void> => {
-    if (!consumer) return;
-    const safe: Delivery[] = [];
-    for (const source of core.sources()) {
-      const offset = core.committable(source);
-      const last = lastDelivery.get(source);
-      if (offset === undefined || !last || offset <= (committed.get(source) ?? -1n)) continue;
-      safe.push({ ...last, offset });
-    }
-    if (safe.length === 0) return;
-    try {
-      await consumer.commit(safe);
-      for (const d of safe) committed.set(sourceOf(d), d.offset);
-    } catch (err) {
-      // Harmless to skip: a later commit covers these offsets, and replay is idempotent.
-      logger.warn({ err: errorMessage(err) }, 'offset commit failed; the next batch commits past it');
-    }
+    if (consumer) await commits.commit(consumer, core.sources(), (source) => core.committable(source));
   };
 
   // The in-process bus keeps nothing across a restart: the windows that were open when the last
@@ -192,7 +175,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         serial(async () => {
           const started = monotonicMs();
           const inputs: CoreInput[] = batch.map((d) => ({ source: sourceOf(d), offset: d.offset, event: d.event }));
-          for (const d of batch) lastDelivery.set(sourceOf(d), d);
+          commits.seen(batch);
           const result = core.ingest(inputs);
           for (const i of result.late) metrics.lateEvents.inc({ exchange: i.exchange, market: i.market, symbol: i.symbol });
           for (const r of result.rejected) {
@@ -216,8 +199,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           for (const p of partitions) {
             const source = sourceOf(p);
             core.forget(source);
-            lastDelivery.delete(source);
-            committed.delete(source);
+            commits.forget(source);
           }
           updateGauges();
         }),
@@ -247,7 +229,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
         await commitSafe();
         updateGauges();
       }),
-    lag: async () => splitLag(consumer ? await consumer.lag() : [], lastDelivery),
+    lag: async () => splitLag(consumer ? await consumer.lag() : [], commits.lastDelivery),
     async close() {
       if (closed) return;
       closed = true;
