@@ -3,24 +3,10 @@ import { test } from 'node:test';
 import type { Delivery } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { ErrorCodes, TickflowError } from '../../src/core/errors.js';
-import type { PipelineEvent } from '../../src/core/events.js';
+import { trade as tradeAt } from '../processors/support.js';
 import { waitFor } from '../sources/binance/wait.js';
 
-function trade(tradeId: number): PipelineEvent {
-  return {
-    type: 'trade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    eventTime: 1_700_000_000_000 + tradeId,
-    ingestionTimestamp: 1_700_000_000_000_000 + tradeId,
-    tradeId,
-    price: '42000.01',
-    quantity: '0.5',
-    tradeTime: 1_700_000_000_000 + tradeId,
-    buyerIsMaker: false,
-  } as PipelineEvent;
-}
+const trade = (tradeId: number) => tradeAt(tradeId, 1_700_000_000_000 + tradeId, '42000.01', '0.5');
 
 test('a handler failure a retry can fix is redelivered until the handler takes the batch', async (t) => {
   const reports: boolean[] = [];
