@@ -77,6 +77,8 @@ interface Track {
   /** Engine time of the last observation (window/event conditions) or sample (state conditions). */
   seenAt: number;
   lastEventAt: number;
+  /** End of the newest window observed (window conditions): an older one (a replay behind, a late correction) does not move the state back. */
+  lastEnd: number;
 }
 
 interface Instance {
@@ -120,6 +122,8 @@ export class AlertEngine {
       const track = this.track(rule, key, instrumentOf(signal));
       const threshold = thresholdFor(rule, signal.symbol);
       if (WINDOW_CONDITIONS.has(rule.condition) && (signal.kind === 'tradeMetrics' || signal.kind === 'spreadMetrics')) {
+        if (signal.end <= track.lastEnd) continue;
+        track.lastEnd = signal.end;
         track.value = value;
         track.seenAt = this.now();
         track.breaching = value > threshold;
@@ -143,9 +147,19 @@ export class AlertEngine {
     }
   }
 
-  /** Reinstalls firing alerts recorded before a restart: they are not announced again. */
+  /**
+   * Reinstalls firing alerts recorded before a restart: they are not announced again. A rule over
+   * signals keeps its alert firing until a window or an event says otherwise (or, without any,
+   * `noDataAfter` / `within` passes); a state rule is decided by the next sample.
+   */
   restore(alerts: readonly RestoredAlert[]): void {
     for (const a of alerts) {
+      const rule = this.rules.find((r) => r.name === a.rule);
+      if (rule && !STATE_CONDITIONS.has(rule.condition)) {
+        const track = this.track(rule, a.key, a.instrument);
+        // Windows before the run began (a replay from an earlier point) cannot end it.
+        Object.assign(track, { value: a.value, breaching: true, since: a.activeAt, held: rule.for, seenAt: this.now(), lastEventAt: this.now(), lastEnd: a.activeAt });
+      }
       this.instances.get(a.rule)?.set(a.key, {
         state: 'firing', activeAt: a.activeAt, firedAt: a.lastSentAt, lastSentAt: a.lastSentAt, repeats: a.repeats,
         value: a.value, threshold: a.threshold, instrument: a.instrument,
@@ -153,13 +167,17 @@ export class AlertEngine {
     }
   }
 
-  /** Decides every rule at the engine's current time; returns the transitions to announce. */
-  evaluate(probe: StateProbe): AlertTransition[] {
+  /**
+   * Decides every rule at the engine's current time; returns the transitions to announce. Without
+   * a probe only the rules over signals and gaps are decided (state rules wait for a sample).
+   */
+  evaluate(probe?: StateProbe): AlertTransition[] {
     const now = this.now();
     const out: AlertTransition[] = [];
     for (const rule of this.rules) {
       const tracks = this.tracks.get(rule.name) as Map<string, Track>;
-      const samples = stateSamples(rule, probe);
+      const samples = probe === undefined ? undefined : stateSamples(rule, probe);
+      if (probe === undefined && STATE_CONDITIONS.has(rule.condition)) continue;
       if (samples !== undefined) this.sample(rule, tracks, samples, now);
       const instances = this.instances.get(rule.name) as Map<string, Instance>;
       const keys = new Set([...tracks.keys(), ...instances.keys()]);
@@ -186,7 +204,7 @@ export class AlertEngine {
   private track(rule: AlertRule, key: string, instrument: Instrument | undefined): Track {
     const tracks = this.tracks.get(rule.name) as Map<string, Track>;
     let track = tracks.get(key);
-    if (!track) tracks.set(key, (track = { instrument, value: null, breaching: false, since: undefined, held: 0, seenAt: this.now(), lastEventAt: -Infinity }));
+    if (!track) tracks.set(key, (track = { instrument, value: null, breaching: false, since: undefined, held: 0, seenAt: this.now(), lastEventAt: -Infinity, lastEnd: -Infinity }));
     return track;
   }
 
@@ -317,6 +335,8 @@ function signalValue(rule: AlertRule, s: Signal): number | undefined {
       return undefined;
   }
 }
+
+const STATE_CONDITIONS: ReadonlySet<AlertRule['condition']> = new Set(['consumerLag', 'sourceDisconnected', 'noData', 'gapUnhealed']);
 
 function stateSamples(rule: AlertRule, probe: StateProbe): readonly StateSample[] | null | undefined {
   switch (rule.condition) {

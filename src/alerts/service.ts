@@ -79,12 +79,17 @@ export async function startAlerts(deps: AlertServiceDeps): Promise<AlertService>
     }
   };
 
-  const evaluate = (): Promise<void> =>
-    serial(async () => {
-      const transitions = engine.evaluate(await deps.probe());
-      if (transitions.length > 0) await record(transitions);
-      await deliver();
-    });
+  /**
+   * One evaluation: with a probe (the timer) every rule, without (as signals arrive) the rules over
+   * signals and gaps. The outbox is read when this round queued something, and on every timer
+   * round (retries).
+   */
+  const round = async (probe: StateProbe | undefined): Promise<void> => {
+    const transitions = engine.evaluate(probe);
+    if (transitions.length > 0) await record(transitions);
+    if (probe !== undefined || transitions.length > 0) await deliver();
+  };
+  const evaluate = (): Promise<void> => serial(async () => round(await deps.probe()));
 
   const timer = setInterval(() => {
     evaluate().catch((err) => logger.error({ err: errorMessage(err) }, 'alert evaluation failed; next round retries'));
@@ -95,6 +100,10 @@ export async function startAlerts(deps: AlertServiceDeps): Promise<AlertService>
   return {
     observe: (signals) => {
       for (const s of signals) engine.observe(s);
+      // Decided as the signals arrive, not only on the timer: a replay that runs faster than real
+      // time then meets every transition (and so every idempotency key) exactly as the first run did.
+      if (closed) return;
+      serial(() => round(undefined)).catch((err) => logger.error({ err: errorMessage(err) }, 'alert evaluation failed; next round retries'));
     },
     observeGap: (gap) => engine.observeGap(gap),
     evaluate,
