@@ -7,13 +7,12 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { LagSample } from '../ops/process-metrics.js';
 import type { Database } from '../store/database.js';
-import type { StoreError } from '../store/errors.js';
-import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
 import { CommitTracker, sourceOf } from './commit-tracker.js';
+import { UpsertWriter } from './upsert-writer.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
 import { INTERVAL_MS } from './candles.js';
 import type { RestoredRows } from './processor-core.js';
-import { latestStoredTradeTime, loadRestoredRows, loadStoredTrades, writeUpserts } from './processor-store.js';
+import { latestStoredTradeTime, loadRestoredRows, loadStoredTrades } from './processor-store.js';
 
 /** The processor role's consumer group under the default `bus.groupPrefix`. */
 export const PROCESSOR_GROUP = 'tickflow-process';
@@ -95,10 +94,9 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   };
   const restored = await restore();
 
-  /** Rows produced but not yet written (a failed write keeps them for the retry). */
-  let pending: Upsert[] = [];
+  const writer = new UpsertWriter({ db, metrics, logger, ...(deps.onWritten ? { onWritten: deps.onWritten } : {}) });
+  const write = (upserts: readonly Upsert[]): Promise<void> => writer.write(upserts);
   const commits = new CommitTracker(logger);
-  let failing: string | undefined;
   let lastBatchAt: number | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   let consumer: BusConsumer | undefined;
@@ -108,45 +106,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     const run = chain.then(fn);
     chain = run.catch(() => undefined);
     return run;
-  };
-
-  /** A row the database will never take (a value out of range) goes to dead_letters instead of being retried forever. */
-  const rejectRow = async (u: Upsert, e: StoreError): Promise<void> => {
-    const reason = 'rejected_by_database';
-    const detail = `${u.table}: ${e.sqlState ?? ''} ${e.message}`.slice(0, 2_000);
-    const letter = { type: 'deadLetter', origin: 'processor', reason, detail, raw: rawOf(u.row), receivedAt: Date.now() } as const;
-    metrics.rowsWritten.inc({ table: 'dead_letters' }, await storeDeadLetter(db, letter, logger));
-    metrics.deadLetters.inc({ origin: 'processor', reason });
-    logger.warn({ table: u.table, reason, detail }, 'processor row moved to dead_letters');
-  };
-
-  const write = async (upserts: readonly Upsert[]): Promise<void> => {
-    pending.push(...upserts);
-    if (pending.length === 0) return;
-    const batch = pending;
-    const started = monotonicMs();
-    try {
-      const { results } = await writeIsolating(
-        batch,
-        async (part) => ({ part, written: await db.transaction((tx) => writeUpserts(tx, part)) }),
-        rejectRow,
-      );
-      pending = pending.slice(batch.length);
-      failing = undefined;
-      const seconds = (monotonicMs() - started) / 1000;
-      const now = Date.now();
-      for (const { part, written } of results) {
-        await deps.onWritten?.(part);
-        for (const [table, n] of written) {
-          metrics.rowsWritten.inc({ table }, n);
-          metrics.writeLatency.observe({ table }, seconds);
-        }
-        for (const u of part) if (u.table === 'whale_trades') metrics.endToEndLatency.observe({ table: u.table }, (now - u.row.tradeTime) / 1000);
-      }
-    } catch (err) {
-      failing = `writing processor rows failed: ${errorMessage(err)}`;
-      throw err;
-    }
   };
 
   const commitSafe = async (): Promise<void> => {
@@ -212,7 +171,8 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   trigger.unref();
 
   deps.health.register('processor', () => {
-    const details = { openWindows: core.openWindowCounts(), pendingRows: pending.length, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
+    const details = { openWindows: core.openWindowCounts(), pendingRows: writer.pendingRows, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
+    const failing = writer.failing;
     return failing ? { state: 'down', reason: failing, details } : { state: 'up', details };
   });
 
