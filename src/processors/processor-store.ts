@@ -97,6 +97,7 @@ const tradeMetrics = windowUpsert<TradeMetricsRow>('trade_metrics', [
   { name: 'price_mean', type: 'float8', value: (r) => r.priceMean },
   { name: 'price_m2', type: 'float8', value: (r) => r.priceM2 },
   { name: 'volatility_alert', type: 'boolean', value: (r) => r.volatilityAlert },
+  { name: 'volume_baseline', type: 'numeric', value: (r) => r.volumeBaseline },
   { name: 'volume_spike', type: 'boolean', value: (r) => r.volumeSpike },
   { name: 'price_move', type: 'boolean', value: (r) => r.priceMove },
   { name: 'is_final', type: 'boolean', value: (r) => r.isFinal },
@@ -231,7 +232,7 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
     'trade_metrics',
     `${COMMON}, vwap::text, price_stddev, trade_count::float8, volume::text, quote_volume::text, buy_volume::text,
      sell_volume::text, buy_sell_ratio::text, largest_trade_qty::text, largest_trade_notional::text, open::text, close::text,
-     first_trade_id::float8, last_trade_id::float8, samples::float8, price_mean, price_m2, volatility_alert, volume_spike, price_move`,
+     first_trade_id::float8, last_trade_id::float8, samples::float8, price_mean, price_m2, volatility_alert, volume_baseline::text, volume_spike, price_move`,
   );
   const spreads = await load(
     'spread_metrics',
@@ -253,8 +254,7 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
       vwap: strOrNull(r.vwap), priceStddev: num(r.price_stddev), tradeCount: num(r.trade_count),
       volume: str(r.volume), quoteVolume: str(r.quote_volume), buyVolume: str(r.buy_volume), sellVolume: str(r.sell_volume),
       buySellRatio: strOrNull(r.buy_sell_ratio), largestTradeQty: str(r.largest_trade_qty),
-      // Not stored: a reloaded window only continues, its flags are decided from `history` again.
-      volumeBaseline: null,
+      volumeBaseline: strOrNull(r.volume_baseline),
       largestTradeNotional: str(r.largest_trade_notional), open: str(r.open), close: str(r.close),
       firstTradeId: num(r.first_trade_id), lastTradeId: num(r.last_trade_id), samples: num(r.samples),
       priceMean: num(r.price_mean), priceM2: num(r.price_m2), volatilityAlert: r.volatility_alert === true,

@@ -6,6 +6,7 @@ import { migration006 } from './006-book-import.js';
 import { migration007 } from './007-alerts.js';
 import { migration008 } from './008-kinesis-checkpoints.js';
 import { migration009 } from './009-heal.js';
+import { migration010 } from './010-volume-baseline.js';
 import type { Migration } from './migration.js';
 
 export type { Migration, TimeSeriesTable } from './migration.js';
@@ -18,6 +19,7 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * 006 — book_snapshots, imported_files, gap healing columns, backfill_checkpoints;
  * 007 — alert_events and alert_deliveries (issue 12);
  * 008 — kinesis_checkpoints (the Kinesis bus's per-shard read positions);
- * 009 — gaps.heal_error and the index of gaps still to heal.
+ * 009 — gaps.heal_error and the index of gaps still to heal;
+ * 010 — trade_metrics.volume_baseline (a reloaded window keeps the baseline its spike was judged by).
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration008, migration009];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration008, migration009, migration010];
