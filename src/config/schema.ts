@@ -258,6 +258,15 @@ const store = z.strictObject({
 
 const whaleOverride = z.record(z.string(), z.number().positive());
 
+/**
+ * The default thresholds of the processor's window flags, which the default alert rules and the
+ * Grafana alerts (deploy/grafana/code/queries.ts) compare against too: one home, so a flag, an alert
+ * and a panel's red line never disagree. volatilityRatio: price stddev / VWAP of a window (scale-free);
+ * spreadWarningBps: a window's average spread in basis points of the mid; priceMovePct: |close − open|
+ * / open of a window, in percent. Measured on the recordings: docs/alerts.md, docs/grafana.md.
+ */
+export const MARKET_RULE_DEFAULTS = { volatilityRatio: 0.002, spreadWarningBps: 10, priceMovePct: 2 } as const;
+
 const processor = z.strictObject({
   enabled: z.boolean().default(true),
   candleIntervals: z.array(z.enum(CANDLE_INTERVALS)).default(['1m', '5m', '15m', '1h']),
@@ -280,10 +289,10 @@ const processor = z.strictObject({
   metricsWindowMs: positiveInt.default(60_000),
   spreadWindowMs: positiveInt.default(30_000),
   /** Flag volatility when price stddev / VWAP exceeds this (scale-free). */
-  volatilityRatio: z.number().positive().default(0.002),
+  volatilityRatio: z.number().positive().default(MARKET_RULE_DEFAULTS.volatilityRatio),
   volumeSpikeFactor: z.number().positive().default(3),
   volumeSpikeLookback: positiveInt.default(20),
-  priceMovePct: z.number().positive().default(2),
+  priceMovePct: z.number().positive().default(MARKET_RULE_DEFAULTS.priceMovePct),
   /**
    * Also warn when a window's average spread exceeds this multiple of its minimum. Unset by default:
    * BTCUSDT's spread is one tick (0.01, ~0.002 bps) most of the time, so an average of a few ticks —
@@ -291,7 +300,7 @@ const processor = z.strictObject({
    */
   spreadWarningFactor: z.number().positive().optional(),
   /** Warn when a window's average spread exceeds this many basis points of the mid price. */
-  spreadWarningBps: z.number().positive().default(10),
+  spreadWarningBps: z.number().positive().default(MARKET_RULE_DEFAULTS.spreadWarningBps),
   whaleNotional: z.number().positive().default(100_000),
   whaleNotionalBySymbol: whaleOverride.default({}),
   smaLengths: z.array(positiveInt).default([20, 50]),
@@ -415,10 +424,10 @@ const webhook = z.strictObject({
  * bench/alert-rates.ts): each fires rarely and means something there.
  */
 export const DEFAULT_ALERT_RULES: z.input<typeof alertRule>[] = [
-  { name: 'volatility', condition: 'volatility', threshold: 0.002, for: '1m' },
-  { name: 'spread-wide', condition: 'spread', threshold: 10, for: '1m' },
+  { name: 'volatility', condition: 'volatility', threshold: MARKET_RULE_DEFAULTS.volatilityRatio, for: '1m' },
+  { name: 'spread-wide', condition: 'spread', threshold: MARKET_RULE_DEFAULTS.spreadWarningBps, for: '1m' },
   { name: 'volume-spike', condition: 'volumeSpike', threshold: 10, for: 0, repeat: '1h' },
-  { name: 'price-move', condition: 'priceMove', threshold: 2, for: 0 },
+  { name: 'price-move', condition: 'priceMove', threshold: MARKET_RULE_DEFAULTS.priceMovePct, for: 0 },
   { name: 'whale', condition: 'whale', threshold: 5_000_000, for: 0, within: '1m', sendResolved: false },
   { name: 'gap-unhealed', condition: 'gapUnhealed', threshold: 0, for: '5m', within: '1h' },
   { name: 'consumer-lag', condition: 'consumerLag', threshold: 100_000, for: '2m' },
