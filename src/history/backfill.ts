@@ -77,6 +77,16 @@ export function checkPlan(plan: BackfillPlan): void {
  */
 export async function runBackfill(deps: BackfillDeps, plan: BackfillPlan): Promise<BackfillTaskResult[]> {
   checkPlan(plan);
+  try {
+    return await runTasks(deps, plan);
+  } finally {
+    // A task that failed mid-way (a refused REST answer) leaves its bar running, and the bar's
+    // redraw timer kept `tickflow backfill` alive after it had printed the error.
+    deps.progress.stop();
+  }
+}
+
+async function runTasks(deps: BackfillDeps, plan: BackfillPlan): Promise<BackfillTaskResult[]> {
   const results: BackfillTaskResult[] = [];
   for (const symbol of plan.symbols) {
     const instrument: Instrument = { exchange: 'binance', market: plan.market, symbol };
@@ -167,7 +177,8 @@ async function fetchKlines(deps: BackfillDeps, key: CheckpointKey, interval: str
   for await (const page of client.klineRange(key.symbol, interval, start, key.to - 1, intervalMs, { priority: 'background' })) {
     const at = Date.now() * 1_000;
     // A kline still open when fetched is not stored: it would be a partial one under the closed kline's key.
-    const klines = page.items.filter((k) => k.openTime < key.to && k.closeTime < at / 1_000).map((k) => klineEventFromRow(k, instrument, interval, at));
+    // Nor one outside the period an endpoint answered with: it is not what was asked for.
+    const klines = page.items.filter((k) => k.openTime >= key.from && k.openTime < key.to && k.closeTime < at / 1_000).map((k) => klineEventFromRow(k, instrument, interval, at));
     const last = page.items.at(-1);
     const nextTime = last === undefined ? key.to : last.openTime + intervalMs;
     await db.transaction(async (tx) => {

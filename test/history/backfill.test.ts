@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import pg from 'pg';
 import { compareCandles } from '../../src/pipeline/verify.js';
 import type { KlineRow } from '../../src/sources/binance/rest-parse.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { spawnTickflow } from '../support/cli.js';
+import { exitedWithin, spawnTickflow } from '../support/cli.js';
 import { waitFor, waitWhileProgressing } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
 
@@ -94,4 +97,39 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
   assert.equal(result.compared, theirs.filter((k) => k.tradeCount > 0).length);
   const tradeRun = runs.rows.find((r) => r.kind === 'trade')!;
   assert.equal(theirs.reduce((n, k) => n + k.tradeCount, 0), Number(tradeRun.n), 'the klines count exactly the trades stored');
+});
+
+test('tickflow backfill against an endpoint that answers out of shape: a coded error and exit 1 (not a process kept alive by its progress bar); klines outside the period are not stored', async (t) => {
+  const from = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
+  const to = from + 2 * MINUTE;
+  const kline = (openTime: number) => [openTime, '1.0', '1.0', '1.0', '1.0', '2.0', openTime + MINUTE - 1, '2.0', 1, '1.0', '1.0', '0'];
+  // aggTrades by time finds the first id; historicalTrades then answers with aggTrade-shaped rows (no "time").
+  const aggTrade = { a: 7, p: '1.0', q: '1.0', f: 7, l: 7, T: from + 1_000, m: false, M: true };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const body = path.endsWith('/klines') ? [kline(0), kline(from)] : [aggTrade];
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const restUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await freshDatabase(t);
+  const args = (streams: string) => ['backfill', '--symbols', 'BTCUSDT', '--streams', streams, '--from', String(from), '--to', String(to), '--rest-url', restUrl, '--db', url];
+
+  const refused = spawnTickflow(args('aggTrade,trade'));
+  t.after(() => refused.child.kill('SIGKILL'));
+  assert.equal(await exitedWithin(refused, 120_000), 1, refused.stderr().slice(-2000));
+  assert.match(refused.stderr(), /^tickflow: TF_REST_REJECTED: GET \/historicalTrades: unexpected response: "time" is missing/m);
+  assert.doesNotMatch(refused.stderr(), /^\s+at /m);
+
+  const klines = spawnTickflow(args('kline_1m'));
+  t.after(() => klines.child.kill('SIGKILL'));
+  assert.equal(await exitedWithin(klines, 120_000), 0, klines.stderr().slice(-2000));
+  const db = new pg.Client({ connectionString: url });
+  db.on('error', () => undefined);
+  await db.connect();
+  t.after(() => db.end());
+  const stored = await db.query<{ t: string }>(`SELECT (extract(epoch from open_time) * 1000)::bigint::text AS t FROM klines ORDER BY open_time`);
+  assert.deepEqual(stored.rows.map((r) => Number(r.t)), [from], 'only the kline inside [from, to)');
 });
