@@ -21,9 +21,14 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 async function database(t: TestContext): Promise<Database> {
-  const dir = await tempDir(t);
+  const dir = await mkdtemp(join(tmpdir(), 'tf-import-'));
   const db = await openEmbedded({ dataDir: dir, port: 0, logger });
-  t.after(() => db.close());
+  // After hooks run in the order they were added: the folder goes once the server has stopped
+  // writing into it (removed first, a WAL file written meanwhile failed the rm with ENOTEMPTY).
+  t.after(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   await migrate(db, { logger, retentionDays: 30 });
   return db;
 }
@@ -120,4 +125,20 @@ test('tickflow import CLI: a corrupted zip exits 1 with TF_IMPORT_REJECTED', asy
   // Exit 1: a damaged file is a failure of the data, not of the configuration (README "Exit codes").
   assert.equal(await cli.exited, 1, cli.stderr());
   assert.match(cli.stderr(), /TF_IMPORT_REJECTED: BTCUSDT-1m-2020-01-01\.zip/);
+});
+
+test('import: a row outside the day or month its file name says (it would overwrite another day\'s row) is refused naming the line; a date that does not exist is refused', async (t) => {
+  const db = await database(t);
+  const dir = await tempDir(t);
+  // 2020-01-10 by name; line 2 is a kline of 2020-01-01.
+  const misnamed = join(dir, 'BTCUSDT-1m-2020-01-10.csv');
+  await writeFile(misnamed, '1578614400000,1.0,1.0,1.0,1.0,1.0,1578614459999,1.0,1,1.0,1.0,0\n1577836800000,2.0,1.0,1.0,1.0,1.0,1577836859999,1.0,1,1.0,1.0,0\n');
+  await assert.rejects(importFiles(db, [misnamed], 'spot'), rejected(/BTCUSDT-1m-2020-01-10\.csv:2: time 1577836800000 \(epoch ms\) is outside 2020-01-10, the day the file name says it holds/));
+  const trades = join(dir, 'BTCUSDT-trades-2024-08.csv');
+  await writeFile(trades, '1,61800.01,0.001,61.80001,1725148800000,True,True\n');
+  await assert.rejects(importFiles(db, [trades], 'spot'), rejected(/BTCUSDT-trades-2024-08\.csv:1: time 1725148800000 \(epoch ms\) is outside 2024-08, the month/));
+  assert.equal(await count(db, 'SELECT count(*) AS n FROM klines'), 0, 'nothing of the refused file is written');
+  const impossible = join(dir, 'BTCUSDT-1m-2024-02-30.csv');
+  await writeFile(impossible, '1709251200000,1.0,1.0,1.0,1.0,1.0,1709251259999,1.0,1,1.0,1.0,0\n');
+  await assert.rejects(importFiles(db, [impossible], 'spot'), rejected(/BTCUSDT-1m-2024-02-30\.csv: the date in the file name does not exist/));
 });

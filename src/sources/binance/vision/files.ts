@@ -23,11 +23,16 @@ export interface VisionFile {
   readonly symbol: string;
   /** Kline interval (`1m`), for klines only. */
   readonly interval?: string;
+  /**
+   * The day (`…-2024-08-08`) or month (`…-2024-08`) the name says the file holds: [from, to) in
+   * epoch ms, UTC. A row outside it is refused: it would overwrite a row of another day's file.
+   */
+  readonly period: { readonly from: number; readonly to: number; readonly label: string };
 }
 
 export type VisionEvent = TradeEvent | AggTradeEvent | KlineEvent;
 
-const NAME = /^([A-Z0-9]+)-(aggTrades|trades|\d+[smhdwM])-\d{4}-\d{2}.*\.(zip|csv)$/;
+const NAME = /^([A-Z0-9]+)-(aggTrades|trades|\d+[smhdwM])-(\d{4})-(\d{2})(?:-(\d{2}))?(?:[._].*)?\.(zip|csv)$/;
 
 function rejected(message: string, cause?: unknown): TickflowError {
   return new TickflowError(ErrorCodes.IMPORT_REJECTED, message, cause === undefined ? {} : { cause });
@@ -39,8 +44,18 @@ export function describeFile(path: string): VisionFile {
   const m = NAME.exec(name);
   if (m === null) throw rejected(`${name}: not a data.binance.vision klines/aggTrades/trades file name (SYMBOL-1m-2024-08-08.zip, SYMBOL-aggTrades-…, SYMBOL-trades-…)`);
   const what = m[2] as string;
-  if (what === 'aggTrades' || what === 'trades') return { path, name, kind: what, symbol: m[1] as string };
-  return { path, name, kind: 'klines', symbol: m[1] as string, interval: what };
+  const period = periodOf(name, Number(m[3]), Number(m[4]), m[5] === undefined ? undefined : Number(m[5]));
+  if (what === 'aggTrades' || what === 'trades') return { path, name, kind: what, symbol: m[1] as string, period };
+  return { path, name, kind: 'klines', symbol: m[1] as string, interval: what, period };
+}
+
+/** [from, to) of a daily or a monthly file; a date that does not exist (2024-02-30) is refused. */
+function periodOf(name: string, year: number, month: number, day: number | undefined): VisionFile['period'] {
+  const from = Date.UTC(year, month - 1, day ?? 1);
+  const start = new Date(from);
+  if (month < 1 || month > 12 || (day !== undefined && start.getUTCDate() !== day)) throw rejected(`${name}: the date in the file name does not exist`);
+  const to = day === undefined ? Date.UTC(year, month, 1) : from + 86_400_000;
+  return { from, to, label: start.toISOString().slice(0, day === undefined ? 7 : 10) };
 }
 
 /** The file's bytes and sha256; checked against `<path>.CHECKSUM` when that file exists. */
@@ -96,6 +111,15 @@ export function* recordsOf(file: VisionFile, text: string, market: Market, inges
 }
 
 function record(file: VisionFile, f: string[], market: Market, at: number): VisionEvent {
+  const event = parseRecord(file, f, market, at);
+  const time = event.type === 'kline' ? event.openTime : event.tradeTime;
+  if (time < file.period.from || time >= file.period.to) {
+    throw new FieldError(`time ${time} (epoch ms) is outside ${file.period.label}, the ${file.period.label.length === 10 ? 'day' : 'month'} the file name says it holds`);
+  }
+  return event;
+}
+
+function parseRecord(file: VisionFile, f: string[], market: Market, at: number): VisionEvent {
   const base = { exchange: 'binance' as const, market, symbol: file.symbol, ingestionTimestamp: at };
   if (file.kind === 'klines') return klineEventFromRow(klineFromRow(f), base, file.interval as string, at);
   if (file.kind === 'aggTrades') {
