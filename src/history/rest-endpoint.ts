@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Market } from '../core/events.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BinanceRestClient } from '../sources/binance/rest.js';
+import { BinanceRestClient, type RestClientOptions } from '../sources/binance/rest.js';
 
 /** Where one market's REST API is: Binance, the simulator, or a proxy. */
 export interface RestEndpoint {
@@ -16,7 +16,13 @@ export interface RestEndpoint {
  * `heal.weightShare` of the safe weight budget, so live requests (book snapshots) keep the rest;
  * every response is counted in tickflow_rest_responses_total and tickflow_rest_weight_used.
  */
-export function createRestClient(endpoint: RestEndpoint, heal: Config['heal'], metrics: Metrics, signal?: AbortSignal): BinanceRestClient {
+export function createRestClient(
+  endpoint: RestEndpoint,
+  heal: Config['heal'],
+  metrics: Metrics,
+  signal?: AbortSignal,
+  onRetry?: RestClientOptions['onRetry'],
+): BinanceRestClient {
   const { market } = endpoint;
   return new BinanceRestClient({
     baseUrl: endpoint.restBaseUrl,
@@ -24,6 +30,7 @@ export function createRestClient(endpoint: RestEndpoint, heal: Config['heal'], m
     backgroundShare: heal.weightShare,
     ...(endpoint.weightLimitPerMinute !== undefined ? { weightLimitPerMinute: endpoint.weightLimitPerMinute } : {}),
     ...(signal ? { signal } : {}),
+    ...(onRetry ? { onRetry } : {}),
     onResponse: (_path, status, used) => {
       metrics.restResponses.inc({ market, status: String(status) });
       if (used !== undefined) metrics.restWeightUsed.set({ market }, used);

@@ -99,13 +99,16 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
   assert.equal(theirs.reduce((n, k) => n + k.tradeCount, 0), Number(tradeRun.n), 'the klines count exactly the trades stored');
 });
 
-test('tickflow backfill against an endpoint that answers out of shape: a coded error and exit 1 (not a process kept alive by its progress bar); klines outside the period are not stored', async (t) => {
+test('tickflow backfill against an endpoint that answers out of shape: a 429 wait said on stderr; a coded error and exit 1 (not a process kept alive by its progress bar); klines outside the period are not stored', async (t) => {
   const from = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
   const to = from + 2 * MINUTE;
   const kline = (openTime: number) => [openTime, '1.0', '1.0', '1.0', '1.0', '2.0', openTime + MINUTE - 1, '2.0', 1, '1.0', '1.0', '0'];
   // aggTrades by time finds the first id; historicalTrades then answers with aggTrade-shaped rows (no "time").
   const aggTrade = { a: 7, p: '1.0', q: '1.0', f: 7, l: 7, T: from + 1_000, m: false, M: true };
+  let requests = 0;
   const server = createServer((req, res) => {
+    // The first request is rate limited: the wait is said on stderr, not silent.
+    if ((requests += 1) === 1) return void res.writeHead(429, { 'retry-after': '1' }).end('{"code":-1003,"msg":"Too many requests"}');
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const body = path.endsWith('/klines') ? [kline(0), kline(from)] : [aggTrade];
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -122,6 +125,7 @@ test('tickflow backfill against an endpoint that answers out of shape: a coded e
   assert.equal(await exitedWithin(refused, 120_000), 1, refused.stderr().slice(-2000));
   assert.match(refused.stderr(), /^tickflow: TF_REST_REJECTED: GET \/historicalTrades: unexpected response: "time" is missing/m);
   assert.doesNotMatch(refused.stderr(), /^\s+at /m);
+  assert.match(refused.stderr(), /^tickflow: TF_REST_RATE_LIMITED: GET \/aggTrades: HTTP 429 code -1003: Too many requests; waiting 1 s \(Retry-After\); attempt 1 failed, retrying$/m);
 
   const klines = spawnTickflow(args('kline_1m'));
   t.after(() => klines.child.kill('SIGKILL'));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TickflowError } from '../../core/errors.js';
 import { addConfigOptions, configFrom } from '../options.js';
 import { timeFlag } from '../time.js';
 
@@ -31,7 +32,9 @@ export function registerBackfill(program: Command): void {
       const plan = { market, symbols: config.source.symbols, streams: config.source.streams, from, to };
       checkPlan(plan);
       const abort = new AbortController();
-      const client = createRestClient({ market, restBaseUrl: restBaseUrlFor(market, config.source.restBaseUrl) }, config.heal, createMetrics(), abort.signal);
+      // A wait (a 429 without Retry-After is 60 s, five times) would otherwise be silent minutes before the first bar.
+      const onRetry = (err: TickflowError, attempt: number) => process.stderr.write(`tickflow: ${err.code}: ${err.message}; attempt ${attempt} failed, retrying\n`);
+      const client = createRestClient({ market, restBaseUrl: restBaseUrlFor(market, config.source.restBaseUrl) }, config.heal, createMetrics(), abort.signal, onRetry);
       const db = await openDatabase(config.store, { logger: silentLogger() });
       try {
         const results = await runBackfill({ db, client, processor: config.processor, progress: progressBar() }, plan);

@@ -1,6 +1,6 @@
 import { type AggTradeEvent, type Market, type TradeEvent, tradeIdOf } from '../../core/events.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
-import { retry } from '../../core/retry.js';
+import { retry, type RetryOptions } from '../../core/retry.js';
 import { FieldError } from './parse.js';
 import { REST_MARKETS, type RestMarketRules } from './rest-markets.js';
 import { aggTradeFromRest, type DepthSnapshot, depthSnapshotFromRest, klineFromRow, type KlineRow, symbolRulesFromExchangeInfo, type SymbolRules, tradeFromRest } from './rest-parse.js';
@@ -26,6 +26,8 @@ export interface RestClientOptions {
   readonly signal?: AbortSignal;
   /** Called for each response: path, HTTP status, weight the exchange reported. */
   readonly onResponse?: (path: string, status: number, usedWeight: number | undefined) => void;
+  /** Called before a retryable failure is retried (a 429 without Retry-After waits 60 s: say so). */
+  readonly onRetry?: RetryOptions['onRetry'];
 }
 
 export interface RequestOptions {
@@ -171,7 +173,7 @@ export class BinanceRestClient {
           if (this.options.signal?.aborted === true) throw new TickflowError(ErrorCodes.SHUTDOWN, `GET ${path} cancelled: shutting down`);
           return this.once(path, url);
         }),
-      { attempts: this.attempts, initialDelayMs: 250, maxDelayMs: 10_000, signal: this.options.signal },
+      { attempts: this.attempts, initialDelayMs: 250, maxDelayMs: 10_000, signal: this.options.signal, onRetry: this.options.onRetry },
     );
   }
 
