@@ -89,6 +89,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   for (const r of routes) {
     app.get(r.path, async (req, reply) => {
+      // Every parameter is one string; a repeated one (`?symbol=A&symbol=B`) arrives as an array,
+      // which the schema would call "required" — say what is wrong instead.
+      const repeated = Object.entries((req.query ?? {}) as Record<string, unknown>).filter(([, v]) => Array.isArray(v));
+      if (repeated.length > 0) throw new ApiError('TF_API_BAD_PARAM', repeated.map(([k]) => `${k}: given more than once; give it once`).join('; '));
       const parsed = r.query.safeParse(req.query ?? {});
       if (!parsed.success) throw badParams(parsed.error.issues);
       return r.handler(parsed.data, req, reply);

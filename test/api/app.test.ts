@@ -148,7 +148,9 @@ test('HTTP API against a migrated embedded database', async (t) => {
       [`/api/candles?symbol=BTCUSDT&from=${T0}&to=${T0}`, /to: must be after from/],
       ['/api/whales?to=2024-13-45T00:00:00Z', /to: expected epoch milliseconds or an ISO 8601 time/],
       ['/api/anomalies?limit=1001', /limit: expected a whole number from 1 to 1000/],
-      ['/api/trades?symbol=BTCUSDT&symbol=ETHUSDT', /symbol: /],
+      ['/api/trades?symbol=BTCUSDT&symbol=ETHUSDT', /^symbol: given more than once; give it once$/],
+      ['/api/candles?symbol=BTCUSDT&interval=1m&limit=5&limit=6', /^limit: given more than once; give it once$/],
+      ['/api/book?symbol=BTCUSDT&depth=5&depth=6', /^depth: given more than once/],
     ];
     for (const [url, message] of cases) {
       const res = await app.inject(url);
