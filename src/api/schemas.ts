@@ -73,7 +73,7 @@ const to = instant('End of the time range, exclusive: epoch ms or ISO 8601');
 
 const list = <T extends string>(item: z.ZodType<T, string>, what: string) =>
   z
-    .string()
+    .string({ error: `required: a comma-separated list of ${what}` })
     .transform((s) => s.split(',').filter((x) => x.length > 0))
     .pipe(z.array(item).min(1, { message: `expected a comma-separated list of ${what}` }));
 

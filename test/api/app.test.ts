@@ -151,6 +151,7 @@ test('HTTP API against a migrated embedded database', async (t) => {
       ['/api/trades?symbol=BTCUSDT&symbol=ETHUSDT', /^symbol: given more than once; give it once$/],
       ['/api/candles?symbol=BTCUSDT&interval=1m&limit=5&limit=6', /^limit: given more than once; give it once$/],
       ['/api/book?symbol=BTCUSDT&depth=5&depth=6', /^depth: given more than once/],
+      ['/api/stream?intervals=1m', /^symbols: required: a comma-separated list of symbols such as BTCUSDT,ETHUSDT$/],
     ];
     for (const [url, message] of cases) {
       const res = await app.inject(url);
