@@ -86,6 +86,11 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   const ok = spawnTickflow(args);
   assert.equal(await ok.exited, 0, `${ok.stdout()}${ok.stderr()}`);
   assert.match(ok.stdout(), /49 candles compared, 0 incomplete skipped, 0 mismatches/);
+  // A period the file does not cover compares nothing: that is a failed check, not a pass.
+  const none = spawnTickflow(args.map((a) => (a === '2024-08-08T23:31Z' ? '2024-08-07T00:00Z' : a === '2024-08-09T00:20Z' ? '2024-08-07T01:00Z' : a)));
+  assert.equal(await none.exited, 1, `${none.stdout()}${none.stderr()}`);
+  assert.match(none.stdout(), /0 candles compared/);
+  assert.match(none.stderr(), /nothing to compare/);
 
   const again = await openDatabase(store, { logger });
   await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE market = 'usdm' AND window_start = $2`, [bump(victim.takerBuyQuoteVolume), new Date(victim.openTime).toISOString()]);

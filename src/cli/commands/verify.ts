@@ -7,7 +7,7 @@ import { timeFlag } from '../time.js';
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
-    .description("compare stored 1m candles with Binance's klines in all nine fields; prints the mismatches and exits 1 when there are any")
+    .description("compare stored 1m candles with Binance's klines in all nine fields; prints the mismatches and exits 1 when there are any, or when no minute could be compared")
     .requiredOption('--symbol <symbol>', 'e.g. BTCUSDT')
     .requiredOption('--from <time>', 'first minute (epoch ms or ISO-8601, UTC)')
     .requiredOption('--to <time>', 'end, exclusive (epoch ms or ISO-8601, UTC)')
@@ -37,6 +37,12 @@ export function registerVerify(program: Command): void {
     process.stdout.write(`${symbol}: ${result.compared} candles compared, ${result.incomplete} incomplete skipped, ${result.mismatches.length} mismatches\n`);
     if (result.mismatches.length > 0) {
       process.stdout.write(`${v.mismatchTable(result.mismatches)}\n`);
+      process.exitCode = 1;
+    } else if (result.compared === 0) {
+      // A check that compared nothing proves nothing: a wrong file, market or period must not pass.
+      process.stderr.write(
+        `${symbol}: nothing to compare — no minute in [${new Date(from).toISOString()}, ${new Date(to).toISOString()}) has both a complete stored ${config.source.market} candle and a kline from ${against}\n`,
+      );
       process.exitCode = 1;
     }
   });
