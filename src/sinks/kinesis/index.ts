@@ -17,6 +17,9 @@ import { sendHeartbeat } from './heartbeat.js';
 import { type FailureReason, putRecords, SinkSendError } from './put-records.js';
 import { Signal } from './signal.js';
 
+
+/** At most one 'records dead-lettered' line per reason in this long (ms). */
+const DEAD_LETTER_LOG_EVERY_MS = 60_000;
 /**
  * Events to an AWS Kinesis data stream with PutRecords (docs/kinesis.md). publish() encodes and
  * buffers (bounded: it waits while full); one send loop takes batches off the buffer in publish
@@ -50,6 +53,12 @@ export class KinesisSink implements Sink {
   private deadLetterFileError: string | null = null;
   /** Set while Kinesis refuses requests for good (missing stream, access denied): everything is dead-lettered. */
   private rejecting: string | null = null;
+  /**
+   * Dead-letter log lines per reason: the first at once, then one a minute with the records in
+   * between — a refusal that lasts (no credentials, no stream) dead-letters every batch, and a line
+   * per batch would bury every other log line. Counts and metrics are per record regardless.
+   */
+  private readonly deadLetterLog = new Map<string, { at: number; records: number; batches: number }>();
 
   constructor(
     private readonly options: KinesisSinkOptions,
@@ -277,7 +286,15 @@ export class KinesisSink implements Sink {
     this.counts.deadLetters += records.length;
     this.deps.metrics.sinkDeadLetters.inc({ sink: this.name, reason }, records.length);
     this.deps.metrics.sinkRecords.inc({ sink: this.name, outcome: 'dead_letter' }, records.length);
-    this.log.error({ records: records.length, reason, detail, file: this.deadLetters.path }, 'records dead-lettered');
+    const last = this.deadLetterLog.get(reason);
+    if (last !== undefined && at - last.at < DEAD_LETTER_LOG_EVERY_MS) {
+      last.records += records.length;
+      last.batches += 1;
+      return;
+    }
+    const since = last === undefined ? {} : { recordsSinceLastLine: last.records, batchesSinceLastLine: last.batches };
+    this.deadLetterLog.set(reason, { at, records: 0, batches: 0 });
+    this.log.error({ records: records.length, reason, detail, file: this.deadLetters.path, ...since }, 'records dead-lettered');
   }
 
   /** One heartbeat; skipped while the breaker is open (the endpoint is known to be down). */

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { PipelineEvent, TradeEvent } from '../../../src/core/events.js';
-import { silentLogger } from '../../../src/ops/logger.js';
+import { createLogger, silentLogger } from '../../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
 import { shippedAvroCodec } from '../../../src/sinks/codecs/avro.js';
 import { deadLetterPath, type SinkDeadLetter } from '../../../src/sinks/dead-letter-file.js';
@@ -37,13 +37,13 @@ interface Harness {
   readHeartbeats(): Promise<Record<string, unknown>[]>;
 }
 
-async function harness(t: TestContext, endpointFor: (kinesalite: string) => Promise<string>, overrides: Partial<KinesisSinkOptions> = {}): Promise<Harness> {
+async function harness(t: TestContext, endpointFor: (kinesalite: string) => Promise<string>, overrides: Partial<KinesisSinkOptions> = {}, logger = silentLogger()): Promise<Harness> {
   const kinesis = await startKinesalite(t);
   await kinesis.createStream('events', 2);
   await kinesis.createStream('heartbeat', 1);
   const metrics = createMetrics();
   const dataDir = tempDir('tf-sink-');
-  const sink = new KinesisSink(testSinkOptions(await endpointFor(kinesis.endpoint), overrides), { logger: silentLogger(), metrics, dataDir, awsCredentials: TEST_CREDENTIALS });
+  const sink = new KinesisSink(testSinkOptions(await endpointFor(kinesis.endpoint), overrides), { logger, metrics, dataDir, awsCredentials: TEST_CREDENTIALS });
   t.after(() => sink.close());
   const codec = shippedAvroCodec();
   return {
@@ -208,7 +208,9 @@ test('a dead-letter file that cannot be written turns the sink down and keeps th
 });
 
 test('a stream that does not exist: records are dead letters at once (rejected), the breaker stays closed, the sink is degraded', async (t) => {
-  const h = await harness(t, async (upstream) => upstream, { streamName: 'no-such-stream', breakerFailures: 1, breakerCooldownMs: 3_600_000 });
+  const log: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'json', destination: { write: (l: string) => void log.push(l) } });
+  const h = await harness(t, async (upstream) => upstream, { streamName: 'no-such-stream', breakerFailures: 1, breakerCooldownMs: 3_600_000 }, logger);
   const events = trades(1_200);
   await h.sink.publish(events);
   await h.sink.flush();
@@ -220,4 +222,7 @@ test('a stream that does not exist: records are dead letters at once (rejected),
   assert.equal(health.state, 'degraded');
   assert.match(health.reason ?? '', /refuses the records/);
   assert.equal(await counter(h.metrics.sinkFailures, { reason: 'rejected' }), 3, 'one call per batch of 500');
+  // A lasting refusal dead-letters every batch; the log says so once a minute, not once a batch.
+  const said = log.map((l) => JSON.parse(l) as { msg: string; reason?: string }).filter((l) => l.msg === 'records dead-lettered');
+  assert.deepEqual(said.map((l) => l.reason), ['rejected']);
 });
