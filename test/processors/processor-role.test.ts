@@ -34,10 +34,27 @@ function config(candleIntervals: string[] = ['1m', '5m']): Config {
   });
 }
 
-async function openDb(t: TestContext, dir: string): Promise<Database> {
+/** The databases opened in each scratch dir, closed before the dir is removed. */
+const openIn = new Map<string, Database[]>();
+
+/**
+ * A scratch dir removed after the test once every database opened in it is closed: after-hooks run
+ * in registration order, and removing a running server's folder fails with ENOTEMPTY (pg_wal).
+ */
+async function scratchDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
+  t.after(async () => {
+    await Promise.all((openIn.get(dir) ?? []).map((db) => db.close().catch(() => undefined)));
+    openIn.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+async function openDb(dir: string): Promise<Database> {
   const db = await openEmbedded({ dataDir: dir, port: 0, logger });
+  openIn.set(dir, [...(openIn.get(dir) ?? []), db]);
   await migrate(db, { logger, retentionDays: 100_000 });
-  t.after(() => db.close().catch(() => undefined));
   return db;
 }
 
@@ -73,9 +90,8 @@ async function twoSymbols(t: TestContext): Promise<MarketEvent[] | undefined> {
 }
 
 async function uninterrupted(t: TestContext, events: readonly MarketEvent[]): Promise<Record<string, string[]>> {
-  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const db = await openDb(t, dir);
+  const dir = await scratchDir(t);
+  const db = await openDb(dir);
   const bus = new MemoryBus();
   const processor = await startProcessor(deps(db, bus));
   await bus.publish(events);
@@ -91,10 +107,9 @@ async function uninterrupted(t: TestContext, events: readonly MarketEvent[]): Pr
  * the group had committed, replays from there, and finishes.
  */
 async function crashAndReplay(t: TestContext, events: readonly MarketEvent[], crashAt: number): Promise<Record<string, string[]>> {
-  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratchDir(t);
   const committed = new Map<string, bigint>();
-  const first = await openDb(t, dir);
+  const first = await openDb(dir);
   const bus1 = new MemoryBus();
   await startProcessor(deps(first, committingBus(bus1, committed)));
   await bus1.publish(events.slice(0, crashAt));
@@ -103,7 +118,7 @@ async function crashAndReplay(t: TestContext, events: readonly MarketEvent[], cr
 
   // The new bus assigns the same offsets: events up to the committed offset of their topic are
   // published before the processor subscribes, so it only sees what it must replay.
-  const db = await openDb(t, dir);
+  const db = await openDb(dir);
   const bus2 = new MemoryBus();
   const already = new Map<string, bigint>();
   const before: MarketEvent[] = [];
@@ -166,9 +181,8 @@ test('with late events corrected, a crash + replay still gives the same tables',
 
 /** A processor of 1m candles on a fresh database; `prepare` runs on the database before it starts. */
 async function oneMinuteProcessor(t: TestContext, prepare?: (db: Database) => Promise<unknown>) {
-  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const db = await openDb(t, dir);
+  const dir = await scratchDir(t);
+  const db = await openDb(dir);
   await prepare?.(db);
   const committed = new Map<string, bigint>();
   const bus = new MemoryBus();
@@ -236,9 +250,8 @@ test('one bad event never causes unbounded work: a processor row the database al
 });
 
 test('gaps across restarts: windows open at a crash are rebuilt from the stored trades, so the final candle counts every stored trade', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const db = await openDb(t, dir);
+  const dir = await scratchDir(t);
+  const db = await openDb(dir);
   const run = async (bus: MemoryBus) => {
     const d = deps(db, bus, ['1m']);
     const writer = await startStoreWriter(d);

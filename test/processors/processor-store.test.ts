@@ -1,40 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { silentLogger } from '../../src/ops/logger.js';
+import { test } from 'node:test';
 import { ProcessorCore, type Upsert } from '../../src/processors/processor-core.js';
 import { loadRestoredRows, writeUpserts } from '../../src/processors/processor-store.js';
-import type { Database } from '../../src/store/database.js';
-import { openEmbedded } from '../../src/store/embedded.js';
-import { migrate } from '../../src/store/migrate.js';
-import { openPostgres } from '../../src/store/postgres.js';
 import { sharedData } from '../support/data.js';
-import { freshDatabase } from '../support/postgres.js';
+import { openMigrated } from '../store/fixtures.js';
 import { asInputs, processorOptions, recordedEvents, TableImage, trade } from './support.js';
-
-const logger = silentLogger();
-
-async function openMigrated(t: TestContext, kind: 'embedded' | 'postgres'): Promise<Database> {
-  let db: Database;
-  if (kind === 'embedded') {
-    const dir = await mkdtemp(join(tmpdir(), 'tickflow-proc-store-'));
-    db = await openEmbedded({ dataDir: dir, port: 0, logger });
-    t.after(() => rm(dir, { recursive: true, force: true }));
-  } else {
-    db = await openPostgres(await freshDatabase(t), { logger });
-  }
-  t.after(() => db.close());
-  await migrate(db, { logger, retentionDays: 100_000 });
-  return db;
-}
 
 for (const kind of ['embedded', 'postgres'] as const) {
   test(`${kind}: final rows written and reloaded are the rows the core produced, digit for digit`, async (t) => {
     const recording = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
     if (!recording) return;
-    const db = await openMigrated(t, kind);
+    const db = await openMigrated(t, kind, 100_000);
     const options = processorOptions({ whaleNotional: 100_000 });
     const events = (await recordedEvents(recording, 'usdm')).filter((e) => e.type === 'trade' || e.type === 'bookTicker');
     const core = new ProcessorCore(options);
@@ -56,7 +32,7 @@ for (const kind of ['embedded', 'postgres'] as const) {
   });
 
   test(`${kind}: a partial row never replaces a final one; one batch may carry a window twice`, async (t) => {
-    const db = await openMigrated(t, kind);
+    const db = await openMigrated(t, kind, 100_000);
     const core = new ProcessorCore(processorOptions({ candleIntervals: ['1m'] }));
     core.ingest(asInputs([trade(1, 1_000, '10', '1')]));
     const partial = core.partials();

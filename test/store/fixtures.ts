@@ -17,19 +17,29 @@ import { freshDatabase } from '../support/postgres.js';
 /** The two kinds of database every store test runs against. */
 export const DATABASE_KINDS = ['embedded', 'postgres'] as const;
 
-/** A migrated database of `kind` (embedded in a temp dir, or a fresh one on the test server), closed after the test. */
-export async function openMigrated(t: TestContext, kind: (typeof DATABASE_KINDS)[number]): Promise<Database> {
+/**
+ * A migrated database of `kind` (embedded in a temp dir, or a fresh one on the test server), closed
+ * after the test — an embedded one before its dir is removed (after-hooks run in registration order,
+ * and removing a running server's folder fails with ENOTEMPTY). `retentionDays` as in migrate: data
+ * older than that is eligible for deletion, so tests on the 2024 recordings pass a large value.
+ */
+export async function openMigrated(t: TestContext, kind: (typeof DATABASE_KINDS)[number], retentionDays = 30): Promise<Database> {
   const logger = silentLogger();
   let db: Database;
   if (kind === 'embedded') {
-    const dir = await mkdtemp(join(tmpdir(), 'tickflow-pglite-'));
-    db = await openEmbedded({ dataDir: dir, port: 0, logger });
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await mkdtemp(join(tmpdir(), 'tickflow-embedded-'));
+    const embedded = await openEmbedded({ dataDir: dir, port: 0, logger });
+    t.after(async () => {
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    db = embedded;
   } else {
-    db = await openPostgres(await freshDatabase(t), { logger });
+    const server = await openPostgres(await freshDatabase(t), { logger });
+    t.after(() => server.close());
+    db = server;
   }
-  t.after(() => db.close());
-  await migrate(db, { logger, retentionDays: 30 });
+  await migrate(db, { logger, retentionDays });
   return db;
 }
 

@@ -13,9 +13,12 @@ const logger = silentLogger();
 
 test('store.url picks the embedded database or a server, migrated either way', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tickflow-open-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const embedded = await openDatabase(configSchema.parse({ store: { url: 'embedded', dataDir: dir, embeddedPort: 0 } }).store, { logger });
-  t.after(() => embedded.close());
+  // Closed before its folder goes: after-hooks run in registration order (ENOTEMPTY otherwise).
+  t.after(async () => {
+    await embedded.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const server = await openDatabase(configSchema.parse({ store: { url: await freshDatabase(t) } }).store, { logger });
   t.after(() => server.close());
   assert.equal(embedded.kind, 'embedded');
