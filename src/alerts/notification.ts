@@ -2,23 +2,16 @@ import { createHash } from 'node:crypto';
 import type { Instrument } from '../core/events.js';
 import type { AlertTransition, TransitionState } from './engine.js';
 
-/** One alert inside a notification, as the webhook's JSON carries it. */
-export interface AlertPayload {
+/**
+ * One alert inside a notification, as the webhook's JSON carries it: the engine's transition with
+ * the rule by name and condition, no instrument as null, and the dashboard link.
+ */
+export type AlertPayload = Omit<AlertTransition, 'rule' | 'instrument'> & {
   readonly rule: string;
   readonly condition: string;
-  readonly state: TransitionState;
-  readonly key: string;
   readonly instrument: Instrument | null;
-  /** The value that crossed the threshold (the condition's unit); null when there was no data. */
-  readonly value: number | null;
-  readonly threshold: number;
-  /** Epoch ms: when the condition began, and when this transition happened. */
-  readonly activeAt: number;
-  readonly at: number;
-  readonly message: string;
-  readonly idempotencyKey: string;
   readonly dashboardUrl: string;
-}
+};
 
 /**
  * What a notifier sends: the alerts of one group (a rule, or a rule and instrument) that changed in
