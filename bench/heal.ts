@@ -54,7 +54,7 @@ const periodTo = Date.now();
 console.log(`simulator history: ${IDS.toLocaleString('en-US')} trades and aggTrades per stream from ids ${first.trade} / ${first.aggTrade}`);
 
 // Yardstick: GET + JSON.parse of the same pages, nothing else.
-let t = performance.now();
+const t = performance.now();
 let fetched = 0;
 for (let next = first.trade; next < first.trade + IDS; next += rules.historicalTradesPage) {
   const page = (await getJson(`${rest}/historicalTrades?symbol=BTCUSDT&fromId=${next}&limit=${rules.historicalTradesPage}`)) as unknown[];

@@ -73,7 +73,7 @@ try {
   const avgBytes = values.reduce((n, v) => n + Buffer.byteLength(v), 0) / values.length;
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
   const payloads = join(dir, 'trades.jsonl');
-  writeFileSync(payloads, values.join('\n') + '\n');
+  writeFileSync(payloads, `${values.join('\n')}\n`);
   const records = Math.max(100_000, Math.min(written, 1_000_000));
   const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
     '--topic', topics.bookTicker!, '--num-records', String(records), '--payload-file', payloads, '--throughput', '-1',

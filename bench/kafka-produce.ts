@@ -58,7 +58,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
   const payloads = join(dir, 'trades.jsonl');
-  writeFileSync(payloads, events.slice(0, 10_000).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  writeFileSync(payloads, `${events.slice(0, 10_000).map((e) => JSON.stringify(e)).join('\n')}\n`);
   const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
     '--topic', config.topics.bookTicker,
     '--num-records', String(RECORDS),

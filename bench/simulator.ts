@@ -68,7 +68,7 @@ try {
   while (performance.now() - start.at < SECONDS * 1_000) {
     const t0 = performance.now();
     try {
-      await Promise.all([get('/api/v3/depth?symbol=' + symbols[0] + '&limit=100'), sim.emitted(), get('/sim/stats')]);
+      await Promise.all([get(`/api/v3/depth?symbol=${symbols[0]}&limit=100`), sim.emitted(), get('/sim/stats')]);
       asked += 1;
       slowest = Math.max(slowest, performance.now() - t0);
     } catch (err) {

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite (README's test command): installs and starts what the tests need, then runs
-# the type check and every test under test/ against real processes.
+# the linter, the type check and every test under test/ against real processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# Lint first: it takes seconds, so a finding fails the run before services are installed and started.
+npm run lint
 
 # Services the integration tests use; each script under scripts/services takes `ensure` and is
 # idempotent (installs once, starts if down). Helpers that are not services live in scripts/.

@@ -204,7 +204,10 @@ export class AlertEngine {
   private track(rule: AlertRule, key: string, instrument: Instrument | undefined): Track {
     const tracks = this.tracks.get(rule.name) as Map<string, Track>;
     let track = tracks.get(key);
-    if (!track) tracks.set(key, (track = { instrument, value: null, breaching: false, since: undefined, held: 0, seenAt: this.now(), lastEventAt: -Infinity, lastEnd: -Infinity }));
+    if (!track) {
+      track = { instrument, value: null, breaching: false, since: undefined, held: 0, seenAt: this.now(), lastEventAt: -Infinity, lastEnd: -Infinity };
+      tracks.set(key, track);
+    }
     return track;
   }
 

@@ -143,7 +143,7 @@ async function writerCaughtUp(writer: StoreWriter, limitMs: number): Promise<voi
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     const lag = await writer.lag().catch(() => undefined);
-    if (lag !== undefined && lag.every((p) => p.lag <= 0) && writer.stats().pendingRows === 0) return;
+    if (lag?.every((p) => p.lag <= 0) && writer.stats().pendingRows === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -53,7 +53,7 @@ export async function createSource(
   const instruments: InstrumentRules[] = [];
   for (const m of markets) {
     const exchange = exchanges[m.exchange];
-    if (!exchange || !exchange.markets.includes(m.market)) {
+    if (!exchange?.markets.includes(m.market)) {
       throw new TickflowError(ErrorCodes.CONFIG_INVALID, `invalid value for source.markets: ${m.exchange} has no market ${m.market}`);
     }
     const label = markets.length > 1 ? `${m.exchange}-${m.market}` : m.exchange;

@@ -38,7 +38,7 @@ export function canonicalDecimal(value: string): string {
   return s === '' ? '0' : s;
 }
 
-function valueOf(row: KlineRow, field: KlineValueField): string {
+function fieldValue(row: KlineRow, field: KlineValueField): string {
   return field === 'tradeCount' ? String(row.tradeCount) : row[field];
 }
 
@@ -66,8 +66,8 @@ export function compareCandles(ours: StoredCandles, theirs: readonly KlineRow[],
     }
     compared += 1;
     for (const field of KLINE_VALUE_FIELDS) {
-      const a = valueOf(mine, field);
-      const b = valueOf(k, field);
+      const a = fieldValue(mine, field);
+      const b = fieldValue(k, field);
       if (canonicalDecimal(a) !== canonicalDecimal(b)) mismatches.push({ minute: k.openTime, field, ours: a, theirs: b });
     }
   }

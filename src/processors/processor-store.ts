@@ -163,7 +163,10 @@ export async function writeUpserts(db: Queryable, upserts: readonly Upsert[]): P
   const byTable = new Map<Upsert['table'], Map<string, unknown>>();
   for (const u of upserts) {
     let rows = byTable.get(u.table);
-    if (!rows) byTable.set(u.table, (rows = new Map()));
+    if (!rows) {
+      rows = new Map();
+      byTable.set(u.table, rows);
+    }
     const key = (SPECS[u.table] as TableSpec<unknown>).keyOf(u.row);
     rows.delete(key);
     rows.set(key, u.row);

@@ -213,7 +213,11 @@ export class Hub {
     let wrapped: string | null = null;
     let delivered = false;
     for (const conn of set) {
-      let text = conn.combined ? (wrapped ??= `{"stream":"${msg.stream}","data":${msg.data}}`) : msg.data;
+      let text = msg.data;
+      if (conn.combined) {
+        wrapped ??= `{"stream":"${msg.stream}","data":${msg.data}}`;
+        text = wrapped;
+      }
       if (mangle !== undefined) text = mangle(text);
       if (conn.send(text)) delivered = true;
     }

@@ -39,7 +39,7 @@ export class DeadLetterFile {
 
   /** Appends the letters; rejects when the file cannot be written (the caller keeps them). */
   append(letters: readonly SinkDeadLetter[]): Promise<void> {
-    const text = letters.map((l) => JSON.stringify(l)).join('\n') + '\n';
+    const text = `${letters.map((l) => JSON.stringify(l)).join('\n')}\n`;
     const write = this.tail.then(async () => {
       if (!this.madeDir) {
         await mkdir(dirname(this.path), { recursive: true });

@@ -35,7 +35,10 @@ test('SMTP: STARTTLS + AUTH to Mailpit; the mail states rule, symbol, value, thr
   t.after(() => notifier.close());
   await notifier.send(n);
   let messages = await mailpit.messages();
-  await waitFor('the mail in Mailpit', async () => (messages = await mailpit.messages()).length === 1);
+  await waitFor('the mail in Mailpit', async () => {
+    messages = await mailpit.messages();
+    return messages.length === 1;
+  });
   const [mail] = messages;
   assert.equal(mail?.Subject, '[tickflow FIRING] spread-wide: BTCUSDT');
   assert.deepEqual(mail?.To.map((a) => a.Address), ['ops@example.com']);

@@ -18,8 +18,7 @@ class SseReader {
 
   feed(chunk: Buffer): void {
     this.text += chunk.toString('utf8');
-    let end: number;
-    while ((end = this.text.indexOf('\n\n')) >= 0) {
+    for (let end = this.text.indexOf('\n\n'); end >= 0; end = this.text.indexOf('\n\n')) {
       const block = this.text.slice(0, end);
       this.text = this.text.slice(end + 2);
       let event = 'message';

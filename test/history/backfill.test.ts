@@ -108,7 +108,8 @@ test('tickflow backfill against an endpoint that answers out of shape: a 429 wai
   let requests = 0;
   const server = createServer((req, res) => {
     // The first request is rate limited: the wait is said on stderr, not silent.
-    if ((requests += 1) === 1) return void res.writeHead(429, { 'retry-after': '1' }).end('{"code":-1003,"msg":"Too many requests"}');
+    requests += 1;
+    if (requests === 1) return void res.writeHead(429, { 'retry-after': '1' }).end('{"code":-1003,"msg":"Too many requests"}');
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const body = path.endsWith('/klines') ? [kline(0), kline(from)] : [aggTrade];
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));

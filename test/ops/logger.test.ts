@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { createLogger } from '../../src/ops/logger.js';
 
 function capture() {
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON log lines, asserted on at any depth (err.stack, config.store.url)
   const lines: Record<string, any>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -33,7 +33,7 @@ test('tickflow run --source sim keeps a live book: /api/book serves it, book_sna
   await waitFor('book snapshots stored', async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM book_snapshots'))[0]?.n) >= 2);
   const [row] = await db.query<{ depth: number; bids: unknown }>(`SELECT depth, bids FROM book_snapshots WHERE exchange = 'binance' AND market = 'spot' AND symbol = 'BTCUSDT' ORDER BY taken_at DESC LIMIT 1`);
   assert.equal(row?.depth, 20);
-  assert.equal((row?.bids as unknown[]).length, 20);
+  assert.equal((row!.bids as unknown[]).length, 20);
   await waitFor('the REST snapshot stored', async () => (await db.query('SELECT 1 FROM depth_snapshots LIMIT 1')).length === 1);
 
   pipeline.simulator!.faults.skipIds('BTCUSDT', 'depth@100ms', 3);
@@ -57,6 +57,6 @@ test('tickflow run --source replay:<recording> builds the book from the recorded
     `SELECT update_id::text, taken_at, bids FROM book_snapshots WHERE exchange = 'binance' AND market = 'usdm' AND symbol = 'BTCUSDT' ORDER BY taken_at DESC LIMIT 1`,
   );
   assert.equal(row?.update_id, last?.u, 'the final book is stored');
-  assert.equal((row?.bids as unknown[]).length, 20);
+  assert.equal((row!.bids as unknown[]).length, 20);
   assert.ok(new Date(row!.taken_at).getTime() < Date.parse('2024-08-10'), "stamped with the recording's time, not the wall clock");
 });

@@ -115,7 +115,7 @@ test('tickflow run (child process) with a sink from --set: a replay ends with ev
     const trade = { e: 'trade', E: T + 1, s: 'BTCUSDT', t: 3_723_184_751 + i, p: '61005.99000000', q: '0.00200000', T, m: i % 2 === 0, M: true };
     return `${(T + 5) * 1_000_000} ${JSON.stringify({ stream: 'btcusdt@trade', data: trade })}`;
   });
-  writeFileSync(recording, lines.join('\n') + '\n');
+  writeFileSync(recording, `${lines.join('\n')}\n`);
   // A long batchMs: the records are still buffered when the replay ends, so the end-of-run flush is what sends them.
   const sink = { kind: 'kinesis', endpoint: kinesis.endpoint, streamName: 'events', heartbeatStreamName: '', batchMs: 600_000 };
   const run = spawnTickflow(

@@ -162,7 +162,8 @@ function withLateTrades(events: readonly MarketEvent[]): MarketEvent[] {
   let n = 0;
   for (const e of events) {
     while (held.length > 0 && (held[0] as MarketEvent).ingestionTimestamp + 25_000_000 <= e.ingestionTimestamp) out.push(held.shift() as MarketEvent);
-    if (e.type === 'trade' && (n += 1) % 97 === 0) held.push(e);
+    if (e.type === 'trade') n += 1;
+    if (e.type === 'trade' && n % 97 === 0) held.push(e);
     else out.push(e);
   }
   return [...out, ...held];

@@ -48,7 +48,9 @@ test('a closed kline equals the trades of its interval', async (t) => {
   assert.equal(k.L, trades[trades.length - 1]?.t);
   assert.equal(k.o, trades[0]?.p);
   assert.equal(k.c, trades[trades.length - 1]?.p);
+  // biome-ignore lint/complexity/useMathMinMax: the prices are bigints, which Math.max refuses
   assert.equal(parseUnits(String(k.h), 8), prices.reduce((m, x) => (x > m ? x : m)));
+  // biome-ignore lint/complexity/useMathMinMax: the prices are bigints, which Math.min refuses
   assert.equal(parseUnits(String(k.l), 8), prices.reduce((m, x) => (x < m ? x : m)));
   assert.equal(parseUnits(String(k.v), 8), sum(trades.map((x) => parseUnits(x.q, 8))));
   assert.equal(parseUnits(String(k.V), 8), sum(trades.filter((x) => !x.m).map((x) => parseUnits(x.q, 8))));

@@ -55,7 +55,9 @@ test('tickflow simulate under full load exits on SIGTERM with its clients connec
   t.after(() => cli.child.kill('SIGKILL'));
   const wsBaseUrl = await until(async () => /WebSocket\s+(ws:\/\/\S+?)\/stream/.exec(cli.stdout())?.[1], 'the simulator to listen');
   const clients = [await counting(`${wsBaseUrl}/stream?streams=${ALL}`), await counting(`${wsBaseUrl}/stream?streams=${ALL}`)];
-  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  t.after(() => {
+    for (const c of clients) c.ws.terminate();
+  });
   await until(async () => (clients.every((c) => c.frames() > 1_000) ? true : undefined), 'both clients to receive frames');
   cli.child.kill('SIGTERM');
   assert.equal(await exitedWithin(cli, 60_000), 0, cli.stderr());

@@ -39,7 +39,7 @@ test('the same seed gives the same market; another seed another', () => {
 test('trades are contiguous, sized like a real market, priced on the tick', () => {
   const { trades } = run(1, 600);
   assert.ok(trades.length > 8_000, `${trades.length} trades in 600 s at 20/s`);
-  trades.forEach((t, i) => i > 0 && assert.equal(t.id, (trades[i - 1]?.id ?? 0) + 1));
+  for (let i = 1; i < trades.length; i++) assert.equal(trades[i]?.id, (trades[i - 1]?.id ?? 0) + 1);
   for (const t of trades) {
     assert.match(t.price, /^\d+\.\d{2}000000$/, 'BTCUSDT tick 0.01, 8 decimals');
     assert.match(t.qty, /^\d+\.\d{5}000$/, 'BTCUSDT lot step 0.00001');
@@ -116,14 +116,24 @@ test('issue 9 kind 12 (simulator restarts): ids start from the clock, above ever
   const aggTrades: SimAggTrade[] = [];
   let lastUpdate = 0;
   // One virtual minute at 20,000 trades/s (a burst far above the default 20/s).
-  first.advance(60, startedAt, { trades: (t, a) => (trades.push(...t), aggTrades.push(...a)), book: (c) => (lastUpdate = c.lastUpdateId) });
+  first.advance(60, startedAt, {
+    trades: (t, a) => {
+      trades.push(...t);
+      aggTrades.push(...a);
+    },
+    book: (c) => {
+      lastUpdate = c.lastUpdateId;
+    },
+  });
   assert.ok(trades.length > 1_000_000, `${trades.length} trades`);
   // Restarted with the same seed one minute later: same market, new ids, none of them used before.
   const second = new SymbolMarket(instrumentFor('BTCUSDT', 'spot'), 7, 20_000, 10_000, idsFromClock(startedAt + 60_000));
   let next: { trade: number; agg: number; update: number } | null = null;
   second.advance(1, startedAt + 60_000, {
     trades: (t, a) => (next ??= { trade: t[0]!.id, agg: a[0]!.id, update: 0 }),
-    book: (c) => next !== null && next.update === 0 && (next.update = c.firstUpdateId),
+    book: (c) => {
+      if (next !== null && next.update === 0) next.update = c.firstUpdateId;
+    },
   });
   assert.ok(next !== null);
   const n = next as { trade: number; agg: number; update: number };

@@ -20,7 +20,9 @@ const config = () => loadConfig({ env: {} });
  */
 export function tempDir(prefix = 'tf-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (tempDirs.size === 0) process.once('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  if (tempDirs.size === 0) process.once('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
   tempDirs.add(dir);
   return dir;
 }

@@ -30,7 +30,7 @@ export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | u
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw decodeError('value is not a JSON object');
   const record = parsed as Record<string, unknown>;
-  const type = record['type'];
+  const type = record.type;
   if (typeof type !== 'string') throw decodeError('value has no string "type"');
   if (typeHeader !== undefined && typeHeader !== type) throw decodeError(`header ${TYPE_HEADER}=${typeHeader} but value type=${type}`);
   if (MARKET_TYPES.has(type)) {
@@ -40,7 +40,7 @@ export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | u
       if (typeof record[field] !== 'string' || record[field] === '') throw decodeError(`${type} event without a string "${field}"`);
     }
   } else if (type === 'deadLetter') {
-    if (typeof record['origin'] !== 'string' || typeof record['reason'] !== 'string') throw decodeError('deadLetter without origin/reason');
+    if (typeof record.origin !== 'string' || typeof record.reason !== 'string') throw decodeError('deadLetter without origin/reason');
   } else {
     throw decodeError(`unknown event type ${JSON.stringify(type)}`);
   }

@@ -28,7 +28,7 @@ export function registerVerify(program: Command): void {
         ? await v.klinesFromRest(new BinanceRestClient({ baseUrl: config.source.restBaseUrl, market: config.source.market }), symbol, from, to)
         : await v.klinesFromFile(against, config.source.market);
     const db = await openDatabase(config.store, { logger: silentLogger() });
-    let result;
+    let result: ReturnType<typeof v.compareCandles>;
     try {
       result = v.compareCandles(await v.storedCandles(db, { exchange: 'binance', market: config.source.market, symbol }, from, to), theirs, from, to);
     } finally {

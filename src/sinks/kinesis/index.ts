@@ -200,7 +200,7 @@ export class KinesisSink implements Sink {
           metrics.sinkBatchRecords.observe({ sink: this.name }, pending.length);
           metrics.sinkBatchBytes.observe({ sink: this.name }, pending.reduce((n, r) => n + r.bytes, 0));
           for (const r of pending) r.attempts++;
-          let failed;
+          let failed: Awaited<ReturnType<typeof putRecords>>;
           try {
             failed = await putRecords(this.client, this.options.streamName, pending);
           } catch (err) {

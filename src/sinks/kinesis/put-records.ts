@@ -1,4 +1,4 @@
-import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 import type { PendingRecord } from './batch.js';
 
@@ -36,7 +36,7 @@ export interface FailedRecord {
  * Kinesis delivery is at least once).
  */
 export async function putRecords(client: KinesisClient, streamName: string, records: readonly PendingRecord[]): Promise<FailedRecord[]> {
-  let response;
+  let response: PutRecordsCommandOutput;
   try {
     response = await client.send(
       new PutRecordsCommand({ StreamName: streamName, Records: records.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }),

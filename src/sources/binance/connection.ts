@@ -4,7 +4,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../ops/logger.js';
 import type { ConnectionState, ConnectionStatus } from '../source.js';
 import { Backoff } from '../../core/backoff.js';
-import { AttemptLimiter } from './attempt-limiter.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
 
 /**
  * One WebSocket connection to a Binance combined stream, kept alive for as long as it is wanted.

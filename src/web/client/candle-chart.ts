@@ -56,10 +56,12 @@ export function chartOptions(container: HTMLElement) {
         labels.set(time as number, label);
         // A live chart formats new ticks for as long as it runs: keep the recent ones only.
         if (labels.size > MAX_PUBLISHED_TICKS) labels.delete(labels.keys().next().value as number);
-        flush ||= requestAnimationFrame(() => {
-          container.dataset.ticks = JSON.stringify([...labels]);
-          flush = 0;
-        });
+        if (flush === 0) {
+          flush = requestAnimationFrame(() => {
+            container.dataset.ticks = JSON.stringify([...labels]);
+            flush = 0;
+          });
+        }
         return label;
       },
     },

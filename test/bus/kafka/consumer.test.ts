@@ -52,10 +52,12 @@ test('two members of a group split the partitions, and a leaving member hands it
       seen[name].push(...batch);
       await commit()?.commit(batch);
     },
-    onAssign: async (ps: readonly { partition: number }[]) => ps.forEach((p) => owned[name].add(p.partition)),
+    onAssign: async (ps: readonly { partition: number }[]) => {
+      for (const p of ps) owned[name].add(p.partition);
+    },
     onRevoke: async (ps: readonly { partition: number }[]) => {
       if (name === 'a') revoked.push(ps.map((p) => p.partition));
-      ps.forEach((p) => owned[name].delete(p.partition));
+      for (const p of ps) owned[name].delete(p.partition);
     },
   });
   a = await bus.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('a', () => a));

@@ -71,7 +71,7 @@ test("keys land on the same partitions as with Kafka's console producer (murmur2
     '--topic', config.topics.deadLetters,
     '--property', 'parse.key=true',
     '--property', 'key.separator=|',
-  ], SYMBOLS.map((s) => `binance:spot:${s}|x`).join('\n') + '\n');
+  ], `${SYMBOLS.map((s) => `binance:spot:${s}|x`).join('\n')}\n`);
   await bus.publish(SYMBOLS.map((s, i) => trade(s, i + 1)));
 
   const partitionsOf = async (topic: string) => {

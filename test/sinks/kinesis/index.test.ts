@@ -64,7 +64,10 @@ async function counter(metric: { get(): Promise<{ values: { labels: Record<strin
 
 test('throttled records (ProvisionedThroughputExceeded per record) are retried alone until every record is in the stream exactly once', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxBatchRecords: 100 });
+  const h = await harness(t, async (upstream) => {
+      proxy = await startFaultProxy(t, upstream);
+      return proxy.endpoint;
+    }, { maxBatchRecords: 100 });
   proxy.setMode({ kind: 'throttle', every: 3 });
   const events = trades(1_200);
   await h.sink.publish(events);
@@ -82,7 +85,10 @@ test('throttled records (ProvisionedThroughputExceeded per record) are retried a
 
 test('an outage (connections refused) opens the breaker, publish waits once the buffer is full, and after recovery the breaker closes with nothing lost', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, {
+  const h = await harness(t, async (upstream) => {
+      proxy = await startFaultProxy(t, upstream);
+      return proxy.endpoint;
+    }, {
     breakerFailures: 3,
     maxAttempts: 10_000,
     maxBufferedRecords: 300,
@@ -117,7 +123,10 @@ test('an outage (connections refused) opens the breaker, publish waits once the 
 
 test('HTTP 503 from the endpoint counts as an outage and is retried; the stream gets every record in publish order per instrument', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { breakerFailures: 2, maxAttempts: 10_000 });
+  const h = await harness(t, async (upstream) => {
+      proxy = await startFaultProxy(t, upstream);
+      return proxy.endpoint;
+    }, { breakerFailures: 2, maxAttempts: 10_000 });
   proxy.setMode({ kind: 'status', status: 503 });
   const events = trades(400);
   await h.sink.publish(events);
@@ -135,7 +144,10 @@ test('HTTP 503 from the endpoint counts as an outage and is retried; the stream 
 
 test('after the last attempt records go to the dead-letter file with their reason, counted; an oversized or unencodable record is a dead letter at once', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxAttempts: 3, breakerFailures: 1_000 });
+  const h = await harness(t, async (upstream) => {
+      proxy = await startFaultProxy(t, upstream);
+      return proxy.endpoint;
+    }, { maxAttempts: 3, breakerFailures: 1_000 });
   proxy.setMode({ kind: 'status', status: 500 });
   const events = trades(10);
   const huge: PipelineEvent = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'x', raw: 'y'.repeat(1_100_000), receivedAt: 1 };
@@ -169,7 +181,10 @@ test('heartbeat records arrive on the heartbeat stream with the sink counters', 
   await h.sink.publish(trades(5));
   await h.sink.flush();
   let beats: Record<string, unknown>[] = [];
-  await waitFor('two heartbeats after the flush', async () => (beats = (await h.readHeartbeats()).filter((b) => b.sent === 5)).length >= 2);
+  await waitFor('two heartbeats after the flush', async () => {
+    beats = (await h.readHeartbeats()).filter((b) => b.sent === 5);
+    return beats.length >= 2;
+  });
   assert.deepEqual(Object.keys(beats[0]!).sort(), ['at', 'breaker', 'buffered', 'deadLetters', 'sent', 'sink', 'stream', 'type']);
   assert.equal(beats[0]!.type, 'heartbeat');
   assert.equal(beats[0]!.stream, 'events');
@@ -190,7 +205,10 @@ test('batches respect maxBatchRecords and the batch-size histogram sees them', a
 
 test('a dead-letter file that cannot be written turns the sink down and keeps the records until it can', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => (proxy = await startFaultProxy(t, upstream)).endpoint, { maxAttempts: 1 });
+  const h = await harness(t, async (upstream) => {
+      proxy = await startFaultProxy(t, upstream);
+      return proxy.endpoint;
+    }, { maxAttempts: 1 });
   // A file where the dead-letter folder belongs: mkdir fails (as on a full or read-only disk).
   writeFileSync(join(h.dataDir, 'dead-letters'), 'in the way');
   proxy.setMode({ kind: 'status', status: 500 });

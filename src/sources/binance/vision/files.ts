@@ -5,7 +5,7 @@ import type { AggTradeEvent, KlineEvent, Market, TradeEvent } from '../../../cor
 import { ErrorCodes, TickflowError } from '../../../core/errors.js';
 import { FieldError } from '../parse.js';
 import { klineEventFromRow, klineFromRow } from '../rest-parse.js';
-import { readZip, ZipError } from './zip.js';
+import { readZip, type ZipEntry, ZipError } from './zip.js';
 
 /**
  * data.binance.vision files (https://github.com/binance/binance-public-data): daily and monthly
@@ -79,7 +79,7 @@ export async function readVerified(file: VisionFile): Promise<{ bytes: Buffer; s
 /** The CSV text of a file: the one CSV inside a zip, or the file itself. */
 export function csvText(file: VisionFile, bytes: Buffer): string {
   if (!file.name.endsWith('.zip')) return bytes.toString('utf8');
-  let entries;
+  let entries: ZipEntry[];
   try {
     entries = readZip(bytes);
   } catch (err) {
