@@ -49,9 +49,11 @@ test('a closed kline equals the trades of its interval', async (t) => {
   assert.equal(k.o, trades[0]?.p);
   assert.equal(k.c, trades[trades.length - 1]?.p);
   // biome-ignore lint/complexity/useMathMinMax: the prices are bigints, which Math.max refuses
-  assert.equal(parseUnits(String(k.h), 8), prices.reduce((m, x) => (x > m ? x : m)));
+  const highest = prices.reduce((m, x) => (x > m ? x : m));
   // biome-ignore lint/complexity/useMathMinMax: the prices are bigints, which Math.min refuses
-  assert.equal(parseUnits(String(k.l), 8), prices.reduce((m, x) => (x < m ? x : m)));
+  const lowest = prices.reduce((m, x) => (x < m ? x : m));
+  assert.equal(parseUnits(String(k.h), 8), highest);
+  assert.equal(parseUnits(String(k.l), 8), lowest);
   assert.equal(parseUnits(String(k.v), 8), sum(trades.map((x) => parseUnits(x.q, 8))));
   assert.equal(parseUnits(String(k.V), 8), sum(trades.filter((x) => !x.m).map((x) => parseUnits(x.q, 8))));
   assert.equal(parseUnits(String(k.q), 16) / 10n ** 8n, sum(trades.map((x) => parseUnits(x.p, 8) * parseUnits(x.q, 8))) / 10n ** 8n);
