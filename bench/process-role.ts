@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { KafkaBus } from '../src/bus/kafka/index.js';
 import { configSchema } from '../src/config/schema.js';
 import type { TradeEvent } from '../src/core/events.js';
@@ -29,7 +30,9 @@ import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metri
 const PASSES = Number(process.argv[2] ?? 4);
 const SHIFT_MS = 3 * 86_400_000;
 const SHIFT_IDS = 10_000_000_000;
-const GROUP = 'tickflow-process';
+// A group of this run's own: another run's role on the same broker cannot join it and stall it.
+const GROUP_PREFIX = `bench-${process.pid}`;
+const GROUP = `${GROUP_PREFIX}-process`;
 const TIMEOUT_MS = 150_000;
 
 const trades = (await loadRecordedTrades()).map((f) => f.event).filter((e): e is TradeEvent => e.type === 'trade');
@@ -75,7 +78,8 @@ try {
   await bus.publish(sentinels);
   await bus.close();
 
-  role = await startRole('process', ['--db', db.url, '--set', `source.symbols=${symbols.join(',')}`, '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', ...sets]);
+  role = await startRole('process', ['--db', db.url, '--set', `source.symbols=${symbols.join(',')}`, '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', '--set', `bus.groupPrefix=${GROUP_PREFIX}`, ...sets]);
+  const commitsAtStart = await xactCommits(db.url);
   const deadline = Date.now() + TIMEOUT_MS;
   let t0: number | undefined;
   let lag = Infinity;
@@ -87,6 +91,8 @@ try {
       else await sleep(50);
       continue;
     }
+    // Polled every 50 ms: each round opens three admin connections, which a tight loop would make a load of its own.
+    await sleep(50);
     [lag, foreign] = await Promise.all([groupLag(GROUP, [topics.trades!]), groupMembers(GROUP).then((n) => Math.max(foreign, n - 1))]);
   }
   const seconds = (performance.now() - t0!) / 1000;
@@ -98,7 +104,11 @@ try {
 
   console.log(`${events.length} real trades (${trades.length} × ${PASSES} passes, ${symbols.join('+')}) + ${sentinels.length} sentinels pre-filled in ${topics.trades}; node ${process.version}`);
   console.log(`tickflow process (Kafka → core → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} events/s  (${seconds.toFixed(1)} s from first batch to committed offsets at the sentinels)`);
-  console.log(`  inside onDeliveries (core + upserts + commit): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written`);
+  // The role's backend reports its transaction count when it exits (pg_stat_database).
+  await role.stop();
+  role = undefined;
+  const transactions = (await xactCommits(db.url)) - commitsAtStart;
+  console.log(`  inside onDeliveries (core; writes and commits run behind it): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written in ~${transactions} transactions`);
   console.log(`processor core alone (bench/processor-core.ts 3): ${coreRate.toLocaleString('en-US')} events/s`);
   printComparison({ figure: 'tickflow process role', value: ours, yardstick: 'processor core alone (bench/processor-core.ts 3)', yardstickValue: coreRate, unit: 'events/s' });
   if (foreign > 0) console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
@@ -110,3 +120,15 @@ try {
 }
 printMachine('end');
 failOnProblems(problems);
+
+/** Transactions committed so far in the database of `url` (pg_stat_database; a backend reports its own at the latest when it exits). */
+async function xactCommits(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0]?.n ?? NaN);
+  } finally {
+    await client.end();
+  }
+}

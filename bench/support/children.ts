@@ -28,6 +28,15 @@ export function sampleProcess(pid: number): ProcessSample {
   return { rssMib: rssKb / 1024, cpuSeconds: ticks / CLK_TCK, loopRunSeconds: (run ?? NaN) / 1e9, loopWaitSeconds: (wait ?? NaN) / 1e9 };
 }
 
+/**
+ * Node flags for a measured child (the run, a role): with BENCH_CPU_PROF_DIR set, a V8 CPU profile
+ * is written there when it exits, named CPU.<date>.<time>.<pid>…cpuprofile (bench/profile-summary.ts reads it).
+ */
+export function profilingArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export interface SimProcessOptions {
   readonly symbols: readonly string[];
   /** Per symbol, as `tickflow simulate --trades-per-second`. */
@@ -113,7 +122,7 @@ export async function startRunProcess(opts: RunProcessOptions): Promise<RunProce
     '--port', '0',
     '--set', 'store.embeddedPort=0',
     ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
-  ]);
+  ], {}, profilingArgs());
   let apiUrl: string;
   try {
     const listening = await cli.waitForLog(/"msg":"dashboard and API listening"/, 60_000);

@@ -3,6 +3,7 @@ import { Admin, Consumer } from '@platformatic/kafka';
 import pg from 'pg';
 import { configSchema } from '../../src/config/schema.js';
 import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
+import { profilingArgs } from './children.js';
 import { kafkaBrokers } from '../../test/support/kafka.js';
 import { postgresUrl } from '../../test/support/postgres.js';
 
@@ -21,9 +22,9 @@ export interface RoleProcess {
   stop(): Promise<number>;
 }
 
-/** `tickflow <role> --bus kafka --health-port 0 ...args`, resolved once it logs "running". */
+/** `tickflow <role> --bus kafka --health-port 0 ...args`, resolved once it logs "running" (profiled: profilingArgs). */
 export async function startRole(role: 'ingest' | 'store' | 'process', args: readonly string[]): Promise<RoleProcess> {
-  const cli = spawnTickflow([role, '--bus', 'kafka', '--brokers', kafkaBrokers().join(','), '--health-port', '0', ...args]);
+  const cli = spawnTickflow([role, '--bus', 'kafka', '--brokers', kafkaBrokers().join(','), '--health-port', '0', ...args], {}, profilingArgs());
   let opsUrl: string;
   try {
     opsUrl = (JSON.parse(await cli.waitForLog(new RegExp(`"msg":"tickflow ${role} running"`), 90_000)) as { ops: string }).ops;

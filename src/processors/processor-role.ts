@@ -9,6 +9,7 @@ import type { LagSample } from '../ops/process-metrics.js';
 import type { Database } from '../store/database.js';
 import { CommitTracker, sourceOf } from './commit-tracker.js';
 import { UpsertWriter } from './upsert-writer.js';
+import { type SafePositions, WriteBehind } from './write-behind.js';
 import { type CoreInput, ProcessorCore, type Upsert } from './processor-core.js';
 import { INTERVAL_MS } from './candles.js';
 import type { RestoredRows } from './processor-core.js';
@@ -21,6 +22,12 @@ export function processorGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string 
   return `${bus.groupPrefix}-process`;
 }
 const TOPICS: readonly TopicId[] = ['trades', 'bookTicker'];
+
+/**
+ * Rows queued behind the write in flight at which deliveries wait (WriteBehind): about 80 delivery
+ * batches of real trades, so a transaction stays a few MiB and a crash replays seconds of input.
+ */
+const MAX_QUEUED_ROWS = 10_000;
 
 export interface ProcessorDeps {
   readonly config: Config;
@@ -95,7 +102,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   const restored = await restore();
 
   const writer = new UpsertWriter({ db, metrics, logger, ...(deps.onWritten ? { onWritten: deps.onWritten } : {}) });
-  const write = (upserts: readonly Upsert[]): Promise<void> => writer.write(upserts);
   const commits = new CommitTracker(logger);
   let lastBatchAt: number | undefined;
   let chain: Promise<unknown> = Promise.resolve();
@@ -108,8 +114,21 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     return run;
   };
 
-  const commitSafe = async (): Promise<void> => {
-    if (consumer) await commits.commit(consumer, core.sources(), (source) => core.committable(source));
+  /** What ProcessorCore allows to commit now, per source: safe once every row it returned so far is written. */
+  const safePositions = (): SafePositions => new Map(core.sources().map((source) => [source, core.committable(source)]));
+  const writes = new WriteBehind({
+    write: (upserts) => writer.write(upserts),
+    commit: async (positions) => {
+      if (consumer) await commits.commit(consumer, positions.keys(), (source) => positions.get(source));
+    },
+    maxQueuedRows: MAX_QUEUED_ROWS,
+  });
+  /** Queues rows (with what they make safe to commit) behind the write in flight. */
+  const queue = (upserts: readonly Upsert[]): void => writes.add(upserts, safePositions());
+  /** Queues rows, then writes and commits everything queued: for steps that end with the rows durable. */
+  const write = async (upserts: readonly Upsert[]): Promise<void> => {
+    queue(upserts);
+    await writes.settle();
   };
 
   // The in-process bus keeps nothing across a restart: the windows that were open when the last
@@ -132,6 +151,9 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
     {
       onDeliveries: (batch) =>
         serial(async () => {
+          // A failed write is retried here first: while it fails, the batch is refused untouched and
+          // the bus retries it. Waits while the rows queued behind the write in flight are at their bound.
+          await writes.admit();
           const started = monotonicMs();
           const inputs: CoreInput[] = batch.map((d) => ({ source: sourceOf(d), offset: d.offset, event: d.event }));
           commits.seen(batch);
@@ -141,9 +163,8 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
             metrics.deadLetters.inc({ origin: 'processor', reason: 'invalid_field' });
             logger.warn({ source: r.source, offset: r.offset.toString(), reason: r.reason }, 'event skipped by the processor');
           }
-          // Written before the commit: an offset is committed only once its effects are durable.
-          await write(result.upserts);
-          await commitSafe();
+          // Written behind the core, committed after the write: an offset is committed only once its effects are durable.
+          queue(result.upserts);
           lastBatchAt = Date.now();
           updateGauges();
           metrics.processingLatency.observe((monotonicMs() - started) / 1000);
@@ -154,7 +175,6 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
       onRevoke: (partitions) =>
         serial(async () => {
           await write(core.openRows());
-          await commitSafe();
           for (const p of partitions) {
             const source = sourceOf(p);
             core.forget(source);
@@ -166,27 +186,26 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   );
 
   const trigger = setInterval(() => {
-    serial(() => write(core.partials())).catch((err) => logger.error({ err: errorMessage(err) }, 'partial window upsert failed'));
+    // A write that failed in the background is retried here too when no delivery comes to do it.
+    serial(async () => {
+      queue(core.partials());
+      await writes.admit();
+    }).catch((err) => logger.error({ err: errorMessage(err) }, 'partial window upsert failed'));
   }, config.processor.triggerIntervalMs);
   trigger.unref();
 
   deps.health.register('processor', () => {
-    const details = { openWindows: core.openWindowCounts(), pendingRows: writer.pendingRows, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
+    const details = { openWindows: core.openWindowCounts(), pendingRows: writer.pendingRows + writes.queuedRows, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
     const failing = writer.failing;
     return failing ? { state: 'down', reason: failing, details } : { state: 'up', details };
   });
 
   let closed = false;
   return {
-    flush: () =>
-      serial(async () => {
-        await write(core.openRows());
-        await commitSafe();
-      }),
+    flush: () => serial(() => write(core.openRows())),
     finish: () =>
       serial(async () => {
         await write(core.finish());
-        await commitSafe();
         updateGauges();
       }),
     lag: async () => splitLag(consumer ? await consumer.lag() : [], commits.lastDelivery),
@@ -197,10 +216,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
       // Closing hands over what is queued, then revokes: open windows are written as partial rows
       // and only offsets below them are committed.
       await consumer.close();
-      await serial(async () => {
-        await write(core.openRows());
-        await commitSafe();
-      });
+      await serial(() => write(core.openRows()));
     },
   };
 }

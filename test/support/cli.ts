@@ -19,9 +19,12 @@ export interface CliProcess {
   waitForLog(pattern: RegExp, idleMs?: number): Promise<string>;
 }
 
-/** Runs the real `tickflow` CLI from source in a child process (JSON logs on stderr). */
-export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
+/**
+ * Runs the real `tickflow` CLI from source in a child process (JSON logs on stderr). `nodeArgs`
+ * go to node itself (benchmarks pass `--cpu-prof`, which NODE_OPTIONS does not accept).
+ */
+export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): CliProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
     cwd: REPO_ROOT,
     env: { ...cleanEnv(), TICKFLOW_OPS_LOG_FORMAT: 'json', TICKFLOW_OPS_STATUS_LINE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
