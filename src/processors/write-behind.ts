@@ -30,6 +30,8 @@ export class WriteBehind {
   private positions: SafePositions | undefined;
   private running: Promise<void> | undefined;
   private failure: unknown;
+  /** Woken after every write (and its commit) that ends, written or failed. */
+  private waiters: (() => void)[] = [];
 
   constructor(private readonly deps: WriteBehindDeps) {}
 
@@ -54,7 +56,9 @@ export class WriteBehind {
    */
   async admit(): Promise<void> {
     if (this.failure !== undefined) return this.settle();
-    while (this.queued.length >= this.deps.maxQueuedRows && this.running) await this.running;
+    while (this.queued.length >= this.deps.maxQueuedRows && this.running) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
 
   /** Writes and commits everything queued; throws the error of a write that failed (its rows are kept). */
@@ -72,8 +76,6 @@ export class WriteBehind {
   }
 
   private async loop(): Promise<void> {
-    // `positions` is kept after a commit: a retry after a failure commits it again, which the
-    // commit tracker ignores when nothing moved.
     while (this.positions !== undefined || this.queued.length > 0) {
       const batch = this.queued;
       const positions = this.positions;
@@ -81,13 +83,15 @@ export class WriteBehind {
       this.positions = undefined;
       try {
         await this.deps.write(batch);
+        if (positions !== undefined) await this.deps.commit(positions);
       } catch (err) {
-        // The writer keeps `batch`; the positions wait for it to be written.
+        // The writer keeps `batch`; its positions wait for it (newer ones taken meanwhile cover them).
         this.positions ??= positions;
         this.failure = err;
         return;
+      } finally {
+        for (const wake of this.waiters.splice(0)) wake();
       }
-      if (positions !== undefined) await this.deps.commit(positions);
     }
   }
 }
