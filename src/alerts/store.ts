@@ -1,3 +1,4 @@
+import type { AlertRule } from '../config/schema.js';
 import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
 import type { AlertTransition, RestoredAlert } from './engine.js';
@@ -97,7 +98,7 @@ export async function firingAlerts(db: Queryable): Promise<RestoredAlert[]> {
 /** One row of the alert history (GET /api/alerts). */
 export interface AlertHistoryEntry {
   readonly rule: string;
-  readonly condition: string;
+  readonly condition: AlertRule['condition'];
   readonly key: string;
   readonly instrument: Instrument | null;
   readonly state: 'firing' | 'repeat' | 'resolved';
@@ -127,7 +128,7 @@ export async function alertHistory(db: Queryable, filter: { rule?: string | unde
   );
   return rows.map((r) => ({
     rule: String(r.rule),
-    condition: String(r.condition),
+    condition: String(r.condition) as AlertHistoryEntry['condition'],
     key: String(r.alert_key),
     instrument: instrumentOfRow(r) ?? null,
     state: String(r.state) as AlertHistoryEntry['state'],

@@ -1,29 +1,18 @@
 import type { BookView } from '../book/book-keeper.js';
 import type { Instrument, PriceLevel } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
+import type { BookResponse } from './contract.js';
 
 /** Where GET /api/book reads a live book, when the process keeps one (`tickflow run`, `ingest`). */
 export type LiveBookLookup = (instrument: Instrument, depth: number) => BookView | null;
 
 /**
- * The body of GET /api/book: the best `depth` levels per side, best first, as decimal strings.
- * `source`: `live` (the process's own book, in step with the diff stream), `stored` (the latest
- * row of book_snapshots, e.g. in `tickflow serve`) or `none` (no book yet: no depth stream, or not
- * yet in step and nothing stored; empty sides, `updateId` and `time` null). `time`: the exchange
- * time the levels reflect, epoch ms.
- */
-export interface BookResponse extends Instrument {
-  readonly source: 'live' | 'stored' | 'none';
-  readonly updateId: number | null;
-  readonly time: number | null;
-  readonly depth: number;
-  readonly bids: readonly PriceLevel[];
-  readonly asks: readonly PriceLevel[];
-}
-
-/**
- * The live book when there is one in step, else the latest stored snapshot (cut to `depth`), else
- * an empty book (`source: none`) — not an error: a book that is still starting is a normal state.
+ * The body of GET /api/book (contract.ts BookResponse): the best `depth` levels per side, best
+ * first, `[price, qty]` decimal strings. From the live book when there is one in step (`source:
+ * live`), else the latest book_snapshots row cut to `depth` (`stored`, e.g. in `tickflow serve`),
+ * else an empty book (`none`, `updateId` and `time` null) — not an error: a book that is still
+ * starting is a normal state. `time`: the exchange time the levels reflect, epoch ms. Errors are
+ * the database's.
  */
 export async function bookResponse(db: Queryable, live: LiveBookLookup | undefined, instrument: Instrument, depth: number): Promise<BookResponse> {
   const view = live?.(instrument, depth) ?? null;

@@ -5,6 +5,8 @@ export interface RouteDoc {
   readonly path: string;
   readonly summary: string;
   readonly query: z.ZodType;
+  /** The 200 body of a JSON route (contract.ts). */
+  readonly response?: z.ZodType;
   /** Content type of the 200 response. */
   readonly produces?: string;
 }
@@ -14,7 +16,10 @@ interface JsonSchemaObject {
   required?: string[];
 }
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas that validate the requests. */
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate the requests and, for
+ * the 200 bodies, from the response contract (contract.ts).
+ */
 export function openApiDocument(routes: readonly RouteDoc[], options: { version: string; tokenRequired: boolean }): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const route of routes) {
@@ -34,7 +39,13 @@ export function openApiDocument(routes: readonly RouteDoc[], options: { version:
       get: {
         summary: route.summary,
         parameters,
-        responses: { 200: { description: 'OK', content: { [route.produces ?? 'application/json']: {} } }, ...errors },
+        responses: {
+          200: {
+            description: 'OK',
+            content: { [route.produces ?? 'application/json']: route.response ? { schema: z.toJSONSchema(route.response, { io: 'output' }) } : {} },
+          },
+          ...errors,
+        },
       },
     };
   }

@@ -5,6 +5,7 @@ import type { HealthRegistry } from '../ops/health.js';
 import type { SourceStatus } from '../sources/source.js';
 import type { LiveFeed } from './live.js';
 import type { StreamRate } from './live-stats.js';
+import type { PipelineReport } from './contract.js';
 import { storeCounts } from './queries.js';
 
 /** One consumer group's position on one partition (see LagSample in ops/process-metrics.ts). */
@@ -45,30 +46,14 @@ export interface PipelineStatus {
   readonly instruments?: readonly InstrumentRules[];
 }
 
+type IngestLatencyReport = PipelineReport['ingestLatencyMs'];
+
 /**
- * Ingest latency (local receive time − exchange event time) in ms, p50/p99 over recent events.
- * `notApplicable` says why there is none to show: a replay's receive times are another machine's
- * clock at recording time (the shared recordings run behind exchange time, so the difference is
- * negative and means nothing about this pipeline).
+ * GET /api/pipeline: the integrator's `PipelineStatus` plus what the API measures itself — rates
+ * and ingest latency of the events fed to the live feed, store row counts (null, `reachable`
+ * false, when the database does not answer; never an error), health. The body is contract.ts
+ * PipelineReport; times epoch ms, latencies ms.
  */
-export type IngestLatencyReport = ReturnType<LiveFeed['stats']>['ingestLatencyMs'] & { readonly notApplicable?: string };
-
-export interface PipelineReport extends PipelineStatus {
-  readonly time: number;
-  readonly streams: readonly StreamRate[];
-  readonly ingestLatencyMs: IngestLatencyReport;
-  readonly live: { readonly subscribers: number; readonly buffered: number };
-  readonly store: {
-    readonly kind: Database['kind'];
-    readonly reachable: boolean;
-    readonly gaps: number | null;
-    /** Trade/aggTrade gaps not healed (yet). */
-    readonly unhealedGaps: number | null;
-    readonly deadLetters: number | null;
-  };
-  readonly health: { readonly ready: boolean; readonly reasons: readonly string[] };
-}
-
 export async function pipelineReport(deps: {
   pipeline: () => PipelineStatus | Promise<PipelineStatus>;
   live: LiveFeed;
@@ -92,7 +77,11 @@ export async function pipelineReport(deps: {
   };
 }
 
-/** A replay has no ingest latency of its own (see IngestLatencyReport). */
+/**
+ * A replay has no ingest latency of its own: its receive times are another machine's clock at
+ * recording time (the shared recordings run behind exchange time, so the difference is negative
+ * and means nothing about this pipeline). `notApplicable` says so instead of a figure.
+ */
 function ingestLatency(status: PipelineStatus, measured: ReturnType<LiveFeed['stats']>['ingestLatencyMs']): IngestLatencyReport {
   if (!status.source?.kind.split('+').includes('replay')) return measured;
   return {

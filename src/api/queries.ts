@@ -3,7 +3,7 @@ import type { Queryable } from '../store/database.js';
 import { marketTradeSql } from '../store/rows.js';
 import { type AnomalyThresholds, spreadAnomalies, tradeAnomalies } from '../processors/anomalies.js';
 import { intervalMs } from '../core/intervals.js';
-import type { AnomalyUpdate } from './live.js';
+import type { ApiAnomaly, ApiCandle, ApiGap, ApiSpreadMetrics, ApiTradeMetrics, ApiTrade, ApiWhale } from './contract.js';
 
 /**
  * Every SQL statement the API runs, parameterized. Numeric columns are selected as text so that
@@ -82,35 +82,8 @@ export async function hasData(db: Queryable, instrument: Instrument): Promise<bo
   return rows.length > 0;
 }
 
-/**
- * One candle with every field of a Binance kline (GET /api/v3/klines: open time, OHLC, volume,
- * close time, quote asset volume, number of trades, taker buy base and quote volume), plus what the
- * processor adds. Decimals are strings exactly as stored; times epoch ms.
- */
-export interface CandleRow {
-  /** Open time (window start), epoch ms. */
-  time: number;
-  /** Binance's kline close time: open time + interval − 1 ms. */
-  closeTime: number;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  volume: string;
-  quoteVolume: string;
-  takerBuyVolume: string;
-  takerBuyQuoteVolume: string;
-  tradeCount: number;
-  vwap: string | null;
-  /** The window is closed (watermark passed); the row will not change again. */
-  final: boolean;
-  /** Every trade of the window was seen (no gap, not started mid-window). */
-  complete: boolean;
-  /** Moving averages by name (`sma20`, `ema12`); null until enough candles exist. */
-  averages: Record<string, string | null>;
-}
-
-export async function candles(db: Queryable, instrument: Instrument, interval: string, range: Range): Promise<CandleRow[]> {
+/** The newest `range.limit` candles of `interval` in the range, oldest first (contract.ts ApiCandle). */
+export async function candles(db: Queryable, instrument: Instrument, interval: string, range: Range): Promise<ApiCandle[]> {
   const params: unknown[] = [range.limit, interval];
   const length = intervalMs(interval);
   const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, open::text, high::text, low::text, close::text,
@@ -142,22 +115,12 @@ function jsonObject(value: unknown): Record<string, unknown> {
   return (value ?? {}) as Record<string, unknown>;
 }
 
-export interface TradeRow {
-  kind: 'trade' | 'aggTrade';
-  id: number;
-  price: string;
-  quantity: string;
-  time: number;
-  buyerIsMaker: boolean;
-  whale: boolean;
-}
-
 /**
  * The recent tape, newest first. `whale` compares price × quantity with the configured threshold
  * in NUMERIC, exactly as the processor decides. Individual trades when the symbol has them,
  * aggregated trades otherwise (never both: they describe the same fills).
  */
-export async function recentTrades(db: Queryable, instrument: Instrument, limit: number, whaleNotional: string): Promise<TradeRow[]> {
+export async function recentTrades(db: Queryable, instrument: Instrument, limit: number, whaleNotional: string): Promise<ApiTrade[]> {
   const params: unknown[] = [limit, whaleNotional];
   const inner = instrumentSql(instrument, params, 't.');
   const rows = await db.query<{ kind: 'trade' | 'aggTrade'; id: string | number; price: string; quantity: string; time_ms: number; buyer_is_maker: boolean; whale: boolean }>(
@@ -181,25 +144,8 @@ export async function recentTrades(db: Queryable, instrument: Instrument, limit:
   }));
 }
 
-export interface GapRow {
-  symbol: string;
-  stream: string;
-  firstMissingId: number;
-  lastMissingId: number;
-  missing: number;
-  time: number;
-  reason: string;
-  /** Trade/aggTrade gaps: `healed`, `partial`, `failed`, or null while healing has not finished (depth gaps: always null, the book resyncs). */
-  healStatus: string | null;
-  /** Ids REST returned inside the gap. */
-  healRows: number | null;
-  /** Epoch ms healing finished. */
-  healedAt: number | null;
-  /** Why healing was partial or failed. */
-  healError: string | null;
-}
-
-export async function gaps(db: Queryable, filter: MarketFilter, range: Range): Promise<GapRow[]> {
+/** Gaps of the market (or one symbol), newest first, with how healing ended (contract.ts ApiGap). */
+export async function gaps(db: Queryable, filter: MarketFilter, range: Range): Promise<ApiGap[]> {
   const params: unknown[] = [range.limit];
   const rows = await db.query<Record<string, unknown>>(
     `SELECT symbol, stream, first_missing_id, last_missing_id, reason, ${ms('detected_at')} AS time_ms,
@@ -209,13 +155,13 @@ export async function gaps(db: Queryable, filter: MarketFilter, range: Range): P
   );
   return rows.map((r) => ({
     symbol: String(r.symbol),
-    stream: String(r.stream),
+    stream: String(r.stream) as ApiGap['stream'],
     firstMissingId: Number(r.first_missing_id),
     lastMissingId: Number(r.last_missing_id),
     missing: Number(r.last_missing_id) - Number(r.first_missing_id) + 1,
     time: Number(r.time_ms),
     reason: String(r.reason),
-    healStatus: r.heal_status === null ? null : String(r.heal_status),
+    healStatus: r.heal_status === null ? null : (String(r.heal_status) as ApiGap['healStatus']),
     healRows: r.heal_rows === null ? null : Number(r.heal_rows),
     healedAt: r.healed_ms === null ? null : Number(r.healed_ms),
     healError: r.heal_error === null ? null : String(r.heal_error),
@@ -235,7 +181,7 @@ export async function storeCounts(db: Queryable): Promise<{ gaps: number; unheal
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 /** Windowed trade metrics, oldest first (the processor's internal running state left out). */
-export async function tradeMetrics(db: Queryable, instrument: Instrument, range: Range) {
+export async function tradeMetrics(db: Queryable, instrument: Instrument, range: Range): Promise<ApiTradeMetrics[]> {
   const params: unknown[] = [range.limit];
   const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval, vwap::text,
       price_stddev, trade_count, volume::text, quote_volume::text, buy_volume::text, sell_volume::text, buy_sell_ratio::text,
@@ -267,7 +213,7 @@ export async function tradeMetrics(db: Queryable, instrument: Instrument, range:
 }
 
 /** Windowed spread metrics, oldest first. */
-export async function spreadMetrics(db: Queryable, instrument: Instrument, range: Range) {
+export async function spreadMetrics(db: Queryable, instrument: Instrument, range: Range): Promise<ApiSpreadMetrics[]> {
   const params: unknown[] = [range.limit];
   const inner = `SELECT window_start, ${ms('window_start')} AS start_ms, ${ms('window_end')} AS end_ms, interval,
       avg_spread::text, min_spread::text, max_spread::text, avg_spread_bps, avg_mid::text, update_count, spread_warning, is_final
@@ -289,7 +235,7 @@ export async function spreadMetrics(db: Queryable, instrument: Instrument, range
 }
 
 /** Whale trades, newest first. */
-export async function whales(db: Queryable, filter: MarketFilter, range: Range) {
+export async function whales(db: Queryable, filter: MarketFilter, range: Range): Promise<ApiWhale[]> {
   const params: unknown[] = [range.limit];
   const rows = await db.query<Record<string, unknown>>(
     `SELECT symbol, trade_id, ${ms('trade_time')} AS time_ms, price::text, quantity::text, notional::text, side
@@ -309,7 +255,7 @@ export async function whales(db: Queryable, filter: MarketFilter, range: Range) 
 }
 
 /** Flagged metric windows, newest first, turned into anomaly entries (see anomalies.ts). */
-export async function anomalies(db: Queryable, market: MarketFilter, range: Range, thresholds: AnomalyThresholds): Promise<(AnomalyUpdate & { final: boolean })[]> {
+export async function anomalies(db: Queryable, market: MarketFilter, range: Range, thresholds: AnomalyThresholds): Promise<ApiAnomaly[]> {
   const params: unknown[] = [range.limit];
   const filter = `${marketSql(market, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(

@@ -8,6 +8,7 @@ import { formatDecimal } from '../core/decimal.js';
 import { WhaleDetector } from '../processors/whales.js';
 import { configuredInstruments, defaultMarket } from '../sources/markets.js';
 import { alertRoutes, type AlertsView } from './alert-routes.js';
+import { type ApiPath, type ApiResponses, responseSchemas } from './contract.js';
 import { bookResponse, type LiveBookLookup } from './book.js';
 import { ApiError } from './errors.js';
 import type { LiveFeed, LiveSubscription } from './live.js';
@@ -33,12 +34,27 @@ export interface RouteContext {
   readonly book?: LiveBookLookup;
 }
 
+/** One /api route as app.ts registers it: the query is parsed with `query` before `handler` runs. */
 export interface ApiRoute<S extends z.ZodType = z.ZodType> extends RouteDoc {
   readonly query: S;
   readonly handler: (query: z.output<S>, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
-export function route<S extends z.ZodType>(r: ApiRoute<S>): ApiRoute {
+/**
+ * A JSON route of the contract (contract.ts): its handler must return `ApiResponses[path]`, checked
+ * by the compiler, and the OpenAPI document describes its 200 body with the same schema.
+ */
+export function route<S extends z.ZodType, P extends ApiPath>(
+  r: Omit<ApiRoute<S>, 'path' | 'response' | 'handler'> & {
+    readonly path: P;
+    readonly handler: (query: z.output<S>, req: FastifyRequest, reply: FastifyReply) => Promise<ApiResponses[P]>;
+  },
+): ApiRoute {
+  return { ...r, response: responseSchemas[r.path] } as unknown as ApiRoute;
+}
+
+/** A route whose body is not JSON (the event stream); `produces` names its content type. */
+function streamRoute<S extends z.ZodType>(r: ApiRoute<S> & { readonly produces: string }): ApiRoute {
   return r as unknown as ApiRoute;
 }
 
@@ -169,7 +185,7 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
       query: schemas.none,
       handler: async () => pipelineReport(ctx),
     }),
-    route({
+    streamRoute({
       path: '/api/stream',
       summary:
         'Server-Sent Events: each data line is a JSON array of trade, bookTicker, candle, metric, anomaly, gap and dropped messages for the symbols asked for, on one exchange and market',

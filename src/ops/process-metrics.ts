@@ -112,7 +112,11 @@ export function sampleLag(
   const sample = async (): Promise<void> => {
     let current: readonly LagSample[];
     try {
-      current = await consumer.lag();
+      // A sample's own fields only: a bus consumer's lag() also carries its log `end`, which would
+      // otherwise reach /api/pipeline outside the response contract (src/api/contract.ts).
+      current = (await consumer.lag()).map(({ topic, partition, lag, recoveryDistance }) =>
+        recoveryDistance === undefined ? { topic, partition, lag } : { topic, partition, lag, recoveryDistance },
+      );
     } catch (err) {
       lastError = errorMessage(err);
       options.logger?.warn({ group, err: lastError }, 'consumer lag sample failed');

@@ -3,31 +3,8 @@
  * (firing, still firing, resolved), from GET /api/alerts, polled. Self-contained so that the rest of
  * the dashboard only mounts it.
  */
+import type { AlertsResponse } from '../../api/contract.js';
 import { getJson } from './api.js';
-
-interface Active {
-  readonly rule: string;
-  readonly key: string;
-  readonly instrument: { readonly symbol: string; readonly market: string } | null | undefined;
-  readonly state: 'pending' | 'firing';
-  readonly value: number | null;
-  readonly threshold: number;
-  readonly activeAt: number;
-}
-
-interface HistoryEntry {
-  readonly rule: string;
-  readonly state: 'firing' | 'repeat' | 'resolved';
-  readonly at: number;
-  readonly message: string;
-}
-
-interface AlertsResponse {
-  readonly engine: boolean;
-  readonly firing: readonly Active[];
-  readonly pending: readonly Active[];
-  readonly history: readonly HistoryEntry[];
-}
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
@@ -67,7 +44,7 @@ function render(root: HTMLElement, r: AlertsResponse): void {
 export function mountAlertsPanel(root: HTMLElement, everyMs = 5_000): void {
   const poll = async (): Promise<void> => {
     try {
-      render(root, await getJson<AlertsResponse>('/api/alerts', { limit: 30 }));
+      render(root, await getJson('/api/alerts', { limit: 30 }));
       delete root.dataset.error;
     } catch {
       root.dataset.error = 'unreachable';

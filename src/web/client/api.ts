@@ -1,8 +1,10 @@
 /**
  * The dashboard's only way to the server: same-origin fetches and the event stream. With
  * api.token set, open the page once as `/?token=<token>`: the token is kept for this tab
- * (sessionStorage) and removed from the address bar.
+ * (sessionStorage) and removed from the address bar. Response bodies are typed by the server's
+ * contract (src/api/contract.ts), imported as types only, so the bundle carries no zod.
  */
+import type { ApiPath, ApiResponses, MarketId } from '../../api/contract.js';
 
 const TOKEN_KEY = 'tickflow.token';
 
@@ -19,6 +21,7 @@ function takeToken(): string | null {
 
 const token = takeToken();
 
+/** A non-2xx answer: the HTTP status and the API's error `code` (`TF_API_*`, or `HTTP` when the body had none). */
 export class ApiRequestError extends Error {
   constructor(
     readonly status: number,
@@ -29,7 +32,12 @@ export class ApiRequestError extends Error {
   }
 }
 
-export async function getJson<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+/**
+ * GET `path` with `params` as the query (undefined ones left out), the token as a bearer header.
+ * Resolves with the body the contract gives that path; rejects with ApiRequestError on a non-2xx
+ * answer, and with fetch's TypeError when the server cannot be reached.
+ */
+export async function getJson<P extends ApiPath>(path: P, params: Record<string, string | number | undefined> = {}): Promise<ApiResponses[P]> {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
   const qs = query.toString();
@@ -41,73 +49,12 @@ export async function getJson<T>(path: string, params: Record<string, string | n
     const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
     throw new ApiRequestError(res.status, body.code ?? 'HTTP', body.message ?? res.statusText);
   }
-  return (await res.json()) as T;
+  return (await res.json()) as ApiResponses[P];
 }
 
+/** The /api/stream URL for `symbols` of one market; the token goes in the query (EventSource sends no headers). */
 export function streamUrl(market: MarketId, symbols: readonly string[]): string {
   const query = new URLSearchParams({ exchange: market.exchange, market: market.market, symbols: symbols.join(',') });
   if (token) query.set('access_token', token);
   return `/api/stream?${query.toString()}`;
-}
-
-/** An exchange's market segment (`binance` `usdm`): what the market switcher chooses. */
-export interface MarketId {
-  exchange: string;
-  market: string;
-}
-
-/** One instrument from /api/symbols. */
-export interface SymbolInfo extends MarketId {
-  symbol: string;
-  configured: boolean;
-  hasData: boolean;
-  /** exchangeInfo PRICE_FILTER tickSize and LOT_SIZE stepSize, when the source read them. */
-  tickSize?: string;
-  stepSize?: string;
-}
-
-export interface CandleRow {
-  /** Open time, epoch ms. */
-  time: number;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  volume: string;
-  vwap: string | null;
-  final: boolean;
-  averages: Record<string, string | null>;
-}
-
-export interface TradeRow {
-  kind: string;
-  id: number;
-  price: string;
-  quantity: string;
-  time: number;
-  buyerIsMaker: boolean;
-  whale: boolean;
-}
-
-/** The fields of /api/metrics/trades the pressure bar reads. */
-export interface TradeMetricRow {
-  time: number;
-  interval: string;
-  buyVolume: string;
-  sellVolume: string;
-}
-
-export interface SpreadRow {
-  time: number;
-  avgSpreadBps: number;
-}
-
-export interface GapRow {
-  stream: 'trade' | 'aggTrade' | 'depth';
-  firstMissingId: number;
-  lastMissingId: number;
-  time: number;
-  reason: string;
-  /** healed, partial, failed; null while healing has not finished (and for depth gaps). */
-  healStatus: string | null;
 }

@@ -1,15 +1,7 @@
 import { add, compare, formatDecimal, parseDecimal, toNumber, ZERO, type Dec } from '../../core/decimal.js';
+import type { BookResponse } from '../../api/contract.js';
 import { getJson } from './api.js';
 import { fixed, type Precision } from './format.js';
-
-/** GET /api/book (src/api/book.ts): best first, `[price, qty]` decimal strings. */
-interface BookBody {
-  readonly source: 'live' | 'stored' | 'none';
-  readonly updateId: number | null;
-  readonly time: number | null;
-  readonly bids: readonly (readonly [string, string])[];
-  readonly asks: readonly (readonly [string, string])[];
-}
 
 /** One ladder row: a level and the quantity of it and every better level of its side, exactly. */
 interface Level {
@@ -74,9 +66,9 @@ export class BookPanel {
   private async refresh(): Promise<void> {
     const mine = ++this.generation;
     const instrument = this.instrument();
-    let body: BookBody | null = null;
+    let body: BookResponse | null = null;
     try {
-      body = await getJson<BookBody>('/api/book', { ...instrument, depth: LEVELS });
+      body = await getJson('/api/book', { ...instrument, depth: LEVELS });
     } catch {
       // The server is away: the pipeline panel and the connection badge say so.
     }
@@ -90,7 +82,7 @@ export class BookPanel {
     this.render({ ...body, updateId: body.updateId, time: body.time }, instrument.symbol);
   }
 
-  private render(body: BookBody & { updateId: number; time: number }, symbol: string): void {
+  private render(body: BookResponse & { updateId: number; time: number }, symbol: string): void {
     const bids = cumulative(body.bids);
     const asks = cumulative(body.asks);
     const deepest = [bids.at(-1)?.total ?? ZERO, asks.at(-1)?.total ?? ZERO].reduce((a, b) => (compare(a, b) >= 0 ? a : b));

@@ -12,7 +12,7 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import type { LiveCandle } from '../../api/live-messages.js';
-import type { CandleRow } from './api.js';
+import type { ApiCandle } from '../../api/contract.js';
 import { formatTick } from './format.js';
 
 interface Bar {
@@ -81,7 +81,7 @@ export function showRecent(chart: IChartApi, count: number): void {
 }
 
 /** Candles before `before` (epoch ms, exclusive), oldest first; an empty answer means there are none. */
-export type OlderCandles = (before: number) => Promise<readonly CandleRow[]>;
+export type OlderCandles = (before: number) => Promise<readonly ApiCandle[]>;
 
 /** Scrolled to within this many bars of the oldest loaded one, the next page is asked for. */
 const PAGE_AHEAD_BARS = 10;
@@ -131,7 +131,7 @@ export class CandleChart {
    * Shows `rows` (the newest page, oldest first) fitted to the width. `older` pages earlier candles
    * in when the user scrolls back to the oldest loaded bar.
    */
-  load(rows: readonly CandleRow[], older: OlderCandles | null = null): void {
+  load(rows: readonly ApiCandle[], older: OlderCandles | null = null): void {
     this.bars = new Map();
     this.vwapPoints = new Map();
     this.averagePoints = new Map();
@@ -149,7 +149,7 @@ export class CandleChart {
     this.publishState();
   }
 
-  private addRows(rows: readonly CandleRow[]): void {
+  private addRows(rows: readonly ApiCandle[]): void {
     this.fitPrecision(rows.flatMap((r) => [r.open, r.high, r.low, r.close]));
     for (const r of rows) {
       const time = toSeconds(r.time);

@@ -1,9 +1,9 @@
 import './styles.css';
 import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
-import type { PipelineReport } from '../../api/pipeline.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
 import { BookPanel } from './book-panel.js';
-import { getJson, streamUrl, type CandleRow, type GapRow, type MarketId, type SpreadRow, type SymbolInfo, type TradeMetricRow, type TradeRow } from './api.js';
+import type { ApiResponses, ApiCandle, MarketId, SymbolInfo, ApiTrade } from '../../api/contract.js';
+import { getJson, streamUrl } from './api.js';
 import { CandleChart } from './candle-chart.js';
 import { mountAlertsPanel } from './alerts-panel.js';
 import { bpsDecimals, fixed, stepDecimals, type Precision } from './format.js';
@@ -24,8 +24,8 @@ const state = {
   market: '',
   symbol: '',
   interval: '',
-  instruments: [] as SymbolInfo[],
-  intervals: [] as string[],
+  instruments: [] as readonly SymbolInfo[],
+  intervals: [] as readonly string[],
 };
 
 const marketKey = (m: MarketId): string => `${m.exchange}:${m.market}`;
@@ -63,7 +63,7 @@ function rulesOf(): SymbolInfo | undefined {
 /** Decimals of the shown symbol: its tick and lot step, else the finest of the values seen. */
 let precision: Precision = { price: 2, quantity: 0, tick: null };
 
-function fitPrecision(trades: readonly TradeRow[]): void {
+function fitPrecision(trades: readonly ApiTrade[]): void {
   const rules = rulesOf();
   precision = {
     price: stepDecimals(rules?.tickSize, trades.map((t) => t.price), 2),
@@ -89,12 +89,12 @@ let stream: EventSource | null = null;
  */
 let streamedCandles = new Map<string, LiveCandle>();
 
-function loadCandles(rows: readonly CandleRow[]): void {
+function loadCandles(rows: readonly ApiCandle[]): void {
   const instrument = instrumentParams();
   const interval = state.interval;
   // Older pages of the same instrument and interval, through /api/candles (`to` is exclusive).
   const older = async (before: number) =>
-    (await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval, to: before, limit: CANDLE_PAGE })).candles;
+    (await getJson('/api/candles', { ...instrument, interval, to: before, limit: CANDLE_PAGE })).candles;
   chart.load(rows, older);
   for (const c of streamedCandles.values()) if (c.interval === state.interval) chart.apply(c);
 }
@@ -157,11 +157,11 @@ function renderSwitchers(): void {
 
 async function reloadCandles(): Promise<void> {
   const mine = ++generation;
-  const { candles } = await getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrumentParams(), interval: state.interval, limit: CANDLE_PAGE });
+  const { candles } = await getJson('/api/candles', { ...instrumentParams(), interval: state.interval, limit: CANDLE_PAGE });
   if (mine === generation) loadCandles(candles);
 }
 
-async function optional<T>(p: Promise<T>, fallback: T): Promise<T> {
+async function optional<T, F>(p: Promise<T>, fallback: F): Promise<T | F> {
   try {
     return await p;
   } catch {
@@ -173,12 +173,12 @@ async function reloadAll(): Promise<void> {
   const mine = ++generation;
   const instrument = instrumentParams();
   const [candles, trades, pressure, spreads, found, gaps] = await Promise.all([
-    getJson<{ candles: CandleRow[] }>('/api/candles', { ...instrument, interval: state.interval, limit: CANDLE_PAGE }),
-    getJson<{ trades: TradeRow[] }>('/api/trades', { ...instrument, limit: 80 }),
-    optional(getJson<{ metrics: TradeMetricRow[] }>('/api/metrics/trades', { ...instrument, limit: 1 }), { metrics: [] }),
-    optional(getJson<{ metrics: SpreadRow[] }>('/api/metrics/spreads', { ...instrument, limit: 500 }), { metrics: [] }),
-    optional(getJson<{ anomalies: AnomalyItem[] }>('/api/anomalies', { ...instrument, limit: 50 }), { anomalies: [] }),
-    optional(getJson<{ gaps: GapRow[] }>('/api/gaps', { ...instrument, limit: 20 }), { gaps: [] }),
+    getJson('/api/candles', { ...instrument, interval: state.interval, limit: CANDLE_PAGE }),
+    getJson('/api/trades', { ...instrument, limit: 80 }),
+    optional(getJson('/api/metrics/trades', { ...instrument, limit: 1 }), { metrics: [] }),
+    optional(getJson('/api/metrics/spreads', { ...instrument, limit: 500 }), { metrics: [] }),
+    optional(getJson('/api/anomalies', { ...instrument, limit: 50 }), { anomalies: [] }),
+    optional(getJson('/api/gaps', { ...instrument, limit: 20 }), { gaps: [] }),
   ]);
   if (mine !== generation) return;
   loadCandles(candles.candles);
@@ -311,7 +311,7 @@ function connectStream(): void {
 
 async function pollPipeline(): Promise<void> {
   try {
-    const report = await getJson<PipelineReport>('/api/pipeline');
+    const report = await getJson('/api/pipeline');
     renderPipeline($('pipeline'), report);
     const finished = report.source?.finished === true;
     if (finished !== sourceFinished) {
@@ -329,13 +329,13 @@ async function pollPipeline(): Promise<void> {
 }
 
 async function refreshInstruments(): Promise<void> {
-  const info = await getJson<{ symbols: SymbolInfo[] }>('/api/symbols');
+  const info = await getJson('/api/symbols');
   state.instruments = info.symbols;
   renderSwitchers();
 }
 
 async function start(): Promise<void> {
-  let info: { symbols: SymbolInfo[]; defaultMarket: MarketId; intervals: string[] } | undefined;
+  let info: ApiResponses['/api/symbols'] | undefined;
   while (!info) {
     try {
       info = await getJson('/api/symbols');

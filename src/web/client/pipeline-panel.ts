@@ -1,4 +1,4 @@
-import type { PipelineReport } from '../../api/pipeline.js';
+import type { PipelineReport } from '../../api/contract.js';
 
 const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? '–' : n.toFixed(digits));
 

@@ -1,5 +1,5 @@
 import type { LiveTrade } from '../../api/live-messages.js';
-import type { TradeRow } from './api.js';
+import type { ApiTrade } from '../../api/contract.js';
 import { fixed, type Precision } from './format.js';
 
 const MAX_ROWS = 80;
@@ -36,11 +36,11 @@ export class Tape {
     this.precision = precision;
   }
 
-  load(trades: readonly TradeRow[]): void {
+  load(trades: readonly ApiTrade[]): void {
     this.body.replaceChildren(...trades.slice(0, MAX_ROWS).map((t) => this.row(t)));
   }
 
-  add(trades: readonly (LiveTrade | TradeRow)[]): void {
+  add(trades: readonly (LiveTrade | ApiTrade)[]): void {
     if (trades.length === 0) return;
     this.body.prepend(...trades.slice(-MAX_ROWS).reverse().map((t) => this.row(t)));
     while (this.body.childElementCount > MAX_ROWS) this.body.lastElementChild?.remove();
@@ -87,7 +87,7 @@ export class Tape {
     this.pressure.dataset.window = String(w.time);
   }
 
-  private row(t: LiveTrade | TradeRow): HTMLTableRowElement {
+  private row(t: LiveTrade | ApiTrade): HTMLTableRowElement {
     const tr = document.createElement('tr');
     tr.className = `${t.buyerIsMaker ? 'sell' : 'buy'}${t.whale ? ' whale' : ''}`;
     tr.dataset.id = String(t.id);
