@@ -44,7 +44,12 @@ export async function startWebhookReceiver(t: TestContext, secret: string): Prom
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // After-hooks run in registration order, so a pipeline that is still sending (the test failed
+  // midway) would hold a keep-alive connection open and close() would wait on it for ever.
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/tickflow`,
     requests,
