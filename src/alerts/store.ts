@@ -67,10 +67,18 @@ export async function pendingDeliveries(db: Queryable, maxAttempts: number, limi
   }));
 }
 
+/**
+ * The notifier accepted notification `key`: sets alert_deliveries.delivered_at, counts the attempt and clears
+ * last_error, so pendingDeliveries no longer returns it. Errors are the database's.
+ */
 export async function markDelivered(db: Queryable, key: string, notifier: string): Promise<void> {
   await db.query(`UPDATE alert_deliveries SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE notification_key = $1 AND notifier = $2`, [key, notifier]);
 }
 
+/**
+ * Notification `key` failed at `notifier`: counts the attempt and keeps `error` (its first 2,000 characters);
+ * it stays pending until it reaches the retry limit pendingDeliveries is given. Errors are the database's.
+ */
 export async function markFailed(db: Queryable, key: string, notifier: string, error: string): Promise<void> {
   await db.query(`UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $3 WHERE notification_key = $1 AND notifier = $2`, [key, notifier, error.slice(0, 2_000)]);
 }

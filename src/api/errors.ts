@@ -18,6 +18,11 @@ export interface ApiErrorBody {
   readonly message: string;
 }
 
+/**
+ * An error the HTTP API answers with: `code` (a TF_API_* key of ApiErrors), the HTTP `status` that
+ * code has there, and a message that names the parameter or instrument at fault; `body()` is what
+ * the client receives (`{ code, message }`). app.ts maps every other error onto one of these.
+ */
 export class ApiError extends Error {
   readonly code: ApiErrorCode;
   readonly status: number;

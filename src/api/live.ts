@@ -72,6 +72,13 @@ export interface LiveFeedOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The in-memory LiveFeed behind /api/stream: computes the forming candle of every `options.intervals`
+ * from the trades it is published (of `tradeStream` only), flags whales against `whaleNotional` (quote
+ * asset), measures stream rates and ingest latency, and gives each subscriber a bounded coalescing
+ * buffer (`limits`). Never throws on input; a slow client loses trades and events, counted in a
+ * `dropped` message.
+ */
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   return new MemoryLiveFeed(options);
 }

@@ -76,6 +76,7 @@ export async function instrumentsWithData(db: Queryable): Promise<Instrument[]> 
   return rows.map((r) => ({ exchange: r.exchange, market: r.market, symbol: r.symbol }));
 }
 
+/** Whether any trade of `instrument` is stored (one index probe). Errors are the database's. */
 export async function hasData(db: Queryable, instrument: Instrument): Promise<boolean> {
   const params: unknown[] = [];
   const rows = await db.query(`SELECT 1 FROM trades WHERE ${instrumentSql(instrument, params)} LIMIT 1`, params);

@@ -16,6 +16,10 @@ export const EXIT_CONFIG = 2;
  */
 const CONFIG_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNKNOWN_KEY, ErrorCodes.DATA_DIR_IN_USE]);
 
+/**
+ * The process exit code for an error: EXIT_CONFIG (2) for TF_CONFIG_INVALID, TF_CONFIG_UNKNOWN_KEY and
+ * TF_DATA_DIR_IN_USE (the user changes the configuration), EXIT_FAILURE (1) for anything else.
+ */
 export function exitCodeFor(err: unknown): number {
   return err instanceof TickflowError && CONFIG_ERRORS.has(err.code) ? EXIT_CONFIG : EXIT_FAILURE;
 }

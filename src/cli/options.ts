@@ -22,6 +22,11 @@ const FLAGS: readonly { flag: string; key: string; help: string }[] = [
   { flag: '--log-level <level>', key: 'ops.logLevel', help: 'trace | debug | info | warn | error | silent' },
 ];
 
+/**
+ * Adds `-c/--config <file>`, the friendly flags (`--symbols`, `--db`, …; only those setting a key in
+ * `only`, when given) and the repeatable `--set key=value` to `cmd`; configFrom turns them into a
+ * Config. Returns `cmd` for chaining.
+ */
 export function addConfigOptions(cmd: Command, only?: readonly string[]): Command {
   cmd.option('-c, --config <file>', 'YAML configuration file (also TICKFLOW_CONFIG)');
   for (const f of FLAGS) {

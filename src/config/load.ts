@@ -200,6 +200,7 @@ function getPath(tree: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
+/** Where loadConfig reads from, lowest precedence first: `file`, `env`, `overrides`. */
 export interface ConfigSources {
   /** Path of a YAML file. */
   file?: string;
@@ -208,6 +209,19 @@ export interface ConfigSources {
   overrides?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The one configuration of a process, read once at start-up: defaults (schema.ts), then the YAML
+ * file (`sources.file`, else TICKFLOW_CONFIG), then environment variables TICKFLOW_<SECTION>_<KEY>
+ * (a `_FILE` twin reads a secret from a file), then `overrides` by key path (`store.batchRows`,
+ * strings coerced to the key's type); any string value `file:<path>` is replaced by the file's
+ * contents (at most 64 KiB, one trailing newline dropped). `env` defaults to process.env — the only
+ * place tickflow reads it. Returns the validated, deeply frozen Config (see `validate`); durations
+ * are ms, sizes bytes or rows as each key's name says.
+ * @throws TickflowError TF_CONFIG_INVALID — an unreadable file, YAML that is not a mapping, a
+ *   missing or empty secret file, both a variable and its `_FILE` set, a value out of range.
+ * @throws TickflowError TF_CONFIG_UNKNOWN_KEY — an unknown key in the file or overrides, or an
+ *   unknown TICKFLOW_* variable (the message suggests the nearest keys).
+ */
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const input: Tree = {};
@@ -309,6 +323,15 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Parses a config tree (nested keys as in the YAML file) with the strict schema, applies defaults,
+ * checks the rules that span keys (a non-loopback api.host needs api.token; backoff initialMs ≤
+ * maxMs; SASL needs username and password; a client certificate needs cert and key), registers
+ * the secret values with the log redactor, and returns the Config deeply frozen.
+ * @throws TickflowError TF_CONFIG_UNKNOWN_KEY when a key is not in the schema (all problems in one
+ *   message, one line each), else TF_CONFIG_INVALID naming the key, the value (secrets redacted)
+ *   and what is allowed.
+ */
 export function validate(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) throw describe(result.error, input);

@@ -49,20 +49,24 @@ function rescale(d: Dec, scale: number): bigint {
   return scale === d.scale ? d.value : d.value * pow10(scale - d.scale);
 }
 
+/** a + b, exact, at the larger of the two scales. */
 export function add(a: Dec, b: Dec): Dec {
   if (a.scale === b.scale) return { value: a.value + b.value, scale: a.scale };
   const scale = Math.max(a.scale, b.scale);
   return { value: rescale(a, scale) + rescale(b, scale), scale };
 }
 
+/** a − b, exact, at the larger of the two scales. */
 export function sub(a: Dec, b: Dec): Dec {
   return add(a, { value: -b.value, scale: b.scale });
 }
 
+/** a × b, exact; the scale is the sum of the two scales (trim() drops the trailing zeros that leaves). */
 export function mul(a: Dec, b: Dec): Dec {
   return { value: a.value * b.value, scale: a.scale + b.scale };
 }
 
+/** −1, 0 or 1 as a is less than, equal to or greater than b, whatever their scales (1.50 equals 1.5). */
 export function compare(a: Dec, b: Dec): -1 | 0 | 1 {
   const scale = Math.max(a.scale, b.scale);
   const x = rescale(a, scale);
@@ -70,14 +74,17 @@ export function compare(a: Dec, b: Dec): -1 | 0 | 1 {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** Whether d is zero at any scale. */
 export function isZero(d: Dec): boolean {
   return d.value === 0n;
 }
 
+/** The greater of a and b (a when equal), unchanged in scale. */
 export function max(a: Dec, b: Dec): Dec {
   return compare(a, b) >= 0 ? a : b;
 }
 
+/** The smaller of a and b (a when equal), unchanged in scale. */
 export function min(a: Dec, b: Dec): Dec {
   return compare(a, b) <= 0 ? a : b;
 }

@@ -30,6 +30,11 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * tickflow's own error: a stable `code` from ErrorCodes (README "Errors"), a message a user can act on,
+ * the `cause` it wraps, and `canRetry` — whether the same operation can succeed later (an unreachable
+ * broker: yes; a refused login or a bad config value: no), which the retry policy reads (core/retry.ts).
+ */
 export class TickflowError extends Error {
   readonly code: ErrorCode;
   /** Whether trying the same operation again (after backoff) can succeed. */
@@ -43,6 +48,7 @@ export class TickflowError extends Error {
   }
 }
 
+/** The message of an Error, else the value as a string: for logs and reasons, never a stack. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -38,6 +38,7 @@ export type CandleInterval = (typeof CANDLE_INTERVALS)[number];
 /** Binance weeks start on Monday 00:00 UTC; the epoch was a Thursday. */
 const WEEK_OFFSET = 4 * 86_400 * SECOND;
 
+/** Whether `value` names a Binance kline interval (`1s` … `1M`, case-sensitive: `1M` is a month, `1m` a minute). */
 export function isKlineInterval(value: string): value is KlineInterval {
   return (KLINE_INTERVALS as readonly string[]).includes(value);
 }

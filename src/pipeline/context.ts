@@ -22,6 +22,11 @@ export interface ContextOptions {
   readonly exit?: (code: number) => void;
 }
 
+/**
+ * The parts every role is built from: `config`, a logger tagged with the role (pino, at
+ * ops.logLevel/logFormat unless `options.logger`), fresh Prometheus metrics and health registry, and a
+ * ShutdownCoordinator bounded by ops.shutdownTimeoutMs. Listens to no signal until ctx.shutdown.listen().
+ */
 export function createRoleContext(role: Role, config: Config, options: ContextOptions = {}): RoleContext {
   const logger = (options.logger ?? createLogger({ level: config.ops.logLevel, format: config.ops.logFormat })).child({ role });
   const health = new HealthRegistry();

@@ -6,6 +6,11 @@ import { timeFlag } from '../time.js';
 const DEFAULT_STREAMS = 'aggTrade,trade,kline_1m';
 const MINUTE = 60_000;
 
+/**
+ * `tickflow backfill --from --to`: trades, aggTrades and klines of whole past minutes over REST into
+ * the database, resumable and idempotent, then that period's candles. Errors (TF_CONFIG_INVALID for a
+ * bad plan or flag, TF_REST_* from Binance) reach main.ts, which maps them to the exit code.
+ */
 export function registerBackfill(program: Command): void {
   const cmd = program
     .command('backfill')

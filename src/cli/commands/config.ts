@@ -4,6 +4,11 @@ import { SECRET_KEYS } from '../../config/schema.js';
 import { redactConfig } from '../../ops/redact.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
+/**
+ * `tickflow config`: validates the configuration (flags, file, environment) and prints it resolved
+ * as JSON with secrets as `***`; `--keys` lists every key, its environment variable and default.
+ * A bad or unknown key fails with TF_CONFIG_INVALID / TF_CONFIG_UNKNOWN_KEY (exit 2).
+ */
 export function registerConfig(program: Command): void {
   const cmd = program
     .command('config')

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { addConfigOptions, configFrom } from '../options.js';
 
+/**
+ * `tickflow import <paths...>`: loads data.binance.vision klines, aggTrades and trades files (.zip or
+ * .csv, each checked against its .CHECKSUM) into the database, all or nothing; prints one line per
+ * file. A refused file fails with TF_IMPORT_REJECTED.
+ */
 export function registerImport(program: Command): void {
   const cmd = program
     .command('import')

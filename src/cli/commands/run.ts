@@ -3,6 +3,11 @@ import { errorMessage } from '../../core/errors.js';
 import { startOrStop } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
+/**
+ * `tickflow run`: the whole pipeline in one process (source → bus → store + processor + API and
+ * dashboard). A replay source shuts down when the recording ends (exit 0), or exits 1 when it could
+ * not be read to its end; `--keep-serving` keeps the API up after a replay until Ctrl-C.
+ */
 export function registerRun(program: Command): void {
   const cmd = program
     .command('run')

@@ -93,6 +93,11 @@ export function faultBody(name: string, opts: Record<string, unknown>): Record<s
   return out;
 }
 
+/**
+ * `tickflow simulate`: a local exchange that speaks Binance's WebSocket Streams and REST, generating
+ * a market or replaying recordings, with fault injection through its control URL (and the `fault`
+ * and `emitted` subcommands). A port outside 0-65535 is TF_CONFIG_INVALID.
+ */
 export function registerSimulate(program: Command): void {
   const cmd = program
     .command('simulate')

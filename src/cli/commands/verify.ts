@@ -4,6 +4,12 @@ import { addConfigOptions, configFrom } from '../options.js';
 import { timeFlag } from '../time.js';
 
 
+/**
+ * `tickflow verify --symbol --from --to [--against file|rest]`: compares the stored complete 1m candles
+ * with Binance's klines in all nine fields (GET /api/v3/klines or a data.binance.vision file); exit
+ * code 1 when any differs or when no minute could be compared. `--to` not after `--from` is
+ * TF_CONFIG_INVALID.
+ */
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')

@@ -4,6 +4,7 @@ import { fixed, type Precision } from './format.js';
 
 const MAX_ROWS = 80;
 
+/** `HH:MM:SS` (UTC) of epoch ms, as the tape and event lists print times. */
 export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 /** One window of the processor's trade metrics: taker buy and sell base volume (decimal strings). */
