@@ -60,6 +60,12 @@ export function priceMovePctOf(open: string, close: string): number {
   return +open > 0 ? ((+close - +open) / +open) * 100 : 0;
 }
 
+/**
+ * The anomaly lines of one trade-metrics window: one per flag it carries (volatilityAlert → `volatility`
+ * with value stddev / VWAP, a ratio; volumeSpike → `volumeSpike` with the window's volume, a decimal
+ * string; priceMove → `priceMove` with (close − open) / open in percent), each with the configured
+ * threshold and a message stating both. `time` is the window start, epoch ms. [] when no flag is set.
+ */
 export function tradeAnomalies(m: TradeFlags, thresholds: AnomalyThresholds): Anomaly[] {
   const out: Anomaly[] = [];
   const base = { ...instrumentOf(m), time: m.windowStart };
@@ -96,6 +102,11 @@ export function tradeAnomalies(m: TradeFlags, thresholds: AnomalyThresholds): An
   return out;
 }
 
+/**
+ * The `spreadWarning` anomaly of a spread-metrics window that carries the flag (value: its average
+ * spread in bps; threshold: spreadWarningBps; the message names the factor rule too when one is
+ * configured); [] otherwise. `time` is the window start, epoch ms.
+ */
 export function spreadAnomalies(m: SpreadFlags, thresholds: AnomalyThresholds): Anomaly[] {
   if (!m.spreadWarning) return [];
   const factor = thresholds.spreadWarningFactor === undefined ? '' : ` or ${thresholds.spreadWarningFactor} × the minimum spread`;

@@ -65,6 +65,15 @@ export interface CandleOptions {
   readonly retain: number;
 }
 
+/**
+ * The window kind of `options.interval` candles: Binance kline fields folded exactly from trades
+ * (open/close by trade id, high/low, base and quote volume, taker buy volumes, trade count, first and
+ * last trade id), windows aligned to the epoch as Binance's klines are ("Kline/Candlestick Streams");
+ * a minute without trades is filled with the previous close and -1 ids, as Binance's klines show it;
+ * moving averages are set when a window is final. Keeps at least `retain`, the longest SMA and 2
+ * closed windows per instrument.
+ * @throws TickflowError TF_CONFIG_INVALID for an interval the processor does not build (CANDLE_INTERVALS).
+ */
 export function candleKind(options: CandleOptions): WindowKind<TradeInput, CandleState> & { readonly options: CandleOptions } {
   const sizeMs = INTERVAL_MS[options.interval];
   if (sizeMs === undefined) {
@@ -131,6 +140,12 @@ function candleIndicators(window: Window<CandleState>, history: readonly Window<
   return indicatorsFor(closes, window.state.close, adjacent ? previous.state.indicators : undefined, options.smaLengths, options.emaLengths);
 }
 
+/**
+ * The `candles` row of a window: decimals as strings exactly (formatDecimal), times epoch ms
+ * (windowEnd exclusive), VWAP = quote volume / volume at AVERAGE_SCALE digits (null without volume),
+ * the moving averages (computed from `history` when the window is not final yet), is_final and
+ * is_complete from the engine, and `sourceOffset` the highest bus offset folded in.
+ */
 export function candleRow(window: Window<CandleState>, history: readonly Window<CandleState>[], options: CandleOptions): CandleRow {
   const s = window.state;
   return {

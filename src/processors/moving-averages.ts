@@ -25,6 +25,12 @@ export function emaNext(previous: Dec | null, close: Dec, length: number): Dec {
 /** Indicator values as stored in the candles `indicators` JSONB column: {"sma20": "…", "ema12": "…"}. */
 export type Indicators = Record<string, string | null>;
 
+/**
+ * The moving averages of a candle closing at `close` after `closes` (the unbroken run of earlier
+ * closes, oldest first): `sma<n>` for each of smaLengths (null until n closes exist) and `ema<n>` for
+ * each of emaLengths, continued from `previousEma` (the previous candle's stored values) or seeded
+ * with this close. Values are decimal strings at AVERAGE_SCALE digits, as stored in candles.indicators.
+ */
 export function indicatorsFor(
   closes: readonly Dec[],
   close: Dec,

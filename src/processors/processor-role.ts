@@ -18,6 +18,7 @@ import { latestStoredTradeTime, loadRestoredRows, loadStoredTrades } from './pro
 /** The processor role's consumer group under the default `bus.groupPrefix`. */
 export const PROCESSOR_GROUP = 'tickflow-process';
 
+/** The processor's Kafka consumer group: `<bus.groupPrefix>-process` (`tickflow-process` by default). */
 export function processorGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string {
   return `${bus.groupPrefix}-process`;
 }

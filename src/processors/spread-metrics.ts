@@ -16,6 +16,11 @@ export interface QuoteInput {
   readonly spreadBps: number;
 }
 
+/**
+ * One bookTicker as the spread windows take it: spread = ask − bid and bid + ask exact (Dec), the
+ * spread in bps of the mid (a float: a statistic), keyed by the event time `E` (epoch ms).
+ * @throws TickflowError TF_DECODE when a price is not a decimal or the time cannot key a window.
+ */
 export function quoteInput(event: BookTickerEvent): QuoteInput {
   const bid = parseDecimal(event.bidPrice);
   const ask = parseDecimal(event.askPrice);
@@ -61,6 +66,11 @@ export interface SpreadOptions {
   readonly retain: number;
 }
 
+/**
+ * The window kind of the spread metrics (`options.windowMs` windows, epoch-aligned): per window the
+ * update count, the exact sum, minimum and maximum of the spread, the exact sum of bid + ask, and the
+ * sum of the bps values; keeps `retain` closed windows per instrument.
+ */
 export function spreadKind(options: SpreadOptions): WindowKind<QuoteInput, SpreadState> {
   return {
     name: 'spread_metrics',
@@ -78,6 +88,12 @@ export function spreadKind(options: SpreadOptions): WindowKind<QuoteInput, Sprea
   };
 }
 
+/**
+ * The `spread_metrics` row of a window: average, minimum and maximum spread and the average mid as
+ * decimal strings (averages at AVERAGE_SCALE digits), the average in bps (float), the running sums
+ * the window is restored from, and `spreadWarning` — the average above `warningBps`, or above
+ * `warningFactor` × the window's minimum spread (decided exactly, in decimals), when that is set.
+ */
 export function spreadRow(window: Window<SpreadState>, options: SpreadOptions): SpreadMetricsRow {
   const s = window.state;
   const n: Dec = { value: BigInt(s.updateCount), scale: 0 };
@@ -104,6 +120,10 @@ export function spreadRow(window: Window<SpreadState>, options: SpreadOptions): 
   };
 }
 
+/**
+ * The window state a stored final `spread_metrics` row stands for, from its running sums (restart:
+ * reload the recent past). @throws TickflowError TF_DECODE for a sum that is not a decimal.
+ */
 export function spreadStateFromRow(row: SpreadMetricsRow): SpreadState {
   return {
     updateCount: row.updateCount,

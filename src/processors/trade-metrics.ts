@@ -67,6 +67,12 @@ export interface TradeMetricsOptions {
   readonly retain: number;
 }
 
+/**
+ * The window kind of the trade metrics (`options.windowMs` windows, epoch-aligned): per window exact
+ * volumes (base, quote, taker buy and sell), open/close by trade id, the largest trade, the trade count
+ * and a running mean and M2 of the prices (Welford) for the standard deviation; ids decide
+ * completeness as for candles. Keeps `retain` closed windows, at least volumeSpikeLookback.
+ */
 export function tradeMetricsKind(options: TradeMetricsOptions): WindowKind<TradeInput, TradeMetricsState> {
   return {
     name: 'trade_metrics',
@@ -162,6 +168,11 @@ export function tradeMetricsRow(
   };
 }
 
+/**
+ * The window state a stored final `trade_metrics` row stands for, from its columns and running
+ * statistics (restart: reload the recent past). @throws TickflowError TF_DECODE for a column that is
+ * not a decimal.
+ */
 export function tradeMetricsStateFromRow(row: TradeMetricsRow): TradeMetricsState {
   return {
     tradeCount: row.tradeCount,

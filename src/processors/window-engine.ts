@@ -83,6 +83,18 @@ interface SymbolWindows<S> {
   recheck: boolean;
 }
 
+/**
+ * Event-time tumbling windows of one kind (`kind`) for every instrument, with no I/O. Events are
+ * assigned by exchange time (epoch ms) to `[start, start + kind.sizeMs)` windows aligned to the epoch;
+ * `apply` folds an event into its open window, reports a redelivery (offset ≤ the window's highest)
+ * as `duplicate` and an event behind the watermark as `late` (the caller chooses `correct` or a
+ * late-event row); `advance` closes, in order, the windows whose end the partition's watermark passed.
+ * Closing a window of a kind with `fill` first fills the empty windows since the previous one of its
+ * instrument, at most `options.maxFillWindows` (default 1,440) of them: input never drives an
+ * unbounded loop.
+ * Completeness is judged by ids where the kind has them (`isComplete`). Throws nothing of its own; what
+ * `kind` throws propagates.
+ */
 export class WindowEngine<E, S> {
   /** By instrumentKey. */
   private readonly symbols = new Map<string, SymbolWindows<S>>();

@@ -32,6 +32,11 @@ export type SkippableStream = (typeof SKIPPABLE_STREAMS)[number];
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
+/**
+ * The Faults of one running simulator: frame faults act on `hub` (every connection), market faults on
+ * `market`; the shutdown notice's close timer is kept in `timers` so that stopping the simulator
+ * clears it. `whale` throws FaultRequestError for a symbol the market does not trade.
+ */
 export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.Timeout>): Faults {
   return {
     dropConnections: () => hub.dropAll(),
@@ -118,6 +123,11 @@ const FAULT_BODIES = {
 export type FaultName = keyof typeof FAULT_BODIES;
 export const FAULT_NAMES = Object.keys(FAULT_BODIES) as FaultName[];
 
+/**
+ * A fault request the simulator refuses (unknown fault, bad body, a symbol it does not trade): answered
+ * 400 on POST /sim/faults/<name>, where any other error is a 500; the CLI reports it as
+ * TF_SIMULATOR_REFUSED.
+ */
 export class FaultRequestError extends Error {}
 
 /**

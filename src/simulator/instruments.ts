@@ -45,6 +45,13 @@ const USDM_RULES: Record<string, Rules> = {
 const DEFAULT_RULES: Rules = { tickScale: 2, tickSize: 1, stepScale: 3, startPrice: 10_000, typicalQty: 1_000 };
 const QUOTE_ASSETS = ['FDUSD', 'USDT', 'USDC', 'TUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY'];
 
+/**
+ * The trading rules the simulator uses for `symbol` on `market` (spot or usdm): the real tick and lot
+ * scales, opening price and typical size of the symbols it knows (`listed`, so exchangeInfo shows
+ * them), default rules for any other; the quote asset is the longest known suffix (USDT, FDUSD, …),
+ * else the last three letters. Prices print with 8 decimals on spot and the tick scale on USD-M, as
+ * Binance's payloads do.
+ */
 export function instrumentFor(symbol: string, market: Market): Instrument {
   const upper = symbol.toUpperCase();
   const known = (market === 'usdm' ? USDM_RULES : SPOT_RULES)[upper];

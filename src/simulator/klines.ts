@@ -19,6 +19,10 @@ export interface TradeUnits {
   readonly buyerIsMaker: boolean;
 }
 
+/**
+ * A simulated trade's price and quantity as integers of 10^-8 and the quote (price × qty) of 10^-16,
+ * so kline sums are exact (parseUnits: decimals beyond 8 are cut; the simulator prints at most 8).
+ */
 export function tradeUnits(trade: SimTrade): TradeUnits {
   const price = parseUnits(trade.price, SCALE);
   const qty = parseUnits(trade.qty, SCALE);

@@ -11,6 +11,11 @@ export const MAX_STREAMS_PER_CONNECTION = 1024;
 
 const STREAM_RE = new RegExp(`^[a-z0-9]+@(trade|aggTrade|bookTicker|depth(@100ms|@1000ms)?|kline_(${KLINE_INTERVALS.join('|')}))$`);
 
+/**
+ * Whether `name` is a stream the simulator serves: `<symbol>@trade`, `@aggTrade`, `@bookTicker`,
+ * `@depth` (`@100ms`, `@1000ms`) or `@kline_<interval>`, symbol in lower case (Binance "WebSocket
+ * Streams": stream names).
+ */
 export function isValidStream(name: string): boolean {
   return STREAM_RE.test(name);
 }
@@ -84,6 +89,14 @@ function column(text: string): number {
   return text.length;
 }
 
+/**
+ * Answers one JSON text frame a client sent as Binance's WebSocket Streams server does
+ * (web-socket-streams.md, "Live Subscribing/Unsubscribing to streams", "Error Messages"): `reply` is the
+ * frame to send back (`{result, id}` or `{error: {code, msg}, id}` with Binance's codes 0-3 and message
+ * texts), and `subscribe` / `unsubscribe` / `combined` say what the connection must change. A frame
+ * that is not JSON, not an object, or has a bad id, an unknown method or bad params is answered with
+ * an error, never thrown; at most MAX_STREAMS_PER_CONNECTION (1024) streams per connection.
+ */
 export function handleRequest(text: string, conn: ConnectionView): MethodOutcome {
   let req: unknown;
   try {

@@ -23,6 +23,12 @@ const MINUTE = 60_000;
 const FIRST_BAN_MS = 2 * MINUTE;
 const MAX_BAN_MS = 3 * 24 * 60 * MINUTE;
 
+/**
+ * Binance's REQUEST_WEIGHT accounting for the simulator's REST API (see above): `charge(ip, weight,
+ * now)` adds a request's weight to the IP's current minute and answers 200 (with the weight used, for
+ * X-MBX-USED-WEIGHT-1M), 429 with Retry-After seconds for the first request over `limitPerMinute`, or
+ * 418 with the ban's end (epoch ms) for one that keeps sending.
+ */
 export class WeightLimiter {
   readonly limit: number;
   private readonly ips = new Map<string, IpState>();
