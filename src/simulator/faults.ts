@@ -107,17 +107,27 @@ export const FAULT_SPECS = {
   },
 } as const satisfies Record<string, { summary: string; params: readonly FaultParam[] }>;
 
-const count = z.number().int().positive().default(DEFAULTS.n);
+/**
+ * Upper bounds of the parameters. A duration past setTimeout's 2^31−1 ms would fire at once (a
+ * "stall" of a year would be no stall), a count or notional beyond them is a typo, not a drill: a
+ * notional of 1e30 makes a quantity no Binance symbol could print.
+ */
+export const FAULT_LIMITS = { n: 1_000_000, ms: 86_400_000, ratePerSec: 1_000_000, notional: 1e12 } as const;
+const count = z.number().int().positive().max(FAULT_LIMITS.n).default(DEFAULTS.n);
+const duration = (fallback: number, least = 1) => z.number().int().min(least).max(FAULT_LIMITS.ms).default(fallback);
 const FAULT_BODIES = {
   dropConnections: z.strictObject({}),
-  stall: z.strictObject({ ms: z.number().int().positive().default(DEFAULTS.ms) }),
+  stall: z.strictObject({ ms: duration(DEFAULTS.ms) }),
   malformed: z.strictObject({ n: count }),
   duplicate: z.strictObject({ n: count }),
   reorder: z.strictObject({ n: count }),
   skipIds: z.strictObject({ symbol: z.string().min(1).optional(), stream: z.enum(SKIPPABLE_STREAMS).default(DEFAULTS.stream), n: count }),
-  burst: z.strictObject({ ratePerSec: z.number().positive().default(DEFAULTS.ratePerSec), durationMs: z.number().int().positive().default(DEFAULTS.durationMs) }),
-  whale: z.strictObject({ symbol: z.string().min(1).optional(), notional: z.number().positive().default(DEFAULTS.notional) }),
-  shutdownNotice: z.strictObject({ closeAfterMs: z.number().int().nonnegative().default(DEFAULTS.closeAfterMs) }),
+  burst: z.strictObject({
+    ratePerSec: z.number().positive().max(FAULT_LIMITS.ratePerSec).default(DEFAULTS.ratePerSec),
+    durationMs: duration(DEFAULTS.durationMs),
+  }),
+  whale: z.strictObject({ symbol: z.string().min(1).optional(), notional: z.number().positive().max(FAULT_LIMITS.notional).default(DEFAULTS.notional) }),
+  shutdownNotice: z.strictObject({ closeAfterMs: duration(DEFAULTS.closeAfterMs, 0) }),
 } as const satisfies Record<keyof typeof FAULT_SPECS, z.ZodType>;
 
 export type FaultName = keyof typeof FAULT_BODIES;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUnits } from '../../src/core/decimal.js';
+import { FAULT_LIMITS } from '../../src/simulator/faults.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { simulator, sleep, TestClient } from './client.js';
 
@@ -205,4 +206,31 @@ test('faults can be driven over HTTP and emitted() read back as JSON', async (t)
   assert.deepEqual(Object.keys(report), ['btcusdt@trade']);
   const drop = await post('dropConnections', {});
   assert.deepEqual(await drop.json(), { ok: true, result: { dropped: 1 } });
+});
+
+test('fault parameters are bounded: a duration past a day, a count past a million, an absurd rate or notional is refused with the limit', async (t) => {
+  const sim = await simulator(t);
+  const post = async (name: string, body: unknown) => {
+    const res = await fetch(`${sim.restBaseUrl}/sim/faults/${name}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: res.status, text: await res.text() };
+  };
+  const refused: [string, Record<string, number>, string][] = [
+    ['stall', { ms: 2 ** 31 }, 'ms'],
+    ['stall', { ms: 0 }, 'ms'],
+    ['burst', { durationMs: FAULT_LIMITS.ms + 1 }, 'durationMs'],
+    ['burst', { ratePerSec: FAULT_LIMITS.ratePerSec * 10 }, 'ratePerSec'],
+    ['shutdownNotice', { closeAfterMs: 1e13 }, 'closeAfterMs'],
+    ['malformed', { n: FAULT_LIMITS.n + 1 }, 'n'],
+    ['skipIds', { n: 1e15 }, 'n'],
+    ['whale', { notional: 1e30 }, 'notional'],
+  ];
+  for (const [name, body, key] of refused) {
+    const r = await post(name, body);
+    assert.equal(r.status, 400, `${name} ${JSON.stringify(body)}`);
+    assert.match(r.text, new RegExp(`${key}: Too (big|small)`), r.text);
+  }
+  // At the limits themselves, the faults apply.
+  assert.equal((await post('stall', { ms: 1 })).status, 200);
+  assert.equal((await post('burst', { ratePerSec: FAULT_LIMITS.ratePerSec, durationMs: 1 })).status, 200);
+  assert.equal((await post('shutdownNotice', { closeAfterMs: FAULT_LIMITS.ms })).status, 200);
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 import { createLogger } from '../../ops/logger.js';
-import { FAULT_SPECS, type FaultParam } from '../../simulator/faults.js';
+import { FAULT_LIMITS, FAULT_SPECS, type FaultParam } from '../../simulator/faults.js';
 import { EXIT_FAILURE } from '../exit.js';
 import { addConfigOptions, configFrom } from '../options.js';
 
@@ -61,7 +61,8 @@ function faultHelp(): string {
     const flags = spec.params.map((p) => `${flagOf(p.key)} <${p.value}> (default ${p.default})`).join('  ');
     return `  ${name.padEnd(16)}${spec.summary}${flags ? `\n  ${' '.repeat(16)}${flags}` : ''}`;
   });
-  return `\nFaults and their parameters (every one has a default, so none is required):\n${lines.join('\n')}\n\nExamples:\n  tickflow simulate fault stall --ms 5000\n  tickflow simulate fault whale --symbol BTCUSDT --notional 250000\n  tickflow simulate fault skipIds --json '{"symbol":"ETHUSDT","n":3}'`;
+  const limits = `Limits: durations ≤ ${FAULT_LIMITS.ms} ms (a day), counts ≤ ${FAULT_LIMITS.n}, ratePerSec ≤ ${FAULT_LIMITS.ratePerSec}, notional ≤ ${FAULT_LIMITS.notional}.`;
+  return `\nFaults and their parameters (every one has a default, so none is required):\n${lines.join('\n')}\n${limits}\n\nExamples:\n  tickflow simulate fault stall --ms 5000\n  tickflow simulate fault whale --symbol BTCUSDT --notional 250000\n  tickflow simulate fault skipIds --json '{"symbol":"ETHUSDT","n":3}'`;
 }
 
 /**
