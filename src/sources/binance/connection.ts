@@ -52,6 +52,14 @@ export interface ConnectionHandlers {
 /** Timer lateness tolerated before a watchdog tick counts as a blocked loop (GC pauses, busy 2-core hosts). */
 const BLOCKED_SLACK_MS = 100;
 
+/**
+ * One Binance stream connection (see above): `start()` connects to `options.url` and keeps it up —
+ * reconnecting after a close, an error or a stall with `options.backoff` delays (ms; reset after
+ * `healthyAfterMs` open), within the shared limit of 300 attempts per 5 minutes (Binance "WebSocket
+ * Limits"). Text frames go to `handlers.onMessage` stamped in epoch µs; `onOpen`/`onDown` report state
+ * changes. It never gives up and never throws: failures are logged, reported to onDown and visible in
+ * `status()` (ConnectionStatus: state, reconnects, lastError; times epoch ms). `close()` ends it for good.
+ */
 export class BinanceConnection {
   private ws: WebSocket | null = null;
   private state: ConnectionState = 'connecting';

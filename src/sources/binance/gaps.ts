@@ -48,6 +48,14 @@ export interface StoredSequence {
   readonly lastId: number;
 }
 
+/**
+ * Finds holes in the trade (`t`) and aggTrade (`a`) id sequences per (symbol, stream), which Binance
+ * numbers contiguously (see above). `observe` says `accept` or `duplicate` for each id; `due(now)`
+ * returns the GapEvents (exchange `binance`, the market of `options`, first and last missing id,
+ * `detectedAt` epoch ms, reason `reconnect`, `rotation`, `sequence` or `restart`) of holes open for
+ * `options.graceMs`, each once. Memory is bounded: at most `keepReportedHoles` (default 256) reported
+ * holes per sequence are kept. Throws nothing.
+ */
 export class GapDetector {
   private readonly sequences = new Map<string, Sequence>();
   private readonly keepReported: number;

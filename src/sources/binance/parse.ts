@@ -82,8 +82,21 @@ function toMs(value: number, times: Times): number {
 }
 
 /**
- * One raw frame → a record, a control message or a dead-letter reason. `timeUnit` is the unit the
- * stream was opened with (spot `timeUnit=MICROSECOND` sends 16-digit `E`/`T`/kline times).
+ * One raw combined-stream frame (`{"stream":"btcusdt@trade","data":{…}}`, Binance "WebSocket
+ * Streams": Trade, Aggregate Trade, Individual Symbol Book Ticker, Diff. Depth, Kline/Candlestick
+ * Streams; USD-M "Websocket Market Streams" alike) → a record, a control message or a dead letter:
+ * - `{ ok: true, event, stream }`: a MarketEvent (core/events.ts) with Binance's field values —
+ *   prices and quantities the decimal strings as received (validated, never numbers), depth levels
+ *   `[price, qty]` string pairs, ids as numbers; times (`E`, `T`, kline `t`/`T`) in epoch ms, floored
+ *   from µs when `timeUnit` is MICROSECOND (spot `timeUnit=MICROSECOND` sends 16-digit times; the
+ *   µs values are kept in `*Micros`); `ingestionTimestamp` (epoch µs at receipt) copied as given.
+ *   Spot bookTicker has no `E`: its eventTime is the ingestion time in ms.
+ * - `{ ok: 'control', control, stream }`: a `serverShutdown` event (bare, in `{"event":…}` or as
+ *   `data`), or a REST depth answer a recorder wrote between frames (`lastUpdateId`).
+ * - `{ ok: false, reason, detail }`: `malformed_json`, `unknown_stream` (no `stream` field, or a
+ *   stream type it does not map), `invalid_field` (a field missing or of the wrong type, `e` naming
+ *   another event), `too_many_digits` (beyond MAX_INTEGER_DIGITS / MAX_FRACTION_DIGITS).
+ * Never throws on input (a bug in a mapper other than FieldError propagates).
  */
 export function parseFrame(raw: string, market: Market, ingestionTimestamp: number, timeUnit: TimeUnit = 'MILLISECOND'): ParseResult {
   let frame: unknown;
@@ -263,6 +276,7 @@ function shutdownNotice(d: Json): ServerShutdownNotice {
   return { kind: 'serverShutdown', eventTime: Number.isSafeInteger(d.E) ? (d.E as number) : null };
 }
 
+/** Whether `v` is a JSON object (not null, not an array). */
 export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -272,24 +286,32 @@ function eventType(d: Json, expected: string): void {
   if (d.e !== undefined && d.e !== expected) throw new FieldError(`"e" is ${JSON.stringify(d.e)}, expected "${expected}"`);
 }
 
+/** `d[key]` as a non-empty string. @throws FieldError (`invalid_field`) when missing, empty or not a string. */
 export function str(d: Json, key: string): string {
   const v = d[key];
   if (typeof v !== 'string' || v.length === 0) throw new FieldError(`"${key}" is missing or not a string`);
   return v;
 }
 
+/** `d[key]` as a safe integer (ids, epoch ms/µs times). @throws FieldError (`invalid_field`) otherwise. */
 export function int(d: Json, key: string): number {
   const v = d[key];
   if (!Number.isSafeInteger(v)) throw new FieldError(`"${key}" is missing or not an integer`);
   return v as number;
 }
 
+/** `d[key]` as a boolean (`m`, `x`). @throws FieldError (`invalid_field`) otherwise. */
 export function bool(d: Json, key: string): boolean {
   const v = d[key];
   if (typeof v !== 'boolean') throw new FieldError(`"${key}" is missing or not a boolean`);
   return v;
 }
 
+/**
+ * `d[key]`, a price or quantity, as the decimal string received (`^\d+(\.\d+)?$`, no sign, no exponent).
+ * @throws FieldError `invalid_field` when it is not such a string, `too_many_digits` beyond
+ * MAX_INTEGER_DIGITS integer or MAX_FRACTION_DIGITS fraction digits.
+ */
 export function decimal(d: Json, key: string): string {
   const v = d[key];
   if (typeof v !== 'string') throw new FieldError(`"${key}" is missing or not a decimal string`);
@@ -330,6 +352,11 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/**
+ * `d[key]` as depth levels (`b`/`a` of a diff, `bids`/`asks` of a snapshot): an array of `[price, qty]`
+ * decimal-string pairs, validated in place and returned as is (no copy). @throws FieldError
+ * (`invalid_field`, or `too_many_digits`) naming the first bad level.
+ */
 export function levels(d: Json, key: string): readonly PriceLevel[] {
   const v = d[key];
   if (!Array.isArray(v)) throw new FieldError(`"${key}" is not an array of levels`);

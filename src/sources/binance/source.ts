@@ -85,6 +85,18 @@ interface Slot {
 /** A kline's [openTime, lastTradeId, closed], compared lexicographically. */
 type OverlapKey = readonly [number, number, number];
 
+/**
+ * The Source of live Binance data (see above for slots, rotation and the overlap): `start(emit)` opens
+ * the connections to `options.wsBaseUrl` (else config.wsBaseUrl, by market) for the streams of
+ * `config` and hands `emit` batches of PipelineEvents — MarketEvents as parseFrame maps them (times
+ * epoch ms, decimals as Binance's strings), GapEvents for holes in trade/aggTrade ids (reported after
+ * config.gapGraceMs; `restart` against `options.resumeFrom`), dead letters with a reason for frames
+ * that do not parse or validate. Binance "WebSocket Streams" (spot) and "Websocket Market Streams"
+ * (USD-M): combined streams, ≤ 1024 streams a connection, the 24-hour cut, serverShutdown. A slow
+ * `emit` pauses the sockets (50,000 records waiting; resumed below 5,000); a batch `emit` rejects is
+ * logged and lost. Connection failures are retried forever and shown in `status()`, never thrown;
+ * `start` twice throws TF_SOURCE_PROTOCOL.
+ */
 export class BinanceSource implements Source {
   readonly finished: Promise<void> = new Promise<void>(() => {});
   private readonly log: Logger;
