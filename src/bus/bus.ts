@@ -10,6 +10,11 @@ export type BusEvent = PipelineEvent | Signal;
 /** Logical topics; the Kafka bus maps them to configured topic names (binance.trades, ...). */
 export type TopicId = 'trades' | 'bookTicker' | 'depth' | 'klines' | 'gaps' | 'deadLetters' | 'signals';
 
+/**
+ * The logical topic an event travels on: trade and aggTrade on `trades`; depth diffs and depth/book
+ * snapshots on `depth` (one topic, so a book's diffs and snapshots keep their order per instrument);
+ * `bookTicker`, `klines`, `gaps`, `deadLetters` on their own; the processor's signals on `signals`.
+ */
 export function topicOf(event: BusEvent): TopicId {
   switch (event.type) {
     case 'trade':

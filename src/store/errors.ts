@@ -43,8 +43,17 @@ const LOGIN_ADVICE =
   'client certificate; "no encryption" means the server accepts only TLS: add ?sslmode=verify-full to store.url';
 
 /**
- * Classifies a node-postgres failure. TLS failures (untrusted certificate, wrong host name, a
- * server without TLS) are TF_STORE_TLS and name the setting to change; they are not retriable.
+ * Classifies a node-postgres failure as a StoreError whose message is `context: …`;
+ * a StoreError is returned as it is. By what the error carries:
+ * - TLS (an untrusted or expired certificate, a wrong host name, a server without TLS):
+ *   TF_STORE_TLS naming the setting to change (store.tls.*, sslmode in store.url); canRetry false.
+ * - SQLSTATE class 28 (login refused): TF_STORE_AUTH with what to check in store.url; canRetry false.
+ * - Any other SQLSTATE (kept in `sqlState`): canRetry for 08, 53, 57P, 40, 55P03 and 57014 (then
+ *   TF_STORE_UNAVAILABLE), else TF_STORE_WRITE; `rejectsData` for 22, 23 and 54000 (a value of the
+ *   statement was refused: isolate the row, do not retry).
+ * - No SQLSTATE: canRetry (TF_STORE_UNAVAILABLE) for a socket error (ECONNREFUSED, ECONNRESET,
+ *   ETIMEDOUT, …) or a "connection terminated"/"starting up" message, else TF_STORE_WRITE.
+ * Never throws.
  */
 export function toStoreError(err: unknown, context: string): StoreError {
   if (err instanceof StoreError) return err;

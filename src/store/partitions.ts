@@ -54,6 +54,10 @@ function dayOfPartition(table: string, name: string): number | undefined {
   return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
 }
 
+/**
+ * The time-series tables as migrations registered them (time_series_tables): name, time column and
+ * layout (`partitioned`, `timescale` or `plain`), by name. Errors are the database's.
+ */
 export async function timeSeriesTables(db: Queryable): Promise<TimeSeriesEntry[]> {
   return db.query<TimeSeriesEntry>('SELECT table_name, time_column, layout FROM time_series_tables ORDER BY table_name');
 }

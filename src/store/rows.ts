@@ -230,6 +230,10 @@ const deadLetters = tableWrite<DeadLetterEvent>(
 /** Every table the store writes, in the order a batch writes them. */
 export const TABLE_WRITES = [trades, bookTicker, depth, depthSnapshots, bookSnapshots, klines, gaps, deadLetters] as readonly TableWrite[];
 
+/**
+ * The table a PipelineEvent is stored in: trade and aggTrade share `trades` (column `kind`), then
+ * `book_ticker`, `depth_updates`, `depth_snapshots`, `book_snapshots`, `klines`, `gaps`, `dead_letters`.
+ */
 export function tableOf(event: PipelineEvent): string {
   switch (event.type) {
     case 'trade':

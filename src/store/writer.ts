@@ -16,6 +16,7 @@ import { tableOf } from './rows.js';
 /** The store role's consumer group under the default `bus.groupPrefix`. */
 export const STORE_GROUP = 'tickflow-store';
 
+/** The store writer's Kafka consumer group: `<bus.groupPrefix>-store` (`tickflow-store` by default). */
 export function storeGroup(bus: Pick<Config['bus'], 'groupPrefix'>): string {
   return `${bus.groupPrefix}-store`;
 }

@@ -13,6 +13,11 @@ export async function loadCheckpoints(db: Queryable, group: string, stream: stri
   return new Map(rows.map((r) => [r.shard_id, r.sequence_number]));
 }
 
+/**
+ * Stores `positions` (shard id → sequence number of the last durable record) for `group` on `stream`
+ * in one upsert; a stored position is only ever raised, never lowered. Nothing to do for an empty map.
+ * Errors are the database's.
+ */
 export async function saveCheckpoints(db: Queryable, group: string, stream: string, positions: ReadonlyMap<string, bigint>): Promise<void> {
   const shards = [...positions.keys()];
   if (shards.length === 0) return;
