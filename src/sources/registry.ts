@@ -1,8 +1,9 @@
 import type { Config } from '../config/schema.js';
-import type { Market } from '../core/events.js';
+import type { Market, MarketEvent, TimeUnit } from '../core/events.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { BinanceSource } from './binance/index.js';
+import { isPayloadType, recordFromPayload } from './binance/parse.js';
 import type { MarketSource } from './markets.js';
 import type { Source } from './source.js';
 import type { LastStoredId } from '../store/resume.js';
@@ -29,6 +30,12 @@ export interface ExchangeEntry {
    * `simulated` says the URL is tickflow's own simulator (for error messages).
    */
   create(market: MarketSource, config: Config['source'], deps: ExchangeDeps, options: ExchangeSourceOptions): Source;
+  /**
+   * The record of `type` that the exchange's own JSON payload `data` carries (the bytes its source
+   * forwarded, core/payloads.ts), checked as the source checks it; the Kafka codec decodes schema-2
+   * records with it. Throws, saying why, when `data` is not such a payload.
+   */
+  fromPayload(type: string, data: unknown, market: string, ingestionTimestamp: number, timeUnit: TimeUnit): MarketEvent;
 }
 
 /** The exchange registry: an event's `exchange` is one of these keys. */
@@ -37,5 +44,10 @@ export const exchanges: Readonly<Record<string, ExchangeEntry>> = {
     markets: ['spot', 'usdm'],
     create: (m, config, deps, options) =>
       new BinanceSource({ ...config, market: m.market, symbols: [...m.symbols] }, deps, { wsBaseUrl: m.wsBaseUrl, ...options }),
+    fromPayload: (type, data, market, ingestionTimestamp, timeUnit) => {
+      if (!isPayloadType(type)) throw new Error(`no Binance stream payload carries ${JSON.stringify(type)} records`);
+      if (market !== 'spot' && market !== 'usdm') throw new Error(`Binance has no market ${JSON.stringify(market)}`);
+      return recordFromPayload(type, data, market, ingestionTimestamp, timeUnit);
+    },
   },
 };

@@ -1,33 +1,160 @@
-import type { PipelineEvent } from '../../core/events.js';
-import type { BusEvent } from '../bus.js';
+import type { MarketEvent, PipelineEvent } from '../../core/events.js';
+import type { ExchangePayload } from '../../core/payloads.js';
+import { exchanges } from '../../sources/registry.js';
+import { busKey, type BusEvent } from '../bus.js';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 
-/** Record headers (docs/kafka.md): the event type and the version of the value's JSON layout. */
+/**
+ * The one home of the Kafka record format (docs/kafka.md, "Records"). Two layouts, told apart by
+ * the `tickflow-schema` header:
+ *
+ * - **1**: the value is the normalized event as JSON (gaps, dead letters, signals, book
+ *   snapshots, healed trades — everything tickflow makes itself — and every record written before
+ *   schema 2);
+ * - **2**: the value is the exchange's own payload exactly as received (Binance: the `data` object
+ *   of a combined-stream frame), the key names the instrument (`exchange:market:symbol`) and the
+ *   headers carry what tickflow adds: the record type, the ingestion time in epoch µs and, for
+ *   streams opened with `timeUnit=MICROSECOND`, that unit. Ingest forwards the bytes instead of
+ *   parsing into an object and serializing it again; a consumer maps the payload with the same
+ *   mapper the source used (sources/registry.ts `fromPayload`), so it gets the same event.
+ */
+
+/** Record headers: the event type, the value layout's version, and schema 2's ingestion time and time unit. */
 export const TYPE_HEADER = 'tickflow-type';
 export const SCHEMA_HEADER = 'tickflow-schema';
+export const INGESTED_HEADER = 'tickflow-ingested';
+export const TIME_UNIT_HEADER = 'tickflow-time-unit';
+/** Value = the normalized event as JSON. */
 export const SCHEMA_VERSION = '1';
+/** Value = the exchange's own payload; instrument in the key, ingestion time in a header. */
+export const PAYLOAD_SCHEMA_VERSION = '2';
 
 /** Types keyed by instrument: market records, gaps and the processor's signals. */
 const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'bookSnapshot', 'kline', 'gap', 'signal']);
 
-/** The record value: the normalized event as JSON, field names exactly as in src/core/events.ts. */
+/** The record value of schema 1: the normalized event as JSON, field names exactly as in src/core/events.ts. */
 export function encodeEvent(event: BusEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
+/** Key, value and headers of one Kafka record. */
+export interface RecordParts {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly headers: Map<Buffer, Buffer>;
+}
+
+const TYPE_KEY = Buffer.from(TYPE_HEADER);
+const SCHEMA_KEY = Buffer.from(SCHEMA_HEADER);
+const INGESTED_KEY = Buffer.from(INGESTED_HEADER);
+const TIME_UNIT_KEY = Buffer.from(TIME_UNIT_HEADER);
+const SCHEMA_1 = Buffer.from(SCHEMA_VERSION);
+const SCHEMA_2 = Buffer.from(PAYLOAD_SCHEMA_VERSION);
+const MICROSECOND = Buffer.from('MICROSECOND');
+/** Distinct keys and types kept as bytes; instruments are bounded by the configuration, this bounds the rest. */
+const MAX_CACHED = 10_000;
+
 /**
- * Turns a record value back into an event. Checks the shape only as far as consumers rely on it
- * (a known `type`, a symbol on symbol-keyed events), so a record from a foreign producer or a
- * truncated write becomes a dead letter instead of crashing a consumer further down.
+ * Turns events into record parts. Keys and type headers repeat for every record of an instrument,
+ * so their bytes are made once and shared (the producer also recognises a key by its Buffer).
  */
-export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | undefined): BusEvent {
-  if (value === undefined || value.length === 0) throw decodeError('empty record value');
-  let parsed: unknown;
+export class RecordEncoder {
+  private readonly keys = new Map<string, Buffer>();
+  private readonly types = new Map<string, Buffer>();
+
+  /** Schema 2 when `payload` is the exchange's text of this event's payload, else schema 1. */
+  encode(event: BusEvent, payload: ExchangePayload | undefined): RecordParts {
+    const key = cached(this.keys, busKey(event));
+    const type = cached(this.types, event.type);
+    if (payload === undefined || !('ingestionTimestamp' in event)) {
+      return { key, value: encodeEvent(event), headers: new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_1]]) };
+    }
+    const headers = new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_2], [INGESTED_KEY, Buffer.from(String(event.ingestionTimestamp), 'latin1')]]);
+    if (payload.timeUnit === 'MICROSECOND') headers.set(TIME_UNIT_KEY, MICROSECOND);
+    return { key, value: Buffer.from(payload.text, 'utf8'), headers };
+  }
+}
+
+function cached(cache: Map<string, Buffer>, text: string): Buffer {
+  let bytes = cache.get(text);
+  if (bytes === undefined) {
+    if (cache.size >= MAX_CACHED) cache.clear();
+    bytes = Buffer.from(text, 'utf8');
+    cache.set(text, bytes);
+  }
+  return bytes;
+}
+
+interface Headers {
+  type?: string;
+  schema?: string;
+  ingested?: string;
+  timeUnit?: string;
+}
+
+function readHeaders(headers: ReadonlyMap<Buffer, Buffer>): Headers {
+  const out: Headers = {};
+  for (const [k, v] of headers) {
+    if (k.equals(TYPE_KEY)) out.type = v.toString('utf8');
+    else if (k.equals(SCHEMA_KEY)) out.schema = v.toString('utf8');
+    else if (k.equals(INGESTED_KEY)) out.ingested = v.toString('latin1');
+    else if (k.equals(TIME_UNIT_KEY)) out.timeUnit = v.toString('utf8');
+  }
+  return out;
+}
+
+/**
+ * A Kafka record (either schema; no schema header reads as 1, e.g. a foreign producer's JSON) →
+ * its event. Throws TF_DECODE, saying why, for anything that is not a record of either layout, so
+ * the consumer turns it into a dead letter instead of crashing further down.
+ */
+export function decodeRecord(key: Buffer | undefined, value: Buffer | undefined, headers: ReadonlyMap<Buffer, Buffer>): BusEvent {
+  const h = readHeaders(headers);
+  if (h.schema === undefined || h.schema === SCHEMA_VERSION) return decodeBusEvent(value, h.type);
+  if (h.schema !== PAYLOAD_SCHEMA_VERSION) throw decodeError(`unknown ${SCHEMA_HEADER} ${JSON.stringify(h.schema)}`);
+  return decodePayloadRecord(key?.toString('utf8'), value, h);
+}
+
+function decodePayloadRecord(key: string | undefined, value: Buffer | undefined, h: Headers): PipelineEvent {
+  const [exchange, market, symbol, ...rest] = key?.split(':') ?? [];
+  if (exchange === undefined || market === undefined || symbol === undefined || rest.length > 0 || !exchange || !market || !symbol) {
+    throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without an exchange:market:symbol key (key ${JSON.stringify(key ?? null)})`);
+  }
+  const entry = Object.hasOwn(exchanges, exchange) ? exchanges[exchange] : undefined;
+  if (entry === undefined) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record of unknown exchange ${JSON.stringify(exchange)}`);
+  if (h.type === undefined) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without ${TYPE_HEADER}`);
+  const ingested = h.ingested === undefined || !/^\d{1,16}$/.test(h.ingested) ? NaN : Number(h.ingested);
+  if (!Number.isSafeInteger(ingested)) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without an integer ${INGESTED_HEADER} (epoch µs): ${JSON.stringify(h.ingested ?? null)}`);
+  const timeUnit = h.timeUnit ?? 'MILLISECOND';
+  if (timeUnit !== 'MILLISECOND' && timeUnit !== 'MICROSECOND') throw decodeError(`${TIME_UNIT_HEADER} ${JSON.stringify(timeUnit)} is not MILLISECOND or MICROSECOND`);
+  const data = parseValue(value);
+  let event: MarketEvent;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
+    event = entry.fromPayload(h.type, data, market, ingested, timeUnit);
+  } catch (err) {
+    throw decodeError(`${exchange} ${h.type} payload: ${(err as Error).message}`, err);
+  }
+  if (event.symbol !== symbol) throw decodeError(`key names ${symbol} but the payload is ${event.symbol}'s`);
+  return event;
+}
+
+function parseValue(value: Buffer | undefined): unknown {
+  if (value === undefined || value.length === 0) throw decodeError('empty record value');
+  try {
+    return JSON.parse(value.toString('utf8'));
   } catch (err) {
     throw decodeError(`value is not JSON: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * A schema-1 value (the normalized event as JSON) → its event. Checks the shape only as far as
+ * consumers rely on it (a known `type`, a symbol on symbol-keyed events), so a record from a
+ * foreign producer or a truncated write becomes a dead letter instead of crashing a consumer
+ * further down. `typeHeader`: the record's `tickflow-type`, when it has one.
+ */
+export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | undefined): BusEvent {
+  const parsed = parseValue(value);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw decodeError('value is not a JSON object');
   const record = parsed as Record<string, unknown>;
   const type = record.type;

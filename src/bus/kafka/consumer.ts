@@ -6,7 +6,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, BusEvent, ConsumerHooks, Delivery, TopicId } from '../bus.js';
-import { decodeBusEvent, TYPE_HEADER } from './codec.js';
+import { decodeRecord } from './codec.js';
 import { isAuthenticationFailure, kafkaCanRetry } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
@@ -308,8 +308,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       const topic = this.logical.get(m.topic)!;
       const key = m.key?.toString('utf8') ?? '';
       try {
-        const typeHeader = findHeader(m.headers, TYPE_HEADER);
-        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeBusEvent(m.value, typeHeader) });
+        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeRecord(m.key, m.value, m.headers) });
       } catch (err) {
         const origin = `kafka:${m.topic}`;
         const reason = 'undecodable_record';
@@ -405,11 +404,6 @@ export class KafkaGroupConsumer implements BusConsumer {
       this.logger.error({ err: errorMessage(err), group: this.options.group }, `consumer ${name} hook failed`);
     }
   }
-}
-
-function findHeader(headers: Map<Buffer, Buffer>, name: string): string | undefined {
-  for (const [k, v] of headers) if (k.toString('utf8') === name) return v.toString('utf8');
-  return undefined;
 }
 
 function splitKey(key: string): [TopicId, number] {

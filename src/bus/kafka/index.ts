@@ -1,4 +1,15 @@
 export { KafkaBus, type KafkaBusDeps } from './kafka-bus.js';
-export { decodeEvent, encodeEvent, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from './codec.js';
+export {
+  decodeEvent,
+  decodeRecord,
+  encodeEvent,
+  RecordEncoder,
+  INGESTED_HEADER,
+  PAYLOAD_SCHEMA_VERSION,
+  SCHEMA_HEADER,
+  SCHEMA_VERSION,
+  TIME_UNIT_HEADER,
+  TYPE_HEADER,
+} from './codec.js';
 export { ensureTopics, type TopicSpec } from './topics.js';
 export { kafkaSecurity, type KafkaSecurity } from './security.js';

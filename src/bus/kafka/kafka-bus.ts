@@ -6,8 +6,9 @@ import { explainKafkaFailure } from './failures.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { Bus, BusConsumer, BusEvent, ConsumerHooks, ConsumerOptions, TopicId } from '../bus.js';
-import { busKey, topicOf } from '../bus.js';
-import { encodeEvent, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from './codec.js';
+import { topicOf } from '../bus.js';
+import { payloadAt } from '../../core/payloads.js';
+import { RecordEncoder } from './codec.js';
 import { KafkaGroupConsumer } from './consumer.js';
 import { KafkaPublisher } from './producer.js';
 import { kafkaSecurity, type KafkaSecurity } from './security.js';
@@ -19,13 +20,11 @@ export interface KafkaBusDeps {
 }
 
 const MAX_DELIVERY_BATCH = 1_000;
-const TYPE_HEADER_KEY = Buffer.from(TYPE_HEADER);
-const SCHEMA_HEADER_KEY = Buffer.from(SCHEMA_HEADER);
-const SCHEMA_VALUE = Buffer.from(SCHEMA_VERSION);
 
 /**
  * The Kafka transport: one topic per logical stream (config.bus.topics), keyed by instrument (exchange:market:symbol), values
- * as JSON (docs/kafka.md). Call `start()` before use: it checks the broker and creates topics.
+ * the exchange's own payload where the source kept it, else the event as JSON (codec.ts, docs/kafka.md). Call `start()` before
+ * use: it checks the broker and creates topics.
  */
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
@@ -33,6 +32,7 @@ export class KafkaBus implements Bus {
   private readonly publisher: KafkaPublisher;
   private readonly security: KafkaSecurity;
   private readonly consumers = new Set<KafkaGroupConsumer>();
+  private readonly encoder = new RecordEncoder();
   private closed = false;
 
   constructor(
@@ -95,16 +95,13 @@ export class KafkaBus implements Bus {
     return !this.closed && this.publisher.writable();
   }
 
+  /** Events that carry the exchange's payload (core/payloads.ts) are written as schema 2, the rest as schema 1. */
   publish(events: readonly BusEvent[]): Promise<void> {
+    const topics = this.config.topics;
     return this.publisher.send(
-      events.map((event) => ({
-        topic: this.topicName(topicOf(event)),
-        key: Buffer.from(busKey(event)),
-        value: encodeEvent(event),
-        headers: new Map([
-          [TYPE_HEADER_KEY, Buffer.from(event.type)],
-          [SCHEMA_HEADER_KEY, SCHEMA_VALUE],
-        ]),
+      events.map((event, i) => ({
+        topic: topics[topicOf(event)],
+        ...this.encoder.encode(event, payloadAt(events, i)),
       })),
     );
   }

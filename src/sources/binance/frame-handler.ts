@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import type { DeadLetterEvent, DepthSnapshotEvent, GapEvent, Market, MarketEvent, PipelineEvent, TimeUnit } from '../../core/events.js';
 import { exchangeTime } from '../../core/events.js';
+import { pushWithPayload } from '../../core/payloads.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { GapDetector, type GapReason, type StoredSequence } from './gaps.js';
@@ -88,7 +89,7 @@ export class FrameHandler {
       else context?.onControl(control);
       return;
     }
-    this.record(result.event, result.stream, raw, receivedMicros, context, out);
+    this.record(result.event, result.stream, raw, receivedMicros, context, out, result.payload);
   }
 
   /** Appends the gaps whose grace period has passed at `nowMs`. */
@@ -112,7 +113,16 @@ export class FrameHandler {
     return { ...this.totals };
   }
 
-  private record(event: MarketEvent, stream: string | null, raw: string, receivedMicros: number, context: FrameContext | null, out: PipelineEvent[]): void {
+  /** `payload`: the exchange's text of the event's payload, forwarded with it (core/payloads.ts); null when there is none. */
+  private record(
+    event: MarketEvent,
+    stream: string | null,
+    raw: string,
+    receivedMicros: number,
+    context: FrameContext | null,
+    out: PipelineEvent[],
+    payload: string | null,
+  ): void {
     const nowMs = Math.floor(receivedMicros / 1000);
     const problem = payloadProblem(event, stream, nowMs, this.options.rules);
     if (problem !== null) {
@@ -131,7 +141,8 @@ export class FrameHandler {
       if (gap !== null) this.reportGap(gap, out);
     }
     this.countReceived(event, receivedMicros);
-    out.push(event);
+    if (payload === null) out.push(event);
+    else pushWithPayload(out, event, { text: payload, timeUnit: this.options.timeUnit });
   }
 
   private accept(event: MarketEvent, stream: string | null, nowMs: number, reason: GapReason, context: FrameContext | null): boolean {
@@ -177,7 +188,7 @@ export class FrameHandler {
       asks: snapshot.asks,
     };
     if (snapshot.transactionTime !== undefined) event.transactionTime = snapshot.transactionTime;
-    this.record(event, null, raw, receivedMicros, null, out);
+    this.record(event, null, raw, receivedMicros, null, out, null);
   }
 
   /** Counts, logs and appends one gap (trade/aggTrade ids after the grace period, depth at once). */

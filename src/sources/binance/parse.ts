@@ -52,7 +52,8 @@ export interface DepthSnapshotLine {
 export type ControlMessage = ServerShutdownNotice | DepthSnapshotLine;
 
 export type ParseResult =
-  | { readonly ok: true; readonly event: MarketEvent; readonly stream: string }
+  /** `payload`: the text of `data` exactly as received (dataText), null when it cannot be cut out safely. */
+  | { readonly ok: true; readonly event: MarketEvent; readonly stream: string; readonly payload: string | null }
   | { readonly ok: 'control'; readonly control: ControlMessage; readonly stream: string | null }
   | { readonly ok: false; readonly reason: DeadLetterReason; readonly detail: string };
 
@@ -121,13 +122,8 @@ export function parseFrame(raw: string, market: Market, ingestionTimestamp: numb
     if (!isObject(data)) return { ok: false, reason: 'invalid_field', detail: `${stream}: "data" is not an object` };
     if (data.e === 'serverShutdown') return { ok: 'control', control: shutdownNotice(data), stream };
 
-    const at = stream.indexOf('@');
-    const kind = at < 0 ? '' : stream.slice(at + 1);
-    if (kind === 'trade') return event(mapTrade(data, market, ingestionTimestamp, times), stream);
-    if (kind === 'aggTrade') return event(mapAggTrade(data, market, ingestionTimestamp, times), stream);
-    if (kind === 'bookTicker') return event(mapBookTicker(data, market, ingestionTimestamp, times), stream);
-    if (kind === 'depth' || /^depth@\d+ms$/.test(kind)) return event(mapDepth(data, market, ingestionTimestamp, times), stream);
-    if (kind.startsWith('kline_')) return event(mapKline(data, market, ingestionTimestamp, times), stream);
+    const type = streamType(stream);
+    if (type !== null) return { ok: true, event: MAPPERS[type](data, market, ingestionTimestamp, times), stream, payload: dataText(raw, stream) };
   } catch (err) {
     if (err instanceof FieldError) return { ok: false, reason: err.reason, detail: `${typeof stream === 'string' ? stream : 'depth snapshot'}: ${err.message}` };
     throw err;
@@ -135,8 +131,69 @@ export function parseFrame(raw: string, market: Market, ingestionTimestamp: numb
   return { ok: false, reason: 'unknown_stream', detail: `unsupported stream "${stream}"` };
 }
 
-function event(e: MarketEvent, stream: string): ParseResult {
-  return { ok: true, event: e, stream };
+/** The record type a combined-stream name carries (`btcusdt@depth@100ms` → depth), null for one tickflow does not read. */
+function streamType(stream: string): PayloadType | null {
+  const at = stream.indexOf('@');
+  const kind = at < 0 ? '' : stream.slice(at + 1);
+  if (kind === 'trade' || kind === 'aggTrade' || kind === 'bookTicker') return kind;
+  if (kind === 'depth' || /^depth@\d+ms$/.test(kind)) return 'depth';
+  if (kind.startsWith('kline_')) return 'kline';
+  return null;
+}
+
+/** The record types whose Binance payload is the whole record (a depth snapshot is a REST answer). */
+export type PayloadType = 'trade' | 'aggTrade' | 'bookTicker' | 'depth' | 'kline';
+
+const MAPPERS: Readonly<Record<PayloadType, (d: Json, market: Market, ingestionTimestamp: number, times: Times) => MarketEvent>> = {
+  trade: mapTrade,
+  aggTrade: mapAggTrade,
+  bookTicker: mapBookTicker,
+  depth: mapDepth,
+  kline: mapKline,
+};
+
+/**
+ * A stream payload (the `data` object of a combined-stream frame) → its record, checked exactly as
+ * parseFrame checks it: the decoder of Kafka records that carry Binance's own bytes (schema 2,
+ * docs/kafka.md). Throws FieldError when the payload does not fit `type`.
+ */
+export function recordFromPayload(type: PayloadType, data: unknown, market: Market, ingestionTimestamp: number, timeUnit: TimeUnit): MarketEvent {
+  if (!isObject(data)) throw new FieldError('payload is not a JSON object');
+  return MAPPERS[type](data, market, ingestionTimestamp, { micros: timeUnit === 'MICROSECOND' });
+}
+
+/** True for the record types recordFromPayload maps. */
+export function isPayloadType(type: string): type is PayloadType {
+  return Object.hasOwn(MAPPERS, type);
+}
+
+const STREAM_PREFIX = '{"stream":"';
+const DATA_INFIX = '","data":';
+
+/**
+ * The text of `data` in `raw` exactly as received, when the frame is laid out the way Binance
+ * sends it — `{"stream":"<stream>","data":{…}}`, no whitespace, nothing after `data` — else null
+ * (a frame with other keys, escapes in the stream name or a repeated `data` key, which JSON.parse
+ * resolves to the last one). `raw` already parsed as JSON, so only the layout is checked here: one
+ * pass over the payload, which must be a single object that ends where the frame does.
+ */
+function dataText(raw: string, stream: string): string | null {
+  const start = STREAM_PREFIX.length + stream.length + DATA_INFIX.length;
+  const end = raw.length - 1;
+  if (!raw.startsWith(STREAM_PREFIX) || !raw.startsWith(stream, STREAM_PREFIX.length) || !raw.startsWith(DATA_INFIX, start - DATA_INFIX.length)) return null;
+  if (raw.charCodeAt(end) !== 125 /* } */ || raw.charCodeAt(start) !== 123 /* { */) return null;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < end; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91 /* [ */) depth++;
+    else if ((c === 125 || c === 93) /* } ] */ && --depth === 0) return i === end - 1 ? raw.slice(start, end) : null;
+  }
+  return null;
 }
 
 /**

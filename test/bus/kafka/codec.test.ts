@@ -1,8 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeEvent, encodeEvent } from '../../../src/bus/kafka/index.js';
+import {
+  decodeEvent,
+  decodeRecord,
+  encodeEvent,
+  INGESTED_HEADER,
+  PAYLOAD_SCHEMA_VERSION,
+  RecordEncoder,
+  SCHEMA_HEADER,
+  SCHEMA_VERSION,
+  TIME_UNIT_HEADER,
+  TYPE_HEADER,
+} from '../../../src/bus/kafka/index.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
-import type { BookSnapshotEvent, DepthEvent } from '../../../src/core/events.js';
+import type { BookSnapshotEvent, DepthEvent, GapEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
+import type { ExchangePayload } from '../../../src/core/payloads.js';
+import { parseFrame } from '../../../src/sources/binance/parse.js';
+import { sharedData } from '../../support/data.js';
+import { readRecording } from '../../sources/binance/recordings.js';
 import { trade } from './helpers.js';
 
 test('an event survives encode and decode unchanged, decimals as strings', () => {
@@ -45,3 +60,99 @@ test('values that are not tickflow events are refused with TF_DECODE', () => {
     );
   }
 });
+
+/** Every record a recording yields, encoded as ingest writes it (schema 2 where the payload could be cut out). */
+function* recorded(path: string, market: Market, timeUnit: TimeUnit = 'MILLISECOND'): Generator<{ event: PipelineEvent; payload: ExchangePayload }> {
+  for (const f of readRecording(path)) {
+    const r = parseFrame(f.raw, market, f.receivedAtMicros, timeUnit);
+    if (r.ok === true && r.payload !== null) yield { event: r.event, payload: { text: r.payload, timeUnit } };
+  }
+}
+
+test("schema 2: Binance's own payload + key + headers decode to exactly the event the source made, for every recorded frame", (t) => {
+  const files: [string, string, Market][] = [
+    ['binance-spot-ws', 'btcusdt_20240808.gz', 'spot'],
+    ['binance-usdm-ws', 'btcusdt_20240808.gz', 'usdm'],
+  ];
+  const encoder = new RecordEncoder();
+  for (const [dir, file, market] of files) {
+    const path = sharedData(t, dir, file);
+    if (!path) return;
+    const types = new Set<string>();
+    let n = 0;
+    for (const { event, payload } of recorded(path, market)) {
+      const record = encoder.encode(event, payload);
+      assert.equal(record.value.toString('utf8'), payload.text, 'the value is the exchange bytes');
+      assert.equal(header(record.headers, SCHEMA_HEADER), PAYLOAD_SCHEMA_VERSION);
+      assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
+      types.add(event.type);
+      n++;
+    }
+    assert.deepEqual([...types].sort(), ['bookTicker', 'depth', 'trade'], file);
+    assert.ok(n > 10_000, `${file}: ${n} records`);
+  }
+});
+
+test('schema 2 keeps microsecond times: the time unit travels in a header', () => {
+  const raw =
+    '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343123,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342999,"m":true,"M":true}}';
+  const r = parseFrame(raw, 'spot', 1723161255400000, 'MICROSECOND');
+  assert.ok(r.ok === true && r.payload !== null);
+  const record = new RecordEncoder().encode(r.event, { text: r.payload, timeUnit: 'MICROSECOND' });
+  assert.equal(header(record.headers, TIME_UNIT_HEADER), 'MICROSECOND');
+  const decoded = decodeRecord(record.key, record.value, record.headers);
+  assert.deepEqual(decoded, r.event);
+  assert.ok(decoded.type === 'trade' && decoded.tradeTimeMicros === 1723161255342999 && decoded.tradeTime === 1723161255342);
+});
+
+test('schema 1 (records written before schema 2, and what tickflow makes itself) still decodes, with or without headers', () => {
+  const encoder = new RecordEncoder();
+  const gap: GapEvent = { type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 5, lastMissingId: 7, detectedAt: 9, reason: 'sequence' };
+  for (const event of [trade('BTCUSDT', 3), gap]) {
+    const record = encoder.encode(event, undefined);
+    assert.equal(header(record.headers, SCHEMA_HEADER), SCHEMA_VERSION);
+    assert.equal(record.value.toString('utf8'), JSON.stringify(event));
+    assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
+    // A foreign producer's JSON without tickflow headers.
+    assert.deepEqual(decodeRecord(undefined, record.value, new Map()), event);
+  }
+});
+
+test('schema 2 records that do not hold together are refused with TF_DECODE, saying why', () => {
+  const data = '{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":1,"p":"1.5","q":"2.0","T":1723161255342,"m":true,"M":true}';
+  const headers = (over: Record<string, string | undefined> = {}): Map<Buffer, Buffer> => {
+    const all: Record<string, string | undefined> = { [TYPE_HEADER]: 'trade', [SCHEMA_HEADER]: PAYLOAD_SCHEMA_VERSION, [INGESTED_HEADER]: '1723161255400000', ...over };
+    return new Map(Object.entries(all).flatMap(([k, v]) => (v === undefined ? [] : [[Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer]])));
+  };
+  const cases: [string, string | undefined, string, Map<Buffer, Buffer>, RegExp][] = [
+    ['good', 'binance:spot:BTCUSDT', data, headers(), /^$/],
+    ['no key', undefined, data, headers(), /exchange:market:symbol key/],
+    ['bare symbol key', 'BTCUSDT', data, headers(), /exchange:market:symbol key/],
+    ['unknown exchange', 'kraken:spot:BTCUSDT', data, headers(), /unknown exchange "kraken"/],
+    ['unknown market', 'binance:coinm:BTCUSDT', data, headers(), /no market "coinm"/],
+    ['key of another symbol', 'binance:spot:ETHUSDT', data, headers(), /key names ETHUSDT but the payload is BTCUSDT's/],
+    ['no type', 'binance:spot:BTCUSDT', data, headers({ [TYPE_HEADER]: undefined }), /without tickflow-type/],
+    ['type of no payload', 'binance:spot:BTCUSDT', data, headers({ [TYPE_HEADER]: 'gap' }), /no Binance stream payload carries "gap"/],
+    ['wrong type', 'binance:spot:BTCUSDT', data, headers({ [TYPE_HEADER]: 'aggTrade' }), /"e" is "trade", expected "aggTrade"/],
+    ['no ingestion time', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: undefined }), /tickflow-ingested/],
+    ['ingestion time not an integer', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: '1.5e15' }), /tickflow-ingested/],
+    ['bad time unit', 'binance:spot:BTCUSDT', data, headers({ [TIME_UNIT_HEADER]: 'NANOSECOND' }), /NANOSECOND/],
+    ['unknown schema', 'binance:spot:BTCUSDT', data, headers({ [SCHEMA_HEADER]: '3' }), /unknown tickflow-schema "3"/],
+    ['not JSON', 'binance:spot:BTCUSDT', '{"e":"trade",', headers(), /not JSON/],
+    ['not an object', 'binance:spot:BTCUSDT', '[1]', headers(), /payload is not a JSON object/],
+    ['bad decimal', 'binance:spot:BTCUSDT', data.replace('"1.5"', '"1,5"'), headers(), /"p" is missing or not a decimal string/],
+  ];
+  for (const [name, key, value, h, reason] of cases) {
+    const decode = () => decodeRecord(key === undefined ? undefined : Buffer.from(key), Buffer.from(value), h);
+    if (name === 'good') {
+      assert.equal(decode().type, 'trade');
+      continue;
+    }
+    assert.throws(decode, (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.DECODE && reason.test(err.message), name);
+  }
+});
+
+function header(headers: ReadonlyMap<Buffer, Buffer>, name: string): string | undefined {
+  for (const [k, v] of headers) if (k.toString() === name) return v.toString();
+  return undefined;
+}

@@ -76,6 +76,8 @@ test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => 
       tradeTime: 1723161255342,
       buyerIsMaker: true,
     },
+    // Binance's own bytes of `data`, forwarded as the Kafka record value (schema 2).
+    payload: '{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}',
   });
 
   // Spot bookTicker has no E: the event time is the ingestion time in ms.
@@ -382,4 +384,33 @@ test('kind 9 (replay robustness): REST depth snapshot lines of spot and USD-M re
     // The body is the REST answer, mapped by the REST mapper (the frame handler attributes the symbol).
     assert.deepEqual(r.control.body, JSON.parse(line.raw));
   }
+});
+
+test("the payload is Binance's own text of data, and only when the frame's layout makes the cut certain", (t) => {
+  const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
+  if (!path) return;
+  let cut = 0;
+  for (const f of readRecording(path)) {
+    const r = parseFrame(f.raw, 'usdm', f.receivedAtMicros);
+    if (r.ok !== true) continue;
+    assert.equal(r.payload, f.raw.slice(f.raw.indexOf('"data":') + 7, -1), f.raw);
+    assert.deepEqual(JSON.parse(r.payload!), (JSON.parse(f.raw) as { data: unknown }).data);
+    cut++;
+  }
+  assert.ok(cut > 1000, `${cut} payloads cut`);
+
+  const data = '{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":1,"p":"1.0","q":"2.0","T":1723161255342,"m":true,"M":true}';
+  // Parsed the same way, but the text of `data` is not the bytes between the prefix and the last brace.
+  const unsure = [
+    `{"stream":"btcusdt@trade","data":${data},"x":{"y":1}}`,
+    `{"stream":"btcusdt@trade","data":{"e":"trade"},"data":${data}}`,
+    `{"data":${data},"stream":"btcusdt@trade"}`,
+    `{"stream": "btcusdt@trade", "data": ${data}}`,
+    `{"stream":"btcusdt@trade","data":${data}}\n`,
+    `{"stream":"btcusdt\\u0040trade","data":${data}}`,
+  ];
+  for (const raw of unsure) assert.equal(parsed(raw, 'spot', 1723161255343000).payload, null, raw);
+  // Braces, brackets and escaped quotes inside strings do not end the payload.
+  const tricky = '{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":1,"p":"1.0","q":"2.0","T":1723161255342,"m":true,"M":true,"z":"}]\\"{"}';
+  assert.equal(parsed(`{"stream":"btcusdt@trade","data":${tricky}}`, 'spot', 1723161255343000).payload, tricky);
 });
