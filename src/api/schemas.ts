@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exchanges } from '../sources/registry.js';
 
 /**
  * Query-string schemas of every route, built from config (the allowed intervals are the
@@ -15,15 +16,19 @@ const symbol = z
   .transform((s) => s.toUpperCase())
   .meta({ description: 'Binance symbol, case-insensitive, e.g. BTCUSDT' });
 
-const NAME = /^[a-z0-9]{1,16}$/;
-const name = (what: string, example: string) =>
+/**
+ * An exchange or market name: one the source registry knows (a 400 listing them otherwise, as a
+ * typo such as `market=usd` is not an instrument that happens to have no data).
+ */
+const name = (what: string, known: readonly string[]) =>
   z
-    .string()
-    .regex(NAME, { message: `expected ${what} such as ${example} (lower-case letters or digits)` })
+    .enum(known as [string, ...string[]], { error: `expected ${what}: one of ${known.join(', ')}` })
     .optional()
-    .meta({ description: `${what[0]?.toUpperCase()}${what.slice(1)}, e.g. ${example}; default: the first configured market's` });
+    .meta({ description: `${what[0]?.toUpperCase()}${what.slice(1)}, one of ${known.join(', ')}; default: the first configured market's` });
+const EXCHANGES = Object.keys(exchanges);
+const MARKETS = [...new Set(Object.values(exchanges).flatMap((e) => e.markets))];
 /** With `symbol`, the instrument's identity; absent: the first configured market (source.markets). */
-const instrument = { exchange: name('an exchange', 'binance'), market: name('a market', 'usdm') };
+const instrument = { exchange: name('an exchange', EXCHANGES), market: name('a market', MARKETS) };
 
 /**
  * The times a query may name: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. JavaScript dates

@@ -60,3 +60,23 @@ test('the edges of the time range are accepted: 1970-01-01 and 9999-12-31T23:59:
   const trades = (await app.inject(`/api/whales?from=0&to=${MAX_TIME_MS}`)).json() as { whales: unknown[] };
   assert.ok(Array.isArray(trades.whales));
 });
+
+test('a market or exchange no source knows is a 400 naming the known ones on every route that takes them; a known one without data is a 404', async (t) => {
+  const db = await openTestDatabase(t);
+  await insertTrades(db, [{ symbol: 'BTCUSDT', id: 1, price: '61000.10', quantity: '0.5', time: Date.parse('2024-08-09T00:00:00Z') }]);
+  const { app } = testApp(t, db);
+  const routes = [...RANGED, '/api/trades', '/api/book'];
+  for (const route of routes) {
+    for (const [param, value, known] of [['market', 'xxx', /one of spot, usdm/], ['market', 'USDM', /one of spot, usdm/], ['exchange', 'kraken', /one of binance/]] as const) {
+      const url = `${route}?symbol=BTCUSDT&${param}=${value}`;
+      const res = await app.inject(url);
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      const body = res.json() as { code: string; message: string };
+      assert.equal(body.code, 'TF_API_BAD_PARAM', url);
+      assert.match(body.message, new RegExp(`^${param}: `), url);
+      assert.match(body.message, known, url);
+    }
+  }
+  assert.equal((await app.inject('/api/trades?symbol=BTCUSDT&market=spot')).statusCode, 200);
+  assert.equal((await app.inject('/api/trades?symbol=BTCUSDT&market=usdm')).statusCode, 404, 'a known market this database has no data of');
+});
