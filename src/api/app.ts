@@ -20,6 +20,9 @@ import { buildSchemas } from './schemas.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { VERSION } from '../core/version.js';
 
+/**
+ * What buildApp serves from: config, database, live feed, pipeline status, health, metrics, logger; optionally the alert engine, the live books and the dashboard's directory.
+ */
 export interface AppDeps {
   readonly config: Config;
   readonly db: Database;

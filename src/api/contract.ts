@@ -380,19 +380,31 @@ export type Frozen<T> = T extends object ? { readonly [K in keyof T]: Frozen<T[K
 /** The body of each JSON route, as the dashboard receives it. */
 export type ApiResponses = { [P in ApiPath]: Frozen<z.output<(typeof responseSchemas)[P]>> };
 
+/** GET /api/symbols: configured instruments and those with stored trades, the default market, the candle intervals. */
 export type SymbolsResponse = ApiResponses['/api/symbols'];
 /** One instrument of GET /api/symbols. */
 export type SymbolInfo = SymbolsResponse['symbols'][number];
 /** An exchange's market segment (`binance` `usdm`). */
 export type MarketId = SymbolsResponse['defaultMarket'];
+/** One candle of GET /api/candles: every Binance kline field, VWAP, moving averages, final/complete. */
 export type ApiCandle = ApiResponses['/api/candles']['candles'][number];
+/** One trade of GET /api/trades (the tape), with its whale flag. */
 export type ApiTrade = ApiResponses['/api/trades']['trades'][number];
+/** One window of GET /api/metrics/trades. */
 export type ApiTradeMetrics = ApiResponses['/api/metrics/trades']['metrics'][number];
+/** One window of GET /api/metrics/spreads. */
 export type ApiSpreadMetrics = ApiResponses['/api/metrics/spreads']['metrics'][number];
+/** One trade of GET /api/whales. */
 export type ApiWhale = ApiResponses['/api/whales']['whales'][number];
+/** One anomaly of GET /api/anomalies. */
 export type ApiAnomaly = ApiResponses['/api/anomalies']['anomalies'][number];
+/** One gap of GET /api/gaps, with how healing it ended. */
 export type ApiGap = ApiResponses['/api/gaps']['gaps'][number];
+/** GET /api/book: the best levels per side, from the live book, the latest snapshot, or none yet. */
 export type BookResponse = ApiResponses['/api/book'];
+/** GET /api/pipeline: source, bus lag, rates, ingest latency, store counts, healing, health. */
 export type PipelineReport = ApiResponses['/api/pipeline'];
+/** GET /api/alerts: the engine's firing and pending alerts and the history of transitions. */
 export type AlertsResponse = ApiResponses['/api/alerts'];
+/** GET /api/alerts/rules: the configured rules, the evaluation interval (ms), the enabled notifiers. */
 export type AlertRulesResponse = ApiResponses['/api/alerts/rules'];

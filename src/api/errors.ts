@@ -11,8 +11,10 @@ export const ApiErrors = {
   TF_API_INTERNAL: { status: 500, meaning: 'An unexpected error; the server log has the details.' },
 } as const;
 
+/** A TF_API_* code of the table above. */
 export type ApiErrorCode = keyof typeof ApiErrors;
 
+/** The JSON body of every API error (published as components.schemas.Error in /api/openapi.json). */
 export interface ApiErrorBody {
   readonly code: ApiErrorCode;
   readonly message: string;

@@ -1,6 +1,7 @@
 import { instrumentKey } from '../core/events.js';
 import type { LiveCandle, LiveMessage, SymbolMessage } from './live-messages.js';
 
+/** How much one /api/stream client may have pending, in messages, beyond the coalesced state messages. */
 export interface BufferLimits {
   /** Trades kept for a client that is not reading; older ones are dropped and counted. */
   readonly maxTrades: number;
@@ -8,6 +9,7 @@ export interface BufferLimits {
   readonly maxEvents: number;
 }
 
+/** 500 trades and 200 anomalies/gaps per client (README "Live stream", back-pressure). */
 export const DEFAULT_BUFFER_LIMITS: BufferLimits = { maxTrades: 500, maxEvents: 200 };
 
 /**

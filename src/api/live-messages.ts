@@ -17,6 +17,10 @@ export interface LiveTrade extends Instrument {
   readonly whale: boolean;
 }
 
+/**
+ * `bookTicker`: the best bid and ask (decimal strings); `time` in epoch ms is USD-M's transaction time
+ * `T`, else the event time (spot sends none: the ingestion time).
+ */
 export interface LiveBookTicker extends Instrument {
   readonly type: 'bookTicker';
   readonly time: number;
@@ -26,6 +30,7 @@ export interface LiveBookTicker extends Instrument {
   readonly askQty: string;
 }
 
+/** `candle`: a forming or final candle of `interval`; decimals as strings, `time` the window start (epoch ms). */
 export interface LiveCandle extends Instrument {
   readonly type: 'candle';
   readonly interval: string;
@@ -51,6 +56,10 @@ export interface LiveCandle extends Instrument {
   readonly averages?: Readonly<Record<string, string | null>>;
 }
 
+/**
+ * `metric`: a trade- or spread-metrics window starting at `time` (epoch ms); `values` holds some of its
+ * fields, named as in /api/metrics (interval; decimals as strings; counts, stddev and bps as numbers).
+ */
 export interface LiveMetric extends Instrument {
   readonly type: 'metric';
   /** `trades`: windowed trade metrics; `spread`: windowed spread metrics. */
@@ -62,6 +71,7 @@ export interface LiveMetric extends Instrument {
 export type { AnomalyKind } from '../processors/anomalies.js';
 import type { AnomalyKind } from '../processors/anomalies.js';
 
+/** `anomaly`: a flagged window (volatility, volume spike, price move, spread warning) starting at `time`, epoch ms. */
 export interface LiveAnomaly extends Instrument {
   readonly type: 'anomaly';
   readonly kind: AnomalyKind;
@@ -72,6 +82,7 @@ export interface LiveAnomaly extends Instrument {
   readonly threshold?: number | string | null;
 }
 
+/** `gap`: a hole the source found in an id sequence; `time` is when it was detected, epoch ms. */
 export interface LiveGap extends Instrument {
   readonly type: 'gap';
   readonly stream: GapEvent['stream'];
@@ -88,6 +99,7 @@ export interface LiveDropped {
   readonly events: number;
 }
 
+/** Every message type of /api/stream, tagged by `type`. */
 export type LiveMessage = LiveTrade | LiveBookTicker | LiveCandle | LiveMetric | LiveAnomaly | LiveGap | LiveDropped;
 
 /** Messages that belong to one symbol (everything except the `dropped` marker). */

@@ -3,6 +3,7 @@ import { exchangeTime, type Instrument, type MarketEvent } from '../core/events.
 const RATE_WINDOW_S = 10;
 const LATENCY_SAMPLES = 2_048;
 
+/** Messages per second of one instrument's stream (`trade`, `bookTicker`, …) and its last event time (epoch ms). */
 export interface StreamRate extends Instrument {
   readonly stream: string;
   /** Mean over the last 10 whole seconds (or the stream's age, when younger). */
@@ -10,6 +11,7 @@ export interface StreamRate extends Instrument {
   readonly lastEventAt: number;
 }
 
+/** Ingest latency (receive time − exchange event time), ms, p50 and p99 over the recent events; null with no samples. */
 export interface LatencySummary {
   readonly p50: number | null;
   readonly p99: number | null;

@@ -11,15 +11,19 @@ import { LiveStats, type LatencySummary, type StreamRate } from './live-stats.js
 
 /** A processor candle row as the integrator hands it over (window start in epoch ms). */
 export type CandleUpdate = Omit<LiveCandle, 'type' | 'source' | 'partial'>;
+/** A metrics window as the integrator hands it to publishMetric. */
 export type MetricUpdate = Omit<LiveMetric, 'type'>;
+/** An anomaly as the integrator hands it to publishAnomaly. */
 export type AnomalyUpdate = Omit<LiveAnomaly, 'type'>;
 
+/** What one /api/stream client asked for: instruments, and optionally candle intervals. */
 export interface LiveFilter {
   readonly instruments: readonly Instrument[];
   /** Candle intervals wanted; all when absent. */
   readonly intervals?: readonly string[];
 }
 
+/** One /api/stream client's subscription: a bounded coalescing buffer it takes batches from. */
 export interface LiveSubscription {
   /** Resolves as soon as messages are pending (at once if some are) or the subscription closes. */
   ready(): Promise<void>;
@@ -31,6 +35,7 @@ export interface LiveSubscription {
   close(): void;
 }
 
+/** What the live feed measures for /api/pipeline: subscribers, buffered messages, stream rates, ingest latency (ms). */
 export interface LiveFeedStats {
   readonly subscribers: number;
   /** Messages waiting in all subscribers' buffers (bounded by subscribers × buffer limits). */
@@ -57,6 +62,7 @@ export interface LiveFeed {
   closeAll(): void;
 }
 
+/** How createLiveFeed builds the forming candle, flags whales and bounds each client. */
 export interface LiveFeedOptions {
   /** Intervals of the live forming candle (config.processor.candleIntervals). */
   readonly intervals: readonly string[];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiErrors } from './errors.js';
 
+/** What the OpenAPI document says of one route: path, summary, query schema, 200 body and content type. */
 export interface RouteDoc {
   readonly path: string;
   readonly summary: string;

@@ -14,6 +14,7 @@ import type { ApiAnomaly, ApiCandle, ApiGap, ApiSpreadMetrics, ApiTradeMetrics, 
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
+/** A time range of epoch ms (`from` inclusive, `to` exclusive, either absent) and the most rows to return. */
 export interface Range {
   readonly from?: number | undefined;
   readonly to?: number | undefined;

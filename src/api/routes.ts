@@ -18,6 +18,9 @@ import * as q from './queries.js';
 import type { Schemas } from './schemas.js';
 import { serveStream } from './stream.js';
 
+/**
+ * What the /api routes are built from (app.ts): config, database, live feed, alert view, pipeline status, health, query schemas.
+ */
 export interface RouteContext {
   readonly config: Config;
   readonly db: Database;

@@ -130,4 +130,5 @@ export function buildSchemas(intervals: readonly string[], bookDepth = 20) {
   };
 }
 
+/** The query schemas of every route, by name (buildSchemas). */
 export type Schemas = ReturnType<typeof buildSchemas>;

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { LiveSubscription } from './live.js';
 
+/** How /api/stream serves one client: the heartbeat interval (ms) and the `hello` event's body. */
 export interface StreamOptions {
   /** A comment line this often keeps proxies and idle timeouts from closing a quiet stream. */
   readonly heartbeatMs: number;

@@ -51,6 +51,10 @@ interface EventBase extends Instrument {
   readonly ingestionTimestamp: number;
 }
 
+/**
+ * One trade (Binance "Trade Streams" `<symbol>@trade`, REST `historicalTrades`): `t` → tradeId, `p`/`q` →
+ * price/quantity (decimal strings as sent), `T` → tradeTime (epoch ms), `m` → buyerIsMaker.
+ */
 export interface TradeEvent extends EventBase {
   readonly type: 'trade';
   readonly tradeId: number;
@@ -71,6 +75,11 @@ export interface TradeEvent extends EventBase {
   readonly healed?: true;
 }
 
+/**
+ * One aggregated trade (Binance "Aggregate Trade Streams" `<symbol>@aggTrade`, REST `aggTrades`): `a` →
+ * aggTradeId, `p`/`q` → price/quantity (decimal strings), `f`/`l` → firstTradeId/lastTradeId (the
+ * trade ids it aggregates), `T` → tradeTime (epoch ms), `m` → buyerIsMaker.
+ */
 export interface AggTradeEvent extends EventBase {
   readonly type: 'aggTrade';
   readonly aggTradeId: number;
@@ -85,6 +94,11 @@ export interface AggTradeEvent extends EventBase {
   readonly healed?: true;
 }
 
+/**
+ * Best bid and ask (Binance "Individual Symbol Book Ticker Streams" `<symbol>@bookTicker`): `u` →
+ * updateId, `b`/`B` → bidPrice/bidQty, `a`/`A` → askPrice/askQty (decimal strings). Spot sends no `E`
+ * (eventTime is then the ingestion time in ms); USD-M adds `E` and `T`.
+ */
 export interface BookTickerEvent extends EventBase {
   readonly type: 'bookTicker';
   readonly updateId: number;
@@ -96,8 +110,18 @@ export interface BookTickerEvent extends EventBase {
   readonly transactionTime?: number;
 }
 
+/**
+ * One order-book level: `[price, quantity]` as Binance sends it in depth `b`/`a` and `bids`/`asks`;
+ * in a diff, quantity `0` removes the level.
+ */
 export type PriceLevel = readonly [price: Decimal, quantity: Decimal];
 
+/**
+ * One diff of the order book (Binance "Diff. Depth Stream" `<symbol>@depth[@100ms]`): `U`/`u` →
+ * firstUpdateId/finalUpdateId, `b`/`a` → bids/asks (the changed levels; quantity `0` removes one),
+ * USD-M `pu` → prevFinalUpdateId and `T` → transactionTime. Applied to a REST snapshot as in "How to
+ * manage a local order book correctly" (src/book/).
+ */
 export interface DepthEvent extends EventBase {
   readonly type: 'depth';
   readonly firstUpdateId: number;
@@ -109,6 +133,13 @@ export interface DepthEvent extends EventBase {
   readonly asks: readonly PriceLevel[];
 }
 
+/**
+ * One kline update (Binance "Kline/Candlestick Streams" `<symbol>@kline_<interval>`, field `k`): `i` →
+ * interval, `t`/`T` → openTime/closeTime (epoch ms; close = open + interval − 1 ms), `f`/`L` →
+ * first/lastTradeId (-1 without trades), `o` `h` `l` `c` `v` `q` → OHLC, volume, quoteVolume, `n` →
+ * tradeCount, `V`/`Q` → takerBuyVolume/takerBuyQuoteVolume (decimal strings), `x` → closed (the
+ * kline is final).
+ */
 export interface KlineEvent extends EventBase {
   readonly type: 'kline';
   readonly interval: string;
@@ -144,6 +175,7 @@ export interface DepthSnapshotEvent extends EventBase {
   readonly asks: readonly PriceLevel[];
 }
 
+/** Everything a source maps from the exchange's market data (parseFrame, the REST mappers, a replay). */
 export type MarketEvent = TradeEvent | AggTradeEvent | BookTickerEvent | DepthEvent | KlineEvent | DepthSnapshotEvent;
 
 /**
@@ -202,6 +234,10 @@ export interface BookSnapshotEvent extends Instrument {
   readonly takenAt: number;
 }
 
+/**
+ * Everything the bus carries from sources to the store writer and the processor: market data, gaps,
+ * dead letters and the local book's snapshots.
+ */
 export type PipelineEvent = MarketEvent | GapEvent | DeadLetterEvent | BookSnapshotEvent;
 
 /**
