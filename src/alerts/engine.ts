@@ -22,6 +22,10 @@ export interface StateProbe {
   readonly gapUnhealed: readonly StateSample[] | null;
 }
 
+/**
+ * What a transition announces: the alert started firing, still fires (a repeat after the rule's
+ * `repeat` ms), or resolved.
+ */
 export type TransitionState = 'firing' | 'repeat' | 'resolved';
 
 /** A change to announce (and record in alert_events). */

@@ -4,6 +4,7 @@ import type { Notification } from './notification.js';
 import { createSmtpNotifier } from './smtp.js';
 import { createWebhookNotifier } from './webhook.js';
 
+/** The notifier kinds, one config section each (alerts.smtp, alerts.webhook). */
 export type NotifierKind = 'smtp' | 'webhook';
 
 /**
@@ -18,6 +19,7 @@ export interface Notifier {
   close(): Promise<void>;
 }
 
+/** What a notifier factory takes besides its config section. */
 export interface NotifierDeps {
   readonly logger: Logger;
 }

@@ -13,6 +13,10 @@ import { firingAlerts, markDelivered, markFailed, pendingDeliveries, recordNotif
 /** Rounds of delivery a notification gets (each one a notifier's own retries) before it is left as failed. */
 const MAX_DELIVERY_ROUNDS = 5;
 
+/**
+ * What startAlerts runs on: config (alerts.*), the database (alert_events, alert_deliveries), a
+ * logger, the state probe, optionally notifiers and a clock (epoch ms).
+ */
 export interface AlertServiceDeps {
   readonly config: Config;
   readonly db: Database;
@@ -24,6 +28,10 @@ export interface AlertServiceDeps {
   readonly now?: () => number;
 }
 
+/**
+ * The running alert engine: folds signals and gaps in, evaluates every alerts.evaluateIntervalMs,
+ * records transitions and delivers notifications through the outbox.
+ */
 export interface AlertService {
   /** Signals of the processor's stream. */
   observe(signals: readonly Signal[]): void;

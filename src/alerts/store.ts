@@ -48,6 +48,7 @@ export async function recordNotification(
   return fresh;
 }
 
+/** A queued notification for one notifier (`smtp`, `webhook`) and how many attempts it has had. */
 export interface PendingDelivery {
   readonly notifier: string;
   readonly attempts: number;

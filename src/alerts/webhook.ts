@@ -6,7 +6,12 @@ import { redactUrl } from '../ops/redact.js';
 import type { Notification } from './notification.js';
 import type { Notifier, NotifierDeps } from './notifier.js';
 
+/**
+ * The header carrying `sha256=<hex>`, the HMAC-SHA256 of the body with alerts.webhook.secret
+ * (signBody).
+ */
 export const SIGNATURE_HEADER = 'x-tickflow-signature';
+/** The header carrying the notification key, the same on every attempt: a receiver drops repeats by it. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 /** `sha256=<hex>`: HMAC-SHA256 of the exact request body with the shared secret. */

@@ -25,6 +25,10 @@ export interface BookView {
   readonly asks: readonly PriceLevel[];
 }
 
+/**
+ * Which books a BookKeeper keeps (exchange, market, symbols), with config.book and how it fetches a
+ * REST snapshot.
+ */
 export interface BookKeeperOptions {
   readonly exchange: string;
   readonly market: Market;

@@ -21,10 +21,15 @@ export interface SequenceBreak {
   readonly eventTime: number;
 }
 
+/**
+ * What applying one diff did: `buffered` (no snapshot yet), `stale` (covered by the snapshot,
+ * dropped), `applied`, or a SequenceBreak (the book was discarded).
+ */
 export type DiffOutcome = 'buffered' | 'stale' | 'applied' | SequenceBreak;
 /** `live`: the book is in step; `too_old`: the snapshot predates the buffered events, fetch another. */
 export type SnapshotOutcome = 'live' | 'too_old' | SequenceBreak;
 
+/** One local book: its market (which sequence rule applies) and symbol, and its bounds. */
 export interface LocalBookOptions {
   readonly market: Market;
   readonly symbol: string;

@@ -22,6 +22,7 @@ export interface DepthSequenceRule {
   follows(event: DepthEvent, previousFinal: number): boolean;
 }
 
+/** The rule of each Binance market, as described above. */
 export const DEPTH_SEQUENCE: Readonly<Record<Market, DepthSequenceRule>> = {
   spot: {
     stale: (e, id) => e.finalUpdateId <= id,

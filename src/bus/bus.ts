@@ -55,6 +55,7 @@ export interface Delivery<E extends BusEvent = PipelineEvent> {
   readonly event: E;
 }
 
+/** What a consumer group calls: each batch of deliveries, and the partitions revoked or assigned. */
 export interface ConsumerHooks<E extends BusEvent = PipelineEvent> {
   /** Called with every batch in partition order; resolving does NOT commit. */
   onDeliveries(batch: readonly Delivery<E>[]): Promise<void>;
@@ -66,6 +67,10 @@ export interface ConsumerHooks<E extends BusEvent = PipelineEvent> {
   onAssign?(partitions: readonly { topic: TopicId; partition: number }[]): Promise<void>;
 }
 
+/**
+ * A subscribed consumer group member: commits after the caller made deliveries durable, reports lag
+ * (records), closes.
+ */
 export interface BusConsumer {
   /** Commit up to and including each delivery's offset (per topic-partition, the highest wins). */
   commit(deliveries: readonly Delivery[]): Promise<void>;
@@ -77,6 +82,10 @@ export interface BusConsumer {
   close(): Promise<void>;
 }
 
+/**
+ * A consumer group (name), the logical topics it reads, and where a group without committed offsets
+ * starts.
+ */
 export interface ConsumerOptions {
   readonly group: string;
   readonly topics: readonly TopicId[];

@@ -1,6 +1,7 @@
 import type { Signal } from '../core/signals.js';
 import type { Bus, BusConsumer, Delivery } from './bus.js';
 
+/** Called synchronously with each batch of the processor's signals, in order. */
 export type SignalListener = (signals: readonly Signal[]) => void;
 
 /**

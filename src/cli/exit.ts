@@ -8,6 +8,7 @@ import type { RoleContext } from '../pipeline/context.js';
  * change (a bad or unknown key, a port that is taken, a data dir in use); 130 a second Ctrl-C.
  */
 export const EXIT_FAILURE = 1;
+/** Exit code 2: the configuration has to change (see above). */
 export const EXIT_CONFIG = 2;
 
 /**

@@ -362,6 +362,7 @@ const duration = z.union(
  * behind; sourceDisconnected: connections not open; noData: ms since a stream's last message).
  */
 export const ALERT_CONDITIONS = ['volatility', 'spread', 'volumeSpike', 'priceMove', 'whale', 'gap', 'gapUnhealed', 'consumerLag', 'sourceDisconnected', 'noData'] as const;
+/** The notifiers a rule can send to (alerts.rules[].notify). */
 export const NOTIFIER_KINDS = ['smtp', 'webhook'] as const;
 
 const alertRule = z.strictObject({
@@ -477,6 +478,10 @@ const ops = z.strictObject({
   statusLine: z.enum(['auto', 'on', 'off']).default('auto'),
 });
 
+/**
+ * The whole configuration: one strict section per part, every key with its default (README
+ * "Configuration"); an unknown key is an error.
+ */
 export const configSchema = z.strictObject({
   source: source.default(source.parse({})),
   simulator: simulator.default(simulator.parse({})),
@@ -496,6 +501,7 @@ export const configSchema = z.strictObject({
   }
 });
 
+/** The validated configuration (defaults applied), as loadConfig returns it, frozen. */
 export type Config = z.infer<typeof configSchema>;
 
 /**
@@ -503,6 +509,9 @@ export type Config = z.infer<typeof configSchema>;
  * store.url is not here: only the password inside it is secret, and redaction keeps the rest.
  */
 export const SECRET_KEYS = ['api.token', 'bus.sasl.password', 'store.embeddedPassword', 'alerts.smtp.password', 'alerts.webhook.secret'] as const;
+/** One alert rule as validated (durations in ms). */
 export type AlertRule = Config['alerts']['rules'][number];
+/** What a rule watches (ALERT_CONDITIONS). */
 export type AlertCondition = AlertRule['condition'];
+/** A configuration as written (file, tests): every key optional, durations may be text such as `5m`. */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -7,6 +7,10 @@ export type BreakerState = 'closed' | 'open' | 'halfOpen';
 /** The gauge value of each state (0 closed, 1 half-open, 2 open): higher is worse. */
 export const BREAKER_GAUGE: Readonly<Record<BreakerState, number>> = { closed: 0, halfOpen: 1, open: 2 };
 
+/**
+ * When a CircuitBreaker opens (consecutive failures), how long it stays open (ms), and who hears its
+ * state changes.
+ */
 export interface BreakerOptions {
   /** Consecutive failures that open the breaker. */
   readonly failureThreshold: number;

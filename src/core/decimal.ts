@@ -17,6 +17,7 @@ export interface Dec {
   readonly scale: number;
 }
 
+/** 0 at scale 0. */
 export const ZERO: Dec = { value: 0n, scale: 0 };
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;

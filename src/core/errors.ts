@@ -28,6 +28,7 @@ export const ErrorCodes = {
   SIMULATOR_REFUSED: 'TF_SIMULATOR_REFUSED',
 } as const;
 
+/** One of the TF_* codes of ErrorCodes. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**

@@ -4,6 +4,7 @@
  * except weeks (Monday 00:00 UTC) and months (calendar months), which have their own rules below.
  */
 export const KLINE_INTERVALS = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1M'] as const;
+/** A Binance kline interval name (`1s` … `1M`). */
 export type KlineInterval = (typeof KLINE_INTERVALS)[number];
 /** Every interval except the calendar month: each has one length in ms. */
 export type FixedInterval = Exclude<KlineInterval, '1M'>;
@@ -33,6 +34,7 @@ export const KLINE_INTERVAL_MS: Readonly<Record<FixedInterval, number>> = {
  * the ones whose windows start at multiples of their length since the epoch.
  */
 export const CANDLE_INTERVALS = ['1m', '3m', '5m', '15m', '30m', '1h', '4h', '1d'] as const satisfies readonly FixedInterval[];
+/** An interval the processor builds candles for (CANDLE_INTERVALS). */
 export type CandleInterval = (typeof CANDLE_INTERVALS)[number];
 
 /** Binance weeks start on Monday 00:00 UTC; the epoch was a Thursday. */

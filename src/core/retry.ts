@@ -19,6 +19,7 @@ export interface RetryPolicy {
   readonly attempts?: number;
 }
 
+/** How `retry` runs: the policy (attempts and delays, ms), an abort signal, a hook before each wait, the jitter source. */
 export interface RetryOptions extends RetryPolicy {
   /** Aborting ends the current wait; a failure after the abort is thrown instead of retried. */
   readonly signal?: AbortSignal;

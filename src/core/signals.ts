@@ -85,5 +85,7 @@ export interface WhaleSignal extends SignalBase {
   readonly threshold: string;
 }
 
+/** Everything the processor publishes on the `signals` topic, tagged by `kind`. */
 export type Signal = CandleSignal | TradeMetricsSignal | SpreadMetricsSignal | AnomalySignal | WhaleSignal;
+/** `candle`, `tradeMetrics`, `spreadMetrics`, `anomaly` or `whale`. */
 export type SignalKind = Signal['kind'];

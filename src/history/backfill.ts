@@ -30,6 +30,7 @@ export interface BackfillProgress {
   stop(): void;
 }
 
+/** What backfilling one (symbol, stream) of the period did. */
 export interface BackfillTaskResult {
   readonly symbol: string;
   /** A stream, or `candles` (the candle build). */
@@ -40,6 +41,10 @@ export interface BackfillTaskResult {
   readonly alreadyDone: boolean;
 }
 
+/**
+ * What runBackfill works with: the database, the REST client (weight-aware), the processor settings
+ * for the candle build, the progress display.
+ */
 export interface BackfillDeps {
   readonly db: Database;
   readonly client: BinanceRestClient;

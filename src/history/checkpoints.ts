@@ -16,6 +16,10 @@ export interface CheckpointKey extends Instrument {
   readonly to: number;
 }
 
+/**
+ * Where a backfill task of one (instrument, stream, period) resumes: the next id (trades) or open time
+ * (klines, epoch ms), or done.
+ */
 export interface Checkpoint {
   /** The next trade/aggTrade id to fetch. */
   readonly nextId: number | null;

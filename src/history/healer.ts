@@ -9,6 +9,10 @@ import type { Database } from '../store/database.js';
 import { writeEvents } from '../store/writer.js';
 import { type GapToHeal, gapKey, gapsToHeal, type HealOutcome, type HealStatus, recordHeal, storedIds } from './gap-rows.js';
 
+/**
+ * What the healer works with: config (heal.*), the database (the gaps table is its queue), where
+ * healed rows go, logger, metrics, the REST client per market.
+ */
 export interface HealerDeps {
   readonly config: Config;
   readonly db: Database;
@@ -38,6 +42,7 @@ export interface HealReport {
   readonly weight: Readonly<Record<string, WeightStatus>>;
 }
 
+/** A running healer: what it did so far (/api/pipeline `heal`), and its shutdown. */
 export interface Healer {
   report(): HealReport;
   /** Stops taking gaps, cancels the REST request in flight (its gap stays unhealed for the next start) and waits for the worker. */

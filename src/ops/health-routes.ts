@@ -3,6 +3,7 @@ import type { HealthRegistry } from './health.js';
 import type { Metrics } from './metrics.js';
 import { exportHealth } from './process-metrics.js';
 
+/** What the probe routes read: the health registry and the Prometheus registry. */
 export interface HealthRoutesDeps {
   readonly health: HealthRegistry;
   readonly metrics: Metrics;

@@ -1,5 +1,6 @@
 import { redactConfig } from './redact.js';
 
+/** The state of one component as its check reports it (/health `components`). */
 export interface ComponentHealth {
   /** `up`: doing its job; `degraded`: working but impaired; `down`: cannot do its job. */
   readonly state: 'up' | 'degraded' | 'down';
@@ -9,6 +10,7 @@ export interface ComponentHealth {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** A component's check; it should answer quickly (every probe runs it). */
 export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
 
 /** Components register a check; /ready and /health evaluate all of them. */

@@ -3,6 +3,10 @@ import { redactConfig, redactSecrets } from './redact.js';
 
 export type { Logger };
 
+/**
+ * How createLogger writes: pino level, JSON or pretty lines (`auto`: pretty on a TTY), fields on every
+ * line, the destination.
+ */
 export interface LoggerOptions {
   level: string;
   format: 'auto' | 'json' | 'pretty';

@@ -230,4 +230,5 @@ export function createMetrics() {
   return m;
 }
 
+/** The process's Prometheus metrics (createMetrics), one registry per process. */
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -42,6 +42,7 @@ export function healthEndpointFor(
   return { onApi: false, host: config.ops.healthHost, port };
 }
 
+/** Where the ops server listens (ops.healthPort) and what it serves. */
 export interface OpsServerOptions {
   readonly host: string;
   /** 0 picks a free port; the chosen one is returned. */
@@ -51,6 +52,7 @@ export interface OpsServerOptions {
   readonly logger: Logger;
 }
 
+/** A listening ops server: its port and its close(). */
 export interface OpsServer {
   readonly port: number;
   close(): Promise<void>;

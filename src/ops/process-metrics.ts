@@ -64,6 +64,7 @@ export interface LagSample {
   readonly recoveryDistance?: number;
 }
 
+/** How often sampleLag samples (ms), where it logs, and whether /health shows the group. */
 export interface LagSamplerOptions {
   /** Default 5 s. */
   readonly intervalMs?: number;
@@ -74,6 +75,10 @@ export interface LagSamplerOptions {
   readonly degradedAboveRecords?: number;
 }
 
+/**
+ * A running lag sampler of one consumer group: the latest sample (records per partition), totals, an
+ * immediate sample, stop.
+ */
 export interface LagSampler {
   /** The last successful sample (empty before the first). */
   latest(): readonly LagSample[];

@@ -23,6 +23,10 @@ export interface SignalSource {
   off(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
 }
 
+/**
+ * What the ShutdownCoordinator marks (health), logs, how long the whole sequence may take (ms), and
+ * which signals and exit it uses.
+ */
 export interface ShutdownOptions {
   readonly health: HealthRegistry;
   readonly logger: Logger;

@@ -10,6 +10,10 @@ import type { Database } from '../store/database.js';
 import type { RoleContext } from './context.js';
 import type { LagWatch } from './lag.js';
 
+/**
+ * What the alert engine of a role reads: the database, the bus (consumer lag), the signal stream, the
+ * source status and lag watch when the role has them.
+ */
 export interface AlertInputs {
   readonly db: Database;
   readonly bus: Bus;

@@ -15,6 +15,7 @@ export interface RoleContext {
   readonly shutdown: ShutdownCoordinator;
 }
 
+/** What tests replace in a role's context: the logger, the signal source and the exit function. */
 export interface ContextOptions {
   readonly logger?: Logger;
   /** Tests pass an emitter and an exit function so that a shutdown does not end the test runner. */

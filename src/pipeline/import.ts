@@ -6,6 +6,7 @@ import { csvText, describeFile, readVerified, recordsOf, type VisionEvent, type 
 import type { Database } from '../store/database.js';
 import { writeEvents } from '../store/writer.js';
 
+/** One data.binance.vision file `tickflow import` loaded: name, kind, symbol, rows stored, checksum outcome. */
 export interface ImportedFile {
   readonly name: string;
   readonly kind: VisionFile['kind'];

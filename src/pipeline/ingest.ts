@@ -8,6 +8,7 @@ import type { RoleContext } from './context.js';
 import { publishEverywhere } from './sinks.js';
 import type { StartedSource } from './sources.js';
 
+/** What ingest has published since start: market events per stream type, gaps, dead letters. */
 export interface IngestTotals {
   /** Market events per stream type (trade, aggTrade, bookTicker, depth, kline). */
   readonly events: Readonly<Record<string, number>>;
@@ -15,6 +16,7 @@ export interface IngestTotals {
   readonly deadLetters: number;
 }
 
+/** The running ingest of a process: its status for /api/pipeline, its totals, its live order books. */
 export interface Ingest {
   status(): PipelineStatus;
   totals(): IngestTotals;

@@ -3,6 +3,7 @@ import { type LagSample, type LagSampler, sampleLag } from '../ops/process-metri
 import { ShutdownOrder } from '../ops/shutdown.js';
 import type { RoleContext } from './context.js';
 
+/** The consumer lag the role watches, per group, topic and partition (records). */
 export interface LagWatch {
   /** The latest sample of every watched group, for /api/pipeline. */
   latest(): ConsumerLag[];

@@ -26,6 +26,10 @@ import { createSignalHub, signalMapper } from './signals.js';
 import { createSource, type StartedSource } from './sources.js';
 import { type Ingest, startIngest } from './ingest.js';
 
+/**
+ * Every part `tickflow run` started (source, ingest, simulators, bus, database, live feed, API, …),
+ * for the status line and tests.
+ */
 export interface RunningPipeline {
   readonly source: Source;
   readonly ingest: Ingest;

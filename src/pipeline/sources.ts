@@ -11,6 +11,7 @@ import type { RestEndpoint } from '../history/rest-endpoint.js';
 import type { LastStoredId } from '../store/resume.js';
 import type { RoleContext } from './context.js';
 
+/** A started source with what it read at start (exchangeInfo rules), its simulators and REST clients. */
 export interface StartedSource {
   readonly source: Source;
   /** Tick size and lot step of every configured instrument, from exchangeInfo (none for a replay). */

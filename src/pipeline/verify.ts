@@ -7,6 +7,7 @@ import type { Queryable } from '../store/database.js';
 
 /** The nine value fields of a kline that candles must equal (data README: "all nine value fields"). */
 export const KLINE_VALUE_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'tradeCount', 'takerBuyVolume', 'takerBuyQuoteVolume'] as const;
+/** One of the nine kline values `tickflow verify` compares (open time being the key). */
 export type KlineValueField = (typeof KLINE_VALUE_FIELDS)[number];
 
 /** One difference: the candle's open time (epoch ms), the field (or `candle` when one side has none), both values. */
@@ -17,6 +18,7 @@ export interface Mismatch {
   readonly theirs: string;
 }
 
+/** What compareCandles found: minutes compared, incomplete ones skipped, and every mismatch. */
 export interface Comparison {
   readonly compared: number;
   /** Stored candles not complete (the recording covered only part of the minute): not compared. */

@@ -21,8 +21,11 @@ import { ErrorCodes, TickflowError } from '../../core/errors.js';
 
 /** Record headers: the event type, the value layout's version, and schema 2's ingestion time and time unit. */
 export const TYPE_HEADER = 'tickflow-type';
+/** Which value layout a record has: SCHEMA_VERSION or PAYLOAD_SCHEMA_VERSION. */
 export const SCHEMA_HEADER = 'tickflow-schema';
+/** Schema 2: the ingestion time, epoch µs as decimal text. */
 export const INGESTED_HEADER = 'tickflow-ingested';
+/** Schema 2: `MICROSECOND` when the payload's exchange times are µs (absent: ms). */
 export const TIME_UNIT_HEADER = 'tickflow-time-unit';
 /** Value = the normalized event as JSON. */
 export const SCHEMA_VERSION = '1';

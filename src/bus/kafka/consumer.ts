@@ -13,6 +13,10 @@ import type { KafkaSecurity } from './security.js';
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type TopicPartition = { topic: TopicId; partition: number };
 
+/**
+ * How a Kafka consumer group member connects and what it reads (brokers, security, group, topics,
+ * where to start, batch size).
+ */
 export interface GroupConsumerOptions {
   readonly brokers: readonly string[];
   /** TLS and SASL settings (bus.tls, bus.sasl). */

@@ -14,6 +14,7 @@ import { KafkaPublisher } from './producer.js';
 import { kafkaSecurity, type KafkaSecurity } from './security.js';
 import { ensureTopics } from './topics.js';
 
+/** What the Kafka bus logs and measures with. */
 export interface KafkaBusDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;

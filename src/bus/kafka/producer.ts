@@ -8,6 +8,10 @@ import type { KafkaSecurity } from './security.js';
 
 type Record = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
+/**
+ * How the Kafka publisher connects and batches (bus.lingerMs ms, bus.batchMaxBytes bytes, at most
+ * maxBufferedEvents waiting).
+ */
 export interface PublisherOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;

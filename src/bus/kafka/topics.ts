@@ -1,6 +1,7 @@
 import type { Admin } from '@platformatic/kafka';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 
+/** How a topic is created: partitions, replication factor, retention (ms). */
 export interface TopicSpec {
   readonly partitions: number;
   readonly replicationFactor: number;

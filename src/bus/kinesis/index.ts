@@ -14,6 +14,7 @@ import { type Bus, type BusConsumer, type BusEvent, busKey, type ConsumerHooks, 
 import { decodeBusEvent } from '../kafka/codec.js';
 import { loadCheckpoints, saveCheckpoints } from './checkpoints.js';
 
+/** What the Kinesis bus logs, measures and keeps its dead letters and checkpoints with. */
 export interface KinesisBusDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
