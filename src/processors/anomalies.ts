@@ -30,6 +30,10 @@ export interface AnomalyThresholds {
   readonly spreadWarningFactor?: number | undefined;
 }
 
+/**
+ * The fields of a trade-metrics window that tradeAnomalies reads: its start (epoch ms), interval,
+ * flags and the values they state.
+ */
 export interface TradeFlags extends Instrument {
   readonly windowStart: number;
   readonly interval: string;
@@ -43,6 +47,10 @@ export interface TradeFlags extends Instrument {
   readonly close: string;
 }
 
+/**
+ * The fields of a spread-metrics window that spreadAnomalies reads: its start (epoch ms), interval,
+ * flag and average spread (bps).
+ */
 export interface SpreadFlags extends Instrument {
   readonly windowStart: number;
   readonly interval: string;

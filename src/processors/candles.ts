@@ -57,6 +57,7 @@ export function windowLabel(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+/** One candle interval (`1m`, …) and its moving averages (SMA and EMA lengths, in candles). */
 export interface CandleOptions {
   readonly interval: string;
   readonly smaLengths: readonly number[];

@@ -50,6 +50,7 @@ export interface LateEventRow extends Instrument {
   readonly event: PipelineEvent;
 }
 
+/** One row the processor writes, tagged by its table; written idempotently (ON CONFLICT) before offsets commit. */
 export type Upsert =
   | { readonly table: 'candles'; readonly row: CandleRow }
   | { readonly table: 'trade_metrics'; readonly row: TradeMetricsRow }
@@ -60,6 +61,7 @@ export type Upsert =
 /** Final windows per symbol to reload after a restart, by table and interval label. */
 export type Retention = Record<'candles' | 'trade_metrics' | 'spread_metrics', Record<string, number>>;
 
+/** One bus delivery as the core takes it: where it came from, its offset, the event. */
 export interface CoreInput {
   /** `topic/partition`: watermarks and committable offsets are tracked per source. */
   readonly source: string;
@@ -67,6 +69,7 @@ export interface CoreInput {
   readonly event: PipelineEvent;
 }
 
+/** What one batch of input produced: rows to write, instruments with late events, events skipped with a reason. */
 export interface IngestResult {
   /** Final rows, late corrections, whales and late-event rows: durable before offsets commit. */
   readonly upserts: Upsert[];

@@ -30,6 +30,7 @@ const TOPICS: readonly TopicId[] = ['trades', 'bookTicker'];
  */
 const MAX_QUEUED_ROWS = 10_000;
 
+/** What startProcessor runs on: config (processor.*, bus.*), the bus, the database, logger, metrics, health. */
 export interface ProcessorDeps {
   readonly config: Config;
   readonly bus: Bus;
@@ -44,6 +45,10 @@ export interface ProcessorDeps {
   readonly onWritten?: (upserts: readonly Upsert[]) => void | Promise<void>;
 }
 
+/**
+ * A running processor (consumer group `<prefix>-process`): flush, finish, close, and its lag for
+ * metrics and /api/pipeline.
+ */
 export interface Processor {
   /** Writes every open window's current (partial) values and commits what is safe. */
   flush(): Promise<void>;

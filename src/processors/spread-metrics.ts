@@ -30,6 +30,10 @@ export function quoteInput(event: BookTickerEvent): QuoteInput {
   return { instrument: instrumentOf(event), time: windowTime(event.eventTime, 'eventTime'), spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
 }
 
+/**
+ * A spread window's running state: the update count, the exact sum, minimum and maximum of the
+ * spread, the exact sum of bid + ask, and the sum of the bps values.
+ */
 export interface SpreadState {
   updateCount: number;
   sumSpread: Dec;
@@ -39,6 +43,10 @@ export interface SpreadState {
   sumBps: number;
 }
 
+/**
+ * One `spread_metrics` row: decimals as strings, times epoch ms (windowEnd exclusive), bps as floats,
+ * the running sums it is restored from.
+ */
 export interface SpreadMetricsRow extends Instrument {
   /** The window length as a label (`1m`, `30s`). */
   readonly interval: string;
@@ -58,6 +66,7 @@ export interface SpreadMetricsRow extends Instrument {
   readonly sourceOffset: bigint;
 }
 
+/** The spread window length (ms), its warning thresholds (bps, factor of the minimum spread), closed windows kept. */
 export interface SpreadOptions {
   readonly windowMs: number;
   /** Warn when the average spread exceeds this multiple of the window's minimum; unset: never (see config.processor.spreadWarningFactor). */

@@ -5,6 +5,10 @@ import { AVERAGE_SCALE } from './moving-averages.js';
 import { applyOpenClose, type TradeInput, tradeIdSpan, tradeIds } from './trade-input.js';
 import type { Window, WindowKind } from './window-engine.js';
 
+/**
+ * A trade-metrics window's running state: exact volumes, open/close by trade id, the largest trade,
+ * Welford's mean and M2 of the prices.
+ */
 export interface TradeMetricsState {
   tradeCount: number;
   volume: Dec;
@@ -23,6 +27,10 @@ export interface TradeMetricsState {
   priceM2: number;
 }
 
+/**
+ * One `trade_metrics` row: decimals as strings, times epoch ms (windowEnd exclusive), flags, and the
+ * running statistics it is restored from.
+ */
 export interface TradeMetricsRow extends Instrument {
   /** The window length as a label (`1m`, `30s`). */
   readonly interval: string;
@@ -58,6 +66,10 @@ export interface TradeMetricsRow extends Instrument {
   readonly sourceOffset: bigint;
 }
 
+/**
+ * The trade-metrics window length (ms), the flag thresholds (volatility ratio, volume spike factor
+ * over a lookback of windows, price move %), windows kept.
+ */
 export interface TradeMetricsOptions {
   readonly windowMs: number;
   readonly volatilityRatio: number;

@@ -8,6 +8,7 @@ import { rawOf, storeDeadLetter, writeIsolating } from '../store/isolate.js';
 import type { Upsert } from './processor-core.js';
 import { writeUpserts } from './processor-store.js';
 
+/** What the UpsertWriter writes with and whom it tells once a batch is durable. */
 export interface UpsertWriterDeps {
   readonly db: Database;
   readonly metrics: Metrics;

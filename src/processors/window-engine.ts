@@ -34,6 +34,7 @@ export interface WindowKind<E, S> {
   idSpan?(state: S): readonly [number, number] | undefined;
 }
 
+/** Bounds of a WindowEngine. */
 export interface WindowEngineOptions {
   /**
    * Empty windows filled between two windows of a symbol at most (the latest ones): one event with
@@ -42,6 +43,10 @@ export interface WindowEngineOptions {
   readonly maxFillWindows: number;
 }
 
+/**
+ * One window of one instrument: [start, end) in epoch ms, its state, the bus offsets folded in,
+ * final/complete, changed since the last upsert.
+ */
 export interface Window<S> {
   readonly instrument: Instrument;
   readonly start: number;
@@ -63,6 +68,7 @@ export interface Window<S> {
   dirty: boolean;
 }
 
+/** What WindowEngine.apply did with an event: folded into an open window, a redelivery, or late. */
 export type ApplyResult<S> =
   | { readonly kind: 'open' | 'duplicate' }
   /** The event belongs to a window the watermark already closed; `window` is it when retained. */

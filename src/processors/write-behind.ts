@@ -3,6 +3,7 @@ import type { Upsert } from './processor-core.js';
 /** Per source (`topic/partition`): the offset safe to commit once the rows queued so far are durable. */
 export type SafePositions = ReadonlyMap<string, bigint | undefined>;
 
+/** How WriteBehind writes, commits and bounds the rows queued behind the write in flight. */
 export interface WriteBehindDeps {
   /** Writes rows durably; on failure it throws and keeps them, so its next call writes them first (UpsertWriter). */
   readonly write: (upserts: readonly Upsert[]) => Promise<void>;

@@ -6,6 +6,10 @@ import { encodeTextFrames } from './frames.js';
 import { handleRequest, inMicroseconds } from './protocol.js';
 import type { StreamPath } from './ws-server.js';
 
+/**
+ * Binance's connection rules the simulator enforces (ms, frames per second, bytes): pings and pong
+ * timeout, the lifetime cut, the incoming message limit, the slow-consumer cut.
+ */
 export interface ConnectionRules {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;

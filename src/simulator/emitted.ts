@@ -13,6 +13,7 @@ export interface StreamEmitted {
   ranges: [number, number][];
 }
 
+/** What the simulator delivered, by stream name (`btcusdt@trade`). */
 export type EmittedReport = Record<string, StreamEmitted>;
 
 function isContiguous(stream: string): boolean {

@@ -28,6 +28,7 @@ export interface Faults {
 }
 
 const SKIPPABLE_STREAMS = ['trade', 'aggTrade', 'depth', 'depth@100ms', 'depth@1000ms'] as const;
+/** The streams skipIds can leave holes in: trade, aggTrade and the diff-depth streams. */
 export type SkippableStream = (typeof SKIPPABLE_STREAMS)[number];
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
@@ -130,7 +131,9 @@ const FAULT_BODIES = {
   shutdownNotice: z.strictObject({ closeAfterMs: duration(DEFAULTS.closeAfterMs, 0) }),
 } as const satisfies Record<keyof typeof FAULT_SPECS, z.ZodType>;
 
+/** A fault the control API accepts (POST /sim/faults/<name>). */
 export type FaultName = keyof typeof FAULT_BODIES;
+/** Every fault name, for messages and the CLI. */
 export const FAULT_NAMES = Object.keys(FAULT_BODIES) as FaultName[];
 
 /**

@@ -10,6 +10,7 @@ import { type BookChange, type BookSnapshot, type BookTop, idsFromClock, type Si
 import type { MarketEngine } from './types.js';
 import { deriveSeed } from './prng.js';
 
+/** The generated market: symbols, market, PRNG seed, rates per symbol (per second), recent trades kept for REST. */
 export interface GeneratorOptions {
   readonly symbols: readonly string[];
   readonly market: Market;

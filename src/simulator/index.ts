@@ -20,6 +20,10 @@ export type { Faults, FaultName } from './faults.js';
 export type { SimulatorStats } from './hub.js';
 export { FAULT_NAMES, FAULT_SPECS } from './faults.js';
 
+/**
+ * How startSimulator runs: where it listens, what it trades or replays, at what rates, with which
+ * connection rules and weight limit.
+ */
 export interface SimulatorOptions {
   host?: string;
   /** 0 picks a free port. */
@@ -49,6 +53,7 @@ export interface SimulatorOptions {
   logger?: Logger;
 }
 
+/** A running exchange simulator: its URLs, fault injection, what it delivered, stop(). */
 export interface Simulator {
   /**
    * ws://HOST:PORT — clients use `${wsBaseUrl}/stream?streams=...` or `/ws/<stream>`; USD-M clients

@@ -2,6 +2,7 @@ import { formatUnits, parseUnits } from '../core/decimal.js';
 import { type KlineInterval, klineCloseTime, klineOpenTime } from '../core/intervals.js';
 import type { SimTrade } from './market.js';
 
+/** Decimals printed in a kline's price, quantity and quote fields (Binance prints 8 on spot). */
 export interface KlineDecimals {
   readonly price: number;
   readonly qty: number;

@@ -2,6 +2,7 @@ import { formatUnits, parseUnits } from '../core/decimal.js';
 import type { Instrument } from './instruments.js';
 import { Prng } from './prng.js';
 
+/** One simulated trade: Binance trade id `t`, price and quantity as decimal strings, time epoch ms, `m`. */
 export interface SimTrade {
   readonly id: number;
   readonly price: string;
@@ -10,13 +11,16 @@ export interface SimTrade {
   readonly buyerIsMaker: boolean;
 }
 
+/** One simulated aggregated trade: its id, and the trade ids `f`..`l` it aggregates. */
 export interface SimAggTrade extends SimTrade {
   readonly firstId: number;
   readonly lastId: number;
 }
 
+/** A book level `[price, qty]` as decimal strings, as in Binance depth payloads. */
 export type Level = readonly [price: string, qty: string];
 
+/** The best bid and ask after an update, with the update id (bookTicker `u`). */
 export interface BookTop {
   readonly updateId: number;
   readonly bidPrice: string;
@@ -36,11 +40,13 @@ export interface BookChange {
   readonly time: number;
 }
 
+/** Where the market sends what happened: trades with their aggregated trades, and book changes. */
 export interface MarketSink {
   trades(trades: readonly SimTrade[], aggTrades: readonly SimAggTrade[]): void;
   book(change: BookChange): void;
 }
 
+/** The book as GET /api/v3/depth answers it: lastUpdateId and the best levels per side. */
 export interface BookSnapshot {
   readonly lastUpdateId: number;
   readonly bids: readonly Level[];

@@ -53,11 +53,13 @@ function scaleTimes(o: Record<string, unknown>, keys: readonly string[]): void {
   for (const k of keys) if (typeof o[k] === 'number') o[k] = (o[k] as number) * 1000;
 }
 
+/** What handleRequest may read of a connection: its subscribed streams and whether frames are combined. */
 export interface ConnectionView {
   readonly streams: ReadonlySet<string>;
   readonly combined: boolean;
 }
 
+/** handleRequest's answer: the reply frame, and what the connection changes. */
 export interface MethodOutcome {
   readonly reply: string;
   readonly subscribe?: readonly string[];

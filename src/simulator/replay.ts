@@ -9,6 +9,7 @@ import type { KlineDecimals } from './klines.js';
 import type { BookSnapshot, BookTop, SimAggTrade, SimTrade } from './market.js';
 import type { MarketEngine } from './types.js';
 
+/** Recordings to replay, at what speed, for which market, with how many recent trades kept for REST. */
 export interface ReplayOptions {
   readonly files: readonly string[];
   /** 0 = as fast as the clients take it, 1 = real time, 10 = ten times faster. */

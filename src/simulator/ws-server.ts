@@ -7,6 +7,7 @@ import { Connection, type ConnectionRules } from './connection.js';
 import type { Hub } from './hub.js';
 import { isValidStream, MAX_STREAMS_PER_CONNECTION, normalizeStream } from './protocol.js';
 
+/** What a client's URL asked for: raw or combined, the streams, the USD-M route, microsecond times. */
 export interface StreamPath {
   readonly combined: boolean;
   readonly streams: string[];

@@ -19,6 +19,10 @@ export const KINESIS_LIMITS = {
   recordBytes: MIB,
 } as const;
 
+/**
+ * A Kinesis sink entry of the `sinks` key: stream, heartbeat, batching, retry and dead-letter
+ * settings, each with its default.
+ */
 export const kinesisSinkOptions = z.strictObject({
   kind: z.literal('kinesis'),
   /** Names the sink in /health, metrics and the dead-letter file; unique among sinks. */
@@ -51,10 +55,12 @@ export const kinesisSinkOptions = z.strictObject({
   requestTimeoutMs: positiveInt.default(10_000),
 });
 
+/** A validated Kinesis sink entry. */
 export type KinesisSinkOptions = z.infer<typeof kinesisSinkOptions>;
 
 /** One sink entry; a new kind is one more member here plus its registry entry. */
 export const sinkOptions = z.discriminatedUnion('kind', [kinesisSinkOptions]);
+/** A validated sink entry of any kind. */
 export type SinkOptions = z.infer<typeof sinkOptions>;
 
 /** The `sinks` key: off (empty) by default; names must be unique. */

@@ -11,6 +11,7 @@ export interface PendingRecord {
   attempts: number;
 }
 
+/** PutRecords quotas of one call: records and bytes (data plus partition key). */
 export interface BatchLimits {
   readonly maxRecords: number;
   readonly maxBytes: number;

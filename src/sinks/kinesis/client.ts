@@ -1,6 +1,7 @@
 import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+/** Where the Kinesis client connects: region, an endpoint override, per-call timeout (ms). */
 export interface KinesisEndpoint {
   readonly region: string;
   /** Another endpoint than AWS's regional one (kinesalite, LocalStack, a VPC endpoint). */

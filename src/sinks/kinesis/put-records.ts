@@ -23,6 +23,7 @@ export class SinkSendError extends TickflowError {
   }
 }
 
+/** A record a PutRecords call did not take, with why (`throttled`, `internal_failure`, …) and the detail Kinesis gave. */
 export interface FailedRecord {
   readonly record: PendingRecord;
   readonly reason: FailureReason;
