@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CANDLE_INTERVALS, KLINE_INTERVALS } from '../core/intervals.js';
 import { sinksOptions } from '../sinks/options.js';
+import { REST_MARKETS } from '../sources/binance/rest-markets.js';
 import { httpUrl, wsUrl } from './urls.js';
 
 /**
@@ -498,6 +499,14 @@ export const configSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
     ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });
+  }
+  // A limit the market refuses would fail every snapshot, so no book would ever sync.
+  const markets = new Set([c.source.market, ...c.source.markets.map((m) => m.market)]);
+  for (const market of markets) {
+    const limits = REST_MARKETS[market].depthLimits;
+    if (c.book.enabled && limits !== null && !limits.includes(c.book.restLimit)) {
+      ctx.addIssue({ code: 'custom', path: ['book', 'restLimit'], message: `${market} depth snapshots accept a limit of ${limits.join(', ')} only` });
+    }
   }
 });
 

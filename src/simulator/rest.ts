@@ -54,6 +54,8 @@ interface RestDialect {
   weightOf(path: string, q: URLSearchParams): number | undefined;
   readonly depthDefault: number;
   readonly depthMax: number;
+  /** The only limits GET depth takes (USD-M; another is -4021), or null: any, capped at depthMax (spot). */
+  readonly depthLimits: readonly number[] | null;
   readonly historicalTradesMax: number;
   readonly klinesMax: number;
   tradeJson(t: SimTrade): Record<string, unknown>;
@@ -106,6 +108,7 @@ const SPOT: RestDialect = {
   weightOf: (path, q) => weightOf(SPOT_WEIGHTS, path, q),
   depthDefault: 100,
   depthMax: 5_000,
+  depthLimits: null,
   historicalTradesMax: 1_000,
   klinesMax: 1_000,
   tradeJson: (t) => ({ id: t.id, price: t.price, qty: t.qty, quoteQty: quoteQty(t), time: t.time, isBuyerMaker: t.buyerIsMaker, isBestMatch: true }),
@@ -118,6 +121,7 @@ const USDM: RestDialect = {
   weightOf: (path, q) => weightOf(USDM_WEIGHTS, path, q),
   depthDefault: 500,
   depthMax: 1_000,
+  depthLimits: [5, 10, 20, 50, 100, 500, 1_000],
   historicalTradesMax: 500,
   klinesMax: 1_500,
   // USD-M trades have no isBestMatch; aggTrades no M; the depth snapshot carries E and T.
@@ -212,6 +216,8 @@ function route(d: RestDialect, market: MarketView, weightLimit: number, path: st
   if (history === undefined) throw new ApiError(400, -1121, 'Invalid symbol.');
   switch (path) {
     case '/depth': {
+      const asked = intParam(q, 'limit');
+      if (asked !== undefined && d.depthLimits !== null && !d.depthLimits.includes(asked)) throw new ApiError(400, -4021, 'Invalid depth limit.');
       const book = market.depth(symbol, limitParam(q, d.depthDefault, d.depthMax));
       if (book === undefined) throw new ApiError(400, -1121, 'Invalid symbol.');
       return d.depthJson(book);

@@ -227,6 +227,22 @@ test('book: a resync backoff whose max is below its min is refused, naming the k
   assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '0' } }), /book\.depth/);
 });
 
+test('book.restLimit: a USD-M market takes only the depth limits /fapi/v1/depth accepts; spot any of 5..5000', () => {
+  for (const [env, ok] of [
+    [{ TICKFLOW_SOURCE_MARKET: 'usdm', TICKFLOW_BOOK_REST_LIMIT: '2000' }, false],
+    [{ TICKFLOW_SOURCE_MARKET: 'usdm', TICKFLOW_BOOK_REST_LIMIT: '250' }, false],
+    [{ TICKFLOW_SOURCE_MARKETS: 'spot,usdm', TICKFLOW_BOOK_REST_LIMIT: '5000' }, false],
+    [{ TICKFLOW_SOURCE_MARKET: 'usdm', TICKFLOW_BOOK_REST_LIMIT: '500' }, true],
+    [{ TICKFLOW_SOURCE_MARKETS: 'spot,usdm', TICKFLOW_BOOK_REST_LIMIT: '1000' }, true],
+    [{ TICKFLOW_SOURCE_MARKET: 'spot', TICKFLOW_BOOK_REST_LIMIT: '2000' }, true],
+    // No book, no snapshot to ask for.
+    [{ TICKFLOW_SOURCE_MARKET: 'usdm', TICKFLOW_BOOK_REST_LIMIT: '2000', TICKFLOW_BOOK_ENABLED: 'false' }, true],
+  ] as const) {
+    if (ok) assert.equal(loadConfig({ env }).book.restLimit, Number(env.TICKFLOW_BOOK_REST_LIMIT), JSON.stringify(env));
+    else assert.throws(() => loadConfig({ env }), /book\.restLimit.*usdm depth snapshots accept a limit of 5, 10, 20, 50, 100, 500, 1000 only/, JSON.stringify(env));
+  }
+});
+
 test('an empty api.token (TICKFLOW_API_TOKEN= or --set api.token=) is refused, not a token no request can present', () => {
   for (const input of [{ env: { TICKFLOW_API_TOKEN: '' } }, { env: {}, overrides: { 'api.token': '' } }]) {
     assert.throws(() => loadConfig(input), (err: Error & { code?: string }) => {

@@ -16,6 +16,11 @@ export interface RestMarketRules {
   readonly klinesPage: number;
   /** Depth snapshot size a local book starts from. */
   readonly snapshotDepth: number;
+  /**
+   * The `limit` values GET depth accepts: USD-M only its list ("Order Book": 5, 10, 20, 50, 100, 500,
+   * 1000; another is error -4021 "Invalid depth limit."), spot any of 1..5000 (null).
+   */
+  readonly depthLimits: readonly number[] | null;
   depthWeight(limit: number): number;
   readonly aggTradesWeight: number;
   readonly historicalTradesWeight: number;
@@ -32,6 +37,7 @@ export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
     aggTradesPage: 1_000,
     klinesPage: 1_000,
     snapshotDepth: 5_000,
+    depthLimits: null,
     depthWeight: (limit) => (limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1_000 ? 50 : 250),
     aggTradesWeight: 4,
     historicalTradesWeight: 25,
@@ -46,6 +52,7 @@ export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
     // 1000 rather than the 1500 maximum: weight 5 instead of 10 for two thirds of the rows.
     klinesPage: 1_000,
     snapshotDepth: 1_000,
+    depthLimits: [5, 10, 20, 50, 100, 500, 1_000],
     depthWeight: (limit) => (limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20),
     aggTradesWeight: 20,
     historicalTradesWeight: 20,

@@ -60,6 +60,11 @@ test('REST client: USD-M /fapi/v1 depth, aggTrades, historicalTrades and klines 
   // A spot path on the USD-M simulator is not found (separate hosts on Binance).
   const res = await fetch(`${sim.restBaseUrl}/api/v3/depth?symbol=BTCUSDT`);
   assert.equal(res.status, 404);
+  // USD-M depth takes only its listed limits, as Binance does; the client says which code it got.
+  assert.equal((await client.depth('BTCUSDT', 5)).bids.length, 5);
+  for (const limit of [2_000, 250, 1]) {
+    await assert.rejects(client.depth('BTCUSDT', limit), (err: unknown) => err instanceof TickflowError && err.code === 'TF_REST_REJECTED' && /-4021/.test(err.message), String(limit));
+  }
 });
 
 test('REST client: rejected requests fail at once with Binance code, not retried', async (t) => {
