@@ -59,12 +59,7 @@ try {
   for (const offered of RATES) {
     if (offered !== RATES[0]) {
       // The burst outlasts the step; the next step's burst replaces it.
-      const res = await fetch(`${sim.restBaseUrl}/sim/faults/burst`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ratePerSec: offered / SYMBOLS.length, durationMs: (SETTLE_S + WINDOW_S + 30) * 1_000 }),
-      });
-      if (!res.ok) throw new Error(`simulator refused the burst: HTTP ${res.status} ${await res.text()}`);
+      await sim.burst(offered / SYMBOLS.length, (SETTLE_S + WINDOW_S + 30) * 1_000);
     }
     await sleep(SETTLE_S * 1_000);
     const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);

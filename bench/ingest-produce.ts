@@ -23,8 +23,7 @@
  * Run: `node --import tsx bench/ingest-produce.ts [--seconds 20] [--rates 20000,40000,80000]
  * [--profile dir] [--java]` (rates: trades/s in total over 4 symbols).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configSchema } from '../src/config/schema.js';
@@ -32,6 +31,7 @@ import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
 import { sampleProcess, startSimProcess, type SimProcess } from './support/children.js';
 import { selfTimes } from './profile-summary.js';
+import { producerPerformance } from './support/producer-performance.js';
 import { FrameCounter } from './support/frame-counter.js';
 import { failOnProblems, jsonParseRate, machine, printMachine } from './support/report.js';
 import { benchTopics, deleteTopics, endOffsets, metricSum, sleep, startRole } from './support/roles.js';
@@ -181,21 +181,12 @@ async function runStep(offered: number, profileDir: string | undefined): Promise
 async function javaYardstick(samples: readonly string[], records: number): Promise<number> {
   const bus = configSchema.parse({}).bus;
   const { topics } = benchTopics('ingest-java');
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
-  const payloads = join(dir, 'values.txt');
-  writeFileSync(payloads, `${samples.join('\n')}\n`);
   try {
     await kafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', kafkaBrokers()[0]!, '--create', '--topic', topics.trades!, '--partitions', String(bus.partitions)]);
-    const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
-      '--topic', topics.trades!, '--num-records', String(records), '--payload-file', payloads, '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${kafkaBrokers()[0]}`, 'acks=all', 'enable.idempotence=true', 'compression.type=lz4',
-      `linger.ms=${bus.lingerMs}`, `batch.size=${bus.batchMaxBytes}`,
-    ]);
-    const summary = out.trim().split('\n').at(-1) ?? '';
+    const { rate, summary } = await producerPerformance(topics.trades!, samples, records, bus);
     console.log(`java summary: ${summary}`);
-    return Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1] ?? NaN);
+    return rate;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     await deleteTopics([topics.trades!]);
   }
 }

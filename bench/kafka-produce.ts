@@ -4,16 +4,14 @@
  * lz4, same linger and batch size. Run: `node --import tsx bench/kafka-produce.ts [records]`
  * after `bash scripts/services/kafka.sh ensure`. Prints both rates and their ratio.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { producerPerformance } from './support/producer-performance.js';
 import { Admin } from '@platformatic/kafka';
 import { KafkaBus } from '../src/bus/kafka/index.js';
 import type { TradeEvent } from '../src/core/events.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
-import { kafkaBrokers, kafkaBusConfig, kafkaTool, uniquePrefix } from '../test/support/kafka.js';
+import { kafkaBrokers, kafkaBusConfig, uniquePrefix } from '../test/support/kafka.js';
 
 const RECORDS = Number(process.argv[2] ?? 300_000);
 const CHUNK = 1_000;
@@ -56,26 +54,8 @@ async function main(): Promise<void> {
   const ours = RECORDS / (Number(process.hrtime.bigint() - started) / 1e9);
   await bus.close();
 
-  const dir = mkdtempSync(join(tmpdir(), 'tickflow-bench-'));
-  const payloads = join(dir, 'trades.jsonl');
-  writeFileSync(payloads, `${events.slice(0, 10_000).map((e) => JSON.stringify(e)).join('\n')}\n`);
-  const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
-    '--topic', config.topics.bookTicker,
-    '--num-records', String(RECORDS),
-    '--payload-file', payloads,
-    '--throughput', '-1',
-    '--producer-props',
-    `bootstrap.servers=${kafkaBrokers()[0]}`,
-    'acks=all',
-    'enable.idempotence=true',
-    'compression.type=lz4',
-    `linger.ms=${config.lingerMs}`,
-    `batch.size=${config.batchMaxBytes}`,
-  ]);
-  rmSync(dir, { recursive: true, force: true });
-  // Final line: "300000 records sent, 123456.7 records/sec (23.55 MB/sec), 12.3 ms avg latency, ..."
-  const summary = out.trim().split('\n').at(-1) ?? '';
-  const java = Number(/records sent, ([\d.]+) records\/sec/.exec(summary)?.[1] ?? NaN);
+  const payloads = events.slice(0, 10_000).map((e) => JSON.stringify(e));
+  const { rate: java, summary } = await producerPerformance(config.topics.bookTicker, payloads, RECORDS, config);
 
   const admin = new Admin({ clientId: 'bench-cleanup', bootstrapBrokers: kafkaBrokers() });
   await admin.deleteTopics({ topics: Object.values(config.topics) });

@@ -7,9 +7,8 @@
  *
  *   node --import tsx bench/store-write.ts [rows=200000] [batchRows=500]
  */
-import { execFileSync } from 'node:child_process';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-import { serverUrl, withDatabase } from './support/postgres.js';
+import { psqlCopyIn, serverUrl, withDatabase } from './support/postgres.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,10 +122,7 @@ async function psqlCopy(url: string, events: readonly TradeEvent[]): Promise<num
   try {
     const file = join(dir, 'trades.csv');
     await writeFile(file, csvOf(events));
-    const cols = trades.columns.map((c) => `"${c}"`).join(', ');
-    const started = performance.now();
-    execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `\\copy trades (${cols}) FROM '${file}' WITH (FORMAT csv)`]);
-    return (performance.now() - started) / 1000;
+    return psqlCopyIn(url, 'trades', trades.columns, file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

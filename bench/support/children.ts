@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { EmittedReport } from '../../src/simulator/index.js';
+import type { EmittedReport, SimulatorStats } from '../../src/simulator/index.js';
 import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (100 on every Linux we run on). */
@@ -8,6 +8,8 @@ const CLK_TCK = 100;
 export interface ProcessSample {
   /** Resident set size (VmRSS), MiB. */
   readonly rssMib: number;
+  /** Highest resident set size since the process started (VmHWM), MiB. */
+  readonly peakRssMib: number;
   /** User + system CPU time consumed so far (all threads), seconds. */
   readonly cpuSeconds: number;
   /** Main thread (the event loop): time on a CPU, and time runnable but waiting for one, seconds. */
@@ -19,13 +21,14 @@ export interface ProcessSample {
 export function sampleProcess(pid: number): ProcessSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  const peakKb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   // schedstat: ns on the CPU, ns waiting on a run queue, timeslices — the second shows CPU starvation.
   const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-  return { rssMib: rssKb / 1024, cpuSeconds: ticks / CLK_TCK, loopRunSeconds: (run ?? NaN) / 1e9, loopWaitSeconds: (wait ?? NaN) / 1e9 };
+  return { rssMib: rssKb / 1024, peakRssMib: peakKb / 1024, cpuSeconds: ticks / CLK_TCK, loopRunSeconds: (run ?? NaN) / 1e9, loopWaitSeconds: (wait ?? NaN) / 1e9 };
 }
 
 /**
@@ -52,8 +55,12 @@ export interface SimProcess {
   readonly wsBaseUrl: string;
   readonly restBaseUrl: string;
   emitted(): Promise<EmittedReport>;
-  /** Sends nothing more (and counts nothing more as emitted) for `ms`. */
+  /** GET /sim/stats: connections, slow-consumer cuts, how long the market was slowed down. */
+  stats(): Promise<SimulatorStats>;
+  /** Sends nothing more (and counts nothing more as emitted) for `ms`, replacing a stall under way (1 ends it). */
   stall(ms: number): Promise<void>;
+  /** Every symbol trades at `ratePerSec` for `durationMs`, then at the base rate again. */
+  burst(ratePerSec: number, durationMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,14 +83,18 @@ export async function startSimProcess(opts: SimProcessOptions): Promise<SimProce
     wsBaseUrl,
     restBaseUrl,
     emitted: async () => (await (await fetch(`${restBaseUrl}/sim/emitted`)).json()) as EmittedReport,
-    stall: async (ms) => {
-      const res = await fetch(`${restBaseUrl}/sim/faults/stall`, { method: 'POST', body: JSON.stringify({ ms }), headers: { 'content-type': 'application/json' } });
-      if (!res.ok) throw new Error(`simulator refused the stall: HTTP ${res.status} ${await res.text()}`);
-    },
+    stats: async () => (await (await fetch(`${restBaseUrl}/sim/stats`)).json()) as SimulatorStats,
+    stall: (ms) => fault(restBaseUrl, 'stall', { ms }),
+    burst: (ratePerSec, durationMs) => fault(restBaseUrl, 'burst', { ratePerSec, durationMs }),
     stop: async () => {
       await stopChild(cli);
     },
   };
+}
+
+async function fault(restBaseUrl: string, name: string, body: Record<string, number>): Promise<void> {
+  const res = await fetch(`${restBaseUrl}/sim/faults/${name}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  if (!res.ok) throw new Error(`simulator refused the ${name}: HTTP ${res.status} ${await res.text()}`);
 }
 
 export interface RunProcessOptions {
@@ -160,7 +171,8 @@ async function series(apiUrl: string, name: string): Promise<Series[]> {
   return out;
 }
 
-async function stopChild(cli: CliProcess, timeoutMs = 120_000): Promise<number> {
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code. */
+export async function stopChild(cli: CliProcess, timeoutMs = 120_000): Promise<number> {
   if (cli.child.exitCode !== null || cli.child.signalCode !== null) return cli.exited;
   cli.child.kill('SIGTERM');
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), timeoutMs);

@@ -10,6 +10,21 @@ export function serverUrl(): string {
   return execFileSync('bash', [script, 'url'], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * `psql \copy table (columns) FROM file` (CSV) into the database at `url`: the ceiling the store
+ * benchmarks compare with. Resolves with the seconds it took.
+ */
+export function psqlCopyIn(url: string, table: string, columns: readonly string[], file: string): number {
+  const started = performance.now();
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `\\copy ${table} (${columns.map((c) => `"${c}"`).join(', ')}) FROM '${file}' WITH (FORMAT csv)`]);
+  return (performance.now() - started) / 1000;
+}
+
+/** `psql \copy (query) TO file` (CSV) from the database at `url`. */
+export function psqlCopyOut(url: string, query: string, file: string): void {
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `\\copy (${query}) TO '${file}' WITH (FORMAT csv)`]);
+}
+
 /** Runs `fn` on a fresh database of `server`, dropped afterwards. */
 export async function withDatabase<T>(server: string, fn: (url: string) => Promise<T>): Promise<T> {
   const name = `tickflow_bench_${randomBytes(4).toString('hex')}`;

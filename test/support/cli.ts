@@ -24,9 +24,18 @@ export interface CliProcess {
  * go to node itself (benchmarks pass `--cpu-prof`, which NODE_OPTIONS does not accept).
  */
 export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): CliProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
+  return spawnProcess(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    TICKFLOW_OPS_LOG_FORMAT: 'json',
+    TICKFLOW_OPS_STATUS_LINE: 'off',
+    ...env,
+  });
+}
+
+/** Runs `command` in a child process in the repository root, output captured (bench/peers runs Python this way). */
+export function spawnProcess(command: string, args: readonly string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
-    env: { ...cleanEnv(), TICKFLOW_OPS_LOG_FORMAT: 'json', TICKFLOW_OPS_STATUS_LINE: 'off', ...env },
+    env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
