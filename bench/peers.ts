@@ -66,13 +66,13 @@ const SYMBOLS = args.symbols.split(',');
 const STREAMS = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@aggTrade`]);
 const CRYPTOFEED_STREAMS = SYMBOLS.map((s) => `${s.toLowerCase()}@aggTrade`);
 const LADDER = QUICK
-  ? { rates: [250, 2_000, 16_000, 64_000], warmupMs: 2_000, windowMs: 4_000, drainOkMs: 3_000, maxDrainMs: 10_000, refine: false }
+  ? { rates: [250, 2_000, 16_000], warmupMs: 2_000, windowMs: 4_000, drainOkMs: 3_000, maxDrainMs: 8_000, refine: false }
   : { rates: [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000], warmupMs: 3_000, windowMs: 15_000, drainOkMs: 3_000, maxDrainMs: 30_000, refine: true };
 /** How long a store may drain its backlog; rows/s is measured over what it wrote by then. */
-const STORE_CAP_MS = QUICK ? 15_000 : 90_000;
+const STORE_CAP_MS = QUICK ? 12_000 : 90_000;
 /** Rows the store figures are measured over (fewer when a backlog is smaller or the cap comes first). */
 const STORE_ROWS = QUICK ? 40_000 : 300_000;
-const PRODUCER_PERFORMANCE_RECORDS = QUICK ? 200_000 : 1_000_000;
+const PRODUCER_PERFORMANCE_RECORDS = QUICK ? 100_000 : 1_000_000;
 const HOUR_MS = 3_600_000;
 const COMMAND = `npm run bench:peers${QUICK ? ' -- --quick' : ''}`;
 

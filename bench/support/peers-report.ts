@@ -102,7 +102,7 @@ export function peersMarkdown(r: PeerReport | undefined): string {
   const lines = [
     title,
     '',
-    `\`${r.command}\` (bench/peers.ts) — ${r.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, main ${r.commit}.`,
+    `\`${r.command}\` (bench/peers.ts) — ${r.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}.`,
     `Machine at the start: ${r.machineStart}; at the end: ${r.machineEnd}.`,
     '',
     'One simulator feed (`tickflow simulate`, its own process), the shared Kafka broker with topics of this run, the shared',
