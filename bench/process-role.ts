@@ -1,7 +1,7 @@
 /**
  * Events/s of the stream processor inside `tickflow process` (its own process, default
  * configuration, a fresh PostgreSQL database), consuming a Kafka topic pre-filled with real
- * recorded spot trades (BTCUSDT + ETHUSDT, 2024-08-08/09; each further pass shifted by three days
+ * recorded spot trades (BTCUSDT + ETHUSDT, 2024-08-08/09; each further pass shifted by 15 minutes
  * and 10^10 ids, so every pass is new data), next to the pure ProcessorCore number from
  * bench/processor-core.ts run in the same run (as a child process, alone on its event loop).
  *
@@ -25,10 +25,15 @@ import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { loadRecordedTrades } from './support/recorded-trades.js';
+import { sampleProcess } from './support/children.js';
 import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, sleep, startRole } from './support/roles.js';
 
 const PASSES = Number(process.argv[2] ?? 4);
-const SHIFT_MS = 3 * 86_400_000;
+// The recording spans 11 minutes (23:54–00:05): each pass starts 15 minutes after the previous one,
+// so the role fills a few empty 1-minute windows between passes (as the core bench, one fresh core
+// per pass, fills none). Three days apart, each gap was maxFillWindows empty windows per interval
+// with indicators — 20,000 extra rows the yardstick never computed.
+const SHIFT_MS = 15 * 60_000;
 const SHIFT_IDS = 10_000_000_000;
 // A group of this run's own: another run's role on the same broker cannot join it and stall it.
 const GROUP_PREFIX = `bench-${process.pid}`;
@@ -58,7 +63,9 @@ const sentinels: TradeEvent[] = symbols.map((symbol, i) => {
 
 // The pure core, measured first and alone so neither run competes with the other.
 const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'processor-core.ts'), '3'], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
-const coreRate = Number(/processor core \(pre-parsed events\):\s+([\d,]+) events\/s/.exec(core.stdout)?.[1]?.replaceAll(',', '') ?? NaN);
+const figure = (label: string): number => Number(new RegExp(`${label}:\\s+([\\d,]+) events/s`).exec(core.stdout)?.[1]?.replaceAll(',', '') ?? NaN);
+const coreRate = figure('processor core \\(pre-parsed events\\)');
+const coreCpuRate = figure('processor core per CPU second');
 
 printMachine('start');
 const problems: string[] = [];
@@ -82,12 +89,16 @@ try {
   const commitsAtStart = await xactCommits(db.url);
   const deadline = Date.now() + TIMEOUT_MS;
   let t0: number | undefined;
+  let cpu0 = 0;
   let lag = Infinity;
   let foreign = 0;
   while (lag > sentinels.length) {
     if (Date.now() > deadline) throw new Error(`processor still ${lag} records behind after ${TIMEOUT_MS / 1000} s:\n${role.cli.stderr().slice(-2000)}`);
     if (t0 === undefined) {
-      if (metricSum(await role.metrics(), 'tickflow_processing_latency_seconds_count') > 0) t0 = performance.now();
+      if (metricSum(await role.metrics(), 'tickflow_processing_latency_seconds_count') > 0) {
+        t0 = performance.now();
+        cpu0 = sampleProcess(role.cli.child.pid!).cpuSeconds;
+      }
       else await sleep(50);
       continue;
     }
@@ -96,6 +107,7 @@ try {
     [lag, foreign] = await Promise.all([groupLag(GROUP, [topics.trades!]), groupMembers(GROUP).then((n) => Math.max(foreign, n - 1))]);
   }
   const seconds = (performance.now() - t0!) / 1000;
+  const cpuSeconds = sampleProcess(role.cli.child.pid!).cpuSeconds - cpu0;
   const metrics = await role.metrics();
   const busySeconds = metricSum(metrics, 'tickflow_processing_latency_seconds_sum');
   const batches = metricSum(metrics, 'tickflow_processing_latency_seconds_count');
@@ -110,6 +122,8 @@ try {
   const transactions = (await xactCommits(db.url)) - commitsAtStart;
   console.log(`  inside onDeliveries (core; writes and commits run behind it): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written in ~${transactions} transactions`);
   console.log(`processor core alone (bench/processor-core.ts 3): ${coreRate.toLocaleString('en-US')} events/s`);
+  console.log(`tickflow process per CPU second of the role process (all its threads): ${Math.round(events.length / cpuSeconds).toLocaleString('en-US')} events  (${cpuSeconds.toFixed(1)} CPU s)`);
+  console.log(`processor core alone per CPU second: ${coreCpuRate.toLocaleString('en-US')} events  → ratio per CPU second ${(events.length / cpuSeconds / coreCpuRate).toFixed(3)} (the load-independent figure)`);
   printComparison({ figure: 'tickflow process role', value: ours, yardstick: 'processor core alone (bench/processor-core.ts 3)', yardstickValue: coreRate, unit: 'events/s' });
   if (foreign > 0) console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
   problems.push(...(rows > 0 ? [] : ['the process role wrote no rows']), ...(coreRate > 0 ? [] : ['processor-core.ts gave no rate']));

@@ -31,11 +31,15 @@ const parseMs = performance.now() - t0;
 
 let rows = 0;
 t0 = performance.now();
+const cpu0 = process.cpuUsage();
 for (let p = 0; p < passes; p += 1) {
   const core = new ProcessorCore(options);
   rows += core.ingest(inputs).upserts.length + core.finish().length;
 }
 const coreMs = performance.now() - t0;
+// CPU time of the process (GC threads included): what the loop cost whatever share of a core it got.
+const coreCpu = process.cpuUsage(cpu0);
+const coreCpuMs = (coreCpu.user + coreCpu.system) / 1000;
 
 t0 = performance.now();
 for (let p = 0; p < passes; p += 1) {
@@ -53,6 +57,7 @@ console.log(`trades: ${frames.length} real spot trades × ${passes} passes = ${t
 console.log(`candles ${options.candleIntervals.join('/')}, trade metrics ${options.metricsWindowMs} ms, whales; ${rows} rows out`);
 console.log(`JSON.parse only (yardstick):        ${rate(total, parseMs)}`);
 console.log(`processor core (pre-parsed events): ${rate(total, coreMs)}  (${(coreMs / parseMs).toFixed(2)}× the JSON.parse time)`);
+console.log(`processor core per CPU second:      ${rate(total, coreCpuMs)}`);
 console.log(`parseFrame + core, one at a time:   ${rate(total, bothMs)}`);
 if (sink === -1) console.log(sink);
 printComparison({ figure: 'processor core (pre-parsed events)', value: (total * 1000) / coreMs, yardstick: 'JSON.parse of the same trade frames', yardstickValue: (total * 1000) / parseMs, unit: 'events/s' });

@@ -174,6 +174,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           lastBatchAt = Date.now();
           updateGauges();
           metrics.processingLatency.observe((monotonicMs() - started) / 1000);
+          // Nothing above waits for I/O any more: without this turn of the event loop a fetched
+          // backlog would be folded in as one long task, starving the write in flight, the group's
+          // heartbeats and /metrics until the buffer is empty.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }),
       onAssign: () => serial(async () => {
         await restore();
