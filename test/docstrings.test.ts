@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import ts from 'typescript';
 
 /**
- * The public surface documents itself: every function and class a module under src/ exports
- * carries a JSDoc block (`/** … *\/`) saying its inputs and outputs with units, its errors and
+ * The public surface documents itself: every function, class, interface, type and constant a
+ * module under src/ exports carries a JSDoc block (`/** … *\/`) saying its inputs and outputs with units, its errors and
  * codes, and the Binance document it follows (style.md). Parsed with the TypeScript compiler, no
  * type checking: the whole tree takes about a second.
  */
@@ -21,7 +21,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** `name:line kind name` of every exported function or class in `text` without a JSDoc block right above it. */
+/** `name:line kind name` of every exported declaration in `text` without a JSDoc block right above it. */
 function undocumented(name: string, text: string): string[] {
   const source = ts.createSourceFile(name, text, ts.ScriptTarget.Latest, true);
   const out: string[] = [];
@@ -31,11 +31,10 @@ function undocumented(name: string, text: string): string[] {
     let what: string | undefined;
     if (ts.isFunctionDeclaration(statement)) what = `function ${statement.name?.text ?? 'default'}`;
     else if (ts.isClassDeclaration(statement)) what = `class ${statement.name?.text ?? 'default'}`;
-    else if (ts.isVariableStatement(statement)) {
-      // `export const f = (…) => …` is a function as far as its callers are concerned.
-      const fn = statement.declarationList.declarations.find((d) => d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer)));
-      if (fn) what = `function ${fn.name.getText(source)}`;
-    }
+    else if (ts.isInterfaceDeclaration(statement)) what = `interface ${statement.name.text}`;
+    else if (ts.isTypeAliasDeclaration(statement)) what = `type ${statement.name.text}`;
+    else if (ts.isEnumDeclaration(statement)) what = `enum ${statement.name.text}`;
+    else if (ts.isVariableStatement(statement)) what = `const ${statement.declarationList.declarations.map((d) => d.name.getText(source)).join(', ')}`;
     if (what === undefined) continue;
     const comments = ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? [];
     const last = comments.at(-1);
@@ -46,7 +45,7 @@ function undocumented(name: string, text: string): string[] {
   return out;
 }
 
-test('every exported function and class in src/ has a JSDoc block', () => {
+test('every exported declaration in src/ has a JSDoc block', () => {
   const files = sourceFiles(SRC);
   assert.ok(files.length > 100, `found only ${files.length} files under ${SRC}`);
   assert.deepEqual(
@@ -55,7 +54,7 @@ test('every exported function and class in src/ has a JSDoc block', () => {
   );
 });
 
-test('the check reports exported functions and classes without a JSDoc block, and nothing else', () => {
+test('the check reports exported declarations without a JSDoc block, and nothing else', () => {
   const text = [
     '/** Documented. */',
     'export function a(): void {}',
@@ -69,6 +68,18 @@ test('the check reports exported functions and classes without a JSDoc block, an
     'export const VALUE = 1;',
     '/** Documented. */',
     'export const f = function () {};',
+    'export interface I {}',
+    'export type T = string;',
+    '/** Documented. */',
+    'export type U = number;',
+    "export { a as alias } from './y.js';",
   ].join('\n');
-  assert.deepEqual(undocumented('x.ts', text), ['x.ts:4 function b', 'x.ts:5 function c', 'x.ts:8 class E']);
+  assert.deepEqual(undocumented('x.ts', text), [
+    'x.ts:4 function b',
+    'x.ts:5 const c',
+    'x.ts:8 class E',
+    'x.ts:10 const VALUE',
+    'x.ts:13 interface I',
+    'x.ts:14 type T',
+  ]);
 });

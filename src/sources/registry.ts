@@ -8,11 +8,13 @@ import type { MarketSource } from './markets.js';
 import type { Source } from './source.js';
 import type { LastStoredId } from '../store/resume.js';
 
+/** What an exchange's source factory logs and measures with. */
 export interface ExchangeDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
+/** What an exchange's source factory is told: the connection label, whether the peer is the simulator, where to resume. */
 export interface ExchangeSourceOptions {
   readonly label: string;
   readonly simulated: boolean;

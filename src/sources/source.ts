@@ -3,8 +3,10 @@ import type { PipelineEvent } from '../core/events.js';
 /** Where a source hands its records; resolving late is back-pressure. */
 export type Emit = (events: readonly PipelineEvent[]) => Promise<void>;
 
+/** The state of one exchange connection (/api/pipeline, /health). */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/** One connection as /api/pipeline shows it: id, state, stream count, times (epoch ms), reconnects, last error. */
 export interface ConnectionStatus {
   readonly id: string;
   readonly state: ConnectionState;
@@ -15,6 +17,7 @@ export interface ConnectionStatus {
   readonly lastError: string | null;
 }
 
+/** What a source reports about itself (/api/pipeline `source`, /health). */
 export interface SourceStatus {
   readonly kind: string;
   readonly connections: readonly ConnectionStatus[];

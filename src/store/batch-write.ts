@@ -40,6 +40,7 @@ export interface BatchOutcome {
   readonly rejected: number;
 }
 
+/** Where writeBatch writes, counts and logs. */
 export interface BatchWriteDeps {
   readonly db: Database;
   readonly metrics: Metrics;

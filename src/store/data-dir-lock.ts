@@ -5,6 +5,7 @@ import { ErrorCodes, TickflowError } from '../core/errors.js';
 /** The file holding the PID of the tickflow process that owns a data dir. */
 export const LOCK_FILE = 'tickflow.pid';
 
+/** A held lock on a data dir: whether it was taken over from a dead owner, and its release. */
 export interface DataDirLock {
   /** Whether the previous owner died without releasing the lock (its database may need recovery). */
   readonly tookOverStale: boolean;

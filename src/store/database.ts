@@ -6,6 +6,10 @@ export interface Queryable {
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
 }
 
+/**
+ * The store seam: the embedded PostgreSQL or a PostgreSQL server, queried with parameters, with
+ * transactions, a readiness ping and close. Failures are StoreErrors (toStoreError).
+ */
 export interface Database extends Queryable {
   readonly kind: 'embedded' | 'postgres';
   /** Runs `fn` in one transaction; rolls back when it throws. */

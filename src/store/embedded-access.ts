@@ -6,10 +6,12 @@ import { ident, literal } from './sql.js';
 
 /** The login role and database external clients (psql, Grafana) use. */
 export const CLIENT_ROLE = 'tickflow';
+/** The database external clients (psql, Grafana) open. */
 export const DATABASE_NAME = 'tickflow';
 /** A libpq password file (https://www.postgresql.org/docs/current/libpq-pgpass.html) in the data dir, mode 0600. */
 export const PASSWORD_FILE = 'pgpass';
 
+/** How the embedded server admits external clients: data dir, password, session timeouts (ms). */
 export interface ClientAccessOptions {
   /** tickflow's data dir (store.dataDir). */
   readonly dataDir: string;
@@ -20,6 +22,7 @@ export interface ClientAccessOptions {
   readonly idleInTransactionTimeoutMs: number;
 }
 
+/** The external login: user, database, password and the password file's path. */
 export interface ClientAccess {
   readonly user: string;
   readonly database: string;

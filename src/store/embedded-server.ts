@@ -12,6 +12,7 @@ import { StoreError } from './errors.js';
 
 const run = promisify(execFile);
 
+/** How the embedded PostgreSQL server runs: cluster dir, TCP address and port, stale-owner recovery. */
 export interface EmbeddedServerOptions {
   /** The PostgreSQL data directory (PGDATA); created by initdb when missing. */
   readonly clusterDir: string;
@@ -24,6 +25,7 @@ export interface EmbeddedServerOptions {
   readonly logger: Logger;
 }
 
+/** A running embedded PostgreSQL server: its socket dir and port, whether initdb ran, whether it still runs, stop. */
 export interface EmbeddedServer {
   /** Directory of the Unix socket tickflow's own sessions use (inside the cluster dir, mode 0700). */
   readonly socketDir: string;

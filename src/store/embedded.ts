@@ -7,6 +7,10 @@ import { DATABASE_NAME, prepareClientAccess, psqlLine, type ClientAccess } from 
 import { startEmbeddedServer } from './embedded-server.js';
 import { openPostgres } from './postgres.js';
 
+/**
+ * How openEmbedded starts PostgreSQL inside the data dir: TCP port (0: Unix socket only), listen
+ * address, external clients' password and session timeouts (ms), logger.
+ */
 export interface EmbeddedOptions {
   /** tickflow's data dir (store.dataDir): the cluster lives in `<dataDir>/postgres`; created when missing. */
   readonly dataDir: string;
@@ -22,6 +26,7 @@ export interface EmbeddedOptions {
   readonly logger: Logger;
 }
 
+/** The embedded database, with where external clients connect and how they log in. */
 export interface EmbeddedDatabase extends Database {
   readonly kind: 'embedded';
   /** Where psql can connect over TCP, when the port is enabled. */

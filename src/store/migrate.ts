@@ -6,6 +6,7 @@ import { maintainPartitions, type StorageLayout } from './partitions.js';
 import { StoreError } from './errors.js';
 import { DDL_LOCK_SQL, ident, literal } from './sql.js';
 
+/** How migrate runs: logger, retention (days; off for replays), the migrations to apply. */
 export interface MigrateOptions {
   readonly logger: Logger;
   readonly retentionDays: number;
@@ -15,6 +16,7 @@ export interface MigrateOptions {
   readonly migrations?: readonly Migration[];
 }
 
+/** The storage layout chosen (partitioned, timescale or plain) and the migration versions this call applied. */
 export interface MigrateResult {
   readonly layout: StorageLayout;
   /** Versions applied by this call (empty when the schema was current). */

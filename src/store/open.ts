@@ -5,6 +5,7 @@ import { openEmbedded } from './embedded.js';
 import { migrate } from './migrate.js';
 import { openPostgres } from './postgres.js';
 
+/** How openDatabase opens the store: logger, whether to migrate, whether retention runs at start. */
 export interface OpenDatabaseDeps {
   readonly logger: Logger;
   /** Skip the schema migration (tools that only read). Default false. */

@@ -2,14 +2,17 @@ import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { DDL_LOCK_SQL, ident, literal } from './sql.js';
 
+/** How time-series tables are kept: daily partitions, TimescaleDB hypertables, or plain tables. */
 export type StorageLayout = 'plain' | 'partitioned' | 'timescale';
 
+/** A row of time_series_tables: the table, its time column and layout. */
 export interface TimeSeriesEntry {
   readonly table_name: string;
   readonly time_column: string;
   readonly layout: StorageLayout;
 }
 
+/** How maintainPartitions keeps the tables: retention (days, or off), days prepared ahead, logger, clock. */
 export interface MaintenanceOptions {
   /**
    * Rows more than this many days older than the newest stored row are dropped (whole partitions
@@ -23,6 +26,7 @@ export interface MaintenanceOptions {
   readonly now?: Date;
 }
 
+/** Partitions created and dropped, and rows deleted, by one maintenance run. */
 export interface MaintenanceResult {
   readonly created: string[];
   readonly dropped: string[];

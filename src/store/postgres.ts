@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { toStoreError } from './errors.js';
 import { postgresConnection } from './tls.js';
 
+/** How openPostgres connects: logger, TLS files, the kind it reports, pool size. */
 export interface PostgresOptions {
   readonly logger: Logger;
   /** store.tls: CA, client certificate and key (PEM file paths, empty = not set); see postgresConnection. */

@@ -5,11 +5,13 @@ import { readPem } from '../core/pem.js';
 
 /** The `sslmode` values tickflow honours, with libpq's meanings (PostgreSQL manual, "SSL Support"). */
 export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+/** libpq's sslmode values tickflow supports in store.url. */
 export type SslMode = (typeof SSL_MODES)[number];
 
 /** URL parameters that name TLS settings; tickflow applies them itself (see postgresConnection). */
 const SSL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const;
 
+/** store.url resolved for node-postgres: the URL without ssl* parameters, the sslmode, the TLS options. */
 export interface PostgresConnection {
   /** store.url without the ssl* parameters. */
   readonly connectionString: string;

@@ -31,6 +31,7 @@ export async function writeEvents(db: Queryable, events: readonly PipelineEvent[
   for (const s of statementsFor(events)) await db.query(s.sql, s.params);
 }
 
+/** What the store writer runs on: config (store.*, bus.*), the bus, the database, logger, metrics, health. */
 export interface StoreWriterDeps {
   readonly config: Config;
   readonly bus: Bus;
@@ -40,6 +41,7 @@ export interface StoreWriterDeps {
   readonly health: HealthRegistry;
 }
 
+/** What the store writer has done since start (rows, duplicates, batches, …) and what it holds uncommitted. */
 export interface StoreWriterStats {
   /** Delivered to the writer and not yet committed. */
   readonly pendingRows: number;
@@ -57,6 +59,7 @@ export interface StoreWriterStats {
   readonly lastError: string | undefined;
 }
 
+/** A running store writer (consumer group `<prefix>-store`): flush, close, stats, lag. */
 export interface StoreWriter {
   /** Writes and commits everything received so far. */
   flush(): Promise<void>;

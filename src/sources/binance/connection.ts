@@ -25,6 +25,10 @@ import type { AttemptLimiter } from './attempt-limiter.js';
  */
 export type DownReason = 'closed' | 'error' | 'stall';
 
+/**
+ * One connection: its id (`binance-0`), URL, stream count, stall timeout and reconnect backoff (ms),
+ * the shared attempt limiter, the logger.
+ */
 export interface ConnectionOptions {
   readonly id: string;
   readonly url: string;
@@ -37,6 +41,7 @@ export interface ConnectionOptions {
   readonly logger: Logger;
 }
 
+/** What a BinanceConnection reports to its source. */
 export interface ConnectionHandlers {
   /** `reopened`: this is not the first open of this connection (a reconnect). */
   onOpen(reopened: boolean): void;

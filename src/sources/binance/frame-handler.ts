@@ -10,6 +10,10 @@ import { type DepthSnapshot, depthSnapshotFromRest } from './rest-parse.js';
 import { DepthSequences, RecentUpdateIds } from './update-ids.js';
 import { type PayloadRules, payloadProblem } from './validate.js';
 
+/**
+ * How the frame handler maps, checks and sequences frames: market, dead-letter origin, gap grace (ms),
+ * resume points, time unit, payload rules, logger, metrics.
+ */
 export interface FrameHandlerOptions {
   readonly market: Market;
   /** Dead-letter origin, e.g. `binance-ws` or `replay`. */

@@ -9,7 +9,9 @@ import type { GapEvent, Market } from '../../core/events.js';
  */
 
 export type GapStream = GapEvent['stream'];
+/** Why a hole opened: `reconnect`, `rotation`, `sequence` or `restart` (core/events.ts GapEvent). */
 export type GapReason = GapEvent['reason'];
+/** What observe says of an id: a new one (or one filling a hole), or one seen before. */
 export type Verdict = 'accept' | 'duplicate';
 
 interface Hole {
@@ -30,6 +32,7 @@ interface Sequence {
   holes: Hole[];
 }
 
+/** The market gaps are reported for, the reordering grace (ms), and how many reported holes stay fillable. */
 export interface GapDetectorOptions {
   readonly market: Market;
   /** How long a hole may stay open before it is reported (reordering tolerance). */

@@ -30,6 +30,7 @@ export type DeadLetterReason = 'malformed_json' | 'unknown_stream' | 'invalid_fi
  * decimal operation downstream (BigInt scaling, NUMERIC) as slow as the input is long.
  */
 export const MAX_INTEGER_DIGITS = 20;
+/** See MAX_INTEGER_DIGITS. */
 export const MAX_FRACTION_DIGITS = 18;
 
 /** Binance says it is about to close the connection; open a new one now. */
@@ -49,8 +50,10 @@ export interface DepthSnapshotLine {
   readonly body: Json;
 }
 
+/** A frame that is not market data but tells the source something: a shutdown notice, a recorded REST snapshot. */
 export type ControlMessage = ServerShutdownNotice | DepthSnapshotLine;
 
+/** What parseFrame makes of one frame: a record, a control message, or a dead-letter reason. */
 export type ParseResult =
   /** `payload`: the text of `data` exactly as received (dataText), null when it cannot be cut out safely. */
   | { readonly ok: true; readonly event: MarketEvent; readonly stream: string; readonly payload: string | null }
@@ -86,12 +89,13 @@ function toMs(value: number, times: Times): number {
  * One raw combined-stream frame (`{"stream":"btcusdt@trade","data":{…}}`, Binance "WebSocket
  * Streams": Trade, Aggregate Trade, Individual Symbol Book Ticker, Diff. Depth, Kline/Candlestick
  * Streams; USD-M "Websocket Market Streams" alike) → a record, a control message or a dead letter:
- * - `{ ok: true, event, stream }`: a MarketEvent (core/events.ts) with Binance's field values —
+ * - `{ ok: true, event, stream, payload }`: a MarketEvent (core/events.ts) with Binance's field values —
  *   prices and quantities the decimal strings as received (validated, never numbers), depth levels
  *   `[price, qty]` string pairs, ids as numbers; times (`E`, `T`, kline `t`/`T`) in epoch ms, floored
  *   from µs when `timeUnit` is MICROSECOND (spot `timeUnit=MICROSECOND` sends 16-digit times; the
  *   µs values are kept in `*Micros`); `ingestionTimestamp` (epoch µs at receipt) copied as given.
- *   Spot bookTicker has no `E`: its eventTime is the ingestion time in ms.
+ *   Spot bookTicker has no `E`: its eventTime is the ingestion time in ms. `payload` is the text of
+ *   `data` exactly as received (null when it cannot be cut out safely), for the bus's schema 2.
  * - `{ ok: 'control', control, stream }`: a `serverShutdown` event (bare, in `{"event":…}` or as
  *   `data`), or a REST depth answer a recorder wrote between frames (`lastUpdateId`).
  * - `{ ok: false, reason, detail }`: `malformed_json`, `unknown_stream` (no `stream` field, or a

@@ -29,6 +29,11 @@ export interface RestMarketRules {
   readonly exchangeInfoWeight: number;
 }
 
+/**
+ * Spot (`/api/v3`, "General API Information", "Market Data endpoints") and USD-M (`/fapi/v1`) REST
+ * rules: path prefix, REQUEST_WEIGHT limit per minute, page sizes and endpoint weights, as Binance
+ * publishes them.
+ */
 export const REST_MARKETS: Readonly<Record<Market, RestMarketRules>> = {
   spot: {
     prefix: '/api/v3',

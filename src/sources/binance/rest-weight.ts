@@ -10,6 +10,10 @@ const MINUTE = 60_000;
  */
 export type WeightPriority = 'live' | 'background';
 
+/**
+ * How much of Binance's REQUEST_WEIGHT budget (per minute per IP) this process uses, and how much of
+ * that background work may take.
+ */
 export interface WeightBudgetOptions {
   /** REQUEST_WEIGHT per minute per IP (exchangeInfo `rateLimits`; spot 6000, USD-M 2400). */
   readonly limitPerMinute: number;
@@ -21,6 +25,7 @@ export interface WeightBudgetOptions {
   readonly now?: () => number;
 }
 
+/** REQUEST_WEIGHT of the current minute as the budget knows it (X-MBX-USED-WEIGHT-1M), for /api/pipeline `heal.weight`. */
 export interface WeightStatus {
   /** Weight used in the current minute, as the exchange last reported it or as reserved since. */
   readonly used: number;

@@ -9,6 +9,7 @@ import { WeightBudget, type WeightPriority, type WeightStatus } from './rest-wei
 export type { DepthSnapshot, KlineRow, SymbolRules } from './rest-parse.js';
 export type { WeightPriority, WeightStatus } from './rest-weight.js';
 
+/** Which Binance REST API a client talks to and how much of its weight budget it may use. */
 export interface RestClientOptions {
   /** `https://api.binance.com` (spot) or `https://fapi.binance.com` (USD-M), or the simulator's URL. */
   readonly baseUrl: string;
@@ -30,6 +31,7 @@ export interface RestClientOptions {
   readonly onRetry?: RetryOptions['onRetry'];
 }
 
+/** `priority`: live requests (book snapshots) go before background ones (healing, backfill) in the weight budget. */
 export interface RequestOptions {
   readonly priority?: WeightPriority;
 }

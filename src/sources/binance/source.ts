@@ -26,6 +26,10 @@ export interface BinanceSourceDeps {
   readonly metrics: Metrics;
 }
 
+/**
+ * What a BinanceSource is told besides its config: the URL to use, its label, whether it talks to the
+ * simulator, where to resume.
+ */
 export interface BinanceSourceOptions {
   /** Overrides `config.wsBaseUrl`, e.g. the simulator's URL. */
   readonly wsBaseUrl?: string;

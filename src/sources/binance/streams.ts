@@ -4,9 +4,11 @@ import type { Market, TimeUnit } from '../../core/events.js';
 /** Stream names, URLs and the per-market protocol constants (Binance "WebSocket Streams" docs). */
 
 export const SPOT_WS_URL = 'wss://stream.binance.com:9443';
+/** USD-M futures stream host ("Websocket Market Streams"). */
 export const USDM_WS_URL = 'wss://fstream.binance.com';
 /** REST hosts ("General API Information" of the spot and USD-M futures APIs). */
 export const SPOT_REST_URL = 'https://api.binance.com';
+/** USD-M futures REST host. */
 export const USDM_REST_URL = 'https://fapi.binance.com';
 /** USD-M allows 200 streams per connection (spot: 1024). */
 const USDM_MAX_STREAMS = 200;

@@ -9,11 +9,16 @@ import type { MarketEvent } from '../../core/events.js';
 
 export type PayloadReason = 'symbol_mismatch' | 'unconfigured_symbol' | 'zero_quantity' | 'zero_price' | 'implausible_time';
 
+/** Why a mapped record is refused (a dead-letter reason) and the detail. */
 export interface PayloadProblem {
   readonly reason: PayloadReason;
   readonly detail: string;
 }
 
+/**
+ * What a mapped record must satisfy beyond its shape: a configured symbol, exchange times within
+ * maxClockSkewMs (ms) of the receive time.
+ */
 export interface PayloadRules {
   /** Configured symbols, upper case. */
   readonly symbols: ReadonlySet<string>;

@@ -30,6 +30,7 @@ export interface BadLine {
   readonly detail: string;
 }
 
+/** How readRecording treats a line it cannot use. */
 export interface ReadRecordingOptions {
   /** Called for a line without a receive time, and reading goes on; without it such a line is an error. */
   readonly onBadLine?: (line: BadLine) => void;

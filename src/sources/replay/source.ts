@@ -8,6 +8,7 @@ import { FrameHandler, frameRulesFor } from '../binance/frame-handler.js';
 import type { Emit, Source, SourceStatus } from '../source.js';
 import { type BadLine, readRecording } from './recording.js';
 
+/** The recording to replay (`replay:<file>`) and the source config (speed, market, symbols). */
 export interface ReplayOptions {
   readonly file: string;
   readonly config: Config['source'];

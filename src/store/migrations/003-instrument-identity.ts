@@ -30,6 +30,7 @@ const rekeyWindows = WINDOW_TABLES.map(
   (t) => `ALTER TABLE ${t} DROP CONSTRAINT ${t}_pkey, ADD PRIMARY KEY (exchange, market, symbol, interval, window_start);`,
 ).join('\n');
 
+/** Migration 3 (see above): the processor's tables keyed by (exchange, market, symbol), existing rows moved. */
 export const migration003: Migration = {
   version: 3,
   name: 'instrument-identity',

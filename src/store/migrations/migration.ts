@@ -13,6 +13,10 @@ export interface Migration {
   readonly sql?: string;
 }
 
+/**
+ * A table partitioned by day (or a TimescaleDB hypertable, or a plain table on the embedded store) and
+ * expired by its time column.
+ */
 export interface TimeSeriesTable {
   readonly name: string;
   /** The TIMESTAMPTZ column rows are partitioned and expired by; every unique constraint must include it. */

@@ -10,6 +10,7 @@ const LABELS: Record<string, string> = {
   gap: 'gap',
 };
 
+/** One line of the dashboard's event list: an anomaly or a gap, with its time (epoch ms) and text. */
 export type AnomalyItem = Pick<LiveAnomaly, 'kind' | 'time' | 'message'> | { kind: 'gap'; time: number; message: string };
 
 /** A gap as an anomaly line; a stored one (/api/gaps) also says how healing ended. */

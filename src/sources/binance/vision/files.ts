@@ -16,6 +16,10 @@ import { readZip, type ZipEntry, ZipError } from './zip.js';
 
 export type VisionKind = 'klines' | 'aggTrades' | 'trades';
 
+/**
+ * One data.binance.vision file (`BTCUSDT-trades-2024-08-09.zip`) as its name describes it: kind,
+ * symbol, kline interval, and the period it covers (epoch ms).
+ */
 export interface VisionFile {
   readonly path: string;
   readonly name: string;
@@ -30,6 +34,7 @@ export interface VisionFile {
   readonly period: { readonly from: number; readonly to: number; readonly label: string };
 }
 
+/** What a data.binance.vision file's rows become: trades, aggTrades or klines. */
 export type VisionEvent = TradeEvent | AggTradeEvent | KlineEvent;
 
 const NAME = /^([A-Z0-9]+)-(aggTrades|trades|\d+[smhdwM])-(\d{4})-(\d{2})(?:-(\d{2}))?(?:[._].*)?\.(zip|csv)$/;
