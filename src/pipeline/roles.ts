@@ -32,7 +32,7 @@ export interface RoleHandle {
 export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
   const bus = await openBus(ctx);
-  const sinks = openSinks(ctx);
+  const sinks = await openSinks(ctx);
   await startIngest(ctx, await createSource(ctx), bus, sinks);
   return { opsUrl: await serveOps(ctx) };
 }

@@ -64,7 +64,7 @@ export async function startRun(ctx: RoleContext): Promise<RunningPipeline> {
   const { config, logger } = ctx;
   const db = await openStore(ctx);
   const bus = await openBus(ctx, db);
-  const sinks = openSinks(ctx);
+  const sinks = await openSinks(ctx);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
   ctx.shutdown.onShutdown('flush store writer', () => writer.close(), ShutdownOrder.flushBuffers);
   const live = createLiveFeed({

@@ -19,6 +19,12 @@ export interface Sink {
    * delivered after the sink's last retry is a counted dead letter.
    */
   publish(events: readonly PipelineEvent[]): Promise<void>;
+  /**
+   * At start: asks the destination whether it will take our records. Rejects with TF_SINK_REJECTED
+   * for what no retry fixes (no credentials, access denied, no such stream); a destination that is
+   * only unreachable is logged and not an error — the sink buffers and its breaker waits.
+   */
+  check(): Promise<void>;
   /** Resolves once everything published so far was delivered or dead-lettered. */
   flush(): Promise<void>;
   /** Flushes, stops timers and releases connections; publish afterwards is an error. */

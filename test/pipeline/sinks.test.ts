@@ -47,7 +47,7 @@ test('simulator (real WebSocket) → ingest → bus and Kinesis sink (kinesalite
     { group: 'test', topics: ['trades', 'bookTicker', 'depth', 'klines', 'gaps', 'deadLetters'] },
     { onDeliveries: async (batch: readonly Delivery[]) => void onBus.push(...batch.map((d) => d.event)) },
   );
-  const sinks = openSinks(ctx, { awsCredentials: TEST_CREDENTIALS });
+  const sinks = await openSinks(ctx, { awsCredentials: TEST_CREDENTIALS });
   const ingest = await startIngest(ctx, await createSource(ctx), bus, sinks);
 
   await waitWhileProgressing(

@@ -1,4 +1,4 @@
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { BREAKER_GAUGE, CircuitBreaker } from '../../core/circuit-breaker.js';
 import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import { eventKey, type PipelineEvent } from '../../core/events.js';
@@ -14,7 +14,7 @@ import type { Sink, SinkDeps } from '../sink.js';
 import { type PendingRecord, recordBytes, takeBatch } from './batch.js';
 import { createKinesisClient } from './client.js';
 import { sendHeartbeat } from './heartbeat.js';
-import { type FailureReason, putRecords, SinkSendError } from './put-records.js';
+import { classify, type FailureReason, putRecords, SinkSendError } from './put-records.js';
 import { Signal } from './signal.js';
 
 
@@ -110,6 +110,32 @@ export class KinesisSink implements Sink {
     if (tooLarge.length > 0) await this.deadLetter(tooLarge, 'record_too_large', `record over ${limit} bytes (data + partition key)`);
     for (const { record, detail } of unencodable) await this.deadLetter([record], 'encode_failed', detail);
     while (this.queue.length >= this.options.maxBufferedRecords && !this.closing) await this.drained.wait();
+  }
+
+  /**
+   * DescribeStreamSummary of the data stream and the heartbeat stream. Without it a sink with no
+   * credentials or a misspelt stream dead-lettered every record for as long as it ran, its only sign
+   * a degraded /health.
+   */
+  async check(): Promise<void> {
+    const streams = [this.options.streamName, this.options.heartbeatStreamName].filter((s) => s !== '');
+    for (const stream of streams) {
+      try {
+        await this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+      } catch (err) {
+        const e = classify(err, 'DescribeStreamSummary');
+        if (e.canRetry) {
+          this.log.warn({ stream, err: e.message }, 'Kinesis unreachable at start; records are buffered and sent once it answers');
+          continue;
+        }
+        throw new TickflowError(
+          ErrorCodes.SINK_REJECTED,
+          `sink ${this.name}: Kinesis refuses stream "${stream}" (region ${this.options.region}${this.options.endpoint !== undefined ? `, endpoint ${this.options.endpoint}` : ''}): ${e.message}. ` +
+            'Check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the instance role), the region and that the stream exists.',
+          { cause: err },
+        );
+      }
+    }
   }
 
   async flush(): Promise<void> {

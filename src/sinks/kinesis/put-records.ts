@@ -65,11 +65,11 @@ const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'LimitExce
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
 
 /** The SDK's error as a SinkSendError: throttling, 5xx, network and timeouts can be retried. */
-export function classify(err: unknown): SinkSendError {
+export function classify(err: unknown, call = 'PutRecords'): SinkSendError {
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
-  const message = `PutRecords failed: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
+  const message = `${call} failed: ${name}${status !== undefined ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
   const retryable = (reason: FailureReason) => new SinkSendError(reason, message, { cause: err, canRetry: true });
   if (THROTTLING.has(name)) return retryable('throttled');
   // Before the timeout test: the SDK names a reset connection (ECONNRESET, EPIPE) a TimeoutError too.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { TickflowError } from '../../../src/core/errors.js';
 import type { PipelineEvent, TradeEvent } from '../../../src/core/events.js';
 import { createLogger, silentLogger } from '../../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
@@ -12,6 +13,7 @@ import type { KinesisSinkOptions } from '../../../src/sinks/options.js';
 import { startFaultProxy } from '../../support/kinesis-fault-proxy.js';
 import { startKinesalite, TEST_CREDENTIALS, testSinkOptions } from '../../support/kinesis.js';
 import { tempDir, waitFor } from '../../support/pipeline.js';
+import { freePort } from '../../support/roles.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
 
@@ -243,4 +245,35 @@ test('a stream that does not exist: records are dead letters at once (rejected),
   // A lasting refusal dead-letters every batch; the log says so once a minute, not once a batch.
   const said = log.map((l) => JSON.parse(l) as { msg: string; reason?: string }).filter((l) => l.msg === 'records dead-lettered');
   assert.deepEqual(said.map((l) => l.reason), ['rejected']);
+});
+
+test('check() at start: a missing data or heartbeat stream and missing credentials are TF_SINK_REJECTED naming what to fix; an unreachable Kinesis is only logged', async (t) => {
+  const kinesis = await startKinesalite(t);
+  await kinesis.createStream('events', 1);
+  await kinesis.createStream('heartbeat', 1);
+  const open = (overrides: Partial<KinesisSinkOptions>, credentials: typeof TEST_CREDENTIALS | null = TEST_CREDENTIALS, logger = silentLogger()) => {
+    const sink = new KinesisSink(testSinkOptions(kinesis.endpoint, overrides), { logger, metrics: createMetrics(), dataDir: tempDir('tf-sink-'), ...(credentials ? { awsCredentials: credentials } : {}) });
+    t.after(() => sink.close());
+    return sink;
+  };
+  const refused = (what: RegExp) => (err: unknown) => err instanceof TickflowError && err.code === 'TF_SINK_REJECTED' && what.test(err.message);
+  await open({}).check();
+  await assert.rejects(open({ streamName: 'evnets' }).check(), refused(/stream "evnets".*ResourceNotFoundException/));
+  await assert.rejects(open({ heartbeatStreamName: 'hearbeat' }).check(), refused(/stream "hearbeat"/));
+  await open({ heartbeatStreamName: '' }).check();
+
+  // The SDK's default chain with nothing to find: no variables, no ~/.aws, no instance metadata.
+  const saved = { ...process.env };
+  t.after(() => {
+    process.env = saved;
+  });
+  for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+  Object.assign(process.env, { HOME: tempDir('tf-home-'), AWS_EC2_METADATA_DISABLED: 'true' });
+  await assert.rejects(open({}, null).check(), refused(/CredentialsProviderError.*Check the AWS credentials/));
+  process.env = saved;
+
+  const log: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'json', destination: { write: (l: string) => void log.push(l) } });
+  await open({ endpoint: `http://127.0.0.1:${await freePort()}`, requestTimeoutMs: 2_000 }, TEST_CREDENTIALS, logger).check();
+  assert.ok(log.some((l) => /Kinesis unreachable at start/.test(l)), log.join('\n'));
 });
