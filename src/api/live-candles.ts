@@ -37,6 +37,16 @@ export class LiveCandles {
   /** Applies one trade (tradeInput of a market trade); returns the updated candle of every interval it fell into. */
   apply(trade: TradeInput): LiveCandle[] {
     const out: LiveCandle[] = [];
+    this.fold(trade, out);
+    return out;
+  }
+
+  /** Applies one trade like `apply` without building messages: nobody listens, but a later snapshot must be right. */
+  update(trade: TradeInput): void {
+    this.fold(trade, undefined);
+  }
+
+  private fold(trade: TradeInput, out: LiveCandle[] | undefined): void {
     for (const [interval, kind] of this.kinds) {
       const key = `${instrumentKey(trade.instrument)}:${interval}`;
       const time = Math.floor(trade.time / kind.sizeMs) * kind.sizeMs;
@@ -50,9 +60,8 @@ export class LiveCandles {
         next = current;
         kind.add(next.state, trade);
       }
-      out.push(toMessage(trade.instrument, interval, next));
+      out?.push(toMessage(trade.instrument, interval, next));
     }
-    return out;
   }
 
   /** Forgets an instrument's windows (after a disconnect): the next window is `partial` again. */

@@ -149,6 +149,8 @@ class MemoryLiveFeed implements LiveFeed {
   private readonly liveStats = new LiveStats();
   /** Last state-like message per key, replayed to a new subscriber so it starts complete. */
   private readonly state = new Map<string, SymbolMessage>();
+  /** Last bookTicker per instrumentKey, replayed (as a message) to a new subscriber. */
+  private readonly books = new Map<string, BookTickerEvent>();
   private readonly whales: WhaleDetector;
   private readonly tradeStream: 'trade' | 'aggTrade';
   private readonly limits: BufferLimits;
@@ -240,6 +242,10 @@ class MemoryLiveFeed implements LiveFeed {
       (s) => this.subscribers.delete(s),
     );
     for (const message of this.state.values()) if (subscriber.wants(message)) subscriber.deliver(message);
+    for (const book of this.books.values()) {
+      const message = bookTickerMessage(book);
+      if (subscriber.wants(message)) subscriber.deliver(message);
+    }
     for (const instrument of filter.instruments) {
       for (const candle of this.candles.snapshot(instrument)) if (subscriber.wants(candle)) subscriber.deliver(candle);
     }
@@ -272,6 +278,12 @@ class MemoryLiveFeed implements LiveFeed {
       // Not a decimal price or a usable time: the processor dead-letters it; the live view skips it.
       return;
     }
+    // The forming candles move either way (a client that subscribes later gets them); the messages
+    // — five decimals formatted per interval and trade — are built only when someone listens.
+    if (this.subscribers.size === 0) {
+      this.candles.update(t);
+      return;
+    }
     this.send({
       type: 'trade',
       ...instrumentOf(event),
@@ -287,18 +299,9 @@ class MemoryLiveFeed implements LiveFeed {
   }
 
   private onBookTicker(event: BookTickerEvent): void {
-    this.send(
-      {
-        type: 'bookTicker',
-        ...instrumentOf(event),
-        time: event.transactionTime ?? event.eventTime,
-        bidPrice: event.bidPrice,
-        bidQty: event.bidQty,
-        askPrice: event.askPrice,
-        askQty: event.askQty,
-      },
-      `b:${instrumentKey(event)}`,
-    );
+    // The latest top of book per instrument is kept as the event; a subscriber joining later gets its message.
+    this.books.set(instrumentKey(event), event);
+    if (this.subscribers.size > 0) this.send(bookTickerMessage(event));
   }
 
   private onGap(event: GapEvent): void {
@@ -318,4 +321,16 @@ class MemoryLiveFeed implements LiveFeed {
     if (stateKey !== undefined) this.state.set(stateKey, message);
     for (const s of this.subscribers) if (s.wants(message)) s.deliver(message);
   }
+}
+
+function bookTickerMessage(event: BookTickerEvent): SymbolMessage {
+  return {
+    type: 'bookTicker',
+    ...instrumentOf(event),
+    time: event.transactionTime ?? event.eventTime,
+    bidPrice: event.bidPrice,
+    bidQty: event.bidQty,
+    askPrice: event.askPrice,
+    askQty: event.askQty,
+  };
 }

@@ -59,7 +59,9 @@ test('a new subscriber starts with the latest book ticker, candles, metrics; ano
   const live = createLiveFeed(feedOptions);
   live.publish(bookTicker('BTCUSDT', 1, '100.0', '100.2'));
   live.publish(bookTicker('BTCUSDT', 2, '100.1', '100.3'));
+  // Published while nobody listens: no messages are built, but the forming candles move.
   live.publish(trade('BTCUSDT', 1, '100.2', '1', T0));
+  live.publish(trade('BTCUSDT', 2, '100.4', '0.5', T0 + 1));
   live.publishCandle({ ...spot('BTCUSDT'), interval: '1m', time: T0, open: '100', high: '101', low: '99', close: '100.2', volume: '7', tradeCount: 3, final: false, vwap: '100.1', averages: { sma20: '100.05' } });
   live.publishMetric({ ...spot('BTCUSDT'), kind: 'spread', time: T0, values: { avgSpreadBps: 1.2 } });
   live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'priceMove', time: T0, message: 'moved 2.5% in 1m' });
@@ -69,6 +71,10 @@ test('a new subscriber starts with the latest book ticker, candles, metrics; ano
   const ms = late.take();
   assert.deepEqual(ofType(ms, 'bookTicker').map((b) => b.bidPrice), ['100.1']);
   assert.deepEqual(ofType(ms, 'candle').map((c) => `${c.source}:${c.interval}`).sort(), ['live:1m', 'live:5m', 'processor:1m']);
+  assert.deepEqual(
+    ofType(ms, 'candle').filter((c) => c.source === 'live').map((c) => [c.open, c.high, c.close, c.volume, c.tradeCount]),
+    [['100.2', '100.4', '100.4', '1.5', 2], ['100.2', '100.4', '100.4', '1.5', 2]],
+  );
   assert.deepEqual(ofType(ms, 'metric').map((m) => m.values), [{ avgSpreadBps: 1.2 }]);
   assert.equal(ofType(ms, 'trade').length + ofType(ms, 'anomaly').length + ofType(ms, 'gap').length, 0);
 
