@@ -7,8 +7,8 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { ErrorCodes, TickflowError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { startMailpit } from '../support/mailpit.js';
-import { waitFor } from '../support/pipeline.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { waitFor } from '../support/wait.js';
 
 const T0 = 1_723_161_600_000;
 const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };

@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { LiveMessage } from '../../src/api/live-messages.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { waitFor } from '../support/wait.js';
 import { openTestDatabase, testApp, trade, type TestApp } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
@@ -86,25 +87,20 @@ function dechunker() {
   };
 }
 
-async function until(what: string, predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 2_000 && !predicate(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(predicate(), `timed out waiting for ${what}`);
-}
-
 test('/api/stream sends hello, then batches of the subscribed symbols only', async (t) => {
   const { port, live } = await listening(t);
   const client = await rawGet(t, port, '/api/stream?symbols=btcusdt&intervals=1m');
   assert.match(client.head, /^HTTP\/1\.1 200/);
   assert.match(client.head, /content-type: text\/event-stream/i);
   client.read();
-  await until('hello', () => client.reader.events.some((e) => e.event === 'hello'));
+  await waitFor('hello', () => client.reader.events.some((e) => e.event === 'hello'));
   const hello = JSON.parse(client.reader.events[0]?.data ?? '{}');
   assert.deepEqual(hello.symbols, ['BTCUSDT']);
   assert.equal(typeof hello.id, 'string');
 
   live.publish(trade('ETHUSDT', 1, '2500', '1', T0));
   live.publish(trade('BTCUSDT', 10, '60000.5', '0.25', T0 + 1));
-  await until('the trade', () => client.reader.messages().some((m) => m.type === 'trade'));
+  await waitFor('the trade', () => client.reader.messages().some((m) => m.type === 'trade'));
   const ms = client.reader.messages();
   assert.deepEqual(ms.map((m) => [m.type, 'symbol' in m ? m.symbol : '']), [['trade', 'BTCUSDT'], ['candle', 'BTCUSDT']]);
 });
@@ -141,7 +137,7 @@ test('a client that stops reading costs bounded memory; when it reads again it g
   assert.ok(maxSocketBytes > 0 && maxSocketBytes < 256 * 1024, `socket buffer ${maxSocketBytes} bytes`);
 
   client.read();
-  await until('the newest trade', () => client.reader.messages().some((m) => m.type === 'trade' && m.id === published));
+  await waitFor('the newest trade', () => client.reader.messages().some((m) => m.type === 'trade' && m.id === published));
   const ms = client.reader.messages();
   const delivered = ms.filter((m) => m.type === 'trade').length;
   const dropped = ms.reduce((sum, m) => sum + (m.type === 'dropped' ? m.trades : 0), 0);
@@ -155,7 +151,7 @@ test('closing the app ends open streams', async (t) => {
   const { port, app, live } = await listening(t);
   const client = await rawGet(t, port, '/api/stream?symbols=BTCUSDT');
   client.read();
-  await until('subscribed', () => live.stats().subscribers === 1);
+  await waitFor('subscribed', () => live.stats().subscribers === 1);
   const ended = new Promise((resolve) => client.socket.once('end', resolve));
   await app.close();
   await ended;

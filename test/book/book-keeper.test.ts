@@ -8,7 +8,7 @@ import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import { BinanceRestClient } from '../../src/sources/binance/rest.js';
 import { BinanceSource } from '../../src/sources/binance/source.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { waitFor } from '../sources/binance/wait.js';
+import { waitFor } from '../support/wait.js';
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
@@ -67,7 +67,7 @@ async function bookEqualsExchange(h: Awaited<ReturnType<typeof harness>>): Promi
   for (let attempt = 0; attempt < 200; attempt++) {
     const snapshot = await h.rest.depth('BTCUSDT', 1_000);
     // The diff that carries the snapshot's last update arrives after the snapshot was taken.
-    await waitFor(() => (h.keeper.top('BTCUSDT', 1)?.updateId ?? -1) >= snapshot.lastUpdateId, `the book to reach update ${snapshot.lastUpdateId}`);
+    await waitFor(`the book to reach update ${snapshot.lastUpdateId}`, () => (h.keeper.top('BTCUSDT', 1)?.updateId ?? -1) >= snapshot.lastUpdateId);
     const view = h.keeper.top('BTCUSDT', 1_000);
     if (view === null || view.updateId !== snapshot.lastUpdateId) continue;
     assert.ok(snapshot.bids.length > 0 && snapshot.asks.length > 0);
@@ -80,25 +80,25 @@ async function bookEqualsExchange(h: Awaited<ReturnType<typeof harness>>): Promi
 for (const market of ['spot', 'usdm'] as const) {
   test(`live book (${market}) equals the simulator's own book; an injected depth gap is a recorded gap and a resync`, async (t) => {
     const h = await harness(t, market);
-    await waitFor(() => h.keeper.top('BTCUSDT', 5) !== null, 'the book to come in step');
+    await waitFor('the book to come in step', () => h.keeper.top('BTCUSDT', 5) !== null);
     const first = await bookEqualsExchange(h);
     assert.equal(await counter(h.metrics, 'tickflow_book_resyncs_total', { reason: 'start' }), 1);
     assert.equal(await counter(h.metrics, 'tickflow_book_sequence_breaks_total'), 0);
 
     const fetchedBefore = h.fetched.length;
     h.sim.faults.skipIds('BTCUSDT', 'depth@100ms', 1);
-    await waitFor(async () => (await counter(h.metrics, 'tickflow_book_sequence_breaks_total')) === 1, 'the book to see the break');
+    await waitFor('the book to see the break', async () => (await counter(h.metrics, 'tickflow_book_sequence_breaks_total')) === 1);
     const gaps = h.events.filter((e): e is GapEvent => e.type === 'gap');
     assert.equal(gaps.length, 1, 'the break is recorded once, as a depth gap');
     assert.equal(gaps[0]?.stream, 'depth');
     assert.ok((gaps[0]?.firstMissingId ?? 0) > first);
-    await waitFor(() => h.fetched.length > fetchedBefore && h.keeper.top('BTCUSDT', 1) !== null, 'the resync from a new snapshot');
+    await waitFor('the resync from a new snapshot', () => h.fetched.length > fetchedBefore && h.keeper.top('BTCUSDT', 1) !== null);
     // `sequence` when the book had applied a diff since its snapshot, `snapshot_mismatch` when the skipped diff was the first after it.
     const resyncs = (await counter(h.metrics, 'tickflow_book_resyncs_total')) - (await counter(h.metrics, 'tickflow_book_resyncs_total', { reason: 'start' }));
     assert.equal(resyncs, 1);
     await bookEqualsExchange(h);
 
-    await waitFor(() => h.events.some((e) => e.type === 'bookSnapshot'), 'a periodic top-N snapshot');
+    await waitFor('a periodic top-N snapshot', () => h.events.some((e) => e.type === 'bookSnapshot'));
     const snap = h.events.find((e) => e.type === 'bookSnapshot');
     assert.ok(snap?.type === 'bookSnapshot' && snap.depth === 20 && snap.bids.length === 20 && snap.asks.length === 20);
     assert.equal(h.events.filter((e) => e.type === 'depthSnapshot').length, h.fetched.length, 'every REST snapshot is published (depth_snapshots)');

@@ -4,7 +4,7 @@ import type { Delivery } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { ErrorCodes, TickflowError } from '../../src/core/errors.js';
 import { trade as tradeAt } from '../processors/support.js';
-import { waitFor } from '../sources/binance/wait.js';
+import { waitFor } from '../support/wait.js';
 
 const trade = (tradeId: number) => tradeAt(tradeId, 1_700_000_000_000 + tradeId, '42000.01', '0.5');
 
@@ -25,7 +25,7 @@ test('a handler failure a retry can fix is redelivered until the handler takes t
   );
   t.after(() => consumer.close());
   await bus.publish([trade(1), trade(2)]);
-  await waitFor(() => taken.length === 2, 'the batch after two retryable failures');
+  await waitFor('the batch after two retryable failures', () => taken.length === 2);
   assert.deepEqual(reports, [true, true]);
   assert.deepEqual(
     taken.map((d) => d.offset),
@@ -48,7 +48,7 @@ test('a handler failure retrying cannot fix stops the group: batch kept, bus dow
     },
   );
   await bus.publish([trade(1), trade(2)]);
-  await waitFor(() => !bus.writable(), 'the bus to report the failed group');
+  await waitFor('the bus to report the failed group', () => !bus.writable());
   assert.equal(calls, 1, 'not retried');
   assert.deepEqual(reports, [false]);
   const lag = await consumer.lag();

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { STORE_GROUP } from '../../src/store/writer.js';
 import { uniquePrefix } from '../support/kafka.js';
-import { waitFor } from '../support/pipeline.js';
 import { assertStoredExactlyEmitted, cluster, describeGroup, pause, privateKafka, privatePostgres, startRole, withDb } from '../support/roles.js';
+import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const OUTAGE_MS = 30_000;

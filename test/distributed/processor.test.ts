@@ -4,9 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { PROCESSOR_GROUP } from '../../src/processors/processor-role.js';
 import { sharedData } from '../support/data.js';
 import { uniquePrefix } from '../support/kafka.js';
-import { waitFor } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
 import { cluster, type Cluster, describeGroup, type RunningRole, startRole, withDb } from '../support/roles.js';
+import { waitFor } from '../support/wait.js';
 
 const TABLES = ['candles', 'trade_metrics', 'spread_metrics', 'whale_trades'] as const;
 // Two partitions put BTCUSDT and ETHUSDT on different ones (murmur2), so each partition holds one
@@ -23,7 +23,8 @@ async function fedCluster(t: TestContext, name: string, files: readonly string[]
   await Promise.all(
     files.map(async (file) => {
       const ingest = await startRole(t, 'ingest', on, ['--source', `replay:${file}`, '--speed', '0', ...BUS]);
-      await waitFor('the replay finished', async () => (await ingest.health()).components.source?.details?.finished === true, 120_000);
+      const source = async () => (await ingest.health()).components.source?.details;
+      await waitFor('the replay finished', async () => (await source())?.finished === true, { progress: async () => (await source())?.lastMessageAt });
       ingest.child.kill('SIGTERM');
       assert.equal(await ingest.exited, 0, ingest.stderr().slice(-2000));
     }),
@@ -56,7 +57,7 @@ async function progress(on: Cluster): Promise<string> {
 /** Waits until the run's rows reach as far into the input as the uninterrupted run's did. */
 async function caughtUp(on: Cluster, done: string, roles: readonly RunningRole[]): Promise<void> {
   try {
-    await waitFor('the processor through the whole input', async () => (await progress(on)) === done, 90_000);
+    await waitFor('the processor through the whole input', async () => (await progress(on)) === done, { progress: () => progress(on), limitMs: 90_000 });
   } catch (err) {
     const logs = roles.map((r) => r.stderr().split('\n').filter((l) => !l.includes('"level":30') || /assign|revoke|rebalance|join/i.test(l)).slice(-40).join('\n'));
     throw new Error(`${String(err)}\nreached ${await progress(on)}\nexpected ${done}\n${logs.join('\n-----\n')}`);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { uniquePrefix } from '../support/kafka.js';
-import { waitFor } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
 import { assertStoredExactlyEmitted, cluster, pause, startRole, withDb } from '../support/roles.js';
+import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { STORE_GROUP } from '../../src/store/writer.js';
 import { uniquePrefix } from '../support/kafka.js';
-import { waitFor } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
 import { assertStoredExactlyEmitted, cluster, describeGroup, type GroupPartition, pause, startRole } from '../support/roles.js';
+import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
 

@@ -8,8 +8,8 @@ import { compareCandles } from '../../src/pipeline/verify.js';
 import type { KlineRow } from '../../src/sources/binance/rest-parse.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { exitedWithin, spawnTickflow } from '../support/cli.js';
-import { waitFor, waitWhileProgressing } from '../support/pipeline.js';
 import { freshDatabase } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
 
 const MINUTE = 60_000;
 
@@ -38,14 +38,10 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
   // A small weight share: the first run stops at its per-minute budget in the middle of the trades, where it is killed.
   const first = spawnTickflow(args(0.03));
   t.after(() => first.child.kill('SIGKILL'));
-  await waitWhileProgressing(
-    'the trades task under way',
-    async () => {
+  await waitFor('the trades task under way', async () => {
       const c = await checkpoint('trade');
       return c !== undefined && c.next_id !== null && !c.done;
-    },
-    () => first.stderr().length,
-  );
+    }, { progress: async () => [await checkpoint('aggTrade'), await checkpoint('trade')] });
   first.child.kill('SIGKILL');
   assert.equal(await first.exited, 137);
   assert.equal((await checkpoint('aggTrade'))?.done, true);

@@ -6,8 +6,9 @@ import WebSocket from 'ws';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
 import {
-  emittedTotal, emittedTradeRanges, holes, type Ranges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir, waitFor, waitWhileProgressing,
+  emittedTradeRanges, holes, type Ranges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir,
 } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 const STREAMS = ['btcusdt@trade', 'btcusdt@aggTrade'] as const;
 
@@ -41,33 +42,28 @@ test('healing: 200 trades/s, connection dropped for ~10 s and ids skipped → ev
   const sim = pipeline.simulator!;
   const db = pipeline.db;
   const count = (stream: string) => sim.emitted()[stream]?.count ?? 0;
-  const progress = () => emittedTotal(sim.emitted());
+  const progress = () => count('btcusdt@trade');
 
-  await waitWhileProgressing('1,000 trades emitted', () => count('btcusdt@trade') >= 1_000, progress);
+  await waitFor('1,000 trades emitted', () => count('btcusdt@trade') >= 1_000, { progress });
   sim.faults.skipIds('BTCUSDT', 'trade', 50);
   sim.faults.skipIds('BTCUSDT', 'aggTrade', 70);
   const beforeCut = count('btcusdt@trade');
-  await waitWhileProgressing('the skipped ids passed', () => count('btcusdt@trade') >= beforeCut + 500, progress);
+  await waitFor('the skipped ids passed', () => count('btcusdt@trade') >= beforeCut + 500, { progress });
   // ~10 s without data: the connection is cut and the simulator sends nothing while the client reconnects.
   sim.faults.stall(10_000);
   sim.faults.dropConnections();
   const cut = sim.emitted()['btcusdt@trade']!.lastId!;
-  await waitWhileProgressing('trading resumed after the cut', () => (sim.emitted()['btcusdt@trade']?.lastId ?? 0) > cut + 2_000, progress);
+  await waitFor('trading resumed after the cut', () => (sim.emitted()['btcusdt@trade']?.lastId ?? 0) > cut + 2_000, { progress });
 
   // Every hole the simulator made is a gap row, and every gap row ends healed.
   const expectedGaps = () => {
     const emitted = emittedTradeRanges(sim.emitted());
     return STREAMS.flatMap((s) => holes(emitted.get(s) ?? []).map(([first, last]) => ({ stream: s.split('@')[1]!, first, last })));
   };
-  await waitWhileProgressing(
-    'every gap recorded and healed',
-    async () => {
+  await waitFor('every gap recorded and healed', async () => {
       const rows = await gapRows(db);
       return rows.length >= expectedGaps().length && rows.every((r) => r.status === 'healed');
-    },
-    // Progress is healing's own (rows appearing, statuses changing, ids fetched), not the market's.
-    async () => [await gapRows(db), pipeline.healer?.report().rows],
-  );
+    }, { progress: async () => [await gapRows(db), pipeline.healer?.report().rows] });
 
   // Freeze the market, then wait until the store holds the emitted span of both streams.
   const ranges = await storedEmittedSpan(sim, db);
@@ -111,14 +107,10 @@ async function storedEmittedSpan(sim: Simulator, db: Queryable): Promise<Map<str
   sim.faults.stall(600_000);
   const ranges = emittedTradeRanges(sim.emitted());
   const expected = new Map(STREAMS.map((s) => [s, span(ranges.get(s)!)]));
-  await waitWhileProgressing(
-    'the emitted span stored',
-    async () => {
+  await waitFor('the emitted span stored', async () => {
       const now = await storedTradeRanges(db);
       return STREAMS.every((s) => JSON.stringify(now.get(s)) === JSON.stringify(expected.get(s)));
-    },
-    async () => JSON.stringify([...(await storedTradeRanges(db)).entries()]),
-  );
+    }, { progress: async () => JSON.stringify([...(await storedTradeRanges(db)).entries()]) });
   return ranges;
 }
 
@@ -136,13 +128,14 @@ test('healing across a restart: gaps a stopped run left unhealed, and the ids se
     'heal.pollMs': 200,
   };
   const count = () => sim.emitted()['btcusdt@trade']?.count ?? 0;
-  const progress = () => emittedTotal(sim.emitted());
 
   const first = await startTestPipeline(t, { ...options, 'heal.enabled': false });
-  await waitWhileProgressing('300 trades emitted', () => count() >= 300, progress);
+  await waitFor('300 trades emitted', () => count() >= 300, { progress: count });
   sim.faults.skipIds('BTCUSDT', 'trade', 40);
   sim.faults.skipIds('BTCUSDT', 'aggTrade', 40);
-  await waitWhileProgressing('both skips recorded as gaps', async () => (await gapRows(first.pipeline.db)).length >= 2, progress);
+  // The gaps are recorded as the pipeline takes in the trades after the skips: its stored rows are the progress.
+  const storedTrades = async () => (await first.pipeline.db.query<{ n: number }>('SELECT count(*)::int AS n FROM trades'))[0]!.n;
+  await waitFor('both skips recorded as gaps', async () => (await gapRows(first.pipeline.db)).length >= 2, { progress: storedTrades });
   assert.ok((await gapRows(first.pipeline.db)).every((g) => g.status === null), 'healing off: the gaps stay pending');
   assert.equal(await first.stop(), 0);
   // The market goes on while nothing runs: the next start sees a restart gap as well.
@@ -151,14 +144,10 @@ test('healing across a restart: gaps a stopped run left unhealed, and the ids se
 
   const second = await startTestPipeline(t, options);
   const db = second.pipeline.db;
-  await waitWhileProgressing(
-    'the old gaps and the restart gaps healed',
-    async () => {
+  await waitFor('the old gaps and the restart gaps healed', async () => {
       const rows = await gapRows(db);
       return rows.length >= 4 && rows.every((r) => r.status === 'healed');
-    },
-    async () => [await gapRows(db), second.pipeline.healer?.report().rows, progress()],
-  );
+    }, { progress: async () => [await gapRows(db), second.pipeline.healer?.report().rows] });
   const ranges = await storedEmittedSpan(sim, db);
   assert.equal(await second.stop(), 0);
   await readEmbedded(dataDir, async (db) => {
@@ -202,20 +191,12 @@ test('healing a replay: with heal.replayRestBaseUrl, the trades cut out of a rec
     'heal.pollMs': 200,
   });
   await pipeline.drained;
-  await waitWhileProgressing(
-    'the replay gap healed',
-    async () => (await gapRows(pipeline.db)).some((g) => g.status !== null),
-    async () => [await gapRows(pipeline.db), pipeline.healer?.report()],
-  );
+  await waitFor('the replay gap healed', async () => (await gapRows(pipeline.db)).some((g) => g.status !== null), { progress: async () => [await gapRows(pipeline.db), pipeline.healer?.report()] });
   assert.deepEqual(await gapRows(pipeline.db), [{ stream: 'trade', first: 1_100, last: 1_129, status: 'healed', rows: 30 }]);
-  await waitWhileProgressing(
-    'the candles count the healed trades',
-    async () => {
+  await waitFor('the candles count the healed trades', async () => {
       const [c] = await pipeline.db.query<{ n: number }>("SELECT sum(trade_count)::float8 AS n FROM candles WHERE interval = '1m'");
       return c?.n === 200;
-    },
-    async () => (await pipeline.db.query("SELECT window_start::text, trade_count::float8 FROM candles WHERE interval = '1m'")),
-  );
+    }, { progress: async () => (await pipeline.db.query("SELECT window_start::text, trade_count::float8 FROM candles WHERE interval = '1m'")) });
   assert.deepEqual((await storedTradeRanges(pipeline.db)).get('btcusdt@trade'), [[1_000, 1_199]]);
   assert.equal(await stop(), 0);
 });
@@ -229,7 +210,8 @@ test('healing what REST no longer has: a gap below its history fails, one reachi
     'heal.pollMs': 200,
   });
   const sim = pipeline.simulator!;
-  await waitWhileProgressing('trades emitted', () => (sim.emitted()['btcusdt@trade']?.count ?? 0) >= 50, () => emittedTotal(sim.emitted()));
+  const emitted = () => sim.emitted()['btcusdt@trade']?.count ?? 0;
+  await waitFor('trades emitted', () => emitted() >= 50, { progress: emitted });
   const oldest = ((await (await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&fromId=0&limit=1`)).json()) as { id: number }[])[0]!.id;
   const gap = (first: number, last: number) =>
     pipeline.db.query(
@@ -242,7 +224,7 @@ test('healing what REST no longer has: a gap below its history fails, one reachi
     pipeline.db.query<{ first: number; status: string | null; rows: number | null; error: string | null }>(
       `SELECT first_missing_id::float8 AS first, heal_status AS status, heal_rows::float8 AS rows, heal_error AS error FROM gaps ORDER BY first_missing_id`,
     );
-  await waitWhileProgressing('both gaps finished', async () => (await rows()).every((r) => r.status !== null), rows);
+  await waitFor('both gaps finished', async () => (await rows()).every((r) => r.status !== null), { progress: rows });
   assert.deepEqual(await rows(), [
     { first: oldest - 1_000, status: 'failed', rows: 0, error: 'REST returned 0 of the 10 ids: the exchange no longer keeps the others' },
     { first: oldest - 5, status: 'partial', rows: 5, error: 'REST returned 5 of the 10 ids: the exchange no longer keeps the others' },

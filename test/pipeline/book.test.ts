@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sharedData } from '../support/data.js';
-import { startTestPipeline, tempDir, waitFor } from '../support/pipeline.js';
+import { startTestPipeline, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 interface BookBody {
   source: string;

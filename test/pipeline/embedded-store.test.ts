@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import pg from 'pg';
 import type { EmittedReport } from '../../src/simulator/index.js';
 import { spawnTickflow } from '../support/cli.js';
-import { emittedTradeRanges, readEmbedded, storedTradeRanges, tempDir, waitFor } from '../support/pipeline.js';
+import { emittedTradeRanges, readEmbedded, storedTradeRanges, tempDir } from '../support/pipeline.js';
 import { freePort } from '../store/fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 
@@ -53,7 +54,7 @@ test('a psql client holding LOCK TABLE trades for 60 s during a 2,000 msgs/s bur
   await sim(rest, '/sim/faults/stall', { ms: 600_000 });
   const emitted = (await sim(rest, '/sim/emitted')) as EmittedReport;
   const total = emittedTrades(emitted);
-  await waitFor(`all ${total} emitted trades stored`, async () => (await stored()) >= total, 300_000).catch((err: Error) => {
+  await waitFor(`all ${total} emitted trades stored`, async () => (await stored()) >= total, { progress: stored }).catch((err: Error) => {
     throw new Error(`${err.message} (${stored.last} stored)\n${run.stderr().split('\n').filter((l) => !l.includes('"level":20')).slice(-40).join('\n')}`);
   });
   await client.end();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readEmbedded, startTestPipeline, tempDir, waitFor } from '../support/pipeline.js';
+import { readEmbedded, startTestPipeline, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 /** The nine kline fields a candle must equal, as text (exact decimals compared numerically in SQL). */
 const NINE = ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trade_count', 'taker_buy_volume', 'taker_buy_quote_volume'];

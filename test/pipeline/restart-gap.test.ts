@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EmittedReport } from '../../src/simulator/index.js';
 import { type CliProcess, simRunArgs, spawnTickflow } from '../support/cli.js';
-import { readEmbedded, tempDir, waitFor } from '../support/pipeline.js';
+import { readEmbedded, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 const STREAMS = { 'btcusdt@trade': 'trade', 'btcusdt@aggTrade': 'aggTrade' } as const;
 
@@ -57,7 +58,7 @@ test('gaps across restarts: after kill -9 and after SIGTERM of tickflow run --so
   const dataDir = tempDir();
   const first = await startRun(dataDir);
   try {
-    await waitFor('300 trades stored', async () => (await tradesWritten(first.api)) >= 300, 120_000);
+    await waitFor('300 trades stored', async () => (await tradesWritten(first.api)) >= 300, { progress: () => tradesWritten(first.api) });
     first.run.child.kill('SIGKILL');
     await first.run.exited;
   } finally {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { kafkaBusConfig, uniquePrefix } from '../support/kafka.js';
-import { emittedTradeRanges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir, waitFor } from '../support/pipeline.js';
+import { emittedTradeRanges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 test('tickflow run --bus kafka: one process, durable transport through the real broker, every emitted trade stored once', async (t) => {
   const sim = await startSimulator({ symbols: ['BTCUSDT', 'ETHUSDT'], seed: 5, tradesPerSecond: 60 });

@@ -4,15 +4,15 @@ import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { spawnTickflow } from '../support/cli.js';
 import {
-  emittedTotal,
   emittedTradeRanges,
   holes,
+  leastEmitted,
   readEmbedded,
   startTestPipeline,
   storedTradeRanges,
   tempDir,
-  waitWhileProgressing,
 } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 
@@ -37,14 +37,10 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
   const api = (JSON.parse(await run.waitForLog(/dashboard and API listening/)) as { url: string }).url;
   await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/);
   const streams = SYMBOLS.flatMap((s) => ['trade', 'aggTrade', 'bookTicker', 'depth@100ms', 'kline_1m'].map((k) => `${s.toLowerCase()}@${k}`));
-  await waitWhileProgressing(
-    'every stream emitted, over 100 trade ids each',
-    () => {
+  await waitFor('every stream emitted, over 100 trade ids each', () => {
       const e = sim.emitted();
       return streams.every((k) => (e[k]?.frames ?? 0) > 0) && [...emittedTradeRanges(e).values()].every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 100);
-    },
-    () => emittedTotal(sim.emitted()),
-  );
+    }, { progress: () => leastEmitted(sim.emitted(), streams) });
   sim.faults.stall(600_000); // nothing more is sent (nor counted as emitted) from here on
   // Every frame sent must have been read by tickflow before SIGTERM: its received-messages counter
   // reaches the simulator's delivered frames (one connection, so nothing is still in flight).
@@ -53,7 +49,7 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
     const text = await (await fetch(`${api}/metrics`)).text();
     return [...text.matchAll(/^tickflow_messages_received_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
-  await waitWhileProgressing(`tickflow received all ${frames} frames`, async () => (await received()) >= frames, received);
+  await waitFor(`tickflow received all ${frames} frames`, async () => (await received()) >= frames, { progress: received });
   const emitted = sim.emitted();
   run.child.kill('SIGTERM');
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
@@ -111,22 +107,23 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
   });
   // Each fault waits for the simulator to show it took effect on what a subscribed client got:
   // a fault armed before tickflow subscribed (a slow start) would hit nobody and prove nothing.
-  const progress = () => emittedTotal(sim.emitted());
-  const holeCount = () => [...emittedTradeRanges(sim.emitted()).values()].reduce((n, r) => n + holes(r).length, 0);
   const tradeStreams = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@aggTrade`]);
-  await waitWhileProgressing('all four trade streams flowing', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 20), progress);
+  // Emission is what each wait below awaits: the faults show in what the simulator sends next.
+  const progress = () => leastEmitted(sim.emitted(), tradeStreams);
+  const holeCount = () => [...emittedTradeRanges(sim.emitted()).values()].reduce((n, r) => n + holes(r).length, 0);
+  await waitFor('all four trade streams flowing', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 20), { progress });
   const btcRanges = () => sim.emitted()['btcusdt@trade']!.ranges;
   const before = btcRanges().length;
   sim.faults.skipIds('BTCUSDT', 'trade', 5);
-  await waitWhileProgressing('trades delivered after the 5 skipped ids', () => btcRanges().length > before, progress);
+  await waitFor('trades delivered after the 5 skipped ids', () => btcRanges().length > before, { progress });
   let holesBefore = holeCount();
   sim.faults.malformed(3);
   // A later frame of the garbled frame's stream closes the hole it left; the three are consecutive.
-  await waitWhileProgressing('a hole left by the garbled frames', () => holeCount() > holesBefore, progress);
+  await waitFor('a hole left by the garbled frames', () => holeCount() > holesBefore, { progress });
   holesBefore = holeCount();
   const atDrop = progress();
   assert.ok(sim.faults.dropConnections() >= 1);
-  await waitWhileProgressing('trades flowing again after the drop', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 0) && progress() > atDrop + 200, progress);
+  await waitFor('trades flowing again after the drop', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 0) && progress() > atDrop + 200, { progress });
   sim.faults.stall(600_000);
   const emitted = sim.emitted();
   const expected = emittedTradeRanges(emitted);
@@ -139,14 +136,10 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
     return row!;
   };
   const total = [...expected.values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
-  await waitWhileProgressing(
-    `all ${total} delivered trades stored and ${holesExpected} gap rows`,
-    async () => {
+  await waitFor(`all ${total} delivered trades stored and ${holesExpected} gap rows`, async () => {
       const n = await storedNow();
       return n.trades >= total && n.gaps >= holesExpected;
-    },
-    storedNow,
-  );
+    }, { progress: storedNow });
   assert.equal(await stop(), 0);
 
   await readEmbedded(dataDir, async (db) => {

@@ -9,9 +9,9 @@ import { openDatabase } from '../../src/store/open.js';
 import { spawnTickflow } from '../support/cli.js';
 import { REPO_ROOT } from '../support/data.js';
 import { privateBroker } from '../support/kafka.js';
-import { waitFor } from '../support/pipeline.js';
 import { tlsPostgres } from '../support/postgres.js';
 import { assertNoSecrets, secretFile, TEST_SECRETS } from '../support/secrets.js';
+import { waitFor } from '../support/wait.js';
 
 const USER = 'tickflow-e2e';
 
@@ -52,7 +52,7 @@ test('tickflow run --bus kafka over SASL_SSL/SCRAM-SHA-512 into PostgreSQL with 
   const stored = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM trades'))[0]?.n ?? 0;
   await waitFor('trades stored through Kafka', async () => (await stored()) > 0, 60_000);
   const first = await stored();
-  await waitFor('more trades stored', async () => (await stored()) > first, 60_000);
+  await waitFor('more trades stored', async () => (await stored()) > first, { progress: stored });
 
   const auth = { headers: { authorization: `Bearer ${TEST_SECRETS.apiToken}` } };
   const health = await (await fetch(`${api}/health`)).text();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { simRunArgs, spawnTickflow } from '../support/cli.js';
-import { readEmbedded, storedTradeRanges, tempDir, waitFor } from '../support/pipeline.js';
+import { readEmbedded, storedTradeRanges, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 /** `tickflow run --source sim` on `dataDir` until it stored `rows` more trades, then SIGTERM. */
 async function runSimUntilStored(dataDir: string, rows: number): Promise<void> {
@@ -12,7 +13,7 @@ async function runSimUntilStored(dataDir: string, rows: number): Promise<void> {
       const text = await (await fetch(`${url}/metrics`)).text();
       return Number(/^tickflow_rows_written_total\{table="trades"\} (\d+)/m.exec(text)?.[1] ?? 0);
     };
-    await waitFor(`${rows} trades stored`, async () => (await written()) >= rows, 120_000);
+    await waitFor(`${rows} trades stored`, async () => (await written()) >= rows, { progress: written });
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.stderr().slice(-2000));
   } finally {

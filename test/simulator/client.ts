@@ -1,6 +1,7 @@
 import type { TestContext } from 'node:test';
 import WebSocket, { type ClientOptions } from 'ws';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { waitFor } from '../support/wait.js';
 
 /** Starts a simulator that the test stops. */
 export async function simulator(t: TestContext, options: Partial<SimulatorOptions> = {}): Promise<Simulator> {
@@ -15,20 +16,13 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly pings: string[] = [];
   private readonly ws: WebSocket;
-  private waiters: (() => void)[] = [];
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
-    ws.on('message', (data) => {
-      this.frames.push(String(data));
-      this.wake();
-    });
+    ws.on('message', (data) => this.frames.push(String(data)));
     ws.on('ping', (payload) => this.pings.push(String(payload)));
     this.closed = new Promise((resolve) => {
-      ws.on('close', (code, reason) => {
-        resolve({ code, reason: String(reason) });
-        this.wake();
-      });
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }));
     });
   }
 
@@ -72,20 +66,9 @@ export class TestClient {
     await this.until(() => (this.frames.length >= count ? true : undefined), `${count} frames`, timeoutMs);
   }
 
-  async until<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = probe();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  /** waitFor (test/support/wait.ts) polling this client's frames every 10 ms. */
+  until<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+    return waitFor(what, probe, { limitMs: timeoutMs, everyMs: 10 }) as Promise<NonNullable<T>>;
   }
 
   close(): void {
@@ -94,12 +77,6 @@ export class TestClient {
 
   terminate(): void {
     this.ws.terminate();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 }
 

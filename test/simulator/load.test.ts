@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { exitedWithin, spawnTickflow } from '../support/cli.js';
-import { simulator, sleep } from './client.js';
+import { waitFor } from '../support/wait.js';
+import { simulator } from './client.js';
 
 const ALL = 'btcusdt@trade/btcusdt@aggTrade/btcusdt@bookTicker/btcusdt@depth@100ms/ethusdt@trade/ethusdt@aggTrade/ethusdt@bookTicker/ethusdt@depth@100ms';
 
@@ -15,27 +16,16 @@ async function counting(url: string): Promise<{ frames: () => number; ws: WebSoc
   return { frames: () => n, ws };
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 test('asked for more than the machine can play, the simulator slows the market down and still answers upgrades, REST, faults and emitted()', { timeout: 180_000 }, async (t) => {
   // A million trades per second per symbol is beyond any machine: the market falls behind the clock.
   const sim = await simulator(t, { tradesPerSecond: 1_000_000, bookTickersPerSecond: 1_000_000 });
   const first = await counting(`${sim.wsBaseUrl}/stream?streams=${ALL}`);
   t.after(() => first.ws.terminate());
-  await until(async () => (sim.stats().marketSlowedDownMs > 0 ? true : undefined), 'the market to be slowed down');
-  assert.ok(first.frames() > 0, 'frames flow while overloaded');
+  await waitFor('the market slowed down, and frames flowing while overloaded', () => sim.stats().marketSlowedDownMs > 0 && first.frames() > 0, 60_000);
 
   const second = await counting(`${sim.wsBaseUrl}/ws/btcusdt@trade`);
   t.after(() => second.ws.terminate());
-  await until(async () => (second.frames() > 0 ? true : undefined), 'frames on a connection opened under load');
+  await waitFor('frames on a connection opened under load', () => second.frames() > 0, 60_000);
 
   const depth = await fetch(`${sim.restBaseUrl}/api/v3/depth?symbol=BTCUSDT&limit=5`);
   assert.equal(depth.status, 200);
@@ -53,12 +43,12 @@ test('asked for more than the machine can play, the simulator slows the market d
 test('tickflow simulate under full load exits on SIGTERM with its clients connected', { timeout: 180_000 }, async (t) => {
   const cli = spawnTickflow(['simulate', '--listen-port', '0', '--symbols', 'BTCUSDT,ETHUSDT', '--trades-per-second', '1000000', '--set', 'simulator.bookTickersPerSecond=1000000']);
   t.after(() => cli.child.kill('SIGKILL'));
-  const wsBaseUrl = await until(async () => /WebSocket\s+(ws:\/\/\S+?)\/stream/.exec(cli.stdout())?.[1], 'the simulator to listen');
+  const wsBaseUrl = await waitFor('the simulator to listen', () => /WebSocket\s+(ws:\/\/\S+?)\/stream/.exec(cli.stdout())?.[1], 60_000);
   const clients = [await counting(`${wsBaseUrl}/stream?streams=${ALL}`), await counting(`${wsBaseUrl}/stream?streams=${ALL}`)];
   t.after(() => {
     for (const c of clients) c.ws.terminate();
   });
-  await until(async () => (clients.every((c) => c.frames() > 1_000) ? true : undefined), 'both clients to receive frames');
+  await waitFor('both clients to receive frames', () => clients.every((c) => c.frames() > 1_000), { progress: () => Math.min(...clients.map((c) => c.frames())) });
   cli.child.kill('SIGTERM');
   assert.equal(await exitedWithin(cli, 60_000), 0, cli.stderr());
 });

@@ -12,7 +12,8 @@ import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import type { Database } from '../../src/store/database.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
-import { DATABASE_KINDS, eventually, freePort, openMigrated, recordedEvents } from './fixtures.js';
+import { DATABASE_KINDS, freePort, openMigrated, recordedEvents } from './fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 const logger = silentLogger();
 const KINDS = DATABASE_KINDS;
@@ -167,7 +168,7 @@ for (const kind of KINDS) {
     assert.equal(bySize.commits.length, 0);
 
     await bySize.bus.publish(syntheticTrades(2, 4));
-    await eventually(() => bySize.commits.length === 1, 'the size-triggered commit');
+    await waitFor('the size-triggered commit', () => bySize.commits.length === 1);
     assert.equal(bySize.commits[0]!.tradesStored, 5);
     assert.equal(bySize.commits[0]!.deliveries.at(-1)!.offset, 4n);
     await bySize.writer.close();
@@ -175,7 +176,7 @@ for (const kind of KINDS) {
 
     const byTime = await startWriter(t, db, { batchRows: 1_000, batchMs: 50 });
     await byTime.bus.publish(syntheticTrades(2, 6));
-    await eventually(() => byTime.commits.length === 1, 'the time-triggered commit');
+    await waitFor('the time-triggered commit', () => byTime.commits.length === 1);
     assert.equal(byTime.commits[0]!.tradesStored, 7);
     assert.equal(await count(db, 'trades'), 7);
   });
@@ -191,7 +192,7 @@ for (const kind of KINDS) {
     // A record whose values cannot even be encoded (no raw text) is set aside the same way.
     const malformed = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: '', receivedAt: 1_723_161_255_001 } as unknown as DeadLetterEvent;
     await bus.publish([...trades, malformed]);
-    await eventually(() => commits.length === 1, 'the commit of the batch');
+    await waitFor('the commit of the batch', () => commits.length === 1);
 
     assert.equal(await count(db, 'trades'), 8);
     const letters = await db.query<{ origin: string; reason: string; detail: string; raw: string }>(
@@ -256,7 +257,7 @@ for (const kind of KINDS) {
     const { bus, writer, commits, health } = await startWriter(t, db, { batchRows: 5, batchMs: 3_600_000 });
     await db.query('DROP TABLE trades');
     await bus.publish(syntheticTrades(5));
-    await eventually(async () => (await health.evaluate()).components.store?.state === 'down', 'store health red');
+    await waitFor('store health red', async () => (await health.evaluate()).components.store?.state === 'down');
     const reason = (await health.evaluate()).components.store?.reason ?? '';
     assert.match(reason, /relation "trades" does not exist/);
     assert.match(reason, /Restore it from a backup.*restart tickflow/);
@@ -282,7 +283,7 @@ test('postgres: while the server is unreachable the writer retries, commits noth
 
   // Refused: nothing listens on the relay port yet.
   await bus.publish(syntheticTrades(5));
-  await eventually(() => writer.stats().retries >= 2, 'retries against a closed port');
+  await waitFor('retries against a closed port', () => writer.stats().retries >= 2);
   assert.equal(commits.length, 0);
   const down = await health.evaluate();
   assert.equal(down.components.store?.state, 'down');
@@ -290,7 +291,7 @@ test('postgres: while the server is unreachable the writer retries, commits noth
   await bus.publish(syntheticTrades(3, 6));
 
   await relay.up();
-  await eventually(() => commits.length >= 1, 'the commit after the server came back');
+  await waitFor('the commit after the server came back', () => commits.length >= 1);
   await writer.flush();
   assert.equal(await count(direct, 'trades'), 8);
   assert.equal((await health.evaluate()).components.store?.state, 'up');
@@ -300,10 +301,10 @@ test('postgres: while the server is unreachable the writer retries, commits noth
   const retriesBefore = writer.stats().retries;
   const committedBefore = commits.length;
   await bus.publish(syntheticTrades(5, 9));
-  await eventually(() => writer.stats().retries > retriesBefore, 'retries after the connection was cut');
+  await waitFor('retries after the connection was cut', () => writer.stats().retries > retriesBefore);
   assert.equal(commits.length, committedBefore);
   await relay.up();
-  await eventually(() => commits.length > committedBefore, 'the commit after the connection came back');
+  await waitFor('the commit after the connection came back', () => commits.length > committedBefore);
   assert.equal(await count(direct, 'trades'), 13);
   const offsets = commits.flatMap((c) => c.deliveries.map((d) => d.offset));
   assert.equal(offsets.at(-1), 12n);

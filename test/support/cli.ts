@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './data.js';
+import { waitFor } from './wait.js';
 
 export interface CliProcess {
   readonly child: ChildProcess;
@@ -14,7 +15,8 @@ export interface CliProcess {
    * Resolves when a stderr line matches. Rejects when the process exits first, or when it made no
    * progress for `idleMs` (default 60 s): no new stderr output and no CPU time used by it or its
    * child processes (initdb, the embedded PostgreSQL). A busy machine is slow, not stuck; a start
-   * that takes minutes while it still computes is no failure, a silent idle process is.
+   * that takes minutes while it still computes is no failure, a silent idle process is. A process
+   * that keeps working without ever logging the line fails at waitFor's `maxMs`.
    */
   waitForLog(pattern: RegExp, idleMs?: number): Promise<string>;
 }
@@ -56,20 +58,17 @@ export function spawnProcess(command: string, args: readonly string[], env: Reco
     stdout: () => out,
     exited,
     waitForLog: async (pattern, idleMs = 60_000) => {
-      let seen = '';
-      let lastProgress = Date.now();
-      for (;;) {
-        const line = match(pattern);
-        if (line !== undefined) return line;
-        if (!running) throw new Error(`process exited before logging ${pattern}:\n${err.slice(-3000)}`);
-        const now = `${err.length}:${treeCpuTicks(child.pid)}`;
-        if (now !== seen) {
-          seen = now;
-          lastProgress = Date.now();
-        } else if (Date.now() - lastProgress > idleMs) {
-          throw new Error(`no log line matching ${pattern}, and no output nor CPU use for ${idleMs} ms:\n${err.slice(-3000)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+      try {
+        return await waitFor(
+          `a log line matching ${pattern}`,
+          () => {
+            if (running) return match(pattern);
+            throw new Error(`process exited before logging ${pattern}`);
+          },
+          { progress: () => `${err.length}:${treeCpuTicks(child.pid)}`, limitMs: idleMs, everyMs: 200 },
+        );
+      } catch (cause) {
+        throw new Error(`${(cause as Error).message}; stderr:\n${err.slice(-3000)}`, { cause });
       }
     },
   };

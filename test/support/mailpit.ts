@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { REPO_ROOT } from './data.js';
 import { freePort } from './kafka.js';
-import { tempDir, waitFor } from './pipeline.js';
+import { tempDir } from './pipeline.js';
+import { waitFor } from './wait.js';
 
 /** A message as Mailpit's HTTP API returns it (GET /api/v1/message/{ID}). */
 export interface MailpitMessage {

@@ -10,6 +10,7 @@ import { startRun, type RunningPipeline } from '../../src/pipeline/run.js';
 import type { EmittedReport } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
 import { openDatabase } from '../../src/store/open.js';
+import { waitFor } from './wait.js';
 
 const config = () => loadConfig({ env: {} });
 
@@ -102,40 +103,20 @@ export function emittedTradeRanges(report: EmittedReport): Map<string, Ranges> {
   return out;
 }
 
-export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+// test/pipeline/alerts.test.ts still imports these two from here; every other test imports waitFor
+// from ./wait.js, the one helper both are.
+export { waitFor } from './wait.js';
+
+/** waitFor with `progress` (see WaitOptions.progress: it must measure the awaited work itself). */
+export function waitWhileProgressing(what: string, done: () => boolean | Promise<boolean>, progress: () => unknown, idleMs = 60_000): Promise<true> {
+  return waitFor(what, done, { progress, limitMs: idleMs });
 }
 
 /**
- * Waits until `done()` holds. Fails only when `progress()` — any value that changes while the work
- * advances (ids emitted, rows stored) — stayed the same for `idleMs`: on a busy machine everything
- * is slow, so a wall-clock deadline would fail a run that is merely late.
+ * Ids (trade, aggTrade, depth) plus frames that the least advanced of `streams` delivered: a
+ * progress measure (WaitOptions.progress) for a wait on all of them, which stands still — and so
+ * fails the wait — when one of them stops, however busily the others go on.
  */
-export async function waitWhileProgressing(
-  what: string,
-  done: () => boolean | Promise<boolean>,
-  progress: () => unknown,
-  idleMs = 60_000,
-): Promise<void> {
-  let seen = JSON.stringify(await progress());
-  let lastProgress = Date.now();
-  while (!(await done())) {
-    const now = JSON.stringify(await progress());
-    if (now !== seen) {
-      seen = now;
-      lastProgress = Date.now();
-    } else if (Date.now() - lastProgress > idleMs) {
-      throw new Error(`waiting for ${what}: nothing advanced for ${idleMs} ms (last progress ${now})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Ids (trade, aggTrade, depth) and frames the simulator delivered in all, a measure of its progress. */
-export function emittedTotal(report: EmittedReport): number {
-  return Object.values(report).reduce((n, s) => n + s.count + s.frames, 0);
+export function leastEmitted(report: EmittedReport, streams: readonly string[]): number {
+  return Math.min(...streams.map((k) => (report[k]?.count ?? 0) + (report[k]?.frames ?? 0)));
 }

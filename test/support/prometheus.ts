@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { waitFor } from './wait.js';
 
 /**
  * A real Prometheus server (the binary installed by scripts/services/prometheus.sh) scraping the
@@ -115,16 +116,13 @@ function handle(proc: ChildProcess, url: string, dir: string): PrometheusServer 
       return body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError }));
     },
     async waitFor(promql, accept, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
       let last: PromSample[] = [];
-      while (Date.now() < deadline) {
-        last = await server.query(promql);
-        if (accept(last)) return last;
-        await new Promise((r) => setTimeout(r, 250));
+      try {
+        await waitFor(`${promql} to match`, async () => accept((last = await server.query(promql))), { limitMs: timeoutMs, everyMs: 250 });
+        return last;
+      } catch (cause) {
+        throw new Error(`${(cause as Error).message}; last result ${JSON.stringify(last)}; targets ${JSON.stringify(await server.targets())}`, { cause });
       }
-      throw new Error(
-        `${promql} never matched within ${timeoutMs} ms; last result ${JSON.stringify(last)}; targets ${JSON.stringify(await server.targets())}`,
-      );
     },
     async close() {
       await stop(proc);
@@ -135,16 +133,11 @@ function handle(proc: ChildProcess, url: string, dir: string): PrometheusServer 
 }
 
 async function waitReady(proc: ChildProcess, url: string): Promise<boolean> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && proc.exitCode === null) {
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
+  const ready = async () => {
+    if (proc.exitCode !== null) return 'exited';
+    return (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true && 'ready';
+  };
+  return (await waitFor('Prometheus ready', ready, { limitMs: 30_000, everyMs: 100 }).catch(() => 'timed out')) === 'ready';
 }
 
 async function stop(proc: ChildProcess): Promise<void> {

@@ -15,6 +15,7 @@ import { type CliProcess, spawnTickflow } from './cli.js';
 import { REPO_ROOT } from './data.js';
 import { kafkaBrokers, kafkaTool } from './kafka.js';
 import { emittedTradeRanges, type Ranges, storedTradeRanges } from './pipeline.js';
+import { waitFor } from './wait.js';
 
 export type RoleName = 'ingest' | 'store' | 'process' | 'serve';
 
@@ -186,20 +187,21 @@ async function deleteTopics(brokers: readonly string[], prefix: string): Promise
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits (up to `limitMs`) until the database's trade id ranges equal what the simulator emitted,
- * then asserts exactly that and no duplicate ids: every produced event stored exactly once.
+ * Waits until the database's trade id ranges equal what the simulator emitted — failing when the
+ * stored ranges stood still for `idleMs`, however long the store takes while it advances — then
+ * asserts exactly that and no duplicate ids: every produced event stored exactly once.
  */
-export async function assertStoredExactlyEmitted(dbUrl: string, emitted: EmittedReport, limitMs = 60_000): Promise<void> {
+export async function assertStoredExactlyEmitted(dbUrl: string, emitted: EmittedReport, idleMs = 60_000): Promise<void> {
   const expected = emittedTradeRanges(emitted);
   assert.ok(expected.size > 0, 'the simulator emitted trades');
   for (const [stream, ranges] of expected) assert.ok(ranges.length > 0 && ranges[0]![1] - ranges[0]![0] > 50, `${stream} emitted enough to be meaningful`);
-  const deadline = Date.now() + limitMs;
   let stored = new Map<string, Ranges>();
-  for (;;) {
+  const storedNow = async () => {
     stored = await withDb(dbUrl, storedTradeRanges).catch(() => stored);
-    if (isDeepStrictEqual(stored, expected) || Date.now() > deadline) break;
-    await pause(500);
-  }
+    return isDeepStrictEqual(stored, expected);
+  };
+  // A wait that ends without them equal falls through to the assertions, which show the difference.
+  await waitFor('the stored trade ids to equal the emitted ones', storedNow, { progress: () => [...stored], limitMs: idleMs, everyMs: 500 }).catch(() => false);
   for (const [stream, ranges] of expected) assert.deepEqual(stored.get(stream), ranges, `${stream}: stored id ranges equal the emitted ones`);
   assert.deepEqual([...stored.keys()].sort(), [...expected.keys()].sort());
   assert.equal(await withDb(dbUrl, duplicateTrades), 0, 'no trade stored twice');

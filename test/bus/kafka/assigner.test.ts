@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Delivery } from '../../../src/bus/bus.js';
 import { subscriptionAwareAssigner } from '../../../src/bus/kafka/assigner.js';
-import { startBus, trade, tradeIds, waitUntil } from './helpers.js';
+import { startBus, trade, tradeIds } from './helpers.js';
+import { waitFor } from '../../support/wait.js';
 
 type Metadata = Parameters<typeof subscriptionAwareAssigner>[3];
 
@@ -35,7 +36,7 @@ test('two deployments sharing a group name on one broker both consume everything
   const ids = Array.from({ length: 30 }, (_, i) => i + 1);
   await one.bus.publish(ids.map((id) => trade(`S${id % 7}USDT`, id)));
   await two.bus.publish(ids.map((id) => trade(`S${id % 5}USDT`, 1000 + id)));
-  await waitUntil(() => seen.one.length >= 30 && seen.two.length >= 30, 'both deployments consume their topics');
+  await waitFor('both deployments consume their topics', () => seen.one.length >= 30 && seen.two.length >= 30);
   assert.deepEqual([...new Set(tradeIds(seen.one))].sort((a, b) => a - b), ids);
   assert.deepEqual([...new Set(tradeIds(seen.two))].sort((a, b) => a - b), ids.map((i) => 1000 + i));
 });

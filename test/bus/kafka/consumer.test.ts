@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { BusConsumer, Delivery } from '../../../src/bus/bus.js';
 import type { DeadLetterEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
-import { startBus, trade, tradeIds, waitUntil } from './helpers.js';
+import { startBus, trade, tradeIds } from './helpers.js';
+import { waitFor } from '../../support/wait.js';
 
 /** Twenty keys, so that every one of the three partitions gets some. */
 const SYMBOLS = Array.from({ length: 20 }, (_, i) => `C${i}USDT`);
@@ -17,7 +18,7 @@ test('a restarted consumer resumes from the committed offsets: nothing lost, onl
   let consumer: BusConsumer = await bus.subscribe({ group: 'writer', topics: ['trades'], fromBeginning: true }, {
     onDeliveries: async (batch) => void first.push(...batch),
   });
-  await waitUntil(() => first.length === 60, 'first 60 deliveries');
+  await waitFor('first 60 deliveries', () => first.length === 60);
   // Commit all but the last delivery of each partition: those two-or-so must come again.
   const uncommitted = new Map<number, Delivery>();
   for (const d of first) if ((uncommitted.get(d.partition)?.offset ?? -1n) < d.offset) uncommitted.set(d.partition, d);
@@ -33,7 +34,7 @@ test('a restarted consumer resumes from the committed offsets: nothing lost, onl
   });
   t.after(() => consumer.close());
   const expected = [...[...lastOnes].map((d) => (d.event as { tradeId: number }).tradeId), ...range(61, 90)].sort((a, b) => a - b);
-  await waitUntil(() => second.length >= expected.length, 'redelivery after restart');
+  await waitFor('redelivery after restart', () => second.length >= expected.length);
   assert.deepEqual(tradeIds(second), expected);
   await consumer.commit(second);
   const lag = await consumer.lag();
@@ -61,25 +62,25 @@ test('two members of a group split the partitions, and a leaving member hands it
     },
   });
   a = await bus.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('a', () => a));
-  await waitUntil(() => owned.a.size === 3, 'a owns all three partitions');
+  await waitFor('a owns all three partitions', () => owned.a.size === 3);
   const busB = await newBus();
   let b: BusConsumer | undefined;
   b = await busB.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('b', () => b));
   t.after(() => b?.close());
-  await waitUntil(() => owned.a.size + owned.b.size === 3 && owned.a.size > 0 && owned.b.size > 0, 'a and b share the partitions');
+  await waitFor('a and b share the partitions', () => owned.a.size + owned.b.size === 3 && owned.a.size > 0 && owned.b.size > 0);
   assert.deepEqual(new Set([...owned.a, ...owned.b]), new Set([0, 1, 2]));
 
   await bus.publish(range(1, 60).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
-  await waitUntil(() => seen.a.length + seen.b.length >= 60, 'both members consume');
+  await waitFor('both members consume', () => seen.a.length + seen.b.length >= 60);
   assert.ok(seen.a.every((d) => owned.a.has(d.partition)) && seen.b.every((d) => owned.b.has(d.partition)));
   assert.ok(seen.a.length > 0 && seen.b.length > 0, `both members received records: a=${seen.a.length} [${[...owned.a]}] b=${seen.b.length} [${[...owned.b]}]`);
 
   const revokesBefore = revoked.length;
   await a.close();
   assert.ok(revoked.length > revokesBefore, 'a was told before its partitions went');
-  await waitUntil(() => owned.b.size === 3, 'b takes over every partition');
+  await waitFor('b takes over every partition', () => owned.b.size === 3);
   await bus.publish(range(61, 90).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
-  await waitUntil(() => new Set(tradeIds([...seen.a, ...seen.b])).size === 90, 'all 90 trades consumed');
+  await waitFor('all 90 trades consumed', () => new Set(tradeIds([...seen.a, ...seen.b])).size === 90);
   // Everything was committed as it was handled, so the hand-over repeats nothing.
   assert.deepEqual(tradeIds([...seen.a, ...seen.b]), range(1, 90));
 });
@@ -109,7 +110,7 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
     onDeliveries: async (batch) => void letters.push(...batch),
   });
   t.after(() => dlq.close());
-  await waitUntil(() => trades.length === 2 && letters.length === 1, 'both trades and one dead letter');
+  await waitFor('both trades and one dead letter', () => trades.length === 2 && letters.length === 1);
   assert.deepEqual(tradeIds(trades), [1, 2]);
   const letter = letters[0]!.event as DeadLetterEvent;
   assert.equal(letter.type, 'deadLetter');

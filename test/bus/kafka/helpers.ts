@@ -50,15 +50,6 @@ export function trade(symbol: string, tradeId: number): TradeEvent {
   };
 }
 
-/** Polls until `done()` holds; fails the test (instead of hanging) after `limitMs`. */
-export async function waitUntil(done: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export function tradeIds(deliveries: readonly Delivery[]): number[] {
   return deliveries.map((d) => (d.event as TradeEvent).tradeId).sort((a, b) => a - b);
 }

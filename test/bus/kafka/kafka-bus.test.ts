@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { Delivery } from '../../../src/bus/bus.js';
 import { instrumentKey, type TradeEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
-import { startBus, trade, waitUntil } from './helpers.js';
+import { startBus, trade } from './helpers.js';
+import { waitFor } from '../../support/wait.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT', 'LINKUSDT', 'AVAXUSDT'];
@@ -19,7 +20,7 @@ test('published events come back in partition order with their key, exact JSON a
   await bus.publish(events);
   assert.equal((await metrics.eventsProduced.get()).values.find((v) => v.labels.topic === config.topics.trades)?.value, events.length);
 
-  await waitUntil(() => received.length >= events.length, 'all deliveries');
+  await waitFor('all deliveries', () => received.length >= events.length);
   assert.equal(received.length, events.length);
   for (const d of received) {
     assert.equal(d.topic, 'trades');

@@ -5,7 +5,8 @@ import { KafkaBus } from '../../../src/bus/kafka/index.js';
 import { silentLogger } from '../../../src/ops/logger.js';
 import { createMetrics } from '../../../src/ops/metrics.js';
 import { kafkaBusConfig, privateBroker, uniquePrefix } from '../../support/kafka.js';
-import { trade, tradeIds, waitUntil } from './helpers.js';
+import { trade, tradeIds } from './helpers.js';
+import { waitFor } from '../../support/wait.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -20,7 +21,7 @@ test('publish during a broker outage waits, retries and completes once the broke
   await broker.stop();
   let acked = false;
   const during = bus.publish(range(11, 20).map((id) => trade(`S${id % 4}USDT`, id))).then(() => (acked = true));
-  await waitUntil(() => !bus.writable(), 'the bus to report it cannot write', 60_000);
+  await waitFor('the bus to report it cannot write', () => !bus.writable(), 60_000);
   assert.equal(acked, false, 'not acknowledged while the broker is down');
 
   await broker.start();
@@ -32,7 +33,7 @@ test('publish during a broker outage waits, retries and completes once the broke
     onDeliveries: async (batch) => void received.push(...batch),
   });
   t.after(() => consumer.close());
-  await waitUntil(() => received.length >= 20, 'all 20 trades');
+  await waitFor('all 20 trades', () => received.length >= 20);
   assert.deepEqual(tradeIds(received), range(1, 20));
   // Before the private broker goes (t.after runs in registration order).
   await consumer.close();

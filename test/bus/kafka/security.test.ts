@@ -13,7 +13,8 @@ import { registerSecret } from '../../../src/ops/redact.js';
 import { REPO_ROOT } from '../../support/data.js';
 import { kafkaBusConfig, privateBroker, type SecureBroker, uniquePrefix } from '../../support/kafka.js';
 import { assertNoSecrets, secretFile, TEST_SECRETS } from '../../support/secrets.js';
-import { trade, tradeIds, waitUntil } from './helpers.js';
+import { trade, tradeIds } from './helpers.js';
+import { waitFor } from '../../support/wait.js';
 
 // One private broker with a SASL_SSL listener (SCRAM, self-signed CA) for the whole file: the
 // shared broker is left alone. Started by scripts/services/kafka.sh like every other broker.
@@ -70,7 +71,7 @@ for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const) {
     t.after(() => consumer.close());
     const events = [1, 2, 3, 4, 5].map((id) => trade(id % 2 ? 'BTCUSDT' : 'ETHUSDT', id));
     await bus.publish(events);
-    await waitUntil(() => received.length >= events.length, 'deliveries over SASL_SSL');
+    await waitFor('deliveries over SASL_SSL', () => received.length >= events.length);
     assert.deepEqual(tradeIds(received), [1, 2, 3, 4, 5]);
     const lag = await consumer.lag();
     assert.ok(lag.length > 0, 'the lag probe reads end offsets through the secure listener');
@@ -89,7 +90,7 @@ test('a wrong password is refused at start-up with TF_BUS_AUTH, not retried: one
     return true;
   });
   // The broker writes its log line as it closes the connection: wait for it rather than guess.
-  await waitUntil(() => countFailedLogins() > loginsBefore, 'the broker to log the rejected login', 10_000);
+  await waitFor('the broker to log the rejected login', () => countFailedLogins() > loginsBefore, 10_000);
   assert.equal(countFailedLogins() - loginsBefore, 1, 'the client tried once, not in a loop');
 });
 

@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import { startSimulator } from '../../../src/simulator/index.js';
 import { spawnTickflow } from '../../support/cli.js';
 import { startKinesalite, TEST_CREDENTIALS } from '../../support/kinesis.js';
-import { emittedTotal, emittedTradeRanges, readEmbedded, storedTradeRanges, tempDir, waitWhileProgressing } from '../../support/pipeline.js';
+import { leastEmitted, emittedTradeRanges, readEmbedded, storedTradeRanges, tempDir } from '../../support/pipeline.js';
+import { waitFor } from '../../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
+const TRADE_STREAMS = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@aggTrade`]);
 
 test('bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simulator emitted through the stream, with the store group\'s per-shard checkpoints in PostgreSQL at the last record', async (t) => {
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 5, tradesPerSecond: 100, bookTickersPerSecond: 20 });
@@ -23,28 +25,24 @@ test('bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simula
   );
   t.after(() => run.child.kill('SIGKILL'));
   const api = (JSON.parse(await run.waitForLog(/dashboard and API listening/)) as { url: string }).url;
-  await waitWhileProgressing(
-    'over 100 ids per trade stream emitted',
-    () => {
+  await waitFor('over 100 ids per trade stream emitted', () => {
       const ranges = [...emittedTradeRanges(sim.emitted()).values()];
       return ranges.length === 4 && ranges.every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 100);
-    },
-    () => emittedTotal(sim.emitted()),
-  );
+    }, { progress: () => leastEmitted(sim.emitted(), TRADE_STREAMS) });
   sim.faults.stall(600_000);
   const frames = Object.values(sim.emitted()).reduce((n, s) => n + s.frames, 0);
   const received = async () => {
     const text = await (await fetch(`${api}/metrics`)).text();
     return [...text.matchAll(/^tickflow_messages_received_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
-  await waitWhileProgressing(`tickflow received all ${frames} frames`, async () => (await received()) >= frames, received);
+  await waitFor(`tickflow received all ${frames} frames`, async () => (await received()) >= frames, { progress: received });
   // Stored through the stream before the stop: the store group read it back from Kinesis.
   const stored = async () => {
     const text = await (await fetch(`${api}/metrics`)).text();
     return [...text.matchAll(/^tickflow_rows_written_total\{table="trades"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
   const emittedIds = [...emittedTradeRanges(sim.emitted()).values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
-  await waitWhileProgressing(`all ${emittedIds} trades written`, async () => (await stored()) >= emittedIds, stored);
+  await waitFor(`all ${emittedIds} trades written`, async () => (await stored()) >= emittedIds, { progress: stored });
   const emitted = sim.emitted();
   run.child.kill('SIGTERM');
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));

@@ -12,8 +12,9 @@ import { KinesisSink } from '../../../src/sinks/kinesis/index.js';
 import type { KinesisSinkOptions } from '../../../src/sinks/options.js';
 import { startFaultProxy } from '../../support/kinesis-fault-proxy.js';
 import { startKinesalite, TEST_CREDENTIALS, testSinkOptions } from '../../support/kinesis.js';
-import { tempDir, waitFor } from '../../support/pipeline.js';
+import { tempDir } from '../../support/pipeline.js';
 import { freePort } from '../../support/roles.js';
+import { waitFor } from '../../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT'];
 

@@ -8,7 +8,7 @@ import { silentLogger } from '../../../src/ops/logger.js';
 import { Backoff } from '../../../src/core/backoff.js';
 import { AttemptLimiter } from '../../../src/sources/binance/attempt-limiter.js';
 import { BinanceConnection, type ConnectionHandlers, type DownReason } from '../../../src/sources/binance/connection.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../support/wait.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,7 +36,7 @@ async function listen(t: TestContext, options: { autoPong?: boolean } = {}): Pro
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/stream?streams=btcusdt@trade`,
     sockets,
     connection: async (n) => {
-      await waitFor(() => sockets.length >= n, `connection #${n}`);
+      await waitFor(`connection #${n}`, () => sockets.length >= n);
       return sockets[n - 1]!;
     },
   };
@@ -88,7 +88,7 @@ test('answers a server ping with a pong that echoes the payload', async (t) => {
   sock.ping(payload);
   assert.deepEqual(await echoed, payload);
   sock.send('{"stream":"btcusdt@trade","data":{}}');
-  await waitFor(() => rec.messages.length === 1, 'message');
+  await waitFor('message', () => rec.messages.length === 1);
   assert.equal(rec.messages[0], '{"stream":"btcusdt@trade","data":{}}');
 });
 
@@ -98,7 +98,7 @@ test('reconnects with backoff after the server closes the connection', async (t)
   const conn = connect(t, server.url, rec);
   (await server.connection(1)).close(1001, 'going away');
   await server.connection(2);
-  await waitFor(() => rec.opens.length === 2, 'second open');
+  await waitFor('second open', () => rec.opens.length === 2);
   assert.deepEqual(rec.opens, [false, true]);
   assert.equal(rec.downs.length, 1);
   assert.equal(rec.downs[0]!.reason, 'closed');
@@ -116,7 +116,7 @@ test('issue 9 kind 2 (keep-alive): a connection that delivers data is alive, how
   const feed = setInterval(() => sock.send(`{"n":${++sent}}`), 20);
   t.after(() => clearInterval(feed));
   // 150 frames at 20 ms: ten stall periods without any ping; the data alone keeps the connection.
-  await waitFor(() => rec.messages.length >= 150, 'data over ten stall periods');
+  await waitFor('data over ten stall periods', () => rec.messages.length >= 150);
   assert.deepEqual(rec.downs, []);
   assert.equal(server.sockets.length, 1, 'never reconnected');
 });
@@ -129,7 +129,7 @@ test('issue 9 kind 2 (keep-alive): a quiet but healthy connection is probed with
   let probes = 0;
   sock.on('ping', () => probes++);
   // No data and no server pings: only the pongs to the client's own probes prove the path.
-  await waitFor(() => probes >= 10, 'ten probe pings answered');
+  await waitFor('ten probe pings answered', () => probes >= 10);
   assert.deepEqual(rec.downs, []);
   assert.equal(server.sockets.length, 1);
 });
@@ -160,7 +160,7 @@ test('issue 10 (stall detection): a loop blocked while frames waited in the sock
   const port = await new Promise<number>((resolve) => exchange.once('message', resolve));
   const rec = recorder();
   connect(t, `ws://127.0.0.1:${port}/stream?streams=btcusdt@trade`, rec, { stallTimeoutMs: 300 });
-  await waitFor(() => rec.messages.length >= 10, 'data flowing');
+  await waitFor('data flowing', () => rec.messages.length >= 10);
   // Block this thread's event loop for five stall periods, as a synchronous database call on the
   // main thread does. The frames sent meanwhile wait in the socket; the watchdog's timer is due first.
   const until = Date.now() + 1_500;
@@ -168,7 +168,7 @@ test('issue 10 (stall detection): a loop blocked while frames waited in the sock
     /* blocked on purpose */
   }
   const after = rec.messages.length + 50;
-  await waitFor(() => rec.messages.length >= after, 'data after the block');
+  await waitFor('data after the block', () => rec.messages.length >= after);
   assert.deepEqual(rec.downs, [], 'no stall was declared');
   assert.ok(rec.opens.length === 1, 'never reconnected');
 });
@@ -182,7 +182,7 @@ test('a refused first connection reports everOpened=false and keeps retrying', a
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const rec = recorder();
   const conn = connect(t, `ws://127.0.0.1:${port}/stream?streams=btcusdt@trade`, rec);
-  await waitFor(() => rec.downs.length >= 2, 'two failed attempts');
+  await waitFor('two failed attempts', () => rec.downs.length >= 2);
   assert.equal(rec.downs[0]!.reason, 'error');
   assert.equal(rec.downs[0]!.everOpened, false);
   assert.match(conn.status().lastError ?? '', /ECONNREFUSED/);
@@ -195,7 +195,7 @@ test('close() is final: state closed, no reconnect is attempted', async (t) => {
   const rec = recorder();
   const conn = connect(t, server.url, rec);
   await server.connection(1);
-  await waitFor(() => conn.isOpen, 'open');
+  await waitFor('open', () => conn.isOpen);
   await conn.close();
   assert.equal(conn.status().state, 'closed');
   assert.equal(rec.downs.length, 0, 'a wanted close is not a disconnect');

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
 import { BinanceSource, unreachableMessage } from '../../../src/sources/binance/source.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../../src/simulator/index.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../support/wait.js';
 
 /** Runs the source against the in-process exchange simulator over real sockets. */
 interface Harness {
@@ -80,7 +80,7 @@ test('all five stream types over split connections; status and readiness', async
     { symbols: ['BTCUSDT', 'ETHUSDT'], streams: ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m'], maxStreamsPerConnection: 4 },
   );
   const types = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline'];
-  await waitFor(() => types.every((type) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === 'ETHUSDT')), 'every stream type');
+  await waitFor('every stream type', () => types.every((type) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === 'ETHUSDT')));
   assert.equal(h.source.ready(), true);
   const status = h.source.status();
   assert.equal(status.connections.length, 3, '10 streams at 4 per connection');
@@ -94,7 +94,7 @@ test('all five stream types over split connections; status and readiness', async
 
 test('reconnects after the exchange drops every connection; the gap matches what was not delivered', async (t) => {
   const h = await harness(t, {}, {});
-  await waitFor(() => h.trades().length >= 50, 'trades before the drop');
+  await waitFor('trades before the drop', () => h.trades().length >= 50);
   const undelivered = () => {
     const ids = h.trades().map((e) => e.tradeId);
     return holes(h.sim.emitted()['btcusdt@trade']!.ranges, Math.min(...ids), Math.max(...ids));
@@ -104,10 +104,10 @@ test('reconnects after the exchange drops every connection; the gap matches what
     assert.ok(drops <= 8, 'no reconnect ever lost a trade');
     assert.equal(h.sim.faults.dropConnections(), 1);
     const before = h.trades().length;
-    await waitFor(() => h.source.status().connections[0]!.reconnects === drops && h.trades().length >= before + 30, 'trades after the reconnect');
+    await waitFor('trades after the reconnect', () => h.source.status().connections[0]!.reconnects === drops && h.trades().length >= before + 30);
   }
   const expected = undelivered();
-  await waitFor(() => h.gaps().length === expected.length, 'the gap events');
+  await waitFor('the gap events', () => h.gaps().length === expected.length);
   assert.deepEqual(
     h.gaps().map((g) => [g.firstMissingId, g.lastMissingId]),
     expected,
@@ -127,8 +127,8 @@ test('scheduled rotation: replacement first, then switch; no trade lost or dupli
     { tradesPerSecond: 200 },
     { streams: ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline_1m'], rotateAfterMs: 700, rotationOverlapMs: 300 },
   );
-  await waitFor(async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'rotation' })) >= 3, 'three rotations', 30_000);
-  await waitFor(() => h.source.status().connections.length === 1, 'the old connection closed');
+  await waitFor('three rotations', async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'rotation' })) >= 3, 30_000);
+  await waitFor('the old connection closed', () => h.source.status().connections.length === 1);
   const ids = h.trades().map((e) => e.tradeId);
   assertContiguous(ids);
   assertContiguous(h.events.flatMap((e) => (e.type === 'aggTrade' ? [e.aggTradeId] : [])));
@@ -150,13 +150,13 @@ test('scheduled rotation: replacement first, then switch; no trade lost or dupli
 
 test('serverShutdown: the source leaves the announced connection itself; no trade lost', async (t) => {
   const h = await harness(t, { tradesPerSecond: 200 }, { rotationOverlapMs: 300 });
-  await waitFor(() => h.trades().length >= 50, 'trades');
+  await waitFor('trades', () => h.trades().length >= 50);
   // The simulator would cut every connection when this runs out, the replacement included, so the
   // grace outlives the test: what is checked is that the source does not wait for the cut.
   h.sim.faults.shutdownNotice(600_000);
-  await waitFor(async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'server_shutdown' })) === 1, 'rotation');
+  await waitFor('rotation', async () => (await counter(h.metrics, 'tickflow_websocket_reconnects_total', { reason: 'server_shutdown' })) === 1);
   const after = h.trades().length + 200;
-  await waitFor(() => h.trades().length >= after && h.source.status().connections.length === 1, 'trades on the new connection');
+  await waitFor('trades on the new connection', () => h.trades().length >= after && h.source.status().connections.length === 1);
   assertContiguous(h.trades().map((e) => e.tradeId));
   assert.equal(h.gaps().length, 0);
   assert.equal(h.sim.emitted()['btcusdt@trade']!.ranges.length, 1);
@@ -169,9 +169,9 @@ test('serverShutdown: the source leaves the announced connection itself; no trad
 
 test('skipped ids become one gap with the exact bounds (reason sequence)', async (t) => {
   const h = await harness(t, {}, {});
-  await waitFor(() => h.trades().length >= 20, 'trades');
+  await waitFor('trades', () => h.trades().length >= 20);
   h.sim.faults.skipIds('BTCUSDT', 'trade', 5);
-  await waitFor(() => h.gaps().length >= 1, 'gap');
+  await waitFor('gap', () => h.gaps().length >= 1);
   const gap = h.gaps()[0]!;
   assert.equal(gap.lastMissingId - gap.firstMissingId + 1, 5);
   assert.equal(gap.reason, 'sequence');
@@ -184,10 +184,10 @@ test('skipped ids become one gap with the exact bounds (reason sequence)', async
 
 test('malformed frames become dead letters and the stream continues', async (t) => {
   const h = await harness(t, {}, {});
-  await waitFor(() => h.trades().length >= 20, 'trades');
+  await waitFor('trades', () => h.trades().length >= 20);
   h.sim.faults.malformed(3);
   const before = h.trades().length;
-  await waitFor(() => h.deadLetters().length === 3 && h.trades().length >= before + 50, 'dead letters, then more trades');
+  await waitFor('dead letters, then more trades', () => h.deadLetters().length === 3 && h.trades().length >= before + 50);
   for (const dl of h.deadLetters()) {
     assert.equal(dl.reason, 'malformed_json');
     assert.equal(dl.origin, 'binance-ws');
@@ -195,17 +195,17 @@ test('malformed frames become dead letters and the stream continues', async (t) 
   }
   assert.equal(await counter(h.metrics, 'tickflow_dead_letters_total', { reason: 'malformed_json' }), 3);
   // The mangled frames' trades never arrive: the gap detector reports exactly those three ids.
-  await waitFor(() => h.gaps().reduce((n, g) => n + g.lastMissingId - g.firstMissingId + 1, 0) === 3, 'gaps for the lost ids');
+  await waitFor('gaps for the lost ids', () => h.gaps().reduce((n, g) => n + g.lastMissingId - g.firstMissingId + 1, 0) === 3);
 });
 
 test('duplicated and reordered frames: duplicates dropped, no false gaps', async (t) => {
   const h = await harness(t, {}, {});
-  await waitFor(() => h.trades().length >= 20, 'trades');
+  await waitFor('trades', () => h.trades().length >= 20);
   h.sim.faults.duplicate(5);
-  await waitFor(async () => (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'trade' })) === 5, 'duplicates dropped');
+  await waitFor('duplicates dropped', async () => (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'trade' })) === 5);
   h.sim.faults.reorder(6);
   const before = h.trades().length;
-  await waitFor(() => h.trades().length >= before + 100, 'trades after the reorder');
+  await waitFor('trades after the reorder', () => h.trades().length >= before + 100);
   const ids = h.trades().map((e) => e.tradeId);
   assertContiguous(ids);
   assert.ok(ids.some((id, i) => i > 0 && id < ids[i - 1]!), 'the frames really arrived out of order');
@@ -214,7 +214,7 @@ test('duplicated and reordered frames: duplicates dropped, no false gaps', async
 
 test('USD-M payloads from the simulator: trade, bookTicker with E/T, depth with pu', async (t) => {
   const h = await harness(t, { market: 'usdm' }, { market: 'usdm', streams: ['trade', 'bookTicker', 'depth'] });
-  await waitFor(() => ['trade', 'bookTicker', 'depth'].every((type) => h.events.some((e) => e.type === type)), 'all three streams');
+  await waitFor('all three streams', () => ['trade', 'bookTicker', 'depth'].every((type) => h.events.some((e) => e.type === type)));
   assert.ok(h.events.every((e) => e.type !== 'deadLetter' && e.type !== 'gap' && e.market === 'usdm'));
   const depth = h.events.find((e) => e.type === 'depth');
   assert.equal(typeof (depth?.type === 'depth' && depth.prevFinalUpdateId), 'number');
@@ -227,10 +227,7 @@ test('issue 9 kind 1 (USD-M routed paths): every stream type arrives from a simu
   const h = await harness(t, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'] }, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'], streams });
   const types = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline'];
   const symbols = ['BTCUSDT', 'ETHUSDT'];
-  await waitFor(
-    () => types.every((type) => symbols.every((s) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === s))),
-    'every stream type of both symbols',
-  );
+  await waitFor('every stream type of both symbols', () => types.every((type) => symbols.every((s) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === s))));
   // One connection per route: /public (trade, bookTicker, depth) and /market (aggTrade, kline).
   assert.deepEqual(h.source.status().connections.map((c) => c.streams), [6, 4]);
   assert.ok(h.events.every((e) => e.type !== 'deadLetter' && e.type !== 'gap'));
@@ -241,11 +238,11 @@ test('issue 9 kind 1 (USD-M routed paths): every stream type arrives from a simu
 test('issue 9 kind 2 (keep-alive per market): USD-M server pings every 3 min; data, then probe pongs through a quiet spell, keep the connection', async (t) => {
   // The simulator keeps Binance's USD-M keep-alive (ping every 3 min); the stall period is far shorter.
   const h = await harness(t, { market: 'usdm' }, { market: 'usdm', streams: ['trade'], stallTimeoutMs: 400 });
-  await waitFor(() => h.trades().length >= 300, 'trades over several stall periods without a ping');
+  await waitFor('trades over several stall periods without a ping', () => h.trades().length >= 300);
   // Nothing but the pongs to the client's probes for five stall periods: quiet is not dead.
   h.sim.faults.stall(2_000);
   const before = h.trades().length;
-  await waitFor(() => h.trades().length >= before + 300, 'trades after the quiet spell', 30_000);
+  await waitFor('trades after the quiet spell', () => h.trades().length >= before + 300, 30_000);
   assert.equal(h.source.status().connections[0]!.reconnects, 0);
   assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total'), 0);
   assert.ok(h.gaps().every((g) => g.reason === 'sequence'), 'the trades the stall fault withheld are a sequence gap, not a reconnect');
@@ -261,7 +258,7 @@ test('issue 17 item 5 (unreachable exchange): the message names the URL tried; t
   const source = new BinanceSource(config, { logger, metrics: createMetrics() }, { wsBaseUrl: url });
   await source.start(async () => {});
   t.after(() => source.stop());
-  await waitFor(() => lines.length >= 2, 'two failed attempts logged');
+  await waitFor('two failed attempts logged', () => lines.length >= 2);
   const entry = JSON.parse(lines[0]!) as { msg: string; detail: string; url: string };
   // A simulator started with `tickflow simulate` and given as --ws-url: no advice to use a simulator.
   assert.equal(entry.msg, `cannot reach the exchange at ${url}/stream`);
@@ -289,21 +286,21 @@ test('a slow sink is back-pressure: stop() waits for the batch in flight', async
     if (calls === 1) await new Promise<void>((resolve) => (release = resolve));
     finished++;
   });
-  await waitFor(() => calls === 1, 'first batch handed over');
+  await waitFor('first batch handed over', () => calls === 1);
   const stopped = source.stop();
   let done = false;
   void stopped.then(() => (done = true));
-  await waitFor(() => source.status().connections.every((c) => c.state === 'closed'), 'sockets closed');
+  await waitFor('sockets closed', () => source.status().connections.every((c) => c.state === 'closed'));
   assert.equal(done, false, 'stop() must not resolve while a batch is in flight');
   assert.equal(calls, 1, 'no second batch while the first is unacknowledged');
   release();
-  await waitFor(() => calls === finished && done, 'stop() after the last emit');
+  await waitFor('stop() after the last emit', () => calls === finished && done);
   assert.ok(finished >= 1);
 });
 
 test('kind 3 (microsecond times): source.timeUnit=MICROSECOND opens the streams in µs and keeps them', async (t) => {
   const h = await harness(t, {}, { timeUnit: 'MICROSECOND', streams: ['trade', 'aggTrade', 'depth'] });
-  await waitFor(() => h.trades().length >= 20 && h.events.some((e) => e.type === 'aggTrade') && h.events.some((e) => e.type === 'depth'), 'µs frames');
+  await waitFor('µs frames', () => h.trades().length >= 20 && h.events.some((e) => e.type === 'aggTrade') && h.events.some((e) => e.type === 'depth'));
   assert.deepEqual(h.deadLetters(), []);
   for (const e of h.events) {
     if (e.type === 'gap' || e.type === 'deadLetter' || e.type === 'bookSnapshot') continue;
@@ -316,12 +313,12 @@ test('kind 3 (microsecond times): source.timeUnit=MICROSECOND opens the streams 
 
 test('kind 6 (duplicates of the other streams): bookTicker and depth frames sent twice arrive once', async (t) => {
   const h = await harness(t, { bookTickersPerSecond: 50 }, { streams: ['bookTicker', 'depth'] });
-  await waitFor(() => h.events.filter((e) => e.type === 'bookTicker').length >= 5 && h.events.some((e) => e.type === 'depth'), 'bookTicker and depth');
+  await waitFor('bookTicker and depth', () => h.events.filter((e) => e.type === 'bookTicker').length >= 5 && h.events.some((e) => e.type === 'depth'));
   h.sim.faults.duplicate(10);
   const dropped = async () =>
     (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'bookTicker' })) +
     (await counter(h.metrics, 'tickflow_duplicates_dropped_total', { stream: 'depth' }));
-  await waitFor(async () => (await dropped()) === 10, 'ten duplicates dropped');
+  await waitFor('ten duplicates dropped', async () => (await dropped()) === 10);
   const keys = h.events.flatMap((e) => (e.type === 'bookTicker' ? [`b${e.updateId}`] : e.type === 'depth' ? [`d${e.finalUpdateId}`] : []));
   assert.equal(new Set(keys).size, keys.length);
   assert.deepEqual(h.gaps(), []);
@@ -330,9 +327,9 @@ test('kind 6 (duplicates of the other streams): bookTicker and depth frames sent
 test('kind 7 (depth sequence breaks): depth updates the exchange never sent are one depth gap with their id bounds', async (t) => {
   const h = await harness(t, {}, { streams: ['depth'] });
   const depths = () => h.events.filter((e) => e.type === 'depth');
-  await waitFor(() => depths().length >= 3, 'depth updates');
+  await waitFor('depth updates', () => depths().length >= 3);
   h.sim.faults.skipIds('BTCUSDT', 'depth@100ms', 2);
-  await waitFor(() => h.gaps().length === 1 && depths().length >= 8, 'the depth gap');
+  await waitFor('the depth gap', () => h.gaps().length === 1 && depths().length >= 8);
   const gap = h.gaps()[0]!;
   assert.equal(gap.stream, 'depth');
   assert.equal(gap.reason, 'sequence');
