@@ -17,11 +17,9 @@ import type { MarketEvent } from '../src/core/events.js';
 import { ProcessorCore } from '../src/processors/processor-core.js';
 import { signalsOf } from '../src/processors/signals.js';
 import { WhaleDetector } from '../src/processors/whales.js';
-import { parseFrame } from '../src/sources/binance/parse.js';
-import { readRecording } from '../src/sources/replay/recording.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-// The freqtrade file's reader is the tests' (one copy of its format).
-import { freqtradeAggTrades } from '../test/processors/support.js';
+// The recordings' and the freqtrade file's readers are the tests' (one copy of each format).
+import { freqtradeAggTrades, recordedEvents } from '../test/support/recordings.js';
 
 const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'data');
 const config = configSchema.parse({});
@@ -33,11 +31,7 @@ async function recorded(files: string[], market: 'spot' | 'usdm'): Promise<Marke
   for (const file of files) {
     const path = join(DATA, file);
     if (!existsSync(path)) throw new Error(`bench needs ${path} (../shared/data beside the repo)`);
-    for await (const f of readRecording(path)) {
-      if (!f.raw.includes('@trade"') && !f.raw.includes('@bookTicker"')) continue;
-      const parsed = parseFrame(f.raw, market, Number(f.receivedNs / 1000n));
-      if (parsed.ok === true) events.push(parsed.event);
-    }
+    events.push(...(await recordedEvents(path, market)).filter((e) => e.type === 'trade' || e.type === 'bookTicker'));
   }
   return events.sort((a, b) => a.ingestionTimestamp - b.ingestionTimestamp);
 }

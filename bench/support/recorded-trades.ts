@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MarketEvent } from '../../src/core/events.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
-import { readRecording } from '../../src/sources/replay/recording.js';
+import { receivedMicros, recordedFrames } from '../../test/support/recordings.js';
 
 const DATA = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'shared', 'data', 'binance-spot-ws');
 const FILES = ['btcusdt_20240808.gz', 'btcusdt_20240809.gz', 'ethusdt_20240808.gz', 'ethusdt_20240809.gz'];
@@ -19,9 +19,9 @@ export async function loadRecordedTrades(): Promise<Frame[]> {
   for (const file of FILES) {
     const path = join(DATA, file);
     if (!existsSync(path)) throw new Error(`bench needs ${path} (../shared/data beside the repo)`);
-    for await (const f of readRecording(path)) {
+    for (const f of await recordedFrames(path)) {
       if (!f.raw.includes('@trade"')) continue;
-      const parsed = parseFrame(f.raw, 'spot', Number(f.receivedNs / 1000n));
+      const parsed = parseFrame(f.raw, 'spot', receivedMicros(f));
       if (parsed.ok === true) frames.push({ raw: f.raw, event: parsed.event });
     }
   }

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createGunzip } from 'node:zlib';
 import { LiveCandles } from '../../src/api/live-candles.js';
 import type { LiveCandle } from '../../src/api/live-messages.js';
 import type { TradeEvent } from '../../src/core/events.js';
@@ -10,9 +8,9 @@ import type { CandleRow } from '../../src/processors/candles.js';
 import { formatDecimal, parseDecimal, trim } from '../../src/core/decimal.js';
 import { ProcessorCore } from '../../src/processors/processor-core.js';
 import { tradeInput } from '../../src/processors/trade-input.js';
-import { parseFrame } from '../../src/sources/binance/parse.js';
 import { sharedData } from '../support/data.js';
-import { asInputs, processorOptions, recordedEvents } from '../processors/support.js';
+import { recordedEvents } from '../support/recordings.js';
+import { asInputs, processorOptions } from '../processors/support.js';
 
 const canonical = (d: string) => formatDecimal(trim(parseDecimal(d)));
 
@@ -23,14 +21,8 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
 
   const candles = new LiveCandles(['1m']);
   const lastVersion = new Map<number, LiveCandle>();
-  const lines = createInterface({ input: createReadStream(recording).pipe(createGunzip()) });
-  for await (const line of lines) {
-    const json = line.slice(line.indexOf(' ') + 1);
-    if (!json.includes('@trade"')) continue;
-    const parsed = parseFrame(json, 'usdm', 0);
-    if (parsed.ok !== true || parsed.event.type !== 'trade') continue;
-    const e = parsed.event;
-    for (const c of candles.apply(tradeInput(e))) lastVersion.set(c.time, c);
+  for (const e of await recordedEvents(recording, 'usdm')) {
+    if (e.type === 'trade') for (const c of candles.apply(tradeInput(e))) lastVersion.set(c.time, c);
   }
 
   const rows = readFileSync(official, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));

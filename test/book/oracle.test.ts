@@ -9,8 +9,8 @@ import { createMetrics } from '../../src/ops/metrics.js';
 import { FrameHandler, frameRulesFor } from '../../src/sources/binance/frame-handler.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { depthSnapshotFromRest } from '../../src/sources/binance/rest-parse.js';
-import { readRecording } from '../../src/sources/replay/recording.js';
 import { sharedData } from '../support/data.js';
+import { receivedMicros, recordedFrames } from '../support/recordings.js';
 
 interface Top {
   readonly bid: string;
@@ -32,7 +32,7 @@ async function replay(files: string[], market: Market, symbol: string, skipDepth
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
   let depthSeen = 0;
   for (const file of files) {
-    for await (const frame of readRecording(file)) {
+    for (const frame of await recordedFrames(file)) {
       if (!frame.raw.startsWith('{"stream"')) {
         const outcome = local.onSnapshot(depthSnapshotFromRest(JSON.parse(frame.raw)));
         count(`snapshot:${typeof outcome === 'object' ? 'break' : outcome}`);
@@ -108,9 +108,9 @@ test('book oracle through the pipeline path: FrameHandler records into BookKeepe
     const keeper = new BookKeeper({ exchange: 'binance', market, symbols: [symbol], config: config.book, emit: async () => {}, logger: silentLogger(), metrics });
     const tops = new Map<number, Top>();
     const tickers = new Map<number, Top>();
-    for await (const frame of readRecording(file)) {
+    for (const frame of await recordedFrames(file)) {
       const out: PipelineEvent[] = [];
-      frames.handle(frame.raw, Number(frame.receivedNs / 1_000n), null, out);
+      frames.handle(frame.raw, receivedMicros(frame), null, out);
       keeper.observe(out);
       for (const e of out) {
         if (e.type === 'bookTicker') tickers.set(e.updateId, { bid: e.bidPrice, bidQty: e.bidQty, ask: e.askPrice, askQty: e.askQty });

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import type { TradeEvent } from '../../src/core/events.js';
 import { exchangeTime } from '../../src/core/events.js';
 import { sharedData } from '../support/data.js';
-import { freqtradeAggTrades, processorOptions, recordedEvents, runToEnd } from './support.js';
+import { freqtradeAggTrades, recordedEvents } from '../support/recordings.js';
+import { processorOptions, runToEnd } from './support.js';
 
 const MINUTE = 60_000;
 

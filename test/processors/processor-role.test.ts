@@ -18,7 +18,8 @@ import { openEmbedded } from '../../src/store/embedded.js';
 import { migrate } from '../../src/store/migrate.js';
 import { startStoreWriter } from '../../src/store/writer.js';
 import { sharedData } from '../support/data.js';
-import { asInputs, recordedEvents, trade } from './support.js';
+import { recordedEvents } from '../support/recordings.js';
+import { asInputs, trade } from './support.js';
 
 const logger = silentLogger();
 const TABLES = ['candles', 'trade_metrics', 'spread_metrics', 'whale_trades', 'late_events'] as const;

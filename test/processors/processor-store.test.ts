@@ -4,7 +4,8 @@ import { ProcessorCore, type Upsert } from '../../src/processors/processor-core.
 import { loadRestoredRows, writeUpserts } from '../../src/processors/processor-store.js';
 import { sharedData } from '../support/data.js';
 import { openMigrated } from '../store/fixtures.js';
-import { asInputs, processorOptions, recordedEvents, TableImage, trade } from './support.js';
+import { recordedEvents } from '../support/recordings.js';
+import { asInputs, processorOptions, TableImage, trade } from './support.js';
 
 for (const kind of ['embedded', 'postgres'] as const) {
   test(`${kind}: final rows written and reloaded are the rows the core produced, digit for digit`, async (t) => {

@@ -1,45 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
-import { type AggTradeEvent, type BookTickerEvent, instrumentKey, type MarketEvent, type PipelineEvent, type TradeEvent } from '../../src/core/events.js';
+import { type BookTickerEvent, instrumentKey, type PipelineEvent, type TradeEvent } from '../../src/core/events.js';
 import { topicOf } from '../../src/bus/bus.js';
 import { configSchema } from '../../src/config/schema.js';
 import { type CoreInput, ProcessorCore, type ProcessorOptions, type Upsert } from '../../src/processors/processor-core.js';
-import { parseFrame } from '../../src/sources/binance/parse.js';
-import { readRecording } from '../../src/sources/replay/recording.js';
 
 /** The processor's defaults, with overrides. */
 export function processorOptions(overrides: Partial<ProcessorOptions> = {}): ProcessorOptions {
   return { ...configSchema.parse({}).processor, tradeStream: 'trade', ...overrides };
-}
-
-/** Every market event of a shared-data recording, as the Binance source would emit it. */
-export async function recordedEvents(path: string, market: 'spot' | 'usdm'): Promise<MarketEvent[]> {
-  const events: MarketEvent[] = [];
-  for await (const frame of readRecording(path)) {
-    const parsed = parseFrame(frame.raw, market, Number(frame.receivedNs / 1000n));
-    if (parsed.ok === true) events.push(parsed.event);
-  }
-  return events;
-}
-
-/** freqtrade's ccxt-style aggTrades (`info` is Binance's REST aggTrade) as AggTradeEvents. */
-export async function freqtradeAggTrades(path: string, symbol: string): Promise<AggTradeEvent[]> {
-  const rows = JSON.parse(gunzipSync(await readFile(path)).toString('utf8')) as { info: Record<string, unknown> }[];
-  return rows.map(({ info }) => ({
-    type: 'aggTrade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol,
-    eventTime: info.T as number,
-    ingestionTimestamp: (info.T as number) * 1000,
-    aggTradeId: info.a as number,
-    price: info.p as string,
-    quantity: info.q as string,
-    firstTradeId: info.f as number,
-    lastTradeId: info.l as number,
-    tradeTime: info.T as number,
-    buyerIsMaker: info.m as boolean,
-  }));
 }
 
 /** Bus-like inputs: one partition per topic, offsets counting from 0, as the MemoryBus assigns them. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUnits } from '../../src/core/decimal.js';
-import { readRecording } from '../../src/sources/replay/recording.js';
 import { sharedData } from '../support/data.js';
+import { recordedFrames } from '../support/recordings.js';
 import { simulator, TestClient } from './client.js';
 
 type Trade = { id: number; price: string; qty: string; isBuyerMaker: boolean };
@@ -104,7 +104,7 @@ test('a USD-M simulator sends payloads shaped like the USD-M recording', async (
   const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (path === undefined) return;
   const recorded = new Map<string, Record<string, unknown>>();
-  for await (const { raw } of readRecording(path)) {
+  for (const { raw } of await recordedFrames(path)) {
     const msg = JSON.parse(raw) as { stream?: string; data?: Record<string, unknown> };
     const type = msg.stream?.split('@')[1];
     if (type !== undefined && msg.data !== undefined && !recorded.has(type)) recorded.set(type, msg.data);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readRecording } from '../../src/sources/replay/recording.js';
 import { sharedData } from '../support/data.js';
+import { recordedFrames } from '../support/recordings.js';
 import { simulator, TestClient } from './client.js';
 
 async function firstLines(path: string, n: number, keep: (raw: string) => boolean): Promise<string[]> {
   const out: string[] = [];
-  for await (const { raw } of readRecording(path)) {
+  for (const { raw } of await recordedFrames(path)) {
     if (!keep(raw)) continue;
     out.push(raw);
     if (out.length === n) break;

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { createGunzip } from 'node:zlib';
 import { sharedData } from '../support/data.js';
+import { recordedFrames } from '../support/recordings.js';
 import { simulator, sleep, TestClient } from './client.js';
 
 type Frame = { stream: string; data: Record<string, unknown> };
@@ -11,15 +9,13 @@ type Frame = { stream: string; data: Record<string, unknown> };
 /** The first recorded payload of each stream type in a real Binance spot recording. */
 async function recordedPayloads(path: string): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
-  const lines = createInterface({ input: createReadStream(path).pipe(createGunzip()) });
-  for await (const line of lines) {
-    const msg = JSON.parse(line.slice(line.indexOf(' ') + 1)) as Partial<Frame>;
+  for (const { raw } of await recordedFrames(path)) {
+    const msg = JSON.parse(raw) as Partial<Frame>;
     if (msg.stream === undefined || msg.data === undefined) continue;
     const type = msg.stream.slice(msg.stream.indexOf('@') + 1);
     if (!out.has(type)) out.set(type, msg.data);
     if (out.size === 3) break;
   }
-  lines.close();
   return out;
 }
 

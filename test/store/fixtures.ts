@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { TestContext } from 'node:test';
 import type { BookTickerEvent, DepthEvent, PriceLevel, TradeEvent } from '../../src/core/events.js';
 import { silentLogger } from '../../src/ops/logger.js';
@@ -13,6 +11,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { sharedData } from '../support/data.js';
 import { freshDatabase } from '../support/postgres.js';
+import { recordedFrames } from '../support/recordings.js';
 
 /** The two kinds of database every store test runs against. */
 export const DATABASE_KINDS = ['embedded', 'postgres'] as const;
@@ -53,15 +52,12 @@ export interface RecordedEvents {
  * Real spot BTCUSDT trade, bookTicker and depth payloads from the shared recording, mapped the
  * plain way (the store tests must not depend on the source's parser).
  */
-export function recordedEvents(t: TestContext, limit = Number.POSITIVE_INFINITY): RecordedEvents | undefined {
+export async function recordedEvents(t: TestContext, limit = Number.POSITIVE_INFINITY): Promise<RecordedEvents | undefined> {
   const path = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!path) return undefined;
   const out: RecordedEvents = { trades: [], bookTickers: [], depths: [] };
-  for (const line of gunzipSync(readFileSync(path)).toString('utf8').split('\n')) {
-    const space = line.indexOf(' ');
-    if (space < 0) continue;
-    const receivedNs = BigInt(line.slice(0, space));
-    const msg = JSON.parse(line.slice(space + 1)) as { stream?: string; data: Record<string, unknown> };
+  for (const { receivedNs, raw } of await recordedFrames(path)) {
+    const msg = JSON.parse(raw) as { stream?: string; data: Record<string, unknown> };
     const d = msg.data;
     const base = {
       exchange: 'binance' as const,

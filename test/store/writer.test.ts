@@ -77,7 +77,7 @@ async function count(db: Database, table: string): Promise<number> {
 
 for (const kind of KINDS) {
   test(`${kind}: every event type round-trips exactly; trade and aggTrade with one id both kept; duplicates ignored`, async (t) => {
-    const recorded = recordedEvents(t, 40);
+    const recorded = await recordedEvents(t, 40);
     if (!recorded) return;
     const db = await openMigrated(t, kind);
     const { bus, writer } = await startWriter(t, db, { batchRows: 10_000, batchMs: 3_600_000 });

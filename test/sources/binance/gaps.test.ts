@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { GapDetector } from '../../../src/sources/binance/gaps.js';
 import { parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
-import { readRecording } from './recordings.js';
+import { receivedMicros, recordedFrames } from '../../support/recordings.js';
 
 const GRACE = 1_000;
 
@@ -74,12 +74,12 @@ test('an id that arrives after its gap was reported is still accepted once, then
   assert.equal(d.observe('BTCUSDT', 'trade', 2, GRACE + 2, 'sequence'), 'duplicate');
 });
 
-test('real spot trades: contiguous, and one line cut out is found exactly', (t) => {
+test('real spot trades: contiguous, and one line cut out is found exactly', async (t) => {
   const path = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!path) return;
   const ids: number[] = [];
-  for (const f of readRecording(path)) {
-    const r = parseFrame(f.raw, 'spot', f.receivedAtMicros);
+  for (const f of await recordedFrames(path)) {
+    const r = parseFrame(f.raw, 'spot', receivedMicros(f));
     if (r.ok === true && r.event.type === 'trade') ids.push(r.event.tradeId);
   }
   const whole = detector();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { isMarketTrade, type Market } from '../../../src/core/events.js';
 import { type ParseResult, parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
-import { type RecordedFrame, readCryptofeed, readRecording } from './recordings.js';
+import { type RecordedFrame, readCryptofeed, receivedMicros, recordedFrames } from '../../support/recordings.js';
 
 const AT = 1_723_161_254_087_896; // an ingestion time in µs
 
@@ -12,7 +12,7 @@ function tally(frames: readonly RecordedFrame[], market: Market): { counts: Reco
   const counts: Record<string, number> = {};
   const deadLetters: string[] = [];
   for (const f of frames) {
-    const r = parseFrame(f.raw, market, f.receivedAtMicros);
+    const r = parseFrame(f.raw, market, receivedMicros(f));
     const key = r.ok === true ? r.event.type : r.ok === false ? `deadLetter:${r.reason}` : `control:${r.control.kind}`;
     counts[key] = (counts[key] ?? 0) + 1;
     if (r.ok === false) deadLetters.push(f.raw);
@@ -38,7 +38,7 @@ function lineOf(frames: readonly RecordedFrame[], needle: string): RecordedFrame
   return f;
 }
 
-test('spot recordings: every frame parses, the REST depth snapshot line is recognised', (t) => {
+test('spot recordings: every frame parses, the REST depth snapshot line is recognised', async (t) => {
   const expected: Record<string, Record<string, number>> = {
     'btcusdt_20240808.gz': { depth: 3451, bookTicker: 28040, trade: 9757, 'control:depthSnapshot': 1 },
     'btcusdt_20240809.gz': { depth: 3044, bookTicker: 45134, trade: 10147 },
@@ -48,19 +48,19 @@ test('spot recordings: every frame parses, the REST depth snapshot line is recog
   for (const [file, counts] of Object.entries(expected)) {
     const path = sharedData(t, 'binance-spot-ws', file);
     if (!path) return;
-    const result = tally(readRecording(path), 'spot');
+    const result = tally(await recordedFrames(path), 'spot');
     assert.deepEqual(result.counts, counts, file);
     assert.deepEqual(result.deadLetters, [], file);
   }
 });
 
-test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => {
+test('spot trade, bookTicker and depth: exact fields of recorded lines', async (t) => {
   const path = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!path) return;
-  const frames = readRecording(path);
+  const frames = await recordedFrames(path);
 
   const trade = lineOf(frames, '"t":3735683259,');
-  assert.deepEqual(parsed(trade.raw, 'spot', trade.receivedAtMicros), {
+  assert.deepEqual(parsed(trade.raw, 'spot', receivedMicros(trade)), {
     ok: true,
     stream: 'btcusdt@trade',
     event: {
@@ -82,7 +82,7 @@ test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => 
 
   // Spot bookTicker has no E: the event time is the ingestion time in ms.
   const book = lineOf(frames, '"u":50093239212,');
-  assert.deepEqual(parsed(book.raw, 'spot', book.receivedAtMicros).event, {
+  assert.deepEqual(parsed(book.raw, 'spot', receivedMicros(book)).event, {
     type: 'bookTicker',
     exchange: 'binance',
     market: 'spot',
@@ -97,7 +97,7 @@ test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => 
   });
 
   const depth = lineOf(frames, '"U":50093239203,');
-  assert.deepEqual(parsed(depth.raw, 'spot', depth.receivedAtMicros).event, {
+  assert.deepEqual(parsed(depth.raw, 'spot', receivedMicros(depth)).event, {
     type: 'depth',
     exchange: 'binance',
     market: 'spot',
@@ -116,15 +116,15 @@ test('spot trade, bookTicker and depth: exact fields of recorded lines', (t) => 
   });
 });
 
-test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', (t) => {
+test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', async (t) => {
   const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (!path) return;
-  const frames = readRecording(path);
+  const frames = await recordedFrames(path);
   const result = tally(frames, 'usdm');
   assert.deepEqual(result.counts, { depth: 6551, bookTicker: 66089, trade: 21313, 'control:depthSnapshot': 1 });
 
   const trade = lineOf(frames, '"t":5266583935,');
-  assert.deepEqual(parsed(trade.raw, 'usdm', trade.receivedAtMicros).event, {
+  assert.deepEqual(parsed(trade.raw, 'usdm', receivedMicros(trade)).event, {
     type: 'trade',
     exchange: 'binance',
     market: 'usdm',
@@ -140,7 +140,7 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
   });
 
   const book = lineOf(frames, '"u":5123107839020,');
-  assert.deepEqual(parsed(book.raw, 'usdm', book.receivedAtMicros).event, {
+  assert.deepEqual(parsed(book.raw, 'usdm', receivedMicros(book)).event, {
     type: 'bookTicker',
     exchange: 'binance',
     market: 'usdm',
@@ -156,7 +156,7 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
   });
 
   const depthLine = lineOf(frames, '"U":5123107832006,');
-  const depth = parsed(depthLine.raw, 'usdm', depthLine.receivedAtMicros);
+  const depth = parsed(depthLine.raw, 'usdm', receivedMicros(depthLine));
   assert.equal(depth.stream, 'btcusdt@depth@0ms');
   assert.equal(depth.event.type, 'depth');
   if (depth.event.type !== 'depth') return;
@@ -171,10 +171,10 @@ test('USD-M recording: trade with X, bookTicker with E/T, depth@0ms with pu/T', 
   assert.equal(depth.event.asks.length, raw.data.a.length);
 });
 
-test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades are trades with their type, out of candles', (t) => {
+test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades are trades with their type, out of candles', async (t) => {
   const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (!path) return;
-  const line = lineOf(readRecording(path), '"t":5266583935,');
+  const line = lineOf(await recordedFrames(path), '"t":5266583935,');
   for (const type of ['INSURANCE_FUND', 'ADL', 'NA']) {
     const r = parsed(line.raw.replace('"X":"MARKET"', `"X":"${type}"`), 'usdm');
     assert.equal(r.event.type, 'trade');
@@ -224,7 +224,7 @@ test('cryptofeed session: depth, bookTicker, kline_1m and aggTrade on odd symbol
   assert.deepEqual(tally(frames, 'spot').counts, { depth: 177, bookTicker: 84, kline: 2, aggTrade: 2 });
 
   const kline = lineOf(frames, '"stream":"nknusdt@kline_1m"');
-  assert.deepEqual(parsed(kline.raw, 'spot', kline.receivedAtMicros).event, {
+  assert.deepEqual(parsed(kline.raw, 'spot', receivedMicros(kline)).event, {
     type: 'kline',
     exchange: 'binance',
     market: 'spot',
@@ -370,15 +370,15 @@ test('kind 10 (absurd digit counts): prices and quantities beyond 20 integer or 
   assert.equal(rejected(trade('1', '1').replace('"t":3735683259', '"t":12345678901234567890')).reason, 'invalid_field');
 });
 
-test('kind 9 (replay robustness): REST depth snapshot lines of spot and USD-M recordings are recognised', (t) => {
+test('kind 9 (replay robustness): REST depth snapshot lines of spot and USD-M recordings are recognised', async (t) => {
   for (const [dir, market] of [
     ['binance-spot-ws', 'spot'],
     ['binance-usdm-ws', 'usdm'],
   ] as const) {
     const path = sharedData(t, dir, 'btcusdt_20240808.gz');
     if (!path) return;
-    const line = lineOf(readRecording(path), '{"lastUpdateId":');
-    const r = parseFrame(line.raw, market, line.receivedAtMicros);
+    const line = lineOf(await recordedFrames(path), '{"lastUpdateId":');
+    const r = parseFrame(line.raw, market, receivedMicros(line));
     assert.equal(r.ok, 'control');
     if (r.ok !== 'control' || r.control.kind !== 'depthSnapshot') return assert.fail(JSON.stringify(r).slice(0, 200));
     // The body is the REST answer, mapped by the REST mapper (the frame handler attributes the symbol).
