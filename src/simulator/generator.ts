@@ -18,6 +18,8 @@ export interface GeneratorOptions {
   readonly tradesPerSecond: number;
   readonly bookTickersPerSecond: number;
   readonly historySize: number;
+  /** Epoch ms: the markets' time and their event times read it (SimulatorOptions.clock). */
+  readonly clock: () => number;
 }
 
 interface DepthBuffer {
@@ -64,7 +66,9 @@ export class Generator implements MarketEngine {
   private readonly market: Market;
   private readonly baseRate: number;
   private readonly timers: NodeJS.Timeout[] = [];
-  private burstTimer: NodeJS.Timeout | null = null;
+  private readonly clock: () => number;
+  /** Market time (seconds since start) at which the running burst ends, if one runs. */
+  private burstEndsAt: number | null = null;
   private startedAt = 0;
   private klineTicks = 0;
   private slowedMs = 0;
@@ -74,8 +78,9 @@ export class Generator implements MarketEngine {
     this.hub = hub;
     this.market = opts.market;
     this.baseRate = opts.tradesPerSecond;
+    this.clock = opts.clock;
     // Ids from the clock, not the seed: a restarted simulator must not send old ids with new trades.
-    const ids = idsFromClock(Date.now());
+    const ids = idsFromClock(this.clock());
     for (const symbol of opts.symbols) {
       const instrument = instrumentFor(symbol, opts.market);
       const market = new SymbolMarket(instrument, deriveSeed(opts.seed, instrument.symbol), opts.tradesPerSecond, opts.bookTickersPerSecond, ids);
@@ -97,8 +102,8 @@ export class Generator implements MarketEngine {
   }
 
   start(): void {
-    this.startedAt = performance.now();
-    const now = Date.now();
+    const now = this.clock();
+    this.startedAt = now;
     for (const state of this.symbols.values()) {
       const open = parseUnits(state.market.price(state.market.instrument.startPrice), 8);
       for (const interval of KLINE_INTERVALS) state.klines.set(interval, new KlineBuilder(interval, klineOpenTime(interval, now), open));
@@ -114,7 +119,6 @@ export class Generator implements MarketEngine {
     this.timers.length = 0;
     if (this.catchUp !== null) clearImmediate(this.catchUp);
     this.catchUp = null;
-    if (this.burstTimer !== null) clearTimeout(this.burstTimer);
   }
 
   /** Milliseconds the markets were slowed down because the machine could not play them in real time. */
@@ -138,17 +142,15 @@ export class Generator implements MarketEngine {
     return this.symbols.get(symbol)?.market.top();
   }
 
-  /** Raises every symbol's trade rate for a while (burst fault). */
+  /**
+   * Raises every symbol's trade rate for `durationMs` of market time (burst fault): a market the
+   * machine slows down still plays the whole burst, and an injected clock steps through it.
+   */
   burst(ratePerSec: number, durationMs: number): void {
     // Catch the markets up to now first, so the new rate applies from now on virtual time too.
     this.step();
     for (const s of this.symbols.values()) s.market.setTradesPerSecond(ratePerSec);
-    if (this.burstTimer !== null) clearTimeout(this.burstTimer);
-    this.burstTimer = setTimeout(() => {
-      this.burstTimer = null;
-      this.step();
-      for (const s of this.symbols.values()) s.market.setTradesPerSecond(this.baseRate);
-    }, durationMs);
+    this.burstEndsAt = this.marketTime(this.clock()) + durationMs / 1_000;
   }
 
   whale(symbol: string, notional: number): void {
@@ -157,10 +159,29 @@ export class Generator implements MarketEngine {
     this.symbols.get(symbol)?.market.whale(notional);
   }
 
+  /** Seconds of market time at epoch ms `now`. */
+  private marketTime(now: number): number {
+    return (now - this.startedAt) / 1_000;
+  }
+
   private step(): void {
+    const now = this.clock();
+    const until = this.marketTime(now);
+    if (this.burstEndsAt !== null && until >= this.burstEndsAt) {
+      // The burst's rate up to its end (a market still behind goes on with it next step), the base rate after it.
+      if (!this.play(this.burstEndsAt, now)) return;
+      this.burstEndsAt = null;
+      for (const s of this.symbols.values()) s.market.setTradesPerSecond(this.baseRate);
+    }
+    this.play(until, now);
+  }
+
+  /**
+   * Plays every market up to `until` (market seconds), with `now` (epoch ms) as event time. False
+   * when the step budget ran out first: the rest is played on the next turn of the event loop.
+   */
+  private play(until: number, now: number): boolean {
     const started = performance.now();
-    const until = (started - this.startedAt) / 1_000;
-    const now = Date.now();
     // Every symbol plays at least one round per step, however starved the machine.
     let behind: SymbolState[] = [...this.symbols.values()];
     let reachedMin = until;
@@ -180,7 +201,7 @@ export class Generator implements MarketEngine {
       }
       behind = still;
     } while (behind.length > 0 && performance.now() - started < STEP_BUDGET_MS);
-    if (behind.length === 0) return;
+    if (behind.length === 0) return true;
     // Behind by more than MAX_LAG_S: the clock of the markets slows down (virtual time is the
     // seeded timeline, so the market stays the same, only played slower) rather than replaying
     // the backlog as a flood once the machine has time again.
@@ -193,6 +214,7 @@ export class Generator implements MarketEngine {
       this.catchUp = null;
       this.step();
     });
+    return false;
   }
 
   private stream(symbol: string, name: string): string {
@@ -254,7 +276,7 @@ export class Generator implements MarketEngine {
       if (buffer.bids.size === 0 && buffer.asks.size === 0) continue;
       const levels = (m: Map<string, string>, desc: boolean) =>
         [...m.entries()].sort((x, y) => (desc ? 1 : -1) * (Number(y[0]) - Number(x[0])));
-      const now = Date.now();
+      const now = this.clock();
       const base = { e: 'depthUpdate', E: now, s: state.market.instrument.symbol, U: buffer.firstUpdateId, u: buffer.lastUpdateId };
       const data =
         this.market === 'spot'
@@ -283,7 +305,7 @@ export class Generator implements MarketEngine {
   /** Binance pushes the open candle every second for 1s klines and every 2 s for the others. */
   private tickKlines(): void {
     this.klineTicks += 1;
-    const now = Date.now();
+    const now = this.clock();
     for (const state of this.symbols.values()) {
       this.rollKlines(state, now);
       for (const k of state.klines.values()) {
@@ -296,7 +318,7 @@ export class Generator implements MarketEngine {
     const stream = this.stream(state.market.instrument.symbol, `kline_${k.interval}`);
     if (!this.hub.hasSubscribers(stream)) return;
     const s = state.market.instrument.symbol;
-    const data = { e: 'kline', E: Date.now(), s, k: k.wsKline(s, closed, state.decimals) };
+    const data = { e: 'kline', E: this.clock(), s, k: k.wsKline(s, closed, state.decimals) };
     this.hub.publish({ stream, data: JSON.stringify(data), firstId: k.openTime, lastId: k.openTime });
   }
 }

@@ -51,6 +51,11 @@ export interface SimulatorOptions {
   maxClientBufferBytes?: number;
   /** Where slow-consumer cuts are logged (warn); nowhere when absent. */
   logger?: Logger;
+  /**
+   * Epoch ms, default Date.now. The generated market's time and event times and the REST weight
+   * windows and bans read it, so a test steps through a burst or a calendar minute by setting it.
+   */
+  clock?: () => number;
 }
 
 /** A running exchange simulator: its URLs, fault injection, what it delivered, stop(). */
@@ -82,6 +87,7 @@ const DEFAULTS = {
   weightLimitPerMinute: 6_000,
   historySize: 100_000,
   maxClientBufferBytes: 64 * 1024 * 1024,
+  clock: Date.now as () => number,
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -105,8 +111,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 async function createMarket(opts: typeof DEFAULTS & SimulatorOptions, hub: Hub): Promise<MarketEngine> {
   const files = opts.replayFiles ?? [];
   if (files.length === 0) {
-    const { symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize } = opts;
-    return new Generator({ symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize }, hub);
+    const { symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize, clock } = opts;
+    return new Generator({ symbols, market, seed, tradesPerSecond, bookTickersPerSecond, historySize, clock }, hub);
   }
   for (const file of files) {
     await access(file).catch((err: unknown) => {
@@ -129,7 +135,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const market = await createMarket(opts, hub);
   const faults = createFaults(hub, market, timers);
   const stats = (): SimulatorStats => ({ ...hub.stats(), marketSlowedDownMs: market.slowedDownMs() });
-  const rest = createRestHandler(market, opts.weightLimitPerMinute, opts.market);
+  const rest = createRestHandler(market, opts.weightLimitPerMinute, opts.market, opts.clock);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     if (rest(req, res, url)) return;

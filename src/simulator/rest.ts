@@ -283,9 +283,10 @@ function route(d: RestDialect, market: MarketView, weightLimit: number, path: st
  * Binance REST market-data endpoints over the simulated market — spot `/api/v3/*` or USD-M
  * `/fapi/v1/*` after the market simulated (`avgPrice` and `exchangeInfo` rate limits as on spot) —
  * with request weights, the X-MBX-USED-WEIGHT-1M header and 429/418 when a client exceeds the
- * limit. Returns false when the path is not a REST path of this market.
+ * limit, counted in the calendar minutes of `clock` (epoch ms). Returns false when the path is not
+ * a REST path of this market.
  */
-export function createRestHandler(market: MarketView, weightLimitPerMinute: number, kind: Market = 'spot') {
+export function createRestHandler(market: MarketView, weightLimitPerMinute: number, kind: Market = 'spot', clock: () => number = Date.now) {
   const limiter = new WeightLimiter(weightLimitPerMinute);
   const dialect = kind === 'usdm' ? USDM : SPOT;
   return (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
@@ -300,7 +301,7 @@ export function createRestHandler(market: MarketView, weightLimitPerMinute: numb
       send(404, { code: -1, msg: 'Not found.' });
       return true;
     }
-    const verdict = limiter.charge(req.socket.remoteAddress ?? 'unknown', weight);
+    const verdict = limiter.charge(req.socket.remoteAddress ?? 'unknown', weight, clock());
     const used = { 'X-MBX-USED-WEIGHT-1M': verdict.used };
     if (verdict.status === 429) {
       send(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { kafkaBusConfig, uniquePrefix } from '../support/kafka.js';
-import { emittedTradeRanges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir } from '../support/pipeline.js';
+import { emittedTradeRanges, leastEmitted, readEmbedded, startTestPipeline, storedTradeRanges, tempDir } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 test('tickflow run --bus kafka: one process, durable transport through the real broker, every emitted trade stored once', async (t) => {
@@ -24,19 +24,25 @@ test('tickflow run --bus kafka: one process, durable transport through the real 
     'store.dataDir': dataDir,
   });
   assert.equal(pipeline.bus.kind, 'kafka');
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
-  sim.faults.stall(120_000);
+  // The simulator counts what it sent to a subscriber: over 100 ids on each stream is tickflow's input.
+  const streams = ['btcusdt', 'ethusdt'].flatMap((s) => [`${s}@trade`, `${s}@aggTrade`, `${s}@bookTicker`]);
+  await waitFor('over 100 ids sent on every stream', () => streams.every((k) => (sim.emitted()[k]?.count ?? 0) > 100), {
+    progress: () => leastEmitted(sim.emitted(), streams),
+  });
+  sim.faults.stall(600_000);
   const emitted = sim.emitted();
   const expected = emittedTradeRanges(emitted);
   // Everything sent has to travel through Kafka to the writer; wait until it is stored.
   const tickers = emitted['btcusdt@bookTicker']!.count + emitted['ethusdt@bookTicker']!.count;
   const trades = [...expected.values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
-  await waitFor('every emitted event stored', async () => {
-    const [row] = await pipeline.db.query<{ trades: number; tickers: number }>(
+  const storedNow = async () =>
+    (await pipeline.db.query<{ trades: number; tickers: number }>(
       'SELECT (SELECT count(*)::int FROM trades) AS trades, (SELECT count(*)::int FROM book_ticker) AS tickers',
-    );
-    return (row?.trades ?? 0) >= trades && (row?.tickers ?? 0) >= tickers;
-  }, 30_000);
+    ))[0]!;
+  await waitFor('every emitted event stored', async () => {
+    const row = await storedNow();
+    return row.trades >= trades && row.tickers >= tickers;
+  }, { progress: storedNow });
   assert.equal(await stop(), 0);
   await readEmbedded(dataDir, async (db) => {
     const stored = await storedTradeRanges(db);

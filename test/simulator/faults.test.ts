@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseUnits } from '../../src/core/decimal.js';
 import { FAULT_LIMITS } from '../../src/simulator/faults.js';
 import type { Simulator } from '../../src/simulator/index.js';
+import { waitFor } from '../support/wait.js';
 import { simulator, sleep, TestClient } from './client.js';
 
 type TradeFrame = { stream: string; data: { t: number } };
@@ -145,15 +146,19 @@ test('dropConnections cuts clients; a reconnecting client sees the ids it missed
   assert.equal(ranges[1]?.[0], next);
 });
 
-test('burst raises the trade rate for its duration', async (t) => {
-  const sim = await simulator(t, { tradesPerSecond: 10 });
-  const client = await tradeClient(t, sim);
-  const start = Math.max(...tradeIds(client));
+test('burst raises the trade rate for its duration of market time', async (t) => {
+  // The market's clock is the test's: one second of it is one second of market, however busy the machine.
+  let now = Date.now();
+  const sim = await simulator(t, { tradesPerSecond: 10, clock: () => now });
+  const client = await TestClient.open(t, `${sim.wsBaseUrl}/stream?streams=btcusdt@trade`);
+  const lastId = () => sim.emitted()['btcusdt@trade']?.lastId ?? 0;
+  now += 2_000;
+  await waitFor('trades at the base rate', () => lastId() > 0, { progress: lastId });
+  const start = lastId();
   sim.faults.burst(1_000, 1_000);
-  await sleep(1_100);
-  await client.waitForFrames(client.frames.length + 1);
-  const advanced = Math.max(...tradeIds(client)) - start;
-  assert.ok(advanced > 300, `ids advanced ${advanced} in a 1000/s burst of 1 s (10/s outside)`);
+  now += 1_000;
+  // 1,000 trades/s for one second of market time; at 10/s the ids would stop near start + 10.
+  await waitFor('the burst played', () => lastId() - start > 300, { progress: lastId });
   await assertConsistent(sim, client);
 });
 

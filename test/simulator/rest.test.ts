@@ -115,9 +115,9 @@ test('REST history is what the WebSocket sent: trades, aggTrades by fromId, exac
 });
 
 test('weights are counted in X-MBX-USED-WEIGHT-1M; over the limit 429, then 418 with Retry-After', async (t) => {
-  const sim = await simulator(t, { weightLimitPerMinute: 30 });
-  // The limit window is the calendar minute: do not start right before it turns.
-  while (Date.now() % 60_000 > 50_000) await new Promise((r) => setTimeout(r, 500));
+  // The limit window is the calendar minute of the simulator's clock: the test sets it.
+  let now = Date.UTC(2024, 7, 8, 23, 59, 0, 0);
+  const sim = await simulator(t, { weightLimitPerMinute: 30, clock: () => now });
   const a = await get(sim.restBaseUrl, '/api/v3/ping');
   assert.equal(a.headers.get('x-mbx-used-weight-1m'), '1');
   const b = await get(sim.restBaseUrl, '/api/v3/exchangeInfo');
@@ -126,13 +126,19 @@ test('weights are counted in X-MBX-USED-WEIGHT-1M; over the limit 429, then 418 
   const c = await get(sim.restBaseUrl, '/api/v3/depth?symbol=BTCUSDT&limit=500');
   assert.equal(c.status, 429);
   assert.equal((c.body as { code: number }).code, -1003);
-  assert.ok(Number(c.headers.get('retry-after')) > 0);
+  assert.equal(c.headers.get('retry-after'), '60', 'the rest of the minute');
   const d = await get(sim.restBaseUrl, '/api/v3/ping');
   assert.equal(d.status, 418);
-  assert.match((d.body as { msg: string }).msg, /IP banned until \d+/);
-  assert.ok(Number(d.headers.get('retry-after')) >= 60);
+  assert.equal((d.body as { msg: string }).msg.match(/IP banned until (\d+)/)?.[1], String(now + 120_000), 'a first ban lasts 2 minutes');
+  assert.equal(d.headers.get('retry-after'), '120');
+  now += 60_000;
   const e = await get(sim.restBaseUrl, '/api/v3/time');
-  assert.equal(e.status, 418, 'still banned');
+  assert.equal(e.status, 418, 'still banned in the next minute');
+  assert.equal(e.headers.get('retry-after'), '60');
+  now += 60_000;
+  const f = await get(sim.restBaseUrl, '/api/v3/ping');
+  assert.equal(f.status, 200, 'the ban is over');
+  assert.equal(f.headers.get('x-mbx-used-weight-1m'), '1', 'a new minute, a new count');
 });
 
 test('bad parameters get Binance error codes', async (t) => {
