@@ -118,7 +118,11 @@ function handle(proc: ChildProcess, url: string, dir: string): PrometheusServer 
     async waitFor(promql, accept, timeoutMs = 30_000) {
       let last: PromSample[] = [];
       try {
-        await waitFor(`${promql} to match`, async () => accept((last = await server.query(promql))), { limitMs: timeoutMs, everyMs: 250 });
+        const matches = async () => {
+          last = await server.query(promql);
+          return accept(last);
+        };
+        await waitFor(`${promql} to match`, matches, { limitMs: timeoutMs, everyMs: 250 });
         return last;
       } catch (cause) {
         throw new Error(`${(cause as Error).message}; last result ${JSON.stringify(last)}; targets ${JSON.stringify(await server.targets())}`, { cause });

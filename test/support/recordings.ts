@@ -24,7 +24,10 @@ async function collect(path: string): Promise<readonly RecordedFrame[]> {
  */
 export function recordedFrames(path: string): Promise<readonly RecordedFrame[]> {
   let frames = framesByPath.get(path);
-  if (frames === undefined) framesByPath.set(path, (frames = collect(path)));
+  if (frames === undefined) {
+    frames = collect(path);
+    framesByPath.set(path, frames);
+  }
   return frames;
 }
 

@@ -17,7 +17,7 @@ import type { BookSnapshotEvent, DepthEvent, GapEvent, Market, PipelineEvent, Ti
 import type { ExchangePayload } from '../../../src/core/payloads.js';
 import { parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
-import { readRecording } from '../../sources/binance/recordings.js';
+import { receivedMicros, recordedFrames } from '../../support/recordings.js';
 import { trade } from './helpers.js';
 
 test('an event survives encode and decode unchanged, decimals as strings', () => {
@@ -62,14 +62,14 @@ test('values that are not tickflow events are refused with TF_DECODE', () => {
 });
 
 /** Every record a recording yields, encoded as ingest writes it (schema 2 where the payload could be cut out). */
-function* recorded(path: string, market: Market, timeUnit: TimeUnit = 'MILLISECOND'): Generator<{ event: PipelineEvent; payload: ExchangePayload }> {
-  for (const f of readRecording(path)) {
-    const r = parseFrame(f.raw, market, f.receivedAtMicros, timeUnit);
-    if (r.ok === true && r.payload !== null) yield { event: r.event, payload: { text: r.payload, timeUnit } };
-  }
+async function recorded(path: string, market: Market, timeUnit: TimeUnit = 'MILLISECOND'): Promise<{ event: PipelineEvent; payload: ExchangePayload }[]> {
+  return (await recordedFrames(path)).flatMap((f) => {
+    const r = parseFrame(f.raw, market, receivedMicros(f), timeUnit);
+    return r.ok === true && r.payload !== null ? [{ event: r.event, payload: { text: r.payload, timeUnit } }] : [];
+  });
 }
 
-test("schema 2: Binance's own payload + key + headers decode to exactly the event the source made, for every recorded frame", (t) => {
+test("schema 2: Binance's own payload + key + headers decode to exactly the event the source made, for every recorded frame", async (t) => {
   const files: [string, string, Market][] = [
     ['binance-spot-ws', 'btcusdt_20240808.gz', 'spot'],
     ['binance-usdm-ws', 'btcusdt_20240808.gz', 'usdm'],
@@ -80,7 +80,7 @@ test("schema 2: Binance's own payload + key + headers decode to exactly the even
     if (!path) return;
     const types = new Set<string>();
     let n = 0;
-    for (const { event, payload } of recorded(path, market)) {
+    for (const { event, payload } of await recorded(path, market)) {
       const record = encoder.encode(event, payload);
       assert.equal(record.value.toString('utf8'), payload.text, 'the value is the exchange bytes');
       assert.equal(header(record.headers, SCHEMA_HEADER), PAYLOAD_SCHEMA_VERSION);

@@ -386,12 +386,12 @@ test('kind 9 (replay robustness): REST depth snapshot lines of spot and USD-M re
   }
 });
 
-test("the payload is Binance's own text of data, and only when the frame's layout makes the cut certain", (t) => {
+test("the payload is Binance's own text of data, and only when the frame's layout makes the cut certain", async (t) => {
   const path = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (!path) return;
   let cut = 0;
-  for (const f of readRecording(path)) {
-    const r = parseFrame(f.raw, 'usdm', f.receivedAtMicros);
+  for (const f of await recordedFrames(path)) {
+    const r = parseFrame(f.raw, 'usdm', receivedMicros(f));
     if (r.ok !== true) continue;
     assert.equal(r.payload, f.raw.slice(f.raw.indexOf('"data":') + 7, -1), f.raw);
     assert.deepEqual(JSON.parse(r.payload!), (JSON.parse(f.raw) as { data: unknown }).data);
