@@ -9,7 +9,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { gapsToHeal, recordHeal } from '../../src/history/gap-rows.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { writeEvents } from '../../src/store/writer.js';
-import { startTestPipeline, tempDir, waitWhileProgressing } from '../support/pipeline.js';
+import { startTestPipeline, tempDir } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 import { aggTrade, candleRow, insertProcessorRows, openTestDatabase, spreadMetricsRow, testApp, trade, tradeMetricsRow } from './helpers.js';
 
 /**
@@ -143,11 +144,11 @@ test('tickflow run --source sim: the running pipeline answers every JSON route w
   const get = async (path: string) => (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>;
   const trades = async () => ((await get('/api/trades?symbol=BTCUSDT')).trades as unknown[]).length;
   // Stored trades and a live book: the routes then answer from real rows and the real book.
-  await waitWhileProgressing(
-    'stored trades and a live order book',
-    async () => (await trades()) > 0 && (await get('/api/book?symbol=BTCUSDT')).source === 'live',
-    async () => [await trades(), (await get('/api/pipeline')).streams],
-  );
+  // Progress is what is awaited: stored trades and the book's updates (the pipeline's stream stats tick on regardless).
+  const book = () => get('/api/book?symbol=BTCUSDT');
+  await waitFor('stored trades and a live order book', async () => (await trades()) > 0 && (await book()).source === 'live', {
+    progress: async () => [await trades(), (await book()).updateId],
+  });
   const bodies = await checkAll(base);
   const report = bodies.get('/api/pipeline') as { source: { kind: string; connections: unknown[] } | null; instruments?: unknown[] };
   assert.equal(report.source?.kind, 'sim');
