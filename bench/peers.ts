@@ -72,7 +72,7 @@ const LADDER = QUICK
 const STORE_CAP_MS = QUICK ? 12_000 : 90_000;
 /** Rows the store figures are measured over (fewer when a backlog is smaller or the cap comes first). */
 const STORE_ROWS = QUICK ? 40_000 : 300_000;
-const PRODUCER_PERFORMANCE_RECORDS = QUICK ? 100_000 : 1_000_000;
+const PRODUCER_PERFORMANCE_RECORDS = QUICK ? 100_000 : 500_000;
 const HOUR_MS = 3_600_000;
 const COMMAND = `npm run bench:peers${QUICK ? ' -- --quick' : ''}`;
 

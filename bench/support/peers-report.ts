@@ -67,11 +67,14 @@ function heldCell(r: IngestResult): string {
   return `${base}${bound}${failed !== undefined ? `; at ${k(failed.nominal)}: ${failed.failure}` : ''}`;
 }
 
-/** CPU per 100k at `rate` (nominal), or at the highest held step when that one was not climbed. */
-function cpuAt(r: IngestResult, rate: number | undefined): { text: string; value: number } {
+/**
+ * CPU per 100k at `rate` (nominal), or at the highest held step when that one was not climbed; the
+ * text names the rate when it is not the row's `reference`.
+ */
+function cpuAt(r: IngestResult, rate: number | undefined, reference: number | undefined): { text: string; value: number } {
   const step = r.steps.find((s) => s.nominal === rate) ?? limits(r).held ?? r.steps[0];
   if (step === undefined) return { text: '—', value: NaN };
-  const where = step.nominal === rate ? '' : ` at ${k(step.nominal)} msgs/s${step.held ? '' : ', not held'}`;
+  const where = step.nominal === reference ? '' : ` at ${k(step.nominal)} msgs/s${step.held ? '' : ', not held'}`;
   return { text: at(`**${n2(step.cpuPer100k)}**${where}`, step.load), value: step.cpuPer100k };
 }
 
@@ -90,10 +93,11 @@ export function peersMarkdown(r: PeerReport | undefined): string {
   // The CPU comparison is made at one rate: the highest step both tickflow and the seed pipeline held.
   const seedHeld = new Set(seed.steps.filter((s) => s.held).map((s) => s.nominal));
   const reference = tickflow.steps.filter((s) => s.held && seedHeld.has(s.nominal)).at(-1)?.nominal;
-  const cpu = { tickflow: cpuAt(tickflow, reference), seed: cpuAt(seed, reference), cryptofeed: cpuAt(cryptofeed, undefined) };
-  // cryptofeed holds far lower rates; it is compared with tickflow at the step it held.
-  const cryptofeedRate = limits(cryptofeed).held?.nominal;
-  const tickflowAtCryptofeed = cpuAt(tickflow, cryptofeedRate ?? cryptofeed.steps[0]?.nominal);
+  // cryptofeed holds far lower rates: it is compared with tickflow at the highest step both held.
+  const tickflowHeld = new Set(tickflow.steps.filter((s) => s.held).map((s) => s.nominal));
+  const cryptofeedRate = cryptofeed.steps.filter((s) => s.held && tickflowHeld.has(s.nominal)).at(-1)?.nominal ?? cryptofeed.steps[0]?.nominal;
+  const cpu = { tickflow: cpuAt(tickflow, reference, reference), seed: cpuAt(seed, reference, reference), cryptofeed: cpuAt(cryptofeed, cryptofeedRate, reference) };
+  const tickflowAtCryptofeed = cpuAt(tickflow, cryptofeedRate, reference);
   const rate = (x: IngestResult): number => limits(x).held?.offered ?? NaN;
   const pp = r.ceilings.producerPerformance;
   const copy = r.ceilings.copy;
