@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { ALERT_CONDITIONS, NOTIFIER_KINDS } from '../config/schema.js';
+import { ANOMALY_KINDS } from '../processors/anomalies.js';
 
 /**
- * The body of every JSON response of the HTTP API, once, as zod schemas. The server's handlers
- * are typed by them (routes.ts: a handler must return its route's `ApiResponses[path]`), the
- * OpenAPI document publishes them (responses.200), test/api/contract.test.ts parses real answers
- * with them, and the dashboard imports the types only (`import type`), so esbuild ships no zod.
+ * The body of every JSON response of the HTTP API and every message of /api/stream, once, as zod
+ * schemas. The server's handlers are typed by them (routes.ts: a handler must return its route's
+ * `ApiResponses[path]`; the live feed builds LiveMessage values), the OpenAPI document publishes
+ * the JSON bodies (responses.200), test/api/contract.test.ts parses real answers and streamed
+ * messages with them, and the dashboard imports the types only (`import type`), so esbuild ships no zod.
  *
  * Units everywhere: decimals are JSON strings exactly as stored (NUMERIC::text, never a float);
  * times are epoch milliseconds; ids are numbers (every Binance id is far below 2^53). Objects are
@@ -135,7 +137,7 @@ const whaleRow = z.strictObject({
 /** A flagged metric window as an anomaly line (processors/anomalies.ts); `time` is the window start. */
 const anomalyRow = z.strictObject({
   ...instrument,
-  kind: z.enum(['volatility', 'volumeSpike', 'priceMove', 'spreadWarning']),
+  kind: z.enum(ANOMALY_KINDS),
   time: epochMs,
   /** States the value and the threshold it crossed. */
   message: z.string(),
@@ -317,6 +319,103 @@ const pipelineResponse = z.strictObject({
   health: z.strictObject({ ready: z.boolean(), reasons: z.array(z.string()) }),
 });
 
+/** The `hello` event /api/stream sends first: a new `id` after a reconnect means the server restarted (reload). */
+export const streamHelloSchema = z.strictObject({
+  id: z.string(),
+  /** When this server started, epoch ms. */
+  startedAt: epochMs,
+  ...marketId,
+  symbols: z.array(z.string()),
+});
+
+/** `trade`: one trade of the tape, as /api/trades lists it (the symbol's trades, or aggTrades when it has none). */
+const liveTrade = tradeRow.extend({ type: z.literal('trade'), ...instrument });
+
+/**
+ * `bookTicker`: the best bid and ask (decimal strings); `time` in epoch ms is USD-M's transaction time
+ * `T`, else the event time (spot sends none: the ingestion time).
+ */
+const liveBookTicker = z.strictObject({
+  type: z.literal('bookTicker'),
+  ...instrument,
+  time: epochMs,
+  bidPrice: decimal,
+  bidQty: decimal,
+  askPrice: decimal,
+  askQty: decimal,
+});
+
+/** `candle`: a forming or final candle of `interval`; decimals as strings, `time` the window start (epoch ms). */
+const liveCandle = z.strictObject({
+  type: z.literal('candle'),
+  ...instrument,
+  interval: z.string(),
+  time: epochMs,
+  open: decimal,
+  high: decimal,
+  low: decimal,
+  close: decimal,
+  volume: decimal,
+  tradeCount: count,
+  /**
+   * `live`: the API's own forming candle, built from the trades it was fed (immediate);
+   * `processor`: the processor's upserted row (authoritative, with moving averages, but only every
+   * trigger interval).
+   */
+  source: z.enum(['live', 'processor']),
+  final: z.boolean(),
+  /** `live` only: the feed started (or reset) inside this window, so open/volume miss early trades. */
+  partial: z.boolean(),
+  vwap: decimal.nullable().optional(),
+  /** Moving averages by name (`sma20`, `ema12`, ...), `processor` only. */
+  averages: z.record(z.string(), decimal.nullable()).optional(),
+});
+
+/**
+ * `metric`: a trade- or spread-metrics window starting at `time` (epoch ms); `values` holds some of its
+ * fields, named as in /api/metrics (interval; decimals as strings; counts, stddev and bps as numbers).
+ */
+const liveMetric = z.strictObject({
+  type: z.literal('metric'),
+  ...instrument,
+  /** `trades`: windowed trade metrics; `spread`: windowed spread metrics. */
+  kind: z.enum(['trades', 'spread']),
+  time: epochMs,
+  values: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+});
+
+/** `anomaly`: a flagged window (volatility, volume spike, price move, spread warning) starting at `time`, epoch ms. */
+const liveAnomaly = z.strictObject({
+  type: z.literal('anomaly'),
+  ...instrument,
+  kind: z.enum(ANOMALY_KINDS),
+  time: epochMs,
+  message: z.string(),
+  value: z.union([z.number(), z.string()]).nullable().optional(),
+  /** The threshold the value crossed (config.processor.*); the message states it too. */
+  threshold: z.union([z.number(), z.string()]).nullable().optional(),
+});
+
+/** `gap`: a hole the source found in an id sequence; `time` is when it was detected, epoch ms. */
+const liveGap = z.strictObject({
+  type: z.literal('gap'),
+  ...instrument,
+  stream: z.enum(['trade', 'aggTrade', 'depth']),
+  firstMissingId: id,
+  lastMissingId: id,
+  time: epochMs,
+  reason: z.string(),
+});
+
+/** `dropped`: the client was too slow; this many trades / events were left out of its buffer. */
+const liveDropped = z.strictObject({ type: z.literal('dropped'), trades: count, events: count });
+
+/**
+ * One message of /api/stream. Every message but `dropped` names its instrument (exchange, market,
+ * symbol); each SSE `data:` line is a JSON array of them (one batch per write).
+ */
+export const liveMessageSchema = z.discriminatedUnion('type', [liveTrade, liveBookTicker, liveCandle, liveMetric, liveAnomaly, liveGap, liveDropped]);
+
 /** The response schema of every JSON route, by path. */
 export const responseSchemas = {
   '/api/symbols': z.strictObject({
@@ -408,3 +507,24 @@ export type PipelineReport = ApiResponses['/api/pipeline'];
 export type AlertsResponse = ApiResponses['/api/alerts'];
 /** GET /api/alerts/rules: the configured rules, the evaluation interval (ms), the enabled notifiers. */
 export type AlertRulesResponse = ApiResponses['/api/alerts/rules'];
+
+/** The `hello` event of /api/stream. */
+export type StreamHello = Frozen<z.output<typeof streamHelloSchema>>;
+/** A `trade` message of /api/stream. */
+export type LiveTrade = Frozen<z.output<typeof liveTrade>>;
+/** A `bookTicker` message of /api/stream. */
+export type LiveBookTicker = Frozen<z.output<typeof liveBookTicker>>;
+/** A `candle` message of /api/stream. */
+export type LiveCandle = Frozen<z.output<typeof liveCandle>>;
+/** A `metric` message of /api/stream. */
+export type LiveMetric = Frozen<z.output<typeof liveMetric>>;
+/** An `anomaly` message of /api/stream. */
+export type LiveAnomaly = Frozen<z.output<typeof liveAnomaly>>;
+/** A `gap` message of /api/stream. */
+export type LiveGap = Frozen<z.output<typeof liveGap>>;
+/** The `dropped` marker of /api/stream. */
+export type LiveDropped = Frozen<z.output<typeof liveDropped>>;
+/** Every message type of /api/stream, tagged by `type`. */
+export type LiveMessage = LiveTrade | LiveBookTicker | LiveCandle | LiveMetric | LiveAnomaly | LiveGap | LiveDropped;
+/** Messages that belong to one symbol (everything except the `dropped` marker). */
+export type SymbolMessage = Exclude<LiveMessage, LiveDropped>;

@@ -1,5 +1,5 @@
 import { instrumentKey } from '../core/events.js';
-import type { LiveCandle, LiveMessage, SymbolMessage } from './live-messages.js';
+import type { LiveCandle, LiveMessage, SymbolMessage } from './contract.js';
 
 /** How much one /api/stream client may have pending, in messages, beyond the coalesced state messages. */
 export interface BufferLimits {

@@ -3,7 +3,7 @@ import { candleKind, type CandleState } from '../processors/candles.js';
 import { formatDecimal } from '../core/decimal.js';
 import type { TradeInput } from '../processors/trade-input.js';
 import type { WindowKind } from '../processors/window-engine.js';
-import type { LiveCandle } from './live-messages.js';
+import type { LiveCandle } from './contract.js';
 
 
 interface Forming {

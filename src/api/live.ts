@@ -6,7 +6,7 @@ import { type TradeInput, tradeInput } from '../processors/trade-input.js';
 import { WhaleDetector } from '../processors/whales.js';
 import { CoalescingBuffer, DEFAULT_BUFFER_LIMITS, type BufferLimits } from './live-buffer.js';
 import { LiveCandles } from './live-candles.js';
-import type { LiveAnomaly, LiveCandle, LiveMessage, LiveMetric, SymbolMessage } from './live-messages.js';
+import type { LiveAnomaly, LiveCandle, LiveMessage, LiveMetric, SymbolMessage } from './contract.js';
 import { LiveStats, type LatencySummary, type StreamRate } from './live-stats.js';
 
 /** A processor candle row as the integrator hands it over (window start in epoch ms). */

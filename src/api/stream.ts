@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import type { StreamHello } from './contract.js';
 import type { LiveSubscription } from './live.js';
 
 /** How /api/stream serves one client: the heartbeat interval (ms) and the `hello` event's body. */
@@ -7,7 +8,7 @@ export interface StreamOptions {
   /** A comment line this often keeps proxies and idle timeouts from closing a quiet stream. */
   readonly heartbeatMs: number;
   /** Sent in the `hello` event; a client that sees a new one reloads its state. */
-  readonly hello: Readonly<Record<string, unknown>>;
+  readonly hello: StreamHello;
 }
 
 /** How long EventSource waits before reconnecting (SSE `retry:` field). */

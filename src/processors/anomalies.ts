@@ -8,7 +8,10 @@ import { type Instrument, instrumentOf } from '../core/events.js';
  * say the same thing.
  */
 
-export type AnomalyKind = 'volatility' | 'volumeSpike' | 'priceMove' | 'spreadWarning';
+/** The anomaly kinds, one per window flag (the API contract's enum is this list). */
+export const ANOMALY_KINDS = ['volatility', 'volumeSpike', 'priceMove', 'spreadWarning'] as const;
+/** One of ANOMALY_KINDS. */
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 /** One anomaly of one window; `time` is the window start (epoch ms). */
 export interface Anomaly extends Instrument {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { build } from 'esbuild';
 import { startAlerts } from '../../src/alerts/service.js';
-import { type ApiPath, responseSchemas } from '../../src/api/contract.js';
+import { type ApiPath, liveMessageSchema, responseSchemas, streamHelloSchema } from '../../src/api/contract.js';
 import type { BookSnapshotEvent, GapEvent } from '../../src/core/events.js';
 import { configSchema } from '../../src/config/schema.js';
 import { gapsToHeal, recordHeal } from '../../src/history/gap-rows.js';
@@ -71,6 +71,57 @@ function emptyLists(body: Record<string, unknown>): string[] {
     .map(([k]) => k);
 }
 
+/**
+ * Reads /api/stream until every type in `wanted` has arrived, parsing the `hello` event and every
+ * message of every `data:` batch with the contract; returns the types seen. Fails when the stream
+ * ends, or sends nothing for `idleMs`, before that.
+ */
+async function streamTypes(url: string, wanted: readonly string[], idleMs = 60_000): Promise<Set<string>> {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(), idleMs);
+  const seen = new Set<string>();
+  try {
+    const res = await fetch(url, { signal: abort.signal });
+    assert.equal(res.status, 200);
+    assert.ok(res.body);
+    const decoder = new TextDecoder();
+    let buffered = '';
+    let hello = false;
+    const reader = res.body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      const chunk = read.value;
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(), idleMs);
+      buffered += decoder.decode(chunk, { stream: true });
+      const events = buffered.split('\n\n');
+      buffered = events.pop() ?? '';
+      for (const event of events) {
+        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (data === '') continue;
+        if (event.split('\n').includes('event: hello')) {
+          const parsed = streamHelloSchema.safeParse(JSON.parse(data));
+          assert.ok(parsed.success, `hello breaks the contract: ${parsed.error?.message}\n${data}`);
+          hello = true;
+          continue;
+        }
+        for (const message of JSON.parse(data) as unknown[]) {
+          const parsed = liveMessageSchema.safeParse(message);
+          assert.ok(parsed.success, `a stream message breaks the contract: ${parsed.error?.message}\n${JSON.stringify(message)}`);
+          seen.add(parsed.data.type);
+        }
+      }
+      if (hello && wanted.every((t) => seen.has(t))) return seen;
+    }
+    assert.fail(`the stream ended having sent ${[...seen].join(', ') || 'nothing'}`);
+  } catch (err) {
+    if (abort.signal.aborted) assert.fail(`the stream sent nothing for ${idleMs} ms; types so far: ${[...seen].join(', ') || 'none'}`);
+    throw err;
+  } finally {
+    clearTimeout(idle);
+    abort.abort();
+  }
+}
+
 async function listen(app: { listen(o: { host: string; port: number }): Promise<string>; server: { address(): unknown } }): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -133,7 +184,7 @@ test('every JSON route answers within the contract: stored trades, candles, metr
   assert.equal((bodies.get('/api/book') as { source: string }).source, 'stored');
 });
 
-test('tickflow run --source sim: the running pipeline answers every JSON route within the contract (live book, source status, exchangeInfo rules)', async (t) => {
+test('tickflow run --source sim: the running pipeline answers every JSON route and streams every message within the contract (live book, source status, exchangeInfo rules)', async (t) => {
   const { pipeline } = await startTestPipeline(t, {
     'source.kind': 'sim',
     'source.symbols': ['BTCUSDT'],
@@ -154,6 +205,9 @@ test('tickflow run --source sim: the running pipeline answers every JSON route w
   assert.equal(report.source?.kind, 'sim');
   assert.ok(report.source.connections.length > 0);
   assert.equal(report.instruments?.length, 1);
+  // The stream of the same pipeline: its hello and every message of every batch until trades, book
+  // tickers and candles have all arrived.
+  await streamTypes(`${base}/api/stream?symbols=BTCUSDT`, ['trade', 'bookTicker', 'candle']);
 });
 
 test('the dashboard bundle takes the contract as types only: no zod, nothing from node', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { LiveCandles } from '../../src/api/live-candles.js';
-import type { LiveCandle } from '../../src/api/live-messages.js';
+import type { LiveCandle } from '../../src/api/contract.js';
 import type { TradeEvent } from '../../src/core/events.js';
 import type { CandleRow } from '../../src/processors/candles.js';
 import { formatDecimal, parseDecimal, trim } from '../../src/core/decimal.js';

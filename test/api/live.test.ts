@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CoalescingBuffer } from '../../src/api/live-buffer.js';
-import type { LiveCandle, LiveMessage } from '../../src/api/live-messages.js';
+import type { LiveCandle, LiveMessage } from '../../src/api/contract.js';
 import { createLiveFeed } from '../../src/api/live.js';
 import { aggTrade, bookTicker, spot, trade } from './helpers.js';
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { LiveMessage } from '../../src/api/live-messages.js';
+import type { LiveMessage } from '../../src/api/contract.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { waitFor } from '../support/wait.js';
 import { openTestDatabase, testApp, trade, type TestApp } from './helpers.js';

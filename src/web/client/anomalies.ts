@@ -1,4 +1,4 @@
-import type { LiveAnomaly, LiveGap } from '../../api/live-messages.js';
+import type { LiveAnomaly, LiveGap } from '../../api/contract.js';
 import { clock } from './tape.js';
 
 const MAX_ITEMS = 50;

@@ -11,8 +11,7 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import type { LiveCandle } from '../../api/live-messages.js';
-import type { ApiCandle } from '../../api/contract.js';
+import type { ApiCandle, LiveCandle } from '../../api/contract.js';
 import { formatTick } from './format.js';
 
 interface Bar {

@@ -1,8 +1,7 @@
 import './styles.css';
-import type { LiveCandle, LiveMessage } from '../../api/live-messages.js';
+import type { ApiCandle, ApiResponses, ApiTrade, LiveCandle, LiveMessage, MarketId, SymbolInfo } from '../../api/contract.js';
 import { AnomalyList, gapItem, type AnomalyItem } from './anomalies.js';
 import { BookPanel } from './book-panel.js';
-import type { ApiResponses, ApiCandle, MarketId, SymbolInfo, ApiTrade } from '../../api/contract.js';
 import { getJson, streamUrl } from './api.js';
 import { CandleChart } from './candle-chart.js';
 import { mountAlertsPanel } from './alerts-panel.js';

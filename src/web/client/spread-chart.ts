@@ -1,5 +1,5 @@
 import { LineSeries, createChart, type AutoscaleInfo, type IChartApi, type ISeriesApi, type UTCTimestamp } from 'lightweight-charts';
-import type { LiveBookTicker } from '../../api/live-messages.js';
+import type { LiveBookTicker } from '../../api/contract.js';
 import { chartOptions, showRecent } from './candle-chart.js';
 
 /** Spread in basis points of the mid price. */

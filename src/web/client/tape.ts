@@ -1,5 +1,4 @@
-import type { LiveTrade } from '../../api/live-messages.js';
-import type { ApiTrade } from '../../api/contract.js';
+import type { ApiTrade, LiveTrade } from '../../api/contract.js';
 import { fixed, type Precision } from './format.js';
 
 const MAX_ROWS = 80;
