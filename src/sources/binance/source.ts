@@ -96,7 +96,8 @@ type OverlapKey = readonly [number, number, number];
  * epoch ms, decimals as Binance's strings), GapEvents for holes in trade/aggTrade ids (reported after
  * config.gapGraceMs; `restart` against `options.resumeFrom`), dead letters with a reason for frames
  * that do not parse or validate. Binance "WebSocket Streams" (spot) and "Websocket Market Streams"
- * (USD-M): combined streams, ≤ 1024 streams a connection, the 24-hour cut, serverShutdown. A slow
+ * (USD-M): combined streams, at most source.maxStreamsPerConnection a connection (Binance allows 1024
+ * on spot, 200 on USD-M, which streams.ts caps), the 24-hour cut, serverShutdown. A slow
  * `emit` pauses the sockets (50,000 records waiting; resumed below 5,000); a batch `emit` rejects is
  * logged and lost. Connection failures are retried forever and shown in `status()`, never thrown;
  * `start` twice throws TF_SOURCE_PROTOCOL.
