@@ -63,7 +63,7 @@ function limits(r: IngestResult): { held: Step | undefined; failed: Step | undef
 function heldCell(r: IngestResult): string {
   const { held, failed } = limits(r);
   const base = held === undefined ? `< ${n0(r.steps[0]?.nominal ?? NaN)} msgs/s` : at(`**${n0(held.offered)}** msgs/s`, held.load);
-  const bound = held?.simulatorBound ? ', the simulator could offer no more' : '';
+  const bound = held?.simulatorBound ? ', the simulator could offer no more' : failed === undefined && held !== undefined ? ', the top of the ladder' : '';
   return `${base}${bound}${failed !== undefined ? `; at ${k(failed.nominal)}: ${failed.failure}` : ''}`;
 }
 
