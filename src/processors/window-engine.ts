@@ -110,6 +110,7 @@ export class WindowEngine<E, S> {
     private readonly options: WindowEngineOptions = { maxFillWindows: 1_440 },
   ) {}
 
+  /** Start (epoch ms) of the window holding `time` (epoch ms): windows are aligned to the epoch, as Binance's klines are. */
   windowStart(time: number): number {
     return Math.floor(time / this.kind.sizeMs) * this.kind.sizeMs;
   }
@@ -264,6 +265,7 @@ export class WindowEngine<E, S> {
     return lowest;
   }
 
+  /** Open windows over all instruments (ProcessorCore.openWindowCounts reports them per kind). */
   openCount(): number {
     let n = 0;
     for (const sw of this.symbols.values()) n += sw.open.size;
