@@ -40,8 +40,9 @@ export function encodeEvent(event: BusEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
-/** Key, value and headers of one Kafka record. */
-export interface RecordParts {
+/** Topic, key, value and headers of one Kafka record. */
+export interface EncodedRecord {
+  readonly topic: string;
   readonly key: Buffer;
   readonly value: Buffer;
   readonly headers: Map<Buffer, Buffer>;
@@ -65,16 +66,16 @@ export class RecordEncoder {
   private readonly keys = new Map<string, Buffer>();
   private readonly types = new Map<string, Buffer>();
 
-  /** Schema 2 when `payload` is the exchange's text of this event's payload, else schema 1. */
-  encode(event: BusEvent, payload: ExchangePayload | undefined): RecordParts {
+  /** A record for `topic`: schema 2 when `payload` is the exchange's text of this event's payload, else schema 1. */
+  encode(event: BusEvent, payload: ExchangePayload | undefined, topic: string): EncodedRecord {
     const key = cached(this.keys, busKey(event));
     const type = cached(this.types, event.type);
     if (payload === undefined || !('ingestionTimestamp' in event)) {
-      return { key, value: encodeEvent(event), headers: new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_1]]) };
+      return { topic, key, value: encodeEvent(event), headers: new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_1]]) };
     }
     const headers = new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_2], [INGESTED_KEY, Buffer.from(String(event.ingestionTimestamp), 'latin1')]]);
     if (payload.timeUnit === 'MICROSECOND') headers.set(TIME_UNIT_KEY, MICROSECOND);
-    return { key, value: Buffer.from(payload.text, 'utf8'), headers };
+    return { topic, key, value: Buffer.from(payload.text, 'utf8'), headers };
   }
 }
 

@@ -99,12 +99,7 @@ export class KafkaBus implements Bus {
   /** Events that carry the exchange's payload (core/payloads.ts) are written as schema 2, the rest as schema 1. */
   publish(events: readonly BusEvent[]): Promise<void> {
     const topics = this.config.topics;
-    return this.publisher.send(
-      events.map((event, i) => ({
-        topic: topics[topicOf(event)],
-        ...this.encoder.encode(event, payloadAt(events, i)),
-      })),
-    );
+    return this.publisher.send(events.map((event, i) => this.encoder.encode(event, payloadAt(events, i), topics[topicOf(event)])));
   }
 
   async subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, typedHooks: ConsumerHooks<E>): Promise<BusConsumer> {

@@ -1,4 +1,4 @@
-import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafka';
+import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce, type Partitioner } from '@platformatic/kafka';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
@@ -81,7 +81,7 @@ export class KafkaPublisher {
       compression: 'lz4',
       // Java's partitioner (murmur2 of the key, sign bit masked, modulo partitions), so every
       // client – console producer, librdkafka, kafkajs – puts a symbol on the same partition.
-      partitioner: compatibilityPartitioner,
+      partitioner: rememberingPartitioner(),
       autocreateTopics: false,
       // Short outages (leader moving) are retried inside the library; longer ones by this
       // class's backoff loop, which also marks the bus unwritable meanwhile.
@@ -239,11 +239,14 @@ export class KafkaPublisher {
     }
     this.metrics.produceLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.metrics.kafkaBatchSize.observe(batch.length);
+    // Counted per topic and batch: a labelled inc() per record was 2 % of the ingest role's CPU.
+    const produced = new Map<string, number>();
     for (const entry of batch) {
-      this.metrics.eventsProduced.inc({ topic: entry.record.topic });
+      produced.set(entry.record.topic, (produced.get(entry.record.topic) ?? 0) + 1);
       const waiter = entry.waiter;
       if (--waiter.remaining === 0 && !waiter.failed) waiter.resolve();
     }
+    for (const [topic, n] of produced) this.metrics.eventsProduced.inc({ topic }, n);
   }
 
   /** One produce attempt; a failure comes out as TF_BUS_UNAVAILABLE carrying whether a retry can help. */
@@ -257,6 +260,28 @@ export class KafkaPublisher {
       throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, { cause: err, canRetry: !this.closed && kafkaCanRetry(err) });
     }
   }
+}
+
+/** Keys whose partition hash is remembered; instruments are bounded by the configuration, this bounds the rest. */
+const MAX_REMEMBERED_KEYS = 10_000;
+
+/**
+ * compatibilityPartitioner, remembered per key Buffer: KafkaBus hands the same Buffer for every
+ * record of an instrument (RecordEncoder), and murmur2 of the key per record was 2 % of the ingest
+ * role's CPU. The library takes the result modulo the partition count, so it does not depend on it.
+ */
+function rememberingPartitioner(): Partitioner<Buffer, Buffer, Buffer, Buffer> {
+  const byKey = new Map<Buffer, number>();
+  return (message, key) => {
+    if (key === undefined) return compatibilityPartitioner(message, key);
+    let hash = byKey.get(key);
+    if (hash === undefined) {
+      if (byKey.size >= MAX_REMEMBERED_KEYS) byKey.clear();
+      hash = compatibilityPartitioner(message, key);
+      byKey.set(key, hash);
+    }
+    return hash;
+  };
 }
 
 function fail(waiter: Waiter, err: unknown): void {

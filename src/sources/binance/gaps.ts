@@ -60,7 +60,11 @@ export interface StoredSequence {
  * holes per sequence are kept. Throws nothing.
  */
 export class GapDetector {
-  private readonly sequences = new Map<string, Sequence>();
+  /** By symbol, one map per stream rather than a composite key: observe() builds no string per id. */
+  private readonly trades = new Map<string, Sequence>();
+  private readonly aggTrades = new Map<string, Sequence>();
+  /** Every sequence in the order it was first seen (the order due() reports in). */
+  private readonly sequences: Sequence[] = [];
   private readonly keepReported: number;
 
   constructor(private readonly options: GapDetectorOptions) {
@@ -74,9 +78,8 @@ export class GapDetector {
    * duplicates of stored rows.
    */
   resume(stored: StoredSequence): void {
-    const key = sequenceKey(stored.symbol, stored.stream);
-    if (this.sequences.has(key)) return;
-    this.sequences.set(key, { symbol: stored.symbol, stream: stored.stream, high: stored.lastId, resumed: true, holes: [] });
+    if (this.of(stored.stream).has(stored.symbol)) return;
+    this.add({ symbol: stored.symbol, stream: stored.stream, high: stored.lastId, resumed: true, holes: [] });
   }
 
   /**
@@ -84,10 +87,9 @@ export class GapDetector {
    * `rotation` for the first id on a new connection, otherwise `sequence`. `now` is epoch ms.
    */
   observe(symbol: string, stream: GapStream, id: number, now: number, reason: GapReason): Verdict {
-    const key = sequenceKey(symbol, stream);
-    const seq = this.sequences.get(key);
+    const seq = this.of(stream).get(symbol);
     if (seq === undefined) {
-      this.sequences.set(key, { symbol, stream, high: id, resumed: false, holes: [] });
+      this.add({ symbol, stream, high: id, resumed: false, holes: [] });
       return 'accept';
     }
     if (id === seq.high + 1) {
@@ -107,7 +109,7 @@ export class GapDetector {
   /** Holes open for at least `graceMs` at `now` (epoch ms), each reported once. */
   due(now: number): GapEvent[] {
     const gaps: GapEvent[] = [];
-    for (const seq of this.sequences.values()) {
+    for (const seq of this.sequences) {
       if (seq.holes.length === 0) continue;
       let reported = 0;
       for (const hole of seq.holes) {
@@ -135,16 +137,22 @@ export class GapDetector {
     return gaps;
   }
 
+  /** The sequences of `stream` by symbol (the detector sees trade and aggTrade ids only). */
+  private of(stream: GapStream): Map<string, Sequence> {
+    return stream === 'trade' ? this.trades : this.aggTrades;
+  }
+
+  private add(seq: Sequence): void {
+    this.of(seq.stream).set(seq.symbol, seq);
+    this.sequences.push(seq);
+  }
+
   /** Holes not yet reported, for status and tests. */
   openHoles(): number {
     let n = 0;
-    for (const seq of this.sequences.values()) for (const h of seq.holes) if (!h.reported) n++;
+    for (const seq of this.sequences) for (const h of seq.holes) if (!h.reported) n++;
     return n;
   }
-}
-
-function sequenceKey(symbol: string, stream: GapStream): string {
-  return stream === 'trade' ? `t:${symbol}` : `a:${symbol}`;
 }
 
 /** Removes `id` from the hole containing it; false when no hole contains it (a duplicate). */

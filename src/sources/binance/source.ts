@@ -179,6 +179,7 @@ export class BinanceSource implements Source {
       this.deps.metrics.connectionState.set({ connection: slot.label }, 0);
     }
     await Promise.all(closing);
+    this.frames.flushCounts();
     while (this.flushing) await this.flushing;
   }
 

@@ -35,11 +35,7 @@ export interface PayloadRules {
  * recording's for a replay).
  */
 export function payloadProblem(event: MarketEvent, stream: string | null, receivedMs: number, rules: PayloadRules): PayloadProblem | null {
-  if (stream !== null) {
-    const at = stream.indexOf('@');
-    const streamSymbol = stream.slice(0, at < 0 ? stream.length : at).toUpperCase();
-    if (streamSymbol !== event.symbol) return { reason: 'symbol_mismatch', detail: `"s" is ${event.symbol} on stream ${stream}` };
-  }
+  if (stream !== null && !onStream(stream, event.symbol)) return { reason: 'symbol_mismatch', detail: `"s" is ${event.symbol} on stream ${stream}` };
   if (!rules.symbols.has(event.symbol)) {
     return { reason: 'unconfigured_symbol', detail: `${event.symbol} is not in source.symbols (${[...rules.symbols].join(', ')})` };
   }
@@ -54,6 +50,23 @@ export function payloadProblem(event: MarketEvent, stream: string | null, receiv
     if (t) return t;
   }
   return implausible('E', event.eventTime, receivedMs, rules.maxClockSkewMs);
+}
+
+/**
+ * True when the stream's symbol part (before `@`), upper-cased, is `symbol`. Compares ASCII
+ * letters in place — this runs for every frame, and slice + toUpperCase allocated two strings per
+ * frame; anything else takes the general path (toUpperCase of a non-ASCII letter can change length).
+ */
+function onStream(stream: string, symbol: string): boolean {
+  const at = stream.indexOf('@');
+  const end = at < 0 ? stream.length : at;
+  if (end !== symbol.length) return stream.slice(0, end).toUpperCase() === symbol;
+  for (let i = 0; i < end; i++) {
+    const c = stream.charCodeAt(i);
+    if (c >= 128) return stream.slice(0, end).toUpperCase() === symbol;
+    if ((c >= 97 && c <= 122 ? c - 32 : c) !== symbol.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function implausible(field: string, timeMs: number, receivedMs: number, maxSkewMs: number): PayloadProblem | null {

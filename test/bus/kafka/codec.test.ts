@@ -81,7 +81,7 @@ test("schema 2: Binance's own payload + key + headers decode to exactly the even
     const types = new Set<string>();
     let n = 0;
     for (const { event, payload } of await recorded(path, market)) {
-      const record = encoder.encode(event, payload);
+      const record = encoder.encode(event, payload, 'trades');
       assert.equal(record.value.toString('utf8'), payload.text, 'the value is the exchange bytes');
       assert.equal(header(record.headers, SCHEMA_HEADER), PAYLOAD_SCHEMA_VERSION);
       assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
@@ -98,7 +98,7 @@ test('schema 2 keeps microsecond times: the time unit travels in a header', () =
     '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343123,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342999,"m":true,"M":true}}';
   const r = parseFrame(raw, 'spot', 1723161255400000, 'MICROSECOND');
   assert.ok(r.ok === true && r.payload !== null);
-  const record = new RecordEncoder().encode(r.event, { text: r.payload, timeUnit: 'MICROSECOND' });
+  const record = new RecordEncoder().encode(r.event, { text: r.payload, timeUnit: 'MICROSECOND' }, 'trades');
   assert.equal(header(record.headers, TIME_UNIT_HEADER), 'MICROSECOND');
   const decoded = decodeRecord(record.key, record.value, record.headers);
   assert.deepEqual(decoded, r.event);
@@ -109,7 +109,7 @@ test('schema 1 (records written before schema 2, and what tickflow makes itself)
   const encoder = new RecordEncoder();
   const gap: GapEvent = { type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 5, lastMissingId: 7, detectedAt: 9, reason: 'sequence' };
   for (const event of [trade('BTCUSDT', 3), gap]) {
-    const record = encoder.encode(event, undefined);
+    const record = encoder.encode(event, undefined, 'trades');
     assert.equal(header(record.headers, SCHEMA_HEADER), SCHEMA_VERSION);
     assert.equal(record.value.toString('utf8'), JSON.stringify(event));
     assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
