@@ -28,10 +28,14 @@ function pow10(n: number): bigint {
   return POWERS[n] ?? 10n ** BigInt(n);
 }
 
-/** Parses "61234.50", "-0.001", "5"; the scale is the number of digits after the point. */
+/**
+ * Parses "61234.50", "-0.001", "5"; the scale is the number of digits after the point. Throws
+ * DECODE for anything else, a missing field (undefined) or a JSON number included: a schema-1 Kafka
+ * record is only shape-checked, so its decimals reach here as whatever the producer wrote.
+ */
 export function parseDecimal(text: string): Dec {
-  if (!DECIMAL.test(text)) {
-    throw new TickflowError(ErrorCodes.DECODE, `not a decimal number: "${text.slice(0, 40)}"`);
+  if (typeof text !== 'string' || !DECIMAL.test(text)) {
+    throw new TickflowError(ErrorCodes.DECODE, `not a decimal number: ${typeof text === 'string' ? `"${text.slice(0, 40)}"` : String(text)}`);
   }
   const dot = text.indexOf('.');
   if (dot < 0) return { value: BigInt(text), scale: 0 };

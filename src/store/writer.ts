@@ -151,7 +151,10 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     const now = Date.now();
     for (const e of events) {
       if (e.type !== 'gap' && e.type !== 'deadLetter' && e.type !== 'bookSnapshot') {
-        metrics.endToEndLatency.observe({ table: tableOf(e) }, Math.max(0, now - exchangeTime(e)) / 1000);
+        // A schema-1 record without its times was dead-lettered above; a NaN here would throw after
+        // the commit, and the written batch would be put back and written again on every flush.
+        const time = exchangeTime(e);
+        if (Number.isFinite(time)) metrics.endToEndLatency.observe({ table: tableOf(e) }, Math.max(0, now - time) / 1000);
       }
     }
     counts.batches += 1;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decodeRecord, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from '../../src/bus/kafka/codec.js';
 import { type CoreInput, ProcessorCore, type Upsert } from '../../src/processors/processor-core.js';
 import { processorOptions, TableImage, trade } from './support.js';
 
@@ -138,6 +139,22 @@ test('an event with an unusable decimal is rejected, the rest of the batch goes 
   const c = core();
   const result = c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 2_000, '1e5', '1')), at(2, trade(3, 3_000, '11', '1'))]);
   assert.deepEqual(result.rejected.map((r) => r.offset), [1n]);
+  const [row] = candles(c.finish());
+  assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
+});
+
+test('a schema-1 Kafka record without its decimals (a foreign producer) is rejected, not thrown: the processor role kept no consumer', () => {
+  // The codec only shape-checks schema 1 (type and instrument), so this reaches the core as it was produced.
+  const headers = new Map([[Buffer.from(TYPE_HEADER), Buffer.from('trade')], [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)]]);
+  const bare = decodeRecord(Buffer.from('binance:spot:BTCUSDT'), Buffer.from('{"type":"trade","exchange":"binance","market":"spot","symbol":"BTCUSDT","tradeId":2,"tradeTime":2000}'), headers);
+  const numeric = decodeRecord(
+    Buffer.from('binance:spot:BTCUSDT'),
+    Buffer.from('{"type":"bookTicker","exchange":"binance","market":"spot","symbol":"BTCUSDT","updateId":7,"bidPrice":10,"bidQty":"1","askPrice":"11","askQty":"1","eventTime":2500}'),
+    new Map([[Buffer.from(TYPE_HEADER), Buffer.from('bookTicker')]]),
+  );
+  const c = core();
+  const result = c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, bare as CoreInput['event']), at(2, numeric as CoreInput['event'], 'book_ticker/0'), at(3, trade(3, 3_000, '11', '1'))]);
+  assert.deepEqual(result.rejected.map((r) => [r.offset, r.reason]), [[1n, 'not a decimal number: undefined'], [2n, 'not a decimal number: 10']]);
   const [row] = candles(c.finish());
   assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
 });

@@ -3,6 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { observeCommits } from '../support/bus.js';
 import type { Bus, Delivery } from '../../src/bus/bus.js';
+import { decodeRecord, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from '../../src/bus/kafka/codec.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { AggTradeEvent, DeadLetterEvent, GapEvent, KlineEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
@@ -216,6 +217,28 @@ for (const kind of KINDS) {
     assert.equal(commits[0]!.deliveries.length, 11);
   });
 }
+
+test('postgres: a schema-1 Kafka record without its times is dead-lettered once; the batch is not written again on every flush', async (t) => {
+  const db = await openMigrated(t, 'postgres');
+  const { bus, writer, commits } = await startWriter(t, db, { batchRows: 3, batchMs: 3_600_000 });
+  // The codec only shape-checks schema 1 (type and instrument): a foreign producer's trade without times gets through.
+  const headers = new Map([[Buffer.from(TYPE_HEADER), Buffer.from('trade')], [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)]]);
+  const timeless = decodeRecord(
+    Buffer.from('binance:spot:BTCUSDT'),
+    Buffer.from('{"type":"trade","exchange":"binance","market":"spot","symbol":"BTCUSDT","tradeId":100,"price":"1.5","quantity":"2","buyerIsMaker":true}'),
+    headers,
+  ) as PipelineEvent;
+  await bus.publish([...syntheticTrades(2), timeless]);
+  await waitFor('the commit of the batch with the timeless trade', () => commits.length === 1);
+  await bus.publish(syntheticTrades(3, 3));
+  await waitFor('the commit of the next batch', () => commits.length === 2);
+  assert.equal(writer.stats().pendingRows, 0);
+  assert.equal(writer.stats().batches, 2);
+  assert.equal(writer.stats().rejected, 1, 'the rejected row was written once');
+  assert.equal(await count(db, 'trades'), 5);
+  const letters = await db.query<{ detail: string }>("SELECT detail FROM dead_letters WHERE reason = 'rejected_by_database'");
+  assert.deepEqual(letters.map((l) => l.detail.slice(0, 14)), ['trades: 22007 ']);
+});
 
 /** A TCP relay to the real server that can be switched off (refusing and cutting connections) and on again. */
 class Outage {
