@@ -10,6 +10,7 @@
  * is under two seconds' worth of records; the steps stop at the first one that is not.
  * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
  */
+import { randomBytes } from 'node:crypto';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { failOnProblems, printMachine } from './support/report.js';
 import { startSimProcess } from './support/children.js';
@@ -46,12 +47,16 @@ interface Step {
 }
 
 const { topics, sets } = benchTopics('e2e');
+// A group of this run's own: under the default prefix every store role on the broker (other runs,
+// other tests) joins tickflow-store and can leave this run's partitions unassigned.
+const groupPrefix = `bench-e2e-${process.pid}-${randomBytes(3).toString('hex')}`;
+const group = `${groupPrefix}-store`;
 const db = await freshDatabase('e2e');
 const sim = await startSimProcess({ symbols: SYMBOLS, tradesPerSecond: RATES[0]! / SYMBOLS.length });
 const started: { stop(): Promise<number> }[] = [];
 const steps: Step[] = [];
 try {
-  const store = await startRole('store', ['--db', db.url, ...sets]);
+  const store = await startRole('store', ['--db', db.url, '--set', `bus.groupPrefix=${groupPrefix}`, ...sets]);
   started.push(store);
   const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
   started.push(ingest);
@@ -64,12 +69,12 @@ try {
     await sleep(SETTLE_S * 1_000);
     const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);
     const t0 = performance.now();
-    const membersAtStart = await groupMembers('tickflow-store');
+    const membersAtStart = await groupMembers(group);
     await sleep(WINDOW_S * 1_000);
-    const foreign = Math.max(membersAtStart, await groupMembers('tickflow-store')) - 1;
+    const foreign = Math.max(membersAtStart, await groupMembers(group)) - 1;
     const [s1, i1] = await Promise.all([store.metrics(), ingest.metrics()]);
     const seconds = (performance.now() - t0) / 1000;
-    const lagAtEnd = await groupLag('tickflow-store', [topics.trades!]);
+    const lagAtEnd = await groupLag(group, [topics.trades!]);
     const latency = bucketDelta(histogramBuckets(s1, E2E, 'table="trades"'), histogramBuckets(s0, E2E, 'table="trades"'));
     const produced = (metricSum(i1, 'tickflow_events_produced_total') - metricSum(i0, 'tickflow_events_produced_total')) / seconds;
     const stored = (metricSum(s1, 'tickflow_rows_written_total', 'table="trades"') - metricSum(s0, 'tickflow_rows_written_total', 'table="trades"')) / seconds;
@@ -87,7 +92,7 @@ try {
     console.log(
       `offered ${offered}/s: produced ${produced.toFixed(0)}/s, stored ${stored.toFixed(0)} rows/s, store lag at end ${lagAtEnd}, ` +
         `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
-        (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group tickflow-store)` : ''),
+        (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group ${group})` : ''),
     );
     if (!step.sustained) {
       const notable = store.cli.stderr().split('\n').filter((l) => /"level":[4-6]\d|assign|revok|rebalanc|join/i.test(l));

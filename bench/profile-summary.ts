@@ -69,7 +69,8 @@ function shortUrl(url: string): string {
   return path.startsWith('/') ? relative(REPO_ROOT, path) : path;
 }
 
-function top(map: Map<string, number>, total: number, n: number): string[] {
+/** The `n` largest entries of `map` (µs), one line each: share of `total`, ms, name. */
+export function top(map: Map<string, number>, total: number, n: number): string[] {
   return [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => `${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
 }
 

@@ -8,10 +8,7 @@
  *   node --import tsx bench/store-write.ts [rows=200000] [batchRows=500]
  */
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-import { psqlCopyIn, serverUrl, withDatabase } from './support/postgres.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { psqlCopyTrades, serverUrl, tradesCsv, withDatabase } from './support/postgres.js';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -51,15 +48,6 @@ function makeTrades(): TradeEvent[] {
   }));
 }
 
-function csvOf(events: readonly TradeEvent[]): string {
-  const columns = trades.params(events) as unknown[][];
-  const lines: string[] = [];
-  for (let r = 0; r < events.length; r++) {
-    lines.push(columns.map((c) => (c[r] === null ? '' : c[r] === true ? 't' : c[r] === false ? 'f' : String(c[r]))).join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 async function writerPath(url: string, events: readonly TradeEvent[]): Promise<number> {
   const db = await openPostgres(url, { logger });
   await migrate(db, { logger, retentionDays: 30 });
@@ -89,7 +77,7 @@ async function copyStaging(url: string, events: readonly TradeEvent[]): Promise<
   for (let i = 0; i < events.length; i += BATCH) {
     await client.query('BEGIN');
     await client.query('CREATE TEMP TABLE stage (LIKE trades) ON COMMIT DROP');
-    await pipeline(Readable.from([csvOf(events.slice(i, i + BATCH))]), client.query(copyFrom(`COPY stage (${cols}) FROM STDIN (FORMAT csv)`)));
+    await pipeline(Readable.from([tradesCsv(events.slice(i, i + BATCH))]), client.query(copyFrom(`COPY stage (${cols}) FROM STDIN (FORMAT csv)`)));
     await client.query(`INSERT INTO trades (${cols}) SELECT ${cols} FROM stage ON CONFLICT DO NOTHING`);
     await client.query('COMMIT');
   }
@@ -114,20 +102,6 @@ async function unnestOnly(url: string, events: readonly TradeEvent[]): Promise<n
   return seconds;
 }
 
-async function psqlCopy(url: string, events: readonly TradeEvent[]): Promise<number> {
-  const db = await openPostgres(url, { logger });
-  await migrate(db, { logger, retentionDays: 30 });
-  await db.close();
-  const dir = await mkdtemp(join(tmpdir(), 'tickflow-bench-'));
-  try {
-    const file = join(dir, 'trades.csv');
-    await writeFile(file, csvOf(events));
-    return psqlCopyIn(url, 'trades', trades.columns, file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 printMachine('start');
 const server = serverUrl();
 const events = makeTrades();
@@ -140,7 +114,7 @@ console.log(`store-write: ${ROWS.toLocaleString('en-US')} trades, batches of ${B
 const writer = report('writer (bus → unnest INSERT, commit per batch)', await withDatabase(server, (url) => writerPath(url, events)));
 const unnest = report('unnest INSERT per batch, no bus', await withDatabase(server, (url) => unnestOnly(url, events)));
 const staging = report('COPY into staging + INSERT, per batch', await withDatabase(server, (url) => copyStaging(url, events)));
-const copy = report('psql \\copy, one CSV file', await withDatabase(server, (url) => psqlCopy(url, events)));
+const copy = report('psql \\copy, one CSV file', await withDatabase(server, (url) => psqlCopyTrades(url, events)));
 console.log(`writer / psql \\copy = ${(writer / copy).toFixed(2)}; COPY staging / unnest = ${(staging / unnest).toFixed(2)}`);
 printComparison({ figure: 'writer (bus → unnest INSERT)', value: writer, yardstick: 'psql \\copy of the same rows, one CSV file', yardstickValue: copy, unit: 'rows/s' });
 printMachine('end');

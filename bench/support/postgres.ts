@@ -1,7 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { TradeEvent } from '../../src/core/events.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { migrate } from '../../src/store/migrate.js';
+import { openPostgres } from '../../src/store/postgres.js';
+import { TABLE_WRITES } from '../../src/store/rows.js';
 
 /** The URL of the PostgreSQL server of scripts/services/postgres.sh, started when down. */
 export function serverUrl(): string {
@@ -38,5 +45,36 @@ export async function withDatabase<T>(server: string, fn: (url: string) => Promi
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+  }
+}
+
+const trades = TABLE_WRITES.find((w) => w.table === 'trades')!;
+
+/** The trades as the CSV `\copy` reads: the store writer's own column values, in its column order. */
+export function tradesCsv(events: readonly TradeEvent[]): string {
+  const columns = trades.params(events) as unknown[][];
+  const lines: string[] = [];
+  for (let r = 0; r < events.length; r++) {
+    lines.push(columns.map((c) => (c[r] === null ? '' : c[r] === true ? 't' : c[r] === false ? 'f' : String(c[r]))).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The store benchmarks' ceiling: `psql \copy` of `events` as one CSV file into the migrated
+ * `trades` table of the database at `url` (no conflict handling, one commit). Returns seconds, of
+ * psql alone (the file is written before the clock starts).
+ */
+export async function psqlCopyTrades(url: string, events: readonly TradeEvent[]): Promise<number> {
+  const db = await openPostgres(url, { logger: silentLogger() });
+  await migrate(db, { logger: silentLogger(), retentionDays: 30 });
+  await db.close();
+  const dir = await mkdtemp(join(tmpdir(), 'tickflow-bench-'));
+  try {
+    const file = join(dir, 'trades.csv');
+    await writeFile(file, tradesCsv(events));
+    return psqlCopyIn(url, 'trades', trades.columns, file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

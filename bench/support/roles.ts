@@ -22,9 +22,12 @@ export interface RoleProcess {
   stop(): Promise<number>;
 }
 
-/** `tickflow <role> --bus kafka --health-port 0 ...args`, resolved once it logs "running" (profiled: profilingArgs). */
-export async function startRole(role: 'ingest' | 'store' | 'process', args: readonly string[]): Promise<RoleProcess> {
-  const cli = spawnTickflow([role, '--bus', 'kafka', '--brokers', kafkaBrokers().join(','), '--health-port', '0', ...args], {}, profilingArgs());
+/**
+ * `tickflow <role> --bus kafka --health-port 0 ...args`, resolved once it logs "running" (profiled:
+ * profilingArgs); `entry` as spawnTickflow's.
+ */
+export async function startRole(role: 'ingest' | 'store' | 'process', args: readonly string[], entry: 'source' | 'compiled' = 'source'): Promise<RoleProcess> {
+  const cli = spawnTickflow([role, '--bus', 'kafka', '--brokers', kafkaBrokers().join(','), '--health-port', '0', ...args], {}, profilingArgs(), entry);
   let opsUrl: string;
   try {
     opsUrl = (JSON.parse(await cli.waitForLog(new RegExp(`"msg":"tickflow ${role} running"`), 90_000)) as { ops: string }).ops;

@@ -248,7 +248,16 @@ const store = z.strictObject({
   clientStatementTimeoutMs: nonNegativeInt.default(60_000),
   /** idle_in_transaction_session_timeout of external sessions: ends a forgotten `BEGIN`; 0: none. */
   clientIdleInTransactionTimeoutMs: nonNegativeInt.default(120_000),
+  /**
+   * The most rows waiting behind the write in flight: past it the bus is held until that write
+   * ends. A write carries everything that waited, so batches grow with a backlog (up to about this
+   * plus one delivery) and are a few rows at low rates.
+   */
   batchRows: positiveInt.default(500),
+  /**
+   * Accepted so existing configurations load; writes no longer wait for it: a write starts as soon
+   * as the bus has handed over what it had and the previous write ended (docs/storage.md, Writer).
+   */
   batchMs: positiveInt.default(2_000),
   retentionDays: positiveInt.default(30),
   /** Backoff between attempts while the database is unavailable (the batch is kept, nothing is committed). */

@@ -78,11 +78,9 @@ export interface StoreWriter {
 export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWriter> {
   const { config, db, metrics } = deps;
   const logger = deps.logger.child({ component: 'store-writer' });
-  const { batchRows, batchMs, retryInitialMs, retryMaxMs, retentionDays } = config.store;
+  const { batchRows, retryInitialMs, retryMaxMs, retentionDays } = config.store;
 
   const pending = new PendingDeliveries();
-  let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
   let failing: string | undefined;
   /** Aborted `ops.shutdownTimeoutMs` after close(): a batch still failing then stays uncommitted for redelivery. */
   const giveUp = new AbortController();
@@ -162,25 +160,62 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     failing = undefined;
   };
 
-  /** Queues a write of everything pending; writes run one at a time, in delivery order. */
-  const flush = (): Promise<void> => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    const run = chain.then(async () => {
-      if (halted) throw halted;
-      const batch = pending.take();
-      if (batch.length === 0) return;
+  /** The write loop while it runs, and the one batch write in flight. */
+  let writing: Promise<void> | undefined;
+  let inFlight: Promise<unknown> | undefined;
+  let scheduled = false;
+
+  /**
+   * Writes what is pending, batch after batch, until nothing waits: rows that arrive during a write
+   * form the next batch, so batches grow with the backlog and shrink to a few rows at low rates.
+   * One loop at a time, batches in delivery order. Rejects when a batch cannot be written (the
+   * writer halted, or close() gave up); the batch then stays pending, uncommitted.
+   */
+  const drain = (): Promise<void> => {
+    if (writing) return writing;
+    // Checked here, not only in the loop: a loop that ended without awaiting would run its
+    // `finally` before `writing` is even assigned, and leave it set for good.
+    if (halted) return Promise.reject(halted);
+    if (pending.waiting === 0) return Promise.resolve();
+    writing = (async () => {
       try {
-        await writeBatch(batch);
-        pending.written();
-      } catch (err) {
-        // Only a shutdown gives up; the rows stay uncommitted and the bus redelivers them.
-        pending.putBack(batch);
-        throw err;
+        while (pending.waiting > 0) {
+          if (halted) throw halted;
+          const batch = pending.take();
+          const write = writeBatch(batch);
+          inFlight = write.catch(() => undefined);
+          try {
+            await write;
+            pending.written();
+          } catch (err) {
+            // Only a shutdown gives up; the rows stay uncommitted and the bus redelivers them.
+            pending.putBack(batch);
+            throw err;
+          }
+        }
+      } finally {
+        writing = undefined;
+        inFlight = undefined;
       }
+    })();
+    return writing;
+  };
+
+  /**
+   * Batching by opportunity: a write starts once the input is drained — after the bus has handed
+   * over everything it had (one event-loop turn) — instead of waiting for a full batch or a timer,
+   * so a row at a low rate is not held back.
+   */
+  const drainSoon = (): void => {
+    if (scheduled || writing) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (closed) return; // close() flushes
+      drain().catch((err: unknown) => {
+        if (!halted) logger.error({ err: toStoreError(err, 'write failed').message }, 'write failed');
+      });
     });
-    chain = run.catch(() => undefined);
-    return run;
   };
 
   const consumer = await deps.bus.subscribe(
@@ -189,23 +224,19 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       onDeliveries: async (batch) => {
         pending.add(batch, monotonicMs());
         if (closed) return; // close() flushes once everything is handed over
-        if (pending.waiting >= batchRows || halted) {
-          // Awaiting the write holds the bus back while the database is slow or down.
-          await flush().catch(async (err: unknown) => {
-            if (!halted) throw err;
-            await haltedUntilClose;
-          });
-        } else if (!timer) {
-          timer = setTimeout(() => {
-            timer = undefined;
-            flush().catch((err) => {
-              if (!halted) logger.error({ err: toStoreError(err, 'flush failed').message }, 'timed flush failed');
-            });
-          }, batchMs);
+        // A halted writer holds the bus (nothing committed) until close.
+        if (halted) return haltedUntilClose;
+        drainSoon();
+        // Back-pressure: with a full batch waiting behind the write in flight, the bus is held
+        // until that write ends (and the next one starts), so memory stays bounded by batchRows.
+        while (pending.waiting >= batchRows && !closed) {
+          if (halted) return haltedUntilClose;
+          if (!inFlight) void drain().catch(() => undefined);
+          await inFlight;
         }
       },
       onRevoke: async () => {
-        await flush();
+        await drain();
       },
     },
   );
@@ -232,7 +263,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   });
 
   return {
-    flush,
+    flush: drain,
     async close() {
       if (closed) return;
       closed = true;
@@ -242,7 +273,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       // Closing the consumer hands over what is still queued and revokes, which flushes and commits.
       try {
         await consumer.close();
-        await flush();
+        await drain();
       } finally {
         clearTimeout(deadline);
       }

@@ -23,10 +23,13 @@ export interface CliProcess {
 
 /**
  * Runs the real `tickflow` CLI from source in a child process (JSON logs on stderr). `nodeArgs`
- * go to node itself (benchmarks pass `--cpu-prof`, which NODE_OPTIONS does not accept).
+ * go to node itself (benchmarks pass `--cpu-prof`, which NODE_OPTIONS does not accept). `entry`
+ * `compiled` runs dist/cli/main.js (`npm run build`) as an installed tickflow does, without tsx's
+ * transpiler in the process (benchmarks of memory).
  */
-export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []): CliProcess {
-  return spawnProcess(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
+export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = [], entry: 'source' | 'compiled' = 'source'): CliProcess {
+  const main = entry === 'compiled' ? [join(REPO_ROOT, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts')];
+  return spawnProcess(process.execPath, [...nodeArgs, ...main, ...args], {
     TICKFLOW_OPS_LOG_FORMAT: 'json',
     TICKFLOW_OPS_STATUS_LINE: 'off',
     ...env,

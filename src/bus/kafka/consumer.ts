@@ -33,6 +33,13 @@ export interface GroupConsumerOptions {
   readonly deadLetter: (event: DeadLetterEvent) => Promise<void>;
 }
 
+/**
+ * Upper bound of one fetch response, compressed (the library's default is 10 MiB). The library
+ * turns a whole response into messages at once, past any pause: 10 MiB of lz4 batches of trades
+ * is ~150,000 messages, which held ~500 MiB in the store role draining a backlog
+ * (bench/store-role.ts). 1 MiB is still ~15,000 trades per round trip.
+ */
+const MAX_FETCH_BYTES = 1_048_576;
 const HANDLER_RETRY_INITIAL_MS = 500;
 const HANDLER_RETRY_MAX_MS = 5_000;
 const STREAM_RETRY_INITIAL_MS = 500;
@@ -82,6 +89,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       heartbeatInterval: 1_000,
       rebalanceTimeout: 15_000,
       maxWaitTime: 200,
+      maxBytes: MAX_FETCH_BYTES,
       partitionAssigner: subscriptionAwareAssigner,
     });
   }
@@ -110,6 +118,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       fallbackMode: this.options.resetTo,
       autocommit: false,
       maxWaitTime: 200,
+      maxBytes: MAX_FETCH_BYTES,
     });
     this.stream = stream;
     stream.on('data', (message: KafkaMessage) => this.receive(message));
