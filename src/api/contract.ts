@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALERT_CONDITIONS, NOTIFIER_KINDS } from '../config/schema.js';
 import { ANOMALY_KINDS } from '../processors/anomalies.js';
+import { type ApiErrorCode, ApiErrors } from './errors.js';
 
 /**
  * The body of every JSON response of the HTTP API and every message of /api/stream, once, as zod
@@ -319,6 +320,12 @@ const pipelineResponse = z.strictObject({
   health: z.strictObject({ ready: z.boolean(), reasons: z.array(z.string()) }),
 });
 
+/** The body of every error answer (4xx, 5xx): a TF_API_* code of ApiErrors and a message naming what is wrong. */
+export const errorBodySchema = z.strictObject({
+  code: z.enum(Object.keys(ApiErrors) as [ApiErrorCode, ...ApiErrorCode[]]),
+  message: z.string(),
+});
+
 /** The `hello` event /api/stream sends first: a new `id` after a reconnect means the server restarted (reload). */
 export const streamHelloSchema = z.strictObject({
   id: z.string(),
@@ -528,3 +535,5 @@ export type LiveDropped = Frozen<z.output<typeof liveDropped>>;
 export type LiveMessage = LiveTrade | LiveBookTicker | LiveCandle | LiveMetric | LiveAnomaly | LiveGap | LiveDropped;
 /** Messages that belong to one symbol (everything except the `dropped` marker). */
 export type SymbolMessage = Exclude<LiveMessage, LiveDropped>;
+/** The body of an error answer. */
+export type ApiErrorBody = Frozen<z.output<typeof errorBodySchema>>;

@@ -1,3 +1,5 @@
+import type { ApiErrorBody } from './contract.js';
+
 /**
  * Every error the HTTP API returns has this body, a stable `code` and an HTTP status. The table is
  * also published in /api/openapi.json (components.schemas.Error) and README "HTTP API".
@@ -14,11 +16,6 @@ export const ApiErrors = {
 /** A TF_API_* code of the table above. */
 export type ApiErrorCode = keyof typeof ApiErrors;
 
-/** The JSON body of every API error (published as components.schemas.Error in /api/openapi.json). */
-export interface ApiErrorBody {
-  readonly code: ApiErrorCode;
-  readonly message: string;
-}
 
 /**
  * An error the HTTP API answers with: `code` (a TF_API_* key of ApiErrors), the HTTP `status` that

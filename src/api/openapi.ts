@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { errorBodySchema } from './contract.js';
 import { ApiErrors } from './errors.js';
 
 /** What the OpenAPI document says of one route: path, summary, query schema, 200 body and content type. */
@@ -60,11 +61,7 @@ export function openApiDocument(routes: readonly RouteDoc[], options: { version:
     paths,
     components: {
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['code', 'message'],
-          properties: { code: { type: 'string', enum: Object.keys(ApiErrors) }, message: { type: 'string' } },
-        },
+        Error: z.toJSONSchema(errorBodySchema),
       },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     },

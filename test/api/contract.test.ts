@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { build } from 'esbuild';
 import { startAlerts } from '../../src/alerts/service.js';
-import { type ApiPath, liveMessageSchema, responseSchemas, streamHelloSchema } from '../../src/api/contract.js';
+import { type ApiPath, errorBodySchema, liveMessageSchema, responseSchemas, streamHelloSchema } from '../../src/api/contract.js';
 import type { BookSnapshotEvent, GapEvent } from '../../src/core/events.js';
 import { configSchema } from '../../src/config/schema.js';
 import { gapsToHeal, recordHeal } from '../../src/history/gap-rows.js';
@@ -178,6 +178,18 @@ test('every JSON route answers within the contract: stored trades, candles, metr
     // `pending`: the rule fires at once (for: 0), so nothing waits.
     const unchecked = emptyLists(body).filter((k) => !(path === '/api/alerts' && k === 'pending'));
     assert.deepEqual(unchecked, [], `${path}: empty lists check nothing`);
+  }
+  // Errors have one body too: a bad parameter, an unknown instrument, no such route.
+  for (const [path, status, code] of [
+    ['/api/candles?symbol=BTCUSDT&interval=7m', 400, 'TF_API_BAD_PARAM'],
+    ['/api/trades?symbol=NOSUCHCOIN', 404, 'TF_API_UNKNOWN_SYMBOL'],
+    ['/api/nothing', 404, 'TF_API_NOT_FOUND'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`);
+    assert.equal(res.status, status, path);
+    const parsed = errorBodySchema.safeParse(await res.json());
+    assert.ok(parsed.success, `${path}: the error body breaks the contract: ${parsed.error?.message}`);
+    assert.equal(parsed.data.code, code);
   }
   const gaps = bodies.get('/api/gaps')?.gaps as { healStatus: string }[];
   assert.equal(gaps[0]?.healStatus, 'healed');

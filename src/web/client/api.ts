@@ -4,7 +4,7 @@
  * (sessionStorage) and removed from the address bar. Response bodies are typed by the server's
  * contract (src/api/contract.ts), imported as types only, so the bundle carries no zod.
  */
-import type { ApiPath, ApiResponses, MarketId } from '../../api/contract.js';
+import type { ApiErrorBody, ApiPath, ApiResponses, MarketId } from '../../api/contract.js';
 
 const TOKEN_KEY = 'tickflow.token';
 
@@ -25,7 +25,7 @@ const token = takeToken();
 export class ApiRequestError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorBody['code'] | 'HTTP',
     message: string,
   ) {
     super(message);
@@ -46,7 +46,8 @@ export async function getJson<P extends ApiPath>(path: P, params: Record<string,
     cache: 'no-store',
   });
   if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    // A proxy in front may answer with a page of its own: no code then.
+    const body = (await res.json().catch(() => ({}))) as Partial<ApiErrorBody>;
     throw new ApiRequestError(res.status, body.code ?? 'HTTP', body.message ?? res.statusText);
   }
   return (await res.json()) as ApiResponses[P];
