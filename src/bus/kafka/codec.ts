@@ -1,7 +1,7 @@
 import type { MarketEvent, PipelineEvent } from '../../core/events.js';
 import type { ExchangePayload } from '../../core/payloads.js';
 import { exchanges } from '../../sources/registry.js';
-import { busKey, type BusEvent } from '../bus.js';
+import { busKey, type BusEvent, type TopicId, topicOf } from '../bus.js';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
 
 /**
@@ -110,9 +110,18 @@ function readHeaders(headers: ReadonlyMap<Buffer, Buffer>): Headers {
 /**
  * A Kafka record (either schema; no schema header reads as 1, e.g. a foreign producer's JSON) →
  * its event. Throws TF_DECODE, saying why, for anything that is not a record of either layout, so
- * the consumer turns it into a dead letter instead of crashing further down.
+ * the consumer turns it into a dead letter instead of crashing further down. `topic`: the logical
+ * topic it was read from, when known; a record whose type belongs on another topic is refused too.
  */
-export function decodeRecord(key: Buffer | undefined, value: Buffer | undefined, headers: ReadonlyMap<Buffer, Buffer>): BusEvent {
+export function decodeRecord(key: Buffer | undefined, value: Buffer | undefined, headers: ReadonlyMap<Buffer, Buffer>, topic?: TopicId): BusEvent {
+  const event = decodeAnyRecord(key, value, headers);
+  // The topic decides what reads a record (the store writes any type to its table): a bookTicker on
+  // the trades topic would be stored, yet out of order with its own stream's partition.
+  if (topic !== undefined && topicOf(event) !== topic) throw decodeError(`a ${event.type} record on the ${topic} topic (it belongs on ${topicOf(event)})`);
+  return event;
+}
+
+function decodeAnyRecord(key: Buffer | undefined, value: Buffer | undefined, headers: ReadonlyMap<Buffer, Buffer>): BusEvent {
   const h = readHeaders(headers);
   if (h.schema === undefined || h.schema === SCHEMA_VERSION) return decodeBusEvent(value, h.type);
   if (h.schema !== PAYLOAD_SCHEMA_VERSION) throw decodeError(`unknown ${SCHEMA_HEADER} ${JSON.stringify(h.schema)}`);
@@ -165,10 +174,16 @@ export function decodeBusEvent(value: Buffer | undefined, typeHeader: string | u
   if (typeof type !== 'string') throw decodeError('value has no string "type"');
   if (typeHeader !== undefined && typeHeader !== type) throw decodeError(`header ${TYPE_HEADER}=${typeHeader} but value type=${type}`);
   if (MARKET_TYPES.has(type)) {
-    // The instrument (exchange, market, symbol) is the record's identity; `exchange` is open (any
-    // registered source), so only its presence is checked here.
+    // The instrument (exchange, market, symbol) is the record's identity: an exchange the source
+    // registry does not know, or a market it does not list, would be stored as an instrument no
+    // query can name (schema 2 refuses both in decodePayloadRecord).
     for (const field of ['exchange', 'market', 'symbol']) {
       if (typeof record[field] !== 'string' || record[field] === '') throw decodeError(`${type} event without a string "${field}"`);
+    }
+    const entry = Object.hasOwn(exchanges, record.exchange as string) ? exchanges[record.exchange as string] : undefined;
+    if (entry === undefined) throw decodeError(`${type} event of unknown exchange ${JSON.stringify(record.exchange)}`);
+    if (!(entry.markets as readonly string[]).includes(record.market as string)) {
+      throw decodeError(`${type} event of market ${JSON.stringify(record.market)}, which ${record.exchange as string} does not have`);
     }
   } else if (type === 'deadLetter') {
     if (typeof record.origin !== 'string' || typeof record.reason !== 'string') throw decodeError('deadLetter without origin/reason');

@@ -152,6 +152,26 @@ test('schema 2 records that do not hold together are refused with TF_DECODE, say
   }
 });
 
+test('a record on a topic its type does not belong to, and a schema-1 instrument the registry does not know, are refused with TF_DECODE', () => {
+  const now = 1_723_161_255_400;
+  const h = (type: string, schema: string): Map<Buffer, Buffer> =>
+    new Map([[Buffer.from(TYPE_HEADER), Buffer.from(type)], [Buffer.from(SCHEMA_HEADER), Buffer.from(schema)], [Buffer.from(INGESTED_HEADER), Buffer.from(String(now * 1000))]]);
+  const key = Buffer.from('binance:spot:BTCUSDT');
+  // Binance's spot bookTicker payload, as ingest forwards it (schema 2), but on the trades topic.
+  const bookTicker = Buffer.from('{"u":400900217,"s":"BTCUSDT","b":"61837.99","B":"3.1","a":"61838.00","A":"0.2"}');
+  assert.equal(decodeRecord(key, bookTicker, h('bookTicker', PAYLOAD_SCHEMA_VERSION), 'bookTicker').type, 'bookTicker');
+  const refused = (fn: () => unknown, reason: RegExp) =>
+    assert.throws(fn, (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.DECODE && reason.test(err.message));
+  refused(() => decodeRecord(key, bookTicker, h('bookTicker', PAYLOAD_SCHEMA_VERSION), 'trades'), /a bookTicker record on the trades topic \(it belongs on bookTicker\)/);
+  const trade = (exchange: string, market: string) =>
+    Buffer.from(
+      JSON.stringify({ type: 'trade', exchange, market, symbol: 'BTCUSDT', eventTime: now, ingestionTimestamp: now * 1000, tradeId: 4, price: '1', quantity: '0.1', tradeTime: now, buyerIsMaker: false }),
+    );
+  assert.equal(decodeRecord(key, trade('binance', 'usdm'), h('trade', SCHEMA_VERSION), 'trades').type, 'trade');
+  refused(() => decodeRecord(key, trade('nope', 'spot'), h('trade', SCHEMA_VERSION), 'trades'), /trade event of unknown exchange "nope"/);
+  refused(() => decodeRecord(key, trade('binance', 'moon'), h('trade', SCHEMA_VERSION), 'trades'), /trade event of market "moon", which binance does not have/);
+});
+
 function header(headers: ReadonlyMap<Buffer, Buffer>, name: string): string | undefined {
   for (const [k, v] of headers) if (k.toString() === name) return v.toString();
   return undefined;
