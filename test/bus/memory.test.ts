@@ -5,6 +5,7 @@ import { MemoryBus } from '../../src/bus/memory.js';
 import { ErrorCodes, TickflowError } from '../../src/core/errors.js';
 import { trade as tradeAt } from '../processors/support.js';
 import { waitFor } from '../support/wait.js';
+import { busContract } from './contract.js';
 
 const trade = (tradeId: number) => tradeAt(tradeId, 1_700_000_000_000 + tradeId, '42000.01', '0.5');
 
@@ -56,4 +57,10 @@ test('a handler failure retrying cannot fix stops the group: batch kept, bus dow
   // Before: drain waited for a queue that never empties, and shutdown hung.
   await consumer.close();
   await bus.close();
+});
+
+busContract('memory', async (t) => {
+  const bus = new MemoryBus();
+  t.after(() => bus.close());
+  return bus;
 });

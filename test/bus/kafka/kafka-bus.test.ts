@@ -5,6 +5,7 @@ import { instrumentKey, type TradeEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
+import { busContract } from '../contract.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT', 'LINKUSDT', 'AVAXUSDT'];
@@ -112,3 +113,5 @@ test('publish applies back-pressure: never more than maxBufferedEvents buffered 
   assert.equal(count, 8, 'one batch per publish call');
   assert.equal(atMost50, 8, 'no batch above the bound');
 });
+
+busContract('kafka', async (t) => (await startBus(t, 'contract')).bus);
