@@ -36,8 +36,18 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 /**
  * The Faults of one running simulator: frame faults act on `hub` (every connection), market faults on
  * `market`; the shutdown notice's close timer is kept in `timers` so that stopping the simulator
- * clears it. `whale` throws FaultRequestError for a symbol the market does not trade.
+ * clears it. `skipIds` and `whale` throw FaultRequestError for a symbol the market does not trade.
  */
+/**
+ * `symbol` upper-cased, or FaultRequestError when the market does not trade it: a fault aimed at a
+ * mistyped symbol would answer 200 and do nothing (skipIds waited for a stream that never comes).
+ */
+function traded(market: MarketEngine, fault: FaultName, symbol: string): string {
+  const upper = symbol.toUpperCase();
+  if (!market.instruments().some((i) => i.symbol === upper)) throw new FaultRequestError(`${fault}: the simulator does not trade ${symbol}`);
+  return upper;
+}
+
 export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.Timeout>): Faults {
   return {
     dropConnections: () => hub.dropAll(),
@@ -45,13 +55,9 @@ export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.
     malformed: (n) => hub.malformed(n),
     duplicate: (n) => hub.duplicate(n),
     reorder: (n) => hub.reorder(n),
-    skipIds: (symbol, stream, n) => hub.skip(`${symbol.toLowerCase()}@${stream}`, n),
+    skipIds: (symbol, stream, n) => hub.skip(`${traded(market, 'skipIds', symbol).toLowerCase()}@${stream}`, n),
     burst: (ratePerSec, durationMs) => market.burst(ratePerSec, durationMs),
-    whale: (symbol, notional) => {
-      const upper = symbol.toUpperCase();
-      if (!market.instruments().some((i) => i.symbol === upper)) throw new FaultRequestError(`whale: the simulator does not trade ${symbol}`);
-      market.whale(upper, notional);
-    },
+    whale: (symbol, notional) => market.whale(traded(market, 'whale', symbol), notional),
     shutdownNotice: (closeAfterMs = DEFAULT_SHUTDOWN_GRACE_MS) => {
       // Same shape as the WebSocket API's connection event (developers.binance.com, "Connection events").
       hub.broadcast(JSON.stringify({ event: { e: 'serverShutdown', E: Date.now() } }));
@@ -148,7 +154,8 @@ export class FaultRequestError extends Error {}
  * a symbol defaults to `firstSymbol`); throws FaultRequestError on bad input.
  */
 export function applyFault(faults: Faults, name: string, body: unknown, firstSymbol = ''): unknown {
-  if (!(name in FAULT_BODIES)) throw new FaultRequestError(`unknown fault "${name}"; expected one of ${FAULT_NAMES.join(', ')}`);
+  // Own keys only: `in` also finds Object.prototype's (constructor, toString), which answered 500.
+  if (!Object.hasOwn(FAULT_BODIES, name)) throw new FaultRequestError(`unknown fault "${name}"; expected one of ${FAULT_NAMES.join(', ')}`);
   const parsed = FAULT_BODIES[name as FaultName].safeParse(body ?? {});
   if (!parsed.success) throw new FaultRequestError(`bad body for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
   const b = parsed.data as {

@@ -202,6 +202,13 @@ test('faults can be driven over HTTP and emitted() read back as JSON', async (t)
   assert.equal(ok.status, 200);
   assert.equal((await post('skipIds', { symbol: 'BTCUSDT', n: 'two' })).status, 400);
   assert.equal((await post('explode', {})).status, 400);
+  for (const inherited of ['constructor', 'toString']) {
+    const res = await post(inherited, {});
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, new RegExp(`^unknown fault "${inherited}"; expected one of dropConnections`));
+  }
+  const mistyped = await post('skipIds', { symbol: 'BTCUSD', n: 2 });
+  assert.deepEqual([mistyped.status, ((await mistyped.json()) as { error: string }).error], [400, 'skipIds: the simulator does not trade BTCUSD']);
   assert.equal((await post('whale', { symbol: 'BTCUSDT', notional: 250_000 })).status, 200);
   assert.equal((await post('whale', { symbol: 'NOPEUSDT', notional: 250_000 })).status, 400);
   assert.equal((await post('whale', { symbol: 'BTCUSDT', notional: -1 })).status, 400);
