@@ -46,6 +46,8 @@ export class Connection implements Subscriber {
   private readonly maxBuffered: number;
   /** Data frames sent since the last flush; written together once the current tick is done. */
   private pending: string[] = [];
+  /** Run once the pending frames are written (Hub records them as emitted then). */
+  private written: (() => void)[] = [];
   private readonly flushSoon = () => this.flush();
 
   constructor(ws: WebSocket, socket: Duplex, hub: Hub, target: StreamPath, timings: ConnectionRules) {
@@ -73,9 +75,10 @@ export class Connection implements Subscriber {
   }
 
   /** Queues a data frame; the frames of one tick leave in one socket write (see frames.ts). */
-  send(text: string): boolean {
+  send(text: string, onWritten?: () => void): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     this.pending.push(this.micros ? inMicroseconds(text) : text);
+    if (onWritten !== undefined) this.written.push(onWritten);
     if (this.pending.length === 1) setImmediate(this.flushSoon);
     return true;
   }
@@ -83,8 +86,10 @@ export class Connection implements Subscriber {
   /** Writes the queued frames, or cuts the client when it is more than maxBufferedBytes behind. */
   flush(): void {
     const frames = this.pending;
+    const written = this.written;
     if (frames.length === 0) return;
     this.pending = [];
+    this.written = [];
     if (this.ws.readyState !== this.ws.OPEN) return;
     const queued = this.buffered();
     if (queued > this.maxBuffered) {
@@ -93,6 +98,7 @@ export class Connection implements Subscriber {
       return;
     }
     this.socket.write(encodeTextFrames(frames));
+    for (const done of written) done();
   }
 
   buffered(): number {
@@ -107,6 +113,7 @@ export class Connection implements Subscriber {
 
   terminate(): void {
     this.pending = [];
+    this.written = [];
     this.ws.terminate();
     this.dispose();
   }

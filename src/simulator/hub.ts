@@ -16,8 +16,11 @@ export interface Subscriber {
   readonly streams: Set<string>;
   /** Whether this connection delivers `stream` at all (USD-M: only the streams of its routed path). */
   carries(stream: string): boolean;
-  /** Sends a text frame; false if the connection could not take it. */
-  send(text: string): boolean;
+  /**
+   * Queues a text frame; false if the connection could not take it. `onWritten` runs once the
+   * frame is written to the socket — never for a frame a cut connection discards.
+   */
+  send(text: string, onWritten?: () => void): boolean;
   /** Bytes queued towards the client. */
   buffered(): number;
   /** Where the client connects from (host:port), for logs. */
@@ -200,18 +203,25 @@ export class Hub {
       this.deliver(msg, (text) => text.slice(0, Math.floor(text.length / 2)));
       return;
     }
-    if (this.deliver(msg)) this.emitted.record(msg.stream, msg.firstId, msg.lastId);
+    // Recorded when the first connection writes the frame, not when it is queued: a connection cut
+    // in the same tick (the drop fault, a slow consumer) discards its queue, and emitted() must not
+    // report as delivered what never left (test/pipeline/run.test.ts compared against it).
+    let recorded = false;
+    this.deliver(msg, undefined, () => {
+      if (recorded) return;
+      recorded = true;
+      this.emitted.record(msg.stream, msg.firstId, msg.lastId);
+    });
     if (this.duplicateLeft > 0) {
       this.duplicateLeft -= 1;
       this.deliver(msg);
     }
   }
 
-  private deliver(msg: Outbound, mangle?: (text: string) => string): boolean {
+  private deliver(msg: Outbound, mangle?: (text: string) => string, onWritten?: () => void): void {
     const set = this.subscribers.get(msg.stream);
-    if (set === undefined) return false;
+    if (set === undefined) return;
     let wrapped: string | null = null;
-    let delivered = false;
     for (const conn of set) {
       let text = msg.data;
       if (conn.combined) {
@@ -219,8 +229,7 @@ export class Hub {
         text = wrapped;
       }
       if (mangle !== undefined) text = mangle(text);
-      if (conn.send(text)) delivered = true;
+      conn.send(text, onWritten);
     }
-    return delivered;
   }
 }
