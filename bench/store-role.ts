@@ -133,9 +133,15 @@ try {
   let t0: number | undefined;
   let rowsAtT0 = 0;
   let rows = 0;
+  // What the RSS is made of, at its largest over the scrapes: V8's heap (used, reserved) and Buffers outside it.
+  const peak = { heapUsed: 0, heapTotal: 0, external: 0 };
   let lastProgress = Date.now();
   for (;;) {
-    const written = metricSum(await role.metrics(), 'tickflow_rows_written_total', 'table="trades"');
+    const text = await role.metrics();
+    const written = metricSum(text, 'tickflow_rows_written_total', 'table="trades"');
+    peak.heapUsed = Math.max(peak.heapUsed, metricSum(text, 'tickflow_nodejs_heap_size_used_bytes'));
+    peak.heapTotal = Math.max(peak.heapTotal, metricSum(text, 'tickflow_nodejs_heap_size_total_bytes'));
+    peak.external = Math.max(peak.external, metricSum(text, 'tickflow_nodejs_external_memory_bytes'));
     if (written > rows) lastProgress = Date.now();
     rows = written;
     if (t0 === undefined && rows > 0) [t0, rowsAtT0] = [performance.now(), rows];
@@ -158,7 +164,9 @@ try {
   console.log(`${events.length.toLocaleString('en-US')} real trades pre-filled in ${topics.trades}; store role group ${group}`);
   console.log(`tickflow store (Kafka → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} rows/s (${seconds.toFixed(1)} s from the first row to offsets committed at the end), ${cpuSeconds.toFixed(1)} CPU s`);
   console.log(`psql \\copy of the same rows, one CSV file: ${Math.round(copy).toLocaleString('en-US')} rows/s (${copySeconds.toFixed(1)} s)`);
+  const mib = (bytes: number) => Math.round(bytes / 1_048_576);
   console.log(`store role RSS: ${Math.round(idleRssMib)} MiB once running, ${Math.round(peakRssMib)} MiB peak during the drain`);
+  console.log(`  largest seen in /metrics: V8 heap used ${mib(peak.heapUsed)} MiB of ${mib(peak.heapTotal)} MiB reserved, Buffers outside the heap ${mib(peak.external)} MiB`);
   printComparison({ figure: 'tickflow store role', value: ours, yardstick: 'psql \\copy of the same rows, one CSV file', yardstickValue: copy, unit: 'rows/s' });
 } finally {
   clearInterval(sampler);

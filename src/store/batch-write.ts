@@ -5,7 +5,9 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
 import { rawOf, storeDeadLetter, writeIsolating } from './isolate.js';
+import { toStoreError } from './errors.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
+import { copyText } from './sql.js';
 
 /** Dead letters the store writer itself creates: rows the database refused, records it could not encode. */
 const DEAD_LETTER_ORIGIN = 'store';
@@ -17,6 +19,10 @@ export interface Statement {
   readonly table: string;
   readonly sql: string;
   readonly params: unknown[];
+  /** Rows the statement writes. */
+  readonly rows: number;
+  /** The COPY loading the same rows, for a table whose duplicates are ignored (TableWrite.copySql). */
+  readonly copySql?: string;
 }
 
 /**
@@ -28,7 +34,14 @@ export function statementsFor(events: readonly PipelineEvent[]): Statement[] {
   for (const write of TABLE_WRITES) {
     const rows = events.filter((e) => tableOf(e) === write.table);
     if (rows.length === 0) continue;
-    statements.push({ table: write.table, sql: write.sql, params: write.params(write.prepare ? write.prepare(rows) : rows) });
+    const prepared = write.prepare ? write.prepare(rows) : rows;
+    statements.push({
+      table: write.table,
+      sql: write.sql,
+      params: write.params(prepared),
+      rows: prepared.length,
+      ...(write.copySql ? { copySql: write.copySql } : {}),
+    });
   }
   return statements;
 }
@@ -45,7 +58,38 @@ export interface BatchWriteDeps {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Load large batches with COPY where the connection offers it (copyFirst); absent: INSERT only. */
+  readonly copy?: CopyPolicy;
 }
+
+/**
+ * When a statement's rows are loaded with COPY instead of the INSERT: a COPY fails whole on a
+ * duplicate, so it is tried first only on batches of `minRows` or more, and not for a table whose
+ * last batch met duplicates (a redelivery after a crash) until one of its INSERTs found none.
+ */
+export class CopyPolicy {
+  private readonly duplicated = new Set<string>();
+
+  constructor(readonly minRows = COPY_MIN_ROWS) {}
+
+  /** Whether `statement` is loaded with COPY first. */
+  tries(statement: Statement): boolean {
+    return statement.copySql !== undefined && statement.rows >= this.minRows && !this.duplicated.has(statement.table);
+  }
+
+  /** The outcome of an INSERT of `statement`: `inserted` of its rows were new. */
+  inserted(statement: Statement, inserted: number): void {
+    if (inserted === statement.rows) this.duplicated.delete(statement.table);
+    else this.duplicated.add(statement.table);
+  }
+}
+
+/**
+ * COPY's two extra round trips (savepoint, release) cost more than the INSERT saves on small
+ * batches; measured in bench/store-write.ts.
+ */
+const COPY_MIN_ROWS = 1_000;
+const COPY_SAVEPOINT = 'tickflow_copy';
 
 /**
  * The store writer's bad-row isolation: writes `events` in one transaction; a record whose values
@@ -89,14 +133,14 @@ async function withoutUnencodable(
 }
 
 /** One transaction over every statement; returns rows inserted, counted only once it committed. */
-async function writeRows({ db, metrics }: BatchWriteDeps, statements: readonly Statement[]): Promise<number> {
+async function writeRows({ db, metrics, copy }: BatchWriteDeps, statements: readonly Statement[]): Promise<number> {
   const inserted = await db.transaction(async (tx: Queryable) => {
     const perTable = new Map<string, number>();
     for (const statement of statements) {
       const started = monotonicMs();
-      const result = await tx.query<{ n: number }>(statement.sql, statement.params);
+      const load = copy?.tries(statement) ? tx.copyFrom?.bind(tx) : undefined;
+      perTable.set(statement.table, load && copy ? await copyFirst(tx, load, statement, copy) : await insert(tx, statement, copy));
       metrics.writeLatency.observe({ table: statement.table }, (monotonicMs() - started) / 1000);
-      perTable.set(statement.table, Number(result[0]?.n ?? 0));
     }
     return perTable;
   });
@@ -106,6 +150,32 @@ async function writeRows({ db, metrics }: BatchWriteDeps, statements: readonly S
     total += n;
   }
   return total;
+}
+
+async function insert(tx: Queryable, statement: Statement, copy: CopyPolicy | undefined): Promise<number> {
+  const result = await tx.query<{ n: number }>(statement.sql, statement.params);
+  const inserted = Number(result[0]?.n ?? 0);
+  copy?.inserted(statement, inserted);
+  return inserted;
+}
+
+/**
+ * Loads the statement's rows with COPY — on a server several times cheaper than INSERT … ON
+ * CONFLICT (bench/store-role.ts) — under a savepoint. A COPY the server refuses for its data (a
+ * duplicate key, a bad value: StoreError.rejectsData) is undone and the INSERT runs instead,
+ * which skips duplicates and lets the caller isolate a bad row as before.
+ */
+async function copyFirst(tx: Queryable, load: NonNullable<Queryable['copyFrom']>, statement: Statement, copy: CopyPolicy): Promise<number> {
+  await tx.query(`SAVEPOINT ${COPY_SAVEPOINT}`);
+  try {
+    const copied = await load(statement.copySql!, copyText(statement.params as unknown[][]));
+    await tx.query(`RELEASE SAVEPOINT ${COPY_SAVEPOINT}`);
+    return copied;
+  } catch (err) {
+    if (!toStoreError(err, 'COPY failed').rejectsData) throw err;
+    await tx.query(`ROLLBACK TO SAVEPOINT ${COPY_SAVEPOINT}`);
+    return insert(tx, statement, copy);
+  }
 }
 
 async function writeDeadLetter({ db, metrics, logger }: BatchWriteDeps, event: PipelineEvent, reason: string, detail: string): Promise<void> {

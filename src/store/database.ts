@@ -4,6 +4,12 @@
  */
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Runs `sql` (`COPY … FROM STDIN`) with `text` as its data (COPY text format, store/sql.ts
+   * copyText); returns the rows copied. Offered where the connection speaks the COPY
+   * sub-protocol (a PostgreSQL server's transaction); errors as `query`'s.
+   */
+  copyFrom?(sql: string, text: string): Promise<number>;
 }
 
 /**

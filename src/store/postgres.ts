@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import type { Logger } from '../ops/logger.js';
 import type { Database, Queryable } from './database.js';
 import { redactUrl } from '../ops/redact.js';
@@ -73,6 +76,16 @@ export async function openPostgres(target: string | pg.ClientConfig, options: Po
     }
   };
 
+  const copyFrom = async (client: pg.PoolClient, sql: string, text: string): Promise<number> => {
+    try {
+      const stream = client.query(copyFromStdin(sql));
+      await pipeline(Readable.from([text]), stream);
+      return stream.rowCount;
+    } catch (err) {
+      throw toStoreError(err, 'COPY failed');
+    }
+  };
+
   return {
     kind: options.kind ?? 'postgres',
     query: (sql, params) => query(pool, sql, params),
@@ -91,7 +104,7 @@ export async function openPostgres(target: string | pg.ClientConfig, options: Po
       client.on('error', onError);
       try {
         await query(client, 'BEGIN');
-        const tx: Queryable = { query: (sql, params) => query(client, sql, params) };
+        const tx: Queryable = { query: (sql, params) => query(client, sql, params), copyFrom: (sql, text) => copyFrom(client, sql, text) };
         const result = await fn(tx);
         await query(client, 'COMMIT');
         return result;

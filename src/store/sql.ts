@@ -36,3 +36,36 @@ export function unnestInsert(table: string, columns: readonly Column<never>[], c
 export function columnParams<R>(columns: readonly Column<R>[], rows: readonly R[]): unknown[][] {
   return columns.map((c) => rows.map(c.value));
 }
+
+/** `COPY table (columns) FROM STDIN`: the same columns as `unnestInsert`, loaded in COPY's text format (`copyText`). */
+export function copyFromStdin(table: string, columns: readonly Column<never>[]): string {
+  return `COPY ${ident(table)} (${columns.map((c) => ident(c.name)).join(', ')}) FROM STDIN`;
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * The rows of `columnParams` arrays in COPY's text format (PostgreSQL manual, COPY, "Text Format"):
+ * a tab between columns, a newline after each row, `\N` for null, backslash, newline, carriage
+ * return and tab escaped. Values become text as node-postgres sends them in an array (booleans
+ * `t`/`f`, numbers via String), so a value the server refuses is refused by either path alike.
+ */
+export function copyText(params: readonly (readonly unknown[])[]): string {
+  const rows = params[0]?.length ?? 0;
+  const lines: string[] = new Array<string>(rows);
+  for (let r = 0; r < rows; r++) {
+    let line = '';
+    for (let c = 0; c < params.length; c++) line += (c === 0 ? '' : '\t') + copyValue(params[c]![r]);
+    lines[r] = line;
+  }
+  return rows === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'string') return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : v;
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return String(v);
+}

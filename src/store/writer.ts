@@ -8,7 +8,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Database, Queryable } from './database.js';
 import { remedyFor, toStoreError, type StoreError } from './errors.js';
-import { statementsFor, writeBatchIsolating } from './batch-write.js';
+import { CopyPolicy, statementsFor, writeBatchIsolating } from './batch-write.js';
 import { maintainPartitions, retentionApplies } from './partitions.js';
 import { PendingDeliveries } from './pending.js';
 import { tableOf } from './rows.js';
@@ -81,6 +81,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   const { batchRows, retryInitialMs, retryMaxMs, retentionDays } = config.store;
 
   const pending = new PendingDeliveries();
+  const copy = new CopyPolicy();
   let failing: string | undefined;
   /** Aborted `ops.shutdownTimeoutMs` after close(): a batch still failing then stays uncommitted for redelivery. */
   const giveUp = new AbortController();
@@ -113,7 +114,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   /** One attempt at `events`; every failure comes out as a StoreError that says whether a retry can help. */
   const writeOnce = async (events: readonly PipelineEvent[]): Promise<void> => {
     try {
-      const outcome = await writeBatchIsolating({ db, metrics, logger }, events);
+      const outcome = await writeBatchIsolating({ db, metrics, logger, copy }, events);
       counts.rowsInserted += outcome.inserted;
       counts.rejected += outcome.rejected;
       counts.duplicates += outcome.duplicates;

@@ -194,6 +194,59 @@ for (const kind of KINDS) {
     assert.equal(writer.stats().pendingRows, 0);
   });
 
+  test(`${kind}: a large batch is loaded with COPY, exactly; a batch with duplicates falls back to the INSERT, and COPY returns once an INSERT met none`, async (t) => {
+    const db = await openMigrated(t, kind);
+    const copies: number[] = [];
+    // Counts the COPYs that loaded rows: the same database, its transactions watched.
+    const watched: Database = {
+      ...db,
+      kind: db.kind,
+      transaction: (fn) =>
+        db.transaction((tx) =>
+          fn({
+            query: (sql, params) => tx.query(sql, params),
+            copyFrom: async (sql, text) => {
+              const n = await tx.copyFrom!(sql, text);
+              copies.push(n);
+              return n;
+            },
+          }),
+        ),
+    };
+    const { bus, writer } = await startWriter(t, watched, { batchRows: 5_000 }, db);
+    let published = 0;
+    const write = async (trades: TradeEvent[]) => {
+      published += trades.length;
+      await bus.publish(trades);
+      const done = () => writer.stats().rowsInserted + writer.stats().duplicates;
+      await waitFor(`${published} trades written`, () => done() >= published && writer.stats().pendingRows === 0, { progress: done });
+    };
+    // Values a COPY must carry as they are: 8 decimals, a backslash-free symbol, micro- and milliseconds.
+    const first = syntheticTrades(1_500);
+    await write(first);
+    assert.deepEqual(copies, [1_500]);
+    // 500 of these are stored already: the COPY fails whole, the INSERT skips them.
+    await write([...first.slice(1_000), ...syntheticTrades(1_000, 1_501)]);
+    assert.deepEqual(copies, [1_500]);
+    assert.equal(writer.stats().duplicates, 500);
+    // Right after duplicates the INSERT is used until one finds none; then COPY again.
+    await write(syntheticTrades(1_000, 2_501));
+    assert.deepEqual(copies, [1_500]);
+    await write(syntheticTrades(1_000, 3_501));
+    assert.deepEqual(copies, [1_500, 1_000]);
+    assert.equal(writer.stats().rowsInserted, 4_500);
+
+    const stored = await db.query<{ trade_id: number; price: string; us: string; ms: string; maker: boolean }>(
+      `SELECT trade_id, price::text AS price, (extract(epoch FROM ingestion_timestamp) * 1000000)::bigint::text AS us,
+              (extract(epoch FROM trade_time) * 1000)::bigint::text AS ms, buyer_is_maker AS maker
+       FROM trades WHERE trade_id <= 1500 ORDER BY trade_id`,
+    );
+    assert.deepEqual(
+      stored.map((r) => [Number(r.trade_id), r.price, r.us, r.ms, r.maker]),
+      first.map((e) => [e.tradeId, e.price, String(e.ingestionTimestamp), String(e.tradeTime), e.buyerIsMaker]),
+    );
+  });
+
   test(`${kind}: a row the database refuses goes to dead_letters and the rest of the batch lands`, async (t) => {
     const db = await openMigrated(t, kind);
     const { bus, writer, metrics, commits } = await startWriter(t, db, { batchRows: 11, batchMs: 3_600_000 });
