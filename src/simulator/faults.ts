@@ -34,11 +34,6 @@ export type SkippableStream = (typeof SKIPPABLE_STREAMS)[number];
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
 /**
- * The Faults of one running simulator: frame faults act on `hub` (every connection), market faults on
- * `market`; the shutdown notice's close timer is kept in `timers` so that stopping the simulator
- * clears it. `skipIds` and `whale` throw FaultRequestError for a symbol the market does not trade.
- */
-/**
  * `symbol` upper-cased, or FaultRequestError when the market does not trade it: a fault aimed at a
  * mistyped symbol would answer 200 and do nothing (skipIds waited for a stream that never comes).
  */
@@ -48,6 +43,11 @@ function traded(market: MarketEngine, fault: FaultName, symbol: string): string 
   return upper;
 }
 
+/**
+ * The Faults of one running simulator: frame faults act on `hub` (every connection), market faults on
+ * `market`; the shutdown notice's close timer is kept in `timers` so that stopping the simulator
+ * clears it. `skipIds` and `whale` throw FaultRequestError for a symbol the market does not trade.
+ */
 export function createFaults(hub: Hub, market: MarketEngine, timers: Set<NodeJS.Timeout>): Faults {
   return {
     dropConnections: () => hub.dropAll(),
