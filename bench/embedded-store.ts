@@ -22,7 +22,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { failOnProblems, printMachine } from './support/report.js';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { silentLogger } from '../src/ops/logger.js';
 import { openEmbedded } from '../src/store/embedded.js';
 import { migrate } from '../src/store/migrate.js';
 import { TABLE_WRITES } from '../src/store/rows.js';
+import { treeMemory } from './support/children.js';
 import { openPglite } from './support/pglite-embedded.js';
 import { openPgliteWorker } from './support/pglite-worker.js';
 
@@ -105,42 +106,6 @@ function tradeRows(n: number): TradeEvent[] {
   }));
 }
 const statement = (rows: TradeEvent[]) => [{ sql: trades.sql, params: trades.params(trades.prepare ? trades.prepare(rows) : rows) as unknown[] }];
-
-/** PSS and RSS (MiB) summed over `root` and all its descendants. */
-function treeMemory(root: number): { pss: number; rss: number } {
-  const parents = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const tree = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (tree.has(ppid) && !tree.has(pid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  let pss = 0;
-  let rss = 0;
-  for (const pid of tree) {
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return { pss: pss / 1024, rss: rss / 1024 };
-}
 
 /** Produces RATE rows/s into a queue and writes it in up-to-500-row transactions until stopped. */
 function pacedWriter(store: Store) {

@@ -1,8 +1,10 @@
 /**
  * Memory of `tickflow run` under a steady feed: the simulator (`tickflow simulate`, its own
- * process) at about --rate frames/s in total over all streams, `tickflow run` (embedded PGlite,
- * in-process bus, processor, API) as a child; the child's VmRSS is sampled every --every seconds
- * for --minutes. At the end the database is checked against what the simulator sent (no loss).
+ * process) at about --rate frames/s in total over all streams, `tickflow run` (embedded
+ * PostgreSQL, in-process bus, processor, API) as a child; the child's VmRSS, its peak since start
+ * (VmHWM, so a start-up spike before the first sample counts) and the PSS of its embedded
+ * PostgreSQL server's processes are sampled every --every seconds for --minutes. At the end the
+ * database is checked against what the simulator sent (no loss).
  *
  *   npx tsx bench/run-rss.ts [--rate 2000] [--minutes 5] [--every 10] [--symbols BTCUSDT,ETHUSDT]
  *                            [--streams trade,aggTrade,bookTicker,depth,kline_1m]
@@ -12,7 +14,7 @@ import { failOnProblems, printMachine } from './support/report.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sampleProcess, sleep, startRunProcess, startSimProcess } from './support/children.js';
+import { sampleProcess, treeMemory, sleep, startRunProcess, startSimProcess } from './support/children.js';
 import { captureFrames, describeMix, knobFor } from './support/mix.js';
 import { checkStored } from './support/stored.js';
 
@@ -37,9 +39,19 @@ const sim = await startSimProcess({ symbols, tradesPerSecond: knob, bookTickersP
 const dataDir = mkdtempSync(join(tmpdir(), 'tf-bench-rss-'));
 const run = await startRunProcess({ wsBaseUrl: sim.wsBaseUrl, symbols, streams, dataDir });
 
+/** PSS of the run's embedded PostgreSQL server: its process tree without the run itself. */
+function serverPss(pid: number): number {
+  const tree = treeMemory(pid);
+  return tree.pss - tree.rootPss;
+}
+
 interface Row {
   readonly t: number;
   readonly rssMib: number;
+  /** The run's highest RSS so far (VmHWM), start-up included. */
+  readonly peakRssMib: number;
+  /** PSS of the embedded PostgreSQL server's processes (the run's process tree minus the run itself). */
+  readonly serverPssMib: number;
   readonly cpuPct: number;
   readonly framesPerSecond: number;
   readonly rowsWritten: number;
@@ -49,17 +61,19 @@ const started = Date.now();
 let prev = { at: started, cpu: sampleProcess(run.pid).cpuSeconds, received: await run.counter('tickflow_messages_received_total') };
 printMachine('start');
 console.log(`knob ${knob} trades/s and book updates/s per symbol (~${rate} frames/s); sampling every ${everyMs / 1000} s for ${durationMs / 60_000} min`);
-console.log('   t  |  RSS MiB | CPU % | frames/s in | rows written');
+console.log('   t  |  RSS MiB | peak MiB | server PSS MiB | CPU % | frames/s in | rows written');
 for (let t = 0; t <= durationMs; t += everyMs) {
   await sleep(Math.max(0, started + t - Date.now()));
   const now = Date.now();
-  const { rssMib, cpuSeconds } = sampleProcess(run.pid);
+  const { rssMib, peakRssMib, cpuSeconds } = sampleProcess(run.pid);
   const received = await run.counter('tickflow_messages_received_total');
   const rowsWritten = await run.counter('tickflow_rows_written_total');
   const dt = (now - prev.at) / 1000;
   const row: Row = {
     t: Math.round((now - started) / 1000),
     rssMib,
+    peakRssMib,
+    serverPssMib: serverPss(run.pid),
     cpuPct: dt > 0 ? (100 * (cpuSeconds - prev.cpu)) / dt : 0,
     framesPerSecond: dt > 0 ? (received - prev.received) / dt : 0,
     rowsWritten,
@@ -67,7 +81,7 @@ for (let t = 0; t <= durationMs; t += everyMs) {
   rows.push(row);
   prev = { at: now, cpu: cpuSeconds, received };
   console.log(
-    `${String(row.t).padStart(4)}s | ${row.rssMib.toFixed(1).padStart(8)} | ${row.cpuPct.toFixed(0).padStart(5)} | ${row.framesPerSecond.toFixed(0).padStart(11)} | ${row.rowsWritten}`,
+    `${String(row.t).padStart(4)}s | ${row.rssMib.toFixed(1).padStart(8)} | ${row.peakRssMib.toFixed(1).padStart(8)} | ${row.serverPssMib.toFixed(1).padStart(14)} | ${row.cpuPct.toFixed(0).padStart(5)} | ${row.framesPerSecond.toFixed(0).padStart(11)} | ${row.rowsWritten}`,
   );
 }
 
@@ -89,6 +103,7 @@ const totalFrames = Object.values(stored.frames).reduce((a, b) => a + b, 0);
 console.log('');
 console.log(`frames stored: ${totalFrames} (${describeMix(stored.frames)}), ~${Math.round(totalFrames / sentFor)} frames/s; mean CPU ${mean(rows.filter((r) => r.t > 0).map((r) => r.cpuPct)).toFixed(0)}% of one core`);
 console.log(`RSS start ${at(0).rssMib.toFixed(1)} MiB, 1 min ${at(60).rssMib.toFixed(1)} MiB, end (${rows[rows.length - 1]!.t}s) ${rows[rows.length - 1]!.rssMib.toFixed(1)} MiB, max ${Math.max(...rows.map((r) => r.rssMib)).toFixed(1)} MiB`);
+console.log(`peak RSS since start (VmHWM, start-up included): ${rows[rows.length - 1]!.peakRssMib.toFixed(1)} MiB; embedded PostgreSQL processes at the end: ${rows[rows.length - 1]!.serverPssMib.toFixed(1)} MiB PSS`);
 console.log(`second half: ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} MiB/min (${Math.abs(slope) < 1 ? 'plateau' : 'still moving'})`);
 console.log(`exit code ${exitCode}; database vs emitted: ${stored.problems.length === 0 ? 'exact (no loss, no gaps, no dead letters)' : stored.problems.join('; ')}`);
 console.log(`trade ingest latency p50 ${stored.latencyMs.p50.toFixed(1)} ms, p99 ${stored.latencyMs.p99.toFixed(1)} ms, max ${stored.latencyMs.max.toFixed(0)} ms`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { EmittedReport, SimulatorStats } from '../../src/simulator/index.js';
 import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
 
@@ -38,6 +38,49 @@ export function sampleProcess(pid: number): ProcessSample {
 export function profilingArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF_DIR;
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
+ * PSS and RSS (MiB) summed over `root` and all its descendants (an embedded PostgreSQL server's
+ * processes share their buffers: PSS counts each shared page once across them); `rootPss` is the
+ * root's own share.
+ */
+export function treeMemory(root: number): { pss: number; rss: number; rootPss: number } {
+  const parents = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let pss = 0;
+  let rss = 0;
+  let rootPss = 0;
+  for (const pid of tree) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const own = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += own;
+      if (pid === root) rootPss = own;
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { pss: pss / 1024, rss: rss / 1024, rootPss: rootPss / 1024 };
 }
 
 export interface SimProcessOptions {
