@@ -1,5 +1,5 @@
 /**
- * Sustained throughput of `tickflow run` (embedded PGlite, in-process bus, processor, API) fed by
+ * Sustained throughput of `tickflow run` (embedded PostgreSQL, in-process bus, processor, API) fed by
  * the exchange simulator in its own process (`tickflow simulate`), stepping the rate up. A step
  * holds when the database afterwards has exactly the emitted ids (no loss, no gap, no dead
  * letter) and the pipeline kept up: once the simulator stops sending, the last frame is received
