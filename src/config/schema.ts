@@ -12,6 +12,11 @@ import { httpUrl, wsUrl } from './urls.js';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const ms = nonNegativeInt;
+/** The longest delay Node.js's setTimeout keeps (2^31 − 1 ms, 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+const timerMessage = { message: `expected at most ${MAX_TIMER_MS} ms (24.8 days, the longest timer Node.js can set: a longer one fires at once)` };
+/** A duration that runs as a timer (timeouts, intervals, backoffs). */
+const timerMs = positiveInt.max(MAX_TIMER_MS, timerMessage);
 /** A TCP port; 0 lets the system pick a free one. */
 const portMessage = { message: 'expected a port number from 0 to 65535 (0 picks a free port)' };
 const port = z.number().int(portMessage).min(0, portMessage).max(65_535, portMessage);
@@ -29,10 +34,10 @@ const symbol = z
   .transform((s) => s.toUpperCase());
 
 const backoff = z.strictObject({
-  initialMs: positiveInt.default(1_000),
-  maxMs: positiveInt.default(60_000),
+  initialMs: timerMs.default(1_000),
+  maxMs: timerMs.default(60_000),
   /** A new connection must stay up this long before the backoff resets. */
-  healthyAfterMs: positiveInt.default(30_000),
+  healthyAfterMs: timerMs.default(30_000),
 });
 
 const marketName = z.enum(['spot', 'usdm'], { error: 'expected spot or usdm' });
@@ -75,13 +80,13 @@ const source = z.strictObject({
    * Data proves a connection alive whatever the server's ping cadence (spot 20 s documented, ~3 min
    * observed; USD-M 3 min); a quiet connection is probed with a ping after a third of it.
    */
-  stallTimeoutMs: positiveInt.default(30_000),
+  stallTimeoutMs: timerMs.default(30_000),
   /** Open the replacement connection this long into a connection's life (Binance cuts at 24 h). */
-  rotateAfterMs: positiveInt.default(23 * 3_600_000 + 30 * 60_000),
+  rotateAfterMs: timerMs.default(23 * 3_600_000 + 30 * 60_000),
   /** After a rotation switched over, the old connection stays open this long so nothing in flight is lost. */
-  rotationOverlapMs: positiveInt.default(2_000),
+  rotationOverlapMs: timerMs.default(2_000),
   /** A hole in trade/aggTrade ids is reported only if no late (reordered) id fills it within this time. */
-  gapGraceMs: positiveInt.default(1_000),
+  gapGraceMs: timerMs.default(1_000),
   backoff: backoff.default(backoff.parse({})),
   /** Replay speed: 0 = as fast as the pipeline takes it, 1 = real time, 10 = ten times faster. */
   speed: z.number().nonnegative().default(0),
@@ -110,11 +115,11 @@ const simulator = z.strictObject({
   /** Recordings to replay instead of generating (the shared/data line format). */
   replayFiles: z.array(z.string()).default([]),
   replaySpeed: z.number().nonnegative().default(1),
-  connectionLifetimeMs: positiveInt.default(24 * 3_600_000),
+  connectionLifetimeMs: timerMs.default(24 * 3_600_000),
   /** Server ping cadence; unset: the market's documented one (spot 20 s, USD-M 3 min). */
-  pingIntervalMs: positiveInt.optional(),
+  pingIntervalMs: timerMs.optional(),
   /** Cut a client that did not answer a ping for this long; unset: spot 1 min, USD-M 10 min. */
-  pongTimeoutMs: positiveInt.optional(),
+  pongTimeoutMs: timerMs.optional(),
   /** REST REQUEST_WEIGHT per minute per IP before 429 (Binance spot: 6000). */
   weightLimitPerMinute: positiveInt.default(6_000),
   /** Trades and aggTrades kept per symbol for /api/v3/trades, /historicalTrades, /aggTrades. */
@@ -141,21 +146,33 @@ const heal = z.strictObject({
   /** Ids fetched for one gap at most: a larger one is healed up to this and marked partial. */
   maxIdsPerGap: positiveInt.default(1_000_000),
   /** How often the gaps table is read for gaps still to heal (new ones, and those left by an earlier process). */
-  pollMs: positiveInt.default(2_000),
+  pollMs: timerMs.default(2_000),
   /** REST base URL that a replay's gaps are healed from (a recording names no endpoint); unset: replays are not healed. */
   replayRestBaseUrl: httpUrl.optional(),
 });
 
-const topics = z.strictObject({
-  trades: z.string().default('binance.trades'),
-  bookTicker: z.string().default('binance.book_ticker'),
-  depth: z.string().default('binance.depth'),
-  klines: z.string().default('binance.klines'),
-  gaps: z.string().default('tickflow.gaps'),
-  deadLetters: z.string().default('tickflow.dlq'),
-  /** The processor's signals (candles, metrics, anomalies, whales) for `serve` and its alert engine. */
-  signals: z.string().default('tickflow.signals'),
-});
+/** A Kafka topic name as the broker accepts it (Kafka's Topic.validate: at most 249 of these characters). */
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'expected a Kafka topic name: 1-249 letters, digits, ".", "_" or "-"' });
+const topics = z
+  .strictObject({
+    trades: topicName.default('binance.trades'),
+    bookTicker: topicName.default('binance.book_ticker'),
+    depth: topicName.default('binance.depth'),
+    klines: topicName.default('binance.klines'),
+    gaps: topicName.default('tickflow.gaps'),
+    deadLetters: topicName.default('tickflow.dlq'),
+    /** The processor's signals (candles, metrics, anomalies, whales) for `serve` and its alert engine. */
+    signals: topicName.default('tickflow.signals'),
+  })
+  // A consumer tells a record's kind by its topic: two kinds on one topic would be refused as misplaced.
+  .superRefine((t, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [id, name] of Object.entries(t)) {
+      const first = seen.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', message: `expected a topic of its own for each: bus.topics.${first} and bus.topics.${id} are both "${name}"` });
+      seen.set(name, id);
+    }
+  });
 
 /**
  * SASL authentication to Kafka. `none` connects without it; the others need username and password.
@@ -197,7 +214,7 @@ const busKinesis = z.strictObject({
   /** Another endpoint than AWS's regional one (kinesalite, LocalStack). */
   endpoint: httpUrl.optional(),
   /** Wait between GetRecords calls of a shard that returned nothing (Kinesis allows 5 reads/s per shard). */
-  pollMs: positiveInt.default(250),
+  pollMs: timerMs.default(250),
 });
 
 const bus = z.strictObject({
@@ -215,7 +232,7 @@ const bus = z.strictObject({
   partitions: positiveInt.default(3),
   replicationFactor: positiveInt.default(1),
   retentionMs: positiveInt.default(7 * 24 * 3_600_000),
-  lingerMs: ms.default(20),
+  lingerMs: ms.max(MAX_TIMER_MS, timerMessage).default(20),
   batchMaxBytes: positiveInt.default(1_048_576),
   /** Events buffered towards the broker before the source is slowed down. */
   maxBufferedEvents: positiveInt.default(100_000),
@@ -258,11 +275,11 @@ const store = z.strictObject({
    * Accepted so existing configurations load; writes no longer wait for it: a write starts as soon
    * as the bus has handed over what it had and the previous write ended (docs/storage.md, Writer).
    */
-  batchMs: positiveInt.default(2_000),
+  batchMs: timerMs.default(2_000),
   retentionDays: positiveInt.default(30),
   /** Backoff between attempts while the database is unavailable (the batch is kept, nothing is committed). */
-  retryInitialMs: positiveInt.default(500),
-  retryMaxMs: positiveInt.default(30_000),
+  retryInitialMs: timerMs.default(500),
+  retryMaxMs: timerMs.default(30_000),
   tls: storeTls.default(storeTls.parse({})),
 });
 
@@ -281,7 +298,7 @@ const processor = z.strictObject({
   enabled: z.boolean().default(true),
   candleIntervals: z.array(z.enum(CANDLE_INTERVALS)).default(['1m', '5m', '15m', '1h']),
   allowedLatenessMs: ms.default(10_000),
-  triggerIntervalMs: positiveInt.default(10_000),
+  triggerIntervalMs: timerMs.default(10_000),
   /** `correct` updates the stored window; `table` stores late events in late_events instead. */
   lateEvents: z.enum(['correct', 'table']).default('correct'),
   /** How long a final window stays correctable by late events (older ones go to late_events). */
@@ -326,15 +343,15 @@ const book = z.strictObject({
   /** Levels per side kept in book_snapshots and served by GET /api/book by default. */
   depth: z.number().int().min(1).max(1_000).default(20),
   /** How often the top `depth` levels are snapshotted into book_snapshots (only when the book moved). */
-  snapshotMs: positiveInt.default(1_000),
+  snapshotMs: timerMs.default(1_000),
   /**
    * Levels per side of the REST depth snapshot a book starts from. Its request weight is the
    * market's for that limit (spot 1000 → 50, USD-M 1000 → 20).
    */
   restLimit: z.number().int().min(5).max(5_000).default(1_000),
   /** Consecutive resyncs of one symbol wait at least this long, doubling up to resyncMaxMs: a storm stays bounded. */
-  resyncMinMs: positiveInt.default(1_000),
-  resyncMaxMs: positiveInt.default(60_000),
+  resyncMinMs: timerMs.default(1_000),
+  resyncMaxMs: timerMs.default(60_000),
   /** Snapshot requests per market per minute at most, whatever breaks (each also waits for the REST weight budget). */
   maxSnapshotsPerMinute: positiveInt.default(20),
 }).refine((b) => b.resyncMinMs <= b.resyncMaxMs, { path: ['resyncMaxMs'], message: 'expected at least book.resyncMinMs (the backoff grows from min to max)' });
@@ -415,7 +432,7 @@ const smtp = z.strictObject({
   ca: z.string().default(''),
   from: z.string().default('tickflow@localhost'),
   to: z.array(z.string()).default([]),
-  timeoutMs: positiveInt.default(10_000),
+  timeoutMs: timerMs.default(10_000),
 });
 
 const webhook = z.strictObject({
@@ -425,9 +442,9 @@ const webhook = z.strictObject({
   secret: z.string().default(''),
   /** Attempts per notification (5xx, 429, network), with backoff from retryInitialMs up to retryMaxMs. */
   attempts: positiveInt.default(5),
-  retryInitialMs: positiveInt.default(1_000),
-  retryMaxMs: positiveInt.default(60_000),
-  timeoutMs: positiveInt.default(10_000),
+  retryInitialMs: timerMs.default(1_000),
+  retryMaxMs: timerMs.default(60_000),
+  timeoutMs: timerMs.default(10_000),
 });
 
 /**
@@ -450,7 +467,7 @@ const alerts = z
   .strictObject({
     enabled: z.boolean().default(true),
     /** How often state conditions are sampled and pending alerts checked against `for`. */
-    evaluateIntervalMs: positiveInt.default(10_000),
+    evaluateIntervalMs: timerMs.default(10_000),
     /** Base URL of the dashboard in messages; empty: http://api.host:api.port. */
     dashboardUrl: z.string().default(''),
     rules: z.array(alertRule).default(DEFAULT_ALERT_RULES.map((r) => alertRule.parse(r))),
@@ -483,7 +500,7 @@ const ops = z.strictObject({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** `auto`: pretty on a terminal, JSON otherwise. */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  shutdownTimeoutMs: positiveInt.default(15_000),
+  shutdownTimeoutMs: timerMs.default(15_000),
   /** The live terminal status line (`auto`: only on a terminal). */
   statusLine: z.enum(['auto', 'on', 'off']).default('auto'),
 });

@@ -243,6 +243,22 @@ test('book.restLimit: a USD-M market takes only the depth limits /fapi/v1/depth 
   }
 });
 
+test('a timer past 2^31 − 1 ms (setTimeout fires it at once), a topic name Kafka refuses and one topic for two kinds are refused, naming the key', () => {
+  // ops.shutdownTimeoutMs=9999999999 ended every shutdown after 4 ms ("did not finish within 9999999999 ms"), skipping the store's flush.
+  for (const [env, message] of [
+    [{ TICKFLOW_OPS_SHUTDOWN_TIMEOUT_MS: '9999999999' }, /ops\.shutdownTimeoutMs: 9999999999 — expected at most 2147483647 ms/],
+    [{ TICKFLOW_SOURCE_STALL_TIMEOUT_MS: '2147483648' }, /source\.stallTimeoutMs: 2147483648 — expected at most 2147483647 ms/],
+    [{ TICKFLOW_BUS_LINGER_MS: '1e10' }, /bus\.lingerMs: 10000000000 — expected at most/],
+    [{ TICKFLOW_BUS_TOPICS_TRADES: 'a b' }, /bus\.topics\.trades: "a b" — expected a Kafka topic name/],
+    [{ TICKFLOW_BUS_TOPICS_TRADES: 't'.repeat(250) }, /bus\.topics\.trades: "t{250}" — expected a Kafka topic name/],
+    [{ TICKFLOW_BUS_TOPICS_DEPTH: 'binance.trades' }, /bus\.topics: .*bus\.topics\.trades and bus\.topics\.depth are both "binance\.trades"/],
+  ] as const) {
+    assert.throws(() => loadConfig({ env }), (err: unknown) => err instanceof TickflowError && message.test(err.message), JSON.stringify(env).slice(0, 80));
+  }
+  const longest = loadConfig({ env: { TICKFLOW_SOURCE_STALL_TIMEOUT_MS: '2147483647', TICKFLOW_BUS_TOPICS_TRADES: `x.${'t'.repeat(247)}` } });
+  assert.deepEqual([longest.source.stallTimeoutMs, longest.bus.topics.trades.length], [2_147_483_647, 249]);
+});
+
 test('an empty api.token (TICKFLOW_API_TOKEN= or --set api.token=) is refused, not a token no request can present', () => {
   for (const input of [{ env: { TICKFLOW_API_TOKEN: '' } }, { env: {}, overrides: { 'api.token': '' } }]) {
     assert.throws(() => loadConfig(input), (err: Error & { code?: string }) => {
