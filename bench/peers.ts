@@ -44,13 +44,13 @@ import { TABLE_WRITES } from '../src/store/rows.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { sampleProcess, sleep, startSimProcess } from './support/children.js';
-import { type Ingestor, type Step, climbLadder } from './support/ladder.js';
+import { type Ingestor, climbLadder } from './support/ladder.js';
 import { installPeers, startPeer } from './support/peers.js';
 import { psqlCopyIn, psqlCopyOut, serverUrl } from './support/postgres.js';
 import { producerPerformance, topicValues } from './support/producer-performance.js';
 import { machine, printMachine } from './support/report.js';
 import { benchTopics, deleteTopics, endOffsets, freshDatabase, startRole } from './support/roles.js';
-import { type Figure, type PeerReport, type StoreResult, peersMarkdown, writeDocsSection } from './support/peers-report.js';
+import { type Figure, type IngestResult, type PeerReport, type StoreResult, peersMarkdown, writeDocsSection } from './support/peers-report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -95,18 +95,12 @@ async function createTopics(names: readonly string[]): Promise<void> {
 }
 
 /** An ingestor's ladder, started and stopped around it, with its peak RSS (VmHWM) at the end. */
-interface IngestRun {
-  readonly steps: Step[];
-  readonly peakRssMib: number;
-  readonly load: number;
-}
-
 async function ingestRun(
   name: string,
   streams: readonly string[],
   start: () => Promise<{ pid: number; stop(): Promise<number> }>,
   topics: () => readonly string[],
-): Promise<IngestRun> {
+): Promise<IngestResult> {
   const proc = await start();
   try {
     // Connected before the first step (a feed stalled until then costs nothing and counts nothing).
