@@ -107,6 +107,8 @@ async function climbStep(ingestor: Ingestor, opts: LadderOptions, nominal: numbe
   const { sim } = opts;
   const { streams } = ingestor;
   const knob = nominal / perKnob / opts.symbols.length;
+  // A step that ended with messages not yet in Kafka must not hand them to this one's count.
+  const settled = await settle(ingestor, opts.maxDrainMs);
   const [e0, r0, s0] = [emittedCount(await sim.emitted(), streams), await ingestor.records(), await sim.stats()];
   await sim.burst(knob, opts.warmupMs + opts.windowMs + opts.maxDrainMs + 10_000);
   await sim.stall(1);
@@ -136,8 +138,9 @@ async function climbStep(ingestor: Ingestor, opts: LadderOptions, nominal: numbe
   const windowMsgs = w1.emitted - w0.emitted;
   const offered = windowMsgs / seconds;
   const unwritten = emitted - written;
-  const failure =
-    unwritten > 0
+  const failure = !settled
+    ? `the previous step's backlog was still reaching Kafka ${(opts.maxDrainMs / 1000).toFixed(0)} s later`
+    : unwritten > 0
       ? `${fmt(unwritten)} of ${fmt(emitted)} not in Kafka ${(drainMs / 1000).toFixed(0)} s after the feed stopped`
       : unwritten < 0
         ? `${fmt(-unwritten)} more records than messages (duplicates)`
@@ -160,6 +163,20 @@ async function climbStep(ingestor: Ingestor, opts: LadderOptions, nominal: numbe
     held: failure === '',
     failure,
   };
+}
+
+/** Waits until the ingestor's topics stop growing (2 s without a new record); false when they still grow after `maxMs`. */
+async function settle(ingestor: Ingestor, maxMs: number): Promise<boolean> {
+  const started = performance.now();
+  let records = await ingestor.records();
+  let stillAt = performance.now();
+  while (performance.now() - stillAt < 2_000) {
+    if (performance.now() - started > maxMs) return false;
+    await sleep(250);
+    const now = await ingestor.records();
+    if (now !== records) [records, stillAt] = [now, performance.now()];
+  }
+  return true;
 }
 
 function describeStep(name: string, s: Step): string {
