@@ -21,6 +21,8 @@ export interface Subscriber {
    * frame is written to the socket — never for a frame a cut connection discards.
    */
   send(text: string, onWritten?: () => void): boolean;
+  /** Writes the queued frames now instead of at the end of the tick. */
+  flush(): void;
   /** Bytes queued towards the client. */
   buffered(): number;
   /** Where the client connects from (host:port), for logs. */
@@ -163,8 +165,10 @@ export class Hub {
     for (const conn of [...this.connections]) conn.close(code, reason);
   }
 
+  /** Publishes nothing for `ms`; what is queued leaves now, so emitted() is final from here on. */
   stall(ms: number): void {
     this.stallUntil = Date.now() + ms;
+    for (const conn of this.connections) conn.flush();
   }
 
   malformed(n: number): void {

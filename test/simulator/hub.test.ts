@@ -14,7 +14,7 @@ function trade(id: number) {
   return { stream: 'btcusdt@trade', data: JSON.stringify({ e: 'trade', s: 'BTCUSDT', t: id }), firstId: id, lastId: id };
 }
 
-test('emitted() reports the frames that left, not the ones a cut connection discarded in the same tick', async (t) => {
+test('emitted() reports the frames that left: not those a cut connection discarded in the same tick, and at once those a stall flushed', async (t) => {
   const emitted = new EmittedTracker();
   const hub = new Hub(emitted);
   const server = createServer();
@@ -55,4 +55,14 @@ test('emitted() reports the frames that left, not the ones a cut connection disc
     [1, 1],
     [3, 3],
   ]);
+
+  // A stall freezes what was sent: the frame queued before it leaves and counts at once.
+  hub.publish(trade(4));
+  hub.stall(600_000);
+  hub.publish(trade(5));
+  assert.deepEqual(emitted.report()['btcusdt@trade']?.ranges, [
+    [1, 1],
+    [3, 4],
+  ]);
+  await waitFor('trade 4 received', () => second.includes(4));
 });
