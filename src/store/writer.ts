@@ -126,6 +126,9 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     }
   };
 
+  /** Offset commits of written batches, one after the other (commitWritten never rejects). */
+  let offsetCommits: Promise<void> = Promise.resolve();
+
   const writeBatch = async (batch: Delivery[]): Promise<void> => {
     const events = batch.map((d) => d.event);
     const started = monotonicMs();
@@ -145,8 +148,10 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       throw e.canRetry ? e : halt(e);
     }
     metrics.writeLatency.observe({ table: 'batch' }, (monotonicMs() - started) / 1000);
-    // Offsets move only now that the rows are durable.
-    await commitWritten(await consumerReady, batch, logger);
+    // Offsets move only now that the rows are durable, in batch order; the next batch is written
+    // meanwhile instead of waiting for the broker's answer.
+    const consumer = await consumerReady;
+    offsetCommits = offsetCommits.then(() => commitWritten(consumer, batch, logger));
     const now = Date.now();
     for (const e of events) {
       if (e.type !== 'gap' && e.type !== 'deadLetter' && e.type !== 'bookSnapshot') {
@@ -159,6 +164,15 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     counts.batches += 1;
     lastWriteAt = now;
     failing = undefined;
+  };
+
+  /** Writes everything received so far, then waits for the offset commits of what was written. */
+  const flush = async (): Promise<void> => {
+    try {
+      await drain();
+    } finally {
+      await offsetCommits;
+    }
   };
 
   /** The write loop while it runs, and the one batch write in flight. */
@@ -237,7 +251,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
         }
       },
       onRevoke: async () => {
-        await drain();
+        await flush();
       },
     },
   );
@@ -264,7 +278,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
   });
 
   return {
-    flush: drain,
+    flush,
     async close() {
       if (closed) return;
       closed = true;
@@ -274,7 +288,7 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
       // Closing the consumer hands over what is still queued and revokes, which flushes and commits.
       try {
         await consumer.close();
-        await drain();
+        await flush();
       } finally {
         clearTimeout(deadline);
       }
