@@ -1,7 +1,7 @@
 # tickflow image for every role: `docker run tickflow <run|ingest|store|process|serve> [flags]`.
 # Used by deploy/docker-compose.yml; configuration comes from TICKFLOW_* variables.
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The package's `prepare` script builds, and the sources are not copied yet.
@@ -11,7 +11,7 @@ COPY scripts/build-web.mjs scripts/
 COPY src src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -6,6 +6,8 @@
 # a service but is missing from the list fails here loudly instead of slowing the lane.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A Node.js that engines accepts, fetched from npm when the system one is older (scripts/node.sh).
+source scripts/node.sh
 
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund

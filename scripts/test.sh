@@ -3,6 +3,8 @@
 # the linter, the type check and every test under test/ against real processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A Node.js that engines accepts, fetched from npm when the system one is older (scripts/node.sh).
+source scripts/node.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
