@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CANDLE_INTERVALS, KLINE_INTERVALS } from '../core/intervals.js';
 import { sinksOptions } from '../sinks/options.js';
 import { REST_MARKETS } from '../sources/binance/rest-markets.js';
+import { timerMs, timerMsOrZero } from './timers.js';
 import { httpUrl, wsUrl } from './urls.js';
 
 /**
@@ -12,11 +13,6 @@ import { httpUrl, wsUrl } from './urls.js';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const ms = nonNegativeInt;
-/** The longest delay Node.js's setTimeout keeps (2^31 − 1 ms, 24.8 days); a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-const timerMessage = { message: `expected at most ${MAX_TIMER_MS} ms (24.8 days, the longest timer Node.js can set: a longer one fires at once)` };
-/** A duration that runs as a timer (timeouts, intervals, backoffs). */
-const timerMs = positiveInt.max(MAX_TIMER_MS, timerMessage);
 /** A TCP port; 0 lets the system pick a free one. */
 const portMessage = { message: 'expected a port number from 0 to 65535 (0 picks a free port)' };
 const port = z.number().int(portMessage).min(0, portMessage).max(65_535, portMessage);
@@ -232,7 +228,7 @@ const bus = z.strictObject({
   partitions: positiveInt.default(3),
   replicationFactor: positiveInt.default(1),
   retentionMs: positiveInt.default(7 * 24 * 3_600_000),
-  lingerMs: ms.max(MAX_TIMER_MS, timerMessage).default(20),
+  lingerMs: timerMsOrZero.default(20),
   batchMaxBytes: positiveInt.default(1_048_576),
   /** Events buffered towards the broker before the source is slowed down. */
   maxBufferedEvents: positiveInt.default(100_000),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timerMs } from '../config/timers.js';
 import { httpUrl } from '../config/urls.js';
 
 /**
@@ -31,28 +32,28 @@ export const kinesisSinkOptions = z.strictObject({
   streamName: z.string().min(1).max(128).default('tickflow-events'),
   /** Heartbeat records go here every `heartbeatIntervalMs`; empty: no heartbeats. */
   heartbeatStreamName: z.string().max(128).default('tickflow-heartbeat'),
-  heartbeatIntervalMs: positiveInt.default(10_000),
+  heartbeatIntervalMs: timerMs.default(10_000),
   region: z.string().min(1).default('us-east-1'),
   /** Another endpoint than AWS's regional one: kinesalite, LocalStack, a VPC endpoint. */
   endpoint: httpUrl.optional(),
   /** Record payload: Avro single-object encoding (schemas/avro) or the bus's JSON. */
   codec: z.enum(['avro', 'json']).default('avro'),
   /** A batch is sent when it is full or its oldest record has waited this long. */
-  batchMs: positiveInt.default(1_000),
+  batchMs: timerMs.default(1_000),
   maxBatchRecords: positiveInt.max(KINESIS_LIMITS.records).default(KINESIS_LIMITS.records),
   maxBatchBytes: positiveInt.max(KINESIS_LIMITS.requestBytes).default(KINESIS_LIMITS.requestBytes),
   /** Records held towards Kinesis before publish() waits (back-pressure on the source). */
   maxBufferedRecords: positiveInt.default(50_000),
   /** PutRecords attempts per record, the first included; then the record is a dead letter. */
   maxAttempts: positiveInt.default(10),
-  retryInitialMs: positiveInt.default(100),
-  retryMaxMs: positiveInt.default(5_000),
+  retryInitialMs: timerMs.default(100),
+  retryMaxMs: timerMs.default(5_000),
   /** Consecutive failed PutRecords calls that open the circuit breaker. */
   breakerFailures: positiveInt.default(5),
   /** How long an open breaker waits before one half-open probe call. */
-  breakerCooldownMs: positiveInt.default(10_000),
+  breakerCooldownMs: timerMs.default(10_000),
   /** A PutRecords call without an answer for this long fails (and counts for the breaker). */
-  requestTimeoutMs: positiveInt.default(10_000),
+  requestTimeoutMs: timerMs.default(10_000),
 });
 
 /** A validated Kinesis sink entry. */

@@ -249,6 +249,7 @@ test('a timer past 2^31 − 1 ms (setTimeout fires it at once), a topic name Kaf
     [{ TICKFLOW_OPS_SHUTDOWN_TIMEOUT_MS: '9999999999' }, /ops\.shutdownTimeoutMs: 9999999999 — expected at most 2147483647 ms/],
     [{ TICKFLOW_SOURCE_STALL_TIMEOUT_MS: '2147483648' }, /source\.stallTimeoutMs: 2147483648 — expected at most 2147483647 ms/],
     [{ TICKFLOW_BUS_LINGER_MS: '1e10' }, /bus\.lingerMs: 10000000000 — expected at most/],
+    [{ TICKFLOW_SINKS: '[{"kind":"kinesis","requestTimeoutMs":9999999999}]' }, /sinks\.0\.requestTimeoutMs: 9999999999 — expected at most 2147483647 ms/],
     [{ TICKFLOW_BUS_TOPICS_TRADES: 'a b' }, /bus\.topics\.trades: "a b" — expected a Kafka topic name/],
     [{ TICKFLOW_BUS_TOPICS_TRADES: 't'.repeat(250) }, /bus\.topics\.trades: "t{250}" — expected a Kafka topic name/],
     [{ TICKFLOW_BUS_TOPICS_DEPTH: 'binance.trades' }, /bus\.topics: .*bus\.topics\.trades and bus\.topics\.depth are both "binance\.trades"/],
