@@ -21,6 +21,8 @@ export interface ConnectionRules {
    * do not keep up instead of buffering for them): bounds the simulator's memory per connection.
    */
   readonly maxBufferedBytes: number;
+  /** Epoch ms the incoming-message rate is counted by (SimulatorOptions.clock); default Date.now. */
+  readonly clock?: () => number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class Connection implements Subscriber {
   /** The client opened the stream with `timeUnit=MICROSECOND`. */
   private readonly micros: boolean;
   private readonly maxIncoming: number;
+  private readonly clock: () => number;
   private readonly incoming: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private pongTimer: NodeJS.Timeout | null = null;
@@ -59,6 +62,7 @@ export class Connection implements Subscriber {
     this.route = target.route;
     this.micros = target.micros;
     this.maxIncoming = timings.maxIncomingPerSecond;
+    this.clock = timings.clock ?? Date.now;
     for (const s of target.streams) this.streams.add(s);
     hub.add(this);
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? '' : String(data)));
@@ -148,7 +152,7 @@ export class Connection implements Subscriber {
 
   /** Counts an incoming message; closes the connection and returns false above the limit. */
   private countIncoming(): boolean {
-    const now = Date.now();
+    const now = this.clock();
     this.incoming.push(now);
     while ((this.incoming[0] ?? now) <= now - 1_000) this.incoming.shift();
     if (this.incoming.length <= this.maxIncoming) return true;

@@ -52,8 +52,9 @@ export interface SimulatorOptions {
   /** Where slow-consumer cuts are logged (warn); nowhere when absent. */
   logger?: Logger;
   /**
-   * Epoch ms, default Date.now. The generated market's time and event times and the REST weight
-   * windows and bans read it, so a test steps through a burst or a calendar minute by setting it.
+   * Epoch ms, default Date.now. The generated market's time and event times, the REST weight
+   * windows and bans, and the WebSocket incoming-message rate read it, so a test steps through a
+   * burst, a calendar minute or a second of requests by setting it.
    */
   clock?: () => number;
 }
@@ -160,6 +161,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       lifetimeMs: opts.connectionLifetimeMs,
       maxIncomingPerSecond: keepAlive.maxIncomingPerSecond,
       maxBufferedBytes: opts.maxClientBufferBytes,
+      clock: opts.clock,
     },
     opts.market,
   );

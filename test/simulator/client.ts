@@ -79,7 +79,3 @@ export class TestClient {
     this.ws.terminate();
   }
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

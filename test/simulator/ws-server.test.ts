@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sharedData } from '../support/data.js';
 import { recordedFrames } from '../support/recordings.js';
-import { simulator, sleep, TestClient } from './client.js';
+import { simulator, TestClient } from './client.js';
 
 type Frame = { stream: string; data: Record<string, unknown> };
 
@@ -56,7 +56,9 @@ test('a raw stream (/ws/<stream>) sends bare payloads of that stream only', asyn
 });
 
 test('SUBSCRIBE, LIST_SUBSCRIPTIONS, UNSUBSCRIBE and properties answer like Binance', async (t) => {
-  const sim = await simulator(t);
+  // The 5-requests-per-second limit counts by the simulator's clock: the test moves it on a second.
+  let later = 0;
+  const sim = await simulator(t, { clock: () => Date.now() + later });
   const client = await TestClient.open(t, `${sim.wsBaseUrl}/stream`);
   client.send({ method: 'SUBSCRIBE', params: ['btcusdt@aggTrade', 'ethusdt@bookTicker'], id: 1 });
   await client.until(() => (client.frames.includes('{"result":null,"id":1}') ? true : undefined), 'subscribe result');
@@ -64,7 +66,7 @@ test('SUBSCRIBE, LIST_SUBSCRIPTIONS, UNSUBSCRIBE and properties answer like Bina
   client.send({ method: 'LIST_SUBSCRIPTIONS', id: 3 });
   const list = await client.waitFor<{ id?: number; result?: string[] }>((m) => m.id === 3, 'list');
   assert.deepEqual([...(list.result ?? [])].sort(), ['btcusdt@aggTrade', 'ethusdt@bookTicker']);
-  await sleep(1_100); // stay under 5 messages per second
+  later += 1_000; // stay under 5 messages per second
   client.send({ method: 'UNSUBSCRIBE', params: ['ethusdt@bookTicker'], id: 312 });
   client.send({ method: 'GET_PROPERTY', params: ['combined'], id: 2 });
   client.send({ method: 'SET_PROPERTY', params: ['combined', false], id: 5 });
@@ -80,7 +82,8 @@ test('SUBSCRIBE, LIST_SUBSCRIPTIONS, UNSUBSCRIBE and properties answer like Bina
 });
 
 test('bad requests get Binance error codes', async (t) => {
-  const sim = await simulator(t);
+  let later = 0;
+  const sim = await simulator(t, { clock: () => Date.now() + later });
   const client = await TestClient.open(t, `${sim.wsBaseUrl}/ws`);
   client.send('not json');
   client.send({ method: 'SUBSCRIBED', params: [], id: 7 });
@@ -94,7 +97,7 @@ test('bad requests get Binance error codes', async (t) => {
   assert.match(unknown.error?.msg ?? '', /^Invalid request: unknown variant `SUBSCRIBED`, expected one of `SUBSCRIBE`/);
   assert.deepEqual((await client.waitFor<Err>((m) => m.id === 8, 'unknown property')).error, { code: 0, msg: 'Unknown property' });
   assert.deepEqual((await client.waitFor<Err>((m) => m.id === 9, 'bad value')).error, { code: 1, msg: 'Invalid value type: expected Boolean' });
-  await sleep(1_100);
+  later += 1_000; // stay under 5 messages per second
   client.send({ method: 'LIST_SUBSCRIPTIONS', id: { no: 1 } });
   const badId = await client.waitFor<Err>((m) => m.error?.msg === 'Invalid request: request ID must be an unsigned integer', 'bad id');
   assert.equal(badId.error?.code, 2);
