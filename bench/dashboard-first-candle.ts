@@ -40,7 +40,8 @@ function entryPoint(): { argv: string[]; runs: string } {
     case 'tsx':
       return { argv: ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts')], runs: 'src/ through tsx (as bin/tickflow.js without dist/)' };
     case 'compiled': {
-      const out = join(REPO_ROOT, 'node_modules', '.cache', 'tickflow-bench-dist');
+      // dist/, as `npm run build` does: core/version.ts reads the package.json two levels above it.
+      const out = join(REPO_ROOT, 'dist');
       rmSync(out, { recursive: true, force: true });
       // tsc exits non-zero on type errors elsewhere in the tree but still emits every file.
       try {
@@ -56,6 +57,11 @@ function entryPoint(): { argv: string[]; runs: string } {
   }
 }
 const entry = entryPoint();
+// A checkout that has not run npm test or npm run build has no dashboard bundle: the page would be
+// a 503 and every run would wait out its timeout.
+if (!existsSync(join(REPO_ROOT, 'dist', 'web', 'public', 'index.html'))) {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-web.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+}
 
 /** Installed by scripts/services/chromium.sh. */
 const CHROMIUM = '/usr/bin/chromium';
