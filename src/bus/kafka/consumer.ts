@@ -35,9 +35,9 @@ export interface GroupConsumerOptions {
 
 /**
  * Upper bound of one fetch response, compressed (the library's default is 10 MiB). The library
- * turns a whole response into messages at once, past any pause: 10 MiB of lz4 batches of trades
- * is ~150,000 messages, which held ~500 MiB in the store role draining a backlog
- * (bench/store-role.ts). 1 MiB is still ~15,000 trades per round trip.
+ * turns a whole response into messages at once, past any pause: draining a backlog the store role
+ * peaked at 659 MiB RSS with 10 MiB fetches, 403–447 MiB with 1 MiB (bench/store-role.ts,
+ * docs/benchmarks.md); 1 MiB still carries thousands of trades per round trip.
  */
 const MAX_FETCH_BYTES = 1_048_576;
 const HANDLER_RETRY_INITIAL_MS = 500;
