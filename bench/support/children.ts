@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { EmittedReport, SimulatorStats } from '../../src/simulator/index.js';
 import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
+import { waitFor } from '../../test/support/wait.js';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (100 on every Linux we run on). */
 const CLK_TCK = 100;
@@ -227,14 +228,13 @@ export async function stopChild(cli: CliProcess, timeoutMs = 120_000): Promise<n
 }
 
 async function waitForOutput(cli: CliProcess, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = pattern.exec(cli.stdout());
-    if (match?.[1] !== undefined) return match[1];
+  const found = () => {
     if (cli.child.exitCode !== null) throw new Error(`tickflow exited early:\n${cli.stderr().slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`no output matching ${pattern} within ${timeoutMs} ms:\n${cli.stderr().slice(-2000)}`);
-    await sleep(100);
-  }
+    return pattern.exec(cli.stdout())?.[1];
+  };
+  return waitFor(`output matching ${pattern}`, found, { limitMs: timeoutMs, everyMs: 100 }).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${cli.stderr().slice(-2000)}`, { cause: err });
+  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
