@@ -165,9 +165,15 @@ export class Hub {
     for (const conn of [...this.connections]) conn.close(code, reason);
   }
 
-  /** Publishes nothing for `ms`; what is queued leaves now, so emitted() is final from here on. */
   stall(ms: number): void {
     this.stallUntil = Date.now() + ms;
+  }
+
+  /**
+   * Writes every connection's queued frames now instead of at the end of the tick, so that what
+   * was published so far is recorded as emitted (the simulator's emitted() report calls this).
+   */
+  flushAll(): void {
     for (const conn of this.connections) conn.flush();
   }
 

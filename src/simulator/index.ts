@@ -132,6 +132,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const opts = { ...DEFAULTS, ...options };
   const emitted = new EmittedTracker();
   const hub = new Hub(emitted, opts.logger);
+  // What was published so far, written out first: a frame counts as emitted once it is written.
+  const report = (): EmittedReport => {
+    hub.flushAll();
+    return emitted.report();
+  };
   const timers = new Set<NodeJS.Timeout>();
   const market = await createMarket(opts, hub);
   const faults = createFaults(hub, market, timers);
@@ -147,7 +152,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         .catch((err: unknown) => sendJson(res, err instanceof FaultRequestError ? 400 : 500, { ok: false, error: String(err instanceof Error ? err.message : err) }));
       return;
     }
-    if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, emitted.report());
+    if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, report());
     if (url.pathname === '/sim/stats' && req.method === 'GET') return sendJson(res, 200, stats());
     sendJson(res, 404, { code: -1, msg: 'Not found.' });
   });
@@ -183,7 +188,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     wsBaseUrl: `ws://${host}:${port}`,
     restBaseUrl: `http://${host}:${port}`,
     faults,
-    emitted: () => emitted.report(),
+    emitted: report,
     stats,
     close: () =>
       (closed ??= (async () => {
