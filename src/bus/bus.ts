@@ -109,5 +109,11 @@ export interface Bus {
   drain?(): Promise<void>;
   /** True while publishing can succeed (for readiness). */
   writable(): boolean;
+  /**
+   * Why a consumer of this process stopped delivering for good (a handler failure or a group it
+   * cannot rejoin, which no retry fixes), for /health; undefined while every consumer works. The
+   * in-process bus's writable() turns false too (its failed group's queue holds publish back).
+   */
+  failure(): string | undefined;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { monotonicMs } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PipelineEvent } from '../core/events.js';
 import { retry } from '../core/retry.js';
@@ -9,13 +10,14 @@ const HANDLER_RETRY_INITIAL_MS = 500;
 const HANDLER_RETRY_MAX_MS = 5_000;
 
 interface Group {
+  readonly name: string;
   readonly topics: ReadonlySet<TopicId>;
   readonly hooks: ConsumerHooks<BusEvent>;
   readonly queue: Delivery<BusEvent>[];
   pumping: boolean;
   closed: boolean;
-  /** The handler failed in a way retrying cannot fix; see handOver. */
-  failed: boolean;
+  /** Why the handler failed in a way retrying cannot fix (see handOver); undefined while it works. */
+  failed: string | undefined;
   /** Aborted when the group closes: ends a retry wait. */
   readonly closing: AbortController;
   committed: Map<TopicId, bigint>;
@@ -42,7 +44,11 @@ export class MemoryBus implements Bus {
 
   /** False once closed, or once a consumer group failed for good (the events wait in its queue). */
   writable(): boolean {
-    return !this.closed && ![...this.groups.values()].some((g) => g.failed);
+    return !this.closed && this.failure() === undefined;
+  }
+
+  failure(): string | undefined {
+    return [...this.groups.values()].find((g) => g.failed !== undefined)?.failed;
   }
 
   async publish(events: readonly BusEvent[]): Promise<void> {
@@ -70,12 +76,13 @@ export class MemoryBus implements Bus {
     const hooks = typedHooks as unknown as ConsumerHooks<BusEvent>;
     if (this.groups.has(options.group)) throw new Error(`consumer group ${options.group} already subscribed`);
     const group: Group = {
+      name: options.group,
       topics: new Set(options.topics),
       hooks,
       queue: [],
       pumping: false,
       closed: false,
-      failed: false,
+      failed: undefined,
       closing: new AbortController(),
       committed: new Map(),
     };
@@ -109,7 +116,7 @@ export class MemoryBus implements Bus {
   async drain(only?: Group): Promise<void> {
     const groups = only ? [only] : [...this.groups.values()];
     // A failed group never empties its queue; waiting for it would hang shutdown.
-    while (groups.some((g) => !g.failed && (g.queue.length > 0 || g.pumping))) {
+    while (groups.some((g) => g.failed === undefined && (g.queue.length > 0 || g.pumping))) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -131,7 +138,7 @@ export class MemoryBus implements Bus {
   }
 
   private pump(group: Group): void {
-    if (group.pumping || group.closed || group.failed) return;
+    if (group.pumping || group.closed || group.failed !== undefined) return;
     group.pumping = true;
     void (async () => {
       try {
@@ -170,7 +177,7 @@ export class MemoryBus implements Bus {
     } catch (err) {
       group.queue.unshift(...batch);
       if (group.closed) return false;
-      group.failed = true;
+      group.failed = `consumer group ${group.name} stopped delivering: ${errorMessage(err)}`;
       this.onHandlerError(err, false);
       return false;
     }

@@ -36,9 +36,11 @@ export const busKinds: { readonly [K in Config['bus']['kind']]: (ctx: RoleContex
 /** Opens the configured bus, reports it in /health, and closes it after the roles committed their offsets. */
 export async function openBus(ctx: RoleContext, db?: Queryable): Promise<Bus> {
   const bus = await busKinds[ctx.config.bus.kind](ctx, db);
-  ctx.health.register('bus', () =>
-    bus.writable() ? { state: 'up', details: { kind: bus.kind } } : { state: 'down', reason: `${bus.kind} bus not writable` },
-  );
+  ctx.health.register('bus', () => {
+    const failure = bus.failure();
+    if (failure !== undefined) return { state: 'down', reason: `${failure}; restart the process once the cause is fixed`, details: { kind: bus.kind } };
+    return bus.writable() ? { state: 'up', details: { kind: bus.kind } } : { state: 'down', reason: `${bus.kind} bus not writable` };
+  });
   ctx.shutdown.onShutdown('close bus', () => bus.close(), ShutdownOrder.commitOffsets + 10);
   return bus;
 }

@@ -111,4 +111,26 @@ export function busContract(kind: string, open: (t: TestContext) => Promise<Bus>
     );
     assert.equal(await uncommitted(consumer), 30, 'a failed batch is never committed by the bus');
   });
+
+  test(`${kind} bus contract: a handler failure no retry fixes stops the group, commits nothing, and failure() names it for /health`, async (t) => {
+    const bus = await open(t);
+    let calls = 0;
+    const consumer = await bus.subscribe(
+      { group: 'broken', topics: ['trades'], fromBeginning: true },
+      {
+        onDeliveries: async () => {
+          calls += 1;
+          throw new TickflowError(ErrorCodes.STORE_WRITE, 'relation "trades" does not exist', { canRetry: false });
+        },
+      },
+    );
+    t.after(() => consumer.close());
+    assert.equal(bus.failure(), undefined, 'a working bus names no failure');
+    await bus.publish(trades(30));
+    const failure = await waitFor('the group to stop for good', () => bus.failure(), { progress: () => calls });
+    assert.match(failure, /consumer group \S*broken\S* stopped.*relation "trades" does not exist/);
+    assert.equal(calls, 1, 'not retried');
+    assert.equal(await uncommitted(consumer), 30, 'nothing committed past the failed batch');
+  });
+
 }

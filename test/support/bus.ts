@@ -9,6 +9,7 @@ export function observeCommits(inner: Bus, beforeCommit: (deliveries: readonly D
     kind: inner.kind,
     publish: (events) => inner.publish(events),
     writable: () => inner.writable(),
+    failure: () => inner.failure(),
     close: () => inner.close(),
     async subscribe(options, hooks) {
       const consumer = await inner.subscribe(options, hooks);

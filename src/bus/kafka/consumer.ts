@@ -62,6 +62,8 @@ export class KafkaGroupConsumer implements BusConsumer {
   private pumping: Promise<void> | undefined;
   private membership: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Why this member stopped delivering for good (undefined while it works): /health reports it. */
+  stoppedFor: string | undefined;
   /** Aborted by close(): ends the waits of the retry loops. */
   private readonly closing = new AbortController();
   /** Per partition: last offset handed to the hooks, and the next offset committed. */
@@ -162,6 +164,7 @@ export class KafkaGroupConsumer implements BusConsumer {
     } catch (err) {
       if (this.closed) return;
       const refused = isAuthenticationFailure(err) ? ' (bus.sasl.*: the broker refused the credentials)' : '';
+      this.stoppedFor = `consumer group ${this.options.group} stopped: ${errorMessage(err)}${refused}`;
       this.logger.error(
         { err: errorMessage(err), group: this.options.group },
         `Kafka consumer stopped: retrying cannot help${refused}; fix the setting and restart the process`,
@@ -307,6 +310,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       return true;
     } catch (err) {
       if (this.closed) return true;
+      this.stoppedFor = `consumer group ${this.options.group} stopped delivering: ${errorMessage(err)}`;
       this.logger.error(
         { err: errorMessage(err), group: this.options.group },
         'consumer handler failed and retrying cannot help; the consumer stops delivering (nothing is committed past this batch)',

@@ -96,6 +96,10 @@ export class KafkaBus implements Bus {
     return !this.closed && this.publisher.writable();
   }
 
+  failure(): string | undefined {
+    return [...this.consumers].find((c) => c.stoppedFor !== undefined)?.stoppedFor;
+  }
+
   /** Events that carry the exchange's payload (core/payloads.ts) are written as schema 2, the rest as schema 1. */
   publish(events: readonly BusEvent[]): Promise<void> {
     const topics = this.config.topics;

@@ -39,6 +39,7 @@ export class KinesisBus implements Bus {
   private readonly client: KinesisClient;
   private readonly options: Config['bus']['kinesis'];
   private readonly autoOffsetReset: Config['bus']['autoOffsetReset'];
+  private readonly consumers = new Set<ShardConsumers>();
 
   constructor(
     config: Config['bus'],
@@ -73,11 +74,16 @@ export class KinesisBus implements Bus {
     const consumer = new ShardConsumers(this.client, db, this.options, options, hooks as unknown as ConsumerHooks<BusEvent>, shards, saved, this.autoOffsetReset, log);
     await hooks.onAssign?.(consumer.partitions());
     consumer.start();
+    this.consumers.add(consumer);
     return consumer;
   }
 
   writable(): boolean {
     return this.producer.health().state !== 'down';
+  }
+
+  failure(): string | undefined {
+    return [...this.consumers].find((c) => c.stoppedFor !== undefined)?.stoppedFor;
   }
 
   async close(): Promise<void> {
@@ -89,6 +95,8 @@ export class KinesisBus implements Bus {
 /** One consumer group's readers, one per shard; deliveries are handed over one batch at a time. */
 class ShardConsumers implements BusConsumer {
   private readonly stop = new AbortController();
+  /** Why the group stopped for good (a failure no retry fixes); undefined while it works. */
+  stoppedFor: string | undefined;
   private loops: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
   /** Per shard, the real sequence numbers delivered and not yet covered by a checkpoint, ascending. */
@@ -217,6 +225,7 @@ class ShardConsumers implements BusConsumer {
           const retrying = err instanceof TickflowError && err.canRetry && !this.stop.signal.aborted;
           this.log.error({ err: errorMessage(err) }, retrying ? 'consumer failed on a batch; handing it again' : 'consumer failed on a batch and retrying cannot help; the group stops');
           if (!retrying) {
+            this.stoppedFor = `consumer group ${this.options.group} stopped delivering: ${errorMessage(err)}`;
             this.stop.abort();
             throw err;
           }
