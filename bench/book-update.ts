@@ -69,9 +69,29 @@ const bookConfig = configSchema.parse({}).book;
 
 /** The pipeline's path: a BookKeeper in replay mode, started by the snapshot as a record, fed one record at a time. */
 function replayKeeper(r: Recording): number {
-  const keeper = new BookKeeper({ exchange: 'binance', market: r.market, symbols: ['BTCUSDT'], config: bookConfig, emit: async () => {}, logger: silentLogger(), metrics: createMetrics() });
+  const keeper = new BookKeeper({
+    exchange: 'binance',
+    market: r.market,
+    symbols: ['BTCUSDT'],
+    config: bookConfig,
+    emit: async () => {},
+    logger: silentLogger(),
+    metrics: createMetrics(),
+  });
   const s = r.snapshot;
-  keeper.observe([{ type: 'depthSnapshot', exchange: 'binance', market: r.market, symbol: 'BTCUSDT', eventTime: 0, ingestionTimestamp: 0, lastUpdateId: s.lastUpdateId, bids: s.bids, asks: s.asks }]);
+  keeper.observe([
+    {
+      type: 'depthSnapshot',
+      exchange: 'binance',
+      market: r.market,
+      symbol: 'BTCUSDT',
+      eventTime: 0,
+      ingestionTimestamp: 0,
+      lastUpdateId: s.lastUpdateId,
+      bids: s.bids,
+      asks: s.asks,
+    },
+  ]);
   for (const e of r.events) keeper.observe([e]);
   return keeper.top('BTCUSDT', 1)?.updateId ?? 0;
 }
@@ -98,8 +118,20 @@ for (const r of recordings) {
   if (r.events.length === 0 || replayBook(r) === 0) problems.push(`${r.name}: no diff applied`);
   if (replayKeeper(r) !== r.events[r.events.length - 1]?.finalUpdateId) problems.push(`${r.name}: the keeper's book did not reach the last diff`);
   const perSecond = (ms: number) => (r.events.length * passes * 1000) / ms;
-  printComparison({ figure: `${r.name} book update`, value: perSecond(bookMs), yardstick: 'JSON.parse of the same frames', yardstickValue: perSecond(parseMs), unit: 'diffs/s' });
-  printComparison({ figure: `${r.name} BookKeeper.observe`, value: perSecond(keeperMs), yardstick: 'JSON.parse of the same frames', yardstickValue: perSecond(parseMs), unit: 'diffs/s' });
+  printComparison({
+    figure: `${r.name} book update`,
+    value: perSecond(bookMs),
+    yardstick: 'JSON.parse of the same frames',
+    yardstickValue: perSecond(parseMs),
+    unit: 'diffs/s',
+  });
+  printComparison({
+    figure: `${r.name} BookKeeper.observe`,
+    value: perSecond(keeperMs),
+    yardstick: 'JSON.parse of the same frames',
+    yardstickValue: perSecond(parseMs),
+    unit: 'diffs/s',
+  });
   const n = r.events.length * passes;
   const us = (ms: number) => ((ms * 1_000) / n).toFixed(2);
   console.log(

@@ -45,7 +45,10 @@ function entryPoint(): { argv: string[]; runs: string } {
       rmSync(out, { recursive: true, force: true });
       // tsc exits non-zero on type errors elsewhere in the tree but still emits every file.
       try {
-        execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO_ROOT, stdio: 'ignore' });
+        execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
+          cwd: REPO_ROOT,
+          stdio: 'ignore',
+        });
       } catch {
         if (!existsSync(join(out, 'cli', 'main.js'))) throw new Error('tsc emitted no cli/main.js');
       }
@@ -106,7 +109,15 @@ async function stop(child: ChildProcess): Promise<void> {
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 
 async function measure(keepTransfers: boolean): Promise<{ timings: Timings; transfers: Transfer[] }> {
@@ -131,7 +142,10 @@ async function measure(keepTransfers: boolean): Promise<{ timings: Timings; tran
     for (;;) {
       if (child.exitCode !== null) throw new Error(`tickflow exited early:\n${stderr}`);
       if (performance.now() - started > 120_000) throw new Error(`no answer on ${url} within 120 s:\n${stderr}`);
-      const ok = await fetch(url).then((r) => r.ok, () => false);
+      const ok = await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await sleep(POLL_MS);
     }
@@ -189,7 +203,8 @@ const med = (k: keyof Timings) => median(all.map((t) => t[k])).toFixed(0);
 console.log(`median | ${med('firstLogMs')} | ${med('listeningMs')} | ${med('domContentLoadedMs')} | ${med('firstCandleMs')}`);
 
 console.log('\nresource | transferSize | encodedBodySize | decodedBodySize | Content-Encoding');
-for (const t of transfers) console.log(`${new URL(t.name).pathname}${new URL(t.name).search} | ${t.transferSize} | ${t.encodedBodySize} | ${t.decodedBodySize} | ${t.contentEncoding}`);
+for (const t of transfers)
+  console.log(`${new URL(t.name).pathname}${new URL(t.name).search} | ${t.transferSize} | ${t.encodedBodySize} | ${t.decodedBodySize} | ${t.contentEncoding}`);
 const sum = (k: 'transferSize' | 'encodedBodySize' | 'decodedBodySize') => transfers.reduce((n, t) => n + t[k], 0);
 console.log(`total | ${sum('transferSize')} | ${sum('encodedBodySize')} | ${sum('decodedBodySize')} |`);
 printMachine('end');

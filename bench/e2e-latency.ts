@@ -58,7 +58,19 @@ const steps: Step[] = [];
 try {
   const store = await startRole('store', ['--db', db.url, '--set', `bus.groupPrefix=${groupPrefix}`, ...sets]);
   started.push(store);
-  const ingest = await startRole('ingest', ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets]);
+  const ingest = await startRole('ingest', [
+    '--source',
+    'binance',
+    '--ws-url',
+    sim.wsBaseUrl,
+    '--rest-url',
+    sim.restBaseUrl,
+    '--symbols',
+    SYMBOLS.join(','),
+    '--streams',
+    'trade',
+    ...sets,
+  ]);
   started.push(ingest);
 
   for (const offered of RATES) {
@@ -95,7 +107,10 @@ try {
         (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group ${group})` : ''),
     );
     if (!step.sustained) {
-      const notable = store.cli.stderr().split('\n').filter((l) => /"level":[4-6]\d|assign|revok|rebalanc|join/i.test(l));
+      const notable = store.cli
+        .stderr()
+        .split('\n')
+        .filter((l) => /"level":[4-6]\d|assign|revok|rebalanc|join/i.test(l));
       console.log(`store role, last warnings and group events:\n${notable.slice(-15).join('\n')}`);
       break;
     }
@@ -108,8 +123,16 @@ try {
 }
 
 const best = steps.filter((s) => s.sustained).at(-1);
-console.log(`simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step`);
-console.log('method: p50/p99 interpolated inside the buckets of the store role\'s tickflow_end_to_end_latency_seconds{table="trades"} (Date.now() after COMMIT − trade time), difference of two scrapes');
-console.log(best ? `highest sustained step: ${best.offered} msgs/s (p50 ${(best.p50 * 1000).toFixed(0)} ms, p99 ${(best.p99 * 1000).toFixed(0)} ms)` : 'no step was sustained');
+console.log(
+  `simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step`,
+);
+console.log(
+  'method: p50/p99 interpolated inside the buckets of the store role\'s tickflow_end_to_end_latency_seconds{table="trades"} (Date.now() after COMMIT − trade time), difference of two scrapes',
+);
+console.log(
+  best
+    ? `highest sustained step: ${best.offered} msgs/s (p50 ${(best.p50 * 1000).toFixed(0)} ms, p99 ${(best.p99 * 1000).toFixed(0)} ms)`
+    : 'no step was sustained',
+);
 printMachine('end');
 failOnProblems(best ? [] : ['no step was sustained']);

@@ -224,7 +224,9 @@ async function parent(rows: number, lockSeconds: number): Promise<void> {
   const results: Record<string, number | boolean | string>[] = [];
   for (const candidate of CANDIDATES) {
     const out = await new Promise<string>((resolve) => {
-      const c = spawn(process.execPath, ['--import', 'tsx', self, '--child', candidate, String(rows), String(lockSeconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(process.execPath, ['--import', 'tsx', self, '--child', candidate, String(rows), String(lockSeconds)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const timer = setTimeout(() => c.kill('SIGKILL'), CHILD_TIMEOUT_MS);
       let text = '';
       c.stdout.on('data', (d: Buffer) => (text += d.toString()));
@@ -257,7 +259,9 @@ async function parent(rows: number, lockSeconds: number): Promise<void> {
   const base = results[0]!;
   const keys = Object.keys(base).filter((k) => k !== 'candidate');
   const cpu = execFileSync('nproc').toString().trim();
-  console.log(`embedded-store: ${rows} rows, ${RATE} rows/s for ${PACED_SECONDS} s, lock ${lockSeconds} s, ${cpu} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+  console.log(
+    `embedded-store: ${rows} rows, ${RATE} rows/s for ${PACED_SECONDS} s, lock ${lockSeconds} s, ${cpu} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+  );
   console.log(`| metric | ${results.map((r) => r.candidate).join(' | ')} |`);
   console.log(`|---|${results.map(() => '---').join('|')}|`);
   for (const k of keys) {

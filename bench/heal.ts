@@ -69,7 +69,10 @@ const healed = await withDatabase(server, async (url) => {
   const db = await openPostgres(url, { logger });
   await migrate(db, { logger, retentionDays: 30 });
   const client = createRestClient({ market: 'spot', restBaseUrl: sim.restBaseUrl, weightLimitPerMinute: 100_000_000 }, config.heal, metrics);
-  for (const [stream, id] of [['trade', first.trade], ['aggTrade', first.aggTrade]] as const) {
+  for (const [stream, id] of [
+    ['trade', first.trade],
+    ['aggTrade', first.aggTrade],
+  ] as const) {
     await db.query(
       `INSERT INTO gaps (exchange, market, symbol, stream, first_missing_id, last_missing_id, detected_at, reason) VALUES ('binance', 'spot', 'BTCUSDT', $1, $2, $3, now(), 'sequence')`,
       [stream, id, id + IDS - 1],
@@ -99,7 +102,9 @@ printComparison({
   yardstickValue: yardstick,
   unit: 'ids/s',
 });
-console.log(`REST weight used by the heal: ${weight} (${((weight / healed.rows) * 1_000).toFixed(1)} per 1,000 ids: historicalTrades ${rules.historicalTradesWeight}, aggTrades ${rules.aggTradesWeight} per page of 1,000)`);
+console.log(
+  `REST weight used by the heal: ${weight} (${((weight / healed.rows) * 1_000).toFixed(1)} per 1,000 ids: historicalTrades ${rules.historicalTradesWeight}, aggTrades ${rules.aggTradesWeight} per page of 1,000)`,
+);
 const budget = Math.floor(rules.weightLimitPerMinute * 0.8 * config.heal.weightShare);
 console.log(
   `on Binance spot the default background budget (${budget} weight/min) caps healing at ${Math.round(((budget / rules.historicalTradesWeight) * rules.historicalTradesPage) / 60).toLocaleString('en-US')} trades/s ` +

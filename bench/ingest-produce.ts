@@ -112,7 +112,17 @@ async function runStep(offered: number, profileDir: string | undefined): Promise
     if (profileDir === undefined) delete process.env.BENCH_CPU_PROF_DIR;
     else process.env.BENCH_CPU_PROF_DIR = profileDir;
     const ingest = await startRole('ingest', [
-      '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade', ...sets,
+      '--source',
+      'binance',
+      '--ws-url',
+      sim.wsBaseUrl,
+      '--rest-url',
+      sim.restBaseUrl,
+      '--symbols',
+      SYMBOLS.join(','),
+      '--streams',
+      'trade',
+      ...sets,
     ]);
     const produced = async (): Promise<number> => metricSum(await ingest.metrics(), 'tickflow_events_produced_total');
     const pids = { ingest: ingest.cli.child.pid, simulator: sim.pid, broker: brokerPid };
@@ -182,7 +192,15 @@ async function javaYardstick(samples: readonly string[], records: number): Promi
   const bus = configSchema.parse({}).bus;
   const { topics } = benchTopics('ingest-java');
   try {
-    await kafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', kafkaBrokers()[0]!, '--create', '--topic', topics.trades!, '--partitions', String(bus.partitions)]);
+    await kafkaTool('org.apache.kafka.tools.TopicCommand', [
+      '--bootstrap-server',
+      kafkaBrokers()[0]!,
+      '--create',
+      '--topic',
+      topics.trades!,
+      '--partitions',
+      String(bus.partitions),
+    ]);
     const { rate, summary } = await producerPerformance(topics.trades!, samples, records, bus);
     console.log(`java summary: ${summary}`);
     return rate;
@@ -211,7 +229,9 @@ printMachine('start');
 const top = Math.max(...RATES);
 const ceiling = await simulatorCeiling(top);
 const parseRate = jsonParseRate(ceiling.frames, 2_000);
-console.log(`yardstick: the simulator alone offered ${top}/s delivers ${ceiling.framesPerS.toFixed(0)} trades/s to a header-only client (load ${machine().replace(/.*load average /, '')})`);
+console.log(
+  `yardstick: the simulator alone offered ${top}/s delivers ${ceiling.framesPerS.toFixed(0)} trades/s to a header-only client (load ${machine().replace(/.*load average /, '')})`,
+);
 console.log(`yardstick: JSON.parse of ${ceiling.frames.length} of its frames on one core: ${parseRate.toFixed(0)} frames/s`);
 
 const steps: Step[] = [];
@@ -220,7 +240,9 @@ for (const rate of RATES) {
   if (dir !== undefined) mkdirSync(dir, { recursive: true });
   const step = await runStep(rate, dir);
   steps.push(step);
-  const cores = Object.entries(step.cores).map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ');
+  const cores = Object.entries(step.cores)
+    .map(([n, c]) => `${n} ${c.toFixed(2)}`)
+    .join(', ');
   console.log(
     `offered ${rate}/s: simulator emitted ${step.emittedPerS.toFixed(0)}/s, ingest produced ${step.producedPerS.toFixed(0)}/s; ` +
       `ingest ${step.cpuPer100k.toFixed(2)} CPU s per 100k msgs; cores ${cores}; ${step.written} records; ` +
@@ -230,12 +252,17 @@ for (const rate of RATES) {
 }
 
 if (flags.java) {
-  const java = await javaYardstick(ceiling.frames.map((f) => f.slice(f.indexOf('"data":') + 7, -1)), 500_000);
+  const java = await javaYardstick(
+    ceiling.frames.map((f) => f.slice(f.indexOf('"data":') + 7, -1)),
+    500_000,
+  );
   console.log(`yardstick: Kafka ProducerPerformance (Java) with the trade payloads, acks=all, idempotent, lz4: ${java.toFixed(0)} records/s`);
 }
 const heldSteps = steps.filter((s) => s.held);
 const best = heldSteps.reduce((m, s) => Math.max(m, s.producedPerS), 0);
-console.log(`highest rate held with zero loss: ${best.toFixed(0)} msgs/s (JSON.parse yardstick ${parseRate.toFixed(0)}/s, simulator ceiling ${ceiling.framesPerS.toFixed(0)}/s)`);
+console.log(
+  `highest rate held with zero loss: ${best.toFixed(0)} msgs/s (JSON.parse yardstick ${parseRate.toFixed(0)}/s, simulator ceiling ${ceiling.framesPerS.toFixed(0)}/s)`,
+);
 console.log(`ingest CPU seconds per 100k msgs: ${steps.map((s) => `${s.cpuPer100k.toFixed(2)} at ${s.offered}/s`).join(', ')}`);
 printMachine('end');
 failOnProblems(steps.flatMap((s) => s.problems));

@@ -61,11 +61,19 @@ async function main(): Promise<void> {
   await admin.deleteTopics({ topics: Object.values(config.topics) });
   await admin.close();
 
-  console.log(`records: ${RECORDS}, average value ${avgBytes.toFixed(0)} bytes, acks=all, lz4, linger ${config.lingerMs} ms, batch ${config.batchMaxBytes} bytes`);
+  console.log(
+    `records: ${RECORDS}, average value ${avgBytes.toFixed(0)} bytes, acks=all, lz4, linger ${config.lingerMs} ms, batch ${config.batchMaxBytes} bytes`,
+  );
   console.log(`KafkaBus (@platformatic/kafka):      ${ours.toFixed(0)} msgs/s`);
   console.log(`Kafka ProducerPerformance (Java):    ${java.toFixed(0)} msgs/s`);
   console.log(`java summary: ${summary}`);
-  printComparison({ figure: 'KafkaBus (@platformatic/kafka)', value: ours, yardstick: 'Kafka ProducerPerformance (Java), same records and settings', yardstickValue: java, unit: 'msgs/s' });
+  printComparison({
+    figure: 'KafkaBus (@platformatic/kafka)',
+    value: ours,
+    yardstick: 'Kafka ProducerPerformance (Java), same records and settings',
+    yardstickValue: java,
+    unit: 'msgs/s',
+  });
   printMachine('end');
   failOnProblems([...(ours > 0 ? [] : ['KafkaBus produced nothing']), ...(java > 0 ? [] : [`ProducerPerformance gave no rate: ${summary}`])]);
 }

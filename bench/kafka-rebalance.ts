@@ -97,7 +97,10 @@ async function main(): Promise<void> {
   try {
     const busA = await newBus();
     let a: BusConsumer | undefined;
-    a = await busA.subscribe({ group: `${prefix}-group`, topics: ['trades'], fromBeginning: true }, handler('a', async (batch) => a?.commit(batch)));
+    a = await busA.subscribe(
+      { group: `${prefix}-group`, topics: ['trades'], fromBeginning: true },
+      handler('a', async (batch) => a?.commit(batch)),
+    );
     await sleep(STEADY_MS); // the first assignment and the backlog of the start
     const rows: { round: number; steady: number; join: number; firstToB: number; leave: number }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -109,7 +112,10 @@ async function main(): Promise<void> {
       const bBefore = perMember.b;
       const busB = await newBus();
       let b: BusConsumer | undefined;
-      b = await busB.subscribe({ group: `${prefix}-group`, topics: ['trades'] }, handler('b', async (batch) => b?.commit(batch)));
+      b = await busB.subscribe(
+        { group: `${prefix}-group`, topics: ['trades'] },
+        handler('b', async (batch) => b?.commit(batch)),
+      );
       const deadline = joinAt + WATCH_MS;
       while (perMember.b === bBefore && performance.now() < deadline) await sleep(10);
       const firstToB = perMember.b === bBefore ? Number.NaN : performance.now() - joinAt;

@@ -31,9 +31,17 @@ const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSD
 function trade(i: number): TradeEvent {
   const t = 1_763_700_000_000 + i;
   return {
-    type: 'trade', exchange: 'binance', market: 'spot', symbol: SYMBOLS[i % SYMBOLS.length]!, eventTime: t,
-    ingestionTimestamp: t * 1000 + 350, tradeId: 5_400_000_000 + i, price: (60_000 + (i % 5_000) / 100).toFixed(8),
-    quantity: ((i % 997) / 10_000 + 0.0001).toFixed(8), tradeTime: t - 1, buyerIsMaker: i % 3 === 0,
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: SYMBOLS[i % SYMBOLS.length]!,
+    eventTime: t,
+    ingestionTimestamp: t * 1000 + 350,
+    tradeId: 5_400_000_000 + i,
+    price: (60_000 + (i % 5_000) / 100).toFixed(8),
+    quantity: ((i % 997) / 10_000 + 0.0001).toFixed(8),
+    tradeTime: t - 1,
+    buyerIsMaker: i % 3 === 0,
   };
 }
 
@@ -55,7 +63,11 @@ async function main(): Promise<void> {
   const events = Array.from({ length: RECORDS }, (_, i) => trade(i));
 
   const port = await freePort();
-  const kinesalite = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'kinesalite', 'cli.js'), '--port', String(port), '--createStreamMs', '0', '--shardLimit', '100'], { stdio: 'ignore' });
+  const kinesalite = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules', 'kinesalite', 'cli.js'), '--port', String(port), '--createStreamMs', '0', '--shardLimit', '100'],
+    { stdio: 'ignore' },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   const client = kinesisClient(endpoint);
   try {
@@ -72,7 +84,10 @@ async function main(): Promise<void> {
 
     // 1. The Kinesis sink (Avro, batches of 500, the default batchMs; flush at the end).
     const sink = new KinesisSink(testSinkOptions(endpoint, { streamName: 'bench-sink', heartbeatStreamName: '', batchMs: 1_000, maxBufferedRecords: 50_000 }), {
-      logger: silentLogger(), metrics: createMetrics(), dataDir: tempDir('tf-bench-'), awsCredentials: TEST_CREDENTIALS,
+      logger: silentLogger(),
+      metrics: createMetrics(),
+      dataDir: tempDir('tf-bench-'),
+      awsCredentials: TEST_CREDENTIALS,
     });
     let started = process.hrtime.bigint();
     await pump((batch) => sink.publish(batch), events);
@@ -108,8 +123,20 @@ async function main(): Promise<void> {
     await admin.close();
 
     console.log(`records: ${RECORDS} trades, 8 symbols, Avro ${encoded[0]!.Data.length} bytes each; kinesalite 4 shards (in-memory), Kafka 3 partitions`);
-    printComparison({ figure: 'KinesisSink → kinesalite (Avro)', value: sinkRate, yardstick: 'KafkaBus.publish → Kafka (JSON, acks=all)', yardstickValue: kafkaRate, unit: 'records/s' });
-    printComparison({ figure: 'KinesisSink → kinesalite (Avro)', value: sinkRate, yardstick: 'raw SDK PutRecords ×500, pre-encoded, sequential', yardstickValue: rawRate, unit: 'records/s' });
+    printComparison({
+      figure: 'KinesisSink → kinesalite (Avro)',
+      value: sinkRate,
+      yardstick: 'KafkaBus.publish → Kafka (JSON, acks=all)',
+      yardstickValue: kafkaRate,
+      unit: 'records/s',
+    });
+    printComparison({
+      figure: 'KinesisSink → kinesalite (Avro)',
+      value: sinkRate,
+      yardstick: 'raw SDK PutRecords ×500, pre-encoded, sequential',
+      yardstickValue: rawRate,
+      unit: 'records/s',
+    });
   } finally {
     client.destroy();
     kinesalite.kill();

@@ -67,7 +67,14 @@ const STREAMS = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLower
 const CRYPTOFEED_STREAMS = SYMBOLS.map((s) => `${s.toLowerCase()}@aggTrade`);
 const LADDER = QUICK
   ? { rates: [250, 2_000, 16_000], warmupMs: 2_000, windowMs: 4_000, drainOkMs: 3_000, maxDrainMs: 8_000, refine: false }
-  : { rates: [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000], warmupMs: 3_000, windowMs: 15_000, drainOkMs: 3_000, maxDrainMs: 30_000, refine: true };
+  : {
+      rates: [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000],
+      warmupMs: 3_000,
+      windowMs: 15_000,
+      drainOkMs: 3_000,
+      maxDrainMs: 30_000,
+      refine: true,
+    };
 /** How long a store may drain its backlog; rows/s is measured over what it wrote by then. */
 const STORE_CAP_MS = QUICK ? 12_000 : 90_000;
 /** Rows the store figures are measured over (fewer when a backlog is smaller or the cap comes first). */
@@ -82,8 +89,7 @@ const problems: string[] = [];
 const log = (line: string): void => console.log(line);
 const load = (): number => loadavg()[0]!;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const sumOffsets = async (topics: readonly string[]): Promise<number> =>
-  Number([...(await endOffsets(topics)).values()].flat().reduce((a, b) => a + b, 0n));
+const sumOffsets = async (topics: readonly string[]): Promise<number> => Number([...(await endOffsets(topics)).values()].flat().reduce((a, b) => a + b, 0n));
 
 async function createTopics(names: readonly string[]): Promise<void> {
   const admin = new Admin({ clientId: 'bench-peers', bootstrapBrokers: kafkaBrokers() });
@@ -121,7 +127,13 @@ async function ingestRun(
  * row committed until `measured` rows (the same count for every store), then on until every record
  * is a row (checked: nothing lost) or the cap; peak RSS (VmHWM) over the whole drain.
  */
-async function drainRun(name: string, dbUrl: string, expected: number, measured: number, start: () => Promise<{ pid: number; stop(): Promise<number> }>): Promise<StoreResult> {
+async function drainRun(
+  name: string,
+  dbUrl: string,
+  expected: number,
+  measured: number,
+  start: () => Promise<{ pid: number; stop(): Promise<number> }>,
+): Promise<StoreResult> {
   const client = new pg.Client({ connectionString: dbUrl });
   const proc = await start();
   await client.connect();
@@ -151,13 +163,16 @@ async function drainRun(name: string, dbUrl: string, expected: number, measured:
     const complete = rows === expected;
     if (rows === 0) problems.push(`${name} wrote no rows`);
     else if (rows > expected) problems.push(`${name}: ${rows} rows from ${expected} records (rows invented)`);
-    else if (!complete && last.rows < expected && performance.now() - progressAt >= 30_000) problems.push(`${name}: stuck at ${rows} of ${expected} rows (lost)`);
+    else if (!complete && last.rows < expected && performance.now() - progressAt >= 30_000)
+      problems.push(`${name}: stuck at ${rows} of ${expected} rows (lost)`);
     // Not there by the cap: measured over what it wrote until then.
     const end = reached ?? last;
     const span = first === undefined ? NaN : (end.at - first.at) / 1000;
     const rate = first === undefined ? NaN : (end.rows - first.rows) / span;
     const cpuPer100k = first === undefined ? NaN : ((end.cpu - first.cpu) / Math.max(1, end.rows - first.rows)) * 100_000;
-    log(`${name}: ${fmt(rate)} rows/s over its first ${fmt(end.rows)} rows; ${fmt(rows)} of ${fmt(expected)} rows${complete ? ' (all)' : ` when stopped (${STORE_CAP_MS / 1000} s cap)`}, peak RSS ${peakRssMib.toFixed(0)} MiB, load ${figureLoad.toFixed(1)}`);
+    log(
+      `${name}: ${fmt(rate)} rows/s over its first ${fmt(end.rows)} rows; ${fmt(rows)} of ${fmt(expected)} rows${complete ? ' (all)' : ` when stopped (${STORE_CAP_MS / 1000} s cap)`}, peak RSS ${peakRssMib.toFixed(0)} MiB, load ${figureLoad.toFixed(1)}`,
+    );
     return { value: rate, load: figureLoad, rows, backlog: expected, measured: end.rows, complete, peakRssMib, cpuPer100k };
   } finally {
     await proc.stop();
@@ -191,7 +206,9 @@ const startedAt = new Date();
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
 const python = installPeers();
 const server = serverUrl();
-log(`peers run ${run}: ${QUICK ? 'quick' : 'full'}; Kafka ${kafkaBrokers()[0]}, PostgreSQL ${new URL(server).host}; ${SYMBOLS.length} symbols; python ${python}`);
+log(
+  `peers run ${run}: ${QUICK ? 'quick' : 'full'}; Kafka ${kafkaBrokers()[0]}, PostgreSQL ${new URL(server).host}; ${SYMBOLS.length} symbols; python ${python}`,
+);
 
 const tickflow = benchTopics('peers');
 const seedTopic = `${run}.seed.trades`;
@@ -211,7 +228,18 @@ try {
       'tickflow ingest',
       STREAMS,
       async () => {
-        const role = await startRole('ingest', ['--source', 'binance', ...wsArgs, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade,aggTrade', ...tickflow.sets]);
+        const role = await startRole('ingest', [
+          '--source',
+          'binance',
+          ...wsArgs,
+          '--rest-url',
+          sim.restBaseUrl,
+          '--symbols',
+          SYMBOLS.join(','),
+          '--streams',
+          'trade,aggTrade',
+          ...tickflow.sets,
+        ]);
         return { pid: role.cli.child.pid!, stop: () => role.stop() };
       },
       () => [tickflow.topics.trades!],
@@ -219,13 +247,37 @@ try {
     seed: await ingestRun(
       'seed ingestor',
       STREAMS,
-      () => startPeer(python, 'seed_ingest.py', [...wsArgs, '--streams', STREAMS.join(','), '--brokers', kafkaBrokers().join(','), '--topic', seedTopic, '--linger-ms', String(bus.lingerMs), '--batch-bytes', String(bus.batchMaxBytes)]),
+      () =>
+        startPeer(python, 'seed_ingest.py', [
+          ...wsArgs,
+          '--streams',
+          STREAMS.join(','),
+          '--brokers',
+          kafkaBrokers().join(','),
+          '--topic',
+          seedTopic,
+          '--linger-ms',
+          String(bus.lingerMs),
+          '--batch-bytes',
+          String(bus.batchMaxBytes),
+        ]),
       () => [seedTopic],
     ),
     cryptofeed: await ingestRun(
       'cryptofeed',
       CRYPTOFEED_STREAMS,
-      () => startPeer(python, 'cryptofeed_kafka.py', [...wsArgs, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--brokers', kafkaBrokers().join(','), '--topic-key', cryptofeedKey]),
+      () =>
+        startPeer(python, 'cryptofeed_kafka.py', [
+          ...wsArgs,
+          '--rest-url',
+          sim.restBaseUrl,
+          '--symbols',
+          SYMBOLS.join(','),
+          '--brokers',
+          kafkaBrokers().join(','),
+          '--topic-key',
+          cryptofeedKey,
+        ]),
       () => cryptofeedTopics,
     ),
   };
@@ -241,7 +293,17 @@ try {
   const measured = Math.min(tickflowRecords, seedRecords, STORE_ROWS);
   const store = {
     tickflow: await drainRun('tickflow store', tickflowDb.url, tickflowRecords, measured, async () => {
-      const role = await startRole('store', ['--db', tickflowDb.url, ...tickflow.sets, '--set', 'heal.enabled=false', '--set', 'bus.autoOffsetReset=earliest', '--set', `bus.groupPrefix=${run}`]);
+      const role = await startRole('store', [
+        '--db',
+        tickflowDb.url,
+        ...tickflow.sets,
+        '--set',
+        'heal.enabled=false',
+        '--set',
+        'bus.autoOffsetReset=earliest',
+        '--set',
+        `bus.groupPrefix=${run}`,
+      ]);
       return { pid: role.cli.child.pid!, stop: () => role.stop() };
     }),
     seed: await drainRun('seed consumer', seedDb.url, seedRecords, measured, () =>

@@ -62,7 +62,10 @@ const sentinels: TradeEvent[] = symbols.map((symbol, i) => {
 });
 
 // The pure core, measured first and alone so neither run competes with the other.
-const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'processor-core.ts'), '3'], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'processor-core.ts'), '3'], {
+  cwd: REPO_ROOT,
+  maxBuffer: 1 << 20,
+});
 const figure = (label: string): number => Number(new RegExp(`${label}:\\s+([\\d,]+) events/s`).exec(core.stdout)?.[1]?.replaceAll(',', '') ?? NaN);
 const coreRate = figure('processor core \\(pre-parsed events\\)');
 const coreCpuRate = figure('processor core per CPU second');
@@ -85,7 +88,19 @@ try {
   await bus.publish(sentinels);
   await bus.close();
 
-  role = await startRole('process', ['--db', db.url, '--set', `source.symbols=${symbols.join(',')}`, '--streams', 'trade', '--set', 'bus.autoOffsetReset=earliest', '--set', `bus.groupPrefix=${GROUP_PREFIX}`, ...sets]);
+  role = await startRole('process', [
+    '--db',
+    db.url,
+    '--set',
+    `source.symbols=${symbols.join(',')}`,
+    '--streams',
+    'trade',
+    '--set',
+    'bus.autoOffsetReset=earliest',
+    '--set',
+    `bus.groupPrefix=${GROUP_PREFIX}`,
+    ...sets,
+  ]);
   const commitsAtStart = await xactCommits(db.url);
   const deadline = Date.now() + TIMEOUT_MS;
   let t0: number | undefined;
@@ -98,8 +113,7 @@ try {
       if (metricSum(await role.metrics(), 'tickflow_processing_latency_seconds_count') > 0) {
         t0 = performance.now();
         cpu0 = sampleProcess(role.cli.child.pid!).cpuSeconds;
-      }
-      else await sleep(50);
+      } else await sleep(50);
       continue;
     }
     // Polled every 50 ms: each round opens three admin connections, which a tight loop would make a load of its own.
@@ -114,18 +128,35 @@ try {
   const rows = metricSum(metrics, 'tickflow_rows_written_total');
   const ours = events.length / seconds;
 
-  console.log(`${events.length} real trades (${trades.length} × ${PASSES} passes, ${symbols.join('+')}) + ${sentinels.length} sentinels pre-filled in ${topics.trades}; node ${process.version}`);
-  console.log(`tickflow process (Kafka → core → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} events/s  (${seconds.toFixed(1)} s from first batch to committed offsets at the sentinels)`);
+  console.log(
+    `${events.length} real trades (${trades.length} × ${PASSES} passes, ${symbols.join('+')}) + ${sentinels.length} sentinels pre-filled in ${topics.trades}; node ${process.version}`,
+  );
+  console.log(
+    `tickflow process (Kafka → core → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} events/s  (${seconds.toFixed(1)} s from first batch to committed offsets at the sentinels)`,
+  );
   // The role's backend reports its transaction count when it exits (pg_stat_database).
   await role.stop();
   role = undefined;
   const transactions = (await xactCommits(db.url)) - commitsAtStart;
-  console.log(`  inside onDeliveries (core; writes and commits run behind it): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written in ~${transactions} transactions`);
+  console.log(
+    `  inside onDeliveries (core; writes and commits run behind it): ${busySeconds.toFixed(1)} s over ${batches} batches, ${rows} rows written in ~${transactions} transactions`,
+  );
   console.log(`processor core alone (bench/processor-core.ts 3): ${coreRate.toLocaleString('en-US')} events/s`);
-  console.log(`tickflow process per CPU second of the role process (all its threads): ${Math.round(events.length / cpuSeconds).toLocaleString('en-US')} events  (${cpuSeconds.toFixed(1)} CPU s)`);
-  console.log(`processor core alone per CPU second: ${coreCpuRate.toLocaleString('en-US')} events  → ratio per CPU second ${(events.length / cpuSeconds / coreCpuRate).toFixed(3)} (the load-independent figure)`);
-  printComparison({ figure: 'tickflow process role', value: ours, yardstick: 'processor core alone (bench/processor-core.ts 3)', yardstickValue: coreRate, unit: 'events/s' });
-  if (foreign > 0) console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
+  console.log(
+    `tickflow process per CPU second of the role process (all its threads): ${Math.round(events.length / cpuSeconds).toLocaleString('en-US')} events  (${cpuSeconds.toFixed(1)} CPU s)`,
+  );
+  console.log(
+    `processor core alone per CPU second: ${coreCpuRate.toLocaleString('en-US')} events  → ratio per CPU second ${(events.length / cpuSeconds / coreCpuRate).toFixed(3)} (the load-independent figure)`,
+  );
+  printComparison({
+    figure: 'tickflow process role',
+    value: ours,
+    yardstick: 'processor core alone (bench/processor-core.ts 3)',
+    yardstickValue: coreRate,
+    unit: 'events/s',
+  });
+  if (foreign > 0)
+    console.log(`WARNING: ${foreign} foreign member(s) joined group ${GROUP} during the run (another run on this broker); numbers are disturbed`);
   problems.push(...(rows > 0 ? [] : ['the process role wrote no rows']), ...(coreRate > 0 ? [] : ['processor-core.ts gave no rate']));
 } finally {
   await role?.stop();

@@ -60,6 +60,12 @@ console.log(`processor core (pre-parsed events): ${rate(total, coreMs)}  (${(cor
 console.log(`processor core per CPU second:      ${rate(total, coreCpuMs)}`);
 console.log(`parseFrame + core, one at a time:   ${rate(total, bothMs)}`);
 if (sink === -1) console.log(sink);
-printComparison({ figure: 'processor core (pre-parsed events)', value: (total * 1000) / coreMs, yardstick: 'JSON.parse of the same trade frames', yardstickValue: (total * 1000) / parseMs, unit: 'events/s' });
+printComparison({
+  figure: 'processor core (pre-parsed events)',
+  value: (total * 1000) / coreMs,
+  yardstick: 'JSON.parse of the same trade frames',
+  yardstickValue: (total * 1000) / parseMs,
+  unit: 'events/s',
+});
 printMachine('end');
 failOnProblems(total > 0 && rows > 0 ? [] : [`nothing processed: ${total} events in, ${rows} rows out`]);

@@ -71,7 +71,10 @@ function shortUrl(url: string): string {
 
 /** The `n` largest entries of `map` (µs), one line each: share of `total`, ms, name. */
 export function top(map: Map<string, number>, total: number, n: number): string[] {
-  return [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => `${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+  return [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, us]) => `${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

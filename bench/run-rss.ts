@@ -101,11 +101,21 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const totalFrames = Object.values(stored.frames).reduce((a, b) => a + b, 0);
 
 console.log('');
-console.log(`frames stored: ${totalFrames} (${describeMix(stored.frames)}), ~${Math.round(totalFrames / sentFor)} frames/s; mean CPU ${mean(rows.filter((r) => r.t > 0).map((r) => r.cpuPct)).toFixed(0)}% of one core`);
-console.log(`RSS start ${at(0).rssMib.toFixed(1)} MiB, 1 min ${at(60).rssMib.toFixed(1)} MiB, end (${rows[rows.length - 1]!.t}s) ${rows[rows.length - 1]!.rssMib.toFixed(1)} MiB, max ${Math.max(...rows.map((r) => r.rssMib)).toFixed(1)} MiB`);
-console.log(`peak RSS since start (VmHWM, start-up included): ${rows[rows.length - 1]!.peakRssMib.toFixed(1)} MiB; embedded PostgreSQL processes at the end: ${rows[rows.length - 1]!.serverPssMib.toFixed(1)} MiB PSS`);
+console.log(
+  `frames stored: ${totalFrames} (${describeMix(stored.frames)}), ~${Math.round(totalFrames / sentFor)} frames/s; mean CPU ${mean(rows.filter((r) => r.t > 0).map((r) => r.cpuPct)).toFixed(0)}% of one core`,
+);
+console.log(
+  `RSS start ${at(0).rssMib.toFixed(1)} MiB, 1 min ${at(60).rssMib.toFixed(1)} MiB, end (${rows[rows.length - 1]!.t}s) ${rows[rows.length - 1]!.rssMib.toFixed(1)} MiB, max ${Math.max(...rows.map((r) => r.rssMib)).toFixed(1)} MiB`,
+);
+console.log(
+  `peak RSS since start (VmHWM, start-up included): ${rows[rows.length - 1]!.peakRssMib.toFixed(1)} MiB; embedded PostgreSQL processes at the end: ${rows[rows.length - 1]!.serverPssMib.toFixed(1)} MiB PSS`,
+);
 console.log(`second half: ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} MiB/min (${Math.abs(slope) < 1 ? 'plateau' : 'still moving'})`);
-console.log(`exit code ${exitCode}; database vs emitted: ${stored.problems.length === 0 ? 'exact (no loss, no gaps, no dead letters)' : stored.problems.join('; ')}`);
-console.log(`trade ingest latency p50 ${stored.latencyMs.p50.toFixed(1)} ms, p99 ${stored.latencyMs.p99.toFixed(1)} ms, max ${stored.latencyMs.max.toFixed(0)} ms`);
+console.log(
+  `exit code ${exitCode}; database vs emitted: ${stored.problems.length === 0 ? 'exact (no loss, no gaps, no dead letters)' : stored.problems.join('; ')}`,
+);
+console.log(
+  `trade ingest latency p50 ${stored.latencyMs.p50.toFixed(1)} ms, p99 ${stored.latencyMs.p99.toFixed(1)} ms, max ${stored.latencyMs.max.toFixed(0)} ms`,
+);
 printMachine('end');
 failOnProblems([...stored.problems, ...(exitCode === 0 ? [] : [`tickflow run exited with ${exitCode}`]), ...(totalFrames > 0 ? [] : ['nothing stored'])]);

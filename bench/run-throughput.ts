@@ -49,9 +49,12 @@ const { values: args } = parseArgs({
 const symbols = args.symbols.split(',');
 const streams = args.streams.split(',');
 const maxCatchUpMs = Number(args['max-catch-up-ms']);
-const list = (s: string) => s.split(',').filter((x) => x !== '').map(Number);
+const list = (s: string) =>
+  s
+    .split(',')
+    .filter((x) => x !== '')
+    .map(Number);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
 
 interface SimStep {
   readonly target: number;
@@ -66,7 +69,12 @@ async function simulatorStep(target: number, capture: Capture, seconds: number):
   const knob = knobFor(target, capture, symbols.length);
   const sim = await startSimProcess({ symbols, tradesPerSecond: knob, bookTickersPerSecond: knob });
   try {
-    const ws = new WebSocket(streamUrl(sim.wsBaseUrl, symbols.flatMap((s) => streams.map((st) => wireStreamName(s, st)))));
+    const ws = new WebSocket(
+      streamUrl(
+        sim.wsBaseUrl,
+        symbols.flatMap((s) => streams.map((st) => wireStreamName(s, st))),
+      ),
+    );
     let frames = 0;
     ws.on('message', () => frames++);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -154,7 +162,7 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
       .stderr()
       .split('\n')
       .filter((l) => /"level":[4-6]0/.test(l))
-      .map((l) => (JSON.parse(l) as { msg: string; connection?: string; reason?: string; detail?: string }))
+      .map((l) => JSON.parse(l) as { msg: string; connection?: string; reason?: string; detail?: string })
       .map((l) => [l.connection, l.msg, l.reason, l.detail].filter((x) => x !== undefined).join(' '));
     const exit = await run.stop();
     if (exit !== 0) throw new Error(`tickflow run exited with ${exit}:\n${run.cli.stderr().slice(-3000)}`);
@@ -202,11 +210,15 @@ const simSteps: SimStep[] = [];
 for (const target of list(args['sim-rates'])) {
   const s = await simulatorStep(target, capture, Number(args['sim-seconds']));
   simSteps.push(s);
-  console.log(`${fmt(s.target).padStart(10)} | ${fmt(s.delivered).padStart(11)} | ${s.simCpuPct.toFixed(0).padStart(9)} | ${s.simLoopWaitPct.toFixed(0).padStart(4)}`);
+  console.log(
+    `${fmt(s.target).padStart(10)} | ${fmt(s.delivered).padStart(11)} | ${s.simCpuPct.toFixed(0).padStart(9)} | ${s.simLoopWaitPct.toFixed(0).padStart(4)}`,
+  );
 }
 
-console.log('\ntickflow run fed by tickflow simulate (loop: the run\'s main thread on a CPU / runnable but waiting for one):');
-console.log('  target/s |  sent/s | exact |  p50 ms | p99 ms first→last third | catch-up ms | run CPU % | loop run/wait % | CPU µs/frame | sim CPU % | pauses | reconnects | holds');
+console.log("\ntickflow run fed by tickflow simulate (loop: the run's main thread on a CPU / runnable but waiting for one):");
+console.log(
+  '  target/s |  sent/s | exact |  p50 ms | p99 ms first→last third | catch-up ms | run CPU % | loop run/wait % | CPU µs/frame | sim CPU % | pauses | reconnects | holds',
+);
 const steps: RunStep[] = [];
 for (const target of list(args.rates)) {
   const s = await pipelineStep(target, capture, Number(args.seconds));
@@ -236,15 +248,28 @@ const parseAfter = jsonParseRate(capture.frames, 3_000);
 const best = steps.filter((s) => s.held).reduce<RunStep | undefined>((b, s) => (b === undefined || s.sent > b.sent ? s : b), undefined);
 const parse = (parseBefore + parseAfter) / 2;
 const simTop = Math.max(...simSteps.map((s) => s.delivered));
-console.log(`\nJSON.parse: ${fmt(parseBefore)} frames/s before the steps, ${fmt(parseAfter)} after; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `\nJSON.parse: ${fmt(parseBefore)} frames/s before the steps, ${fmt(parseAfter)} after; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 if (best === undefined) {
   console.log('no step held');
 } else {
   console.log(`highest rate held with no loss: ${fmt(best.sent)} frames/s (${describeMix(best.mix)})`);
   console.log(`JSON.parse alone is ${(parse / best.sent).toFixed(0)}× that (${fmt(parse)} frames/s, mean of before and after)`);
-  console.log(`CPU per frame there: ${best.cpuMicrosPerFrame.toFixed(0)} µs, i.e. about ${fmt(1e6 / best.cpuMicrosPerFrame)} frames/s if the run had one core to itself`);
+  console.log(
+    `CPU per frame there: ${best.cpuMicrosPerFrame.toFixed(0)} µs, i.e. about ${fmt(1e6 / best.cpuMicrosPerFrame)} frames/s if the run had one core to itself`,
+  );
 }
 if (simSteps.length > 0) console.log(`simulator alone delivered up to ${fmt(simTop)} frames/s`);
-if (best !== undefined) printComparison({ figure: 'tickflow run, highest rate held exactly', value: best.sent, yardstick: 'JSON.parse of the same frames, one core (mean of before and after)', yardstickValue: parse, unit: 'frames/s' });
+if (best !== undefined)
+  printComparison({
+    figure: 'tickflow run, highest rate held exactly',
+    value: best.sent,
+    yardstick: 'JSON.parse of the same frames, one core (mean of before and after)',
+    yardstickValue: parse,
+    unit: 'frames/s',
+  });
 printMachine('end');
 failOnProblems(best === undefined ? ['no step held (nothing stored exactly at any rate)'] : []);

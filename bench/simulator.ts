@@ -42,7 +42,9 @@ const KEEP = 50_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 printMachine('start');
-console.log(`simulator: ${symbols.join(',')} × ${STREAMS.join(',')}, knob ${RATE} trades/s and book updates/s per symbol; ${CLIENTS} clients; ${SECONDS} s window after ${WARMUP_MS / 1000} s warm-up`);
+console.log(
+  `simulator: ${symbols.join(',')} × ${STREAMS.join(',')}, knob ${RATE} trades/s and book updates/s per symbol; ${CLIENTS} clients; ${SECONDS} s window after ${WARMUP_MS / 1000} s warm-up`,
+);
 
 const problems: string[] = [];
 const sim = await startSimProcess({ symbols, tradesPerSecond: RATE, bookTickersPerSecond: RATE });
@@ -61,7 +63,13 @@ try {
   await sleep(WARMUP_MS);
   const delivered = () => clients.reduce((n, c) => n + c.frames, 0);
   clients[0]?.keep(KEEP);
-  const start = { at: performance.now(), delivered: delivered(), emitted: totalFrames(await sim.emitted()), cpu: sampleProcess(sim.pid), stats: await get<SimulatorStats>('/sim/stats') };
+  const start = {
+    at: performance.now(),
+    delivered: delivered(),
+    emitted: totalFrames(await sim.emitted()),
+    cpu: sampleProcess(sim.pid),
+    stats: await get<SimulatorStats>('/sim/stats'),
+  };
   // Once a second: REST, emitted() and stats, timed (the answers are what matters under load).
   let slowest = 0;
   let asked = 0;
@@ -77,7 +85,12 @@ try {
     await sleep(Math.max(0, 1_000 - (performance.now() - t0)));
   }
   const dt = (performance.now() - start.at) / 1_000;
-  const end = { delivered: delivered(), emitted: totalFrames(await sim.emitted()), cpu: sampleProcess(sim.pid), stats: await get<SimulatorStats>('/sim/stats') };
+  const end = {
+    delivered: delivered(),
+    emitted: totalFrames(await sim.emitted()),
+    cpu: sampleProcess(sim.pid),
+    stats: await get<SimulatorStats>('/sim/stats'),
+  };
   const deliveredRate = (end.delivered - start.delivered) / dt;
   const uniqueRate = (end.emitted - start.emitted) / dt;
   const simCores = (end.cpu.cpuSeconds - start.cpu.cpuSeconds) / dt;
@@ -106,22 +119,38 @@ try {
         continue;
       }
       if (got.breaks > 0) problems.push(`client ${i + 1}: ${got.breaks} id breaks on ${n}`);
-      if (!n.endsWith('@bookTicker') && got.lastId !== e.lastId) problems.push(`client ${i + 1}: ${n} ends at id ${got.lastId}, the simulator sent up to ${e.lastId}`);
+      if (!n.endsWith('@bookTicker') && got.lastId !== e.lastId)
+        problems.push(`client ${i + 1}: ${n} ends at id ${got.lastId}, the simulator sent up to ${e.lastId}`);
       // The first client was subscribed before the first frame of every stream was built.
       if (i === 0 && got.frames !== e.frames) problems.push(`client 1: ${got.frames} frames on ${n}, /sim/emitted says ${e.frames}`);
     }
   }
-  for (const [n, e] of Object.entries(emitted)) if (!n.endsWith('@bookTicker') && e.ranges.length !== 1) problems.push(`/sim/emitted: ${n} has ${e.ranges.length} id ranges`);
+  for (const [n, e] of Object.entries(emitted))
+    if (!n.endsWith('@bookTicker') && e.ranges.length !== 1) problems.push(`/sim/emitted: ${n} has ${e.ranges.length} id ranges`);
   if (stats.slowConsumerDisconnects > 0) problems.push(`${stats.slowConsumerDisconnects} clients cut as slow consumers`);
   if (deliveredRate === 0) problems.push('no frames arrived');
 
   const kept = clients[0]?.kept ?? [];
   const parse = jsonParseRate(kept, 3_000);
-  console.log(`unique frames/s generated: ${fmt(uniqueRate)}; delivered to ${CLIENTS} clients: ${fmt(deliveredRate)} frames/s, ${fmt(deliveredRate / CLIENTS)} per client`);
-  console.log(`simulator process: ${simCores.toFixed(2)} cores, ${((simCores * 1e6) / deliveredRate).toFixed(2)} CPU µs per delivered frame, ${((simCores * 1e6) / uniqueRate).toFixed(2)} per unique frame, RSS ${end.cpu.rssMib.toFixed(0)} MiB`);
-  console.log(`market slowed down ${slowedPct.toFixed(1)}% of the window (0: the asked rate was held); slowest of ${asked} REST+emitted+stats rounds: ${fmt(slowest)} ms`);
-  console.log(`exact: ${problems.length === 0 ? 'yes' : 'NO'} (ids contiguous per client and stream, client 1 = /sim/emitted frame for frame, ${stats.slowConsumerDisconnects} slow-consumer cuts)`);
-  printComparison({ figure: `simulator → ${CLIENTS} clients`, value: deliveredRate, yardstick: `JSON.parse of ${fmt(kept.length)} of the same frames, one core`, yardstickValue: parse, unit: 'frames/s' });
+  console.log(
+    `unique frames/s generated: ${fmt(uniqueRate)}; delivered to ${CLIENTS} clients: ${fmt(deliveredRate)} frames/s, ${fmt(deliveredRate / CLIENTS)} per client`,
+  );
+  console.log(
+    `simulator process: ${simCores.toFixed(2)} cores, ${((simCores * 1e6) / deliveredRate).toFixed(2)} CPU µs per delivered frame, ${((simCores * 1e6) / uniqueRate).toFixed(2)} per unique frame, RSS ${end.cpu.rssMib.toFixed(0)} MiB`,
+  );
+  console.log(
+    `market slowed down ${slowedPct.toFixed(1)}% of the window (0: the asked rate was held); slowest of ${asked} REST+emitted+stats rounds: ${fmt(slowest)} ms`,
+  );
+  console.log(
+    `exact: ${problems.length === 0 ? 'yes' : 'NO'} (ids contiguous per client and stream, client 1 = /sim/emitted frame for frame, ${stats.slowConsumerDisconnects} slow-consumer cuts)`,
+  );
+  printComparison({
+    figure: `simulator → ${CLIENTS} clients`,
+    value: deliveredRate,
+    yardstick: `JSON.parse of ${fmt(kept.length)} of the same frames, one core`,
+    yardstickValue: parse,
+    unit: 'frames/s',
+  });
   for (const c of clients) c.close();
 } finally {
   await sim.stop();

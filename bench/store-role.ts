@@ -69,7 +69,10 @@ function withPayloads(batch: readonly TradeEvent[]): PipelineEvent[] {
   return out;
 }
 
-execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+  cwd: REPO_ROOT,
+  stdio: 'inherit',
+});
 
 /** Top self time of the role's main thread from its first to its last batch write (start-up's module loading left out). */
 function printProfile(dir: string): void {
@@ -112,11 +115,7 @@ try {
 
   const copySeconds = await withDatabase(serverUrl(), (url) => psqlCopyTrades(url, events));
 
-  role = await startRole(
-    'store',
-    ['--db', db.url, '--set', 'bus.autoOffsetReset=earliest', '--set', `bus.groupPrefix=${groupPrefix}`, ...sets],
-    'compiled',
-  );
+  role = await startRole('store', ['--db', db.url, '--set', 'bus.autoOffsetReset=earliest', '--set', `bus.groupPrefix=${groupPrefix}`, ...sets], 'compiled');
   const pid = role.cli.child.pid!;
   const sample = () => {
     try {
@@ -162,12 +161,22 @@ try {
   if (stored !== events.length) problems.push(`the table holds ${stored} trades, ${events.length} were produced`);
 
   console.log(`${events.length.toLocaleString('en-US')} real trades pre-filled in ${topics.trades}; store role group ${group}`);
-  console.log(`tickflow store (Kafka → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} rows/s (${seconds.toFixed(1)} s from the first row to offsets committed at the end), ${cpuSeconds.toFixed(1)} CPU s`);
+  console.log(
+    `tickflow store (Kafka → PostgreSQL): ${Math.round(ours).toLocaleString('en-US')} rows/s (${seconds.toFixed(1)} s from the first row to offsets committed at the end), ${cpuSeconds.toFixed(1)} CPU s`,
+  );
   console.log(`psql \\copy of the same rows, one CSV file: ${Math.round(copy).toLocaleString('en-US')} rows/s (${copySeconds.toFixed(1)} s)`);
   const mib = (bytes: number) => Math.round(bytes / 1_048_576);
   console.log(`store role RSS: ${Math.round(idleRssMib)} MiB once running, ${Math.round(peakRssMib)} MiB peak during the drain`);
-  console.log(`  largest seen in /metrics: V8 heap used ${mib(peak.heapUsed)} MiB of ${mib(peak.heapTotal)} MiB reserved, Buffers outside the heap ${mib(peak.external)} MiB`);
-  printComparison({ figure: 'tickflow store role', value: ours, yardstick: 'psql \\copy of the same rows, one CSV file', yardstickValue: copy, unit: 'rows/s' });
+  console.log(
+    `  largest seen in /metrics: V8 heap used ${mib(peak.heapUsed)} MiB of ${mib(peak.heapTotal)} MiB reserved, Buffers outside the heap ${mib(peak.external)} MiB`,
+  );
+  printComparison({
+    figure: 'tickflow store role',
+    value: ours,
+    yardstick: 'psql \\copy of the same rows, one CSV file',
+    yardstickValue: copy,
+    unit: 'rows/s',
+  });
 } finally {
   clearInterval(sampler);
   await role?.stop();

@@ -116,6 +116,12 @@ const unnest = report('unnest INSERT per batch, no bus', await withDatabase(serv
 const staging = report('COPY into staging + INSERT, per batch', await withDatabase(server, (url) => copyStaging(url, events)));
 const copy = report('psql \\copy, one CSV file', await withDatabase(server, (url) => psqlCopyTrades(url, events)));
 console.log(`writer / psql \\copy = ${(writer / copy).toFixed(2)}; COPY staging / unnest = ${(staging / unnest).toFixed(2)}`);
-printComparison({ figure: 'writer (bus → unnest INSERT)', value: writer, yardstick: 'psql \\copy of the same rows, one CSV file', yardstickValue: copy, unit: 'rows/s' });
+printComparison({
+  figure: 'writer (bus → unnest INSERT)',
+  value: writer,
+  yardstick: 'psql \\copy of the same rows, one CSV file',
+  yardstickValue: copy,
+  unit: 'rows/s',
+});
 printMachine('end');
 failOnProblems(writer > 0 && copy > 0 ? [] : ['a path wrote nothing']);

@@ -14,10 +14,15 @@ const floor = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engin
 const [major, minor] = process.versions.node.split('.').map(Number);
 const [needMajor, needMinor = 0] = floor.split('.').map(Number);
 if (major < needMajor || (major === needMajor && minor < needMinor)) {
-  process.stderr.write(`tickflow: Node ${process.version} is older than ${floor} (engines); running under Node ${needMajor} from npm (npx -p node@${needMajor})\n`);
+  process.stderr.write(
+    `tickflow: Node ${process.version} is older than ${floor} (engines); running under Node ${needMajor} from npm (npx -p node@${needMajor})\n`,
+  );
   let node;
   try {
-    node = execFileSync('npx', ['--yes', '-p', `node@${needMajor}`, '-c', 'command -v node'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    node = execFileSync('npx', ['--yes', '-p', `node@${needMajor}`, '-c', 'command -v node'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
   } catch (err) {
     process.stderr.write(`tickflow: cannot get Node ${needMajor} from npm (${err.message}); install Node.js ${floor} or newer\n`);
     process.exit(1);

@@ -29,7 +29,13 @@ export function sampleProcess(pid: number): ProcessSample {
   const ticks = Number(fields[11]) + Number(fields[12]);
   // schedstat: ns on the CPU, ns waiting on a run queue, timeslices — the second shows CPU starvation.
   const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-  return { rssMib: rssKb / 1024, peakRssMib: peakKb / 1024, cpuSeconds: ticks / CLK_TCK, loopRunSeconds: (run ?? NaN) / 1e9, loopWaitSeconds: (wait ?? NaN) / 1e9 };
+  return {
+    rssMib: rssKb / 1024,
+    peakRssMib: peakKb / 1024,
+    cpuSeconds: ticks / CLK_TCK,
+    loopRunSeconds: (run ?? NaN) / 1e9,
+    loopWaitSeconds: (wait ?? NaN) / 1e9,
+  };
 }
 
 /**
@@ -111,10 +117,14 @@ export interface SimProcess {
 export async function startSimProcess(opts: SimProcessOptions): Promise<SimProcess> {
   const cli = spawnTickflow([
     'simulate',
-    '--listen-port', '0',
-    '--symbols', opts.symbols.join(','),
-    '--seed', String(opts.seed ?? 42),
-    '--trades-per-second', String(opts.tradesPerSecond),
+    '--listen-port',
+    '0',
+    '--symbols',
+    opts.symbols.join(','),
+    '--seed',
+    String(opts.seed ?? 42),
+    '--trades-per-second',
+    String(opts.tradesPerSecond),
     ...(opts.bookTickersPerSecond === undefined ? [] : ['--set', `simulator.bookTickersPerSecond=${opts.bookTickersPerSecond}`]),
   ]);
   const wsBaseUrl = await waitForOutput(cli, /WebSocket\s+(ws:\/\/\S+?)\/stream/).catch((err: unknown) => {
@@ -167,17 +177,28 @@ export interface RunProcess {
 }
 
 export async function startRunProcess(opts: RunProcessOptions): Promise<RunProcess> {
-  const cli = spawnTickflow([
-    'run',
-    '--source', 'binance',
-    '--ws-url', opts.wsBaseUrl,
-    '--symbols', opts.symbols.join(','),
-    '--streams', opts.streams.join(','),
-    '--data-dir', opts.dataDir,
-    '--port', '0',
-    '--set', 'store.embeddedPort=0',
-    ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
-  ], {}, profilingArgs());
+  const cli = spawnTickflow(
+    [
+      'run',
+      '--source',
+      'binance',
+      '--ws-url',
+      opts.wsBaseUrl,
+      '--symbols',
+      opts.symbols.join(','),
+      '--streams',
+      opts.streams.join(','),
+      '--data-dir',
+      opts.dataDir,
+      '--port',
+      '0',
+      '--set',
+      'store.embeddedPort=0',
+      ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
+    ],
+    {},
+    profilingArgs(),
+  );
   let apiUrl: string;
   try {
     const listening = await cli.waitForLog(/"msg":"dashboard and API listening"/, 60_000);

@@ -113,7 +113,12 @@ async function climbStep(ingestor: Ingestor, opts: LadderOptions, nominal: numbe
   await sim.burst(knob, opts.warmupMs + opts.windowMs + opts.maxDrainMs + 10_000);
   await sim.stall(1);
   await sleep(opts.warmupMs);
-  const window = async () => ({ at: performance.now(), emitted: emittedCount(await sim.emitted(), streams), sample: sampleProcess(ingestor.pid), stats: await sim.stats() });
+  const window = async () => ({
+    at: performance.now(),
+    emitted: emittedCount(await sim.emitted(), streams),
+    sample: sampleProcess(ingestor.pid),
+    stats: await sim.stats(),
+  });
   const w0 = await window();
   await sleep(opts.windowMs);
   const w1 = await window();

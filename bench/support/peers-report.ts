@@ -40,7 +40,13 @@ export interface PeerReport {
   readonly commit: string;
   readonly machineStart: string;
   readonly machineEnd: string;
-  readonly ladder: { readonly rates: readonly number[]; readonly warmupMs: number; readonly windowMs: number; readonly drainOkMs: number; readonly maxDrainMs: number };
+  readonly ladder: {
+    readonly rates: readonly number[];
+    readonly warmupMs: number;
+    readonly windowMs: number;
+    readonly drainOkMs: number;
+    readonly maxDrainMs: number;
+  };
   readonly symbols: readonly string[];
   readonly ingest: { readonly tickflow: IngestResult; readonly seed: IngestResult; readonly cryptofeed: IngestResult };
   readonly store: { readonly tickflow: StoreResult; readonly seed: StoreResult };
@@ -55,7 +61,10 @@ const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b !==
 
 /** The highest step held with zero loss, and the first that was not. */
 function limits(r: IngestResult): { held: Step | undefined; failed: Step | undefined } {
-  const held = r.steps.filter((s) => s.held).sort((a, b) => a.offered - b.offered).at(-1);
+  const held = r.steps
+    .filter((s) => s.held)
+    .sort((a, b) => a.offered - b.offered)
+    .at(-1);
   const failed = r.steps.filter((s) => !s.held).sort((a, b) => a.nominal - b.nominal)[0];
   return { held, failed };
 }
@@ -96,7 +105,11 @@ export function peersMarkdown(r: PeerReport | undefined): string {
   // cryptofeed holds far lower rates: it is compared with tickflow at the highest step both held.
   const tickflowHeld = new Set(tickflow.steps.filter((s) => s.held).map((s) => s.nominal));
   const cryptofeedRate = cryptofeed.steps.filter((s) => s.held && tickflowHeld.has(s.nominal)).at(-1)?.nominal ?? cryptofeed.steps[0]?.nominal;
-  const cpu = { tickflow: cpuAt(tickflow, reference, reference), seed: cpuAt(seed, reference, reference), cryptofeed: cpuAt(cryptofeed, cryptofeedRate, reference) };
+  const cpu = {
+    tickflow: cpuAt(tickflow, reference, reference),
+    seed: cpuAt(seed, reference, reference),
+    cryptofeed: cpuAt(cryptofeed, cryptofeedRate, reference),
+  };
   const tickflowAtCryptofeed = cpuAt(tickflow, cryptofeedRate, reference);
   const rate = (x: IngestResult): number => limits(x).held?.offered ?? NaN;
   const pp = r.ceilings.producerPerformance;
@@ -111,7 +124,7 @@ export function peersMarkdown(r: PeerReport | undefined): string {
     '',
     'One simulator feed (`tickflow simulate`, its own process), the shared Kafka broker with topics of this run, the shared',
     `PostgreSQL server with databases of this run. Feed: ${r.symbols.join(', ')}; tickflow and the seed pipeline subscribe to`,
-    "trade + aggTrade, cryptofeed to aggTrade (its Binance TRADES channel; it has none for the trade stream). A message is",
+    'trade + aggTrade, cryptofeed to aggTrade (its Binance TRADES channel; it has none for the trade stream). A message is',
     "one frame of those streams. Ratios are between figures of this run only; the issue's figures are context, from another run.",
     'A ratio is tickflow ÷ the other: above 1 is better for rates, worse for CPU and memory.',
     '',

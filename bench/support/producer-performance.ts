@@ -29,10 +29,14 @@ export async function producerPerformance(
     const file = join(dir, 'payloads.jsonl');
     writeFileSync(file, `${payloads.join('\n')}\n`);
     const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
-      '--topic', topic,
-      '--num-records', String(records),
-      '--payload-file', file,
-      '--throughput', '-1',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--payload-file',
+      file,
+      '--throughput',
+      '-1',
       '--producer-props',
       `bootstrap.servers=${kafkaBrokers()[0]}`,
       'acks=all',
@@ -51,7 +55,15 @@ export async function producerPerformance(
 /** Up to `max` record values of `topic` from its start, as text (Kafka's console consumer, 20 s at most). */
 export async function topicValues(topic: string, max: number): Promise<string[]> {
   const dump = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-    '--bootstrap-server', kafkaBrokers()[0]!, '--topic', topic, '--from-beginning', '--max-messages', String(max), '--timeout-ms', '20000',
+    '--bootstrap-server',
+    kafkaBrokers()[0]!,
+    '--topic',
+    topic,
+    '--from-beginning',
+    '--max-messages',
+    String(max),
+    '--timeout-ms',
+    '20000',
   ]);
   return dump.split('\n').filter((l) => l.startsWith('{'));
 }

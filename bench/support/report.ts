@@ -12,7 +12,9 @@ const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleS
 /** `2 cores (AMD EPYC 7B13), load average 3.1 2.4 1.9` */
 export function machine(): string {
   const list = cpus();
-  return `${list.length} cores (${list[0]?.model.trim() ?? 'unknown CPU'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+  return `${list.length} cores (${list[0]?.model.trim() ?? 'unknown CPU'}), load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 }
 
 /** Prints the machine line; call at the start and at the end of a run (load changes under way). */

@@ -86,7 +86,9 @@ export async function groupLag(group: string, topics: readonly string[]): Promis
   const ends = await endOffsets(topics);
   const admin = new Admin({ clientId: 'bench-lag', bootstrapBrokers: kafkaBrokers() });
   try {
-    const [offsets] = await admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: topics.map((name) => ({ name, partitionIndexes: (ends.get(name) ?? []).map((_, i) => i) })) }] });
+    const [offsets] = await admin.listConsumerGroupOffsets({
+      groups: [{ groupId: group, topics: topics.map((name) => ({ name, partitionIndexes: (ends.get(name) ?? []).map((_, i) => i) })) }],
+    });
     let lag = 0n;
     for (const [topic, partitions] of ends) {
       partitions.forEach((end, p) => {

@@ -44,7 +44,8 @@ export async function checkStored(dataDir: string, emitted: EmittedReport, symbo
         );
         const got = [bt!.n, Number(bt!.lo), Number(bt!.hi)];
         const want = [bookTicker.count, bookTicker.firstId, bookTicker.lastId];
-        if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${s}@bookTicker: stored [n, first, last] ${JSON.stringify(got)}, emitted ${JSON.stringify(want)}`);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          problems.push(`${s}@bookTicker: stored [n, first, last] ${JSON.stringify(got)}, emitted ${JSON.stringify(want)}`);
         add('bookTicker', bookTicker.count);
       }
       const depth = emitted[`${s}@depth@100ms`];
@@ -56,7 +57,8 @@ export async function checkStored(dataDir: string, emitted: EmittedReport, symbo
         );
         const got = [dp!.ids, Number(dp!.lo), Number(dp!.hi)];
         const want = [depth.count, depth.firstId, depth.lastId];
-        if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${s}@depth: stored [ids, first, last] ${JSON.stringify(got)}, emitted ${JSON.stringify(want)}`);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          problems.push(`${s}@depth: stored [ids, first, last] ${JSON.stringify(got)}, emitted ${JSON.stringify(want)}`);
         add('depth', dp!.n);
       }
       for (const [stream, e] of Object.entries(emitted)) if (stream.startsWith(`${s}@kline_`)) add('kline', e.count);

@@ -27,7 +27,12 @@ export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   const parts: string[] = [];
   let rest = Math.round(ms / 1_000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -38,7 +43,7 @@ export function formatDuration(ms: number): string {
 
 /** The rule's threshold for a symbol: its per-symbol entry, else its default. */
 export function thresholdFor(rule: AlertRule, symbol: string | undefined): number {
-  return (symbol === undefined ? undefined : rule.thresholds[symbol] ?? rule.thresholds[symbol.toLowerCase()]) ?? rule.threshold;
+  return (symbol === undefined ? undefined : (rule.thresholds[symbol] ?? rule.thresholds[symbol.toLowerCase()])) ?? rule.threshold;
 }
 
 /** `spread: average spread 12.40 bps > threshold 10.00 bps for 1m`; the value is `no data` when there is none. */

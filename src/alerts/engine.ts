@@ -162,11 +162,25 @@ export class AlertEngine {
       if (rule && !STATE_CONDITIONS.has(rule.condition)) {
         const track = this.track(rule, a.key, a.instrument);
         // Windows before the run began (a replay from an earlier point) cannot end it.
-        Object.assign(track, { value: a.value, breaching: true, since: a.activeAt, held: rule.for, seenAt: this.now(), lastEventAt: this.now(), lastEnd: a.activeAt });
+        Object.assign(track, {
+          value: a.value,
+          breaching: true,
+          since: a.activeAt,
+          held: rule.for,
+          seenAt: this.now(),
+          lastEventAt: this.now(),
+          lastEnd: a.activeAt,
+        });
       }
       this.instances.get(a.rule)?.set(a.key, {
-        state: 'firing', activeAt: a.activeAt, firedAt: a.lastSentAt, lastSentAt: a.lastSentAt, repeats: a.repeats,
-        value: a.value, threshold: a.threshold, instrument: a.instrument,
+        state: 'firing',
+        activeAt: a.activeAt,
+        firedAt: a.lastSentAt,
+        lastSentAt: a.lastSentAt,
+        repeats: a.repeats,
+        value: a.value,
+        threshold: a.threshold,
+        instrument: a.instrument,
       });
     }
   }
@@ -291,7 +305,16 @@ export class AlertEngine {
       return;
     }
     if (!instance) {
-      const i: Instance = { state: 'pending', activeAt: c.since, firedAt: undefined, lastSentAt: now, repeats: 0, value: c.value, threshold, instrument: track?.instrument };
+      const i: Instance = {
+        state: 'pending',
+        activeAt: c.since,
+        firedAt: undefined,
+        lastSentAt: now,
+        repeats: 0,
+        value: c.value,
+        threshold,
+        instrument: track?.instrument,
+      };
       instances.set(key, i);
       this.decideHeld(rule, i, c.held, now, emit);
       return;
@@ -310,7 +333,14 @@ export class AlertEngine {
     const label = i.instrument ? `${i.instrument.symbol} (${i.instrument.exchange} ${i.instrument.market})` : key || 'pipeline';
     const verb = state === 'resolved' ? 'resolved' : state === 'repeat' ? 'still firing' : 'firing';
     out.push({
-      rule, key, instrument: i.instrument, state, value: i.value, threshold: i.threshold, activeAt: i.activeAt, at: now,
+      rule,
+      key,
+      instrument: i.instrument,
+      state,
+      value: i.value,
+      threshold: i.threshold,
+      activeAt: i.activeAt,
+      at: now,
       message: `${rule.name} ${verb} on ${label}: ${describe(rule, i.value, i.threshold)}`,
       idempotencyKey: idempotencyKey(rule.name, key, i.activeAt, state === 'repeat' ? `repeat:${i.repeats}` : state),
     });

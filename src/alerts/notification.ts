@@ -86,7 +86,14 @@ function notificationOf(members: readonly AlertTransition[], dashboardUrl: strin
     )
     .join('');
   return {
-    key: createHash('sha256').update(alerts.map((a) => a.idempotencyKey).sort().join(',')).digest('hex'),
+    key: createHash('sha256')
+      .update(
+        alerts
+          .map((a) => a.idempotencyKey)
+          .sort()
+          .join(','),
+      )
+      .digest('hex'),
     rule: first.rule.name,
     state: first.state,
     subject,

@@ -127,17 +127,32 @@ export async function startAlerts(deps: AlertServiceDeps): Promise<AlertService>
 }
 
 /** Sends a sample notification of `rule` to its notifiers (`tickflow alerts test`), bypassing state. */
-export async function sendTestNotification(config: Config, ruleName: string, notifiers: Partial<Record<NotifierKind, Notifier>>, now = Date.now()): Promise<{ notification: Notification; sent: NotifierKind[] }> {
+export async function sendTestNotification(
+  config: Config,
+  ruleName: string,
+  notifiers: Partial<Record<NotifierKind, Notifier>>,
+  now = Date.now(),
+): Promise<{ notification: Notification; sent: NotifierKind[] }> {
   const rule = config.alerts.rules.find((r) => r.name === ruleName);
   if (!rule) {
-    throw new TickflowError(ErrorCodes.CONFIG_INVALID, `no alert rule "${ruleName}" in alerts.rules; configured: ${config.alerts.rules.map((r) => r.name).join(', ') || '(none)'}`);
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `no alert rule "${ruleName}" in alerts.rules; configured: ${config.alerts.rules.map((r) => r.name).join(', ') || '(none)'}`,
+    );
   }
   const symbol = rule.symbols[0] ?? config.source.symbols[0] ?? 'BTCUSDT';
   const instrument = { exchange: 'binance', market: config.source.market, symbol };
   const threshold = thresholdFor(rule, symbol);
   const value = threshold > 0 ? threshold * 2 : 1;
   const sample: AlertTransition = {
-    rule, key: `${instrument.exchange}:${instrument.market}:${symbol}`, instrument, state: 'firing', value, threshold, activeAt: now, at: now,
+    rule,
+    key: `${instrument.exchange}:${instrument.market}:${symbol}`,
+    instrument,
+    state: 'firing',
+    value,
+    threshold,
+    activeAt: now,
+    at: now,
     message: `[TEST] ${rule.name} firing on ${symbol}: ${describe(rule, value, threshold)}`,
     idempotencyKey: `test-${rule.name}-${now}`,
   };

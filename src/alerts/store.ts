@@ -31,8 +31,20 @@ export async function recordNotification(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
       [
-        t.idempotencyKey, notification.key, t.rule.name, t.rule.condition, t.key, t.instrument?.exchange ?? null, t.instrument?.market ?? null,
-        t.instrument?.symbol ?? null, t.state, t.value, t.threshold, iso(t.activeAt), iso(t.at), t.message,
+        t.idempotencyKey,
+        notification.key,
+        t.rule.name,
+        t.rule.condition,
+        t.key,
+        t.instrument?.exchange ?? null,
+        t.instrument?.market ?? null,
+        t.instrument?.symbol ?? null,
+        t.state,
+        t.value,
+        t.threshold,
+        iso(t.activeAt),
+        iso(t.at),
+        t.message,
       ],
     );
     fresh += rows.length;
@@ -40,10 +52,11 @@ export async function recordNotification(
   // A notification whose every transition was recorded before has been queued before too.
   if (fresh === 0) return 0;
   for (const notifier of notifiers) {
-    await tx.query(
-      `INSERT INTO alert_deliveries (notification_key, notifier, payload) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING`,
-      [notification.key, notifier, JSON.stringify(notification)],
-    );
+    await tx.query(`INSERT INTO alert_deliveries (notification_key, notifier, payload) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING`, [
+      notification.key,
+      notifier,
+      JSON.stringify(notification),
+    ]);
   }
   return fresh;
 }
@@ -73,7 +86,10 @@ export async function pendingDeliveries(db: Queryable, maxAttempts: number, limi
  * last_error, so pendingDeliveries no longer returns it. Errors are the database's.
  */
 export async function markDelivered(db: Queryable, key: string, notifier: string): Promise<void> {
-  await db.query(`UPDATE alert_deliveries SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE notification_key = $1 AND notifier = $2`, [key, notifier]);
+  await db.query(`UPDATE alert_deliveries SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE notification_key = $1 AND notifier = $2`, [
+    key,
+    notifier,
+  ]);
 }
 
 /**
@@ -81,7 +97,11 @@ export async function markDelivered(db: Queryable, key: string, notifier: string
  * it stays pending until it reaches the retry limit pendingDeliveries is given. Errors are the database's.
  */
 export async function markFailed(db: Queryable, key: string, notifier: string, error: string): Promise<void> {
-  await db.query(`UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $3 WHERE notification_key = $1 AND notifier = $2`, [key, notifier, error.slice(0, 2_000)]);
+  await db.query(`UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $3 WHERE notification_key = $1 AND notifier = $2`, [
+    key,
+    notifier,
+    error.slice(0, 2_000),
+  ]);
 }
 
 /** Alerts whose newest transition is firing or repeat: still firing when the process stopped. */
@@ -119,7 +139,10 @@ export interface AlertHistoryEntry {
 }
 
 /** Transitions, newest first; optionally of one rule, from a time. */
-export async function alertHistory(db: Queryable, filter: { rule?: string | undefined; from?: number | undefined; limit: number }): Promise<AlertHistoryEntry[]> {
+export async function alertHistory(
+  db: Queryable,
+  filter: { rule?: string | undefined; from?: number | undefined; limit: number },
+): Promise<AlertHistoryEntry[]> {
   const params: unknown[] = [filter.limit];
   let where = 'TRUE';
   if (filter.rule !== undefined) {

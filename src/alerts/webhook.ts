@@ -56,7 +56,8 @@ export function createWebhookNotifier(config: Config['alerts']['webhook'], deps:
         attempts: config.attempts,
         initialDelayMs: config.retryInitialMs,
         maxDelayMs: config.retryMaxMs,
-        onRetry: (err, i, delay) => deps.logger.warn({ component: 'alerts', notifier: 'webhook', attempt: i, delayMs: delay, err: err.message }, 'webhook failed; retrying'),
+        onRetry: (err, i, delay) =>
+          deps.logger.warn({ component: 'alerts', notifier: 'webhook', attempt: i, delayMs: delay, err: err.message }, 'webhook failed; retrying'),
       });
     },
     close: async () => {},

@@ -68,9 +68,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (api.code === 'TF_API_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
     return reply.code(api.status).send(api.body());
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(new ApiError('TF_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?', 1)[0]}`).body()),
-  );
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(new ApiError('TF_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?', 1)[0]}`).body()));
 
   const streams = new Set<LiveSubscription>();
   // Open streams would otherwise hold app.close() until every browser goes away.

@@ -16,7 +16,6 @@ export const ApiErrors = {
 /** A TF_API_* code of the table above. */
 export type ApiErrorCode = keyof typeof ApiErrors;
 
-
 /**
  * An error the HTTP API answers with: `code` (a TF_API_* key of ApiErrors), the HTTP `status` that
  * code has there, and a message that names the parameter or instrument at fault; `body()` is what

@@ -5,7 +5,6 @@ import type { TradeInput } from '../processors/trade-input.js';
 import type { WindowKind } from '../processors/window-engine.js';
 import type { LiveCandle } from './contract.js';
 
-
 interface Forming {
   /** Window start, epoch ms. */
   readonly time: number;

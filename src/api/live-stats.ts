@@ -75,7 +75,10 @@ export class LiveStats {
       for (let i = 1; i <= span; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
       out.push({ exchange, market, symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt });
     }
-    return out.sort((a, b) => a.symbol.localeCompare(b.symbol) || a.market.localeCompare(b.market) || a.exchange.localeCompare(b.exchange) || a.stream.localeCompare(b.stream));
+    return out.sort(
+      (a, b) =>
+        a.symbol.localeCompare(b.symbol) || a.market.localeCompare(b.market) || a.exchange.localeCompare(b.exchange) || a.stream.localeCompare(b.stream),
+    );
   }
 
   /** Ingest latency in ms over all streams, and per stream type. */

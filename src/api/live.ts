@@ -1,5 +1,13 @@
 import {
-  type AggTradeEvent, isMarketTrade, type BookTickerEvent, type GapEvent, type Instrument, instrumentKey, instrumentOf, type PipelineEvent, type TradeEvent,
+  type AggTradeEvent,
+  isMarketTrade,
+  type BookTickerEvent,
+  type GapEvent,
+  type Instrument,
+  instrumentKey,
+  instrumentOf,
+  type PipelineEvent,
+  type TradeEvent,
 } from '../core/events.js';
 import type { Signal } from '../core/signals.js';
 import { type TradeInput, tradeInput } from '../processors/trade-input.js';
@@ -214,7 +222,15 @@ class MemoryLiveFeed implements LiveFeed {
             ...instrumentOf(signal),
             kind: 'trades',
             time: signal.time,
-            values: { interval: signal.interval, vwap: signal.vwap, volume: signal.volume, buyVolume: signal.buyVolume, sellVolume: signal.sellVolume, tradeCount: signal.tradeCount, priceStddev: signal.priceStddev },
+            values: {
+              interval: signal.interval,
+              vwap: signal.vwap,
+              volume: signal.volume,
+              buyVolume: signal.buyVolume,
+              sellVolume: signal.sellVolume,
+              tradeCount: signal.tradeCount,
+              priceStddev: signal.priceStddev,
+            },
           });
           break;
         case 'spreadMetrics':
@@ -222,11 +238,24 @@ class MemoryLiveFeed implements LiveFeed {
             ...instrumentOf(signal),
             kind: 'spread',
             time: signal.time,
-            values: { interval: signal.interval, avgSpreadBps: signal.avgSpreadBps, minSpread: signal.minSpread, maxSpread: signal.maxSpread, updateCount: signal.updateCount },
+            values: {
+              interval: signal.interval,
+              avgSpreadBps: signal.avgSpreadBps,
+              minSpread: signal.minSpread,
+              maxSpread: signal.maxSpread,
+              updateCount: signal.updateCount,
+            },
           });
           break;
         case 'anomaly':
-          this.publishAnomaly({ ...instrumentOf(signal), kind: signal.anomaly, time: signal.time, message: signal.message, value: signal.value, threshold: signal.threshold });
+          this.publishAnomaly({
+            ...instrumentOf(signal),
+            kind: signal.anomaly,
+            time: signal.time,
+            message: signal.message,
+            value: signal.value,
+            threshold: signal.threshold,
+          });
           break;
         case 'whale':
           break;
@@ -235,11 +264,8 @@ class MemoryLiveFeed implements LiveFeed {
   }
 
   subscribe(filter: LiveFilter): LiveSubscription {
-    const subscriber = new Subscriber(
-      new Set(filter.instruments.map(instrumentKey)),
-      filter.intervals ? new Set(filter.intervals) : null,
-      this.limits,
-      (s) => this.subscribers.delete(s),
+    const subscriber = new Subscriber(new Set(filter.instruments.map(instrumentKey)), filter.intervals ? new Set(filter.intervals) : null, this.limits, (s) =>
+      this.subscribers.delete(s),
     );
     for (const message of this.state.values()) if (subscriber.wants(message)) subscriber.deliver(message);
     for (const book of this.books.values()) {

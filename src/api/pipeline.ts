@@ -60,11 +60,7 @@ export async function pipelineReport(deps: {
   db: Database;
   health: HealthRegistry;
 }): Promise<PipelineReport> {
-  const [status, counts, health] = await Promise.all([
-    deps.pipeline(),
-    storeCounts(deps.db).catch(() => null),
-    deps.health.evaluate(),
-  ]);
+  const [status, counts, health] = await Promise.all([deps.pipeline(), storeCounts(deps.db).catch(() => null), deps.health.evaluate()]);
   const live = deps.live.stats();
   return {
     ...status,
@@ -72,7 +68,13 @@ export async function pipelineReport(deps: {
     streams: status.streams ?? live.streams,
     ingestLatencyMs: ingestLatency(status, live.ingestLatencyMs),
     live: { subscribers: live.subscribers, buffered: live.buffered },
-    store: { kind: deps.db.kind, reachable: counts !== null, gaps: counts?.gaps ?? null, unhealedGaps: counts?.unhealedGaps ?? null, deadLetters: counts?.deadLetters ?? null },
+    store: {
+      kind: deps.db.kind,
+      reachable: counts !== null,
+      gaps: counts?.gaps ?? null,
+      unhealedGaps: counts?.unhealedGaps ?? null,
+      deadLetters: counts?.deadLetters ?? null,
+    },
     health: { ready: health.ready, reasons: health.reasons },
   };
 }
@@ -89,6 +91,6 @@ function ingestLatency(status: PipelineStatus, measured: ReturnType<LiveFeed['st
     p99: null,
     samples: 0,
     byStream: {},
-    notApplicable: 'replay: receive times are the recording\'s clock, not this pipeline\'s',
+    notApplicable: "replay: receive times are the recording's clock, not this pipeline's",
   };
 }

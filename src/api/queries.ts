@@ -125,7 +125,15 @@ function jsonObject(value: unknown): Record<string, unknown> {
 export async function recentTrades(db: Queryable, instrument: Instrument, limit: number, whaleNotional: string): Promise<ApiTrade[]> {
   const params: unknown[] = [limit, whaleNotional];
   const inner = instrumentSql(instrument, params, 't.');
-  const rows = await db.query<{ kind: 'trade' | 'aggTrade'; id: string | number; price: string; quantity: string; time_ms: number; buyer_is_maker: boolean; whale: boolean }>(
+  const rows = await db.query<{
+    kind: 'trade' | 'aggTrade';
+    id: string | number;
+    price: string;
+    quantity: string;
+    time_ms: number;
+    buyer_is_maker: boolean;
+    whale: boolean;
+  }>(
     `WITH k AS (
        SELECT COALESCE((SELECT 'trade' FROM trades t WHERE ${inner} AND t.kind = 'trade' LIMIT 1), 'aggTrade') AS kind
      )
@@ -273,22 +281,33 @@ export async function anomalies(db: Queryable, market: MarketFilter, range: Rang
      ) flagged ORDER BY window_start DESC LIMIT $1`,
     params,
   );
-  return rows.flatMap((r) => {
-    const base = { exchange: market.exchange, market: market.market, symbol: String(r.symbol), windowStart: Number(r.start_ms), interval: String(r.interval) };
-    const found =
-      r.source === 'spread'
-        ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) }, thresholds)
-        : tradeAnomalies({
-            ...base,
-            volatilityAlert: Boolean(r.volatility_alert),
-            volumeSpike: Boolean(r.volume_spike),
-            priceMove: Boolean(r.price_move),
-            priceStddev: Number(r.price_stddev),
-            vwap: text(r.vwap),
-            volume: String(r.volume),
-            open: String(r.open),
-            close: String(r.close),
-          }, thresholds);
-    return found.map((a) => ({ ...a, final: Boolean(r.is_final) }));
-  }).slice(0, range.limit);
+  return rows
+    .flatMap((r) => {
+      const base = {
+        exchange: market.exchange,
+        market: market.market,
+        symbol: String(r.symbol),
+        windowStart: Number(r.start_ms),
+        interval: String(r.interval),
+      };
+      const found =
+        r.source === 'spread'
+          ? spreadAnomalies({ ...base, spreadWarning: true, avgSpreadBps: Number(r.avg_spread_bps) }, thresholds)
+          : tradeAnomalies(
+              {
+                ...base,
+                volatilityAlert: Boolean(r.volatility_alert),
+                volumeSpike: Boolean(r.volume_spike),
+                priceMove: Boolean(r.price_move),
+                priceStddev: Number(r.price_stddev),
+                vwap: text(r.vwap),
+                volume: String(r.volume),
+                open: String(r.open),
+                close: String(r.close),
+              },
+              thresholds,
+            );
+      return found.map((a) => ({ ...a, final: Boolean(r.is_final) }));
+    })
+    .slice(0, range.limit);
 }

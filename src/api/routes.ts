@@ -133,7 +133,8 @@ export function apiRoutes(ctx: RouteContext): ApiRoute[] {
     }),
     route({
       path: '/api/book',
-      summary: 'The local order book: best `depth` bids and asks, best first, from the live book (`source: live`) or the latest stored snapshot (`source: stored`)',
+      summary:
+        'The local order book: best `depth` bids and asks, best first, from the live book (`source: live`) or the latest stored snapshot (`source: stored`)',
       query: schemas.book,
       handler: async ({ depth, ...query }) => bookResponse(db, ctx.book, await known(query), depth),
     }),

@@ -83,8 +83,7 @@ const list = <T extends string>(item: z.ZodType<T, string>, what: string) =>
     .pipe(z.array(item).min(1, { message: `expected a comma-separated list of ${what}` }));
 
 /** A range whose end is not after its start can only be a mistake; say so instead of answering []. */
-const ordered = <T extends { from?: number | undefined; to?: number | undefined }>(q: T) =>
-  q.from === undefined || q.to === undefined || q.from < q.to;
+const ordered = <T extends { from?: number | undefined; to?: number | undefined }>(q: T) => q.from === undefined || q.to === undefined || q.from < q.to;
 const orderedMessage = { message: 'must be after from', path: ['to'] };
 
 /** `bookDepth`: GET /api/book's default levels per side (config book.depth). */
@@ -96,7 +95,9 @@ export function buildSchemas(intervals: readonly string[], bookDepth = 20) {
   const windowed = { from, to };
   return {
     none: z.strictObject({}),
-    candles: z.strictObject({ ...instrument, symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) }).refine(ordered, orderedMessage),
+    candles: z
+      .strictObject({ ...instrument, symbol, interval: interval.default(first), ...windowed, limit: limit(500, 5_000) })
+      .refine(ordered, orderedMessage),
     trades: z.strictObject({ ...instrument, symbol, limit: limit(100, 1_000) }),
     book: z.strictObject({
       ...instrument,
@@ -116,16 +117,19 @@ export function buildSchemas(intervals: readonly string[], bookDepth = 20) {
     }),
     stream: z.strictObject({
       ...instrument,
-      symbols: list(z.string().regex(SYMBOL).transform((s) => s.toUpperCase()), 'symbols such as BTCUSDT,ETHUSDT').meta({
+      symbols: list(
+        z
+          .string()
+          .regex(SYMBOL)
+          .transform((s) => s.toUpperCase()),
+        'symbols such as BTCUSDT,ETHUSDT',
+      ).meta({
         description: 'Comma-separated symbols to receive, e.g. BTCUSDT,ETHUSDT',
       }),
       intervals: list(interval, `intervals (${intervals.join(', ')})`)
         .optional()
         .meta({ description: 'Comma-separated candle intervals to receive; all when absent' }),
-      access_token: z
-        .string()
-        .optional()
-        .meta({ description: 'The API token, for EventSource clients that cannot send an Authorization header' }),
+      access_token: z.string().optional().meta({ description: 'The API token, for EventSource clients that cannot send an Authorization header' }),
     }),
   };
 }

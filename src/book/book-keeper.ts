@@ -159,7 +159,10 @@ export class BookKeeper {
     this.options.metrics.bookSequenceBreaks.inc(book.labels);
     this.options.metrics.bookInSync.set(book.labels, 0);
     book.liveSince = null;
-    this.log.warn({ symbol: brk.symbol, kind: brk.kind, after: brk.afterUpdateId, U: brk.firstUpdateId, u: brk.finalUpdateId, pu: brk.prevFinalUpdateId }, 'order book out of step with the diff stream: resyncing from a new snapshot');
+    this.log.warn(
+      { symbol: brk.symbol, kind: brk.kind, after: brk.afterUpdateId, U: brk.firstUpdateId, u: brk.finalUpdateId, pu: brk.prevFinalUpdateId },
+      'order book out of step with the diff stream: resyncing from a new snapshot',
+    );
     this.needSnapshot(book, brk.kind === 'sequence' ? 'sequence' : 'snapshot_mismatch');
   }
 
@@ -266,7 +269,17 @@ export class BookKeeper {
       const view = this.top(book.labels.symbol, depth);
       if (view === null || view.updateId === book.lastStoredUpdateId) continue;
       book.lastStoredUpdateId = view.updateId;
-      out.push({ type: 'bookSnapshot', exchange: view.exchange, market: view.market, symbol: view.symbol, updateId: view.updateId, depth, bids: view.bids, asks: view.asks, takenAt: view.at });
+      out.push({
+        type: 'bookSnapshot',
+        exchange: view.exchange,
+        market: view.market,
+        symbol: view.symbol,
+        updateId: view.updateId,
+        depth,
+        bids: view.bids,
+        asks: view.asks,
+        takenAt: view.at,
+      });
     }
     if (out.length > 0) await this.publish(out);
   }

@@ -46,7 +46,10 @@ export function addConfigOptions(cmd: Command, only?: readonly string[]): Comman
 export function configFrom(opts: Record<string, unknown>): Config {
   const overrides: Record<string, unknown> = {};
   for (const f of FLAGS) {
-    const name = f.flag.replace(/^--/, '').replace(/ <.*$/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const name = f.flag
+      .replace(/^--/, '')
+      .replace(/ <.*$/, '')
+      .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (opts[name] !== undefined) overrides[f.key] = opts[name];
   }
   for (const pair of (opts.set as string[] | undefined) ?? []) {

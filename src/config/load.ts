@@ -116,7 +116,10 @@ export function coerce(path: string, raw: string): Json {
         return raw;
       }
     }
-    const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     return typeof sample[0] === 'number' ? items.map((s) => (Number.isNaN(Number(s)) ? s : Number(s))) : items;
   }
   if (sample !== null && typeof sample === 'object') {
@@ -146,7 +149,12 @@ function unknownKey(path: string, value: unknown): TickflowError {
  * of their environment name, so both kinds of typo get the same help.
  */
 function nearestKeys(typedEnvName: string): string[] {
-  const words = (env: string) => env.slice(ENV_PREFIX.length).toLowerCase().split('_').filter((w) => w !== '');
+  const words = (env: string) =>
+    env
+      .slice(ENV_PREFIX.length)
+      .toLowerCase()
+      .split('_')
+      .filter((w) => w !== '');
   const typed = words(typedEnvName);
   const ranked: { key: string; score: number }[] = [];
   for (const key of configKeys().keys()) {
@@ -159,7 +167,10 @@ function nearestKeys(typedEnvName: string): string[] {
     const distance = editDistance(typed.join(''), known.join(''));
     if (sectionOff || distance <= 2) ranked.push({ key, score: sectionOff ? 0 : distance });
   }
-  return ranked.sort((a, b) => a.score - b.score).slice(0, 3).map((r) => r.key);
+  return ranked
+    .sort((a, b) => a.score - b.score)
+    .slice(0, 3)
+    .map((r) => r.key);
 }
 
 /** The value of a mistyped key for its error message; hidden when the key meant is a secret (API_TOKN). */
@@ -302,8 +313,7 @@ function resolveFileReferences(node: Tree, prefix: string): void {
  * @throws TickflowError TF_CONFIG_INVALID when the file is missing, unreadable, too large or empty.
  */
 function readSecretFile(key: string, file: string, how: string): string {
-  const invalid = (why: string, cause?: unknown) =>
-    new TickflowError(ErrorCodes.CONFIG_INVALID, `cannot read ${key} from ${file} (${how}): ${why}`, { cause });
+  const invalid = (why: string, cause?: unknown) => new TickflowError(ErrorCodes.CONFIG_INVALID, `cannot read ${key} from ${file} (${how}): ${why}`, { cause });
   let text: string;
   try {
     const buf = readFileSync(file);
@@ -408,16 +418,12 @@ function describe(error: z.ZodError, input: unknown): TickflowError {
   const lines = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const parent = issue.path.map(String).join('.');
-      return issue.keys
-        .map((k) => unknownKey(parent ? `${parent}.${k}` : k, getPath(input, [...issue.path, k])).message)
-        .join('\n');
+      return issue.keys.map((k) => unknownKey(parent ? `${parent}.${k}` : k, getPath(input, [...issue.path, k])).message).join('\n');
     }
     const key = issue.path.map(String).join('.');
     const value = getPath(input, issue.path);
     const allowed =
-      issue.code === 'invalid_value' && 'values' in issue
-        ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
-        : issue.message;
+      issue.code === 'invalid_value' && 'values' in issue ? `one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
     return `invalid value for ${key}: ${invalidValueShown(key, value)} — ${allowed}`;
   });
   const unknown = error.issues.some((i) => i.code === 'unrecognized_keys');

@@ -19,11 +19,9 @@ const port = z.number().int(portMessage).min(0, portMessage).max(65_535, portMes
 
 /** Binance stream types a source subscribes to; klines are `kline_<interval>` (core/intervals.ts). */
 const STREAM_TYPES = ['trade', 'aggTrade', 'bookTicker', 'depth'] as const;
-const streamName = z
-  .string()
-  .regex(new RegExp(`^(${STREAM_TYPES.join('|')}|kline_(${KLINE_INTERVALS.join('|')}))$`), {
-    message: 'expected trade, aggTrade, bookTicker, depth or kline_<interval> (e.g. kline_1m)',
-  });
+const streamName = z.string().regex(new RegExp(`^(${STREAM_TYPES.join('|')}|kline_(${KLINE_INTERVALS.join('|')}))$`), {
+  message: 'expected trade, aggTrade, bookTicker, depth or kline_<interval> (e.g. kline_1m)',
+});
 const symbol = z
   .string()
   .regex(/^[A-Za-z0-9]{2,20}$/, { message: 'expected a Binance symbol such as BTCUSDT' })
@@ -165,7 +163,8 @@ const topics = z
     const seen = new Map<string, string>();
     for (const [id, name] of Object.entries(t)) {
       const first = seen.get(name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', message: `expected a topic of its own for each: bus.topics.${first} and bus.topics.${id} are both "${name}"` });
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', message: `expected a topic of its own for each: bus.topics.${first} and bus.topics.${id} are both "${name}"` });
       seen.set(name, id);
     }
   });
@@ -234,7 +233,10 @@ const bus = z.strictObject({
   maxBufferedEvents: positiveInt.default(100_000),
   autoOffsetReset: z.enum(['latest', 'earliest']).default('latest'),
   /** Consumer groups are <prefix>-store and <prefix>-process: one prefix per deployment sharing a broker. */
-  groupPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' }).default('tickflow'),
+  groupPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, { message: 'expected letters, digits, ".", "_" or "-"' })
+    .default('tickflow'),
   sasl: busSasl.default(busSasl.parse({})),
   tls: busTls.default(busTls.parse({})),
   kinesis: busKinesis.default(busKinesis.parse({})),
@@ -334,23 +336,25 @@ const processor = z.strictObject({
  * The live local order book (docs/book.md): one per symbol of every market whose streams include
  * `depth`, from a REST depth snapshot plus the diff stream, in `tickflow run` and `tickflow ingest`.
  */
-const book = z.strictObject({
-  enabled: z.boolean().default(true),
-  /** Levels per side kept in book_snapshots and served by GET /api/book by default. */
-  depth: z.number().int().min(1).max(1_000).default(20),
-  /** How often the top `depth` levels are snapshotted into book_snapshots (only when the book moved). */
-  snapshotMs: timerMs.default(1_000),
-  /**
-   * Levels per side of the REST depth snapshot a book starts from. Its request weight is the
-   * market's for that limit (spot 1000 → 50, USD-M 1000 → 20).
-   */
-  restLimit: z.number().int().min(5).max(5_000).default(1_000),
-  /** Consecutive resyncs of one symbol wait at least this long, doubling up to resyncMaxMs: a storm stays bounded. */
-  resyncMinMs: timerMs.default(1_000),
-  resyncMaxMs: timerMs.default(60_000),
-  /** Snapshot requests per market per minute at most, whatever breaks (each also waits for the REST weight budget). */
-  maxSnapshotsPerMinute: positiveInt.default(20),
-}).refine((b) => b.resyncMinMs <= b.resyncMaxMs, { path: ['resyncMaxMs'], message: 'expected at least book.resyncMinMs (the backoff grows from min to max)' });
+const book = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Levels per side kept in book_snapshots and served by GET /api/book by default. */
+    depth: z.number().int().min(1).max(1_000).default(20),
+    /** How often the top `depth` levels are snapshotted into book_snapshots (only when the book moved). */
+    snapshotMs: timerMs.default(1_000),
+    /**
+     * Levels per side of the REST depth snapshot a book starts from. Its request weight is the
+     * market's for that limit (spot 1000 → 50, USD-M 1000 → 20).
+     */
+    restLimit: z.number().int().min(5).max(5_000).default(1_000),
+    /** Consecutive resyncs of one symbol wait at least this long, doubling up to resyncMaxMs: a storm stays bounded. */
+    resyncMinMs: timerMs.default(1_000),
+    resyncMaxMs: timerMs.default(60_000),
+    /** Snapshot requests per market per minute at most, whatever breaks (each also waits for the REST weight budget). */
+    maxSnapshotsPerMinute: positiveInt.default(20),
+  })
+  .refine((b) => b.resyncMinMs <= b.resyncMaxMs, { path: ['resyncMaxMs'], message: 'expected at least book.resyncMinMs (the backoff grows from min to max)' });
 
 const api = z.strictObject({
   enabled: z.boolean().default(true),
@@ -384,7 +388,18 @@ const duration = z.union(
  * healed). State conditions are sampled every `alerts.evaluateIntervalMs` (consumerLag: records
  * behind; sourceDisconnected: connections not open; noData: ms since a stream's last message).
  */
-export const ALERT_CONDITIONS = ['volatility', 'spread', 'volumeSpike', 'priceMove', 'whale', 'gap', 'gapUnhealed', 'consumerLag', 'sourceDisconnected', 'noData'] as const;
+export const ALERT_CONDITIONS = [
+  'volatility',
+  'spread',
+  'volumeSpike',
+  'priceMove',
+  'whale',
+  'gap',
+  'gapUnhealed',
+  'consumerLag',
+  'sourceDisconnected',
+  'noData',
+] as const;
 /** The notifiers a rule can send to (alerts.rules[].notify). */
 export const NOTIFIER_KINDS = ['smtp', 'webhook'] as const;
 
@@ -476,8 +491,10 @@ const alerts = z
       if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
       seen.add(r.name);
     });
-    if (a.smtp.enabled && a.smtp.to.length === 0) ctx.addIssue({ code: 'custom', path: ['smtp', 'to'], message: 'alerts.smtp is enabled but has no recipients' });
-    if (a.webhook.enabled && !/^https?:\/\/.+/.test(a.webhook.url)) ctx.addIssue({ code: 'custom', path: ['webhook', 'url'], message: 'alerts.webhook is enabled: expected an http(s):// URL' });
+    if (a.smtp.enabled && a.smtp.to.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['smtp', 'to'], message: 'alerts.smtp is enabled but has no recipients' });
+    if (a.webhook.enabled && !/^https?:\/\/.+/.test(a.webhook.url))
+      ctx.addIssue({ code: 'custom', path: ['webhook', 'url'], message: 'alerts.webhook is enabled: expected an http(s):// URL' });
   });
 
 const ops = z.strictObject({
@@ -505,32 +522,34 @@ const ops = z.strictObject({
  * The whole configuration: one strict section per part, every key with its default (README
  * "Configuration"); an unknown key is an error.
  */
-export const configSchema = z.strictObject({
-  source: source.default(source.parse({})),
-  simulator: simulator.default(simulator.parse({})),
-  heal: heal.default(heal.parse({})),
-  bus: bus.default(bus.parse({})),
-  store: store.default(store.parse({})),
-  processor: processor.default(processor.parse({})),
-  book: book.default(book.parse({})),
-  api: api.default(api.parse({})),
-  ops: ops.default(ops.parse({})),
-  /** Publish-only outputs next to the bus, e.g. [{ kind: kinesis, streamName: ... }] (docs/kinesis.md); none by default. */
-  sinks: sinksOptions,
-  alerts: alerts.default(alerts.parse({})),
-}).superRefine((c, ctx) => {
-  if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
-    ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });
-  }
-  // A limit the market refuses would fail every snapshot, so no book would ever sync.
-  const markets = new Set([c.source.market, ...c.source.markets.map((m) => m.market)]);
-  for (const market of markets) {
-    const limits = REST_MARKETS[market].depthLimits;
-    if (c.book.enabled && limits !== null && !limits.includes(c.book.restLimit)) {
-      ctx.addIssue({ code: 'custom', path: ['book', 'restLimit'], message: `${market} depth snapshots accept a limit of ${limits.join(', ')} only` });
+export const configSchema = z
+  .strictObject({
+    source: source.default(source.parse({})),
+    simulator: simulator.default(simulator.parse({})),
+    heal: heal.default(heal.parse({})),
+    bus: bus.default(bus.parse({})),
+    store: store.default(store.parse({})),
+    processor: processor.default(processor.parse({})),
+    book: book.default(book.parse({})),
+    api: api.default(api.parse({})),
+    ops: ops.default(ops.parse({})),
+    /** Publish-only outputs next to the bus, e.g. [{ kind: kinesis, streamName: ... }] (docs/kinesis.md); none by default. */
+    sinks: sinksOptions,
+    alerts: alerts.default(alerts.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    if (c.source.market === 'usdm' && c.source.timeUnit === 'MICROSECOND') {
+      ctx.addIssue({ code: 'custom', path: ['source', 'timeUnit'], message: 'USD-M streams have no timeUnit option; use MILLISECOND with source.market=usdm' });
     }
-  }
-});
+    // A limit the market refuses would fail every snapshot, so no book would ever sync.
+    const markets = new Set([c.source.market, ...c.source.markets.map((m) => m.market)]);
+    for (const market of markets) {
+      const limits = REST_MARKETS[market].depthLimits;
+      if (c.book.enabled && limits !== null && !limits.includes(c.book.restLimit)) {
+        ctx.addIssue({ code: 'custom', path: ['book', 'restLimit'], message: `${market} depth snapshots accept a limit of ${limits.join(', ')} only` });
+      }
+    }
+  });
 
 /** The validated configuration (defaults applied), as loadConfig returns it, frozen. */
 export type Config = z.infer<typeof configSchema>;

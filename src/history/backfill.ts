@@ -97,7 +97,9 @@ async function runTasks(deps: BackfillDeps, plan: BackfillPlan): Promise<Backfil
     const instrument: Instrument = { exchange: 'binance', market: plan.market, symbol };
     for (const stream of plan.streams) {
       const key: CheckpointKey = { ...instrument, stream, from: plan.from, to: plan.to };
-      results.push(await (stream === 'trade' || stream === 'aggTrade' ? fetchTrades(deps, key, stream) : fetchKlines(deps, key, stream.slice('kline_'.length))));
+      results.push(
+        await (stream === 'trade' || stream === 'aggTrade' ? fetchTrades(deps, key, stream) : fetchKlines(deps, key, stream.slice('kline_'.length))),
+      );
     }
     const tradeStream = plan.streams.includes('trade') ? 'trade' : plan.streams.includes('aggTrade') ? 'aggTrade' : undefined;
     if (tradeStream !== undefined) {
@@ -106,7 +108,9 @@ async function runTasks(deps: BackfillDeps, plan: BackfillPlan): Promise<Backfil
       let rows = 0;
       if (!done) {
         deps.progress.start(`${symbol} candles`, plan.to - plan.from, 0);
-        rows = await buildCandles(deps.db, { ...deps.processor, tradeStream }, { ...instrument, market: plan.market }, plan.from, plan.to, (covered, n) => deps.progress.update(covered, n));
+        rows = await buildCandles(deps.db, { ...deps.processor, tradeStream }, { ...instrument, market: plan.market }, plan.from, plan.to, (covered, n) =>
+          deps.progress.update(covered, n),
+        );
         await saveCheckpoint(deps.db, key, { nextId: null, nextTime: null, done: true });
         deps.progress.stop();
       }
@@ -147,7 +151,9 @@ async function fetchTrades(deps: BackfillDeps, key: CheckpointKey, kind: 'trade'
   // Every page moves `next` past its last id or ends the task, and the period ends it: the loop is
   // bounded by the ids traded in the period.
   for (;;) {
-    const page: readonly (TradeEvent | AggTradeEvent)[] = (kind === 'trade' ? await client.tradesPage(key.symbol, next) : await client.aggTradesPage(key.symbol, next)).items;
+    const page: readonly (TradeEvent | AggTradeEvent)[] = (
+      kind === 'trade' ? await client.tradesPage(key.symbol, next) : await client.aggTradesPage(key.symbol, next)
+    ).items;
     const from = next;
     const items = page.filter((e) => tradeIdOf(e) >= from && e.tradeTime < key.to);
     const last = page.at(-1);
@@ -183,7 +189,9 @@ async function fetchKlines(deps: BackfillDeps, key: CheckpointKey, interval: str
     const at = Date.now() * 1_000;
     // A kline still open when fetched is not stored: it would be a partial one under the closed kline's key.
     // Nor one outside the period an endpoint answered with: it is not what was asked for.
-    const klines = page.items.filter((k) => k.openTime >= key.from && k.openTime < key.to && k.closeTime < at / 1_000).map((k) => klineEventFromRow(k, instrument, interval, at));
+    const klines = page.items
+      .filter((k) => k.openTime >= key.from && k.openTime < key.to && k.closeTime < at / 1_000)
+      .map((k) => klineEventFromRow(k, instrument, interval, at));
     const last = page.items.at(-1);
     const nextTime = last === undefined ? key.to : last.openTime + intervalMs;
     await db.transaction(async (tx) => {

@@ -39,7 +39,16 @@ export function gapKey(g: GapToHeal): string {
  * `retryFailed`, failed ones too (a start-up gives each another chance once).
  */
 export async function gapsToHeal(db: Queryable, markets: readonly string[], limit: number, retryFailed: boolean): Promise<GapToHeal[]> {
-  const rows = await db.query<{ exchange: string; market: string; symbol: string; stream: 'trade' | 'aggTrade'; first: number; last: number; at: number; at_text: string }>(
+  const rows = await db.query<{
+    exchange: string;
+    market: string;
+    symbol: string;
+    stream: 'trade' | 'aggTrade';
+    first: number;
+    last: number;
+    at: number;
+    at_text: string;
+  }>(
     `SELECT exchange, market, symbol, stream, first_missing_id::float8 AS first, last_missing_id::float8 AS last,
             (extract(epoch from detected_at) * 1000)::float8 AS at, detected_at::text AS at_text
      FROM gaps

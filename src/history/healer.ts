@@ -120,9 +120,10 @@ export function startHealer(deps: HealerDeps): Healer {
       error = errorMessage(err);
     }
     if (rows >= expected) return { status: 'healed', rows };
-    error ??= until < gap.lastMissingId
-      ? `${expected} ids is more than heal.maxIdsPerGap (${config.heal.maxIdsPerGap})`
-      : `REST returned ${rows} of the ${expected} ids: the exchange no longer keeps the others`;
+    error ??=
+      until < gap.lastMissingId
+        ? `${expected} ids is more than heal.maxIdsPerGap (${config.heal.maxIdsPerGap})`
+        : `REST returned ${rows} of the ${expected} ids: the exchange no longer keeps the others`;
     return { status: rows > 0 ? 'partial' : 'failed', rows, error };
   };
 
@@ -135,7 +136,15 @@ export function startHealer(deps: HealerDeps): Healer {
     await recordHeal(db, gap, outcome);
     totals[outcome.status] += 1;
     metrics.healedGaps.inc({ exchange: gap.exchange, market: gap.market, stream: gap.stream, status: outcome.status });
-    const log = { symbol: gap.symbol, market: gap.market, stream: gap.stream, first: gap.firstMissingId, last: gap.lastMissingId, ...outcome, ms: Date.now() - started };
+    const log = {
+      symbol: gap.symbol,
+      market: gap.market,
+      stream: gap.stream,
+      first: gap.firstMissingId,
+      last: gap.lastMissingId,
+      ...outcome,
+      ms: Date.now() - started,
+    };
     if (outcome.status === 'healed') logger.info(log, 'gap healed from REST');
     else logger.warn(log, `gap ${outcome.status}`);
   };

@@ -34,12 +34,8 @@ export class HealthRegistry {
    * Runs every check at once. A check that throws or does not answer within `timeoutMs` counts as
    * down, so one hung dependency (a database ping without a socket timeout) cannot hang the probes.
    */
-  async evaluate(
-    timeoutMs = 2_000,
-  ): Promise<{ ready: boolean; shuttingDown: boolean; reasons: string[]; components: Record<string, ComponentHealth> }> {
-    const entries = await Promise.all(
-      [...this.checks].map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
-    );
+  async evaluate(timeoutMs = 2_000): Promise<{ ready: boolean; shuttingDown: boolean; reasons: string[]; components: Record<string, ComponentHealth> }> {
+    const entries = await Promise.all([...this.checks].map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const));
     const components: Record<string, ComponentHealth> = {};
     const reasons: string[] = [];
     for (const [name, health] of entries) {

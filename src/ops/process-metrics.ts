@@ -96,12 +96,7 @@ export interface LagSampler {
  * the group no longer owns (after a rebalance) are removed from the gauge instead of freezing at
  * their last value. A failed sample is logged and retried at the next tick.
  */
-export function sampleLag(
-  consumer: { lag(): Promise<readonly LagSample[]> },
-  group: string,
-  metrics: Metrics,
-  options: LagSamplerOptions = {},
-): LagSampler {
+export function sampleLag(consumer: { lag(): Promise<readonly LagSample[]> }, group: string, metrics: Metrics, options: LagSamplerOptions = {}): LagSampler {
   let last: readonly LagSample[] = [];
   let lastError: string | undefined;
   let sampledAt: Date | undefined;

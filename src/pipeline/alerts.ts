@@ -49,11 +49,15 @@ export async function startAlertsFor(ctx: RoleContext, inputs: AlertInputs): Pro
       },
     },
   );
-  ctx.shutdown.onShutdown('stop alerts', async () => {
-    unsubscribe();
-    await consumer?.close();
-    await service.close();
-  }, ShutdownOrder.flushBuffers + 10);
+  ctx.shutdown.onShutdown(
+    'stop alerts',
+    async () => {
+      unsubscribe();
+      await consumer?.close();
+      await service.close();
+    },
+    ShutdownOrder.flushBuffers + 10,
+  );
   return service;
 }
 
@@ -75,7 +79,12 @@ async function probe(inputs: AlertInputs, gapWindowMs: number, sourceMarket: str
       : null,
     gapUnhealed:
       gapWindowMs > 0
-        ? (await unhealedGaps(inputs.db, now - gapWindowMs)).map((g) => ({ key: `${instrumentKey(g.instrument)}:${g.stream}`, instrument: g.instrument, value: g.count, since: g.since }))
+        ? (await unhealedGaps(inputs.db, now - gapWindowMs)).map((g) => ({
+            key: `${instrumentKey(g.instrument)}:${g.stream}`,
+            instrument: g.instrument,
+            value: g.count,
+            since: g.since,
+          }))
         : [],
   };
 }

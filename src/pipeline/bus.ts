@@ -20,7 +20,9 @@ export const busKinds: { readonly [K in Config['bus']['kind']]: (ctx: RoleContex
       (err, retrying) =>
         logger.error(
           { component: 'bus', err: errorMessage(err) },
-          retrying ? 'consumer failed on a batch; redelivering' : 'consumer failed on a batch and retrying cannot help; the group stops and the bus reports down',
+          retrying
+            ? 'consumer failed on a batch; redelivering'
+            : 'consumer failed on a batch and retrying cannot help; the group stops and the bus reports down',
         ),
       metrics,
     ),

@@ -9,9 +9,7 @@ export async function openStore(ctx: RoleContext): Promise<Database> {
   const db = await openDatabase(ctx.config.store, { logger: ctx.logger, retention: retentionApplies(ctx.config) });
   ctx.logger.info({ database: db.kind }, 'database ready');
   ctx.health.register('database', async () =>
-    (await db.ping().catch(() => false))
-      ? { state: 'up', details: { kind: db.kind } }
-      : { state: 'down', reason: `${db.kind} database not reachable` },
+    (await db.ping().catch(() => false)) ? { state: 'up', details: { kind: db.kind } } : { state: 'down', reason: `${db.kind} database not reachable` },
   );
   ctx.shutdown.onShutdown('close database', () => db.close(), ShutdownOrder.closeDatabase);
   return db;

@@ -56,43 +56,45 @@ export async function importFiles(db: Database, paths: readonly string[], market
     if (err instanceof TickflowError && err.code === ErrorCodes.IMPORT_REJECTED) rejection = err;
     throw err;
   };
-  return db.transaction(async (tx) => {
-    const done: ImportedFile[] = [];
-    for (const { file, bytes, sha256, checksum } of verified) {
-      const seen = await tx.query('SELECT 1 FROM imported_files WHERE sha256 = $1', [sha256]);
-      if (seen.length > 0) {
-        done.push({ name: file.name, kind: file.kind, symbol: file.symbol, rows: 0, checksum: 'already' });
-        continue;
-      }
-      let rows = 0;
-      let batch: VisionEvent[] = [];
-      try {
-        for (const record of recordsOf(file, csvText(file, bytes), market, at)) {
-          batch.push(record);
-          if (batch.length >= BATCH) {
-            await writeEvents(tx, batch);
-            rows += batch.length;
-            batch = [];
-          }
+  return db
+    .transaction(async (tx) => {
+      const done: ImportedFile[] = [];
+      for (const { file, bytes, sha256, checksum } of verified) {
+        const seen = await tx.query('SELECT 1 FROM imported_files WHERE sha256 = $1', [sha256]);
+        if (seen.length > 0) {
+          done.push({ name: file.name, kind: file.kind, symbol: file.symbol, rows: 0, checksum: 'already' });
+          continue;
         }
-      } catch (err) {
-        reject(err);
+        let rows = 0;
+        let batch: VisionEvent[] = [];
+        try {
+          for (const record of recordsOf(file, csvText(file, bytes), market, at)) {
+            batch.push(record);
+            if (batch.length >= BATCH) {
+              await writeEvents(tx, batch);
+              rows += batch.length;
+              batch = [];
+            }
+          }
+        } catch (err) {
+          reject(err);
+        }
+        await writeEvents(tx, batch);
+        rows += batch.length;
+        await tx.query('INSERT INTO imported_files (sha256, file_name, kind, exchange, market, symbol, rows) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          sha256,
+          file.name,
+          file.kind,
+          'binance',
+          market,
+          file.symbol,
+          rows,
+        ]);
+        done.push({ name: file.name, kind: file.kind, symbol: file.symbol, rows, checksum });
       }
-      await writeEvents(tx, batch);
-      rows += batch.length;
-      await tx.query('INSERT INTO imported_files (sha256, file_name, kind, exchange, market, symbol, rows) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        sha256,
-        file.name,
-        file.kind,
-        'binance',
-        market,
-        file.symbol,
-        rows,
-      ]);
-      done.push({ name: file.name, kind: file.kind, symbol: file.symbol, rows, checksum });
-    }
-    return done;
-  }).catch((err: unknown) => {
-    throw rejection ?? err;
-  });
+      return done;
+    })
+    .catch((err: unknown) => {
+      throw rejection ?? err;
+    });
 }

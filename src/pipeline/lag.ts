@@ -18,8 +18,12 @@ export function watchLag(ctx: RoleContext, groups: Readonly<Record<string, { lag
     group,
     sampleLag(consumer, group, ctx.metrics, { logger: ctx.logger, health: ctx.health }),
   ]);
-  ctx.shutdown.onShutdown('stop lag sampling', () => {
-    for (const [, s] of samplers) s.stop();
-  }, ShutdownOrder.stopReading);
+  ctx.shutdown.onShutdown(
+    'stop lag sampling',
+    () => {
+      for (const [, s] of samplers) s.stop();
+    },
+    ShutdownOrder.stopReading,
+  );
   return { latest: () => samplers.flatMap(([group, s]) => s.latest().map((l) => ({ group, ...l }))) };
 }

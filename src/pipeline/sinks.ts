@@ -24,6 +24,10 @@ export async function openSinks(ctx: RoleContext, extra: Pick<SinkDeps, 'awsCred
 }
 
 /** Publishes a batch to the bus and every sink at once; resolves when all took it (the slowest sets the pace). */
-export async function publishEverywhere(bus: { publish(events: readonly PipelineEvent[]): Promise<void> }, sinks: readonly Sink[], batch: readonly PipelineEvent[]): Promise<void> {
+export async function publishEverywhere(
+  bus: { publish(events: readonly PipelineEvent[]): Promise<void> },
+  sinks: readonly Sink[],
+  batch: readonly PipelineEvent[],
+): Promise<void> {
   await Promise.all([bus.publish(batch), ...sinks.map((s) => s.publish(batch))]);
 }

@@ -66,10 +66,17 @@ export async function createSource(
       simulators[m.market] = simulator;
       resolved = { ...m, wsBaseUrl: simulator.wsBaseUrl, restBaseUrl: simulator.restBaseUrl };
     }
-    rest.push({ market: m.market, restBaseUrl: resolved.restBaseUrl, ...(kind === 'sim' ? { weightLimitPerMinute: config.simulator.weightLimitPerMinute } : {}) });
+    rest.push({
+      market: m.market,
+      restBaseUrl: resolved.restBaseUrl,
+      ...(kind === 'sim' ? { weightLimitPerMinute: config.simulator.weightLimitPerMinute } : {}),
+    });
     instruments.push(...(await listedSymbols(ctx, resolved, kind === 'sim')));
     const resumeFrom = options.resumeFrom ? await options.resumeFrom(m) : undefined;
-    parts.push({ label, source: exchange.create(resolved, config.source, { logger, metrics }, { label, simulated: kind === 'sim', ...(resumeFrom ? { resumeFrom } : {}) }) });
+    parts.push({
+      label,
+      source: exchange.create(resolved, config.source, { logger, metrics }, { label, simulated: kind === 'sim', ...(resumeFrom ? { resumeFrom } : {}) }),
+    });
   }
   const source = parts.length === 1 && parts[0] ? parts[0].source : new MultiSource(parts);
   const first = Object.values(simulators)[0];

@@ -122,7 +122,14 @@ export async function storedCandles(db: Queryable, instrument: Instrument, from:
 export function mismatchTable(mismatches: readonly Mismatch[]): string {
   const rows = [['minute', 'field', 'ours', 'theirs'], ...mismatches.map((m) => [new Date(m.minute).toISOString().slice(0, 16), m.field, m.ours, m.theirs])];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Klines of a data.binance.vision file (zip or CSV), checked against its .CHECKSUM when present. */

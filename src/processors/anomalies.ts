@@ -121,12 +121,14 @@ export function tradeAnomalies(m: TradeFlags, thresholds: AnomalyThresholds): An
 export function spreadAnomalies(m: SpreadFlags, thresholds: AnomalyThresholds): Anomaly[] {
   if (!m.spreadWarning) return [];
   const factor = thresholds.spreadWarningFactor === undefined ? '' : ` or ${thresholds.spreadWarningFactor} × the minimum spread`;
-  return [{
-    ...instrumentOf(m),
-    time: m.windowStart,
-    kind: 'spreadWarning',
-    value: m.avgSpreadBps,
-    threshold: thresholds.spreadWarningBps,
-    message: `average spread ${m.avgSpreadBps.toFixed(2)} bps in ${m.interval} (threshold ${thresholds.spreadWarningBps} bps${factor})`,
-  }];
+  return [
+    {
+      ...instrumentOf(m),
+      time: m.windowStart,
+      kind: 'spreadWarning',
+      value: m.avgSpreadBps,
+      threshold: thresholds.spreadWarningBps,
+      message: `average spread ${m.avgSpreadBps.toFixed(2)} bps in ${m.interval} (threshold ${thresholds.spreadWarningBps} bps${factor})`,
+    },
+  ];
 }

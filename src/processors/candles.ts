@@ -78,7 +78,10 @@ export interface CandleOptions {
 export function candleKind(options: CandleOptions): WindowKind<TradeInput, CandleState> & { readonly options: CandleOptions } {
   const sizeMs = INTERVAL_MS[options.interval];
   if (sizeMs === undefined) {
-    throw new TickflowError(ErrorCodes.CONFIG_INVALID, `unknown candle interval "${options.interval}" (expected one of ${Object.keys(INTERVAL_MS).join(', ')})`);
+    throw new TickflowError(
+      ErrorCodes.CONFIG_INVALID,
+      `unknown candle interval "${options.interval}" (expected one of ${Object.keys(INTERVAL_MS).join(', ')})`,
+    );
   }
   return {
     name: `candles:${options.interval}`,
@@ -86,8 +89,12 @@ export function candleKind(options: CandleOptions): WindowKind<TradeInput, Candl
     retain: Math.max(options.retain, ...options.smaLengths, 2),
     options,
     create: (t) => ({
-      open: t.price, high: t.price, low: t.price, close: t.price,
-      volume: t.quantity, quoteVolume: t.notional,
+      open: t.price,
+      high: t.price,
+      low: t.price,
+      close: t.price,
+      volume: t.quantity,
+      quoteVolume: t.notional,
       takerBuyVolume: t.takerBuy ? t.quantity : ZERO,
       takerBuyQuoteVolume: t.takerBuy ? t.notional : ZERO,
       tradeCount: t.trades,
@@ -101,9 +108,17 @@ export function candleKind(options: CandleOptions): WindowKind<TradeInput, Candl
     // Binance's kline for a minute without trades repeats the previous close with zero volume
     // (the freqtrade XRP/ETH files show the same); -1 trade ids, as in its klines.
     fill: (previous) => ({
-      open: previous.close, high: previous.close, low: previous.close, close: previous.close,
-      volume: ZERO, quoteVolume: ZERO, takerBuyVolume: ZERO, takerBuyQuoteVolume: ZERO,
-      tradeCount: 0, firstTradeId: -1, lastTradeId: -1,
+      open: previous.close,
+      high: previous.close,
+      low: previous.close,
+      close: previous.close,
+      volume: ZERO,
+      quoteVolume: ZERO,
+      takerBuyVolume: ZERO,
+      takerBuyQuoteVolume: ZERO,
+      tradeCount: 0,
+      firstTradeId: -1,
+      lastTradeId: -1,
       indicators: undefined,
     }),
     finalize: (window, history) => {

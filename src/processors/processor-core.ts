@@ -2,11 +2,23 @@ import { ErrorCodes, TickflowError } from '../core/errors.js';
 import { type Instrument, isMarketTrade, type PipelineEvent } from '../core/events.js';
 import { type CandleRow, candleKind, candleRow, candleStateFromRow, INTERVAL_MS, windowLabel } from './candles.js';
 import {
-  quoteInput, type QuoteInput, type SpreadMetricsRow, type SpreadOptions, type SpreadState, spreadKind, spreadRow, spreadStateFromRow,
+  quoteInput,
+  type QuoteInput,
+  type SpreadMetricsRow,
+  type SpreadOptions,
+  type SpreadState,
+  spreadKind,
+  spreadRow,
+  spreadStateFromRow,
 } from './spread-metrics.js';
 import { type TradeInput, tradeInput } from './trade-input.js';
 import {
-  type TradeMetricsOptions, type TradeMetricsRow, type TradeMetricsState, tradeMetricsKind, tradeMetricsRow, tradeMetricsStateFromRow,
+  type TradeMetricsOptions,
+  type TradeMetricsRow,
+  type TradeMetricsState,
+  tradeMetricsKind,
+  tradeMetricsRow,
+  tradeMetricsStateFromRow,
 } from './trade-metrics.js';
 import { WhaleDetector, type WhaleRow } from './whales.js';
 import { type Window, WindowEngine } from './window-engine.js';

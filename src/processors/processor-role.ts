@@ -179,9 +179,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
           // heartbeats and /metrics until the buffer is empty.
           await new Promise<void>((resolve) => setImmediate(resolve));
         }),
-      onAssign: () => serial(async () => {
-        await restore();
-      }),
+      onAssign: () =>
+        serial(async () => {
+          await restore();
+        }),
       onRevoke: (partitions) =>
         serial(async () => {
           await write(core.openRows());
@@ -205,7 +206,11 @@ export async function startProcessor(deps: ProcessorDeps): Promise<Processor> {
   trigger.unref();
 
   deps.health.register('processor', () => {
-    const details = { openWindows: core.openWindowCounts(), pendingRows: writer.pendingRows + writes.queuedRows, lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString() };
+    const details = {
+      openWindows: core.openWindowCounts(),
+      pendingRows: writer.pendingRows + writes.queuedRows,
+      lastBatchAt: lastBatchAt === undefined ? null : new Date(lastBatchAt).toISOString(),
+    };
     const failing = writer.failing;
     return failing ? { state: 'down', reason: failing, details } : { state: 'up', details };
   });

@@ -35,7 +35,10 @@ function spec<R>(table: Upsert['table'], columns: readonly Column<R>[], conflict
 }
 
 function windowUpsert<R extends { isFinal: boolean }>(table: Upsert['table'], columns: readonly Column<R>[]): TableSpec<R> {
-  const updates = columns.filter((c) => !c.key).map((c) => `${ident(c.name)} = EXCLUDED.${ident(c.name)}`).join(', ');
+  const updates = columns
+    .filter((c) => !c.key)
+    .map((c) => `${ident(c.name)} = EXCLUDED.${ident(c.name)}`)
+    .join(', ');
   return spec(
     table,
     columns,
@@ -244,30 +247,57 @@ export async function loadRestoredRows(db: Queryable, retention: Retention): Pro
   );
   return {
     candles: candles.map((r) => ({
-        ...common(r),
-        open: str(r.open), high: str(r.high), low: str(r.low), close: str(r.close),
-        volume: str(r.volume), quoteVolume: str(r.quote_volume), tradeCount: num(r.trade_count),
-        takerBuyVolume: str(r.taker_buy_volume), takerBuyQuoteVolume: str(r.taker_buy_quote_volume),
-        vwap: strOrNull(r.vwap), firstTradeId: num(r.first_trade_id), lastTradeId: num(r.last_trade_id),
-        indicators: (typeof r.indicators === 'string' ? JSON.parse(r.indicators) : r.indicators) as Indicators,
-        isComplete: r.is_complete === true,
+      ...common(r),
+      open: str(r.open),
+      high: str(r.high),
+      low: str(r.low),
+      close: str(r.close),
+      volume: str(r.volume),
+      quoteVolume: str(r.quote_volume),
+      tradeCount: num(r.trade_count),
+      takerBuyVolume: str(r.taker_buy_volume),
+      takerBuyQuoteVolume: str(r.taker_buy_quote_volume),
+      vwap: strOrNull(r.vwap),
+      firstTradeId: num(r.first_trade_id),
+      lastTradeId: num(r.last_trade_id),
+      indicators: (typeof r.indicators === 'string' ? JSON.parse(r.indicators) : r.indicators) as Indicators,
+      isComplete: r.is_complete === true,
     })),
     tradeMetrics: metrics.map((r) => ({
       ...common(r),
-      vwap: strOrNull(r.vwap), priceStddev: num(r.price_stddev), tradeCount: num(r.trade_count),
-      volume: str(r.volume), quoteVolume: str(r.quote_volume), buyVolume: str(r.buy_volume), sellVolume: str(r.sell_volume),
-      buySellRatio: strOrNull(r.buy_sell_ratio), largestTradeQty: str(r.largest_trade_qty),
+      vwap: strOrNull(r.vwap),
+      priceStddev: num(r.price_stddev),
+      tradeCount: num(r.trade_count),
+      volume: str(r.volume),
+      quoteVolume: str(r.quote_volume),
+      buyVolume: str(r.buy_volume),
+      sellVolume: str(r.sell_volume),
+      buySellRatio: strOrNull(r.buy_sell_ratio),
+      largestTradeQty: str(r.largest_trade_qty),
       volumeBaseline: strOrNull(r.volume_baseline),
-      largestTradeNotional: str(r.largest_trade_notional), open: str(r.open), close: str(r.close),
-      firstTradeId: num(r.first_trade_id), lastTradeId: num(r.last_trade_id), samples: num(r.samples),
-      priceMean: num(r.price_mean), priceM2: num(r.price_m2), volatilityAlert: r.volatility_alert === true,
-      volumeSpike: r.volume_spike === true, priceMove: r.price_move === true,
+      largestTradeNotional: str(r.largest_trade_notional),
+      open: str(r.open),
+      close: str(r.close),
+      firstTradeId: num(r.first_trade_id),
+      lastTradeId: num(r.last_trade_id),
+      samples: num(r.samples),
+      priceMean: num(r.price_mean),
+      priceM2: num(r.price_m2),
+      volatilityAlert: r.volatility_alert === true,
+      volumeSpike: r.volume_spike === true,
+      priceMove: r.price_move === true,
     })),
     spreadMetrics: spreads.map((r) => ({
       ...common(r),
-      avgSpread: str(r.avg_spread), minSpread: str(r.min_spread), maxSpread: str(r.max_spread),
-      avgSpreadBps: num(r.avg_spread_bps), avgMid: str(r.avg_mid), updateCount: num(r.update_count),
-      sumSpread: str(r.sum_spread), sumBidPlusAsk: str(r.sum_bid_plus_ask), sumBps: num(r.sum_bps),
+      avgSpread: str(r.avg_spread),
+      minSpread: str(r.min_spread),
+      maxSpread: str(r.max_spread),
+      avgSpreadBps: num(r.avg_spread_bps),
+      avgMid: str(r.avg_mid),
+      updateCount: num(r.update_count),
+      sumSpread: str(r.sum_spread),
+      sumBidPlusAsk: str(r.sum_bid_plus_ask),
+      sumBps: num(r.sum_bps),
       spreadWarning: r.spread_warning === true,
     })),
   };
@@ -283,9 +313,15 @@ type StoredTradeKey = { readonly market: 'spot' | 'usdm'; readonly symbol: strin
 /** A row of STORED_TRADE back as the record it was written from (USD-M trade type included). */
 function tradeFromStored(r: Raw, key: StoredTradeKey): TradeEvent | AggTradeEvent {
   const common = {
-    exchange: 'binance' as const, market: key.market, symbol: key.symbol,
-    eventTime: num(r.event_time), ingestionTimestamp: num(r.ingested), tradeTime: num(r.trade_time),
-    price: str(r.price), quantity: str(r.quantity), buyerIsMaker: r.buyer_is_maker === true,
+    exchange: 'binance' as const,
+    market: key.market,
+    symbol: key.symbol,
+    eventTime: num(r.event_time),
+    ingestionTimestamp: num(r.ingested),
+    tradeTime: num(r.trade_time),
+    price: str(r.price),
+    quantity: str(r.quantity),
+    buyerIsMaker: r.buyer_is_maker === true,
   };
   return key.kind === 'trade'
     ? { ...common, type: 'trade', tradeId: num(r.id), ...(r.trade_type === null || r.trade_type === undefined ? {} : { tradeType: str(r.trade_type) }) }
@@ -314,7 +350,14 @@ export async function loadStoredTrades(db: Queryable, key: StoredTradeKey, since
  * and id above `afterId`, ascending by id, at most `limit`: a whole period read back in id order
  * (tickflow backfill builds its candles from them).
  */
-export async function storedTradesPage(db: Queryable, key: StoredTradeKey, fromMs: number, toMs: number, afterId: number, limit: number): Promise<(TradeEvent | AggTradeEvent)[]> {
+export async function storedTradesPage(
+  db: Queryable,
+  key: StoredTradeKey,
+  fromMs: number,
+  toMs: number,
+  afterId: number,
+  limit: number,
+): Promise<(TradeEvent | AggTradeEvent)[]> {
   const rows = await db.query<Raw>(
     `SELECT ${STORED_TRADE} FROM trades
      WHERE symbol = $1 AND exchange = 'binance' AND market = $2 AND kind = $3 AND trade_time >= $4 AND trade_time < $5 AND trade_id > $6

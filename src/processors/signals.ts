@@ -17,9 +17,20 @@ export function signalsOf(upserts: readonly Upsert[], thresholds: AnomalyThresho
       case 'candles': {
         const r = u.row;
         out.push({
-          type: 'signal', kind: 'candle', ...instrumentOf(r), interval: r.interval, time: r.windowStart,
-          open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume, tradeCount: r.tradeCount,
-          vwap: r.vwap, averages: r.indicators, final: r.isFinal,
+          type: 'signal',
+          kind: 'candle',
+          ...instrumentOf(r),
+          interval: r.interval,
+          time: r.windowStart,
+          open: r.open,
+          high: r.high,
+          low: r.low,
+          close: r.close,
+          volume: r.volume,
+          tradeCount: r.tradeCount,
+          vwap: r.vwap,
+          averages: r.indicators,
+          final: r.isFinal,
         });
         break;
       }
@@ -27,9 +38,21 @@ export function signalsOf(upserts: readonly Upsert[], thresholds: AnomalyThresho
         const r = u.row;
         const baseline = r.volumeBaseline === null ? 0 : +r.volumeBaseline;
         out.push({
-          type: 'signal', kind: 'tradeMetrics', ...instrumentOf(r), interval: r.interval, time: r.windowStart, end: r.windowEnd,
-          final: r.isFinal, vwap: r.vwap, volume: r.volume, buyVolume: r.buyVolume, sellVolume: r.sellVolume,
-          tradeCount: r.tradeCount, priceStddev: r.priceStddev, open: r.open, close: r.close,
+          type: 'signal',
+          kind: 'tradeMetrics',
+          ...instrumentOf(r),
+          interval: r.interval,
+          time: r.windowStart,
+          end: r.windowEnd,
+          final: r.isFinal,
+          vwap: r.vwap,
+          volume: r.volume,
+          buyVolume: r.buyVolume,
+          sellVolume: r.sellVolume,
+          tradeCount: r.tradeCount,
+          priceStddev: r.priceStddev,
+          open: r.open,
+          close: r.close,
           volatility: volatilityOf(r.priceStddev, r.vwap),
           volumeRatio: baseline > 0 ? +r.volume / baseline : null,
           priceMovePct: priceMovePctOf(r.open, r.close),
@@ -40,8 +63,17 @@ export function signalsOf(upserts: readonly Upsert[], thresholds: AnomalyThresho
       case 'spread_metrics': {
         const r = u.row;
         out.push({
-          type: 'signal', kind: 'spreadMetrics', ...instrumentOf(r), interval: r.interval, time: r.windowStart, end: r.windowEnd,
-          final: r.isFinal, avgSpreadBps: r.avgSpreadBps, minSpread: r.minSpread, maxSpread: r.maxSpread, updateCount: r.updateCount,
+          type: 'signal',
+          kind: 'spreadMetrics',
+          ...instrumentOf(r),
+          interval: r.interval,
+          time: r.windowStart,
+          end: r.windowEnd,
+          final: r.isFinal,
+          avgSpreadBps: r.avgSpreadBps,
+          minSpread: r.minSpread,
+          maxSpread: r.maxSpread,
+          updateCount: r.updateCount,
         });
         if (r.isFinal) for (const a of spreadAnomalies(r, thresholds)) out.push(anomalySignal(a));
         break;
@@ -49,8 +81,16 @@ export function signalsOf(upserts: readonly Upsert[], thresholds: AnomalyThresho
       case 'whale_trades': {
         const r = u.row;
         out.push({
-          type: 'signal', kind: 'whale', ...instrumentOf(r), time: r.tradeTime, tradeId: r.tradeId, price: r.price,
-          quantity: r.quantity, notional: r.notional, side: r.side, threshold: formatDecimal(whales.threshold(r.symbol)),
+          type: 'signal',
+          kind: 'whale',
+          ...instrumentOf(r),
+          time: r.tradeTime,
+          tradeId: r.tradeId,
+          price: r.price,
+          quantity: r.quantity,
+          notional: r.notional,
+          side: r.side,
+          threshold: formatDecimal(whales.threshold(r.symbol)),
         });
         break;
       }

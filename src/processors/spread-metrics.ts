@@ -27,7 +27,13 @@ export function quoteInput(event: BookTickerEvent): QuoteInput {
   const spread = sub(ask, bid);
   const bidPlusAsk = add(bid, ask);
   const mid = toNumber(bidPlusAsk) / 2;
-  return { instrument: instrumentOf(event), time: windowTime(event.eventTime, 'eventTime'), spread, bidPlusAsk, spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0 };
+  return {
+    instrument: instrumentOf(event),
+    time: windowTime(event.eventTime, 'eventTime'),
+    spread,
+    bidPlusAsk,
+    spreadBps: mid > 0 ? (toNumber(spread) / mid) * 10_000 : 0,
+  };
 }
 
 /**

@@ -62,7 +62,11 @@ export function tradeIds(t: TradeInput): readonly [number, number] {
 }
 
 /** The trade ids folded into a window (WindowKind.idSpan); undefined for a window without trades. */
-export function tradeIdSpan(s: { readonly tradeCount: number; readonly firstTradeId: number; readonly lastTradeId: number }): readonly [number, number] | undefined {
+export function tradeIdSpan(s: {
+  readonly tradeCount: number;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+}): readonly [number, number] | undefined {
   return s.tradeCount > 0 ? [s.firstTradeId, s.lastTradeId] : undefined;
 }
 

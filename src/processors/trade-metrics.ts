@@ -92,9 +92,20 @@ export function tradeMetricsKind(options: TradeMetricsOptions): WindowKind<Trade
     retain: Math.max(options.retain, options.volumeSpikeLookback),
     create: (t) => {
       const s: TradeMetricsState = {
-        tradeCount: 0, volume: ZERO, quoteVolume: ZERO, buyVolume: ZERO, sellVolume: ZERO,
-        open: t.price, close: t.price, firstTradeId: t.firstTradeId, lastTradeId: t.lastTradeId,
-        largestQty: ZERO, largestNotional: ZERO, samples: 0, priceMean: 0, priceM2: 0,
+        tradeCount: 0,
+        volume: ZERO,
+        quoteVolume: ZERO,
+        buyVolume: ZERO,
+        sellVolume: ZERO,
+        open: t.price,
+        close: t.price,
+        firstTradeId: t.firstTradeId,
+        lastTradeId: t.lastTradeId,
+        largestQty: ZERO,
+        largestNotional: ZERO,
+        samples: 0,
+        priceMean: 0,
+        priceM2: 0,
       };
       addTrade(s, t);
       return s;

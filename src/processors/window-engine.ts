@@ -143,7 +143,10 @@ export class WindowEngine<E, S> {
       return { kind: 'late', window: closed };
     }
     sw.open.set(start, {
-      instrument, start, end, source,
+      instrument,
+      start,
+      end,
+      source,
       state: this.kind.create(event),
       minOffset: offset,
       maxOffset: offset,
@@ -171,7 +174,10 @@ export class WindowEngine<E, S> {
     const oldest = sw.closed[0];
     if (oldest && start < oldest.start && sw.closed.length >= this.kind.retain) return undefined;
     const created: Window<S> = {
-      instrument, start, end: start + this.kind.sizeMs, source,
+      instrument,
+      start,
+      end: start + this.kind.sizeMs,
+      source,
       state: this.kind.create(event),
       minOffset: undefined,
       maxOffset: offset,
@@ -311,7 +317,10 @@ export class WindowEngine<E, S> {
       for (let start = first; start < w.start; start += size) {
         const last = sw.closed.at(-1) as Window<S>;
         const filled: Window<S> = {
-          instrument: w.instrument, start, end: start + size, source: w.source,
+          instrument: w.instrument,
+          start,
+          end: start + size,
+          source: w.source,
           state: this.kind.fill(last.state),
           minOffset: undefined,
           maxOffset: -1n,

@@ -80,7 +80,15 @@ export interface FaultParam {
 }
 
 /** The default of every fault parameter (a symbol's is the first symbol traded). */
-const DEFAULTS = { n: 1, ms: 5_000, stream: 'trade', ratePerSec: 1_000, durationMs: 5_000, notional: 250_000, closeAfterMs: DEFAULT_SHUTDOWN_GRACE_MS } as const;
+const DEFAULTS = {
+  n: 1,
+  ms: 5_000,
+  stream: 'trade',
+  ratePerSec: 1_000,
+  durationMs: 5_000,
+  notional: 250_000,
+  closeAfterMs: DEFAULT_SHUTDOWN_GRACE_MS,
+} as const;
 
 const n = (what: string): FaultParam => ({ key: 'n', value: 'count', default: String(DEFAULTS.n), description: what });
 const symbolParam: FaultParam = { key: 'symbol', value: 'symbol', default: 'first symbol', description: 'the symbol, e.g. BTCUSDT' };
@@ -92,13 +100,20 @@ const symbolParam: FaultParam = { key: 'symbol', value: 'symbol', default: 'firs
  */
 export const FAULT_SPECS = {
   dropConnections: { summary: 'cut every WebSocket connection without a close frame', params: [] },
-  stall: { summary: 'send no data frames for a while (pings go on); the events of that time are lost', params: [{ key: 'ms', value: 'ms', default: String(DEFAULTS.ms), description: 'how long, ms' }] },
+  stall: {
+    summary: 'send no data frames for a while (pings go on); the events of that time are lost',
+    params: [{ key: 'ms', value: 'ms', default: String(DEFAULTS.ms), description: 'how long, ms' }],
+  },
   malformed: { summary: 'replace the next data frames by truncated, unparsable JSON', params: [n('frames to break')] },
   duplicate: { summary: 'send each of the next data frames twice', params: [n('frames to send twice')] },
   reorder: { summary: 'hold the next data frames and send them in reverse order', params: [n('frames to reverse (2 or more to change anything)')] },
   skipIds: {
     summary: 'leave out the next events of one stream (REST history keeps them): a gap',
-    params: [symbolParam, { key: 'stream', value: 'stream', default: DEFAULTS.stream, description: 'trade, aggTrade, depth, depth@100ms or depth@1000ms' }, n('events to leave out')],
+    params: [
+      symbolParam,
+      { key: 'stream', value: 'stream', default: DEFAULTS.stream, description: 'trade, aggTrade, depth, depth@100ms or depth@1000ms' },
+      n('events to leave out'),
+    ],
   },
   burst: {
     summary: 'make every symbol trade fast for a while',
@@ -107,7 +122,10 @@ export const FAULT_SPECS = {
       { key: 'durationMs', value: 'ms', default: String(DEFAULTS.durationMs), description: 'how long, ms' },
     ],
   },
-  whale: { summary: 'make the next trade of a symbol a taker trade worth at least a notional', params: [symbolParam, { key: 'notional', value: 'quote', default: String(DEFAULTS.notional), description: 'least notional in the quote asset' }] },
+  whale: {
+    summary: 'make the next trade of a symbol a taker trade worth at least a notional',
+    params: [symbolParam, { key: 'notional', value: 'quote', default: String(DEFAULTS.notional), description: 'least notional in the quote asset' }],
+  },
   shutdownNotice: {
     summary: 'send the serverShutdown event to every connection, then close them',
     params: [{ key: 'closeAfterMs', value: 'ms', default: String(DEFAULTS.closeAfterMs), description: 'ms until the connections close' }],
@@ -157,7 +175,8 @@ export function applyFault(faults: Faults, name: string, body: unknown, firstSym
   // Own keys only: `in` also finds Object.prototype's (constructor, toString), which answered 500.
   if (!Object.hasOwn(FAULT_BODIES, name)) throw new FaultRequestError(`unknown fault "${name}"; expected one of ${FAULT_NAMES.join(', ')}`);
   const parsed = FAULT_BODIES[name as FaultName].safeParse(body ?? {});
-  if (!parsed.success) throw new FaultRequestError(`bad body for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new FaultRequestError(`bad body for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
   const b = parsed.data as {
     ms: number;
     n: number;

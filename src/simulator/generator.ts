@@ -96,7 +96,11 @@ export class Generator implements MarketEngine {
         klines: new Map(),
         depth: { fast: depthBuffer(), slow: depthBuffer() },
         decimals,
-        names: { trade: this.stream(instrument.symbol, 'trade'), aggTrade: this.stream(instrument.symbol, 'aggTrade'), bookTicker: this.stream(instrument.symbol, 'bookTicker') },
+        names: {
+          trade: this.stream(instrument.symbol, 'trade'),
+          aggTrade: this.stream(instrument.symbol, 'aggTrade'),
+          bookTicker: this.stream(instrument.symbol, 'bookTicker'),
+        },
       });
     }
   }
@@ -274,8 +278,7 @@ export class Generator implements MarketEngine {
     for (const state of this.symbols.values()) {
       const buffer = state.depth[speed];
       if (buffer.bids.size === 0 && buffer.asks.size === 0) continue;
-      const levels = (m: Map<string, string>, desc: boolean) =>
-        [...m.entries()].sort((x, y) => (desc ? 1 : -1) * (Number(y[0]) - Number(x[0])));
+      const levels = (m: Map<string, string>, desc: boolean) => [...m.entries()].sort((x, y) => (desc ? 1 : -1) * (Number(y[0]) - Number(x[0])));
       const now = this.clock();
       const base = { e: 'depthUpdate', E: now, s: state.market.instrument.symbol, U: buffer.firstUpdateId, u: buffer.lastUpdateId };
       const data =

@@ -149,7 +149,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (fault !== null && req.method === 'POST') {
       readJson(req)
         .then((body) => sendJson(res, 200, { ok: true, result: applyFault(faults, fault[1] ?? '', body, market.instruments()[0]?.symbol) ?? null }))
-        .catch((err: unknown) => sendJson(res, err instanceof FaultRequestError ? 400 : 500, { ok: false, error: String(err instanceof Error ? err.message : err) }));
+        .catch((err: unknown) =>
+          sendJson(res, err instanceof FaultRequestError ? 400 : 500, { ok: false, error: String(err instanceof Error ? err.message : err) }),
+        );
       return;
     }
     if (url.pathname === '/sim/emitted' && req.method === 'GET') return sendJson(res, 200, report());
@@ -172,7 +174,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   );
 
   await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error) => reject(new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+    const fail = (err: Error) =>
+      reject(new TickflowError(ErrorCodes.CONFIG_INVALID, `simulator cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
     server.once('error', fail);
     server.listen(opts.port, opts.host, () => {
       server.off('error', fail);

@@ -368,7 +368,9 @@ export class SymbolMarket {
       lastUpdateId: this.updateId,
       bids: this.levels(bids),
       asks: this.levels(asks),
-      top: topChanged ? { updateId: this.updateId, bidPrice: this.price(bid), bidQty: this.qty(bidQty), askPrice: this.price(ask), askQty: this.qty(askQty) } : null,
+      top: topChanged
+        ? { updateId: this.updateId, bidPrice: this.price(bid), bidQty: this.qty(bidQty), askPrice: this.price(ask), askQty: this.qty(askQty) }
+        : null,
       time: now,
     });
   }

@@ -182,9 +182,21 @@ export class Replayer implements MarketEngine {
     const payload = JSON.parse(data) as Record<string, unknown>;
     const symbol = this.symbol(stream.slice(0, stream.indexOf('@')));
     if (kind === 'trade') {
-      symbol.trades.push({ id: Number(payload.t), price: String(payload.p), qty: String(payload.q), time: Number(payload.T), buyerIsMaker: payload.m === true });
+      symbol.trades.push({
+        id: Number(payload.t),
+        price: String(payload.p),
+        qty: String(payload.q),
+        time: Number(payload.T),
+        buyerIsMaker: payload.m === true,
+      });
     } else if (kind === 'bookTicker') {
-      symbol.top = { updateId: Number(payload.u), bidPrice: String(payload.b), bidQty: String(payload.B), askPrice: String(payload.a), askQty: String(payload.A) };
+      symbol.top = {
+        updateId: Number(payload.u),
+        bidPrice: String(payload.b),
+        bidQty: String(payload.B),
+        askPrice: String(payload.a),
+        askQty: String(payload.A),
+      };
     }
     if (!listened) return;
     const [firstId, lastId] = idsOf(stream, payload);

@@ -178,7 +178,12 @@ function exchangeInfo(market: MarketView, weightLimit: number, only: string[] | 
       isSpotTradingAllowed: true,
       isMarginTradingAllowed: true,
       filters: [
-        { filterType: 'PRICE_FILTER', minPrice: fmt(BigInt(i.tickSize), i.tickScale), maxPrice: '1000000.00000000', tickSize: fmt(BigInt(i.tickSize), i.tickScale) },
+        {
+          filterType: 'PRICE_FILTER',
+          minPrice: fmt(BigInt(i.tickSize), i.tickScale),
+          maxPrice: '1000000.00000000',
+          tickSize: fmt(BigInt(i.tickSize), i.tickScale),
+        },
         { filterType: 'LOT_SIZE', minQty: fmt(1n, i.stepScale), maxQty: '9000.00000000', stepSize: fmt(1n, i.stepScale) },
         { filterType: 'MIN_NOTIONAL', minNotional: '10.00000000', applyToMarket: true, avgPriceMins: 5 },
       ],
@@ -195,7 +200,11 @@ function symbolList(text: string): string[] {
   } catch {
     // fall through to the error below
   }
-  throw new ApiError(400, -1100, "Illegal characters found in parameter 'symbols'; legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.");
+  throw new ApiError(
+    400,
+    -1100,
+    'Illegal characters found in parameter \'symbols\'; legal range is \'^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$\'.',
+  );
 }
 
 function route(d: RestDialect, market: MarketView, weightLimit: number, path: string, q: URLSearchParams): unknown {
@@ -234,7 +243,11 @@ function route(d: RestDialect, market: MarketView, weightLimit: number, path: st
       const fromId = intParam(q, 'fromId');
       let start = intParam(q, 'startTime');
       let end = intParam(q, 'endTime');
-      if (fromId !== undefined) return history.aggTrades.fromId(fromId, limit).filter((a) => end === undefined || a.time <= end).map(d.aggTradeJson);
+      if (fromId !== undefined)
+        return history.aggTrades
+          .fromId(fromId, limit)
+          .filter((a) => end === undefined || a.time <= end)
+          .map(d.aggTradeJson);
       if (start === undefined && end === undefined) return history.aggTrades.latest(limit).map(d.aggTradeJson);
       start ??= (end ?? 0) - HOUR;
       end ??= start + HOUR;
@@ -306,7 +319,10 @@ export function createRestHandler(market: MarketView, weightLimitPerMinute: numb
     if (verdict.status === 429) {
       send(
         429,
-        { code: -1003, msg: `Too much request weight used; current limit is ${limiter.limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.` },
+        {
+          code: -1003,
+          msg: `Too much request weight used; current limit is ${limiter.limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`,
+        },
         { ...used, 'Retry-After': verdict.retryAfterSec },
       );
       return true;
@@ -314,7 +330,10 @@ export function createRestHandler(market: MarketView, weightLimitPerMinute: numb
     if (verdict.status === 418) {
       send(
         418,
-        { code: -1003, msg: `Way too much request weight used; IP banned until ${verdict.bannedUntil}. Please use WebSocket Streams for live updates to avoid bans.` },
+        {
+          code: -1003,
+          msg: `Way too much request weight used; IP banned until ${verdict.bannedUntil}. Please use WebSocket Streams for live updates to avoid bans.`,
+        },
         { ...used, 'Retry-After': verdict.retryAfterSec },
       );
       return true;

@@ -31,7 +31,11 @@ export function parseStreamPath(url: string, market: Market = 'spot'): StreamPat
     route = (prefix?.[1] as UsdmRoute | undefined) ?? 'public';
     path = path.slice(prefix?.[0].length ?? 0);
   }
-  const split = (s: string) => s.split('/').filter((x) => x.length > 0).map(normalizeStream);
+  const split = (s: string) =>
+    s
+      .split('/')
+      .filter((x) => x.length > 0)
+      .map(normalizeStream);
   const micros = parsed.searchParams.get('timeUnit')?.toUpperCase() === 'MICROSECOND';
   if (path === '/stream') return { combined: true, streams: split(parsed.searchParams.get('streams') ?? ''), route, micros };
   if (path === '/ws' || path.startsWith('/ws/')) return { combined: false, streams: split(path.slice(3)), route, micros };

@@ -27,7 +27,10 @@ export const KINESIS_LIMITS = {
 export const kinesisSinkOptions = z.strictObject({
   kind: z.literal('kinesis'),
   /** Names the sink in /health, metrics and the dead-letter file; unique among sinks. */
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' }).default('kinesis'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' })
+    .default('kinesis'),
   /** The data stream records go to; it must exist (tickflow does not create production streams). */
   streamName: z.string().min(1).max(128).default('tickflow-events'),
   /** Heartbeat records go here every `heartbeatIntervalMs`; empty: no heartbeats. */

@@ -26,9 +26,7 @@ export class MultiSource implements Source {
     return {
       kind: [...new Set(statuses.map((s) => s.status.kind))].join('+'),
       connections: statuses.flatMap((s) => s.status.connections),
-      lastMessageAt: Object.fromEntries(
-        statuses.flatMap((s) => Object.entries(s.status.lastMessageAt).map(([stream, at]) => [`${s.label}:${stream}`, at])),
-      ),
+      lastMessageAt: Object.fromEntries(statuses.flatMap((s) => Object.entries(s.status.lastMessageAt).map(([stream, at]) => [`${s.label}:${stream}`, at]))),
       finished: statuses.every((s) => s.status.finished),
     };
   }

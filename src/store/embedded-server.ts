@@ -50,7 +50,10 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch (err) {
-    throw new StoreError(`no embedded PostgreSQL for ${platform}-${process.arch} (${name}: ${errorMessage(err)}); set store.url to a postgres:// server`, { canRetry: false, cause: err });
+    throw new StoreError(`no embedded PostgreSQL for ${platform}-${process.arch} (${name}: ${errorMessage(err)}); set store.url to a postgres:// server`, {
+      canRetry: false,
+      cause: err,
+    });
   }
 }
 
@@ -140,8 +143,19 @@ async function initdb(bin: Binaries, dir: string, as: RunAs | undefined): Promis
  * folders renamed into place, so an interrupted start never leaves half of one.
  */
 async function initialise(bin: Binaries, clusterDir: string, as: RunAs | undefined, logger: Logger): Promise<void> {
-  const template = join(tmpdir(), `tickflow-initdb-${createHash('sha256').update(`${bin.initdb}:${as?.uid ?? process.getuid?.() ?? ''}`).digest('hex').slice(0, 12)}`);
-  if (!(await stat(join(template, 'PG_VERSION')).then(() => true, () => false))) {
+  const template = join(
+    tmpdir(),
+    `tickflow-initdb-${createHash('sha256')
+      .update(`${bin.initdb}:${as?.uid ?? process.getuid?.() ?? ''}`)
+      .digest('hex')
+      .slice(0, 12)}`,
+  );
+  if (
+    !(await stat(join(template, 'PG_VERSION')).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     const staging = `${template}.${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     await initdb(bin, staging, as);
@@ -195,7 +209,11 @@ function startFailure(clusterDir: string, host: string | undefined, port: number
     const err = Object.assign(new Error('address in use'), { code: 'EADDRINUSE' });
     return listenError('the embedded database (for psql and Grafana)', 'store.embeddedPort', { host: host ?? '127.0.0.1', port }, err);
   }
-  const why = lines.filter((l) => /FATAL|PANIC|could not/.test(l)).slice(-3).join(' | ') || lines.slice(-3).join(' | ');
+  const why =
+    lines
+      .filter((l) => /FATAL|PANIC|could not/.test(l))
+      .slice(-3)
+      .join(' | ') || lines.slice(-3).join(' | ');
   return new TickflowError(
     ErrorCodes.STORE_DAMAGED,
     `the embedded database in ${clusterDir} does not start: ${why}. Its files are damaged or incomplete. ` +
@@ -222,9 +240,15 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const as = await runAs(logger);
   if (as) await openPathFor(clusterDir, logger);
   let created = false;
-  const exists = await stat(join(clusterDir, 'PG_VERSION')).then(() => true, () => false);
+  const exists = await stat(join(clusterDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   if (!exists) {
-    const leftovers = await stat(clusterDir).then(() => true, () => false);
+    const leftovers = await stat(clusterDir).then(
+      () => true,
+      () => false,
+    );
     if (leftovers) throw startFailure(clusterDir, options.host, port, [`${clusterDir} exists but has no PG_VERSION`]);
     await initialise(bin, clusterDir, as, logger);
     created = true;
@@ -246,13 +270,20 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   };
   const args = ['-D', clusterDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const cmd = command(bin.postgres, args, as);
-  const child: ChildProcess = spawn(cmd.file, cmd.args, { uid: cmd.uid, gid: cmd.gid, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const child: ChildProcess = spawn(cmd.file, cmd.args, {
+    uid: cmd.uid,
+    gid: cmd.gid,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   let exited = false;
   let stopping = false;
-  const exit = new Promise<void>((resolveExit) => child.once('close', () => {
-    exited = true;
-    resolveExit();
-  }));
+  const exit = new Promise<void>((resolveExit) =>
+    child.once('close', () => {
+      exited = true;
+      resolveExit();
+    }),
+  );
   const pgLog = logger.child({ component: 'postgres' });
   const lines: string[] = [];
   let ready = false;

@@ -49,8 +49,16 @@ const SOCKET_ONLY_PORT = 5432;
 export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const logger = options.logger.child({ component: 'store', database: 'embedded' });
   await mkdir(options.dataDir, { recursive: true });
-  if (await stat(join(options.dataDir, 'pglite')).then(() => true, () => false)) {
-    logger.warn({ dir: join(options.dataDir, 'pglite') }, 'this folder holds data of the earlier PGlite store, which tickflow no longer reads; replay or backfill to fill the new one, then delete it');
+  if (
+    await stat(join(options.dataDir, 'pglite')).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    logger.warn(
+      { dir: join(options.dataDir, 'pglite') },
+      'this folder holds data of the earlier PGlite store, which tickflow no longer reads; replay or backfill to fill the new one, then delete it',
+    );
   }
   const lock = await lockDataDir(options.dataDir);
   const host = options.host ?? '127.0.0.1';

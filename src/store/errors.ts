@@ -21,7 +21,8 @@ export class StoreError extends TickflowError {
 
 // Socket-level failures from node-postgres / Node's net module: the server is not there (yet).
 const RETRYABLE_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const RETRYABLE_MESSAGES = /connection terminated|connection timeout|timeout exceeded when trying to connect|server closed the connection|the database system is (starting up|shutting down)|Client has encountered a connection error/i;
+const RETRYABLE_MESSAGES =
+  /connection terminated|connection timeout|timeout exceeded when trying to connect|server closed the connection|the database system is (starting up|shutting down)|Client has encountered a connection error/i;
 
 /**
  * SQLSTATE classes (PostgreSQL manual, appendix A): 08 connection exception, 53 insufficient
@@ -60,7 +61,10 @@ export function toStoreError(err: unknown, context: string): StoreError {
   const e = err as { code?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = `${context}: ${errorMessage(err)}`;
-  const tls = code === undefined ? undefined : certificateAdvice(code, 'store.tls', 'put a host name the certificate carries in store.url, or use sslmode=verify-ca to check the CA only');
+  const tls =
+    code === undefined
+      ? undefined
+      : certificateAdvice(code, 'store.tls', 'put a host name the certificate carries in store.url, or use sslmode=verify-ca to check the CA only');
   if (tls) return new StoreError(`${context}: TLS to PostgreSQL failed: ${tls}`, { cause: err, canRetry: false, code: ErrorCodes.STORE_TLS });
   if (/The server does not support SSL connections/.test(errorMessage(err))) {
     return new StoreError(`${context}: the PostgreSQL server does not offer TLS: set ssl = on on the server, or sslmode=disable in store.url`, {

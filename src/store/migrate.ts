@@ -68,7 +68,8 @@ export async function migrate(db: Database, options: MigrateOptions): Promise<Mi
   return { layout, applied };
 }
 
-const CREATES = /\bCREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
+const CREATES =
+  /\bCREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
 const DROPS = /\bDROP\s+(?:TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW)\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
 const RENAMES = /\bALTER\s+(?:TABLE|INDEX|VIEW)\s+(?:IF\s+EXISTS\s+)?"?([A-Za-z_][A-Za-z0-9_]*)"?\s+RENAME\s+TO\s+"?([A-Za-z_][A-Za-z0-9_]*)"?/gi;
 
@@ -97,10 +98,9 @@ async function checkRecordedObjects(db: Database, migrations: readonly Migration
   const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
   const objects = recordedObjects(migrations.filter((m) => applied.has(m.version)));
   if (objects.size === 0) return;
-  const missing = await db.query<{ name: string }>(
-    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL ORDER BY name',
-    [[...objects.keys()]],
-  );
+  const missing = await db.query<{ name: string }>('SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NULL ORDER BY name', [
+    [...objects.keys()],
+  ]);
   if (missing.length === 0) return;
   const list = missing.map((r) => `${r.name} (migration ${objects.get(r.name)!.version} ${objects.get(r.name)!.name})`).join(', ');
   throw new StoreError(
@@ -124,13 +124,7 @@ async function chooseLayout(db: Database): Promise<StorageLayout> {
   }
 }
 
-async function createTimeSeries(
-  tx: Queryable,
-  table: TimeSeriesTable,
-  wanted: StorageLayout,
-  retentionDays: number,
-  logger: Logger,
-): Promise<void> {
+async function createTimeSeries(tx: Queryable, table: TimeSeriesTable, wanted: StorageLayout, retentionDays: number, logger: Logger): Promise<void> {
   // A table keeps the layout it was created with (e.g. TimescaleDB installed later).
   const known = await tx.query<{ layout: StorageLayout }>('SELECT layout FROM time_series_tables WHERE table_name = $1', [table.name]);
   const layout = known[0]?.layout ?? wanted;
@@ -144,7 +138,9 @@ async function createTimeSeries(
   }
   if (layout === 'timescale') {
     const retention = literal(`${retentionDays} days`);
-    await tx.query(`SELECT create_hypertable(${literal(table.name)}, ${literal(table.timeColumn)}, chunk_time_interval => interval '1 day', if_not_exists => true)`);
+    await tx.query(
+      `SELECT create_hypertable(${literal(table.name)}, ${literal(table.timeColumn)}, chunk_time_interval => interval '1 day', if_not_exists => true)`,
+    );
     await tx.query(`SELECT add_retention_policy(${literal(table.name)}, ${retention}::interval, if_not_exists => true)`);
     // Compression saves space but is optional: a table whose keys TimescaleDB cannot compress stays uncompressed.
     await tx.query('SAVEPOINT compression');
@@ -157,8 +153,9 @@ async function createTimeSeries(
       logger.warn({ table: table.name, err: errorMessage(err) }, 'TimescaleDB compression not enabled for this table');
     }
   }
-  await tx.query(
-    'INSERT INTO time_series_tables (table_name, time_column, layout) VALUES ($1, $2, $3) ON CONFLICT (table_name) DO NOTHING',
-    [table.name, table.timeColumn, layout],
-  );
+  await tx.query('INSERT INTO time_series_tables (table_name, time_column, layout) VALUES ($1, $2, $3) ON CONFLICT (table_name) DO NOTHING', [
+    table.name,
+    table.timeColumn,
+    layout,
+  ]);
 }

@@ -86,7 +86,8 @@ export async function maintainPartitions(db: Database, options: MaintenanceOptio
   const expire = async (entry: TimeSeriesEntry, table: string): Promise<void> => {
     if (cutoffIso === undefined) return;
     const n = await deleteExpired(db, table, ident(entry.time_column), cutoffIso);
-    if (n > 0) options.logger.info({ table: entry.table_name, rows: n, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() }, 'retention deleted rows');
+    if (n > 0)
+      options.logger.info({ table: entry.table_name, rows: n, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() }, 'retention deleted rows');
     deleted += n;
   };
   for (const entry of tables) {
@@ -120,7 +121,10 @@ export async function maintainPartitions(db: Database, options: MaintenanceOptio
       const day = dayOfPartition(entry.table_name, name);
       if (cutoff !== undefined && day !== undefined && day + DAY_MS <= cutoff) {
         await db.query(`DROP TABLE IF EXISTS ${ident(name)}`);
-        options.logger.info({ table: entry.table_name, partition: name, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() }, 'retention dropped a partition');
+        options.logger.info(
+          { table: entry.table_name, partition: name, olderThan: cutoffIso, newestStored: new Date(newest!).toISOString() },
+          'retention dropped a partition',
+        );
         result.dropped.push(name);
       }
     }

@@ -77,7 +77,12 @@ const preciseIso = (micros: number | undefined, ms: number): string => (micros =
 
 const IGNORE_DUPLICATES = 'ON CONFLICT DO NOTHING';
 
-function tableWrite<E extends PipelineEvent>(table: string, columns: readonly Column<E>[], conflict: string, prepare?: TableWrite<E>['prepare']): TableWrite<E> {
+function tableWrite<E extends PipelineEvent>(
+  table: string,
+  columns: readonly Column<E>[],
+  conflict: string,
+  prepare?: TableWrite<E>['prepare'],
+): TableWrite<E> {
   return {
     table,
     columns: columns.map((c) => c.name),
@@ -187,8 +192,21 @@ const bookSnapshots = tableWrite<BookSnapshotEvent>(
 );
 
 const KLINE_VALUES = [
-  'close_time', 'first_trade_id', 'last_trade_id', 'open', 'high', 'low', 'close', 'volume', 'quote_volume',
-  'trade_count', 'taker_buy_volume', 'taker_buy_quote_volume', 'closed', 'event_time', 'ingestion_timestamp',
+  'close_time',
+  'first_trade_id',
+  'last_trade_id',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  'quote_volume',
+  'trade_count',
+  'taker_buy_volume',
+  'taker_buy_quote_volume',
+  'closed',
+  'event_time',
+  'ingestion_timestamp',
 ];
 
 /** Binance pushes the open candle every couple of seconds: one statement may only touch a row once, so keep each candle's latest push. */

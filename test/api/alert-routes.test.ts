@@ -17,8 +17,17 @@ test('GET /api/alerts: firing alerts from the engine and the history from alert_
   const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NONE, notifiers: {}, now: () => now });
   t.after(() => service.close());
   const spread = (start: number, bps: number) => ({
-    type: 'signal' as const, kind: 'spreadMetrics' as const, ...BTC, interval: '30s', time: start, end: start + 30_000, final: true,
-    avgSpreadBps: bps, minSpread: '0.01', maxSpread: '1', updateCount: 10,
+    type: 'signal' as const,
+    kind: 'spreadMetrics' as const,
+    ...BTC,
+    interval: '30s',
+    time: start,
+    end: start + 30_000,
+    final: true,
+    avgSpreadBps: bps,
+    minSpread: '0.01',
+    maxSpread: '1',
+    updateCount: 10,
   });
   service.observe([spread(T0, 12.5)]);
   await service.evaluate();
@@ -26,21 +35,31 @@ test('GET /api/alerts: firing alerts from the engine and the history from alert_
 
   const firing = (await app.inject('/api/alerts')).json();
   assert.equal(firing.engine, true);
-  assert.deepEqual(firing.firing.map((a: { rule: string; value: number; threshold: number }) => [a.rule, a.value, a.threshold]), [['spread-wide', 12.5, 10]]);
-  assert.deepEqual(firing.history.map((h: { rule: string; state: string; message: string }) => [h.rule, h.state, h.message]), [
-    ['spread-wide', 'firing', 'spread-wide firing on BTCUSDT (binance spot): average spread 12.50 bps (threshold 10.00 bps)'],
-  ]);
+  assert.deepEqual(
+    firing.firing.map((a: { rule: string; value: number; threshold: number }) => [a.rule, a.value, a.threshold]),
+    [['spread-wide', 12.5, 10]],
+  );
+  assert.deepEqual(
+    firing.history.map((h: { rule: string; state: string; message: string }) => [h.rule, h.state, h.message]),
+    [['spread-wide', 'firing', 'spread-wide firing on BTCUSDT (binance spot): average spread 12.50 bps (threshold 10.00 bps)']],
+  );
 
   now = T0 + 60_000;
   service.observe([spread(T0 + 30_000, 3)]);
   await service.evaluate();
   const after = (await app.inject('/api/alerts?rule=spread-wide&limit=5')).json();
   assert.deepEqual(after.firing, []);
-  assert.deepEqual(after.history.map((h: { state: string }) => h.state), ['resolved', 'firing']);
+  assert.deepEqual(
+    after.history.map((h: { state: string }) => h.state),
+    ['resolved', 'firing'],
+  );
   assert.deepEqual((await app.inject('/api/alerts?rule=other')).json().history, []);
 
   const listed = (await app.inject('/api/alerts/rules')).json();
-  assert.deepEqual(listed.rules.map((r: { name: string; threshold: number; forText: string }) => [r.name, r.threshold, r.forText]), [['spread-wide', 10, '0s']]);
+  assert.deepEqual(
+    listed.rules.map((r: { name: string; threshold: number; forText: string }) => [r.name, r.threshold, r.forText]),
+    [['spread-wide', 10, '0s']],
+  );
   assert.deepEqual(listed.notifiers, { smtp: false, webhook: false });
 
   const bad = await app.inject('/api/alerts?rule=Not%20A%20Rule');

@@ -29,7 +29,20 @@ test('HTTP API against a migrated embedded database', async (t) => {
     { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', minute(1), { priceMove: true, volumeSpike: true, open: '100', close: '102.5' }) },
     { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(0)) },
     { table: 'spread_metrics', row: spreadMetricsRow('BTCUSDT', minute(2), { spreadWarning: true, avgSpreadBps: 14.5 }) },
-    { table: 'whale_trades', row: { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', tradeId: 103, tradeTime: T0 + 2_000, price: '61002.50', quantity: '2.00000000', notional: '122005.0000000000', side: 'buy' } },
+    {
+      table: 'whale_trades',
+      row: {
+        exchange: 'binance',
+        market: 'spot',
+        symbol: 'BTCUSDT',
+        tradeId: 103,
+        tradeTime: T0 + 2_000,
+        price: '61002.50',
+        quantity: '2.00000000',
+        notional: '122005.0000000000',
+        side: 'buy',
+      },
+    },
   ]);
   const { app } = testApp(t, db);
 
@@ -38,14 +51,33 @@ test('HTTP API against a migrated embedded database', async (t) => {
     assert.equal(res.statusCode, 200);
     const body = res.json();
     assert.equal(body.interval, '1m');
-    assert.deepEqual(body.candles.map((c: { time: number }) => c.time), [minute(1), minute(2), minute(3)]);
+    assert.deepEqual(
+      body.candles.map((c: { time: number }) => c.time),
+      [minute(1), minute(2), minute(3)],
+    );
     assert.deepEqual(body.candles[0], {
-      time: minute(1), closeTime: minute(2) - 1, open: '100.00', high: '101.50', low: '99.25', close: '101.01', volume: '12.50000000', quoteVolume: '1262.50000000',
-      takerBuyVolume: '7.00000000', takerBuyQuoteVolume: '707.00000000', tradeCount: 42, vwap: '101.00000000', final: true, complete: true, averages: { sma20: null, ema12: '100.5' },
+      time: minute(1),
+      closeTime: minute(2) - 1,
+      open: '100.00',
+      high: '101.50',
+      low: '99.25',
+      close: '101.01',
+      volume: '12.50000000',
+      quoteVolume: '1262.50000000',
+      takerBuyVolume: '7.00000000',
+      takerBuyQuoteVolume: '707.00000000',
+      tradeCount: 42,
+      vwap: '101.00000000',
+      final: true,
+      complete: true,
+      averages: { sma20: null, ema12: '100.5' },
     });
     assert.deepEqual([body.candles[2].final, body.candles[2].vwap], [false, null]);
     const ranged = await app.inject(`/api/candles?symbol=BTCUSDT&from=${new Date(minute(1)).toISOString()}&to=${minute(3)}`);
-    assert.deepEqual(ranged.json().candles.map((c: { time: number }) => c.time), [minute(1), minute(2)]);
+    assert.deepEqual(
+      ranged.json().candles.map((c: { time: number }) => c.time),
+      [minute(1), minute(2)],
+    );
     const fiveMinutes = await app.inject('/api/candles?symbol=BTCUSDT&interval=5m');
     assert.equal(fiveMinutes.json().candles.length, 1);
     // Binance's closeTime: open + interval − 1 ms (GET /api/v3/klines), for every interval.
@@ -55,12 +87,18 @@ test('HTTP API against a migrated embedded database', async (t) => {
 
   await t.test('/api/metrics/trades and /api/metrics/spreads return metric windows oldest first', async () => {
     const trades = (await app.inject('/api/metrics/trades?symbol=BTCUSDT')).json().metrics;
-    assert.deepEqual(trades.map((m: { time: number; buyVolume: string; priceMove: boolean }) => [m.time, m.buyVolume, m.priceMove]), [
-      [minute(0), '3', false],
-      [minute(1), '3', true],
-    ]);
+    assert.deepEqual(
+      trades.map((m: { time: number; buyVolume: string; priceMove: boolean }) => [m.time, m.buyVolume, m.priceMove]),
+      [
+        [minute(0), '3', false],
+        [minute(1), '3', true],
+      ],
+    );
     const spreads = (await app.inject(`/api/metrics/spreads?symbol=BTCUSDT&from=${minute(1)}`)).json().metrics;
-    assert.deepEqual(spreads.map((m: { time: number; avgSpreadBps: number; spreadWarning: boolean }) => [m.time, m.avgSpreadBps, m.spreadWarning]), [[minute(2), 14.5, true]]);
+    assert.deepEqual(
+      spreads.map((m: { time: number; avgSpreadBps: number; spreadWarning: boolean }) => [m.time, m.avgSpreadBps, m.spreadWarning]),
+      [[minute(2), 14.5, true]],
+    );
   });
 
   await t.test('/api/whales lists whale trades with exact notional', async () => {
@@ -74,11 +112,14 @@ test('HTTP API against a migrated embedded database', async (t) => {
   await t.test('/api/anomalies turns flagged metric windows into entries, newest first, each stating its threshold', async () => {
     const res = await app.inject('/api/anomalies?symbol=BTCUSDT');
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json().anomalies.map((a: { kind: string; time: number; message: string; threshold: number }) => [a.kind, a.time, a.message, a.threshold]), [
-      ['spreadWarning', minute(2), 'average spread 14.50 bps in 30s (threshold 10 bps)', 10],
-      ['volumeSpike', minute(1), 'volume 5 in 1m, above 3 × the recent average', 3],
-      ['priceMove', minute(1), 'price +2.50% in 1m (100 → 102.5; threshold ±2%)', 2],
-    ]);
+    assert.deepEqual(
+      res.json().anomalies.map((a: { kind: string; time: number; message: string; threshold: number }) => [a.kind, a.time, a.message, a.threshold]),
+      [
+        ['spreadWarning', minute(2), 'average spread 14.50 bps in 30s (threshold 10 bps)', 10],
+        ['volumeSpike', minute(1), 'volume 5 in 1m, above 3 × the recent average', 3],
+        ['priceMove', minute(1), 'price +2.50% in 1m (100 → 102.5; threshold ±2%)', 2],
+      ],
+    );
   });
 
   await t.test('/api/symbols lists configured symbols and symbols with data', async () => {
@@ -125,8 +166,17 @@ test('HTTP API against a migrated embedded database', async (t) => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json().gaps, [
       {
-        symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 104, lastMissingId: 110, missing: 7, time: T0 + 5_000, reason: 'reconnect',
-        healStatus: null, healRows: null, healedAt: null, healError: null,
+        symbol: 'BTCUSDT',
+        stream: 'trade',
+        firstMissingId: 104,
+        lastMissingId: 110,
+        missing: 7,
+        time: T0 + 5_000,
+        reason: 'reconnect',
+        healStatus: null,
+        healRows: null,
+        healedAt: null,
+        healError: null,
       },
     ]);
     const later = await app.inject(`/api/gaps?from=${encodeURIComponent(new Date(T0 + 6_000).toISOString())}`);
@@ -181,7 +231,18 @@ test('HTTP API against a migrated embedded database', async (t) => {
   await t.test('/api/openapi.json documents every route with the zod-derived parameters and the error codes', async () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/api/symbols', '/api/candles', '/api/trades', '/api/metrics/trades', '/api/metrics/spreads', '/api/whales', '/api/anomalies', '/api/gaps', '/api/pipeline', '/api/stream']) {
+    for (const path of [
+      '/api/symbols',
+      '/api/candles',
+      '/api/trades',
+      '/api/metrics/trades',
+      '/api/metrics/spreads',
+      '/api/whales',
+      '/api/anomalies',
+      '/api/gaps',
+      '/api/pipeline',
+      '/api/stream',
+    ]) {
       assert.ok(doc.paths[path]?.get, path);
     }
     const candleParams = doc.paths['/api/candles'].get.parameters;

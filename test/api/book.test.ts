@@ -14,8 +14,16 @@ function snapshot(market: string, updateId: number, takenAt: number, bid: string
     symbol: 'BTCUSDT',
     updateId,
     depth: 3,
-    bids: [[bid, '1.5'], ['61000.00', '2'], ['60999.99', '0.1']],
-    asks: [['61000.02', '0.3'], ['61000.03', '4'], ['61001.00', '7']],
+    bids: [
+      [bid, '1.5'],
+      ['61000.00', '2'],
+      ['60999.99', '0.1'],
+    ],
+    asks: [
+      ['61000.02', '0.3'],
+      ['61000.03', '4'],
+      ['61001.00', '7'],
+    ],
     takenAt,
   };
 }
@@ -39,8 +47,14 @@ test('GET /api/book: the latest stored snapshot of the instrument, the live book
     updateId: 120,
     time: T0 + 1_000,
     depth: 2,
-    bids: [['61000.015', '1.5'], ['61000.00', '2']],
-    asks: [['61000.02', '0.3'], ['61000.03', '4']],
+    bids: [
+      ['61000.015', '1.5'],
+      ['61000.00', '2'],
+    ],
+    asks: [
+      ['61000.02', '0.3'],
+      ['61000.03', '4'],
+    ],
   });
   const usdm = await app.inject('/api/book?symbol=BTCUSDT&market=usdm');
   assert.equal(usdm.json().updateId, 999, 'the USD-M book of the same symbol is another instrument');
@@ -48,7 +62,17 @@ test('GET /api/book: the latest stored snapshot of the instrument, the live book
 
   const none = await app.inject('/api/book?symbol=ETHUSDT');
   assert.equal(none.statusCode, 200);
-  assert.deepEqual(none.json(), { exchange: 'binance', market: 'spot', symbol: 'ETHUSDT', source: 'none', updateId: null, time: null, depth: 20, bids: [], asks: [] });
+  assert.deepEqual(none.json(), {
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'ETHUSDT',
+    source: 'none',
+    updateId: null,
+    time: null,
+    depth: 20,
+    bids: [],
+    asks: [],
+  });
   for (const bad of ['depth=0', 'depth=1001', 'depth=x', 'levels=5']) {
     const r = await app.inject(`/api/book?symbol=BTCUSDT&${bad}`);
     assert.equal(r.statusCode, 400, bad);
@@ -61,11 +85,23 @@ test('GET /api/book: the latest stored snapshot of the instrument, the live book
     config: { api: { token: 'secret-token-1' } },
     book: (instrument, depth) => {
       asked.push(depth);
-      return instrument.symbol === 'BTCUSDT' ? { ...instrument, market: 'spot', updateId: 555, at: T0 + 9_000, bids: [['1.0', '1']], asks: [['2.0', '1']] } : null;
+      return instrument.symbol === 'BTCUSDT'
+        ? { ...instrument, market: 'spot', updateId: 555, at: T0 + 9_000, bids: [['1.0', '1']], asks: [['2.0', '1']] }
+        : null;
     },
   }).app;
   assert.equal((await live.inject('/api/book?symbol=BTCUSDT')).statusCode, 401, 'the API token applies');
   const fromLive = await live.inject({ url: '/api/book?symbol=BTCUSDT&depth=7', headers: { authorization: 'Bearer secret-token-1' } });
-  assert.deepEqual(fromLive.json(), { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', source: 'live', updateId: 555, time: T0 + 9_000, depth: 7, bids: [['1.0', '1']], asks: [['2.0', '1']] });
+  assert.deepEqual(fromLive.json(), {
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    source: 'live',
+    updateId: 555,
+    time: T0 + 9_000,
+    depth: 7,
+    bids: [['1.0', '1']],
+    asks: [['2.0', '1']],
+  });
   assert.deepEqual(asked, [7]);
 });

@@ -96,7 +96,11 @@ async function streamTypes(url: string, wanted: readonly string[], idleMs = 60_0
       const events = buffered.split('\n\n');
       buffered = events.pop() ?? '';
       for (const event of events) {
-        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (data === '') continue;
         if (event.split('\n').includes('event: hello')) {
           const parsed = streamHelloSchema.safeParse(JSON.parse(data));
@@ -131,9 +135,19 @@ test('every JSON route answers within the contract: stored trades, candles, metr
   const db = await openTestDatabase(t);
   const gap: GapEvent = { type: 'gap', ...BTC, stream: 'trade', firstMissingId: 5, lastMissingId: 7, detectedAt: T0 + 5_000, reason: 'sequence' };
   const book: BookSnapshotEvent = {
-    type: 'bookSnapshot', ...BTC, updateId: 100, depth: 2, takenAt: T0 + 9_000,
-    bids: [['61000.01', '1.5'], ['61000.00', '2']],
-    asks: [['61000.02', '0.3'], ['61000.03', '4']],
+    type: 'bookSnapshot',
+    ...BTC,
+    updateId: 100,
+    depth: 2,
+    takenAt: T0 + 9_000,
+    bids: [
+      ['61000.01', '1.5'],
+      ['61000.00', '2'],
+    ],
+    asks: [
+      ['61000.02', '0.3'],
+      ['61000.03', '4'],
+    ],
   };
   await writeEvents(db, [
     ...[1, 2, 3, 4, 8, 9].map((id) => trade('BTCUSDT', id, '61000.01', id === 9 ? '20' : '0.1', T0 + id * 1_000)),
@@ -159,12 +173,28 @@ test('every JSON route answers within the contract: stored trades, candles, metr
   const rules = [{ name: 'spread-wide', condition: 'spread' as const, threshold: 10, for: 0 }];
   const config = configSchema.parse({ alerts: { rules } });
   const alerts = await startAlerts({
-    config, db, logger: silentLogger(), notifiers: {}, now: () => T0 + 60_000,
+    config,
+    db,
+    logger: silentLogger(),
+    notifiers: {},
+    now: () => T0 + 60_000,
     probe: async () => ({ consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] }),
   });
   t.after(() => alerts.close());
   alerts.observe([
-    { type: 'signal', kind: 'spreadMetrics', ...BTC, interval: '30s', time: T0, end: T0 + 30_000, final: true, avgSpreadBps: 30, minSpread: '0.01', maxSpread: '1', updateCount: 10 },
+    {
+      type: 'signal',
+      kind: 'spreadMetrics',
+      ...BTC,
+      interval: '30s',
+      time: T0,
+      end: T0 + 30_000,
+      final: true,
+      avgSpreadBps: 30,
+      minSpread: '0.01',
+      maxSpread: '1',
+      updateCount: 10,
+    },
   ]);
   await alerts.evaluate();
 
@@ -235,5 +265,8 @@ test('the dashboard bundle takes the contract as types only: no zod, nothing fro
   });
   const inputs = Object.keys(result.metafile.inputs);
   assert.ok(inputs.includes('src/web/client/api.ts'), inputs.join('\n'));
-  assert.deepEqual(inputs.filter((i) => /node_modules\/zod\/|src\/api\/contract\.ts|src\/config\//.test(i)), []);
+  assert.deepEqual(
+    inputs.filter((i) => /node_modules\/zod\/|src\/api\/contract\.ts|src\/config\//.test(i)),
+    [],
+  );
 });

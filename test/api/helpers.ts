@@ -102,25 +102,53 @@ export async function insertTrades(db: Database, trades: readonly SeedTrade[]): 
 /** Market events as a source would emit them (ingested 5 ms after the trade). */
 export function trade(symbol: string, id: number, price: string, quantity: string, time: number): TradeEvent {
   return {
-    type: 'trade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: (time + 5) * 1000,
-    tradeId: id, price, quantity, tradeTime: time, buyerIsMaker: id % 2 === 0,
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime: time,
+    ingestionTimestamp: (time + 5) * 1000,
+    tradeId: id,
+    price,
+    quantity,
+    tradeTime: time,
+    buyerIsMaker: id % 2 === 0,
   };
 }
 
 export function aggTrade(symbol: string, id: number, price: string, quantity: string, time: number): AggTradeEvent {
   return {
-    type: 'aggTrade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
-    aggTradeId: id, price, quantity, firstTradeId: id, lastTradeId: id, tradeTime: time, buyerIsMaker: false,
+    type: 'aggTrade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime: time,
+    ingestionTimestamp: time * 1000,
+    aggTradeId: id,
+    price,
+    quantity,
+    firstTradeId: id,
+    lastTradeId: id,
+    tradeTime: time,
+    buyerIsMaker: false,
   };
 }
 
 export function bookTicker(symbol: string, updateId: number, bid: string, ask: string, time = Date.now()): BookTickerEvent {
   return {
-    type: 'bookTicker', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
-    updateId, bidPrice: bid, bidQty: '1', askPrice: ask, askQty: '2',
+    type: 'bookTicker',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime: time,
+    ingestionTimestamp: time * 1000,
+    updateId,
+    bidPrice: bid,
+    bidQty: '1',
+    askPrice: ask,
+    askQty: '2',
   };
 }
-
 
 /** The instrument of `symbol` on Binance spot (or another market). */
 export function spot(symbol: string, market = 'spot'): Instrument {
@@ -130,29 +158,87 @@ export function spot(symbol: string, market = 'spot'): Instrument {
 /** Processor rows with every column filled; tests override what they look at. */
 export function candleRow(symbol: string, interval: string, windowStart: number, values: Partial<CandleRow> = {}): CandleRow {
   return {
-    exchange: 'binance', market: 'spot', symbol, interval, windowStart, windowEnd: windowStart + 60_000,
-    open: '100.00', high: '101.50', low: '99.25', close: '101.00', volume: '12.50000000', quoteVolume: '1262.50000000',
-    tradeCount: 42, takerBuyVolume: '7.00000000', takerBuyQuoteVolume: '707.00000000', vwap: '101.00000000',
-    firstTradeId: 1, lastTradeId: 42, indicators: { sma20: null, ema12: '100.5' }, isFinal: true, isComplete: true, sourceOffset: 0n,
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    interval,
+    windowStart,
+    windowEnd: windowStart + 60_000,
+    open: '100.00',
+    high: '101.50',
+    low: '99.25',
+    close: '101.00',
+    volume: '12.50000000',
+    quoteVolume: '1262.50000000',
+    tradeCount: 42,
+    takerBuyVolume: '7.00000000',
+    takerBuyQuoteVolume: '707.00000000',
+    vwap: '101.00000000',
+    firstTradeId: 1,
+    lastTradeId: 42,
+    indicators: { sma20: null, ema12: '100.5' },
+    isFinal: true,
+    isComplete: true,
+    sourceOffset: 0n,
     ...values,
   };
 }
 
 export function tradeMetricsRow(symbol: string, windowStart: number, values: Partial<TradeMetricsRow> = {}): TradeMetricsRow {
   return {
-    exchange: 'binance', market: 'spot', symbol, interval: '1m', windowStart, windowEnd: windowStart + 60_000, vwap: '100.5', priceStddev: 0.25, tradeCount: 10,
-    volume: '5', quoteVolume: '502.5', buyVolume: '3', sellVolume: '2', buySellRatio: '1.5', largestTradeQty: '1',
-    largestTradeNotional: '101', open: '100', close: '101', firstTradeId: 1, lastTradeId: 10, samples: 10, priceMean: 100.5,
-    priceM2: 0.6, volatilityAlert: false, volumeBaseline: null, volumeSpike: false, priceMove: false, isFinal: true, sourceOffset: 0n,
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    interval: '1m',
+    windowStart,
+    windowEnd: windowStart + 60_000,
+    vwap: '100.5',
+    priceStddev: 0.25,
+    tradeCount: 10,
+    volume: '5',
+    quoteVolume: '502.5',
+    buyVolume: '3',
+    sellVolume: '2',
+    buySellRatio: '1.5',
+    largestTradeQty: '1',
+    largestTradeNotional: '101',
+    open: '100',
+    close: '101',
+    firstTradeId: 1,
+    lastTradeId: 10,
+    samples: 10,
+    priceMean: 100.5,
+    priceM2: 0.6,
+    volatilityAlert: false,
+    volumeBaseline: null,
+    volumeSpike: false,
+    priceMove: false,
+    isFinal: true,
+    sourceOffset: 0n,
     ...values,
   };
 }
 
 export function spreadMetricsRow(symbol: string, windowStart: number, values: Partial<SpreadMetricsRow> = {}): SpreadMetricsRow {
   return {
-    exchange: 'binance', market: 'spot', symbol, interval: '30s', windowStart, windowEnd: windowStart + 30_000, avgSpread: '0.01', minSpread: '0.01', maxSpread: '0.02',
-    avgSpreadBps: 1.25, avgMid: '100.005', updateCount: 30, sumSpread: '0.3', sumBidPlusAsk: '6000.3', sumBps: 37.5,
-    spreadWarning: false, isFinal: true, sourceOffset: 0n,
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    interval: '30s',
+    windowStart,
+    windowEnd: windowStart + 30_000,
+    avgSpread: '0.01',
+    minSpread: '0.01',
+    maxSpread: '0.02',
+    avgSpreadBps: 1.25,
+    avgMid: '100.005',
+    updateCount: 30,
+    sumSpread: '0.3',
+    sumBidPlusAsk: '6000.3',
+    sumBps: 37.5,
+    spreadWarning: false,
+    isFinal: true,
+    sourceOffset: 0n,
     ...values,
   };
 }

@@ -25,7 +25,11 @@ test('live 1m candles from the recorded USD-M trades equal the official klines f
     if (e.type === 'trade') for (const c of candles.apply(tradeInput(e))) lastVersion.set(c.time, c);
   }
 
-  const rows = readFileSync(official, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = readFileSync(official, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   const byOpen = new Map(rows.map((r) => [Number(r[0]), r]));
   const minutes = [...lastVersion.keys()].sort((a, b) => a - b);
   assert.ok(minutes.length >= 6, `expected several minutes, got ${minutes.length}`);
@@ -60,15 +64,21 @@ test('a trade older than the forming window is ignored; open and close follow tr
   assert.deepEqual(candles.apply(at(9, '99', '1', t0 + 59_000)), []);
   // Arrives after id 11 but was traded before it (a reordered frame): it opens the candle, the close stays.
   const [c] = candles.apply(at(10, '11.5', '0.25', t0 + 60_500));
-  assert.deepEqual(
-    c && [c.time, c.open, c.high, c.low, c.close, c.volume, c.tradeCount, c.partial],
-    [t0 + 60_000, '11.5', '12', '11.5', '12', '1.25', 2, false],
-  );
+  assert.deepEqual(c && [c.time, c.open, c.high, c.low, c.close, c.volume, c.tradeCount, c.partial], [
+    t0 + 60_000,
+    '11.5',
+    '12',
+    '11.5',
+    '12',
+    '1.25',
+    2,
+    false,
+  ]);
   candles.reset(X);
   assert.equal(candles.apply(at(12, '13', '1', t0 + 62_000))[0]?.partial, true);
 });
 
-test('the live candle and the processor\'s candle agree trade for trade on a replayed recording', async (t) => {
+test("the live candle and the processor's candle agree trade for trade on a replayed recording", async (t) => {
   const recording = sharedData(t, 'binance-spot-ws', 'btcusdt_20240808.gz');
   if (!recording) return;
   const trades = (await recordedEvents(recording, 'spot')).filter((e): e is TradeEvent => e.type === 'trade');
@@ -80,7 +90,8 @@ test('the live candle and the processor\'s candle agree trade for trade on a rep
   for (const input of asInputs(trades)) {
     const rows = new Map<string, CandleRow>();
     const result = core.ingest([input]);
-    for (const u of [...result.upserts, ...core.partials()]) if (u.table === 'candles') rows.set(key({ interval: u.row.interval, time: u.row.windowStart }), u.row);
+    for (const u of [...result.upserts, ...core.partials()])
+      if (u.table === 'candles') rows.set(key({ interval: u.row.interval, time: u.row.windowStart }), u.row);
     for (const c of live.apply(tradeInput(input.event as TradeEvent))) {
       const row = rows.get(key(c));
       assert.ok(row, `processor row for ${key(c)} after trade ${(input.event as TradeEvent).tradeId}`);

@@ -19,27 +19,45 @@ test('messages reach only the subscribers of their symbol and interval, with wha
   live.publish(trade('ETHUSDT', 7, '2500.00', '20', T0 + 3_000));
 
   const b = btc.take();
-  assert.deepEqual(ofType(b, 'trade').map((t) => [t.id, t.whale]), [[1, false], [2, true]]);
+  assert.deepEqual(
+    ofType(b, 'trade').map((t) => [t.id, t.whale]),
+    [
+      [1, false],
+      [2, true],
+    ],
+  );
   const candles = ofType(b, 'candle');
-  assert.deepEqual(candles.map((c) => [c.interval, c.open, c.high, c.close, c.volume, c.tradeCount]), [
-    ['1m', '60000.00', '60010.00', '60010.00', '3.5', 2],
-    ['5m', '60000.00', '60010.00', '60010.00', '3.5', 2],
-  ]);
+  assert.deepEqual(
+    candles.map((c) => [c.interval, c.open, c.high, c.close, c.volume, c.tradeCount]),
+    [
+      ['1m', '60000.00', '60010.00', '60010.00', '3.5', 2],
+      ['5m', '60000.00', '60010.00', '60010.00', '3.5', 2],
+    ],
+  );
   const e = eth1m.take();
   // 2500 × 20 = 50000 reaches the ETHUSDT override.
-  assert.deepEqual(ofType(e, 'trade').map((t) => [t.symbol, t.whale]), [['ETHUSDT', true]]);
-  assert.deepEqual(ofType(e, 'candle').map((c) => c.interval), ['1m']);
+  assert.deepEqual(
+    ofType(e, 'trade').map((t) => [t.symbol, t.whale]),
+    [['ETHUSDT', true]],
+  );
+  assert.deepEqual(
+    ofType(e, 'candle').map((c) => c.interval),
+    ['1m'],
+  );
   assert.equal(btc.pending + eth1m.pending, 0);
 });
 
-test('the tape and the candle follow the processor\'s trade stream: with `trade`, aggTrades are never counted', () => {
+test("the tape and the candle follow the processor's trade stream: with `trade`, aggTrades are never counted", () => {
   const live = createLiveFeed(feedOptions);
   const sub = live.subscribe({ instruments: [spot('BTCUSDT')], intervals: ['1m'] });
   live.publish(aggTrade('BTCUSDT', 50, '1', '1', T0));
   live.publish(trade('BTCUSDT', 500, '2', '1', T0 + 1));
   live.publish(aggTrade('BTCUSDT', 51, '3', '1', T0 + 2));
   const ms = sub.take();
-  assert.deepEqual(ofType(ms, 'trade').map((t) => [t.kind, t.id]), [['trade', 500]]);
+  assert.deepEqual(
+    ofType(ms, 'trade').map((t) => [t.kind, t.id]),
+    [['trade', 500]],
+  );
   const last = ofType(ms, 'candle').at(-1) as LiveCandle;
   assert.deepEqual([last.open, last.volume, last.tradeCount, last.partial], ['2', '1', 1, true]);
 });
@@ -50,7 +68,10 @@ test('with tradeStream aggTrade, the tape and the candle count aggTrades (each t
   live.publish(trade('BTCUSDT', 500, '2', '1', T0 + 1));
   live.publish({ ...aggTrade('BTCUSDT', 51, '3', '1', T0 + 2), firstTradeId: 501, lastTradeId: 503 });
   const ms = sub.take();
-  assert.deepEqual(ofType(ms, 'trade').map((t) => [t.kind, t.id]), [['aggTrade', 51]]);
+  assert.deepEqual(
+    ofType(ms, 'trade').map((t) => [t.kind, t.id]),
+    [['aggTrade', 51]],
+  );
   const last = ofType(ms, 'candle').at(-1) as LiveCandle;
   assert.deepEqual([last.open, last.volume, last.tradeCount], ['3', '1', 3]);
 });
@@ -62,24 +83,66 @@ test('a new subscriber starts with the latest book ticker, candles, metrics; ano
   // Published while nobody listens: no messages are built, but the forming candles move.
   live.publish(trade('BTCUSDT', 1, '100.2', '1', T0));
   live.publish(trade('BTCUSDT', 2, '100.4', '0.5', T0 + 1));
-  live.publishCandle({ ...spot('BTCUSDT'), interval: '1m', time: T0, open: '100', high: '101', low: '99', close: '100.2', volume: '7', tradeCount: 3, final: false, vwap: '100.1', averages: { sma20: '100.05' } });
+  live.publishCandle({
+    ...spot('BTCUSDT'),
+    interval: '1m',
+    time: T0,
+    open: '100',
+    high: '101',
+    low: '99',
+    close: '100.2',
+    volume: '7',
+    tradeCount: 3,
+    final: false,
+    vwap: '100.1',
+    averages: { sma20: '100.05' },
+  });
   live.publishMetric({ ...spot('BTCUSDT'), kind: 'spread', time: T0, values: { avgSpreadBps: 1.2 } });
   live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'priceMove', time: T0, message: 'moved 2.5% in 1m' });
-  live.publish({ type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 2, lastMissingId: 4, detectedAt: T0, reason: 'sequence' });
+  live.publish({
+    type: 'gap',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    stream: 'trade',
+    firstMissingId: 2,
+    lastMissingId: 4,
+    detectedAt: T0,
+    reason: 'sequence',
+  });
 
   const late = live.subscribe({ instruments: [spot('BTCUSDT')] });
   const ms = late.take();
-  assert.deepEqual(ofType(ms, 'bookTicker').map((b) => b.bidPrice), ['100.1']);
-  assert.deepEqual(ofType(ms, 'candle').map((c) => `${c.source}:${c.interval}`).sort(), ['live:1m', 'live:5m', 'processor:1m']);
   assert.deepEqual(
-    ofType(ms, 'candle').filter((c) => c.source === 'live').map((c) => [c.open, c.high, c.close, c.volume, c.tradeCount]),
-    [['100.2', '100.4', '100.4', '1.5', 2], ['100.2', '100.4', '100.4', '1.5', 2]],
+    ofType(ms, 'bookTicker').map((b) => b.bidPrice),
+    ['100.1'],
   );
-  assert.deepEqual(ofType(ms, 'metric').map((m) => m.values), [{ avgSpreadBps: 1.2 }]);
+  assert.deepEqual(
+    ofType(ms, 'candle')
+      .map((c) => `${c.source}:${c.interval}`)
+      .sort(),
+    ['live:1m', 'live:5m', 'processor:1m'],
+  );
+  assert.deepEqual(
+    ofType(ms, 'candle')
+      .filter((c) => c.source === 'live')
+      .map((c) => [c.open, c.high, c.close, c.volume, c.tradeCount]),
+    [
+      ['100.2', '100.4', '100.4', '1.5', 2],
+      ['100.2', '100.4', '100.4', '1.5', 2],
+    ],
+  );
+  assert.deepEqual(
+    ofType(ms, 'metric').map((m) => m.values),
+    [{ avgSpreadBps: 1.2 }],
+  );
   assert.equal(ofType(ms, 'trade').length + ofType(ms, 'anomaly').length + ofType(ms, 'gap').length, 0);
 
   live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'volumeSpike', time: T0 + 1, message: 'volume 4.1× the 20-window mean' });
-  assert.deepEqual(ofType(late.take(), 'anomaly').map((a) => a.kind), ['volumeSpike']);
+  assert.deepEqual(
+    ofType(late.take(), 'anomaly').map((a) => a.kind),
+    ['volumeSpike'],
+  );
 });
 
 test('a subscriber that never reads holds a bounded buffer: trades capped with a dropped count, state coalesced', () => {
@@ -101,7 +164,10 @@ test('a subscriber that never reads holds a bounded buffer: trades capped with a
   assert.equal((dropped?.trades ?? 0) + trades.length, published, 'every trade is delivered or counted as dropped');
   assert.equal(dropped?.events, 40);
   assert.equal(trades.at(-1)?.id, published, 'the newest trades are kept');
-  assert.deepEqual(ofType(ms, 'bookTicker').map((b) => b.time), [T0]);
+  assert.deepEqual(
+    ofType(ms, 'bookTicker').map((b) => b.time),
+    [T0],
+  );
   const oneMinute = ofType(ms, 'candle').filter((c) => c.interval === '1m');
   // The previous window's last version is kept so the client sees how it closed.
   assert.equal(oneMinute.length, 2);
@@ -114,12 +180,27 @@ test('a subscriber that never reads holds a bounded buffer: trades capped with a
 test('CoalescingBuffer keeps the newest candle version per window and never goes back in time', () => {
   const buffer = new CoalescingBuffer({ maxTrades: 1, maxEvents: 1 });
   const candle = (time: number, close: string): LiveCandle => ({
-    type: 'candle', ...spot('X'), interval: '1m', time, open: '1', high: '1', low: '1', close, volume: '1', tradeCount: 1, source: 'live', final: false, partial: false,
+    type: 'candle',
+    ...spot('X'),
+    interval: '1m',
+    time,
+    open: '1',
+    high: '1',
+    low: '1',
+    close,
+    volume: '1',
+    tradeCount: 1,
+    source: 'live',
+    final: false,
+    partial: false,
   });
   buffer.push(candle(60_000, 'a'));
   buffer.push(candle(0, 'stale'));
   buffer.push(candle(60_000, 'b'));
-  assert.deepEqual(buffer.take().map((m) => (m as LiveCandle).close), ['b']);
+  assert.deepEqual(
+    buffer.take().map((m) => (m as LiveCandle).close),
+    ['b'],
+  );
 });
 
 test('closing a subscription wakes its reader and stops delivery', async () => {
@@ -142,7 +223,10 @@ test('stats report per-stream rates and ingest latency quantiles of what was fed
   }
   now = T0 + 10_000;
   const stats = live.stats();
-  assert.deepEqual(stats.streams.map((s) => [s.symbol, s.stream, s.messagesPerSecond]), [['BTCUSDT', 'trade', 10]]);
+  assert.deepEqual(
+    stats.streams.map((s) => [s.symbol, s.stream, s.messagesPerSecond]),
+    [['BTCUSDT', 'trade', 10]],
+  );
   // ingestion = trade time + 5 ms (see trade()).
   assert.equal(stats.ingestLatencyMs.p50, 5);
   assert.equal(stats.ingestLatencyMs.p99, 5);
@@ -157,8 +241,25 @@ test('the same symbol on two markets is two instruments: separate subscribers, t
   live.publish(trade('BTCUSDT', 2, '60001.00', '1', T0 + 2));
   const s = spotSub.take();
   const p = perpSub.take();
-  assert.deepEqual(ofType(s, 'trade').map((t) => [t.market, t.id, t.price]), [['spot', 1, '60000.00'], ['spot', 2, '60001.00']]);
-  assert.deepEqual(ofType(p, 'trade').map((t) => [t.market, t.id, t.price]), [['usdm', 1, '60010.0']]);
-  assert.deepEqual(ofType(s, 'candle').map((c) => [c.open, c.close, c.volume, c.tradeCount]).at(-1), ['60000.00', '60001.00', '2', 2]);
-  assert.deepEqual(ofType(p, 'candle').map((c) => [c.market, c.open, c.volume, c.tradeCount]), [['usdm', '60010.0', '3', 1]]);
+  assert.deepEqual(
+    ofType(s, 'trade').map((t) => [t.market, t.id, t.price]),
+    [
+      ['spot', 1, '60000.00'],
+      ['spot', 2, '60001.00'],
+    ],
+  );
+  assert.deepEqual(
+    ofType(p, 'trade').map((t) => [t.market, t.id, t.price]),
+    [['usdm', 1, '60010.0']],
+  );
+  assert.deepEqual(
+    ofType(s, 'candle')
+      .map((c) => [c.open, c.close, c.volume, c.tradeCount])
+      .at(-1),
+    ['60000.00', '60001.00', '2', 2],
+  );
+  assert.deepEqual(
+    ofType(p, 'candle').map((c) => [c.market, c.open, c.volume, c.tradeCount]),
+    [['usdm', '60010.0', '3', 1]],
+  );
 });

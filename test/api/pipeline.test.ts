@@ -15,7 +15,7 @@ const T0 = Date.UTC(2024, 7, 8, 12, 0, 0);
 
 const replayFinished: SourceStatus = { kind: 'replay', connections: [], lastMessageAt: {}, finished: true };
 
-test('/api/pipeline: a replay has no ingest latency (its receive clock is the recording\'s), never a negative one', async (t) => {
+test("/api/pipeline: a replay has no ingest latency (its receive clock is the recording's), never a negative one", async (t) => {
   const db = await openTestDatabase(t);
   let source: SourceStatus | null = replayFinished;
   const { app, live } = testApp(t, db, { pipeline: () => ({ source, bus: { kind: 'memory', consumerLag: null } }) });
@@ -87,5 +87,8 @@ test('tickflow run --source sim: /api/pipeline and /health name the simulator, n
   assert.equal(health.components.source?.details?.kind, 'sim');
   const { symbols } = (await (await fetch(`${pipeline.apiUrl}/api/symbols`)).json()) as { symbols: { symbol: string; tickSize?: string; stepSize?: string }[] };
   // The simulator's exchangeInfo: Binance's BTCUSDT PRICE_FILTER and LOT_SIZE.
-  assert.deepEqual(symbols.map((s) => [s.symbol, s.tickSize, s.stepSize]), [['BTCUSDT', '0.01000000', '0.00001000']]);
+  assert.deepEqual(
+    symbols.map((s) => [s.symbol, s.tickSize, s.stepSize]),
+    [['BTCUSDT', '0.01000000', '0.00001000']],
+  );
 });

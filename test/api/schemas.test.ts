@@ -67,7 +67,11 @@ test('a market or exchange no source knows is a 400 naming the known ones on eve
   const { app } = testApp(t, db);
   const routes = [...RANGED, '/api/trades', '/api/book'];
   for (const route of routes) {
-    for (const [param, value, known] of [['market', 'xxx', /one of spot, usdm/], ['market', 'USDM', /one of spot, usdm/], ['exchange', 'kraken', /one of binance/]] as const) {
+    for (const [param, value, known] of [
+      ['market', 'xxx', /one of spot, usdm/],
+      ['market', 'USDM', /one of spot, usdm/],
+      ['exchange', 'kraken', /one of binance/],
+    ] as const) {
       const url = `${route}?symbol=BTCUSDT&${param}=${value}`;
       const res = await app.inject(url);
       assert.equal(res.statusCode, 400, `${url}: ${res.body}`);

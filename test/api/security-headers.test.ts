@@ -14,7 +14,13 @@ function assertSecurityHeaders(headers: Record<string, unknown>, what: string): 
   for (const [name, value] of Object.entries(EXPECTED)) assert.equal(headers[name], value, `${what}: ${name}`);
   const csp = String(headers['content-security-policy'] ?? '');
   for (const directive of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "connect-src 'self'"]) {
-    assert.ok(csp.split(';').map((d) => d.trim()).includes(directive), `${what}: CSP has ${directive}: ${csp}`);
+    assert.ok(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .includes(directive),
+      `${what}: CSP has ${directive}: ${csp}`,
+    );
   }
   assert.doesNotMatch(csp, /unsafe-eval|upgrade-insecure-requests/, `${what}: ${csp}`);
   assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/, `${what}: inline scripts stay refused`);

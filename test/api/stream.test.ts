@@ -102,7 +102,13 @@ test('/api/stream sends hello, then batches of the subscribed symbols only', asy
   live.publish(trade('BTCUSDT', 10, '60000.5', '0.25', T0 + 1));
   await waitFor('the trade', () => client.reader.messages().some((m) => m.type === 'trade'));
   const ms = client.reader.messages();
-  assert.deepEqual(ms.map((m) => [m.type, 'symbol' in m ? m.symbol : '']), [['trade', 'BTCUSDT'], ['candle', 'BTCUSDT']]);
+  assert.deepEqual(
+    ms.map((m) => [m.type, 'symbol' in m ? m.symbol : '']),
+    [
+      ['trade', 'BTCUSDT'],
+      ['candle', 'BTCUSDT'],
+    ],
+  );
 });
 
 test('/api/stream rejects unknown symbols and bad intervals before streaming', async (t) => {

@@ -27,7 +27,10 @@ async function seedRecords(frames: readonly string[]): Promise<Record<string, un
   const child = run('python3', ['-c', DRIVER], { cwd: REPO_ROOT });
   child.child.stdin!.end(frames.join('\n\x1e'));
   const { stdout } = await child;
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 test('seed pipeline records keep Binance trade and aggTrade fields exact, bad frames are reasons', async (t) => {
@@ -41,13 +44,37 @@ test('seed pipeline records keep Binance trade and aggTrade fields exact, bad fr
   assert.deepEqual(out[0], {
     key: 'ETHUSDT',
     record: {
-      exchange: 'binance', market: 'spot', symbol: 'ETHUSDT', type: 'trade', trade_id: 705291099, price: '4149.74000000', quantity: '0.43870000',
-      trade_time: 1639351062243, event_time: 1639351062244, buyer_is_maker: true, ingestion_timestamp: 1723161253937085,
+      exchange: 'binance',
+      market: 'spot',
+      symbol: 'ETHUSDT',
+      type: 'trade',
+      trade_id: 705291099,
+      price: '4149.74000000',
+      quantity: '0.43870000',
+      trade_time: 1639351062243,
+      event_time: 1639351062244,
+      buyer_is_maker: true,
+      ingestion_timestamp: 1723161253937085,
     },
-    row: ['binance', 'spot', 'ETHUSDT', 'trade', '705291099', '4149.74000000', '0.43870000', '2021-12-12 23:17:42.243000+00:00', 'True', '2021-12-12 23:17:42.244000+00:00', '2024-08-08 23:54:13.937085+00:00'],
+    row: [
+      'binance',
+      'spot',
+      'ETHUSDT',
+      'trade',
+      '705291099',
+      '4149.74000000',
+      '0.43870000',
+      '2021-12-12 23:17:42.243000+00:00',
+      'True',
+      '2021-12-12 23:17:42.244000+00:00',
+      '2024-08-08 23:54:13.937085+00:00',
+    ],
   });
   const aggTrade = (out[1] as { record: { type: string; trade_id: number; price: string; quantity: string; buyer_is_maker: boolean } }).record;
-  assert.deepEqual([aggTrade.type, aggTrade.trade_id, aggTrade.price, aggTrade.quantity, aggTrade.buyer_is_maker], ['aggTrade', 226532, '1632.46000000', '0.34305000', false]);
+  assert.deepEqual(
+    [aggTrade.type, aggTrade.trade_id, aggTrade.price, aggTrade.quantity, aggTrade.buyer_is_maker],
+    ['aggTrade', 226532, '1632.46000000', '0.34305000', false],
+  );
   assert.deepEqual(out.slice(2), [{ bad: 'unsupported event' }, { bad: 'malformed frame' }, { bad: 'malformed frame' }]);
 });
 
@@ -55,7 +82,9 @@ test('peers install script refuses an interpreter it cannot use, and leaves the 
   const dir = mkdtempSync(join(tmpdir(), 'tickflow-peers-'));
   try {
     const venv = join(dir, 'venv');
-    const err = await run('bash', [join(REPO_ROOT, 'bench', 'peers', 'install.sh')], { env: { ...process.env, PYTHON: join(dir, 'no-python'), TICKFLOW_PEERS_VENV: venv } }).then(
+    const err = await run('bash', [join(REPO_ROOT, 'bench', 'peers', 'install.sh')], {
+      env: { ...process.env, PYTHON: join(dir, 'no-python'), TICKFLOW_PEERS_VENV: venv },
+    }).then(
       () => assert.fail('install.sh accepted a missing interpreter'),
       (e: { code: number; stderr: string }) => e,
     );

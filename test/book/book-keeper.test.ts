@@ -124,7 +124,18 @@ test('book keeper: snapshot requests stay bounded while every diff breaks the bo
     metrics: createMetrics(),
   });
   t.after(() => keeper.stop());
-  const diff = (U: number, u: number): DepthEvent => ({ type: 'depth', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', eventTime: 0, ingestionTimestamp: 0, firstUpdateId: U, finalUpdateId: u, bids: [], asks: [] });
+  const diff = (U: number, u: number): DepthEvent => ({
+    type: 'depth',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    eventTime: 0,
+    ingestionTimestamp: 0,
+    firstUpdateId: U,
+    finalUpdateId: u,
+    bids: [],
+    asks: [],
+  });
   const flush = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
   };

@@ -5,23 +5,82 @@ import { LocalBook } from '../../src/book/local-book.js';
 import { OrderBook } from '../../src/book/order-book.js';
 
 function diff(market: Market, U: number, u: number, bids: PriceLevel[] = [], asks: PriceLevel[] = [], pu?: number): DepthEvent {
-  const e = { type: 'depth' as const, exchange: 'binance' as const, market, symbol: 'BTCUSDT', eventTime: 1_723_161_255_208, ingestionTimestamp: 0, firstUpdateId: U, finalUpdateId: u, bids, asks };
+  const e = {
+    type: 'depth' as const,
+    exchange: 'binance' as const,
+    market,
+    symbol: 'BTCUSDT',
+    eventTime: 1_723_161_255_208,
+    ingestionTimestamp: 0,
+    firstUpdateId: U,
+    finalUpdateId: u,
+    bids,
+    asks,
+  };
   return pu === undefined ? e : { ...e, prevFinalUpdateId: pu };
 }
 
-const SNAPSHOT = { lastUpdateId: 100, bids: [['61837.63000000', '3.78826000'], ['61837.62000000', '0.61700000']] as PriceLevel[], asks: [['61837.64000000', '1.00000000']] as PriceLevel[] };
+const SNAPSHOT = {
+  lastUpdateId: 100,
+  bids: [
+    ['61837.63000000', '3.78826000'],
+    ['61837.62000000', '0.61700000'],
+  ] as PriceLevel[],
+  asks: [['61837.64000000', '1.00000000']] as PriceLevel[],
+};
 
 test('order book: absolute quantities, zero removes, best levels ordered by price not by text', () => {
   const b = new OrderBook();
-  b.reset([['9.5', '1'], ['10.25', '2']], [['10.5', '3'], ['100.0', '1']]);
+  b.reset(
+    [
+      ['9.5', '1'],
+      ['10.25', '2'],
+    ],
+    [
+      ['10.5', '3'],
+      ['100.0', '1'],
+    ],
+  );
   assert.deepEqual(b.bestBid(), { price: '10.25', qty: '2' });
-  b.apply([['10.25', '0.000'], ['9.75', '4']], [['10.5', '7'], ['10.4', '0']]);
+  b.apply(
+    [
+      ['10.25', '0.000'],
+      ['9.75', '4'],
+    ],
+    [
+      ['10.5', '7'],
+      ['10.4', '0'],
+    ],
+  );
   assert.deepEqual(b.bestBid(), { price: '9.75', qty: '4' });
   assert.deepEqual(b.bestAsk(), { price: '10.5', qty: '7' }, 'removing an absent level is normal');
-  assert.deepEqual(b.top(5), { bids: [['9.75', '4'], ['9.5', '1']], asks: [['10.5', '7'], ['100.0', '1']] });
+  assert.deepEqual(b.top(5), {
+    bids: [
+      ['9.75', '4'],
+      ['9.5', '1'],
+    ],
+    asks: [
+      ['10.5', '7'],
+      ['100.0', '1'],
+    ],
+  });
   const bounded = new OrderBook(2);
-  bounded.reset([['1', '1'], ['2', '1'], ['3', '1']], []);
-  assert.deepEqual(bounded.top(5).bids, [['3', '1'], ['2', '1']], 'beyond maxLevels the worst level goes');
+  bounded.reset(
+    [
+      ['1', '1'],
+      ['2', '1'],
+      ['3', '1'],
+    ],
+    [],
+  );
+  assert.deepEqual(
+    bounded.top(5).bids,
+    [
+      ['3', '1'],
+      ['2', '1'],
+    ],
+    'beyond maxLevels the worst level goes',
+  );
 });
 
 test('spot book: drops u ≤ lastUpdateId, first event straddles lastUpdateId + 1, then U = previous u + 1', () => {

@@ -105,7 +105,15 @@ test('book oracle through the pipeline path: FrameHandler records into BookKeepe
     const metrics = createMetrics();
     const config = configSchema.parse({ source: { market, symbols: [symbol] } });
     const frames = new FrameHandler({ ...frameRulesFor(config.source), origin: 'replay', gapGraceMs: 1_000, logger: silentLogger(), metrics });
-    const keeper = new BookKeeper({ exchange: 'binance', market, symbols: [symbol], config: config.book, emit: async () => {}, logger: silentLogger(), metrics });
+    const keeper = new BookKeeper({
+      exchange: 'binance',
+      market,
+      symbols: [symbol],
+      config: config.book,
+      emit: async () => {},
+      logger: silentLogger(),
+      metrics,
+    });
     const tops = new Map<number, Top>();
     const tickers = new Map<number, Top>();
     for (const frame of await recordedFrames(file)) {
@@ -134,6 +142,9 @@ test('book oracle through the pipeline path: FrameHandler records into BookKeepe
     assert.deepEqual(wrong.slice(0, 5), [], `${symbol} ${market}: ${wrong.length} of ${checked} differ`);
     assert.ok(checked >= 100, `${symbol} ${market}: hundreds of checks expected, got ${checked}`);
     const breaks = (await metrics.registry.getSingleMetric('tickflow_book_sequence_breaks_total')?.get())?.values ?? [];
-    assert.equal(breaks.reduce((n, v) => n + v.value, 0), 0);
+    assert.equal(
+      breaks.reduce((n, v) => n + v.value, 0),
+      0,
+    );
   }
 });

@@ -30,7 +30,10 @@ export function busContract(kind: string, open: (t: TestContext) => Promise<Bus>
   test(`${kind} bus contract: the events of one key arrive in publish order, at increasing offsets`, async (t) => {
     const bus = await open(t);
     const got: Delivery[] = [];
-    const consumer = await bus.subscribe({ group: 'order', topics: ['trades'], fromBeginning: true }, { onDeliveries: async (batch) => void got.push(...batch) });
+    const consumer = await bus.subscribe(
+      { group: 'order', topics: ['trades'], fromBeginning: true },
+      { onDeliveries: async (batch) => void got.push(...batch) },
+    );
     t.after(() => consumer.close());
     const events = trades(90);
     await bus.publish(events.slice(0, 45));
@@ -61,19 +64,28 @@ export function busContract(kind: string, open: (t: TestContext) => Promise<Bus>
     const bus = await open(t);
     const got = { a: [] as Delivery[], b: [] as Delivery[] };
     for (const group of ['a', 'b'] as const) {
-      const consumer = await bus.subscribe({ group, topics: ['trades'], fromBeginning: true }, { onDeliveries: async (batch) => void got[group].push(...batch) });
+      const consumer = await bus.subscribe(
+        { group, topics: ['trades'], fromBeginning: true },
+        { onDeliveries: async (batch) => void got[group].push(...batch) },
+      );
       t.after(() => consumer.close());
     }
     await bus.publish(trades(30));
     await waitFor('both groups handed 30 events', () => got.a.length >= 30 && got.b.length >= 30, { progress: () => got.a.length + got.b.length });
-    assert.deepEqual(got.a.map(idOf).sort((x, y) => x - y), got.b.map(idOf).sort((x, y) => x - y));
+    assert.deepEqual(
+      got.a.map(idOf).sort((x, y) => x - y),
+      got.b.map(idOf).sort((x, y) => x - y),
+    );
     assert.equal(new Set(got.a.map(idOf)).size, 30);
   });
 
   test(`${kind} bus contract: handling does not commit; a commit covers what it names, per partition the highest`, async (t) => {
     const bus = await open(t);
     const got: Delivery[] = [];
-    const consumer = await bus.subscribe({ group: 'commit', topics: ['trades'], fromBeginning: true }, { onDeliveries: async (batch) => void got.push(...batch) });
+    const consumer = await bus.subscribe(
+      { group: 'commit', topics: ['trades'], fromBeginning: true },
+      { onDeliveries: async (batch) => void got.push(...batch) },
+    );
     t.after(() => consumer.close());
     await bus.publish(trades(30));
     await waitFor('30 deliveries', () => got.length >= 30, { progress: () => got.length });
@@ -104,7 +116,11 @@ export function busContract(kind: string, open: (t: TestContext) => Promise<Bus>
     await bus.publish(trades(30));
     await waitFor('30 events after one failed batch', () => got.length >= 30, { progress: () => got.length });
     assert.ok(failed.length > 0);
-    for (const d of failed) assert.ok(got.some((g) => g.partition === d.partition && g.offset === d.offset && idOf(g) === idOf(d)), `offset ${d.offset} handed over again`);
+    for (const d of failed)
+      assert.ok(
+        got.some((g) => g.partition === d.partition && g.offset === d.offset && idOf(g) === idOf(d)),
+        `offset ${d.offset} handed over again`,
+      );
     assert.deepEqual(
       [...new Set(got.map(idOf))].sort((a, b) => a - b),
       trades(30).map((e) => e.tradeId),
@@ -132,5 +148,4 @@ export function busContract(kind: string, open: (t: TestContext) => Promise<Bus>
     assert.equal(calls, 1, 'not retried');
     assert.equal(await uncommitted(consumer), 30, 'nothing committed past the failed batch');
   });
-
 }

@@ -37,12 +37,15 @@ test('environment names are derived from key paths', () => {
 });
 
 test('an unknown key names the key, the value and near keys', () => {
-  assert.throws(() => loadConfig({ env: {}, overrides: { 'store.batchRowz': '3' } }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'TF_CONFIG_UNKNOWN_KEY');
-    assert.match(err.message, /store\.batchRowz/);
-    assert.match(err.message, /store\.batchRows/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ env: {}, overrides: { 'store.batchRowz': '3' } }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TF_CONFIG_UNKNOWN_KEY');
+      assert.match(err.message, /store\.batchRowz/);
+      assert.match(err.message, /store\.batchRows/);
+      return true;
+    },
+  );
   assert.throws(() => loadConfig({ env: { TICKFLOW_NOPE: '1' } }), /unknown environment variable TICKFLOW_NOPE="1"/);
 });
 
@@ -102,12 +105,15 @@ test('a secret file that cannot be used is a config error naming the key and the
     [{ TICKFLOW_API_TOKEN: 'x-inline-secret', TICKFLOW_API_TOKEN_FILE: empty }, /both TICKFLOW_API_TOKEN and TICKFLOW_API_TOKEN_FILE/],
   ];
   for (const [env, message] of kinds) {
-    assert.throws(() => loadConfig({ env }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TF_CONFIG_INVALID');
-      assert.match(err.message, message);
-      assert.doesNotMatch(err.message, /x-inline-secret/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ env }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'TF_CONFIG_INVALID');
+        assert.match(err.message, message);
+        assert.doesNotMatch(err.message, /x-inline-secret/);
+        return true;
+      },
+    );
   }
 });
 
@@ -130,7 +136,9 @@ function documentedVariables(): Map<string, string> {
     'README.md',
     'src/api/README.md',
     'deploy/docker-compose.yml',
-    ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ...readdirSync(join(REPO_ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
   ];
   const found = new Map<string, string>();
   for (const f of files) {
@@ -143,7 +151,9 @@ function documentedVariables(): Map<string, string> {
 
 test('issue 17 item 4 (env namespaces): the service scripts’ and compose variables are not settings, and the list is theirs', () => {
   const scripts = readdirSync(join(REPO_ROOT, 'scripts', 'services')).filter((f) => f.endsWith('.sh'));
-  const read = new Set(scripts.flatMap((f) => [...readFileSync(join(REPO_ROOT, 'scripts', 'services', f), 'utf8').matchAll(/\bTICKFLOW_[A-Z0-9_]+/g)].map((m) => m[0])));
+  const read = new Set(
+    scripts.flatMap((f) => [...readFileSync(join(REPO_ROOT, 'scripts', 'services', f), 'utf8').matchAll(/\bTICKFLOW_[A-Z0-9_]+/g)].map((m) => m[0])),
+  );
   const settings = new Set([...configKeys().keys()].map(envName));
   const compose = readFileSync(join(REPO_ROOT, 'deploy', 'docker-compose.yml'), 'utf8');
   for (const m of compose.matchAll(/\$\{(TICKFLOW_[A-Z0-9_]+)/g)) if (!settings.has(m[1]!)) read.add(m[1]!);
@@ -172,7 +182,10 @@ test('issue 17 item 4 (env namespaces): with every variable the docs show export
   const recording = join(dir, 'one-trade.txt');
   const trade = { e: 'trade', E: 1723161254087, s: 'BTCUSDT', t: 3723184751, p: '61005.99000000', q: '0.00200000', T: 1723161254086, m: true, M: true };
   writeFileSync(recording, `1723161255360000000 ${JSON.stringify({ stream: 'btcusdt@trade', data: trade })}\n`);
-  const run = spawnTickflow(['run', '--source', `replay:${recording}`, '--data-dir', join(dir, 'data'), '--port', '0', '--set', 'store.embeddedPort=0'], exported);
+  const run = spawnTickflow(
+    ['run', '--source', `replay:${recording}`, '--data-dir', join(dir, 'data'), '--port', '0', '--set', 'store.embeddedPort=0'],
+    exported,
+  );
   t.after(() => run.child.kill('SIGKILL'));
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
   assert.doesNotMatch(run.stderr(), /TF_CONFIG/);
@@ -197,9 +210,15 @@ test('a mistyped environment variable gets the suggestion a mistyped --set key g
   assert.throws(() => loadConfig({ overrides: { 'ops.loglevel': 'debug' }, env: {} }), /did you mean ops\.logLevel\?/);
   assert.throws(() => loadConfig({ overrides: { logLevel: 'debug' }, env: {} }), /did you mean ops\.logLevel\?/);
   // Nothing near: no guess, only the rule.
-  assert.throws(() => loadConfig({ env: { TICKFLOW_NOPE: '1' } }), (err: unknown) => err instanceof Error && !/did you mean/.test(err.message));
+  assert.throws(
+    () => loadConfig({ env: { TICKFLOW_NOPE: '1' } }),
+    (err: unknown) => err instanceof Error && !/did you mean/.test(err.message),
+  );
   // A typo of a secret's name does not print the secret.
-  assert.throws(() => loadConfig({ env: { TICKFLOW_API_TOKN: 'Tok-3318-xyz' } }), (err: unknown) => err instanceof Error && !err.message.includes('Tok-3318-xyz') && /TICKFLOW_API_TOKEN/.test(err.message));
+  assert.throws(
+    () => loadConfig({ env: { TICKFLOW_API_TOKN: 'Tok-3318-xyz' } }),
+    (err: unknown) => err instanceof Error && !err.message.includes('Tok-3318-xyz') && /TICKFLOW_API_TOKEN/.test(err.message),
+  );
 });
 
 test('a refused secret is never echoed: an invalid secret value or a malformed URL with credentials is masked in the error', () => {
@@ -222,7 +241,10 @@ test('a refused secret is never echoed: an invalid secret value or a malformed U
 });
 
 test('book: a resync backoff whose max is below its min is refused, naming the key', () => {
-  assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_RESYNC_MIN_MS: '5000', TICKFLOW_BOOK_RESYNC_MAX_MS: '100' } }), /invalid value for book\.resyncMaxMs: 100 — expected at least book\.resyncMinMs/);
+  assert.throws(
+    () => loadConfig({ env: { TICKFLOW_BOOK_RESYNC_MIN_MS: '5000', TICKFLOW_BOOK_RESYNC_MAX_MS: '100' } }),
+    /invalid value for book\.resyncMaxMs: 100 — expected at least book\.resyncMinMs/,
+  );
   assert.equal(loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '50' } }).book.depth, 50);
   assert.throws(() => loadConfig({ env: { TICKFLOW_BOOK_DEPTH: '0' } }), /book\.depth/);
 });
@@ -239,7 +261,12 @@ test('book.restLimit: a USD-M market takes only the depth limits /fapi/v1/depth 
     [{ TICKFLOW_SOURCE_MARKET: 'usdm', TICKFLOW_BOOK_REST_LIMIT: '2000', TICKFLOW_BOOK_ENABLED: 'false' }, true],
   ] as const) {
     if (ok) assert.equal(loadConfig({ env }).book.restLimit, Number(env.TICKFLOW_BOOK_REST_LIMIT), JSON.stringify(env));
-    else assert.throws(() => loadConfig({ env }), /book\.restLimit.*usdm depth snapshots accept a limit of 5, 10, 20, 50, 100, 500, 1000 only/, JSON.stringify(env));
+    else
+      assert.throws(
+        () => loadConfig({ env }),
+        /book\.restLimit.*usdm depth snapshots accept a limit of 5, 10, 20, 50, 100, 500, 1000 only/,
+        JSON.stringify(env),
+      );
   }
 });
 
@@ -254,7 +281,11 @@ test('a timer past 2^31 − 1 ms (setTimeout fires it at once), a topic name Kaf
     [{ TICKFLOW_BUS_TOPICS_TRADES: 't'.repeat(250) }, /bus\.topics\.trades: "t{250}" — expected a Kafka topic name/],
     [{ TICKFLOW_BUS_TOPICS_DEPTH: 'binance.trades' }, /bus\.topics: .*bus\.topics\.trades and bus\.topics\.depth are both "binance\.trades"/],
   ] as const) {
-    assert.throws(() => loadConfig({ env }), (err: unknown) => err instanceof TickflowError && message.test(err.message), JSON.stringify(env).slice(0, 80));
+    assert.throws(
+      () => loadConfig({ env }),
+      (err: unknown) => err instanceof TickflowError && message.test(err.message),
+      JSON.stringify(env).slice(0, 80),
+    );
   }
   const longest = loadConfig({ env: { TICKFLOW_SOURCE_STALL_TIMEOUT_MS: '2147483647', TICKFLOW_BUS_TOPICS_TRADES: `x.${'t'.repeat(247)}` } });
   assert.deepEqual([longest.source.stallTimeoutMs, longest.bus.topics.trades.length], [2_147_483_647, 249]);
@@ -262,11 +293,14 @@ test('a timer past 2^31 − 1 ms (setTimeout fires it at once), a topic name Kaf
 
 test('an empty api.token (TICKFLOW_API_TOKEN= or --set api.token=) is refused, not a token no request can present', () => {
   for (const input of [{ env: { TICKFLOW_API_TOKEN: '' } }, { env: {}, overrides: { 'api.token': '' } }]) {
-    assert.throws(() => loadConfig(input), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TF_CONFIG_INVALID');
-      assert.match(err.message, /api\.token.*non-empty token/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(input),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'TF_CONFIG_INVALID');
+        assert.match(err.message, /api\.token.*non-empty token/);
+        return true;
+      },
+    );
   }
   assert.equal(loadConfig({ env: { TICKFLOW_API_TOKEN: 't0ken' } }).api.token, 't0ken');
 });

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { add, compare, decimalFromNumber, divide, formatDecimal, formatUnits, mul, parseDecimal, parseUnits, sub, toNumber, trim } from '../../src/core/decimal.js';
+import {
+  add,
+  compare,
+  decimalFromNumber,
+  divide,
+  formatDecimal,
+  formatUnits,
+  mul,
+  parseDecimal,
+  parseUnits,
+  sub,
+  toNumber,
+  trim,
+} from '../../src/core/decimal.js';
 
 const d = parseDecimal;
 const s = formatDecimal;

@@ -4,7 +4,17 @@ import type { GapEvent, PipelineEvent } from '../../src/core/events.js';
 import { payloadAt, pushWithPayload } from '../../src/core/payloads.js';
 import { trade } from '../bus/kafka/helpers.js';
 
-const gap: GapEvent = { type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 2, lastMissingId: 2, detectedAt: 1, reason: 'sequence' };
+const gap: GapEvent = {
+  type: 'gap',
+  exchange: 'binance',
+  market: 'spot',
+  symbol: 'BTCUSDT',
+  stream: 'trade',
+  firstMissingId: 2,
+  lastMissingId: 2,
+  detectedAt: 1,
+  reason: 'sequence',
+};
 
 test('a payload belongs to its event at its position; plain pushes in between have none', () => {
   const batch: PipelineEvent[] = [];
@@ -22,7 +32,7 @@ test('a payload belongs to its event at its position; plain pushes in between ha
   assert.equal(JSON.stringify(batch), JSON.stringify([gap, a, gap, b]));
 });
 
-test('a batch reordered, filtered or copied never hands an event another one\'s payload', () => {
+test("a batch reordered, filtered or copied never hands an event another one's payload", () => {
   const batch: PipelineEvent[] = [];
   const [a, b] = [trade('BTCUSDT', 1), trade('ETHUSDT', 1)];
   pushWithPayload(batch, a, { text: 'A', timeUnit: 'MILLISECOND' });

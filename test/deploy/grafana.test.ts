@@ -48,8 +48,7 @@ interface GrafanaService {
   volumes: string[];
 }
 const grafanaService = () =>
-  (parse(readFileSync(join(REPO_ROOT, 'deploy', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: { grafana: GrafanaService } }).services
-    .grafana;
+  (parse(readFileSync(join(REPO_ROOT, 'deploy', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: { grafana: GrafanaService } }).services.grafana;
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
@@ -69,7 +68,10 @@ test('alert rules: Query → Reduce → Threshold, every 30 s, for 1m, no data i
   assert.equal(file.groups.length, 1);
   const group = file.groups[0]!;
   assert.equal(group.interval, '30s');
-  assert.deepEqual(group.rules.map((r) => r.title), ['Volatility alert', 'Spread warning', 'Unhealed gap']);
+  assert.deepEqual(
+    group.rules.map((r) => r.title),
+    ['Volatility alert', 'Spread warning', 'Unhealed gap'],
+  );
   const risk = dashboards()[1]!;
   for (const rule of group.rules) {
     assert.equal(rule.for, '1m', rule.title);
@@ -83,7 +85,10 @@ test('alert rules: Query → Reduce → Threshold, every 30 s, for 1m, no data i
     assert.deepEqual([b!.datasourceUid, 'type' in b!.model && b!.model.type, 'expression' in b!.model && b!.model.expression], ['__expr__', 'reduce', 'A']);
     assert.deepEqual([c!.datasourceUid, 'type' in c!.model && c!.model.type, 'expression' in c!.model && c!.model.expression], ['__expr__', 'threshold', 'B']);
     assert.equal(rule.dashboardUid, risk.uid);
-    assert.ok(panelsOf(risk).some((p) => p.id === rule.panelId), `${rule.title}: panel ${rule.panelId} exists`);
+    assert.ok(
+      panelsOf(risk).some((p) => p.id === rule.panelId),
+      `${rule.title}: panel ${rule.panelId} exists`,
+    );
     // Grafana interpolates the environment into labels ($NAME) and annotations (${NAME}) of provisioned rules.
     assert.ok(!Object.values(rule.labels).some((v) => v.includes('$')), `${rule.title}: labels without $`);
     assert.ok(!Object.values(rule.annotations).some((v) => v.includes('${')), `${rule.title}: annotations without \${`);
@@ -128,7 +133,10 @@ test('the contact point, SMTP and the datasource are read from the Grafana conta
   assert.ok(service.volumes.includes(`./grafana/dashboards:${providers.providers[0]!.options.path}:ro`));
   assert.ok(service.volumes.includes('./grafana/provisioning:/etc/grafana/provisioning:ro'));
   const home = env.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
-  assert.ok(dashboards().some((d) => home === `${providers.providers[0]!.options.path}/${d.uid}.json`), `home dashboard ${home} is provisioned`);
+  assert.ok(
+    dashboards().some((d) => home === `${providers.providers[0]!.options.path}/${d.uid}.json`),
+    `home dashboard ${home} is provisioned`,
+  );
 });
 
 test('the Prometheus panels parse (promtool) and name series tickflow exports', () => {
@@ -271,7 +279,8 @@ test('every panel, variable, annotation and alert query runs on the real schema 
       // Grafana turns string columns into series names (`metric`) or labels; every other column must be a number.
       const values = columns.slice(1).filter((c) => c !== 'metric');
       assert.ok(values.length > 0, `${q.where}: has a value column`);
-      for (const row of rows) for (const c of values) assert.ok(row[c] === null || typeof row[c] === 'number', `${q.where}: ${c} = ${String(row[c])} is a number`);
+      for (const row of rows)
+        for (const c of values) assert.ok(row[c] === null || typeof row[c] === 'number', `${q.where}: ${c} = ${String(row[c])} is a number`);
     }
   }
   const candles = queries.find((q) => q.where.endsWith('/ Candles'))!;

@@ -23,8 +23,19 @@ test('tickflow ingest keeps the book and publishes its snapshots over Kafka; sto
   await startRole(t, 'store', on, [...group, '--set', 'store.batchMs=300'], env);
   const serve = await startRole(t, 'serve', on, [...group, '--symbols', 'BTCUSDT', '--port', '0']);
   const ingest = await startRole(t, 'ingest', on, [
-    ...group, '--symbols', 'BTCUSDT', '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl,
-    '--streams', 'trade,depth', '--set', 'book.snapshotMs=200',
+    ...group,
+    '--symbols',
+    'BTCUSDT',
+    '--source',
+    'binance',
+    '--ws-url',
+    sim.wsBaseUrl,
+    '--rest-url',
+    sim.restBaseUrl,
+    '--streams',
+    'trade,depth',
+    '--set',
+    'book.snapshotMs=200',
   ]);
 
   const inSync = async () => /^tickflow_book_in_sync\{[^}]*symbol="BTCUSDT"[^}]*\} 1$/m.test(await (await fetch(`${ingest.opsUrl}/metrics`)).text());

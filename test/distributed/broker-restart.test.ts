@@ -15,7 +15,16 @@ test('the broker stops and restarts while ingest runs: ingest buffers, reconnect
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 31, tradesPerSecond: 100 });
   t.after(() => sim.close());
   const on = cluster(t, uniquePrefix('broker-restart'), await freshDatabase(t), kafka.brokers);
-  const ingest = await startRole(t, 'ingest', on, ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade,aggTrade']);
+  const ingest = await startRole(t, 'ingest', on, [
+    '--source',
+    'binance',
+    '--ws-url',
+    sim.wsBaseUrl,
+    '--symbols',
+    SYMBOLS.join(','),
+    '--streams',
+    'trade,aggTrade',
+  ]);
   await startRole(t, 'store', on, ['--set', 'store.batchMs=500'], { TICKFLOW_BUS_AUTO_OFFSET_RESET: 'earliest' });
   const storedRows = () => withDb(on.dbUrl, async (db) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM trades'))[0]!.n);
   await waitFor('trades flowing to the database', async () => (await storedRows()) > 0, 30_000);

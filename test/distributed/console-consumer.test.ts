@@ -12,9 +12,18 @@ const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
  * combined stream), so its fields are Binance's, per type [required, optional].
  */
 const DOCUMENTED: Record<string, [string[], string[]]> = {
-  trade: [['e', 'E', 's', 't', 'p', 'q', 'T', 'm'], ['M', 'X']],
-  bookTicker: [['u', 's', 'b', 'B', 'a', 'A'], ['e', 'E', 'T']],
-  depth: [['e', 'E', 's', 'U', 'u', 'b', 'a'], ['T', 'pu']],
+  trade: [
+    ['e', 'E', 's', 't', 'p', 'q', 'T', 'm'],
+    ['M', 'X'],
+  ],
+  bookTicker: [
+    ['u', 's', 'b', 'B', 'a', 'A'],
+    ['e', 'E', 'T'],
+  ],
+  depth: [
+    ['e', 'E', 's', 'U', 'u', 'b', 'a'],
+    ['T', 'pu'],
+  ],
   kline: [['e', 'E', 's', 'k'], []],
   aggTrade: [['e', 'E', 's', 'a', 'p', 'q', 'f', 'l', 'T', 'm'], ['M']],
 };
@@ -23,15 +32,23 @@ const DECIMALS: Record<string, string[]> = { trade: ['p', 'q'], aggTrade: ['p', 
 
 async function consume(on: Cluster, topic: string, count: number): Promise<string[]> {
   const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-    '--bootstrap-server', on.brokers.join(','),
-    '--topic', topic,
+    '--bootstrap-server',
+    on.brokers.join(','),
+    '--topic',
+    topic,
     '--from-beginning',
-    '--max-messages', String(count),
-    '--timeout-ms', '30000',
-    '--property', 'print.key=true',
-    '--property', 'print.headers=true',
-    '--property', 'key.separator=|',
-    '--property', 'headers.separator=,',
+    '--max-messages',
+    String(count),
+    '--timeout-ms',
+    '30000',
+    '--property',
+    'print.key=true',
+    '--property',
+    'print.headers=true',
+    '--property',
+    'key.separator=|',
+    '--property',
+    'headers.separator=,',
   ]);
   return out.trim().split('\n');
 }
@@ -41,7 +58,14 @@ test("Kafka's console consumer reads what the ingest role produced: Binance's pa
   t.after(() => sim.close());
   const on = cluster(t, uniquePrefix('console'), await freshDatabase(t));
   await startRole(t, 'ingest', on, [
-    '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade,aggTrade,bookTicker,depth,kline_1m',
+    '--source',
+    'binance',
+    '--ws-url',
+    sim.wsBaseUrl,
+    '--symbols',
+    SYMBOLS.join(','),
+    '--streams',
+    'trade,aggTrade,bookTicker,depth,kline_1m',
   ]);
   const perTopic = await Promise.all(
     (['trades', 'bookTicker', 'depth', 'klines'] as const).map(async (id) => [id, await consume(on, on.topic(id), 10)] as const),
@@ -54,7 +78,7 @@ test("Kafka's console consumer reads what the ingest role produced: Binance's pa
       const payload = JSON.parse(value) as Record<string, unknown>;
       const [, type, ingested] = /^tickflow-type:(\w+),tickflow-schema:2,tickflow-ingested:(\d+)$/.exec(headers) ?? assert.fail(`headers: ${headers}`);
       seenTypes.add(type!);
-      assert.equal(key, `binance:spot:${String(payload.s)}`, 'keyed by instrument, the symbol is the payload\'s');
+      assert.equal(key, `binance:spot:${String(payload.s)}`, "keyed by instrument, the symbol is the payload's");
       assert.ok(SYMBOLS.includes(String(payload.s)), key);
       const [required, optional] = DOCUMENTED[type!] ?? assert.fail(`undocumented type ${type} on ${id}`);
       const fields = Object.keys(payload);
@@ -63,7 +87,11 @@ test("Kafka's console consumer reads what the ingest role produced: Binance's pa
       for (const f of DECIMALS[type!] ?? []) assert.match(String(payload[f]), /^\d+\.\d+$/, `${type}.${f} is a decimal string`);
       if (payload.E !== undefined) assert.ok(Number(ingested) > (payload.E as number) * 100, 'tickflow-ingested in µs, E in ms');
       // The decoded record is the normalized event every consumer of the topic sees.
-      const event = decodeRecord(Buffer.from(key), Buffer.from(value), new Map(headers.split(',').map((h) => h.split(':').map((x) => Buffer.from(x)) as [Buffer, Buffer])));
+      const event = decodeRecord(
+        Buffer.from(key),
+        Buffer.from(value),
+        new Map(headers.split(',').map((h) => h.split(':').map((x) => Buffer.from(x)) as [Buffer, Buffer])),
+      );
       assert.equal(event.type, type);
       if (!('ingestionTimestamp' in event)) assert.fail(`${type} decoded without an ingestion time`);
       assert.equal(event.ingestionTimestamp, Number(ingested));

@@ -29,28 +29,44 @@ test('ingest → Kafka → store + process → PostgreSQL, and tickflow serve sh
   assert.equal(stream.status, 200);
   const reader = stream.body!.getReader();
   let text = '';
-  await waitFor('a live trade over SSE', async () => {
-    const { value } = await reader.read();
-    text += new TextDecoder().decode(value);
-    return /"type":"trade"/.test(text) && /"symbol":"BTCUSDT"/.test(text);
-  }, 30_000);
+  await waitFor(
+    'a live trade over SSE',
+    async () => {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+      return /"type":"trade"/.test(text) && /"symbol":"BTCUSDT"/.test(text);
+    },
+    30_000,
+  );
   // The process role's candles (with VWAP) reach serve's live channel over the signals topic (tickflow.signals).
-  await waitFor('a processor candle over SSE', async () => {
-    const { value } = await reader.read();
-    text += new TextDecoder().decode(value);
-    return /"type":"candle"[^}]*"source":"processor"|"source":"processor"[^}]*"type":"candle"/.test(text);
-  }, 40_000);
+  await waitFor(
+    'a processor candle over SSE',
+    async () => {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+      return /"type":"candle"[^}]*"source":"processor"|"source":"processor"[^}]*"type":"candle"/.test(text);
+    },
+    40_000,
+  );
 
-  await waitFor('stored trades served', async () => {
-    const res = await fetch(`${api}/api/trades?symbol=BTCUSDT&limit=5`);
-    const body = (await res.json()) as { trades?: unknown[] };
-    return res.status === 200 && (body.trades?.length ?? 0) === 5;
-  }, 30_000);
-  await waitFor('candles written by the process role served', async () => {
-    const res = await fetch(`${api}/api/candles?symbol=ETHUSDT&interval=1m`);
-    const body = (await res.json()) as { candles: { tradeCount: number }[] };
-    return body.candles.length >= 1 && body.candles.some((c) => c.tradeCount > 0);
-  }, 40_000);
+  await waitFor(
+    'stored trades served',
+    async () => {
+      const res = await fetch(`${api}/api/trades?symbol=BTCUSDT&limit=5`);
+      const body = (await res.json()) as { trades?: unknown[] };
+      return res.status === 200 && (body.trades?.length ?? 0) === 5;
+    },
+    30_000,
+  );
+  await waitFor(
+    'candles written by the process role served',
+    async () => {
+      const res = await fetch(`${api}/api/candles?symbol=ETHUSDT&interval=1m`);
+      const body = (await res.json()) as { candles: { tradeCount: number }[] };
+      return body.candles.length >= 1 && body.candles.some((c) => c.tradeCount > 0);
+    },
+    40_000,
+  );
   const ready = await fetch(`${api}/ready`);
   assert.equal(ready.status, 200, await ready.text());
   const bad = await fetch(`${api}/api/candles?symbol=ETHUSDT&interval=7m`);

@@ -34,7 +34,10 @@ test('PostgreSQL down for 30 s: the store retries with backoff, commits no offse
   assert.equal(down.ready, false);
   assert.ok(down.components.store?.reason, `a reason is given: ${JSON.stringify(down.components.store)}`);
   const offsetsEarly = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
-  assert.ok(offsetsEarly.some((p) => p.offset !== null && p.offset > 0), 'offsets were committed before the outage');
+  assert.ok(
+    offsetsEarly.some((p) => p.offset !== null && p.offset > 0),
+    'offsets were committed before the outage',
+  );
   await pause(Math.max(0, OUTAGE_MS - 6_000 - (Date.now() - outageStarted)));
   const offsetsLate = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
   assert.deepEqual(
@@ -42,7 +45,10 @@ test('PostgreSQL down for 30 s: the store retries with backoff, commits no offse
     offsetsEarly.map((p) => [p.topic, p.partition, p.offset]),
     'no offset committed while the database was down',
   );
-  const retries = store.stderr().split('\n').filter((l) => l.includes('batch write failed; keeping it and retrying'));
+  const retries = store
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('batch write failed; keeping it and retrying'));
   const delays = retries.map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
   assert.ok(delays.length >= 3 && delays.at(-1)! > delays[0]!, `backoff grows: ${delays.join(',')}`);
   await pause(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));

@@ -41,11 +41,15 @@ async function feed(t: TestContext, on: Cluster, files: readonly string[]): Prom
 async function idle(processor: RunningRole): Promise<void> {
   let last: unknown = null;
   let since = Date.now();
-  await waitFor('the processor idle', async () => {
-    const now = (await processor.health()).components.processor?.details?.lastBatchAt ?? null;
-    if (now !== last) [last, since] = [now, Date.now()];
-    return now !== null && Date.now() - since > 3_000;
-  }, 120_000);
+  await waitFor(
+    'the processor idle',
+    async () => {
+      const now = (await processor.health()).components.processor?.details?.lastBatchAt ?? null;
+      if (now !== last) [last, since] = [now, Date.now()];
+      return now !== null && Date.now() - since > 3_000;
+    },
+    120_000,
+  );
 }
 
 /** Per table, symbol and interval: the highest bus offset in a row (partial rows are written every 500 ms). */
@@ -64,7 +68,14 @@ async function caughtUp(on: Cluster, done: string, roles: readonly RunningRole[]
   try {
     await waitFor('the processor through the whole input', async () => (await progress(on)) === done, { progress: () => progress(on), limitMs: 90_000 });
   } catch (err) {
-    const logs = roles.map((r) => r.stderr().split('\n').filter((l) => !l.includes('"level":30') || /assign|revoke|rebalance|join/i.test(l)).slice(-40).join('\n'));
+    const logs = roles.map((r) =>
+      r
+        .stderr()
+        .split('\n')
+        .filter((l) => !l.includes('"level":30') || /assign|revoke|rebalance|join/i.test(l))
+        .slice(-40)
+        .join('\n'),
+    );
     throw new Error(`${String(err)}\nreached ${await progress(on)}\nexpected ${done}\n${logs.join('\n-----\n')}`);
   }
 }
@@ -91,7 +102,9 @@ function assertSameTables(actual: Record<string, string[]>, expected: Record<str
     if (isDeepStrictEqual(a, e)) continue;
     const onlyA = a.filter((r) => !e.includes(r));
     const onlyE = e.filter((r) => !a.includes(r));
-    assert.fail(`${what}: ${table} differs (${a.length} vs ${e.length} rows)\nonly in ${what}:\n${onlyA.slice(0, 3).join('\n')}\nonly in the uninterrupted run:\n${onlyE.slice(0, 3).join('\n')}`);
+    assert.fail(
+      `${what}: ${table} differs (${a.length} vs ${e.length} rows)\nonly in ${what}:\n${onlyA.slice(0, 3).join('\n')}\nonly in the uninterrupted run:\n${onlyE.slice(0, 3).join('\n')}`,
+    );
   }
 }
 
@@ -132,13 +145,16 @@ test('stream processor over Kafka: kill -9 mid-window + restart, and two instanc
   const a = await startRole(t, 'process', split, PROCESS, EARLIEST);
   await waitFor('the first instance under way', async () => (await a.health()).components.processor?.details?.lastBatchAt != null, 60_000);
   const b = await startRole(t, 'process', split, PROCESS, EARLIEST);
-  await waitFor('both instances holding partitions', async () => {
-    const group = await describeGroup(split.brokers, PROCESSOR_GROUP, split.prefix);
-    return new Set(group.map((p) => p.consumerId).filter((id) => id !== null)).size === 2;
-  }, 60_000);
+  await waitFor(
+    'both instances holding partitions',
+    async () => {
+      const group = await describeGroup(split.brokers, PROCESSOR_GROUP, split.prefix);
+      return new Set(group.map((p) => p.consumerId).filter((id) => id !== null)).size === 2;
+    },
+    60_000,
+  );
   await caughtUp(split, done, [a, b]);
   await Promise.all([idle(a), idle(b)]);
   await Promise.all([stop(a), stop(b)]);
   assertSameTables(await tables(split), expected, 'two instances');
 });
-

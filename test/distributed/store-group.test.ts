@@ -20,20 +20,28 @@ test('two store instances share the partitions; SIGTERM on one hands them over w
 
   const membersOf = (rows: GroupPartition[]) => new Set(rows.map((p) => p.consumerId));
   let shared: GroupPartition[] = [];
-  await waitFor('both stores holding partitions', async () => {
-    shared = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
-    return shared.length > 0 && shared.every((p) => p.consumerId !== null) && membersOf(shared).size === 2;
-  }, 60_000);
+  await waitFor(
+    'both stores holding partitions',
+    async () => {
+      shared = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
+      return shared.length > 0 && shared.every((p) => p.consumerId !== null) && membersOf(shared).size === 2;
+    },
+    60_000,
+  );
   assert.equal(shared.filter((p) => p.topic === on.topic('trades')).length, 3, 'the trades topic has 3 partitions');
 
   await pause(2_000);
   a.child.kill('SIGTERM');
   assert.equal(await a.exited, 0, a.stderr().slice(-2000));
   let after: GroupPartition[] = [];
-  await waitFor('the remaining store holding every partition', async () => {
-    after = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
-    return after.length === shared.length && after.every((p) => p.consumerId !== null) && membersOf(after).size === 1;
-  }, 60_000);
+  await waitFor(
+    'the remaining store holding every partition',
+    async () => {
+      after = await describeGroup(on.brokers, STORE_GROUP, on.prefix);
+      return after.length === shared.length && after.every((p) => p.consumerId !== null) && membersOf(after).size === 1;
+    },
+    60_000,
+  );
   assert.ok(membersOf(shared).has([...membersOf(after)][0]!), 'the survivor is one of the two members');
 
   await pause(2_000);

@@ -29,19 +29,40 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
   t.after(() => db.end());
 
   const args = (share: number) => [
-    'backfill', '--symbols', 'BTCUSDT', '--streams', 'aggTrade,trade,kline_1m', '--from', String(from), '--to', String(to),
-    '--rest-url', sim.restBaseUrl, '--db', url, '--set', `heal.weightShare=${share}`,
+    'backfill',
+    '--symbols',
+    'BTCUSDT',
+    '--streams',
+    'aggTrade,trade,kline_1m',
+    '--from',
+    String(from),
+    '--to',
+    String(to),
+    '--rest-url',
+    sim.restBaseUrl,
+    '--db',
+    url,
+    '--set',
+    `heal.weightShare=${share}`,
   ];
   const checkpoint = async (stream: string) =>
-    (await db.query<{ next_id: string | null; done: boolean }>('SELECT next_id::text, done FROM backfill_checkpoints WHERE stream = $1', [stream]).catch(() => ({ rows: [] }))).rows[0];
+    (
+      await db
+        .query<{ next_id: string | null; done: boolean }>('SELECT next_id::text, done FROM backfill_checkpoints WHERE stream = $1', [stream])
+        .catch(() => ({ rows: [] }))
+    ).rows[0];
 
   // A small weight share: the first run stops at its per-minute budget in the middle of the trades, where it is killed.
   const first = spawnTickflow(args(0.03));
   t.after(() => first.child.kill('SIGKILL'));
-  await waitFor('the trades task under way', async () => {
+  await waitFor(
+    'the trades task under way',
+    async () => {
       const c = await checkpoint('trade');
       return c !== undefined && c.next_id !== null && !c.done;
-    }, { progress: async () => [await checkpoint('aggTrade'), await checkpoint('trade')] });
+    },
+    { progress: async () => [await checkpoint('aggTrade'), await checkpoint('trade')] },
+  );
   first.child.kill('SIGKILL');
   assert.equal(await first.exited, 137);
   assert.equal((await checkpoint('aggTrade'))?.done, true);
@@ -60,7 +81,10 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
             (extract(epoch from min(trade_time)) * 1000)::bigint::text AS min_t, (extract(epoch from max(trade_time)) * 1000)::bigint::text AS max_t
      FROM trades GROUP BY kind ORDER BY kind`,
   );
-  assert.deepEqual(runs.rows.map((r) => r.kind), ['aggTrade', 'trade']);
+  assert.deepEqual(
+    runs.rows.map((r) => r.kind),
+    ['aggTrade', 'trade'],
+  );
   for (const r of runs.rows) {
     assert.equal(r.n, r.distinct_ids, `${r.kind}: no id stored twice`);
     assert.equal(Number(r.n), Number(r.last) - Number(r.first) + 1, `${r.kind}: no id missing between the first and the last`);
@@ -82,17 +106,33 @@ test('tickflow backfill: killed with SIGKILL mid-way and started again, it finis
      FROM candles WHERE interval = '1m' ORDER BY window_start`,
   );
   const row = (r: Record<string, string>): KlineRow => ({
-    openTime: Number(r.open_time), open: r.open!, high: r.high!, low: r.low!, close: r.close!, volume: r.volume!, closeTime: Number(r.close_time),
-    quoteVolume: r.quote_volume!, tradeCount: Number(r.trade_count), takerBuyVolume: r.taker_buy_volume!, takerBuyQuoteVolume: r.taker_buy_quote_volume!,
+    openTime: Number(r.open_time),
+    open: r.open!,
+    high: r.high!,
+    low: r.low!,
+    close: r.close!,
+    volume: r.volume!,
+    closeTime: Number(r.close_time),
+    quoteVolume: r.quote_volume!,
+    tradeCount: Number(r.trade_count),
+    takerBuyVolume: r.taker_buy_volume!,
+    takerBuyQuoteVolume: r.taker_buy_quote_volume!,
   });
   const theirs = klines.rows.map(row);
-  assert.ok(theirs.some((k) => k.tradeCount > 0), 'the klines of the period were backfilled');
+  assert.ok(
+    theirs.some((k) => k.tradeCount > 0),
+    'the klines of the period were backfilled',
+  );
   const ours = new Map(candles.rows.map((r) => [Number(r.open_time), row(r)]));
   const result = compareCandles({ complete: ours, incomplete: new Set() }, theirs, from, to);
   assert.deepEqual(result.mismatches, []);
   assert.equal(result.compared, theirs.filter((k) => k.tradeCount > 0).length);
   const tradeRun = runs.rows.find((r) => r.kind === 'trade')!;
-  assert.equal(theirs.reduce((n, k) => n + k.tradeCount, 0), Number(tradeRun.n), 'the klines count exactly the trades stored');
+  assert.equal(
+    theirs.reduce((n, k) => n + k.tradeCount, 0),
+    Number(tradeRun.n),
+    'the klines count exactly the trades stored',
+  );
 });
 
 test('tickflow backfill against an endpoint that answers out of shape: a 429 wait said on stderr; a coded error and exit 1 (not a process kept alive by its progress bar); klines outside the period are not stored', async (t) => {
@@ -115,14 +155,31 @@ test('tickflow backfill against an endpoint that answers out of shape: a 429 wai
   t.after(() => server.close());
   const restUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const url = await freshDatabase(t);
-  const args = (streams: string) => ['backfill', '--symbols', 'BTCUSDT', '--streams', streams, '--from', String(from), '--to', String(to), '--rest-url', restUrl, '--db', url];
+  const args = (streams: string) => [
+    'backfill',
+    '--symbols',
+    'BTCUSDT',
+    '--streams',
+    streams,
+    '--from',
+    String(from),
+    '--to',
+    String(to),
+    '--rest-url',
+    restUrl,
+    '--db',
+    url,
+  ];
 
   const refused = spawnTickflow(args('aggTrade,trade'));
   t.after(() => refused.child.kill('SIGKILL'));
   assert.equal(await exitedWithin(refused, 120_000), 1, refused.stderr().slice(-2000));
   assert.match(refused.stderr(), /^tickflow: TF_REST_REJECTED: GET \/historicalTrades: unexpected response: "time" is missing/m);
   assert.doesNotMatch(refused.stderr(), /^\s+at /m);
-  assert.match(refused.stderr(), /^tickflow: TF_REST_RATE_LIMITED: GET \/aggTrades: HTTP 429 code -1003: Too many requests; waiting 1 s \(Retry-After\); attempt 1 failed, retrying$/m);
+  assert.match(
+    refused.stderr(),
+    /^tickflow: TF_REST_RATE_LIMITED: GET \/aggTrades: HTTP 429 code -1003: Too many requests; waiting 1 s \(Retry-After\); attempt 1 failed, retrying$/m,
+  );
 
   const klines = spawnTickflow(args('kline_1m'));
   t.after(() => klines.child.kill('SIGKILL'));
@@ -132,5 +189,9 @@ test('tickflow backfill against an endpoint that answers out of shape: a 429 wai
   await db.connect();
   t.after(() => db.end());
   const stored = await db.query<{ t: string }>(`SELECT (extract(epoch from open_time) * 1000)::bigint::text AS t FROM klines ORDER BY open_time`);
-  assert.deepEqual(stored.rows.map((r) => Number(r.t)), [from], 'only the kline inside [from, to)');
+  assert.deepEqual(
+    stored.rows.map((r) => Number(r.t)),
+    [from],
+    'only the kline inside [from, to)',
+  );
 });

@@ -5,9 +5,7 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import type { Queryable } from '../../src/store/database.js';
-import {
-  emittedTradeRanges, holes, type Ranges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir,
-} from '../support/pipeline.js';
+import { emittedTradeRanges, holes, type Ranges, readEmbedded, startTestPipeline, storedTradeRanges, tempDir } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 const STREAMS = ['btcusdt@trade', 'btcusdt@aggTrade'] as const;
@@ -60,10 +58,14 @@ test('healing: 200 trades/s, connection dropped for ~10 s and ids skipped → ev
     const emitted = emittedTradeRanges(sim.emitted());
     return STREAMS.flatMap((s) => holes(emitted.get(s) ?? []).map(([first, last]) => ({ stream: s.split('@')[1]!, first, last })));
   };
-  await waitFor('every gap recorded and healed', async () => {
+  await waitFor(
+    'every gap recorded and healed',
+    async () => {
       const rows = await gapRows(db);
       return rows.length >= expectedGaps().length && rows.every((r) => r.status === 'healed');
-    }, { progress: async () => [await gapRows(db), pipeline.healer?.report().rows] });
+    },
+    { progress: async () => [await gapRows(db), pipeline.healer?.report().rows] },
+  );
 
   // Freeze the market, then wait until the store holds the emitted span of both streams.
   const ranges = await storedEmittedSpan(sim, db);
@@ -107,10 +109,14 @@ async function storedEmittedSpan(sim: Simulator, db: Queryable): Promise<Map<str
   sim.faults.stall(600_000);
   const ranges = emittedTradeRanges(sim.emitted());
   const expected = new Map(STREAMS.map((s) => [s, span(ranges.get(s)!)]));
-  await waitFor('the emitted span stored', async () => {
+  await waitFor(
+    'the emitted span stored',
+    async () => {
       const now = await storedTradeRanges(db);
       return STREAMS.every((s) => JSON.stringify(now.get(s)) === JSON.stringify(expected.get(s)));
-    }, { progress: async () => JSON.stringify([...(await storedTradeRanges(db)).entries()]) });
+    },
+    { progress: async () => JSON.stringify([...(await storedTradeRanges(db)).entries()]) },
+  );
   return ranges;
 }
 
@@ -136,25 +142,39 @@ test('healing across a restart: gaps a stopped run left unhealed, and the ids se
   // The gaps are recorded as the pipeline takes in the trades after the skips: its stored rows are the progress.
   const storedTrades = async () => (await first.pipeline.db.query<{ n: number }>('SELECT count(*)::int AS n FROM trades'))[0]!.n;
   await waitFor('both skips recorded as gaps', async () => (await gapRows(first.pipeline.db)).length >= 2, { progress: storedTrades });
-  assert.ok((await gapRows(first.pipeline.db)).every((g) => g.status === null), 'healing off: the gaps stay pending');
+  assert.ok(
+    (await gapRows(first.pipeline.db)).every((g) => g.status === null),
+    'healing off: the gaps stay pending',
+  );
   assert.equal(await first.stop(), 0);
   // The market goes on while nothing runs: the next start sees a restart gap as well.
   const lastSeen = sim.emitted()['btcusdt@trade']!.lastId!;
-  await waitFor('trading went on', async () => (await (await fetch(`${sim.restBaseUrl}/api/v3/trades?symbol=BTCUSDT&limit=1`)).json() as { id: number }[])[0]!.id > lastSeen + 200, 60_000);
+  await waitFor(
+    'trading went on',
+    async () => ((await (await fetch(`${sim.restBaseUrl}/api/v3/trades?symbol=BTCUSDT&limit=1`)).json()) as { id: number }[])[0]!.id > lastSeen + 200,
+    60_000,
+  );
 
   const second = await startTestPipeline(t, options);
   const db = second.pipeline.db;
-  await waitFor('the old gaps and the restart gaps healed', async () => {
+  await waitFor(
+    'the old gaps and the restart gaps healed',
+    async () => {
       const rows = await gapRows(db);
       return rows.length >= 4 && rows.every((r) => r.status === 'healed');
-    }, { progress: async () => [await gapRows(db), second.pipeline.healer?.report().rows] });
+    },
+    { progress: async () => [await gapRows(db), second.pipeline.healer?.report().rows] },
+  );
   const ranges = await storedEmittedSpan(sim, db);
   assert.equal(await second.stop(), 0);
   await readEmbedded(dataDir, async (db) => {
     const stored = await storedTradeRanges(db);
     for (const s of STREAMS) assert.deepEqual(stored.get(s), span(ranges.get(s)!), `${s}: every id from the first to the last emitted is stored`);
     const reasons = await db.query<{ reason: string; status: string }>(`SELECT DISTINCT reason, heal_status AS status FROM gaps ORDER BY reason`);
-    assert.deepEqual(reasons, [{ reason: 'restart', status: 'healed' }, { reason: 'sequence', status: 'healed' }]);
+    assert.deepEqual(reasons, [
+      { reason: 'restart', status: 'healed' },
+      { reason: 'sequence', status: 'healed' },
+    ]);
   });
 });
 
@@ -170,7 +190,13 @@ test('healing a replay: with heal.replayRestBaseUrl, the trades cut out of a rec
   const full = join(dir, 'btcusdt_full.txt');
   const cut = join(dir, 'btcusdt_cut.txt');
   writeFileSync(full, `${ids.map(line).join('\n')}\n`);
-  writeFileSync(cut, `${ids.filter((id) => id < 1_100 || id > 1_129).map(line).join('\n')}\n`);
+  writeFileSync(
+    cut,
+    `${ids
+      .filter((id) => id < 1_100 || id > 1_129)
+      .map(line)
+      .join('\n')}\n`,
+  );
 
   // The exchange's REST history: a simulator replaying the whole recording (it plays once a client listens).
   const sim = await startSimulator({ symbols: ['BTCUSDT'], replayFiles: [full], replaySpeed: 0 });
@@ -191,12 +217,18 @@ test('healing a replay: with heal.replayRestBaseUrl, the trades cut out of a rec
     'heal.pollMs': 200,
   });
   await pipeline.drained;
-  await waitFor('the replay gap healed', async () => (await gapRows(pipeline.db)).some((g) => g.status !== null), { progress: async () => [await gapRows(pipeline.db), pipeline.healer?.report()] });
+  await waitFor('the replay gap healed', async () => (await gapRows(pipeline.db)).some((g) => g.status !== null), {
+    progress: async () => [await gapRows(pipeline.db), pipeline.healer?.report()],
+  });
   assert.deepEqual(await gapRows(pipeline.db), [{ stream: 'trade', first: 1_100, last: 1_129, status: 'healed', rows: 30 }]);
-  await waitFor('the candles count the healed trades', async () => {
+  await waitFor(
+    'the candles count the healed trades',
+    async () => {
       const [c] = await pipeline.db.query<{ n: number }>("SELECT sum(trade_count)::float8 AS n FROM candles WHERE interval = '1m'");
       return c?.n === 200;
-    }, { progress: async () => (await pipeline.db.query("SELECT window_start::text, trade_count::float8 FROM candles WHERE interval = '1m'")) });
+    },
+    { progress: async () => await pipeline.db.query("SELECT window_start::text, trade_count::float8 FROM candles WHERE interval = '1m'") },
+  );
   assert.deepEqual((await storedTradeRanges(pipeline.db)).get('btcusdt@trade'), [[1_000, 1_199]]);
   assert.equal(await stop(), 0);
 });
@@ -231,8 +263,11 @@ test('healing what REST no longer has: a gap below its history fails, one reachi
   ]);
   const res = await fetch(`${pipeline.apiUrl}/api/gaps?symbol=BTCUSDT`);
   const api = ((await res.json()) as { gaps: { firstMissingId: number; healStatus: string; healRows: number }[] }).gaps;
-  assert.deepEqual(api.map((g) => [g.firstMissingId, g.healStatus, g.healRows]).sort((a, b) => Number(a[0]) - Number(b[0])), [
-    [oldest - 1_000, 'failed', 0],
-    [oldest - 5, 'partial', 5],
-  ]);
+  assert.deepEqual(
+    api.map((g) => [g.firstMissingId, g.healStatus, g.healRows]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [
+      [oldest - 1_000, 'failed', 0],
+      [oldest - 5, 'partial', 5],
+    ],
+  );
 });

@@ -18,9 +18,7 @@ const DEPLOY = join(REPO_ROOT, 'deploy');
 const ROLES: readonly Role[] = ['run', 'ingest', 'store', 'process', 'serve'];
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 interface ComposeService {
@@ -40,9 +38,7 @@ const compose = () =>
 
 /** Compose interpolation: `${VAR:-default}` → default, `${VAR:?message}` → a sample value. */
 function interpolate(value: string): string {
-  return value.replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, fallback?: string) =>
-    fallback ?? `sample-${name.toLowerCase()}`,
-  );
+  return value.replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, fallback?: string) => fallback ?? `sample-${name.toLowerCase()}`);
 }
 
 test('every YAML file under deploy/ parses without errors or warnings', () => {

@@ -37,10 +37,7 @@ test('a taken port is a typed error that names the key to change', async (t) => 
 });
 
 test('each role has its own default port; roles with the API serve probes there', () => {
-  assert.deepEqual(
-    (['run', 'ingest', 'store', 'process', 'serve'] as const).map(defaultHealthPort),
-    ['api', 9464, 9465, 9466, 'api'],
-  );
+  assert.deepEqual((['run', 'ingest', 'store', 'process', 'serve'] as const).map(defaultHealthPort), ['api', 9464, 9465, 9466, 'api']);
   const auto = loadConfig({ env: {} });
   assert.deepEqual(healthEndpointFor('run', auto), { onApi: true });
   assert.deepEqual(healthEndpointFor('serve', auto), { onApi: true });

@@ -29,10 +29,7 @@ test('sampleLag puts a consumer group lag into tickflow_consumer_lag_records', a
   const bus = new MemoryBus();
   t.after(() => bus.close());
   const received: Delivery[] = [];
-  const consumer = await bus.subscribe(
-    { group: 'store', topics: ['trades'] },
-    { onDeliveries: async (batch) => void received.push(...batch) },
-  );
+  const consumer = await bus.subscribe({ group: 'store', topics: ['trades'] }, { onDeliveries: async (batch) => void received.push(...batch) });
   const metrics = createMetrics();
   const sampler = sampleLag(consumer, 'store', metrics, { intervalMs: 60_000 });
   t.after(() => sampler.stop());

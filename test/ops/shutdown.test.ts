@@ -105,10 +105,14 @@ test('a second signal exits at once with 130', async () => {
   const { shutdown, signals, lines, exits, exitCode } = setup();
   let flushStarted!: () => void;
   const started = new Promise<void>((r) => (flushStarted = r));
-  shutdown.onShutdown('flush producer', () => {
-    flushStarted();
-    return new Promise(() => {});
-  }, ShutdownOrder.flushBuffers);
+  shutdown.onShutdown(
+    'flush producer',
+    () => {
+      flushStarted();
+      return new Promise(() => {});
+    },
+    ShutdownOrder.flushBuffers,
+  );
   signals.emit('SIGTERM', 'SIGTERM');
   await started;
   assert.deepEqual(exits, []);

@@ -31,7 +31,10 @@ test('a replay of the same recording into the same data dir sends no alert twice
   };
   await replay();
   const first = receiver.accepted();
-  assert.ok(first.some((b) => b.state === 'firing'), `the first replay fired: ${first.map((b) => `${b.rule} ${b.state}`).join(', ')}`);
+  assert.ok(
+    first.some((b) => b.state === 'firing'),
+    `the first replay fired: ${first.map((b) => `${b.rule} ${b.state}`).join(', ')}`,
+  );
   const firstEvents = await readEmbedded(dataDir, async (db) => {
     // Forget the market data and the processor's windows, keep the alert state: the second replay
     // builds every window again and meets every transition again.
@@ -43,12 +46,21 @@ test('a replay of the same recording into the same data dir sends no alert twice
 
   await replay();
   const keys = receiver.accepted().map((b) => b.key);
-  assert.deepEqual(keys.slice(0, first.length), first.map((b) => b.key));
+  assert.deepEqual(
+    keys.slice(0, first.length),
+    first.map((b) => b.key),
+  );
   assert.equal(new Set(keys).size, keys.length, 'no notification delivered twice');
   await readEmbedded(dataDir, async (db) => {
     const events = await db.query<{ k: string }>('SELECT idempotency_key AS k FROM alert_events ORDER BY id');
-    const rows = (await db.query<{ r: string }>("SELECT rule || ' ' || state || ' ' || active_at::text || ' ' || at::text AS r FROM alert_events ORDER BY id")).map((x) => x.r);
-    assert.deepEqual(events, firstEvents, `the second replay met the same transitions and recorded none anew: first run ${firstEvents.length} ${JSON.stringify(rows)}`);
+    const rows = (
+      await db.query<{ r: string }>("SELECT rule || ' ' || state || ' ' || active_at::text || ' ' || at::text AS r FROM alert_events ORDER BY id")
+    ).map((x) => x.r);
+    assert.deepEqual(
+      events,
+      firstEvents,
+      `the second replay met the same transitions and recorded none anew: first run ${firstEvents.length} ${JSON.stringify(rows)}`,
+    );
     // What the first run queued and had not sent yet (the outbox) went out once, in the second.
     const delivered = await db.query<{ k: string }>('SELECT notification_key AS k FROM alert_deliveries WHERE delivered_at IS NOT NULL');
     assert.deepEqual(new Set(keys), new Set(delivered.map((d) => d.k)));

@@ -24,12 +24,17 @@ async function finalWindowEnd(apiUrl: string): Promise<number> {
 async function waitForHook(receiver: WebhookReceiver, apiUrl: () => string, hook: string, windowsMs: number): Promise<void> {
   const from = await finalWindowEnd(apiUrl());
   const progress = () => finalWindowEnd(apiUrl());
-  await waitWhileProgressing(hook, async () => {
-    if (seen(receiver).includes(hook)) return true;
-    const at = await progress();
-    if (from > 0 && at - from > windowsMs) throw new Error(`"${hook}" not delivered within ${windowsMs} ms of final windows; delivered: ${seen(receiver).join(', ') || 'nothing'}`);
-    return false;
-  }, progress);
+  await waitWhileProgressing(
+    hook,
+    async () => {
+      if (seen(receiver).includes(hook)) return true;
+      const at = await progress();
+      if (from > 0 && at - from > windowsMs)
+        throw new Error(`"${hook}" not delivered within ${windowsMs} ms of final windows; delivered: ${seen(receiver).join(', ') || 'nothing'}`);
+      return false;
+    },
+    progress,
+  );
 }
 
 test('simulator faults fire their rules after `for`, deliver mail and signed webhooks, resolve, and a restart sends nothing twice', async (t) => {
@@ -53,7 +58,14 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
     'processor.triggerIntervalMs': 500,
     'alerts.evaluateIntervalMs': 200,
     'alerts.webhook': { enabled: true, url: receiver.url, secret: SECRET, retryInitialMs: 10, retryMaxMs: 100 },
-    'alerts.smtp': { enabled: true, port: mailpit.smtpPort, username: mailpit.username, password: mailpit.password, ca: mailpit.caFile, to: ['ops@example.com'] },
+    'alerts.smtp': {
+      enabled: true,
+      port: mailpit.smtpPort,
+      username: mailpit.username,
+      password: mailpit.password,
+      ca: mailpit.caFile,
+      to: ['ops@example.com'],
+    },
     'alerts.rules': [
       { name: 'whale', condition: 'whale', threshold: 5_000_000, for: '1s', within: '3s', notify: ['webhook', 'smtp'] },
       { name: 'burst', condition: 'volumeSpike', threshold: 4, for: '2s', notify: ['webhook'] },
@@ -73,7 +85,11 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
     await waitWhileProgressing('a first final window', async () => (await finalWindowEnd(apiUrl())) > 0, trades);
     return finalWindowEnd(apiUrl());
   })();
-  await waitWhileProgressing('a full volume baseline (20 windows)', async () => (await finalWindowEnd(apiUrl())) - firstWindow >= 20_000, () => finalWindowEnd(apiUrl()));
+  await waitWhileProgressing(
+    'a full volume baseline (20 windows)',
+    async () => (await finalWindowEnd(apiUrl())) - firstWindow >= 20_000,
+    () => finalWindowEnd(apiUrl()),
+  );
 
   // Burst: a volume spike over two one-second windows fires after `for` (2 s), then resolves.
   sim.faults.burst(400, 4_000);
@@ -87,7 +103,10 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
   const firing = receiver.accepted().find((b) => b.rule === 'whale' && b.state === 'firing');
   assert.ok(Date.now() - whaleAt >= 1_000, 'not before its `for`');
   assert.match(firing?.alerts[0]?.message ?? '', /whale firing on BTCUSDT .*trade notional .* \(threshold 5000000 \(quote\) for 1s\)/);
-  assert.ok(receiver.requests.every((r) => r.signed), 'every webhook is signed');
+  assert.ok(
+    receiver.requests.every((r) => r.signed),
+    'every webhook is signed',
+  );
   await waitFor('the whale mail', async () => (await mailpit.messages()).some((m) => m.Subject === '[tickflow FIRING] whale: BTCUSDT'), 60_000);
   const mail = (await mailpit.messages()).find((m) => m.Subject === '[tickflow FIRING] whale: BTCUSDT');
   assert.match(mail?.Text ?? '', /threshold: 5000000/);
@@ -111,7 +130,11 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
   assert.equal(await run.stop(), 0);
   const sent = seen(receiver);
   const once = (name: string, list: string[]) =>
-    assert.deepEqual(list.filter((s) => s.startsWith(`${name} `) && !s.endsWith('repeat')), [`${name} firing`, `${name} resolved`], `${name}: once each: ${sent.join(', ')}`);
+    assert.deepEqual(
+      list.filter((s) => s.startsWith(`${name} `) && !s.endsWith('repeat')),
+      [`${name} firing`, `${name} resolved`],
+      `${name}: once each: ${sent.join(', ')}`,
+    );
   once('whale', sent);
   once('burst', sent);
   once('source-down', sinceOutage());
@@ -119,7 +142,10 @@ test('simulator faults fire their rules after `for`, deliver mail and signed web
   assert.equal((await mailpit.messages()).filter((m) => m.Subject.includes('whale')).length, 2, 'whale: one firing and one resolved mail');
   await readEmbedded(dataDir, async (db) => {
     const history = await db.query<{ rule: string; state: string }>('SELECT rule, state FROM alert_events ORDER BY id');
-    assert.deepEqual(history.filter((h) => h.rule === 'whale').map((h) => h.state), ['firing', 'resolved']);
+    assert.deepEqual(
+      history.filter((h) => h.rule === 'whale').map((h) => h.state),
+      ['firing', 'resolved'],
+    );
     const [pending] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_deliveries WHERE delivered_at IS NULL');
     assert.equal(pending?.n, 0);
   });

@@ -32,7 +32,9 @@ test('tickflow run --source sim keeps a live book: /api/book serves it, book_sna
 
   const db = pipeline.db;
   await waitFor('book snapshots stored', async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM book_snapshots'))[0]?.n) >= 2);
-  const [row] = await db.query<{ depth: number; bids: unknown }>(`SELECT depth, bids FROM book_snapshots WHERE exchange = 'binance' AND market = 'spot' AND symbol = 'BTCUSDT' ORDER BY taken_at DESC LIMIT 1`);
+  const [row] = await db.query<{ depth: number; bids: unknown }>(
+    `SELECT depth, bids FROM book_snapshots WHERE exchange = 'binance' AND market = 'spot' AND symbol = 'BTCUSDT' ORDER BY taken_at DESC LIMIT 1`,
+  );
   assert.equal(row?.depth, 20);
   assert.equal((row!.bids as unknown[]).length, 20);
   await waitFor('the REST snapshot stored', async () => (await db.query('SELECT 1 FROM depth_snapshots LIMIT 1')).length === 1);
@@ -50,7 +52,12 @@ test('tickflow run --source sim keeps a live book: /api/book serves it, book_sna
 test('tickflow run --source replay:<recording> builds the book from the recorded snapshot and stores it as the recording leaves it', async (t) => {
   const file = sharedData(t, 'binance-usdm-ws', 'btcusdt_20240808.gz');
   if (file === undefined) return;
-  const { pipeline } = await startTestPipeline(t, { 'source.kind': `replay:${file}`, 'source.market': 'usdm', 'source.symbols': ['BTCUSDT'], 'store.dataDir': tempDir() });
+  const { pipeline } = await startTestPipeline(t, {
+    'source.kind': `replay:${file}`,
+    'source.market': 'usdm',
+    'source.symbols': ['BTCUSDT'],
+    'store.dataDir': tempDir(),
+  });
   await pipeline.drained;
   const db = pipeline.db;
   const [last] = await db.query<{ u: string }>(`SELECT max(final_update_id)::text AS u FROM depth_updates WHERE market = 'usdm' AND symbol = 'BTCUSDT'`);

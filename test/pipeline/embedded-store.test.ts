@@ -12,13 +12,18 @@ import { waitFor } from '../support/wait.js';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 
 async function sim(rest: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${rest}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(
+    `${rest}${path}`,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
   return res.json();
 }
 
 const emittedTrades = (report: EmittedReport) =>
-  Object.entries(report).filter(([stream]) => stream.endsWith('@trade')).reduce((n, [, s]) => n + s.count, 0);
+  Object.entries(report)
+    .filter(([stream]) => stream.endsWith('@trade'))
+    .reduce((n, [, s]) => n + s.count, 0);
 
 /** The password tickflow generated, from the libpq password file it keeps in the data dir. */
 async function clientPassword(dataDir: string): Promise<string> {
@@ -29,8 +34,19 @@ test('a psql client holding LOCK TABLE trades for 60 s during a 2,000 msgs/s bur
   const dataDir = tempDir();
   const port = await freePort();
   const run = spawnTickflow([
-    'run', '--source', 'sim', '--symbols', SYMBOLS.join(','), '--streams', 'trade',
-    '--data-dir', dataDir, '--port', '0', '--set', `store.embeddedPort=${port}`,
+    'run',
+    '--source',
+    'sim',
+    '--symbols',
+    SYMBOLS.join(','),
+    '--streams',
+    'trade',
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    `store.embeddedPort=${port}`,
   ]);
   t.after(() => run.child.kill('SIGKILL'));
   const { rest } = JSON.parse(await run.waitForLog(/exchange simulator started in-process/, 120_000)) as { rest: string };
@@ -40,7 +56,9 @@ test('a psql client holding LOCK TABLE trades for 60 s during a 2,000 msgs/s bur
   client.on('error', () => undefined);
   await client.connect();
   t.after(() => client.end().catch(() => undefined));
-  const stored = Object.assign(async () => (stored.last = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM trades')).rows[0]!.n)), { last: 0 });
+  const stored = Object.assign(async () => (stored.last = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM trades')).rows[0]!.n)), {
+    last: 0,
+  });
   await waitFor('the first trades stored', async () => (await stored()) > 0, 60_000);
 
   // 1,000 trades/s on each of two symbols, one frame each: 2,000 msgs/s.
@@ -49,13 +67,24 @@ test('a psql client holding LOCK TABLE trades for 60 s during a 2,000 msgs/s bur
   await client.query('LOCK TABLE trades');
   const atLock = emittedTrades((await sim(rest, '/sim/emitted')) as EmittedReport);
   // Held for 60 s of the burst, measured by what the simulator emitted meanwhile (120,000 trades).
-  await waitFor('120,000 trades emitted while the lock is held', async () => emittedTrades((await sim(rest, '/sim/emitted')) as EmittedReport) - atLock >= 120_000, 600_000);
+  await waitFor(
+    '120,000 trades emitted while the lock is held',
+    async () => emittedTrades((await sim(rest, '/sim/emitted')) as EmittedReport) - atLock >= 120_000,
+    600_000,
+  );
   await client.query('COMMIT');
   await sim(rest, '/sim/faults/stall', { ms: 600_000 });
   const emitted = (await sim(rest, '/sim/emitted')) as EmittedReport;
   const total = emittedTrades(emitted);
   await waitFor(`all ${total} emitted trades stored`, async () => (await stored()) >= total, { progress: stored }).catch((err: Error) => {
-    throw new Error(`${err.message} (${stored.last} stored)\n${run.stderr().split('\n').filter((l) => !l.includes('"level":20')).slice(-40).join('\n')}`);
+    throw new Error(
+      `${err.message} (${stored.last} stored)\n${run
+        .stderr()
+        .split('\n')
+        .filter((l) => !l.includes('"level":20'))
+        .slice(-40)
+        .join('\n')}`,
+    );
   });
   await client.end();
   run.child.kill('SIGTERM');

@@ -30,10 +30,14 @@ test('spot and USD-M BTCUSDT in one tickflow run: each market its own candles, e
     );
     return Object.fromEntries(rows.map((r) => [r.market, r.n]));
   };
-  await waitFor('a complete minute on spot and on USD-M', async () => {
-    const n = await complete();
-    return (n.spot ?? 0) >= 1 && (n.usdm ?? 0) >= 1;
-  }, 200_000);
+  await waitFor(
+    'a complete minute on spot and on USD-M',
+    async () => {
+      const n = await complete();
+      return (n.spot ?? 0) >= 1 && (n.usdm ?? 0) >= 1;
+    },
+    200_000,
+  );
 
   // The API answers per market, the first configured one by default.
   const get = async (path: string) => (await fetch(`${pipeline.apiUrl}${path}`)).json() as Promise<Record<string, unknown>>;
@@ -43,7 +47,10 @@ test('spot and USD-M BTCUSDT in one tickflow run: each market its own candles, e
   assert.equal(perpApi.market, 'usdm');
   assert.notDeepEqual(spotApi.candles, perpApi.candles);
   const symbols = (await get('/api/symbols')).symbols as { market: string; symbol: string; configured: boolean }[];
-  assert.deepEqual(symbols.filter((s) => s.configured).map((s) => `${s.market}:${s.symbol}`), ['spot:BTCUSDT', 'usdm:BTCUSDT']);
+  assert.deepEqual(
+    symbols.filter((s) => s.configured).map((s) => `${s.market}:${s.symbol}`),
+    ['spot:BTCUSDT', 'usdm:BTCUSDT'],
+  );
   assert.equal(await stop(), 0);
 
   await readEmbedded(dataDir, async (db) => {
@@ -56,7 +63,11 @@ test('spot and USD-M BTCUSDT in one tickflow run: each market its own candles, e
          ON k.exchange = c.exchange AND k.market = c.market AND k.symbol = c.symbol AND k.interval = c.interval AND k.open_time = c.window_start
        WHERE c.is_complete AND k.closed ORDER BY c.market, c.window_start`,
     );
-    for (const market of ['spot', 'usdm']) assert.ok(compared.some((r) => r.market === market), `${market}: a complete candle`);
+    for (const market of ['spot', 'usdm'])
+      assert.ok(
+        compared.some((r) => r.market === market),
+        `${market}: a complete candle`,
+      );
     for (const r of compared) assert.ok(r.same, `${r.market} ${r.window_start}: candle ${r.candle} ≠ kline ${r.kline}`);
     // Two instruments, two rows per minute: neither overwrote the other.
     const [both] = await db.query<{ n: number }>(
@@ -64,6 +75,9 @@ test('spot and USD-M BTCUSDT in one tickflow run: each market its own candles, e
     );
     assert.ok((both?.n ?? 0) >= 1);
     const trades = await db.query<{ market: string; n: number }>('SELECT market, count(*)::int AS n FROM trades GROUP BY market ORDER BY market');
-    assert.deepEqual(trades.map((r) => r.market), ['spot', 'usdm']);
+    assert.deepEqual(
+      trades.map((r) => r.market),
+      ['spot', 'usdm'],
+    );
   });
 });

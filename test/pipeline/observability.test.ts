@@ -7,8 +7,19 @@ import { startPrometheus } from '../support/prometheus.js';
 test('a real Prometheus scrapes tickflow run --source sim: pipeline series exist and increase; probes answer', async (t) => {
   const dataDir = tempDir();
   const run = spawnTickflow([
-    'run', '--source', 'sim', '--data-dir', dataDir, '--port', '0',
-    '--set', 'store.embeddedPort=0', '--set', 'store.batchMs=500', '--set', 'simulator.tradesPerSecond=50',
+    'run',
+    '--source',
+    'sim',
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    'store.embeddedPort=0',
+    '--set',
+    'store.batchMs=500',
+    '--set',
+    'simulator.tradesPerSecond=50',
   ]);
   t.after(() => run.child.kill('SIGKILL'));
   const line = await run.waitForLog(/dashboard and API listening/);

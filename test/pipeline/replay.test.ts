@@ -79,7 +79,19 @@ test('kind 3 (microsecond times): a timeUnit=MICROSECOND recording keeps µs in 
     trade(1723161598400000000n, 104, 1723161600500, '61004.00000000'),
   ];
   writeFileSync(file, gzipSync(lines.join('\n')));
-  const run = spawnTickflow(['run', '--source', `replay:${file}`, '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0', '--set', 'source.timeUnit=MICROSECOND']);
+  const run = spawnTickflow([
+    'run',
+    '--source',
+    `replay:${file}`,
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    'store.embeddedPort=0',
+    '--set',
+    'source.timeUnit=MICROSECOND',
+  ]);
   t.after(() => run.child.kill('SIGKILL'));
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
   await readEmbedded(dataDir, async (db) => {

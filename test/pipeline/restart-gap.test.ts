@@ -35,7 +35,11 @@ async function lastStored(dataDir: string): Promise<Record<string, number>> {
 async function restart(dataDir: string): Promise<EmittedReport> {
   const { run, api, sim } = await startRun(dataDir);
   try {
-    await waitFor('both restart gaps reported', async () => (run.stderr().match(/"reason":"restart"[^\n]*gap in id sequence|gap in id sequence[^\n]*"reason":"restart"/g) ?? []).length >= 2, 120_000);
+    await waitFor(
+      'both restart gaps reported',
+      async () => (run.stderr().match(/"reason":"restart"[^\n]*gap in id sequence|gap in id sequence[^\n]*"reason":"restart"/g) ?? []).length >= 2,
+      120_000,
+    );
     await waitFor('trades stored after the restart', async () => (await tradesWritten(api)) > 0, 120_000);
     const emitted = (await (await fetch(`${sim}/sim/emitted`)).json()) as EmittedReport;
     run.child.kill('SIGTERM');

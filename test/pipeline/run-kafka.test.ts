@@ -36,13 +36,19 @@ test('tickflow run --bus kafka: one process, durable transport through the real 
   const tickers = emitted['btcusdt@bookTicker']!.count + emitted['ethusdt@bookTicker']!.count;
   const trades = [...expected.values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
   const storedNow = async () =>
-    (await pipeline.db.query<{ trades: number; tickers: number }>(
-      'SELECT (SELECT count(*)::int FROM trades) AS trades, (SELECT count(*)::int FROM book_ticker) AS tickers',
-    ))[0]!;
-  await waitFor('every emitted event stored', async () => {
-    const row = await storedNow();
-    return row.trades >= trades && row.tickers >= tickers;
-  }, { progress: storedNow });
+    (
+      await pipeline.db.query<{ trades: number; tickers: number }>(
+        'SELECT (SELECT count(*)::int FROM trades) AS trades, (SELECT count(*)::int FROM book_ticker) AS tickers',
+      )
+    )[0]!;
+  await waitFor(
+    'every emitted event stored',
+    async () => {
+      const row = await storedNow();
+      return row.trades >= trades && row.tickers >= tickers;
+    },
+    { progress: storedNow },
+  );
   assert.equal(await stop(), 0);
   await readEmbedded(dataDir, async (db) => {
     const stored = await storedTradeRanges(db);

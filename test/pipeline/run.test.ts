@@ -3,15 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startSimulator } from '../../src/simulator/index.js';
 import { spawnTickflow } from '../support/cli.js';
-import {
-  emittedTradeRanges,
-  holes,
-  leastEmitted,
-  readEmbedded,
-  startTestPipeline,
-  storedTradeRanges,
-  tempDir,
-} from '../support/pipeline.js';
+import { emittedTradeRanges, holes, leastEmitted, readEmbedded, startTestPipeline, storedTradeRanges, tempDir } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -22,25 +14,38 @@ test('simulator → tickflow run (child process) → embedded DB holds exactly w
   const dataDir = tempDir();
   const run = spawnTickflow([
     'run',
-    '--source', 'binance',
-    '--ws-url', sim.wsBaseUrl,
-    '--symbols', SYMBOLS.join(','),
-    '--streams', 'trade,aggTrade,bookTicker,depth,kline_1m',
-    '--data-dir', dataDir,
-    '--port', '0',
-    '--set', 'store.embeddedPort=0',
+    '--source',
+    'binance',
+    '--ws-url',
+    sim.wsBaseUrl,
+    '--symbols',
+    SYMBOLS.join(','),
+    '--streams',
+    'trade,aggTrade,bookTicker,depth,kline_1m',
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    'store.embeddedPort=0',
     // A long batch window: rows are still buffered when SIGTERM arrives, so the flush is what saves them.
-    '--set', 'store.batchMs=60000',
-    '--set', 'store.batchRows=100000',
+    '--set',
+    'store.batchMs=60000',
+    '--set',
+    'store.batchRows=100000',
   ]);
   t.after(() => run.child.kill('SIGKILL'));
   const api = (JSON.parse(await run.waitForLog(/dashboard and API listening/)) as { url: string }).url;
   await run.waitForLog(/"connection":"binance-0".*"msg":"connection open"/);
   const streams = SYMBOLS.flatMap((s) => ['trade', 'aggTrade', 'bookTicker', 'depth@100ms', 'kline_1m'].map((k) => `${s.toLowerCase()}@${k}`));
-  await waitFor('every stream emitted, over 100 trade ids each', () => {
+  await waitFor(
+    'every stream emitted, over 100 trade ids each',
+    () => {
       const e = sim.emitted();
       return streams.every((k) => (e[k]?.frames ?? 0) > 0) && [...emittedTradeRanges(e).values()].every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 100);
-    }, { progress: () => leastEmitted(sim.emitted(), streams) });
+    },
+    { progress: () => leastEmitted(sim.emitted(), streams) },
+  );
   sim.faults.stall(600_000); // nothing more is sent (nor counted as emitted) from here on
   // Every frame sent must have been read by tickflow before SIGTERM: its received-messages counter
   // reaches the simulator's delivered frames (one connection, so nothing is still in flight).
@@ -123,7 +128,9 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
   holesBefore = holeCount();
   const atDrop = progress();
   assert.ok(sim.faults.dropConnections() >= 1);
-  await waitFor('trades flowing again after the drop', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 0) && progress() > atDrop + 200, { progress });
+  await waitFor('trades flowing again after the drop', () => tradeStreams.every((k) => (sim.emitted()[k]?.count ?? 0) > 0) && progress() > atDrop + 200, {
+    progress,
+  });
   sim.faults.stall(600_000);
   const emitted = sim.emitted();
   const expected = emittedTradeRanges(emitted);
@@ -136,10 +143,14 @@ test('rotation, a dropped connection, skipped ids and malformed frames: no loss,
     return row!;
   };
   const total = [...expected.values()].flat().reduce((n, [a, b]) => n + b - a + 1, 0);
-  await waitFor(`all ${total} delivered trades stored and ${holesExpected} gap rows`, async () => {
+  await waitFor(
+    `all ${total} delivered trades stored and ${holesExpected} gap rows`,
+    async () => {
       const n = await storedNow();
       return n.trades >= total && n.gaps >= holesExpected;
-    }, { progress: storedNow });
+    },
+    { progress: storedNow },
+  );
   assert.equal(await stop(), 0);
 
   await readEmbedded(dataDir, async (db) => {

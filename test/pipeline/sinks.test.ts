@@ -52,10 +52,14 @@ test('simulator (real WebSocket) → ingest → bus and Kinesis sink (kinesalite
   const sinks = await openSinks(ctx, { awsCredentials: TEST_CREDENTIALS });
   const ingest = await startIngest(ctx, await createSource(ctx), bus, sinks);
 
-  await waitFor('over 300 trade and aggTrade ids per symbol emitted', () => {
+  await waitFor(
+    'over 300 trade and aggTrade ids per symbol emitted',
+    () => {
       const ranges = [...emittedTradeRanges(sim.emitted()).values()];
       return ranges.length === SYMBOLS.length * 2 && ranges.every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 300);
-    }, { progress: () => leastEmitted(sim.emitted(), TRADE_STREAMS) });
+    },
+    { progress: () => leastEmitted(sim.emitted(), TRADE_STREAMS) },
+  );
   sim.faults.stall(600_000); // nothing more is sent (nor counted as emitted) from here on
   const frames = Object.values(sim.emitted()).reduce((n, s) => n + s.frames, 0);
   const received = () => Object.values(ingest.totals().events).reduce((n, c) => n + c, 0);
@@ -94,7 +98,10 @@ test('simulator (real WebSocket) → ingest → bus and Kinesis sink (kinesalite
     list.filter((e) => e.type !== 'deadLetter' && `${e.exchange}:${e.market}:${e.symbol}` === key).map((e) => JSON.stringify(e));
   for (const key of new Set(records.map((r) => r.partitionKey))) {
     const shard = records.find((r) => r.partitionKey === key)!.shardId;
-    assert.ok(records.every((r) => r.partitionKey !== key || r.shardId === shard), `${key} on one shard`);
+    assert.ok(
+      records.every((r) => r.partitionKey !== key || r.shardId === shard),
+      `${key} on one shard`,
+    );
     const inStream = records.filter((r) => r.partitionKey === key).map((r) => JSON.stringify(codec.decode(r.data)));
     assert.deepEqual(inStream, keyOrder(onBus, key), `${key}: stream order = bus order`);
   }
@@ -117,12 +124,31 @@ test('tickflow run (child process) with a sink from --set: a replay ends with ev
   // A long batchMs: the records are still buffered when the replay ends, so the end-of-run flush is what sends them.
   const sink = { kind: 'kinesis', endpoint: kinesis.endpoint, streamName: 'events', heartbeatStreamName: '', batchMs: 600_000 };
   const run = spawnTickflow(
-    ['run', '--source', `replay:${recording}`, '--data-dir', join(dir, 'data'), '--port', '0', '--set', 'store.embeddedPort=0', '--set', `sinks=${JSON.stringify([sink])}`],
+    [
+      'run',
+      '--source',
+      `replay:${recording}`,
+      '--data-dir',
+      join(dir, 'data'),
+      '--port',
+      '0',
+      '--set',
+      'store.embeddedPort=0',
+      '--set',
+      `sinks=${JSON.stringify([sink])}`,
+    ],
     { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
   );
   t.after(() => run.child.kill('SIGKILL'));
   assert.equal(await run.exited, 0, run.stderr().slice(-2000));
   const codec = shippedAvroCodec();
-  const ids = (await kinesis.readStream('events')).map((r) => codec.decode(r.data)).filter((e): e is TradeEvent => e.type === 'trade').map((e) => e.tradeId);
-  assert.deepEqual(ids, Array.from({ length: 300 }, (_, i) => 3_723_184_751 + i), 'every trade once, in order (one instrument, one shard)');
+  const ids = (await kinesis.readStream('events'))
+    .map((r) => codec.decode(r.data))
+    .filter((e): e is TradeEvent => e.type === 'trade')
+    .map((e) => e.tradeId);
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 300 }, (_, i) => 3_723_184_751 + i),
+    'every trade once, in order (one instrument, one shard)',
+  );
 });

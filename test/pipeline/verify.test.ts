@@ -32,7 +32,20 @@ async function insertCandles(db: Queryable, market: string, rows: readonly Kline
       `INSERT INTO candles (exchange, market, symbol, interval, window_start, window_end, open, high, low, close, volume, quote_volume, trade_count,
          taker_buy_volume, taker_buy_quote_volume, vwap, first_trade_id, last_trade_id, indicators, is_final, is_complete, source_offset)
        VALUES ('binance', $1, 'BTCUSDT', '1m', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, 2, '{}', true, true, 0)`,
-      [market, new Date(k.openTime).toISOString(), new Date(k.closeTime).toISOString(), k.open, k.high, k.low, k.close, k.volume, k.quoteVolume, k.tradeCount, k.takerBuyVolume, k.takerBuyQuoteVolume],
+      [
+        market,
+        new Date(k.openTime).toISOString(),
+        new Date(k.closeTime).toISOString(),
+        k.open,
+        k.high,
+        k.low,
+        k.close,
+        k.volume,
+        k.quoteVolume,
+        k.tradeCount,
+        k.takerBuyVolume,
+        k.takerBuyQuoteVolume,
+      ],
     );
   }
 }
@@ -59,10 +72,16 @@ test('verify catches a candle edited by one unit in any of the nine fields (offi
   assert.deepEqual(compareCandles({ complete: padded, incomplete: new Set() }, theirs, from, to).mismatches, []);
   const missing = new Map(same);
   missing.delete(victim.openTime);
-  assert.deepEqual(compareCandles({ complete: missing, incomplete: new Set() }, theirs, from, to).mismatches.map((m) => m.field), ['candle']);
+  assert.deepEqual(
+    compareCandles({ complete: missing, incomplete: new Set() }, theirs, from, to).mismatches.map((m) => m.field),
+    ['candle'],
+  );
   const partial = compareCandles({ complete: missing, incomplete: new Set([victim.openTime]) }, theirs, from, to);
   assert.deepEqual([partial.mismatches.length, partial.incomplete], [0, 1]);
-  assert.match(mismatchTable([{ minute: victim.openTime, field: 'volume', ours: '1.000', theirs: '1.001' }]), /^minute +field +ours +theirs\n2024-08-08T23:48 +volume +1\.000 +1\.001$/);
+  assert.match(
+    mismatchTable([{ minute: victim.openTime, field: 'volume', ours: '1.000', theirs: '1.001' }]),
+    /^minute +field +ours +theirs\n2024-08-08T23:48 +volume +1\.000 +1\.001$/,
+  );
 });
 
 test('tickflow verify --against <official file>: exit 0 when stored candles match, 1 and a table when one field differs', async (t) => {
@@ -78,11 +97,31 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   const victim = theirs[5]!;
   await insertCandles(db, 'usdm', theirs);
   // The spot BTCUSDT candles of the same minutes differ: verify of the usdm instrument must not read them.
-  await insertCandles(db, 'spot', theirs.map((k) => edited(k, 'volume')));
+  await insertCandles(
+    db,
+    'spot',
+    theirs.map((k) => edited(k, 'volume')),
+  );
   const stored = await storedCandles(db, { exchange: 'binance', market: 'usdm', symbol: 'BTCUSDT' }, theirs[0]!.openTime, victim.openTime + 60_000);
   assert.equal(stored.complete.get(victim.openTime)?.volume.replace(/0+$/, ''), victim.volume.replace(/0+$/, ''));
   await db.close();
-  const args = ['verify', '--symbol', 'BTCUSDT', '--from', '2024-08-08T23:31Z', '--to', '2024-08-09T00:20Z', '--against', path, '--market', 'usdm', '--data-dir', dataDir, '--set', 'store.embeddedPort=0'];
+  const args = [
+    'verify',
+    '--symbol',
+    'BTCUSDT',
+    '--from',
+    '2024-08-08T23:31Z',
+    '--to',
+    '2024-08-09T00:20Z',
+    '--against',
+    path,
+    '--market',
+    'usdm',
+    '--data-dir',
+    dataDir,
+    '--set',
+    'store.embeddedPort=0',
+  ];
   const ok = spawnTickflow(args);
   assert.equal(await ok.exited, 0, `${ok.stdout()}${ok.stderr()}`);
   assert.match(ok.stdout(), /49 candles compared, 0 incomplete skipped, 0 mismatches/);
@@ -93,12 +132,18 @@ test('tickflow verify --against <official file>: exit 0 when stored candles matc
   assert.match(none.stderr(), /nothing to compare/);
 
   const again = await openDatabase(store, { logger });
-  await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE market = 'usdm' AND window_start = $2`, [bump(victim.takerBuyQuoteVolume), new Date(victim.openTime).toISOString()]);
+  await again.query(`UPDATE candles SET taker_buy_quote_volume = $1 WHERE market = 'usdm' AND window_start = $2`, [
+    bump(victim.takerBuyQuoteVolume),
+    new Date(victim.openTime).toISOString(),
+  ]);
   await again.close();
   const bad = spawnTickflow(args);
   assert.equal(await bad.exited, 1, `${bad.stdout()}${bad.stderr()}`);
   const minute = new Date(victim.openTime).toISOString().slice(0, 16);
-  assert.match(bad.stdout(), new RegExp(`${minute} +takerBuyQuoteVolume +${bump(victim.takerBuyQuoteVolume).replace('.', '\\.')} +${victim.takerBuyQuoteVolume.replace('.', '\\.')}`));
+  assert.match(
+    bad.stdout(),
+    new RegExp(`${minute} +takerBuyQuoteVolume +${bump(victim.takerBuyQuoteVolume).replace('.', '\\.')} +${victim.takerBuyQuoteVolume.replace('.', '\\.')}`),
+  );
 });
 
 test('tickflow verify on a recording: the candles a replay of the USD-M recording built equal the official klines (exit 0); one edited by a unit is caught (exit 1)', async (t) => {
@@ -108,12 +153,40 @@ test('tickflow verify on a recording: the candles a replay of the USD-M recordin
   const dir = await mkdtemp(join(tmpdir(), 'tf-verify-rec-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const dataDir = join(dir, 'db');
-  const replay = spawnTickflow(['run', '--source', `replay:${recording}`, '--market', 'usdm', '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0']);
+  const replay = spawnTickflow([
+    'run',
+    '--source',
+    `replay:${recording}`,
+    '--market',
+    'usdm',
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    'store.embeddedPort=0',
+  ]);
   t.after(() => replay.child.kill('SIGKILL'));
   assert.equal(await replay.exited, 0, replay.stderr().slice(-2000));
 
   // The recording covers 23:54:16 to about 00:00:01 (no trade of 00:00 in it): partial minutes are incomplete, skipped.
-  const args = ['verify', '--symbol', 'BTCUSDT', '--from', '2024-08-08T23:54Z', '--to', '2024-08-09T00:00Z', '--against', official, '--market', 'usdm', '--data-dir', dataDir, '--set', 'store.embeddedPort=0'];
+  const args = [
+    'verify',
+    '--symbol',
+    'BTCUSDT',
+    '--from',
+    '2024-08-08T23:54Z',
+    '--to',
+    '2024-08-09T00:00Z',
+    '--against',
+    official,
+    '--market',
+    'usdm',
+    '--data-dir',
+    dataDir,
+    '--set',
+    'store.embeddedPort=0',
+  ];
   const ok = spawnTickflow(args);
   assert.equal(await ok.exited, 0, `${ok.stdout()}${ok.stderr()}`);
   const summary = /(\d+) candles compared, (\d+) incomplete skipped, 0 mismatches/.exec(ok.stdout());
@@ -129,7 +202,10 @@ test('tickflow verify on a recording: the candles a replay of the USD-M recordin
   assert.ok(victim !== undefined, 'a complete stored minute');
   const theirs = (await klinesFromFile(official, 'usdm')).find((k) => k.openTime === new Date(victim.start).getTime());
   assert.ok(theirs !== undefined);
-  await db.query(`UPDATE candles SET close = $1 WHERE market = 'usdm' AND symbol = 'BTCUSDT' AND interval = '1m' AND window_start = $2`, [bump(theirs.close), victim.start]);
+  await db.query(`UPDATE candles SET close = $1 WHERE market = 'usdm' AND symbol = 'BTCUSDT' AND interval = '1m' AND window_start = $2`, [
+    bump(theirs.close),
+    victim.start,
+  ]);
   await db.close();
   const bad = spawnTickflow(args);
   assert.equal(await bad.exited, 1, `${bad.stdout()}${bad.stderr()}`);

@@ -110,7 +110,10 @@ test('a trade cut out of the recording (a gap) makes its minute incomplete, the 
   const cut = trades[cutAt] as TradeEvent;
   const minute = Math.floor(cut.tradeTime / MINUTE) * MINUTE;
   const full = runToEnd(processorOptions({ candleIntervals: ['1m'] }), trades).of('candles');
-  const gapped = runToEnd(processorOptions({ candleIntervals: ['1m'] }), trades.filter((_, i) => i !== cutAt)).of('candles');
+  const gapped = runToEnd(
+    processorOptions({ candleIntervals: ['1m'] }),
+    trades.filter((_, i) => i !== cutAt),
+  ).of('candles');
   const complete = (rows: typeof full) => new Map(rows.map((c) => [c.windowStart, c.isComplete]));
   assert.equal(complete(full).get(minute), true);
   assert.equal(complete(gapped).get(minute), false);

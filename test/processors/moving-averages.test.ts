@@ -26,13 +26,24 @@ test('candles carry SMA/EMA of closes; an empty minute repeats the previous clos
     trade(3, 3 * MIN + 5, '4', '1'),
   ]);
   const candles = image.of('candles').sort((a, b) => a.windowStart - b.windowStart);
-  assert.deepEqual(candles.map((c) => [c.close, c.tradeCount, c.firstTradeId]), [['1', 1, 1], ['2', 1, 2], ['2', 0, -1], ['4', 1, 3]]);
-  assert.deepEqual(candles.map((c) => c.indicators), [
-    { sma2: null, sma3: null, ema3: '1.000000000000' },
-    { sma2: '1.500000000000', sma3: null, ema3: '1.500000000000' },
-    { sma2: '2.000000000000', sma3: '1.666666666667', ema3: '1.750000000000' },
-    { sma2: '3.000000000000', sma3: '2.666666666667', ema3: '2.875000000000' },
-  ]);
+  assert.deepEqual(
+    candles.map((c) => [c.close, c.tradeCount, c.firstTradeId]),
+    [
+      ['1', 1, 1],
+      ['2', 1, 2],
+      ['2', 0, -1],
+      ['4', 1, 3],
+    ],
+  );
+  assert.deepEqual(
+    candles.map((c) => c.indicators),
+    [
+      { sma2: null, sma3: null, ema3: '1.000000000000' },
+      { sma2: '1.500000000000', sma3: null, ema3: '1.500000000000' },
+      { sma2: '2.000000000000', sma3: '1.666666666667', ema3: '1.750000000000' },
+      { sma2: '3.000000000000', sma3: '2.666666666667', ema3: '2.875000000000' },
+    ],
+  );
   const empty = candles[2];
   assert.deepEqual([empty?.open, empty?.high, empty?.low, empty?.volume, empty?.vwap], ['2', '2', '2', '0', null]);
 });

@@ -35,7 +35,10 @@ test('late events correct the stored window by default and are counted', () => {
   );
   const metrics = late.upserts.find((u) => u.table === 'trade_metrics');
   assert.equal(metrics?.table === 'trade_metrics' && metrics.row.volume, '3');
-  assert.equal(late.upserts.some((u) => u.table === 'late_events'), false);
+  assert.equal(
+    late.upserts.some((u) => u.table === 'late_events'),
+    false,
+  );
   // Delivered again (redelivery after a failed write, or a replay): no effect.
   const again = c.ingest([at(2, trade(3, 2_000, '9', '2'))]);
   assert.deepEqual(again, { upserts: [], late: [], rejected: [] });
@@ -62,7 +65,10 @@ test('events older than the late retention are kept in late_events, never droppe
   c.ingest(inputs);
   const late = c.ingest([at(6, trade(100, 1_000, '10', '5'))]);
   const rows = late.upserts.flatMap((u) => (u.table === 'late_events' ? [u.row] : []));
-  assert.deepEqual(rows.map((r) => [r.target, r.reason]).sort(), [['candles:1m', 'beyond_retention'], ['trade_metrics', 'beyond_retention']]);
+  assert.deepEqual(rows.map((r) => [r.target, r.reason]).sort(), [
+    ['candles:1m', 'beyond_retention'],
+    ['trade_metrics', 'beyond_retention'],
+  ]);
   assert.deepEqual(late.late, [{ exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' }]);
 });
 
@@ -91,14 +97,29 @@ test('partials: open windows changed since the last trigger, not final; finish c
   const c = core();
   c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 61_000, '12', '1')), at(2, trade(3, 121_000, '13', '1'))]);
   // Watermark 111 000: minute 0 is final, minutes 1 and 2 are open.
-  assert.deepEqual(candles(c.partials()).map((r) => [r.windowStart, r.isFinal]), [[60_000, false], [120_000, false]]);
+  assert.deepEqual(
+    candles(c.partials()).map((r) => [r.windowStart, r.isFinal]),
+    [
+      [60_000, false],
+      [120_000, false],
+    ],
+  );
   assert.deepEqual(candles(c.partials()), []);
   const closed = candles(c.ingest([at(3, trade(4, 130_000, '14', '1'))]).upserts);
   // Minute 1 closed by the watermark after an observed minute 0: complete.
-  assert.deepEqual(closed.map((r) => [r.windowStart, r.isFinal, r.isComplete]), [[60_000, true, true]]);
-  assert.deepEqual(candles(c.partials()).map((r) => [r.windowStart, r.close]), [[120_000, '14']]);
+  assert.deepEqual(
+    closed.map((r) => [r.windowStart, r.isFinal, r.isComplete]),
+    [[60_000, true, true]],
+  );
+  assert.deepEqual(
+    candles(c.partials()).map((r) => [r.windowStart, r.close]),
+    [[120_000, '14']],
+  );
   const done = candles(c.finish());
-  assert.deepEqual(done.map((r) => [r.windowStart, r.isFinal, r.isComplete]), [[120_000, true, false]]);
+  assert.deepEqual(
+    done.map((r) => [r.windowStart, r.isFinal, r.isComplete]),
+    [[120_000, true, false]],
+  );
 });
 
 test('only the configured trade stream counts, so trade and aggTrade never double count', () => {
@@ -112,17 +133,25 @@ test('only the configured trade stream counts, so trade and aggTrade never doubl
 test('a hole in the trade ids keeps the windows around it from being complete', () => {
   const c = core();
   const image = new TableImage();
-  image.apply(c.ingest([
-    at(0, trade(1, 1_000, '10', '1')),
-    at(1, trade(2, 61_000, '10', '1')),
-    at(2, trade(3, 121_000, '10', '1')),
-    at(3, trade(4, 135_000, '10', '1')), // minute 1 closes complete: ids 1 and 3 around its 2 were seen
-    at(4, trade(7, 185_000, '10', '1')), // ids 5 and 6 were never seen: somewhere in 135 000..185 000
-    at(5, trade(8, 250_000, '10', '1')),
-  ]).upserts);
+  image.apply(
+    c.ingest([
+      at(0, trade(1, 1_000, '10', '1')),
+      at(1, trade(2, 61_000, '10', '1')),
+      at(2, trade(3, 121_000, '10', '1')),
+      at(3, trade(4, 135_000, '10', '1')), // minute 1 closes complete: ids 1 and 3 around its 2 were seen
+      at(4, trade(7, 185_000, '10', '1')), // ids 5 and 6 were never seen: somewhere in 135 000..185 000
+      at(5, trade(8, 250_000, '10', '1')),
+    ]).upserts,
+  );
   image.apply(c.finish());
   const complete = (rows: ReturnType<TableImage['of']>) => rows.map((r) => 'isComplete' in r && [r.windowStart / MIN, r.isComplete]);
-  assert.deepEqual(complete(image.of('candles').sort((a, b) => a.windowStart - b.windowStart)), [[0, false], [1, true], [2, false], [3, false], [4, false]]);
+  assert.deepEqual(complete(image.of('candles').sort((a, b) => a.windowStart - b.windowStart)), [
+    [0, false],
+    [1, true],
+    [2, false],
+    [3, false],
+    [4, false],
+  ]);
 });
 
 test('a window closed before the trade after its last one arrived becomes complete when it does', () => {
@@ -130,51 +159,96 @@ test('a window closed before the trade after its last one arrived becomes comple
   other.ingest([at(0, trade(1, 1_000, '10', '1', true, 'AAA')), at(1, trade(2, 61_000, '10', '1', true, 'AAA'))]);
   // Another symbol of the partition moves the watermark: AAA's minute 1 closes before AAA's id 3 exists.
   const closed = candles(other.ingest([at(2, trade(1, 130_000, '10', '1', true, 'BBB'))]).upserts);
-  assert.deepEqual(closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]), [[0, false], [60_000, false]]);
+  assert.deepEqual(
+    closed.filter((r) => r.symbol === 'AAA').map((r) => [r.windowStart, r.isComplete]),
+    [
+      [0, false],
+      [60_000, false],
+    ],
+  );
   const settled = candles(other.ingest([at(3, trade(3, 131_000, '10', '1', true, 'AAA'))]).upserts);
-  assert.deepEqual(settled.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]), [['AAA', 60_000, true, true]]);
+  assert.deepEqual(
+    settled.map((r) => [r.symbol, r.windowStart, r.isFinal, r.isComplete]),
+    [['AAA', 60_000, true, true]],
+  );
 });
 
 test('an event with an unusable decimal is rejected, the rest of the batch goes on', () => {
   const c = core();
   const result = c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 2_000, '1e5', '1')), at(2, trade(3, 3_000, '11', '1'))]);
-  assert.deepEqual(result.rejected.map((r) => r.offset), [1n]);
+  assert.deepEqual(
+    result.rejected.map((r) => r.offset),
+    [1n],
+  );
   const [row] = candles(c.finish());
   assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
 });
 
 test('a schema-1 Kafka record without its decimals (a foreign producer) is rejected, not thrown: the processor role kept no consumer', () => {
   // The codec only shape-checks schema 1 (type and instrument), so this reaches the core as it was produced.
-  const headers = new Map([[Buffer.from(TYPE_HEADER), Buffer.from('trade')], [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)]]);
-  const bare = decodeRecord(Buffer.from('binance:spot:BTCUSDT'), Buffer.from('{"type":"trade","exchange":"binance","market":"spot","symbol":"BTCUSDT","tradeId":2,"tradeTime":2000}'), headers);
+  const headers = new Map([
+    [Buffer.from(TYPE_HEADER), Buffer.from('trade')],
+    [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)],
+  ]);
+  const bare = decodeRecord(
+    Buffer.from('binance:spot:BTCUSDT'),
+    Buffer.from('{"type":"trade","exchange":"binance","market":"spot","symbol":"BTCUSDT","tradeId":2,"tradeTime":2000}'),
+    headers,
+  );
   const numeric = decodeRecord(
     Buffer.from('binance:spot:BTCUSDT'),
-    Buffer.from('{"type":"bookTicker","exchange":"binance","market":"spot","symbol":"BTCUSDT","updateId":7,"bidPrice":10,"bidQty":"1","askPrice":"11","askQty":"1","eventTime":2500}'),
+    Buffer.from(
+      '{"type":"bookTicker","exchange":"binance","market":"spot","symbol":"BTCUSDT","updateId":7,"bidPrice":10,"bidQty":"1","askPrice":"11","askQty":"1","eventTime":2500}',
+    ),
     new Map([[Buffer.from(TYPE_HEADER), Buffer.from('bookTicker')]]),
   );
   const c = core();
-  const result = c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, bare as CoreInput['event']), at(2, numeric as CoreInput['event'], 'book_ticker/0'), at(3, trade(3, 3_000, '11', '1'))]);
-  assert.deepEqual(result.rejected.map((r) => [r.offset, r.reason]), [[1n, 'not a decimal number: undefined'], [2n, 'not a decimal number: 10']]);
+  const result = c.ingest([
+    at(0, trade(1, 1_000, '10', '1')),
+    at(1, bare as CoreInput['event']),
+    at(2, numeric as CoreInput['event'], 'book_ticker/0'),
+    at(3, trade(3, 3_000, '11', '1')),
+  ]);
+  assert.deepEqual(
+    result.rejected.map((r) => [r.offset, r.reason]),
+    [
+      [1n, 'not a decimal number: undefined'],
+      [2n, 'not a decimal number: 10'],
+    ],
+  );
   const [row] = candles(c.finish());
   assert.deepEqual([row?.tradeCount, row?.close], [2, '11']);
 });
 
 /** An aggTrade as the source emits it: `a` with the trade ids `f`..`l` it stands for. */
 const agg = (a: number, f: number, l: number, time: number, price = '10', symbol = 'BTCUSDT'): CoreInput['event'] => ({
-  type: 'aggTrade', exchange: 'binance', market: 'spot', symbol, eventTime: time, ingestionTimestamp: time * 1000,
-  aggTradeId: a, price, quantity: '1', firstTradeId: f, lastTradeId: l, tradeTime: time, buyerIsMaker: false,
+  type: 'aggTrade',
+  exchange: 'binance',
+  market: 'spot',
+  symbol,
+  eventTime: time,
+  ingestionTimestamp: time * 1000,
+  aggTradeId: a,
+  price,
+  quantity: '1',
+  firstTradeId: f,
+  lastTradeId: l,
+  tradeTime: time,
+  buyerIsMaker: false,
 });
 
 test('reordering is not loss: aggTrades of one ms out of id order leave their minute complete, with every trade counted', () => {
   const c = core({ tradeStream: 'aggTrade' });
   const image = new TableImage();
-  image.apply(c.ingest([
-    at(0, agg(10, 100, 101, 59_000, '10')),
-    at(1, agg(12, 104, 104, 60_500, '12')), // minute 1 opens at trade 104: 102..103 not seen yet
-    at(2, agg(11, 102, 103, 60_500, '11')), // same ms, lower ids: the hole is filled
-    at(3, agg(13, 105, 105, 121_000, '13')),
-    at(4, agg(14, 106, 106, 190_000, '14')), // watermark 180 000: minutes 1 and 2 close
-  ]).upserts);
+  image.apply(
+    c.ingest([
+      at(0, agg(10, 100, 101, 59_000, '10')),
+      at(1, agg(12, 104, 104, 60_500, '12')), // minute 1 opens at trade 104: 102..103 not seen yet
+      at(2, agg(11, 102, 103, 60_500, '11')), // same ms, lower ids: the hole is filled
+      at(3, agg(13, 105, 105, 121_000, '13')),
+      at(4, agg(14, 106, 106, 190_000, '14')), // watermark 180 000: minutes 1 and 2 close
+    ]).upserts,
+  );
   const minute1 = image.of('candles').find((r) => r.windowStart === MIN);
   assert.deepEqual(
     [minute1?.isFinal, minute1?.isComplete, minute1?.tradeCount, minute1?.open, minute1?.close, minute1?.firstTradeId, minute1?.lastTradeId],
@@ -186,11 +260,13 @@ test('reordering is not loss: aggTrades of one ms out of id order leave their mi
 test('reordering is not loss: ids that arrive after their minute closed make it complete then (late correction)', () => {
   const c = core({ tradeStream: 'aggTrade' });
   const image = new TableImage();
-  image.apply(c.ingest([
-    at(0, agg(10, 100, 100, 59_000)),
-    at(1, agg(12, 102, 102, 61_000)),
-    at(2, agg(13, 103, 103, 131_000)), // minute 1 closes while trade 101 is missing
-  ]).upserts);
+  image.apply(
+    c.ingest([
+      at(0, agg(10, 100, 100, 59_000)),
+      at(1, agg(12, 102, 102, 61_000)),
+      at(2, agg(13, 103, 103, 131_000)), // minute 1 closes while trade 101 is missing
+    ]).upserts,
+  );
   const closed = () => image.of('candles').find((r) => r.windowStart === MIN);
   assert.deepEqual([closed()?.isFinal, closed()?.isComplete, closed()?.tradeCount], [true, false, 1]);
   image.apply(c.ingest([at(3, agg(11, 101, 101, 60_000))]).upserts);
@@ -203,24 +279,37 @@ test('reordering is not loss: the last fully covered minute of a finished input 
   image.apply(c.ingest([at(0, trade(1, 1_000, '10', '1')), at(1, trade(2, 61_000, '10', '1')), at(2, trade(3, 120_500, '10', '1'))]).upserts);
   // Watermark 110 500: minute 1 is still open when the input ends.
   image.apply(c.finish());
-  const complete = image.of('candles').sort((a, b) => a.windowStart - b.windowStart).map((r) => [r.windowStart / MIN, r.isFinal, r.isComplete]);
-  assert.deepEqual(complete, [[0, true, false], [1, true, true], [2, true, false]]);
+  const complete = image
+    .of('candles')
+    .sort((a, b) => a.windowStart - b.windowStart)
+    .map((r) => [r.windowStart / MIN, r.isFinal, r.isComplete]);
+  assert.deepEqual(complete, [
+    [0, true, false],
+    [1, true, true],
+    [2, true, false],
+  ]);
 });
 
 test('kind 11 (USD-M non-market trades): INSURANCE_FUND, ADL and NA trades stay out of candles but keep their minute complete', () => {
   const c = core();
   const image = new TableImage();
-  const typed = (id: number, time: number, price: string, qty: string, tradeType: string) => ({ ...trade(id, time, price, qty), market: 'usdm' as const, tradeType });
-  image.apply(c.ingest([
-    at(0, typed(1, 1_000, '10', '1', 'MARKET')),
-    at(1, typed(2, 61_000, '10', '1', 'MARKET')),
-    at(2, typed(3, 62_000, '99', '5', 'INSURANCE_FUND')),
-    at(3, typed(4, 63_000, '1', '7', 'ADL')),
-    at(4, typed(5, 64_000, '11', '2', 'MARKET')),
-    at(5, typed(6, 65_000, '50', '3', 'NA')),
-    at(6, typed(7, 121_000, '12', '1', 'MARKET')),
-    at(7, typed(8, 190_000, '12', '1', 'MARKET')),
-  ]).upserts);
+  const typed = (id: number, time: number, price: string, qty: string, tradeType: string) => ({
+    ...trade(id, time, price, qty),
+    market: 'usdm' as const,
+    tradeType,
+  });
+  image.apply(
+    c.ingest([
+      at(0, typed(1, 1_000, '10', '1', 'MARKET')),
+      at(1, typed(2, 61_000, '10', '1', 'MARKET')),
+      at(2, typed(3, 62_000, '99', '5', 'INSURANCE_FUND')),
+      at(3, typed(4, 63_000, '1', '7', 'ADL')),
+      at(4, typed(5, 64_000, '11', '2', 'MARKET')),
+      at(5, typed(6, 65_000, '50', '3', 'NA')),
+      at(6, typed(7, 121_000, '12', '1', 'MARKET')),
+      at(7, typed(8, 190_000, '12', '1', 'MARKET')),
+    ]).upserts,
+  );
   const minute = image.of('candles').find((r) => r.windowStart === MIN);
   assert.ok(minute && 'isComplete' in minute);
   // Only the two market trades: open 10, high 11, low 10, close 11, volume 3, 2 trades — and no hole for ids 3, 4, 6.
@@ -243,7 +332,9 @@ test('the same symbol on two markets is two instruments: its own windows, trade-
     at(4, trade(3, 75_000, '12', '1')),
     at(5, perp(trade(6, 76_000, '22.0', '1'))),
   ]).upserts;
-  const first = candles(out).filter((r) => r.windowStart === 0).map((r) => [r.market, r.open, r.close, r.volume, r.tradeCount, r.firstTradeId, r.lastTradeId]);
+  const first = candles(out)
+    .filter((r) => r.windowStart === 0)
+    .map((r) => [r.market, r.open, r.close, r.volume, r.tradeCount, r.firstTradeId, r.lastTradeId]);
   assert.deepEqual(first.sort(), [
     ['spot', '10', '11', '3', 2, 1, 2],
     ['usdm', '20.0', '21.0', '11', 2, 1, 5],

@@ -85,9 +85,7 @@ async function twoSymbols(t: TestContext): Promise<MarketEvent[] | undefined> {
   const eth = sharedData(t, 'binance-spot-ws', 'ethusdt_20240808.gz');
   if (!btc || !eth) return undefined;
   const events = [...(await recordedEvents(btc, 'spot')), ...(await recordedEvents(eth, 'spot'))];
-  return events
-    .filter((e) => e.type === 'trade' || e.type === 'bookTicker')
-    .sort((a, b) => a.ingestionTimestamp - b.ingestionTimestamp);
+  return events.filter((e) => e.type === 'trade' || e.type === 'bookTicker').sort((a, b) => a.ingestionTimestamp - b.ingestionTimestamp);
 }
 
 async function uninterrupted(t: TestContext, events: readonly MarketEvent[]): Promise<Record<string, string[]>> {
@@ -205,10 +203,19 @@ test('close() writes open windows as partial rows and commits only below them; l
   const rows = await db.query<{ start: number; volume: string; is_final: boolean }>(
     `SELECT extract(epoch from window_start)::int AS start, volume::text, is_final FROM candles WHERE interval = '1m' ORDER BY window_start`,
   );
-  assert.deepEqual(rows.map((r) => [r.start, r.volume, r.is_final]), [[0, '3', true], [60, '2', false]]);
+  assert.deepEqual(
+    rows.map((r) => [r.start, r.volume, r.is_final]),
+    [
+      [0, '3', true],
+      [60, '2', false],
+    ],
+  );
   assert.equal(committed.get('trades'), 0n, 'offset 1 still feeds the open minute 1');
   const late = await d.metrics.lateEvents.get();
-  assert.deepEqual(late.values.map((v) => [v.labels.symbol, v.value]), [['BTCUSDT', 1]]);
+  assert.deepEqual(
+    late.values.map((v) => [v.labels.symbol, v.value]),
+    [['BTCUSDT', 1]],
+  );
   const health = await d.health.evaluate();
   assert.equal(health.components.processor?.state, 'up');
 });
@@ -238,7 +245,13 @@ test('one bad event never causes unbounded work: a processor row the database al
   const candles = await db.query<{ start: number; high: string }>(
     `SELECT extract(epoch from window_start)::int AS start, high::text FROM candles WHERE interval = '1m' AND is_final ORDER BY window_start`,
   );
-  assert.deepEqual(candles.map((r) => [r.start, r.high]), [[0, '10'], [120, '12']]);
+  assert.deepEqual(
+    candles.map((r) => [r.start, r.high]),
+    [
+      [0, '10'],
+      [120, '12'],
+    ],
+  );
   const metrics = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM trade_metrics WHERE is_final`);
   assert.equal(metrics[0]?.n, 3, 'the other tables of the same batch are written');
   const dead = await db.query<{ origin: string; reason: string; detail: string; raw: string }>('SELECT origin, reason, detail, raw FROM dead_letters');
@@ -248,7 +261,10 @@ test('one bad event never causes unbounded work: a processor row the database al
   assert.equal((JSON.parse(dead[0]!.raw) as { high: string; windowStart: number }).windowStart, 60_000);
   assert.ok((committed.get('trades') ?? -1n) >= 2n, 'offsets move past the refused row');
   const counted = await d.metrics.deadLetters.get();
-  assert.deepEqual(counted.values.map((v) => [v.labels.origin, v.labels.reason, v.value]), [['processor', 'rejected_by_database', 1]]);
+  assert.deepEqual(
+    counted.values.map((v) => [v.labels.origin, v.labels.reason, v.value]),
+    [['processor', 'rejected_by_database', 1]],
+  );
 });
 
 test('gaps across restarts: windows open at a crash are rebuilt from the stored trades, so the final candle counts every stored trade', async (t) => {
@@ -276,12 +292,13 @@ test('gaps across restarts: windows open at a crash are rebuilt from the stored 
   await bus2.drain();
   await second.processor.close();
   await second.writer.close();
-  const stored = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM trades WHERE trade_time >= to_timestamp(60) AND trade_time < to_timestamp(120)`,
-  );
+  const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM trades WHERE trade_time >= to_timestamp(60) AND trade_time < to_timestamp(120)`);
   const candle = await db.query<{ trade_count: number; open: string; close: string; is_final: boolean; is_complete: boolean }>(
     `SELECT trade_count::int, open::text, close::text, is_final, is_complete FROM candles WHERE interval = '1m' AND window_start = to_timestamp(60)`,
   );
   assert.equal(stored[0]?.n, 4);
-  assert.deepEqual(candle.map((c) => [c.trade_count, c.open, c.close, c.is_final, c.is_complete]), [[4, '11', '14', true, true]]);
+  assert.deepEqual(
+    candle.map((c) => [c.trade_count, c.open, c.close, c.is_final, c.is_complete]),
+    [[4, '11', '14', true, true]],
+  );
 });

@@ -20,7 +20,11 @@ for (const kind of ['embedded', 'postgres'] as const) {
     image.apply(upserts);
     await db.transaction((tx) => writeUpserts(tx, upserts));
 
-    const restored = await loadRestoredRows(db, { candles: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 }, trade_metrics: { '1m': 1000 }, spread_metrics: { '30s': 1000 } });
+    const restored = await loadRestoredRows(db, {
+      candles: { '1m': 1000, '5m': 1000, '15m': 1000, '1h': 1000 },
+      trade_metrics: { '1m': 1000 },
+      spread_metrics: { '30s': 1000 },
+    });
     const byStart = <R extends { symbol: string; interval: string; windowStart: number }>(rows: readonly R[]) =>
       [...rows].sort((a, b) => a.interval.localeCompare(b.interval) || a.windowStart - b.windowStart);
     assert.ok(restored.candles.length > 5 && restored.spreadMetrics.length > 10 && restored.tradeMetrics.length > 5);

@@ -16,7 +16,7 @@ test('spread metrics of one 30 s window, checked by hand', () => {
   assert.equal(m.maxSpread, '0.6');
   // mids 100.1, 100.05, 100.3
   assert.equal(m.avgMid, '100.150000000000');
-  const bps = (0.2 / 100.1 + 0.1 / 100.05 + 0.6 / 100.3) * 10_000 / 3;
+  const bps = ((0.2 / 100.1 + 0.1 / 100.05 + 0.6 / 100.3) * 10_000) / 3;
   assert.ok(Math.abs(m.avgSpreadBps - bps) < 1e-9);
   // avg 0.3 is exactly 3 × min, not more; 29.9 bps < 100 bps.
   assert.equal(m.spreadWarning, false);

@@ -65,15 +65,33 @@ export function runToEnd(options: ProcessorOptions, events: readonly PipelineEve
 /** A hand-made trade for hand-checked values. */
 export function trade(tradeId: number, tradeTime: number, price: string, quantity: string, takerBuy = true, symbol = 'BTCUSDT'): TradeEvent {
   return {
-    type: 'trade', exchange: 'binance', market: 'spot', symbol, eventTime: tradeTime, ingestionTimestamp: tradeTime * 1000,
-    tradeId, price, quantity, tradeTime, buyerIsMaker: !takerBuy,
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime: tradeTime,
+    ingestionTimestamp: tradeTime * 1000,
+    tradeId,
+    price,
+    quantity,
+    tradeTime,
+    buyerIsMaker: !takerBuy,
   };
 }
 
 /** A hand-made top-of-book update. */
 export function quote(updateId: number, eventTime: number, bidPrice: string, askPrice: string, symbol = 'BTCUSDT'): BookTickerEvent {
   return {
-    type: 'bookTicker', exchange: 'binance', market: 'spot', symbol, eventTime, ingestionTimestamp: eventTime * 1000,
-    updateId, bidPrice, bidQty: '1', askPrice, askQty: '1',
+    type: 'bookTicker',
+    exchange: 'binance',
+    market: 'spot',
+    symbol,
+    eventTime,
+    ingestionTimestamp: eventTime * 1000,
+    updateId,
+    bidPrice,
+    bidQty: '1',
+    askPrice,
+    askQty: '1',
   };
 }

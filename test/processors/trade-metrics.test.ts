@@ -52,9 +52,17 @@ test('volume spike compares with the mean of the previous windows that had trade
     // baseline of minute 5 = (2 + 3 + 7.6) / 3 = 4.2; 12.6 is not > 12.6
     trade(5, 5 * MIN + 1, '10', '12.6'),
   ];
-  const rows = runToEnd(options, events).of('trade_metrics').sort((a, b) => a.windowStart - b.windowStart);
+  const rows = runToEnd(options, events)
+    .of('trade_metrics')
+    .sort((a, b) => a.windowStart - b.windowStart);
   assert.deepEqual(
     rows.map((r) => [r.windowStart / MIN, r.volume, r.volumeSpike]),
-    [[0, '1', false], [1, '2', false], [3, '3', false], [4, '7.6', true], [5, '12.6', false]],
+    [
+      [0, '1', false],
+      [1, '2', false],
+      [3, '3', false],
+      [4, '7.6', true],
+      [5, '12.6', false],
+    ],
   );
 });

@@ -23,13 +23,20 @@ function prng(seed: number): () => number {
 function randomTime(r: () => number): number {
   const pick = Math.floor(r() * 10);
   switch (pick) {
-    case 0: return 0;
-    case 1: return 2 ** 53;
-    case 2: return NOW * 1000 + Math.floor(r() * 1e6);
-    case 3: return -Math.floor(r() * 1e12);
-    case 4: return NOW + r();
-    case 5: return Math.floor(r() * 2 ** 52);
-    default: return NOW + Math.floor(r() * 30 * MIN);
+    case 0:
+      return 0;
+    case 1:
+      return 2 ** 53;
+    case 2:
+      return NOW * 1000 + Math.floor(r() * 1e6);
+    case 3:
+      return -Math.floor(r() * 1e12);
+    case 4:
+      return NOW + r();
+    case 5:
+      return Math.floor(r() * 2 ** 52);
+    default:
+      return NOW + Math.floor(r() * 30 * MIN);
   }
 }
 
@@ -46,12 +53,18 @@ test('one bad event never causes unbounded work: a trade at time 0, then one at 
     at(3, trade(4, NOW + 2 * MIN, '10', '1')),
   ]);
   // 2^53 ms is no time a row can hold: skipped and counted, it does not become the watermark.
-  assert.deepEqual(result.rejected.map((r) => r.offset), [1n]);
+  assert.deepEqual(
+    result.rejected.map((r) => r.offset),
+    [1n],
+  );
   const candles = result.upserts.flatMap((u) => (u.table === 'candles' ? [u.row] : []));
   // 1970's minute and hour, then at most 100 empty windows per interval before today's.
   assert.ok(candles.length <= 2 * (100 + 2), `${candles.length} candle rows`);
   const rows = [...result.upserts, ...core.finish()].flatMap((u) => (u.table === 'candles' && u.row.interval === '1m' ? [u.row] : []));
-  assert.deepEqual(rows.filter((r) => r.tradeCount > 0).map((r) => r.windowStart), [0, NOW, NOW + 2 * MIN]);
+  assert.deepEqual(
+    rows.filter((r) => r.tradeCount > 0).map((r) => r.windowStart),
+    [0, NOW, NOW + 2 * MIN],
+  );
   assert.equal(rows.filter((r) => r.tradeCount === 0 && r.windowStart < NOW - 100 * MIN).length, 0);
 });
 
@@ -70,9 +83,10 @@ test('one bad event never causes unbounded work: fuzz of random times, ids and v
       const n = batch * 100 + i;
       const symbol = ['AAA', 'BBB', 'CCC'][Math.floor(r() * 3)] as string;
       const id = Math.floor(r() * 2 ** 40);
-      const event = r() < 0.8
-        ? trade(id, randomTime(r), randomDecimal(r), randomDecimal(r), r() < 0.5, symbol)
-        : quote(id, randomTime(r), randomDecimal(r), randomDecimal(r), symbol);
+      const event =
+        r() < 0.8
+          ? trade(id, randomTime(r), randomDecimal(r), randomDecimal(r), r() < 0.5, symbol)
+          : quote(id, randomTime(r), randomDecimal(r), randomDecimal(r), symbol);
       inputs.push({ source: r() < 0.8 ? 'trades/0' : 'bookTicker/0', offset: BigInt(n), event });
     }
     const result = core.ingest(inputs);

@@ -11,9 +11,10 @@ test('whale trades: notional at or above the threshold, with per-symbol override
     trade(4, 4_000, '3000', '300', true, 'ETHUSDT'), // 900 000 < ETH's 1 000 000
     trade(5, 5_000, '3000', '400', true, 'ETHUSDT'),
   ]).of('whale_trades');
-  assert.deepEqual(
-    rows.map((w) => [w.symbol, w.tradeId, w.notional, w.side]).sort(),
-    [['BTCUSDT', 2, '100000.2000000', 'sell'], ['BTCUSDT', 3, '100000', 'buy'], ['ETHUSDT', 5, '1200000', 'buy']],
-  );
+  assert.deepEqual(rows.map((w) => [w.symbol, w.tradeId, w.notional, w.side]).sort(), [
+    ['BTCUSDT', 2, '100000.2000000', 'sell'],
+    ['BTCUSDT', 3, '100000', 'buy'],
+    ['ETHUSDT', 5, '1200000', 'buy'],
+  ]);
   assert.equal(rows.find((w) => w.tradeId === 2)?.tradeTime, 2_000);
 });

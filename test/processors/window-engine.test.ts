@@ -37,8 +37,17 @@ test('gaps between windows are filled, and a window after an observed one is com
   e.apply('p', 1n, A, 35, 2, 1);
   const out: Window<{ total: number }>[] = [];
   e.advance('p', 40, out);
-  assert.deepEqual(view(out), [[0, 1, true, false], [10, 0, true, true], [20, 0, true, true], [30, 2, true, true]]);
-  assert.deepEqual(e.history(A, 100).map((w) => w.start), [10, 20, 30], 'only `retain` closed windows are kept');
+  assert.deepEqual(view(out), [
+    [0, 1, true, false],
+    [10, 0, true, true],
+    [20, 0, true, true],
+    [30, 2, true, true],
+  ]);
+  assert.deepEqual(
+    e.history(A, 100).map((w) => w.start),
+    [10, 20, 30],
+    'only `retain` closed windows are kept',
+  );
 });
 
 test('restored final windows make replayed offsets no-ops and later ones late; forget drops a source', () => {
@@ -66,6 +75,12 @@ test('one bad event never causes unbounded work: a window at time 0 followed by 
   const out: Window<{ total: number }>[] = [];
   e.advance('p', today + 10, out);
   // 1970's window, the five latest empty windows before today's, today's: not 172 billion windows.
-  assert.deepEqual(out.map((w) => w.start), [0, today - 50, today - 40, today - 30, today - 20, today - 10, today]);
-  assert.deepEqual(e.history(A, Infinity).map((w) => w.start), [today - 20, today - 10, today]);
+  assert.deepEqual(
+    out.map((w) => w.start),
+    [0, today - 50, today - 40, today - 30, today - 20, today - 10, today],
+  );
+  assert.deepEqual(
+    e.history(A, Infinity).map((w) => w.start),
+    [today - 20, today - 10, today],
+  );
 });

@@ -28,12 +28,15 @@ async function stalledClient(url: string): Promise<Socket> {
 
 test('a client that stops reading is cut once the buffer limit is queued towards it, counted and logged; the others keep their stream', async (t) => {
   const lines: string[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
       write: (chunk: Buffer, _enc, done) => {
         lines.push(String(chunk));
         done();
       },
-    }));
+    }),
+  );
   const limit = 256 * 1024;
   const sim = await simulator(t, { tradesPerSecond: 2_000, bookTickersPerSecond: 2_000, maxClientBufferBytes: limit, logger });
   const streams = 'btcusdt@trade/btcusdt@aggTrade/btcusdt@bookTicker/btcusdt@depth@100ms/ethusdt@trade/ethusdt@bookTicker';

@@ -26,7 +26,16 @@ test('contiguous streams report ranges; bookTicker and klines only counts; frame
   tracker.record('btcusdt@bookTicker', 100);
   tracker.record('btcusdt@bookTicker', 107);
   assert.deepEqual(tracker.report(), {
-    'btcusdt@trade': { count: 4, frames: 4, firstId: 1, lastId: 5, ranges: [[1, 3], [5, 5]] },
+    'btcusdt@trade': {
+      count: 4,
+      frames: 4,
+      firstId: 1,
+      lastId: 5,
+      ranges: [
+        [1, 3],
+        [5, 5],
+      ],
+    },
     'btcusdt@depth@100ms': { count: 16, frames: 2, firstId: 10, lastId: 25, ranges: [[10, 25]] },
     'btcusdt@bookTicker': { count: 2, frames: 2, firstId: 100, lastId: 107, ranges: [] },
   });

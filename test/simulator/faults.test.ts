@@ -125,7 +125,10 @@ test('reorder delivers a batch in reverse order', async (t) => {
   const ids = tradeIds(client);
   const descents = ids.filter((id, i) => i > 0 && id < (ids[i - 1] ?? 0)).length;
   assert.equal(descents, 3, 'four frames reversed make three descents');
-  assert.deepEqual([...new Set(ids)].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+  assert.deepEqual(
+    [...new Set(ids)].sort((a, b) => a - b),
+    [...ids].sort((a, b) => a - b),
+  );
   await assertConsistent(sim, client);
 });
 
@@ -186,7 +189,9 @@ test('whale makes the next trade one taker fill worth the notional, at the touch
   assert.ok(price * (qty - step) < notional, 'the smallest lot count that reaches it');
   // The taker hit the touch that the last bookTicker before it showed (ask for a buy, bid for a sell).
   const index = frames().indexOf(whale);
-  const touch = frames().slice(0, index).findLast((f) => f.stream === 'btcusdt@bookTicker');
+  const touch = frames()
+    .slice(0, index)
+    .findLast((f) => f.stream === 'btcusdt@bookTicker');
   assert.equal(whale.data.p, touch?.data[whale.data.m ? 'b' : 'a']);
   const agg = await client.waitFor<Frame>((f) => f.stream === 'btcusdt@aggTrade' && f.data.f === whale.data.t, 'its aggTrade');
   assert.deepEqual([agg.data.l, agg.data.p, agg.data.q, agg.data.m], [whale.data.t, whale.data.p, whale.data.q, whale.data.m]);
@@ -228,7 +233,11 @@ test('faults can be driven over HTTP and emitted() read back as JSON', async (t)
 test('fault parameters are bounded: a duration past a day, a count past a million, an absurd rate or notional is refused with the limit', async (t) => {
   const sim = await simulator(t);
   const post = async (name: string, body: unknown) => {
-    const res = await fetch(`${sim.restBaseUrl}/sim/faults/${name}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${sim.restBaseUrl}/sim/faults/${name}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
     return { status: res.status, text: await res.text() };
   };
   const refused: [string, Record<string, number>, string][] = [

@@ -32,11 +32,12 @@ test('a closed kline equals the trades of its interval', async (t) => {
   type K = { stream: string; data: { k: Record<string, string | number | boolean>; t: number; p: string; q: string; T: number; m: boolean } };
   await client.waitForFrames(1);
   const firstSecond = Math.floor(Date.now() / 1_000) * 1_000 + 1_000;
-  const kline = await client.waitFor<K>((f) => f.stream === 'btcusdt@kline_1s' && f.data.k.x === true && Number(f.data.k.t) >= firstSecond, 'a closed 1s kline');
+  const kline = await client.waitFor<K>(
+    (f) => f.stream === 'btcusdt@kline_1s' && f.data.k.x === true && Number(f.data.k.t) >= firstSecond,
+    'a closed 1s kline',
+  );
   const k = kline.data.k;
-  const trades = (client.json() as K[])
-    .filter((f) => f.stream === 'btcusdt@trade' && f.data.T >= Number(k.t) && f.data.T <= Number(k.T))
-    .map((f) => f.data);
+  const trades = (client.json() as K[]).filter((f) => f.stream === 'btcusdt@trade' && f.data.T >= Number(k.t) && f.data.T <= Number(k.T)).map((f) => f.data);
   assert.equal(k.n, trades.length);
   if (trades.length === 0) {
     assert.equal(k.f, -1);
@@ -84,7 +85,10 @@ test('REST depth snapshot plus depth diffs reproduce the bookTickers with the sa
     else assert.equal(data.U, last + 1, 'diffs are contiguous');
     synced = true;
     last = data.u;
-    for (const [side, levels] of [[bids, data.b], [asks, data.a]] as const) {
+    for (const [side, levels] of [
+      [bids, data.b],
+      [asks, data.a],
+    ] as const) {
       for (const [p, q] of levels) {
         if (parseUnits(q, 8) === 0n) side.delete(p);
         else side.set(p, q);

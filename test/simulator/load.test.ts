@@ -16,7 +16,9 @@ async function counting(url: string): Promise<{ frames: () => number; ws: WebSoc
   return { frames: () => n, ws };
 }
 
-test('asked for more than the machine can play, the simulator slows the market down and still answers upgrades, REST, faults and emitted()', { timeout: 180_000 }, async (t) => {
+test('asked for more than the machine can play, the simulator slows the market down and still answers upgrades, REST, faults and emitted()', {
+  timeout: 180_000,
+}, async (t) => {
   // A million trades per second per symbol is beyond any machine: the market falls behind the clock.
   const sim = await simulator(t, { tradesPerSecond: 1_000_000, bookTickersPerSecond: 1_000_000 });
   const first = await counting(`${sim.wsBaseUrl}/stream?streams=${ALL}`);
@@ -41,14 +43,26 @@ test('asked for more than the machine can play, the simulator slows the market d
 });
 
 test('tickflow simulate under full load exits on SIGTERM with its clients connected', { timeout: 180_000 }, async (t) => {
-  const cli = spawnTickflow(['simulate', '--listen-port', '0', '--symbols', 'BTCUSDT,ETHUSDT', '--trades-per-second', '1000000', '--set', 'simulator.bookTickersPerSecond=1000000']);
+  const cli = spawnTickflow([
+    'simulate',
+    '--listen-port',
+    '0',
+    '--symbols',
+    'BTCUSDT,ETHUSDT',
+    '--trades-per-second',
+    '1000000',
+    '--set',
+    'simulator.bookTickersPerSecond=1000000',
+  ]);
   t.after(() => cli.child.kill('SIGKILL'));
   const wsBaseUrl = await waitFor('the simulator to listen', () => /WebSocket\s+(ws:\/\/\S+?)\/stream/.exec(cli.stdout())?.[1], 60_000);
   const clients = [await counting(`${wsBaseUrl}/stream?streams=${ALL}`), await counting(`${wsBaseUrl}/stream?streams=${ALL}`)];
   t.after(() => {
     for (const c of clients) c.ws.terminate();
   });
-  await waitFor('both clients to receive frames', () => clients.every((c) => c.frames() > 1_000), { progress: () => Math.min(...clients.map((c) => c.frames())) });
+  await waitFor('both clients to receive frames', () => clients.every((c) => c.frames() > 1_000), {
+    progress: () => Math.min(...clients.map((c) => c.frames())),
+  });
   cli.child.kill('SIGTERM');
   assert.equal(await exitedWithin(cli, 60_000), 0, cli.stderr());
 });

@@ -33,7 +33,10 @@ test('the same seed gives the same market; another seed another', () => {
   const b = run(7, 120);
   const c = run(8, 120);
   assert.deepEqual(a, b);
-  assert.notDeepEqual(a.trades.map((t) => t.price), c.trades.map((t) => t.price));
+  assert.notDeepEqual(
+    a.trades.map((t) => t.price),
+    c.trades.map((t) => t.price),
+  );
 });
 
 test('trades are contiguous, sized like a real market, priced on the tick', () => {
@@ -74,7 +77,10 @@ test('aggTrades aggregate the trades exactly (f..l, price, side, summed qty)', (
     next = a.lastId + 1;
   });
   assert.equal(next, (trades[trades.length - 1]?.id ?? 0) + 1);
-  assert.ok(aggTrades.some((a) => a.lastId > a.firstId), 'some aggTrades span several trades');
+  assert.ok(
+    aggTrades.some((a) => a.lastId > a.firstId),
+    'some aggTrades span several trades',
+  );
 });
 
 test('book changes replayed on the first snapshot give every bookTicker and the last snapshot', () => {
@@ -89,7 +95,10 @@ test('book changes replayed on the first snapshot give every bookTicker and the 
     assert.equal(c.firstUpdateId, lastId + 1, 'update ids are contiguous');
     assert.ok(c.lastUpdateId >= c.firstUpdateId);
     lastId = c.lastUpdateId;
-    for (const [side, levels] of [[bids, c.bids], [asks, c.asks]] as const) {
+    for (const [side, levels] of [
+      [bids, c.bids],
+      [asks, c.asks],
+    ] as const) {
       for (const [p, q] of levels) {
         if (parseUnits(q, 8) === 0n) side.delete(p);
         else side.set(p, q);

@@ -63,7 +63,10 @@ test('embedded access kind: no password, a wrong one or a non-loopback address i
   await migrate(db, { logger, retentionDays: 30 });
   await assert.rejects(psql(db, 'SELECT 1', {}), /password|authentication/i);
   await assert.rejects(psql(db, 'SELECT 1', { PGPASSWORD: 'not-the-password' }), /password authentication failed/);
-  await assert.rejects(psql(db, 'SELECT 1', { PGPASSWORD: db.clients.password, PGUSER: 'postgres' }).then(() => psql(db, 'SELECT 1', { PGPASSWORD: 'x' })), /password/);
+  await assert.rejects(
+    psql(db, 'SELECT 1', { PGPASSWORD: db.clients.password, PGUSER: 'postgres' }).then(() => psql(db, 'SELECT 1', { PGPASSWORD: 'x' })),
+    /password/,
+  );
   assert.equal(await psql(db, 'SELECT count(*) FROM trades'), '0');
   await assert.rejects(psql(db, 'DROP TABLE trades'), /must be owner/);
   await assert.rejects(psql(db, 'CREATE TABLE mine (x int)'), /permission denied/);

@@ -52,7 +52,10 @@ test('embedded: migrations create plain tables once', async (t) => {
   const again = await migrate(db, { logger, retentionDays: 30 });
   assert.deepEqual(again.applied, []);
   const versions = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
-  assert.deepEqual(versions.map((r) => r.version), VERSIONS);
+  assert.deepEqual(
+    versions.map((r) => r.version),
+    VERSIONS,
+  );
 });
 
 test('server: migrations create daily partitions with a default, idempotently', async (t) => {
@@ -67,7 +70,10 @@ test('server: migrations create daily partitions with a default, idempotently', 
   );
   const today = Math.floor(Date.now() / DAY) * DAY;
   const expected = [-1, 0, 1, 2, 3].map((d) => partitionName('trades', today + d * DAY));
-  assert.deepEqual(parts.map((p) => p.name), [...expected, 'trades_default'].sort());
+  assert.deepEqual(
+    parts.map((p) => p.name),
+    [...expected, 'trades_default'].sort(),
+  );
   const again = await migrate(db, { logger, retentionDays: 30 });
   assert.deepEqual(again.applied, []);
 });
@@ -77,15 +83,15 @@ test('server: maintenance moves early rows out of the default partition and drop
   await migrate(db, { logger, retentionDays: 30 });
   const now = Date.now();
   const inTenDays = new Date(now + 10 * DAY).toISOString();
-  await db.query(
-    `INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 5, 9, $1, 'sequence')`,
-    [inTenDays],
-  );
+  await db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 5, 9, $1, 'sequence')`, [inTenDays]);
   const later = await maintainPartitions(db, { retentionDays: 30, logger, now: new Date(now + 10 * DAY) });
   const target = partitionName('gaps', Math.floor((now + 10 * DAY) / DAY) * DAY);
   assert.ok(later.created.includes(target));
   const where = await db.query<{ part: string }>('SELECT tableoid::regclass::text AS part FROM gaps');
-  assert.deepEqual(where.map((r) => r.part), [target]);
+  assert.deepEqual(
+    where.map((r) => r.part),
+    [target],
+  );
   // Thirty-five days on, with data of that day stored, today's partitions are past retention.
   await db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', 10, 11, $1, 'sequence')`, [new Date(now + 35 * DAY).toISOString()]);
   const expired = await maintainPartitions(db, { retentionDays: 30, logger, now: new Date(now + 35 * DAY) });
@@ -109,8 +115,7 @@ test('embedded: maintenance deletes rows past retention from plain tables', asyn
 test('retention kind: replayed history is measured against the newest stored row, kept on the next start, and every deletion is logged', async (t) => {
   const db = await embedded(t);
   await migrate(db, { logger, retentionDays: 30 });
-  const insert = (at: string, id: number) =>
-    db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', $2, $2, $1, 'sequence')`, [at, id]);
+  const insert = (at: string, id: number) => db.query(`INSERT INTO gaps VALUES ('binance', 'spot', 'BTCUSDT', 'trade', $2, $2, $1, 'sequence')`, [at, id]);
   // A replayed 2024 recording: two rows a day apart, and one from 40 days before them.
   await insert('2024-08-08T10:00:00Z', 1);
   await insert('2024-08-07T10:00:00Z', 2);
@@ -120,16 +125,21 @@ test('retention kind: replayed history is measured against the newest stored row
   await migrate(db, { logger: first.logger, retentionDays: 30 });
   assert.deepEqual(await db.query<{ id: number }>('SELECT first_missing_id AS id FROM gaps ORDER BY 1'), [{ id: 1 }, { id: 2 }]);
   const line = first.lines().find((l) => l.msg === 'retention deleted rows');
-  assert.deepEqual(
-    line && { table: line.table, rows: line.rows, olderThan: line.olderThan, newestStored: line.newestStored },
-    { table: 'gaps', rows: 1, olderThan: '2024-07-09T10:00:00.000Z', newestStored: '2024-08-08T10:00:00.000Z' },
-  );
+  assert.deepEqual(line && { table: line.table, rows: line.rows, olderThan: line.olderThan, newestStored: line.newestStored }, {
+    table: 'gaps',
+    rows: 1,
+    olderThan: '2024-07-09T10:00:00.000Z',
+    newestStored: '2024-08-08T10:00:00.000Z',
+  });
   // Replays keep everything.
   const replay = recordingLogger();
   await insert('2020-01-01T00:00:00Z', 4);
   await migrate(db, { logger: replay.logger, retentionDays: 30, retention: false });
   assert.equal((await db.query('SELECT 1 FROM gaps')).length, 3);
-  assert.equal(replay.lines().some((l) => String(l.msg).startsWith('retention')), false);
+  assert.equal(
+    replay.lines().some((l) => String(l.msg).startsWith('retention')),
+    false,
+  );
 });
 
 test('migration objects kind: a table dropped after its migration was recorded stops start-up with what to do, not a writer retrying forever', async (t) => {
@@ -147,10 +157,19 @@ test('migration objects kind: a table dropped after its migration was recorded s
 
 test('recordedObjects follows creates, drops and renames across migrations', () => {
   const objects = recordedObjects([
-    { version: 1, name: 'a', timeSeries: [{ name: 'ticks', timeColumn: 't', definition: 't timestamptz' }], sql: 'CREATE TABLE IF NOT EXISTS old_names (x int); CREATE INDEX ticks_t ON ticks (t);' },
+    {
+      version: 1,
+      name: 'a',
+      timeSeries: [{ name: 'ticks', timeColumn: 't', definition: 't timestamptz' }],
+      sql: 'CREATE TABLE IF NOT EXISTS old_names (x int); CREATE INDEX ticks_t ON ticks (t);',
+    },
     { version: 2, name: 'b', sql: 'ALTER TABLE old_names RENAME TO new_names; DROP INDEX IF EXISTS ticks_t; CREATE UNIQUE INDEX "ticks_u" ON ticks (t);' },
   ]);
-  assert.deepEqual([...objects].map(([name, m]) => [name, m.version]).sort(), [['new_names', 2], ['ticks', 1], ['ticks_u', 2]]);
+  assert.deepEqual([...objects].map(([name, m]) => [name, m.version]).sort(), [
+    ['new_names', 2],
+    ['ticks', 1],
+    ['ticks_u', 2],
+  ]);
 });
 
 /**
@@ -184,27 +203,29 @@ async function seedVersion2(db: Database): Promise<void> {
       [symbol, at],
     );
     await db.query(`INSERT INTO whale_trades VALUES ($1, 9, $2, '61234.56', '2.5', '153086.40', 'buy')`, [symbol, at]);
-    await db.query(
-      `INSERT INTO late_events VALUES ('binance.trades/0', $3, 'candles:1m', $1, $2, 0, 'late', '{}')`,
-      [symbol, at, i],
-    );
+    await db.query(`INSERT INTO late_events VALUES ('binance.trades/0', $3, 'candles:1m', $1, $2, 0, 'late', '{}')`, [symbol, at, i]);
   }
 }
 
 async function migrationMovesRows(db: Database): Promise<void> {
   await seedVersion2(db);
   const result = await migrate(db, { logger, retentionDays: 30 });
-  assert.deepEqual(result.applied, VERSIONS.filter((v) => v > 2));
+  assert.deepEqual(
+    result.applied,
+    VERSIONS.filter((v) => v > 2),
+  );
   const expected = [
     { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' },
     { exchange: 'binance', market: 'usdm', symbol: 'ETHUSDT' },
     { exchange: 'binance', market: 'spot', symbol: 'SOLUSDT' },
   ];
   for (const table of ['candles', 'trade_metrics', 'spread_metrics', 'whale_trades', 'late_events']) {
-    const rows = await db.query<{ exchange: string; market: string; symbol: string }>(
-      `SELECT exchange, market, symbol FROM ${table} ORDER BY symbol`,
+    const rows = await db.query<{ exchange: string; market: string; symbol: string }>(`SELECT exchange, market, symbol FROM ${table} ORDER BY symbol`);
+    assert.deepEqual(
+      rows.map((r) => ({ ...r })),
+      expected,
+      `${table}: every row kept and given its instrument`,
     );
-    assert.deepEqual(rows.map((r) => ({ ...r })), expected, `${table}: every row kept and given its instrument`);
   }
   const [candle] = await db.query<{ close: string; n: number }>(
     `SELECT close::text AS close, trade_count::int AS n FROM candles WHERE market = 'usdm' AND symbol = 'ETHUSDT'`,
@@ -231,8 +252,11 @@ async function migrationMovesRows(db: Database): Promise<void> {
   );
   assert.deepEqual({ ...n }, { candles: 2, whales: 2 });
   // Without a default, a writer that forgets the instrument fails instead of filing rows under spot.
-  await assert.rejects(db.query(`INSERT INTO whale_trades (symbol, trade_id, trade_time, price, quantity, notional, side)
-    VALUES ('XRPUSDT', 1, now(), '1', '1', '1', 'buy')`), /null value in column "(exchange|market)"/);
+  await assert.rejects(
+    db.query(`INSERT INTO whale_trades (symbol, trade_id, trade_time, price, quantity, notional, side)
+    VALUES ('XRPUSDT', 1, now(), '1', '1', '1', 'buy')`),
+    /null value in column "(exchange|market)"/,
+  );
 }
 
 test('embedded: migration 003 moves rows of a version-2 database to their instrument (exchange, market, symbol)', async (t) => {

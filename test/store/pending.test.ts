@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import type { Delivery } from '../../src/bus/bus.js';
 import { PendingDeliveries } from '../../src/store/pending.js';
 
-const delivery = (offset: number): Delivery => ({ topic: 'trades', partition: 0, offset: BigInt(offset), key: 'binance:spot:BTCUSDT', event: {} as Delivery['event'] });
+const delivery = (offset: number): Delivery => ({
+  topic: 'trades',
+  partition: 0,
+  offset: BigInt(offset),
+  key: 'binance:spot:BTCUSDT',
+  event: {} as Delivery['event'],
+});
 const offsets = (ds: readonly Delivery[]) => ds.map((d) => Number(d.offset));
 
 test('a batch takes everything waiting; what arrives meanwhile waits for the next one', () => {

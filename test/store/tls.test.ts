@@ -72,7 +72,10 @@ test('refusals by the server: no TLS, no client certificate, a wrong password â€
   const cases: [Config['store'], RegExp][] = [
     [store(server.url({ sslmode: 'disable' }), { ca: '', cert: '', key: '' }), /no encryption.*add \?sslmode=verify-full/],
     [store(server.url({ sslmode: 'verify-full' }), { cert: '', key: '' }), /requires a valid client certificate.*store\.tls\.cert/],
-    [store(server.url({ sslmode: 'verify-full', password: 'tf-test-wrong-password' })), /password authentication failed.*check the user and password in store\.url/],
+    [
+      store(server.url({ sslmode: 'verify-full', password: 'tf-test-wrong-password' })),
+      /password authentication failed.*check the user and password in store\.url/,
+    ],
   ];
   for (const [settings, message] of cases) {
     await assert.rejects(openDatabase(settings, { logger: silentLogger() }), (err: Rejection) => {
@@ -93,7 +96,11 @@ test('sslmode: libpq names in the URL are honoured, store.tls wins, and modes th
   });
   const ca = join(server.tlsDir, 'ca.pem');
   const conn = postgresConnection(url, { ca, cert: '', key: '' });
-  assert.equal(conn.connectionString, 'postgres://u:p@db.example:5432/market?application_name=x', 'ssl* parameters are applied by tickflow, not by node-postgres');
+  assert.equal(
+    conn.connectionString,
+    'postgres://u:p@db.example:5432/market?application_name=x',
+    'ssl* parameters are applied by tickflow, not by node-postgres',
+  );
   assert.equal(conn.sslmode, 'verify-ca');
   assert.ok(conn.ssl && conn.ssl.rejectUnauthorized === true && conn.ssl.checkServerIdentity !== undefined);
   const plain = postgresConnection('postgres://u@h/db', { ca: '', cert: '', key: '' });
@@ -106,5 +113,8 @@ test('sslmode: libpq names in the URL are honoured, store.tls wins, and modes th
       message: new RegExp(`sslmode=${mode} â€” one of disable, require, verify-ca, verify-full`),
     });
   }
-  assert.throws(() => postgresConnection('postgres://u@h/db', { ca, cert: '', key: '' }), /store\.tls\.ca or store\.tls\.cert is set but store\.url has no sslmode/);
+  assert.throws(
+    () => postgresConnection('postgres://u@h/db', { ca, cert: '', key: '' }),
+    /store\.tls\.ca or store\.tls\.cert is set but store\.url has no sslmode/,
+  );
 });

@@ -100,21 +100,56 @@ for (const kind of KINDS) {
       buyerIsMaker: first.buyerIsMaker,
     };
     const kline = (closed: boolean, eventTime: number, close: string): KlineEvent => ({
-      type: 'kline', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', eventTime, ingestionTimestamp: eventTime * 1000,
-      interval: '1m', openTime: 1_723_161_240_000, closeTime: 1_723_161_299_999, firstTradeId: 1, lastTradeId: 9,
-      open: '61837.63000000', high: '61900.00000000', low: '61800.10000000', close, volume: '12.50000000',
-      quoteVolume: '772970.12345678', tradeCount: 9, takerBuyVolume: '6.00000000', takerBuyQuoteVolume: '371025.00000000', closed,
+      type: 'kline',
+      exchange: 'binance',
+      market: 'spot',
+      symbol: 'BTCUSDT',
+      eventTime,
+      ingestionTimestamp: eventTime * 1000,
+      interval: '1m',
+      openTime: 1_723_161_240_000,
+      closeTime: 1_723_161_299_999,
+      firstTradeId: 1,
+      lastTradeId: 9,
+      open: '61837.63000000',
+      high: '61900.00000000',
+      low: '61800.10000000',
+      close,
+      volume: '12.50000000',
+      quoteVolume: '772970.12345678',
+      tradeCount: 9,
+      takerBuyVolume: '6.00000000',
+      takerBuyQuoteVolume: '371025.00000000',
+      closed,
     });
     const gap: GapEvent = {
-      type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade',
-      firstMissingId: 10, lastMissingId: 12, detectedAt: 1_723_161_255_000, reason: 'reconnect',
+      type: 'gap',
+      exchange: 'binance',
+      market: 'spot',
+      symbol: 'BTCUSDT',
+      stream: 'trade',
+      firstMissingId: 10,
+      lastMissingId: 12,
+      detectedAt: 1_723_161_255_000,
+      reason: 'reconnect',
     };
     const letter: DeadLetterEvent = {
-      type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'Unexpected token', raw: '{"stream":', receivedAt: 1_723_161_255_001,
+      type: 'deadLetter',
+      origin: 'binance-ws',
+      reason: 'malformed_json',
+      detail: 'Unexpected token',
+      raw: '{"stream":',
+      receivedAt: 1_723_161_255_001,
     };
     const events: PipelineEvent[] = [
-      ...recorded.trades, agg, ...recorded.bookTickers, ...recorded.depths,
-      kline(false, 1_723_161_260_000, '61850.00000000'), kline(true, 1_723_161_300_000, '61860.10000000'), gap, letter,
+      ...recorded.trades,
+      agg,
+      ...recorded.bookTickers,
+      ...recorded.depths,
+      kline(false, 1_723_161_260_000, '61850.00000000'),
+      kline(true, 1_723_161_300_000, '61860.10000000'),
+      gap,
+      letter,
     ];
     await bus.publish(events);
     await bus.drain();
@@ -148,14 +183,23 @@ for (const kind of KINDS) {
     );
     assert.deepEqual(
       both.map((r) => [r.kind, r.first_trade_id === null ? null : Number(r.first_trade_id), r.last_trade_id === null ? null : Number(r.last_trade_id)]),
-      [['aggTrade', first.tradeId, first.tradeId + 2], ['trade', null, null]],
+      [
+        ['aggTrade', first.tradeId, first.tradeId + 2],
+        ['trade', null, null],
+      ],
     );
-    const book = await db.query<{ bid: string; ask_qty: string }>('SELECT bid_price::text AS bid, ask_qty::text AS ask_qty FROM book_ticker ORDER BY update_id LIMIT 1');
+    const book = await db.query<{ bid: string; ask_qty: string }>(
+      'SELECT bid_price::text AS bid, ask_qty::text AS ask_qty FROM book_ticker ORDER BY update_id LIMIT 1',
+    );
     assert.deepEqual(book[0], { bid: recorded.bookTickers[0]!.bidPrice, ask_qty: recorded.bookTickers[0]!.askQty });
-    const depth = await db.query<{ bids: string; asks: string }>('SELECT bids::text AS bids, asks::text AS asks FROM depth_updates ORDER BY final_update_id LIMIT 1');
+    const depth = await db.query<{ bids: string; asks: string }>(
+      'SELECT bids::text AS bids, asks::text AS asks FROM depth_updates ORDER BY final_update_id LIMIT 1',
+    );
     assert.deepEqual(JSON.parse(depth[0]!.bids), recorded.depths[0]!.bids);
     assert.deepEqual(JSON.parse(depth[0]!.asks), recorded.depths[0]!.asks);
-    const candle = await db.query<{ close: string; closed: boolean; quote_volume: string }>('SELECT close::text AS close, closed, quote_volume::text AS quote_volume FROM klines');
+    const candle = await db.query<{ close: string; closed: boolean; quote_volume: string }>(
+      'SELECT close::text AS close, closed, quote_volume::text AS quote_volume FROM klines',
+    );
     assert.deepEqual(candle[0], { close: '61860.10000000', closed: true, quote_volume: '772970.12345678' });
   });
 
@@ -186,7 +230,10 @@ for (const kind of KINDS) {
     await bus.publish(syntheticTrades(4, 7));
     await waitFor('the commit of every row', () => commits.at(-1)?.deliveries.at(-1)?.offset === 9n, { progress: () => commits.length });
 
-    assert.deepEqual(commits[0]!.deliveries.map((d) => d.offset), [0n]);
+    assert.deepEqual(
+      commits[0]!.deliveries.map((d) => d.offset),
+      [0n],
+    );
     // The rows that arrived during the first write went out together, not one write per delivery.
     assert.ok(commits[1]!.deliveries.length >= 5, `second batch: ${commits[1]!.deliveries.length} rows`);
     for (const c of commits) assert.ok(c.tradesStored >= Number(c.deliveries.at(-1)!.offset) + 1, 'a commit after its rows are stored');
@@ -256,7 +303,13 @@ for (const kind of KINDS) {
     trades[3] = overflow;
     trades[6] = outOfRange;
     // A record whose values cannot even be encoded (no raw text) is set aside the same way.
-    const malformed = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: '', receivedAt: 1_723_161_255_001 } as unknown as DeadLetterEvent;
+    const malformed = {
+      type: 'deadLetter',
+      origin: 'binance-ws',
+      reason: 'malformed_json',
+      detail: '',
+      receivedAt: 1_723_161_255_001,
+    } as unknown as DeadLetterEvent;
     await bus.publish([...trades, malformed]);
     await waitFor('the commit of the batch', () => commits.length === 1);
 
@@ -270,14 +323,20 @@ for (const kind of KINDS) {
       assert.equal(l.reason, 'rejected_by_database');
       assert.match(l.detail, /^trades: 22003/);
     }
-    assert.deepEqual(letters.map((l) => JSON.parse(l.raw) as TradeEvent).sort((a, b) => a.tradeTime - b.tradeTime), [overflow, outOfRange]);
+    assert.deepEqual(
+      letters.map((l) => JSON.parse(l.raw) as TradeEvent).sort((a, b) => a.tradeTime - b.tradeTime),
+      [overflow, outOfRange],
+    );
     const unencodable = await db.query<{ detail: string; raw: string }>("SELECT detail, raw FROM dead_letters WHERE reason = 'unencodable'");
     assert.equal(unencodable.length, 1);
     assert.match(unencodable[0]!.detail, /^dead_letters: /);
     assert.deepEqual(JSON.parse(unencodable[0]!.raw), malformed);
     assert.equal(writer.stats().rejected, 3);
     const counted = (await metrics.deadLetters.get()).values.filter((v) => v.labels.origin === 'store');
-    assert.equal(counted.reduce((sum, v) => sum + v.value, 0), 3);
+    assert.equal(
+      counted.reduce((sum, v) => sum + v.value, 0),
+      3,
+    );
     assert.equal(commits[0]!.deliveries.at(-1)!.offset, 0n);
     assert.equal(commits[0]!.deliveries.length, 11);
   });
@@ -287,7 +346,10 @@ test('postgres: a schema-1 Kafka record without its times is dead-lettered once;
   const db = await openMigrated(t, 'postgres');
   const { bus, writer, commits } = await startWriter(t, db, { batchRows: 3, batchMs: 3_600_000 });
   // The codec only shape-checks schema 1 (type and instrument): a foreign producer's trade without times gets through.
-  const headers = new Map([[Buffer.from(TYPE_HEADER), Buffer.from('trade')], [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)]]);
+  const headers = new Map([
+    [Buffer.from(TYPE_HEADER), Buffer.from('trade')],
+    [Buffer.from(SCHEMA_HEADER), Buffer.from(SCHEMA_VERSION)],
+  ]);
   const timeless = decodeRecord(
     Buffer.from('binance:spot:BTCUSDT'),
     Buffer.from('{"type":"trade","exchange":"binance","market":"spot","symbol":"BTCUSDT","tradeId":100,"price":"1.5","quantity":"2","buyerIsMaker":true}'),
@@ -302,7 +364,10 @@ test('postgres: a schema-1 Kafka record without its times is dead-lettered once;
   assert.equal(writer.stats().rejected, 1, 'the rejected row was written once');
   assert.equal(await count(db, 'trades'), 5);
   const letters = await db.query<{ detail: string }>("SELECT detail FROM dead_letters WHERE reason = 'rejected_by_database'");
-  assert.deepEqual(letters.map((l) => l.detail.slice(0, 14)), ['trades: 22007 ']);
+  assert.deepEqual(
+    letters.map((l) => l.detail.slice(0, 14)),
+    ['trades: 22007 '],
+  );
 });
 
 /** A TCP relay to the real server that can be switched off (refusing and cutting connections) and on again. */
@@ -360,7 +425,9 @@ for (const kind of KINDS) {
 
 test('postgres: while the server is unreachable the writer retries, commits nothing and loses nothing', async (t) => {
   const direct = await openMigrated(t, 'postgres');
-  const target = new URL((await direct.query<{ url: string }>("SELECT 'postgres://postgres@127.0.0.1:' || current_setting('port') || '/' || current_database() AS url"))[0]!.url);
+  const target = new URL(
+    (await direct.query<{ url: string }>("SELECT 'postgres://postgres@127.0.0.1:' || current_setting('port') || '/' || current_database() AS url"))[0]!.url,
+  );
   const relay = new Outage(await freePort(), target);
   t.after(() => relay.down());
   const viaRelay = new URL(target);

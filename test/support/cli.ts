@@ -27,7 +27,12 @@ export interface CliProcess {
  * `compiled` runs dist/cli/main.js (`npm run build`) as an installed tickflow does, without tsx's
  * transpiler in the process (benchmarks of memory).
  */
-export function spawnTickflow(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = [], entry: 'source' | 'compiled' = 'source'): CliProcess {
+export function spawnTickflow(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+  entry: 'source' | 'compiled' = 'source',
+): CliProcess {
   const main = entry === 'compiled' ? [join(REPO_ROOT, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts')];
   return spawnProcess(process.execPath, [...nodeArgs, ...main, ...args], {
     TICKFLOW_OPS_LOG_FORMAT: 'json',
@@ -128,13 +133,21 @@ export async function exitedWithin(cli: CliProcess, timeoutMs: number): Promise<
 export function simRunArgs(dataDir: string, symbols: string, streams: string): string[] {
   return [
     'run',
-    '--source', 'sim',
-    '--symbols', symbols,
-    '--streams', streams,
-    '--data-dir', dataDir,
-    '--port', '0',
-    '--set', 'store.embeddedPort=0',
-    '--set', 'store.batchMs=200',
-    '--set', 'simulator.tradesPerSecond=100',
+    '--source',
+    'sim',
+    '--symbols',
+    symbols,
+    '--streams',
+    streams,
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--set',
+    'store.embeddedPort=0',
+    '--set',
+    'store.batchMs=200',
+    '--set',
+    'simulator.tradesPerSecond=100',
   ];
 }

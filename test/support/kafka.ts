@@ -115,7 +115,13 @@ export async function privateBroker(t: Cleanup, secure?: SecureListener): Promis
   const broker = { brokers: [`127.0.0.1:${port}`], dir, start: () => script('ensure'), stop: () => script('stop') };
   const tls = join(dir, 'tls');
   return secure
-    ? { ...broker, secureBrokers: [`127.0.0.1:${securePort}`], caFile: join(tls, 'ca.pem'), clientCert: join(tls, 'client.pem'), clientKey: join(tls, 'client.key') }
+    ? {
+        ...broker,
+        secureBrokers: [`127.0.0.1:${securePort}`],
+        caFile: join(tls, 'ca.pem'),
+        clientCert: join(tls, 'client.pem'),
+        clientKey: join(tls, 'client.key'),
+      }
     : broker;
 }
 

@@ -11,7 +11,11 @@ import type { TestContext } from 'node:test';
  * - `status`: answers every request with this HTTP status and a Kinesis error body, forwarding nothing;
  * - `refuse`: resets every connection as it opens (the endpoint is down).
  */
-export type ProxyMode = { readonly kind: 'pass' } | { readonly kind: 'throttle'; readonly every: number } | { readonly kind: 'status'; readonly status: number } | { readonly kind: 'refuse' };
+export type ProxyMode =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'throttle'; readonly every: number }
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'refuse' };
 
 export interface FaultProxy {
   /** http://127.0.0.1:<port>: the endpoint to give the sink. */
@@ -82,7 +86,12 @@ export async function startFaultProxy(t: TestContext, upstream: string): Promise
       const handle = async (): Promise<void> => {
         if (current.kind === 'status') {
           stats.failedRequests++;
-          return reply(res, current.status, { 'content-type': 'application/x-amz-json-1.1' }, Buffer.from(JSON.stringify({ __type: 'ServiceUnavailableException', message: 'fault proxy' })));
+          return reply(
+            res,
+            current.status,
+            { 'content-type': 'application/x-amz-json-1.1' },
+            Buffer.from(JSON.stringify({ __type: 'ServiceUnavailableException', message: 'fault proxy' })),
+          );
         }
         if (current.kind === 'throttle' && isPut) return throttledPut(req, body, current.every, res);
         const answer = await forward(req, body);

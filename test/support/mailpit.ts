@@ -41,16 +41,26 @@ export async function startMailpit(t: TestContext): Promise<Mailpit> {
   const password = 'mailpit-secret-1';
   writeFileSync(join(dir, 'smtp-auth'), `${username}:${password}\n`);
   const [smtpPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(bin, [
-    '--smtp', `127.0.0.1:${smtpPort}`,
-    '--listen', `127.0.0.1:${httpPort}`,
-    '--database', join(dir, 'mailpit.db'),
-    '--smtp-tls-cert', join(dir, 'tls', 'server.pem'),
-    '--smtp-tls-key', join(dir, 'tls', 'server.key'),
-    '--smtp-require-starttls',
-    '--smtp-auth-file', join(dir, 'smtp-auth'),
-    '--disable-version-check',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    bin,
+    [
+      '--smtp',
+      `127.0.0.1:${smtpPort}`,
+      '--listen',
+      `127.0.0.1:${httpPort}`,
+      '--database',
+      join(dir, 'mailpit.db'),
+      '--smtp-tls-cert',
+      join(dir, 'tls', 'server.pem'),
+      '--smtp-tls-key',
+      join(dir, 'tls', 'server.key'),
+      '--smtp-require-starttls',
+      '--smtp-auth-file',
+      join(dir, 'smtp-auth'),
+      '--disable-version-check',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr.on('data', (b: Buffer) => (output += b.toString()));
@@ -60,7 +70,10 @@ export async function startMailpit(t: TestContext): Promise<Mailpit> {
   const api = `http://127.0.0.1:${httpPort}/api/v1`;
   await waitFor(`mailpit HTTP API on ${httpPort} (${output.slice(-300)})`, async () => {
     if (child.exitCode !== null) throw new Error(`mailpit exited ${child.exitCode}: ${output.slice(-1000)}`);
-    return fetch(`${api}/messages`).then((r) => r.ok, () => false);
+    return fetch(`${api}/messages`).then(
+      (r) => r.ok,
+      () => false,
+    );
   });
   return {
     smtpPort,

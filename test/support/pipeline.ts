@@ -21,7 +21,8 @@ const config = () => loadConfig({ env: {} });
  */
 export function tempDir(prefix = 'tf-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (tempDirs.size === 0) process.once('exit', () => {
+  if (tempDirs.size === 0)
+    process.once('exit', () => {
       for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
     });
   tempDirs.add(dir);

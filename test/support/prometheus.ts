@@ -35,10 +35,7 @@ export interface StartPrometheusOptions {
   readonly jobName?: string;
 }
 
-export async function startPrometheus(
-  targets: readonly string[],
-  options: StartPrometheusOptions = {},
-): Promise<PrometheusServer> {
+export async function startPrometheus(targets: readonly string[], options: StartPrometheusOptions = {}): Promise<PrometheusServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tickflow-prometheus-'));
   const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
   const config = {
@@ -63,12 +60,7 @@ export async function startPrometheus(
     try {
       proc = spawn(
         'prometheus',
-        [
-          `--config.file=${configFile}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--log.level=warn',
-        ],
+        [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } catch (err) {
@@ -80,9 +72,7 @@ export async function startPrometheus(
     const spawned = await Promise.race([
       once(proc, 'spawn').then(() => true),
       once(proc, 'error').then(([err]) => {
-        lastError = new Error(
-          `cannot start prometheus (${(err as Error).message}); install it with scripts/services/prometheus.sh ensure`,
-        );
+        lastError = new Error(`cannot start prometheus (${(err as Error).message}); install it with scripts/services/prometheus.sh ensure`);
         return false;
       }),
     ]);

@@ -66,7 +66,18 @@ export async function startRole(
   env: Record<string, string> = {},
 ): Promise<RunningRole> {
   const proc = spawnTickflow(
-    [role, '--bus', 'kafka', '--brokers', on.brokers.join(','), ...(role === 'ingest' ? [] : ['--db', on.dbUrl]), '--health-port', '0', ...topicArgs(on), ...args],
+    [
+      role,
+      '--bus',
+      'kafka',
+      '--brokers',
+      on.brokers.join(','),
+      ...(role === 'ingest' ? [] : ['--db', on.dbUrl]),
+      '--health-port',
+      '0',
+      ...topicArgs(on),
+      ...args,
+    ],
     env,
   );
   // SIGTERM first: a role that leaves its consumer group cleanly spares the next test a rebalance
@@ -92,7 +103,9 @@ export async function withDb<T>(url: string, fn: (db: Queryable) => Promise<T>):
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const db: Queryable = { query: async <R extends object>(sql: string, params?: readonly unknown[]) => (await client.query(sql, params ? [...params] : undefined)).rows as R[] };
+    const db: Queryable = {
+      query: async <R extends object>(sql: string, params?: readonly unknown[]) => (await client.query(sql, params ? [...params] : undefined)).rows as R[],
+    };
     return await fn(db);
   } finally {
     await client.end();
@@ -219,7 +232,11 @@ export interface GroupPartition {
 /** Kafka's own view of a consumer group (ConsumerGroupCommand --describe), limited to topics under `prefix`. */
 export async function describeGroup(brokers: readonly string[], group: string, prefix: string): Promise<GroupPartition[]> {
   const out = await kafkaTool('org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', [
-    '--bootstrap-server', brokers.join(','), '--describe', '--group', group,
+    '--bootstrap-server',
+    brokers.join(','),
+    '--describe',
+    '--group',
+    group,
   ]);
   const rows: GroupPartition[] = [];
   for (const line of out.split('\n')) {

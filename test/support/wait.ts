@@ -30,8 +30,12 @@ type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
  * how long anything took. Errors `probe` or `progress` throw end the wait with that error.
  */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, options: WaitOptions | number = {}): Promise<Truthy<T>> {
-  const { progress, limitMs = progress === undefined ? 20_000 : 60_000, maxMs = 480_000, everyMs = 50 } =
-    typeof options === 'number' ? { limitMs: options } : options;
+  const {
+    progress,
+    limitMs = progress === undefined ? 20_000 : 60_000,
+    maxMs = 480_000,
+    everyMs = 50,
+  } = typeof options === 'number' ? { limitMs: options } : options;
   const started = Date.now();
   let seen = progress === undefined ? undefined : JSON.stringify(await progress());
   let lastProgress = started;

@@ -16,7 +16,13 @@ export interface WebhookReceiver {
   /** Every request, answered or refused, in arrival order. */
   readonly requests: ReceivedHook[];
   /** Accepted (2xx) requests' JSON bodies. */
-  accepted(): { key: string; rule: string; state: string; subject: string; alerts: { message: string; instrument: { symbol: string } | null; value: number | null; threshold: number }[] }[];
+  accepted(): {
+    key: string;
+    rule: string;
+    state: string;
+    subject: string;
+    alerts: { message: string; instrument: { symbol: string } | null; value: number | null; threshold: number }[];
+  }[];
   /** Answer the next `n` requests with `status` (e.g. 503) before accepting again. */
   failNext(n: number, status: number): void;
 }
@@ -46,10 +52,13 @@ export async function startWebhookReceiver(t: TestContext, secret: string): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // After-hooks run in registration order, so a pipeline that is still sending (the test failed
   // midway) would hold a keep-alive connection open and close() would wait on it for ever.
-  t.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/tickflow`,
     requests,

@@ -22,10 +22,38 @@ test('the dashboard alerts panel shows what fires (rule, value, threshold) and t
   const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NONE, notifiers: {}, now: () => clock });
   t.after(() => service.close());
   const window = (start: number, bps: number, open: string, close: string) => [
-    { type: 'signal' as const, kind: 'spreadMetrics' as const, ...BTC, interval: '30s', time: start, end: start + 30_000, final: true, avgSpreadBps: bps, minSpread: '0.01', maxSpread: '1', updateCount: 9 },
     {
-      type: 'signal' as const, kind: 'tradeMetrics' as const, ...BTC, interval: '1m', time: start, end: start + 30_000, final: true, vwap: '100', volume: '1', buyVolume: '1', sellVolume: '0',
-      tradeCount: 3, priceStddev: 0.1, open, close, volatility: 0.001, volumeRatio: 1, priceMovePct: ((+close - +open) / +open) * 100,
+      type: 'signal' as const,
+      kind: 'spreadMetrics' as const,
+      ...BTC,
+      interval: '30s',
+      time: start,
+      end: start + 30_000,
+      final: true,
+      avgSpreadBps: bps,
+      minSpread: '0.01',
+      maxSpread: '1',
+      updateCount: 9,
+    },
+    {
+      type: 'signal' as const,
+      kind: 'tradeMetrics' as const,
+      ...BTC,
+      interval: '1m',
+      time: start,
+      end: start + 30_000,
+      final: true,
+      vwap: '100',
+      volume: '1',
+      buyVolume: '1',
+      sellVolume: '0',
+      tradeCount: 3,
+      priceStddev: 0.1,
+      open,
+      close,
+      volatility: 0.001,
+      volumeRatio: 1,
+      priceMovePct: ((+close - +open) / +open) * 100,
     },
   ];
   service.observe(window(now - 60_000, 12.5, '100', '103'));

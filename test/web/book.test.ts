@@ -37,7 +37,9 @@ test('the dashboard shows the order book: a ladder with the book levels and a cu
   const { page } = dash;
 
   await page.waitForSelector('#book tbody[data-update-id="777001"]');
-  const rows = await page.locator('#book tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.side, (tr as HTMLElement).dataset.price, (tr as HTMLElement).dataset.qty]));
+  const rows = await page
+    .locator('#book tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.side, (tr as HTMLElement).dataset.price, (tr as HTMLElement).dataset.qty]));
   // Asks from the deepest down to the best, then bids from the best down.
   const expected = [...[...book.asks].reverse().map(([p, q]) => ['ask', p, q]), ...book.bids.map(([p, q]) => ['bid', p, q])];
   assert.deepEqual(rows, expected);
@@ -78,13 +80,19 @@ test('tickflow run --source sim: the ladder shows the live book, level for level
   for (let attempt = 0; ; attempt++) {
     assert.ok(attempt < 100, 'the page and /api/book never showed the same update in 100 tries');
     const shown = await page.locator('#book tbody').getAttribute('data-update-id');
-    const served = (await (await fetch(`${api}/api/book?symbol=BTCUSDT&depth=15`)).json()) as { updateId: number; bids: [string, string][]; asks: [string, string][] };
+    const served = (await (await fetch(`${api}/api/book?symbol=BTCUSDT&depth=15`)).json()) as {
+      updateId: number;
+      bids: [string, string][];
+      asks: [string, string][];
+    };
     if (String(served.updateId) !== shown) {
       await page.waitForFunction((was) => document.querySelector('#book tbody')?.getAttribute('data-update-id') !== was, shown);
       continue;
     }
-    const rows = await page.locator('#book tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.side, (tr as HTMLElement).dataset.price, (tr as HTMLElement).dataset.qty]));
-    if (await page.locator('#book tbody').getAttribute('data-update-id') !== shown) continue;
+    const rows = await page
+      .locator('#book tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.side, (tr as HTMLElement).dataset.price, (tr as HTMLElement).dataset.qty]));
+    if ((await page.locator('#book tbody').getAttribute('data-update-id')) !== shown) continue;
     assert.deepEqual(rows, [...[...served.asks].reverse().map(([p, q]) => ['ask', p, q]), ...served.bids.map(([p, q]) => ['bid', p, q])]);
     assert.equal(rows.length, 30);
     break;

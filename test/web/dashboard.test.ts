@@ -20,17 +20,28 @@ function history(symbol: string, base: number, now: number): Upsert[] {
     rows.push({
       table: 'candles',
       row: candleRow(symbol, '1m', current - i * MINUTE, {
-        open: open.toFixed(2), high: high.toFixed(2), low: low.toFixed(2), close: price.toFixed(2), volume: (5 + (i % 7)).toFixed(3),
-        vwap: ((open + price) / 2).toFixed(2), indicators: { sma20: i <= 21 ? (price * 0.999).toFixed(2) : null, ema12: (price * 1.0005).toFixed(2) },
+        open: open.toFixed(2),
+        high: high.toFixed(2),
+        low: low.toFixed(2),
+        close: price.toFixed(2),
+        volume: (5 + (i % 7)).toFixed(3),
+        vwap: ((open + price) / 2).toFixed(2),
+        indicators: { sma20: i <= 21 ? (price * 0.999).toFixed(2) : null, ema12: (price * 1.0005).toFixed(2) },
       }),
     });
   }
   for (let i = 8; i >= 1; i--) {
     const start = Math.floor(now / (5 * MINUTE)) * 5 * MINUTE - i * 5 * MINUTE;
-    rows.push({ table: 'candles', row: candleRow(symbol, '5m', start, { open: `${base}`, high: `${base + 20}`, low: `${base - 15}`, close: `${base + 5}`, windowEnd: start + 5 * MINUTE }) });
+    rows.push({
+      table: 'candles',
+      row: candleRow(symbol, '5m', start, { open: `${base}`, high: `${base + 20}`, low: `${base - 15}`, close: `${base + 5}`, windowEnd: start + 5 * MINUTE }),
+    });
   }
   for (let i = 30; i >= 1; i--) {
-    rows.push({ table: 'spread_metrics', row: spreadMetricsRow(symbol, current - i * MINUTE, { avgSpreadBps: 1 + Math.abs(Math.sin(i)) * 2, spreadWarning: i === 3 }) });
+    rows.push({
+      table: 'spread_metrics',
+      row: spreadMetricsRow(symbol, current - i * MINUTE, { avgSpreadBps: 1 + Math.abs(Math.sin(i)) * 2, spreadWarning: i === 3 }),
+    });
   }
   rows.push({ table: 'trade_metrics', row: tradeMetricsRow(symbol, current - 5 * MINUTE, { priceMove: true, open: '100', close: '102.4' }) });
   return rows;
@@ -140,7 +151,10 @@ test('the dashboard runs under the Content-Security-Policy header: its own code 
     return (window as unknown as { injected?: boolean }).injected === true;
   });
   assert.equal(ran, false, 'an inline script does not run');
-  assert.ok(dash.errors.some((e) => /Content Security Policy/.test(e)), `the browser reports the refusal: ${dash.errors.join(' | ')}`);
+  assert.ok(
+    dash.errors.some((e) => /Content Security Policy/.test(e)),
+    `the browser reports the refusal: ${dash.errors.join(' | ')}`,
+  );
 });
 
 test('after the server restarts, the page reconnects by itself and reloads its state', async (t) => {
@@ -170,7 +184,10 @@ test('after the server restarts, the page reconnects by itself and reloads its s
   second.live.publish(trade('BTCUSDT', 42, '61101.00', '0.1', Date.now()));
   await page.waitForSelector('#tape tr[data-id="42"]');
   // Requests refused while the server was down may be logged by the browser; nothing else may.
-  assert.deepEqual(dash.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e)), []);
+  assert.deepEqual(
+    dash.errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(e)),
+    [],
+  );
 });
 
 test('with api.token set, the page opened as /?token= uses it for requests and the stream', async (t) => {

@@ -5,7 +5,17 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { SourceStatus } from '../../src/sources/source.js';
 import type { Upsert } from '../../src/processors/processor-core.js';
-import { bookTicker, candleRow, insertProcessorRows, insertTrades, openTestDatabase, spreadMetricsRow, testApp, trade, tradeMetricsRow } from '../api/helpers.js';
+import {
+  bookTicker,
+  candleRow,
+  insertProcessorRows,
+  insertTrades,
+  openTestDatabase,
+  spreadMetricsRow,
+  testApp,
+  trade,
+  tradeMetricsRow,
+} from '../api/helpers.js';
 import { ARTIFACTS, DESKTOP, buildDashboard, launchChromium, openDashboard } from './browser.js';
 
 /**
@@ -23,7 +33,8 @@ async function panelShot(page: Page, selector: string, name: string): Promise<vo
   await page.locator(selector).screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
-const json = async <T>(page: Page, selector: string, attribute: string): Promise<T> => JSON.parse((await page.getAttribute(selector, attribute)) || 'null') as T;
+const json = async <T>(page: Page, selector: string, attribute: string): Promise<T> =>
+  JSON.parse((await page.getAttribute(selector, attribute)) || 'null') as T;
 
 /** 600 final 1m candles up to the minute before now: more than one /api/candles page (500). */
 function candles(now: number): Upsert[] {
@@ -35,7 +46,11 @@ function candles(now: number): Upsert[] {
     return {
       table: 'candles' as const,
       row: candleRow('BTCUSDT', '1m', current - i * MINUTE, {
-        open: `${open}.00`, high: `${Math.max(open, close) + 15}.00`, low: `${Math.min(open, close) - 15}.00`, close: `${close}.00`, vwap: `${open}.00`,
+        open: `${open}.00`,
+        high: `${Math.max(open, close) + 15}.00`,
+        low: `${Math.min(open, close) - 15}.00`,
+        close: `${close}.00`,
+        vwap: `${open}.00`,
         indicators: { sma20: null, ema12: `${close}.00` },
       }),
     };
@@ -49,7 +64,10 @@ test('issue 16 panels: pressure from the processor, source and replay state, off
   await insertProcessorRows(db, [
     ...candles(now),
     // Five 5m candles: a short history still fills the width.
-    ...Array.from({ length: 5 }, (_, i) => ({ table: 'candles' as const, row: candleRow('BTCUSDT', '5m', current - (i + 1) * 5 * MINUTE, { windowEnd: current - i * 5 * MINUTE }) })),
+    ...Array.from({ length: 5 }, (_, i) => ({
+      table: 'candles' as const,
+      row: candleRow('BTCUSDT', '5m', current - (i + 1) * 5 * MINUTE, { windowEnd: current - i * 5 * MINUTE }),
+    })),
     // The processor's trade metrics: the newest window is the USD-M 23:59 of the issue (taker buy 230.736 of 466.221).
     { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', current - 2 * MINUTE, { buyVolume: '10', sellVolume: '90' }) },
     { table: 'trade_metrics', row: tradeMetricsRow('BTCUSDT', current - MINUTE, { buyVolume: '230.736', sellVolume: '235.485' }) },
@@ -67,7 +85,13 @@ test('issue 16 panels: pressure from the processor, source and replay state, off
   ]);
   const source: SourceStatus = { kind: 'replay', connections: [], lastMessageAt: {}, finished: true };
   const webRoot = await buildDashboard(t);
-  const { app, live } = testApp(t, db, { webRoot, pipeline: () => ({ source, bus: { kind: 'memory', consumerLag: [{ group: 'tickflow-process', topic: 'trades', partition: 0, lag: 0, recoveryDistance: 53_477 }] } }) });
+  const { app, live } = testApp(t, db, {
+    webRoot,
+    pipeline: () => ({
+      source,
+      bus: { kind: 'memory', consumerLag: [{ group: 'tickflow-process', topic: 'trades', partition: 0, lag: 0, recoveryDistance: 53_477 }] },
+    }),
+  });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await launchChromium(t);
   const dash = await openDashboard(browser, baseUrl, DESKTOP);
@@ -95,7 +119,11 @@ test('issue 16 panels: pressure from the processor, source and replay state, off
   assert.equal(await page.textContent('#pressure span'), `buy 49.5% · sell 50.5% (1m from ${windowLabel} UTC)`);
   assert.equal(await page.getAttribute('#pressure', 'data-buy-share'), (230.736 / 466.221).toFixed(4));
   live.publishMetric({
-    exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', kind: 'trades', time: current,
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    kind: 'trades',
+    time: current,
     values: { interval: '1m', buyVolume: '3', sellVolume: '1', volume: '4', vwap: '61000', tradeCount: 4, priceStddev: 0 },
   });
   await page.waitForSelector(`#pressure[data-window="${current}"]`);
@@ -104,7 +132,14 @@ test('issue 16 panels: pressure from the processor, source and replay state, off
   // (8) Tape and header to the symbol's precision: prices to the cent, quantities to one lot step
   // of the finest quantity (5 decimals), right-aligned digit under digit.
   const rows = await page.locator('#tape tr').evaluateAll((trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (c) => c.textContent)));
-  assert.deepEqual(rows.map((r) => r.slice(1)), [['61240.00', '1.50000'], ['61236.30', '0.00275'], ['61236.27', '0.00020']]);
+  assert.deepEqual(
+    rows.map((r) => r.slice(1)),
+    [
+      ['61240.00', '1.50000'],
+      ['61236.30', '0.00275'],
+      ['61236.27', '0.00020'],
+    ],
+  );
   // Right after the stored spread windows, as a replay of that night would send it.
   live.publish(bookTicker('BTCUSDT', 1, '61236.27000000', '61236.28000000', MIDNIGHT + 20 * SECOND));
   await page.waitForFunction(() => /spread/.test(document.getElementById('quote')?.textContent ?? ''));

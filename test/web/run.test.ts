@@ -66,7 +66,12 @@ test('tickflow run --source sim: the dashboard shows the simulated market live',
   const row = await page.waitForFunction((id) => {
     const tr = document.querySelector<HTMLTableRowElement>(`#tape tr[data-id="${id}"]`);
     if (!tr) return null;
-    return { className: tr.className, title: tr.title, cells: Array.from(tr.cells, (c) => c.textContent ?? ''), background: getComputedStyle(tr).backgroundColor };
+    return {
+      className: tr.className,
+      title: tr.title,
+      cells: Array.from(tr.cells, (c) => c.textContent ?? ''),
+      background: getComputedStyle(tr).backgroundColor,
+    };
   }, whaleId);
   const whale = await row.jsonValue();
   await dash.screenshot('run-sim-whale');
@@ -76,7 +81,10 @@ test('tickflow run --source sim: the dashboard shows the simulated market live',
   const ordinary = await page.$eval('#tape tr:not(.whale):not(.dropped)', (tr) => getComputedStyle(tr).backgroundColor);
   assert.notEqual(whale.background, ordinary, 'the whale row is styled apart');
   const [, price = '', quantity = ''] = whale.cells;
-  const recorded = (await (await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&fromId=${whaleId}&limit=1`)).json()) as { price: string; qty: string }[];
+  const recorded = (await (await fetch(`${sim.restBaseUrl}/api/v3/historicalTrades?symbol=BTCUSDT&fromId=${whaleId}&limit=1`)).json()) as {
+    price: string;
+    qty: string;
+  }[];
   assert.deepEqual([parseUnits(price, 8), parseUnits(quantity, 8)], [parseUnits(recorded[0]?.price ?? '', 8), parseUnits(recorded[0]?.qty ?? '', 8)]);
   const notional = parseUnits(price, 8) * parseUnits(quantity, 8);
   const lotStep = parseUnits('0.00001', 8);

@@ -133,9 +133,7 @@ export function contactPoints(): ContactPointsFile {
       {
         orgId: 1,
         name: RECEIVER,
-        receivers: [
-          { uid: RECEIVER, type: 'email', settings: { addresses: `$${EMAIL_TO_VARIABLE}`, singleEmail: true }, disableResolveMessage: false },
-        ],
+        receivers: [{ uid: RECEIVER, type: 'email', settings: { addresses: `$${EMAIL_TO_VARIABLE}`, singleEmail: true }, disableResolveMessage: false }],
       },
     ],
   };

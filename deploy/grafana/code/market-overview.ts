@@ -110,10 +110,7 @@ export const marketOverview: Dashboard = dashboard({
   description: "One instrument's candles, VWAP, volume, spread and trades from the tickflow database.",
   refresh: '10s',
   from: 'now-3h',
-  variables: [
-    ...instrumentVariables('one'),
-    candleVariable('candle_interval', 'interval', 'Candle interval', ` AND ${ONE_INSTRUMENT}`, '1m'),
-  ],
+  variables: [...instrumentVariables('one'), candleVariable('candle_interval', 'interval', 'Candle interval', ` AND ${ONE_INSTRUMENT}`, '1m')],
   annotations: [gapAnnotation(ONE_INSTRUMENT)],
   sections,
 });

@@ -43,7 +43,8 @@ ORDER BY 1`),
       {
         type: 'timeseries',
         title: 'Spread warnings flagged by the processor',
-        description: "Windows whose spread_warning flag is set (processor.spreadWarningFactor × the window's narrowest spread, or processor.spreadWarningBps), per symbol and interval.",
+        description:
+          "Windows whose spread_warning flag is set (processor.spreadWarningFactor × the window's narrowest spread, or processor.spreadWarningBps), per symbol and interval.",
         width: 12,
         targets: [
           sql(`SELECT $__timeGroupAlias(window_start, $__interval), symbol AS metric, (count(*) FILTER (WHERE spread_warning))::float8 AS value
@@ -124,7 +125,8 @@ LIMIT 500`,
       {
         type: 'timeseries',
         title: 'Exchange-to-ingest lag',
-        description: "Trade time to the ingest role's receive time, the worst per symbol and interval (table trades). Includes the clock offset between the exchange and this host.",
+        description:
+          "Trade time to the ingest role's receive time, the worst per symbol and interval (table trades). Includes the clock offset between the exchange and this host.",
         width: 12,
         unit: 's',
         targets: [
@@ -149,9 +151,7 @@ ORDER BY 1`),
         description: 'Event time to the row being written, 99th percentile per table (Prometheus).',
         width: 12,
         unit: 's',
-        targets: [
-          promql('histogram_quantile(0.99, sum by (le, table) (rate(tickflow_end_to_end_latency_seconds_bucket[$__rate_interval])))', '{{table}}'),
-        ],
+        targets: [promql('histogram_quantile(0.99, sum by (le, table) (rate(tickflow_end_to_end_latency_seconds_bucket[$__rate_interval])))', '{{table}}')],
       },
       {
         type: 'timeseries',

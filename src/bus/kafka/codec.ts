@@ -71,9 +71,21 @@ export class RecordEncoder {
     const key = cached(this.keys, busKey(event));
     const type = cached(this.types, event.type);
     if (payload === undefined || !('ingestionTimestamp' in event)) {
-      return { topic, key, value: encodeEvent(event), headers: new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_1]]) };
+      return {
+        topic,
+        key,
+        value: encodeEvent(event),
+        headers: new Map([
+          [TYPE_KEY, type],
+          [SCHEMA_KEY, SCHEMA_1],
+        ]),
+      };
     }
-    const headers = new Map([[TYPE_KEY, type], [SCHEMA_KEY, SCHEMA_2], [INGESTED_KEY, Buffer.from(String(event.ingestionTimestamp), 'latin1')]]);
+    const headers = new Map([
+      [TYPE_KEY, type],
+      [SCHEMA_KEY, SCHEMA_2],
+      [INGESTED_KEY, Buffer.from(String(event.ingestionTimestamp), 'latin1')],
+    ]);
     if (payload.timeUnit === 'MICROSECOND') headers.set(TIME_UNIT_KEY, MICROSECOND);
     return { topic, key, value: Buffer.from(payload.text, 'utf8'), headers };
   }
@@ -137,9 +149,11 @@ function decodePayloadRecord(key: string | undefined, value: Buffer | undefined,
   if (entry === undefined) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record of unknown exchange ${JSON.stringify(exchange)}`);
   if (h.type === undefined) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without ${TYPE_HEADER}`);
   const ingested = h.ingested === undefined || !/^\d{1,16}$/.test(h.ingested) ? NaN : Number(h.ingested);
-  if (!Number.isSafeInteger(ingested)) throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without an integer ${INGESTED_HEADER} (epoch µs): ${JSON.stringify(h.ingested ?? null)}`);
+  if (!Number.isSafeInteger(ingested))
+    throw decodeError(`schema ${PAYLOAD_SCHEMA_VERSION} record without an integer ${INGESTED_HEADER} (epoch µs): ${JSON.stringify(h.ingested ?? null)}`);
   const timeUnit = h.timeUnit ?? 'MILLISECOND';
-  if (timeUnit !== 'MILLISECOND' && timeUnit !== 'MICROSECOND') throw decodeError(`${TIME_UNIT_HEADER} ${JSON.stringify(timeUnit)} is not MILLISECOND or MICROSECOND`);
+  if (timeUnit !== 'MILLISECOND' && timeUnit !== 'MICROSECOND')
+    throw decodeError(`${TIME_UNIT_HEADER} ${JSON.stringify(timeUnit)} is not MILLISECOND or MICROSECOND`);
   const data = parseValue(value);
   let event: MarketEvent;
   try {

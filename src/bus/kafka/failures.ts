@@ -56,7 +56,10 @@ export function explainKafkaFailure(err: unknown, bus: Pick<Config['bus'], 'brok
     );
   }
   for (const node of walk(err)) {
-    const advice = typeof node.code === 'string' ? certificateAdvice(node.code, 'bus.tls', 'set bus.tls.serverName to a name the certificate carries, or use that name in bus.brokers') : undefined;
+    const advice =
+      typeof node.code === 'string'
+        ? certificateAdvice(node.code, 'bus.tls', 'set bus.tls.serverName to a name the certificate carries, or use that name in bus.brokers')
+        : undefined;
     if (advice) return new TickflowError(ErrorCodes.BUS_TLS, `TLS to ${where} failed while ${doing}: ${advice}`, { cause: err, canRetry: false });
   }
   // A TLS listener drops a plaintext hello, and a SASL listener drops a request sent before

@@ -65,7 +65,10 @@ export class KafkaBus implements Bus {
       await admin.close();
     }
     await this.publisher.connect();
-    this.logger.info({ brokers: this.config.brokers, topics: this.config.topics, tls: this.config.tls.enabled, sasl: this.config.sasl.mechanism }, 'Kafka bus ready');
+    this.logger.info(
+      { brokers: this.config.brokers, topics: this.config.topics, tls: this.config.tls.enabled, sasl: this.config.sasl.mechanism },
+      'Kafka bus ready',
+    );
   }
 
   /**
@@ -132,7 +135,10 @@ export class KafkaBus implements Bus {
       await consumer.close().catch(() => {});
       const explained = explainKafkaFailure(err, this.config, `joining consumer group ${options.group}`);
       throw explained.code === ErrorCodes.BUS_UNAVAILABLE
-        ? new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `cannot join Kafka consumer group ${options.group}: ${errorMessage(err)}`, { cause: err, canRetry: true })
+        ? new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `cannot join Kafka consumer group ${options.group}: ${errorMessage(err)}`, {
+            cause: err,
+            canRetry: true,
+          })
         : explained;
     }
     return consumer;

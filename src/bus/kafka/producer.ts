@@ -230,9 +230,7 @@ export class KafkaPublisher {
         onRetry: (err, attempt, delayMs) => this.logger.warn({ err: err.message, records: batch.length, attempt, delayMs }, 'Kafka produce failed; retrying'),
       });
     } catch (err) {
-      const error = this.closed
-        ? new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err })
-        : err;
+      const error = this.closed ? new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err }) : err;
       if (!this.closed) this.logger.error({ err: errorMessage(err), records: batch.length }, 'Kafka produce failed; retrying cannot help');
       for (const entry of batch) fail(entry.waiter, error);
       return;
@@ -257,7 +255,10 @@ export class KafkaPublisher {
       this.healthy = true;
     } catch (err) {
       this.healthy = false;
-      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, { cause: err, canRetry: !this.closed && kafkaCanRetry(err) });
+      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, `Kafka produce failed: ${errorMessage(err)}`, {
+        cause: err,
+        canRetry: !this.closed && kafkaCanRetry(err),
+      });
     }
   }
 }

@@ -49,7 +49,17 @@ export class KinesisBus implements Bus {
     this.autoOffsetReset = config.autoOffsetReset;
     const { streamName, region, endpoint } = config.kinesis;
     this.producer = new KinesisSink(
-      kinesisSinkOptions.parse({ kind: 'kinesis', name: 'bus', codec: 'json', streamName, region, endpoint, heartbeatStreamName: '', batchMs: Math.max(1, config.lingerMs), maxBufferedRecords: config.maxBufferedEvents }),
+      kinesisSinkOptions.parse({
+        kind: 'kinesis',
+        name: 'bus',
+        codec: 'json',
+        streamName,
+        region,
+        endpoint,
+        heartbeatStreamName: '',
+        batchMs: Math.max(1, config.lingerMs),
+        maxBufferedRecords: config.maxBufferedEvents,
+      }),
       deps,
     );
     this.client = createKinesisClient({ region, endpoint, requestTimeoutMs: 10_000 }, deps.awsCredentials);
@@ -71,7 +81,17 @@ export class KinesisBus implements Bus {
     const saved = await loadCheckpoints(db, options.group, this.options.streamName);
     const log = this.deps.logger.child({ component: 'kinesis-bus', group: options.group });
     // Deliveries carry the topics subscribed to, which is what E names.
-    const consumer = new ShardConsumers(this.client, db, this.options, options, hooks as unknown as ConsumerHooks<BusEvent>, shards, saved, this.autoOffsetReset, log);
+    const consumer = new ShardConsumers(
+      this.client,
+      db,
+      this.options,
+      options,
+      hooks as unknown as ConsumerHooks<BusEvent>,
+      shards,
+      saved,
+      this.autoOffsetReset,
+      log,
+    );
     await hooks.onAssign?.(consumer.partitions());
     consumer.start();
     this.consumers.add(consumer);
@@ -163,7 +183,12 @@ class ShardConsumers implements BusConsumer {
     const earliest = this.options.fromBeginning === true || this.autoOffsetReset === 'earliest';
     const type: ShardIteratorType = after !== undefined ? 'AFTER_SEQUENCE_NUMBER' : earliest ? 'TRIM_HORIZON' : 'LATEST';
     const out = await this.client.send(
-      new GetShardIteratorCommand({ StreamName: this.bus.streamName, ShardId: shard, ShardIteratorType: type, ...(after !== undefined ? { StartingSequenceNumber: after } : {}) }),
+      new GetShardIteratorCommand({
+        StreamName: this.bus.streamName,
+        ShardId: shard,
+        ShardIteratorType: type,
+        ...(after !== undefined ? { StartingSequenceNumber: after } : {}),
+      }),
     );
     return out.ShardIterator;
   }
@@ -206,7 +231,14 @@ class ShardConsumers implements BusConsumer {
     try {
       return decodeBusEvent(data, undefined);
     } catch (err) {
-      return { type: 'deadLetter', origin: `kinesis:${this.bus.streamName}`, reason: 'undecodable_record', detail: `${shard} ${seq}: ${errorMessage(err)}`, raw: data.toString('base64'), receivedAt: Date.now() };
+      return {
+        type: 'deadLetter',
+        origin: `kinesis:${this.bus.streamName}`,
+        reason: 'undecodable_record',
+        detail: `${shard} ${seq}: ${errorMessage(err)}`,
+        raw: data.toString('base64'),
+        receivedAt: Date.now(),
+      };
     }
   }
 
@@ -223,7 +255,10 @@ class ShardConsumers implements BusConsumer {
           return;
         } catch (err) {
           const retrying = err instanceof TickflowError && err.canRetry && !this.stop.signal.aborted;
-          this.log.error({ err: errorMessage(err) }, retrying ? 'consumer failed on a batch; handing it again' : 'consumer failed on a batch and retrying cannot help; the group stops');
+          this.log.error(
+            { err: errorMessage(err) },
+            retrying ? 'consumer failed on a batch; handing it again' : 'consumer failed on a batch and retrying cannot help; the group stops',
+          );
           if (!retrying) {
             this.stoppedFor = `consumer group ${this.options.group} stopped delivering: ${errorMessage(err)}`;
             this.stop.abort();

@@ -16,7 +16,7 @@ export function registerBackfill(program: Command): void {
     .command('backfill')
     .description(
       'fetch trades, aggTrades and klines of a past period over REST into the database (resumable after kill -9, idempotent, within the ' +
-        'REST weight budget), then build that period\'s candles from the trades; check them with `tickflow verify --against rest`',
+        "REST weight budget), then build that period's candles from the trades; check them with `tickflow verify --against rest`",
     )
     .requiredOption('--from <time>', 'start (epoch ms or ISO-8601, UTC); rounded down to the minute')
     .requiredOption('--to <time>', 'end, exclusive (epoch ms or ISO-8601, UTC); rounded up to the minute, at most now');
@@ -38,8 +38,15 @@ export function registerBackfill(program: Command): void {
       checkPlan(plan);
       const abort = new AbortController();
       // A wait (a 429 without Retry-After is 60 s, five times) would otherwise be silent minutes before the first bar.
-      const onRetry = (err: TickflowError, attempt: number) => process.stderr.write(`tickflow: ${err.code}: ${err.message}; attempt ${attempt} failed, retrying\n`);
-      const client = createRestClient({ market, restBaseUrl: restBaseUrlFor(market, config.source.restBaseUrl) }, config.heal, createMetrics(), abort.signal, onRetry);
+      const onRetry = (err: TickflowError, attempt: number) =>
+        process.stderr.write(`tickflow: ${err.code}: ${err.message}; attempt ${attempt} failed, retrying\n`);
+      const client = createRestClient(
+        { market, restBaseUrl: restBaseUrlFor(market, config.source.restBaseUrl) },
+        config.heal,
+        createMetrics(),
+        abort.signal,
+        onRetry,
+      );
       const db = await openDatabase(config.store, { logger: silentLogger() });
       try {
         const results = await runBackfill({ db, client, processor: config.processor, progress: progressBar() }, plan);
@@ -47,7 +54,9 @@ export function registerBackfill(program: Command): void {
           process.stdout.write(`${r.symbol} ${r.stream}: ${r.alreadyDone ? 'already done, skipped' : `${r.rows} rows`}\n`);
         }
         const w = client.weight();
-        process.stdout.write(`backfill ${new Date(from).toISOString()} – ${new Date(to).toISOString()} done; REST weight used this minute ${w.used}/${w.limit}\n`);
+        process.stdout.write(
+          `backfill ${new Date(from).toISOString()} – ${new Date(to).toISOString()} done; REST weight used this minute ${w.used}/${w.limit}\n`,
+        );
       } finally {
         abort.abort();
         await db.close();

@@ -10,9 +10,7 @@ export function registerImport(program: Command): void {
   const cmd = program
     .command('import')
     .argument('<paths...>', 'data.binance.vision .zip/.csv files, or folders of them')
-    .description(
-      'load data.binance.vision klines, aggTrades and trades files (checked against their .CHECKSUM) into the database, all or nothing',
-    );
+    .description('load data.binance.vision klines, aggTrades and trades files (checked against their .CHECKSUM) into the database, all or nothing');
   addConfigOptions(cmd, ['source.market', 'store.url', 'store.dataDir', 'ops.logLevel']).action(async (paths: string[], opts: Record<string, unknown>) => {
     const { silentLogger } = await import('../../ops/logger.js');
     const { openDatabase } = await import('../../store/open.js');

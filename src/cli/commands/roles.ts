@@ -18,8 +18,16 @@ const ROLES: readonly { role: Exclude<Role, 'run'>; description: string; flags: 
     description: 'WebSocket source → Kafka (topics binance.trades, binance.book_ticker, binance.depth, binance.klines)',
     flags: ['source.kind', 'source.market', 'source.symbols', 'source.streams', 'source.wsBaseUrl', 'source.restBaseUrl', 'source.speed', ...BUS, ...OPS],
   },
-  { role: 'store', description: 'Kafka → PostgreSQL as consumer group tickflow-store (batched, offsets committed after the write)', flags: [...BUS, ...DATABASE, ...OPS] },
-  { role: 'process', description: 'Kafka → stream processor → PostgreSQL as consumer group tickflow-process', flags: ['source.streams', ...BUS, ...DATABASE, ...OPS] },
+  {
+    role: 'store',
+    description: 'Kafka → PostgreSQL as consumer group tickflow-store (batched, offsets committed after the write)',
+    flags: [...BUS, ...DATABASE, ...OPS],
+  },
+  {
+    role: 'process',
+    description: 'Kafka → stream processor → PostgreSQL as consumer group tickflow-process',
+    flags: ['source.streams', ...BUS, ...DATABASE, ...OPS],
+  },
   {
     role: 'serve',
     description: 'the HTTP API and dashboard over PostgreSQL, live data from Kafka',

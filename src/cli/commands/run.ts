@@ -11,9 +11,7 @@ import { addConfigOptions, configFrom } from '../options.js';
 export function registerRun(program: Command): void {
   const cmd = program
     .command('run')
-    .description(
-      'run the whole pipeline in one process: source → bus → PostgreSQL (embedded by default) + stream processor + dashboard',
-    )
+    .description('run the whole pipeline in one process: source → bus → PostgreSQL (embedded by default) + stream processor + dashboard')
     .option('--keep-serving', 'after a replay ends, keep the API and dashboard up until Ctrl-C');
   addConfigOptions(cmd).action(async (opts: Record<string, unknown>) => {
     // Imported on use so that `--help` and config errors answer without loading the pipeline.

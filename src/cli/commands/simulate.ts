@@ -31,7 +31,10 @@ async function control(url: string, path: string, init?: RequestInit): Promise<v
   const text = await res.text();
   if (!res.ok) {
     const reason = (parseJson(text) as { error?: unknown } | undefined)?.error;
-    throw new TickflowError(ErrorCodes.SIMULATOR_REFUSED, `the simulator at ${url} refused ${path} (HTTP ${res.status}): ${typeof reason === 'string' ? reason : text}`);
+    throw new TickflowError(
+      ErrorCodes.SIMULATOR_REFUSED,
+      `the simulator at ${url} refused ${path} (HTTP ${res.status}): ${typeof reason === 'string' ? reason : text}`,
+    );
   }
   process.stdout.write(`${formatAnswer(text, process.stdout.isTTY === true)}\n`);
 }
@@ -78,7 +81,8 @@ export function faultBody(name: string, opts: Record<string, unknown>): Record<s
   } catch (err) {
     throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--json: not JSON: ${String(opts.json)}`, { cause: err });
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TickflowError(ErrorCodes.CONFIG_INVALID, '--json: expected a JSON object such as {"n":3}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new TickflowError(ErrorCodes.CONFIG_INVALID, '--json: expected a JSON object such as {"n":3}');
   const out: Record<string, unknown> = { ...body };
   for (const p of ALL_PARAMS) {
     const value = opts[p.key];
@@ -102,14 +106,17 @@ export function faultBody(name: string, opts: Record<string, unknown>): Record<s
 export function registerSimulate(program: Command): void {
   const cmd = program
     .command('simulate')
-    .description(
-      'run a local exchange that speaks Binance spot WebSocket Streams and REST (generated market or replayed recordings), with fault injection',
-    )
+    .description('run a local exchange that speaks Binance spot WebSocket Streams and REST (generated market or replayed recordings), with fault injection')
     .option('--listen-host <host>', 'bind address [simulator.host]')
     .option('--listen-port <port>', `port for WebSocket and REST (default: simulator.port if not 0, else ${CLI_DEFAULT_PORT}; 0 picks a free port)`)
     .option('--seed <n>', 'PRNG seed: the same seed gives the same market [simulator.seed]')
     .option('--trades-per-second <n>', 'trades per second per symbol [simulator.tradesPerSecond]')
-    .option('--replay <file>', 'replay a recording instead of generating; starts when the first client subscribes (repeatable) [simulator.replayFiles]', collect, [] as string[])
+    .option(
+      '--replay <file>',
+      'replay a recording instead of generating; starts when the first client subscribes (repeatable) [simulator.replayFiles]',
+      collect,
+      [] as string[],
+    )
     .option('--replay-speed <x>', '0 = as fast as clients take it, 1 = real time [simulator.replaySpeed]')
     .addHelpText(
       'after',
@@ -137,7 +144,8 @@ hold the asked rate.`,
     const config = configFrom({ ...opts, set: sets });
     const s = config.simulator;
     const port = opts.listenPort !== undefined ? Number(opts.listenPort) : s.port !== 0 ? s.port : CLI_DEFAULT_PORT;
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--listen-port: expected a port number, got ${String(opts.listenPort)}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new TickflowError(ErrorCodes.CONFIG_INVALID, `--listen-port: expected a port number, got ${String(opts.listenPort)}`);
     const { startSimulator, simulatorOptionsFrom } = await import('../../simulator/index.js');
     const logger = createLogger({ level: config.ops.logLevel, format: config.ops.logFormat });
     const sim = await startSimulator({ ...simulatorOptionsFrom(config, port), logger });

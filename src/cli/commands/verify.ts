@@ -3,7 +3,6 @@ import { ErrorCodes, TickflowError } from '../../core/errors.js';
 import { addConfigOptions, configFrom } from '../options.js';
 import { timeFlag } from '../time.js';
 
-
 /**
  * `tickflow verify --symbol --from --to [--against file|rest]`: compares the stored complete 1m candles
  * with Binance's klines in all nine fields (GET /api/v3/klines or a data.binance.vision file); exit
@@ -13,7 +12,9 @@ import { timeFlag } from '../time.js';
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
-    .description("compare stored 1m candles with Binance's klines in all nine fields; prints the mismatches and exits 1 when there are any, or when no minute could be compared")
+    .description(
+      "compare stored 1m candles with Binance's klines in all nine fields; prints the mismatches and exits 1 when there are any, or when no minute could be compared",
+    )
     .requiredOption('--symbol <symbol>', 'e.g. BTCUSDT')
     .requiredOption('--from <time>', 'first minute (epoch ms or ISO-8601, UTC)')
     .requiredOption('--to <time>', 'end, exclusive (epoch ms or ISO-8601, UTC)')

@@ -17,7 +17,6 @@ import { sendHeartbeat } from './heartbeat.js';
 import { classify, type FailureReason, putRecords, SinkSendError } from './put-records.js';
 import { Signal } from './signal.js';
 
-
 /** At most one 'records dead-lettered' line per reason in this long (ms). */
 const DEAD_LETTER_LOG_EVERY_MS = 60_000;
 /**
@@ -178,9 +177,14 @@ export class KinesisSink implements Sink {
     };
     // An open breaker degrades the sink, not the pipeline: records wait (bounded) or are dead-lettered.
     if (this.deadLetterFileError !== null) return { state: 'down', reason: this.deadLetterFileError, details };
-    if (this.rejecting !== null) return { state: 'degraded', reason: `Kinesis refuses the records, which go to the dead-letter file: ${this.rejecting}`, details };
+    if (this.rejecting !== null)
+      return { state: 'degraded', reason: `Kinesis refuses the records, which go to the dead-letter file: ${this.rejecting}`, details };
     if (this.breaker.state === 'closed') return { state: 'up', details };
-    return { state: 'degraded', reason: `Kinesis stream ${this.options.streamName} unreachable, circuit breaker ${this.breaker.state}: ${this.counts.lastError ?? ''}`, details };
+    return {
+      state: 'degraded',
+      reason: `Kinesis stream ${this.options.streamName} unreachable, circuit breaker ${this.breaker.state}: ${this.counts.lastError ?? ''}`,
+      details,
+    };
   }
 
   private encode(event: PipelineEvent): PendingRecord {
@@ -224,7 +228,10 @@ export class KinesisSink implements Sink {
             throw new SinkSendError('breaker_open', 'circuit breaker open at shutdown', { canRetry: false });
           }
           metrics.sinkBatchRecords.observe({ sink: this.name }, pending.length);
-          metrics.sinkBatchBytes.observe({ sink: this.name }, pending.reduce((n, r) => n + r.bytes, 0));
+          metrics.sinkBatchBytes.observe(
+            { sink: this.name },
+            pending.reduce((n, r) => n + r.bytes, 0),
+          );
           for (const r of pending) r.attempts++;
           let failed: Awaited<ReturnType<typeof putRecords>>;
           try {
@@ -286,17 +293,17 @@ export class KinesisSink implements Sink {
   private async deadLetter(records: readonly PendingRecord[], reason: string, detail: string): Promise<void> {
     const at = Date.now();
     const letters = records.map((r) => ({
-        at,
-        sink: this.name,
-        destination: this.options.streamName,
-        reason,
-        detail,
-        attempts: r.attempts,
-        partitionKey: r.partitionKey,
-        data: r.data.toString('base64'),
-        codec: this.codec.name,
-        event: r.event,
-      }));
+      at,
+      sink: this.name,
+      destination: this.options.streamName,
+      reason,
+      detail,
+      attempts: r.attempts,
+      partitionKey: r.partitionKey,
+      data: r.data.toString('base64'),
+      codec: this.codec.name,
+      event: r.event,
+    }));
     for (;;) {
       try {
         await this.deadLetters.append(letters);

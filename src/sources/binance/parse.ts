@@ -1,14 +1,4 @@
-import type {
-  AggTradeEvent,
-  BookTickerEvent,
-  DepthEvent,
-  KlineEvent,
-  Market,
-  MarketEvent,
-  PriceLevel,
-  TimeUnit,
-  TradeEvent,
-} from '../../core/events.js';
+import type { AggTradeEvent, BookTickerEvent, DepthEvent, KlineEvent, Market, MarketEvent, PriceLevel, TimeUnit, TradeEvent } from '../../core/events.js';
 
 /**
  * Pure mappers from one raw combined-stream frame (`{"stream":"btcusdt@trade","data":{...}}`) to
@@ -129,7 +119,8 @@ export function parseFrame(raw: string, market: Market, ingestionTimestamp: numb
     const type = streamType(stream);
     if (type !== null) return { ok: true, event: MAPPERS[type](data, market, ingestionTimestamp, times), stream, payload: dataText(raw, stream, frame) };
   } catch (err) {
-    if (err instanceof FieldError) return { ok: false, reason: err.reason, detail: `${typeof stream === 'string' ? stream : 'depth snapshot'}: ${err.message}` };
+    if (err instanceof FieldError)
+      return { ok: false, reason: err.reason, detail: `${typeof stream === 'string' ? stream : 'depth snapshot'}: ${err.message}` };
     throw err;
   }
   return { ok: false, reason: 'unknown_stream', detail: `unsupported stream "${stream}"` };
@@ -380,7 +371,8 @@ export function decimal(d: Json, key: string): string {
 function checkDecimal(s: string, what: string): void {
   const shape = decimalShape(s);
   if (shape === NOT_DECIMAL) throw new FieldError(`${what} is missing or not a decimal string`);
-  if (shape !== DECIMAL) throw new FieldError(`${what} has ${shape} (max ${MAX_INTEGER_DIGITS} integer and ${MAX_FRACTION_DIGITS} fraction digits)`, 'too_many_digits');
+  if (shape !== DECIMAL)
+    throw new FieldError(`${what} has ${shape} (max ${MAX_INTEGER_DIGITS} integer and ${MAX_FRACTION_DIGITS} fraction digits)`, 'too_many_digits');
 }
 
 const DECIMAL = '';

@@ -85,7 +85,11 @@ export function aggTradeFromRest(v: unknown, market: Market, symbol: string, ing
 /** GET depth response. */
 export function depthSnapshotFromRest(v: unknown): DepthSnapshot {
   const d = object(v, 'depth snapshot');
-  const snapshot: { -readonly [K in keyof DepthSnapshot]: DepthSnapshot[K] } = { lastUpdateId: int(d, 'lastUpdateId'), bids: levels(d, 'bids'), asks: levels(d, 'asks') };
+  const snapshot: { -readonly [K in keyof DepthSnapshot]: DepthSnapshot[K] } = {
+    lastUpdateId: int(d, 'lastUpdateId'),
+    bids: levels(d, 'bids'),
+    asks: levels(d, 'asks'),
+  };
   if (d.E !== undefined) snapshot.eventTime = int(d, 'E');
   if (d.T !== undefined) snapshot.transactionTime = int(d, 'T');
   return snapshot;

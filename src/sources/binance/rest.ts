@@ -3,7 +3,16 @@ import { ErrorCodes, errorMessage, TickflowError } from '../../core/errors.js';
 import { retry, type RetryOptions } from '../../core/retry.js';
 import { FieldError } from './parse.js';
 import { REST_MARKETS, type RestMarketRules } from './rest-markets.js';
-import { aggTradeFromRest, type DepthSnapshot, depthSnapshotFromRest, klineFromRow, type KlineRow, symbolRulesFromExchangeInfo, type SymbolRules, tradeFromRest } from './rest-parse.js';
+import {
+  aggTradeFromRest,
+  type DepthSnapshot,
+  depthSnapshotFromRest,
+  klineFromRow,
+  type KlineRow,
+  symbolRulesFromExchangeInfo,
+  type SymbolRules,
+  tradeFromRest,
+} from './rest-parse.js';
 import { WeightBudget, type WeightPriority, type WeightStatus } from './rest-weight.js';
 
 export type { DepthSnapshot, KlineRow, SymbolRules } from './rest-parse.js';
@@ -134,7 +143,13 @@ export class BinanceRestClient {
    * are no longer kept, or not yet traded): the caller compares what it got with what it asked.
    * Bounded: at most ceil(ids / page) + 1 requests.
    */
-  async *idRange(kind: 'trade' | 'aggTrade', symbol: string, fromId: number, toId: number, options: RequestOptions = {}): AsyncGenerator<Page<TradeEvent | AggTradeEvent>> {
+  async *idRange(
+    kind: 'trade' | 'aggTrade',
+    symbol: string,
+    fromId: number,
+    toId: number,
+    options: RequestOptions = {},
+  ): AsyncGenerator<Page<TradeEvent | AggTradeEvent>> {
     const pageSize = kind === 'trade' ? this.rules.historicalTradesPage : this.rules.aggTradesPage;
     const maxPages = Math.ceil((toId - fromId + 1) / pageSize) + 1;
     let next = fromId;
@@ -152,7 +167,14 @@ export class BinanceRestClient {
    * Klines of `interval` with open times in [startTime, endTime] (epoch ms), page by page by time
    * (next startTime = last open time + 1). Bounded by the number of candles in the range.
    */
-  async *klineRange(symbol: string, interval: string, startTime: number, endTime: number, intervalMs: number, options: RequestOptions = {}): AsyncGenerator<Page<KlineRow>> {
+  async *klineRange(
+    symbol: string,
+    interval: string,
+    startTime: number,
+    endTime: number,
+    intervalMs: number,
+    options: RequestOptions = {},
+  ): AsyncGenerator<Page<KlineRow>> {
     const maxPages = Math.ceil((endTime - startTime + 1) / intervalMs / this.rules.klinesPage) + 1;
     let next = startTime;
     for (let page = 0; page < maxPages && next <= endTime; page++) {

@@ -99,7 +99,13 @@ export function subscribedStreams(config: Pick<Config['source'], 'market' | 'sym
   const names = [...new Set(config.symbols.flatMap((s) => config.streams.map((st) => wireStreamName(s, st))))];
   if (config.market === 'spot') return chunk('', names, config.maxStreamsPerConnection);
   const per = Math.min(config.maxStreamsPerConnection, USDM_MAX_STREAMS);
-  return (['public', 'market'] as const).flatMap((route) => chunk(route, names.filter((n) => usdmRouteOf(n) === route), per));
+  return (['public', 'market'] as const).flatMap((route) =>
+    chunk(
+      route,
+      names.filter((n) => usdmRouteOf(n) === route),
+      per,
+    ),
+  );
 }
 
 function chunk(route: StreamGroup['route'], names: readonly string[], per: number): StreamGroup[] {
@@ -120,4 +126,3 @@ export function streamUrl(baseUrl: string, streams: readonly string[], route: St
   const unit = timeUnit === 'MICROSECOND' ? '&timeUnit=MICROSECOND' : '';
   return `${base}/stream?streams=${streams.join('/')}${unit}`;
 }
-

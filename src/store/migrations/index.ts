@@ -22,4 +22,14 @@ export type { Migration, TimeSeriesTable } from './migration.js';
  * 009 — gaps.heal_error and the index of gaps still to heal;
  * 010 — trade_metrics.volume_baseline (a reloaded window keeps the baseline its spike was judged by).
  */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration006, migration007, migration008, migration009, migration010];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration006,
+  migration007,
+  migration008,
+  migration009,
+  migration010,
+];

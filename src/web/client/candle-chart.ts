@@ -118,11 +118,27 @@ export class CandleChart {
   ) {
     this.chart = createChart(container, chartOptions(container));
     this.candles = this.chart.addSeries(CandlestickSeries, {
-      upColor: UP, downColor: DOWN, borderVisible: false, wickUpColor: UP, wickDownColor: DOWN,
+      upColor: UP,
+      downColor: DOWN,
+      borderVisible: false,
+      wickUpColor: UP,
+      wickDownColor: DOWN,
     });
-    this.volume = this.chart.addSeries(HistogramSeries, { priceScaleId: 'volume', priceFormat: { type: 'volume' }, lastValueVisible: false, priceLineVisible: false });
+    this.volume = this.chart.addSeries(HistogramSeries, {
+      priceScaleId: 'volume',
+      priceFormat: { type: 'volume' },
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
     this.chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-    this.vwap = this.chart.addSeries(LineSeries, { color: '#f0b90b', lineWidth: 1, lineStyle: 2, title: 'VWAP', lastValueVisible: false, priceLineVisible: false });
+    this.vwap = this.chart.addSeries(LineSeries, {
+      color: '#f0b90b',
+      lineWidth: 1,
+      lineStyle: 2,
+      title: 'VWAP',
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
     this.chart.timeScale().subscribeVisibleLogicalRangeChange(this.onRangeChange);
   }
 
@@ -265,7 +281,11 @@ export class CandleChart {
       const color = AVERAGE_COLORS[this.averages.size % AVERAGE_COLORS.length] as string;
       const precision = Math.max(this.precision, 2);
       series = this.chart.addSeries(LineSeries, {
-        color, lineWidth: 1, title: name.toUpperCase(), lastValueVisible: false, priceLineVisible: false,
+        color,
+        lineWidth: 1,
+        title: name.toUpperCase(),
+        lastValueVisible: false,
+        priceLineVisible: false,
         priceFormat: { type: 'price', precision, minMove: 10 ** -precision },
       });
       this.averages.set(name, series);
@@ -293,7 +313,9 @@ export class CandleChart {
     this.container.dataset.bars = String(this.bars.size);
     this.container.dataset.oldest = String(([...this.bars.keys()][0] ?? 0) * 1000);
     this.container.dataset.visible = range ? JSON.stringify({ from: range.from, to: range.to }) : '';
-    this.container.dataset.last = last ? JSON.stringify({ time: last.time * 1000, open: last.open, high: last.high, low: last.low, close: last.close, volume: last.volume }) : '';
+    this.container.dataset.last = last
+      ? JSON.stringify({ time: last.time * 1000, open: last.open, high: last.high, low: last.low, close: last.close, volume: last.volume })
+      : '';
   }
 }
 

@@ -24,7 +24,10 @@ export function decimalsOf(decimal: string): number {
  */
 export function stepDecimals(step: string | undefined, seen: readonly string[], atLeast = 0): number {
   if (step !== undefined) return decimalsOf(step);
-  return Math.min(8, seen.reduce((d, v) => Math.max(d, decimalsOf(v)), atLeast));
+  return Math.min(
+    8,
+    seen.reduce((d, v) => Math.max(d, decimalsOf(v)), atLeast),
+  );
 }
 
 /**

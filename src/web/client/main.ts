@@ -16,7 +16,11 @@ const chart = new CandleChart($('chart'), $('legend'));
 const spread = new SpreadChart($('spread-chart'));
 const tape = new Tape($('tape'), $('pressure'));
 const anomalies = new AnomalyList($('anomalies'));
-const book = new BookPanel($('book'), () => instrumentParams(), () => precision);
+const book = new BookPanel(
+  $('book'),
+  () => instrumentParams(),
+  () => precision,
+);
 
 const state = {
   /** `exchange:market` of the market shown, e.g. `binance:usdm`. */
@@ -51,7 +55,9 @@ function marketChoices(): string[] {
 }
 
 function symbolsOf(market: string): string[] {
-  return offered().filter((i) => marketKey(i) === market).map((i) => i.symbol);
+  return offered()
+    .filter((i) => marketKey(i) === market)
+    .map((i) => i.symbol);
 }
 
 /** The shown instrument's exchangeInfo rules, when the server has them. */
@@ -65,8 +71,15 @@ let precision: Precision = { price: 2, quantity: 0, tick: null };
 function fitPrecision(trades: readonly ApiTrade[]): void {
   const rules = rulesOf();
   precision = {
-    price: stepDecimals(rules?.tickSize, trades.map((t) => t.price), 2),
-    quantity: stepDecimals(rules?.stepSize, trades.map((t) => t.quantity)),
+    price: stepDecimals(
+      rules?.tickSize,
+      trades.map((t) => t.price),
+      2,
+    ),
+    quantity: stepDecimals(
+      rules?.stepSize,
+      trades.map((t) => t.quantity),
+    ),
     tick: rules?.tickSize !== undefined ? +rules.tickSize : null,
   };
   if (precision.tick === null && trades.length > 0) precision = { ...precision, tick: 10 ** -precision.price };
@@ -92,14 +105,12 @@ function loadCandles(rows: readonly ApiCandle[]): void {
   const instrument = instrumentParams();
   const interval = state.interval;
   // Older pages of the same instrument and interval, through /api/candles (`to` is exclusive).
-  const older = async (before: number) =>
-    (await getJson('/api/candles', { ...instrument, interval, to: before, limit: CANDLE_PAGE })).candles;
+  const older = async (before: number) => (await getJson('/api/candles', { ...instrument, interval, to: before, limit: CANDLE_PAGE })).candles;
   chart.load(rows, older);
   for (const c of streamedCandles.values()) if (c.interval === state.interval) chart.apply(c);
 }
 
 const CANDLE_PAGE = 500;
-
 
 function writeHash(): void {
   history.replaceState(null, '', `#${state.market}/${state.symbol}/${state.interval}`);
@@ -128,16 +139,22 @@ function renderSwitcher(root: HTMLElement, values: readonly string[], current: s
 function renderSwitchers(): void {
   const markets = marketChoices();
   const exchanges = new Set(state.instruments.map((i) => i.exchange));
-  renderSwitcher($('markets'), markets, state.market, (m) => {
-    if (m === state.market) return;
-    state.market = m;
-    const symbols = symbolsOf(m);
-    // The same symbol on the other market when it trades there (BTCUSDT spot → BTCUSDT perpetual).
-    if (!symbols.includes(state.symbol)) state.symbol = symbols[0] ?? '';
-    streamedCandles = new Map();
-    renderSwitchers();
-    void reload().then(connectStream);
-  }, (m) => (exchanges.size > 1 ? m.replace(':', ' ') : (m.split(':')[1] ?? m)));
+  renderSwitcher(
+    $('markets'),
+    markets,
+    state.market,
+    (m) => {
+      if (m === state.market) return;
+      state.market = m;
+      const symbols = symbolsOf(m);
+      // The same symbol on the other market when it trades there (BTCUSDT spot → BTCUSDT perpetual).
+      if (!symbols.includes(state.symbol)) state.symbol = symbols[0] ?? '';
+      streamedCandles = new Map();
+      renderSwitchers();
+      void reload().then(connectStream);
+    },
+    (m) => (exchanges.size > 1 ? m.replace(':', ' ') : (m.split(':')[1] ?? m)),
+  );
   renderSwitcher($('symbols'), symbolsOf(state.market), state.symbol, (s) => {
     if (s === state.symbol) return;
     state.symbol = s;
@@ -249,7 +266,8 @@ function handle(batch: readonly LiveMessage[]): void {
         if (m.kind === 'spread' && typeof m.values.avgSpreadBps === 'number') spread.addAverage(m.time, m.values.avgSpreadBps);
         if (m.kind === 'trades') {
           const { interval, buyVolume, sellVolume } = m.values;
-          if (typeof buyVolume === 'string' && typeof sellVolume === 'string') tape.setPressure({ time: m.time, interval: String(interval), buyVolume, sellVolume });
+          if (typeof buyVolume === 'string' && typeof sellVolume === 'string')
+            tape.setPressure({ time: m.time, interval: String(interval), buyVolume, sellVolume });
         }
         break;
       case 'anomaly':
@@ -349,7 +367,8 @@ async function start(): Promise<void> {
   const parts = decodeURIComponent(location.hash.slice(1)).split('/');
   const [hashMarket, hashSymbol, hashInterval] = parts.length >= 3 ? parts : [undefined, ...parts];
   const markets = marketChoices();
-  state.market = markets.find((m) => m === hashMarket) ?? (markets.includes(marketKey(info.defaultMarket)) ? marketKey(info.defaultMarket) : (markets[0] ?? ''));
+  state.market =
+    markets.find((m) => m === hashMarket) ?? (markets.includes(marketKey(info.defaultMarket)) ? marketKey(info.defaultMarket) : (markets[0] ?? ''));
   const symbols = symbolsOf(state.market);
   const configured = offered().find((s) => s.configured && marketKey(s) === state.market)?.symbol;
   state.symbol = symbols.find((s) => s === hashSymbol?.toUpperCase()) ?? configured ?? symbols[0] ?? '';

@@ -64,7 +64,9 @@ export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
   );
   // Healing in this process: the queue, what it finished, and the REST weight it leaves live requests.
   if (p.heal) {
-    const weight = Object.entries(p.heal.weight).map(([market, w]) => `${market} ${w.used}/${w.limit}`).join(', ');
+    const weight = Object.entries(p.heal.weight)
+      .map(([market, w]) => `${market} ${w.used}/${w.limit}`)
+      .join(', ');
     facts.append(fact('healing', `${p.heal.queued} queued, ${p.heal.healed} healed, ${p.heal.partial} partial, ${p.heal.failed} failed, ${p.heal.rows} rows`));
     if (weight !== '') facts.append(fact('REST weight', weight));
   }
@@ -77,12 +79,7 @@ export function renderPipeline(root: HTMLElement, p: PipelineReport): void {
   }
   if (!p.health.ready) facts.append(fact('not ready', p.health.reasons.join('; ')));
 
-  const connections = (p.source?.connections ?? []).map((c) => [
-    c.id,
-    el('span', c.state, `state-${c.state}`),
-    String(c.streams),
-    String(c.reconnects),
-  ]);
+  const connections = (p.source?.connections ?? []).map((c) => [c.id, el('span', c.state, `state-${c.state}`), String(c.streams), String(c.reconnects)]);
   // The market is named only when several run side by side (spot and USD-M of one symbol).
   const markets = new Set(p.streams.map((s) => `${s.exchange}:${s.market}`));
   const streams = p.streams.map((s) => [markets.size > 1 ? `${s.symbol} ${s.market} ${s.stream}` : `${s.symbol} ${s.stream}`, fmt(s.messagesPerSecond)]);

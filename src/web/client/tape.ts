@@ -42,7 +42,12 @@ export class Tape {
 
   add(trades: readonly (LiveTrade | ApiTrade)[]): void {
     if (trades.length === 0) return;
-    this.body.prepend(...trades.slice(-MAX_ROWS).reverse().map((t) => this.row(t)));
+    this.body.prepend(
+      ...trades
+        .slice(-MAX_ROWS)
+        .reverse()
+        .map((t) => this.row(t)),
+    );
     while (this.body.childElementCount > MAX_ROWS) this.body.lastElementChild?.remove();
   }
 

@@ -13,7 +13,13 @@ test('each topic goes round-robin to its own subscribers only', () => {
     ['m2', { memberId: 'm2', version: 0, topics: ['a.trades', 'a.book'] }],
     ['x1', { memberId: 'x1', version: 0, topics: ['b.trades'] }],
   ]);
-  const metadata = { topics: new Map([['a.trades', { partitionsCount: 3 }], ['a.book', { partitionsCount: 3 }], ['b.trades', { partitionsCount: 3 }]]) } as unknown as Metadata;
+  const metadata = {
+    topics: new Map([
+      ['a.trades', { partitionsCount: 3 }],
+      ['a.book', { partitionsCount: 3 }],
+      ['b.trades', { partitionsCount: 3 }],
+    ]),
+  } as unknown as Metadata;
   const result = subscriptionAwareAssigner('m1', members, new Set(['a.trades', 'a.book']), metadata);
   const of = (id: string) => Object.fromEntries([...result.find((r) => r.memberId === id)!.assignments].map(([t, a]) => [t, a.partitions]));
   assert.deepEqual(of('x1'), { 'b.trades': [0, 1, 2] });
@@ -37,6 +43,12 @@ test('two deployments sharing a group name on one broker both consume everything
   await one.bus.publish(ids.map((id) => trade(`S${id % 7}USDT`, id)));
   await two.bus.publish(ids.map((id) => trade(`S${id % 5}USDT`, 1000 + id)));
   await waitFor('both deployments consume their topics', () => seen.one.length >= 30 && seen.two.length >= 30);
-  assert.deepEqual([...new Set(tradeIds(seen.one))].sort((a, b) => a - b), ids);
-  assert.deepEqual([...new Set(tradeIds(seen.two))].sort((a, b) => a - b), ids.map((i) => 1000 + i));
+  assert.deepEqual(
+    [...new Set(tradeIds(seen.one))].sort((a, b) => a - b),
+    ids,
+  );
+  assert.deepEqual(
+    [...new Set(tradeIds(seen.two))].sort((a, b) => a - b),
+    ids.map((i) => 1000 + i),
+  );
 });

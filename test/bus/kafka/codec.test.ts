@@ -35,7 +35,17 @@ test('an event survives encode and decode unchanged, decimals as strings', () =>
     asks: [],
   };
   // The local order book's top levels travel to the store role like the exchange's records (docs/book.md).
-  const book: BookSnapshotEvent = { type: 'bookSnapshot', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', updateId: 5, depth: 20, bids: [['1.10', '2']], asks: [['1.20', '3']], takenAt: 3 };
+  const book: BookSnapshotEvent = {
+    type: 'bookSnapshot',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    updateId: 5,
+    depth: 20,
+    bids: [['1.10', '2']],
+    asks: [['1.20', '3']],
+    takenAt: 3,
+  };
   for (const event of [trade('ETHUSDT', 7), depth, book]) {
     const value = encodeEvent(event);
     assert.equal(value.toString('utf8'), JSON.stringify(event));
@@ -107,7 +117,17 @@ test('schema 2 keeps microsecond times: the time unit travels in a header', () =
 
 test('schema 1 (records written before schema 2, and what tickflow makes itself) still decodes, with or without headers', () => {
   const encoder = new RecordEncoder();
-  const gap: GapEvent = { type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId: 5, lastMissingId: 7, detectedAt: 9, reason: 'sequence' };
+  const gap: GapEvent = {
+    type: 'gap',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    stream: 'trade',
+    firstMissingId: 5,
+    lastMissingId: 7,
+    detectedAt: 9,
+    reason: 'sequence',
+  };
   for (const event of [trade('BTCUSDT', 3), gap]) {
     const record = encoder.encode(event, undefined, 'trades');
     assert.equal(header(record.headers, SCHEMA_HEADER), SCHEMA_VERSION);
@@ -121,7 +141,12 @@ test('schema 1 (records written before schema 2, and what tickflow makes itself)
 test('schema 2 records that do not hold together are refused with TF_DECODE, saying why', () => {
   const data = '{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":1,"p":"1.5","q":"2.0","T":1723161255342,"m":true,"M":true}';
   const headers = (over: Record<string, string | undefined> = {}): Map<Buffer, Buffer> => {
-    const all: Record<string, string | undefined> = { [TYPE_HEADER]: 'trade', [SCHEMA_HEADER]: PAYLOAD_SCHEMA_VERSION, [INGESTED_HEADER]: '1723161255400000', ...over };
+    const all: Record<string, string | undefined> = {
+      [TYPE_HEADER]: 'trade',
+      [SCHEMA_HEADER]: PAYLOAD_SCHEMA_VERSION,
+      [INGESTED_HEADER]: '1723161255400000',
+      ...over,
+    };
     return new Map(Object.entries(all).flatMap(([k, v]) => (v === undefined ? [] : [[Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer]])));
   };
   const cases: [string, string | undefined, string, Map<Buffer, Buffer>, RegExp][] = [
@@ -155,17 +180,36 @@ test('schema 2 records that do not hold together are refused with TF_DECODE, say
 test('a record on a topic its type does not belong to, and a schema-1 instrument the registry does not know, are refused with TF_DECODE', () => {
   const now = 1_723_161_255_400;
   const h = (type: string, schema: string): Map<Buffer, Buffer> =>
-    new Map([[Buffer.from(TYPE_HEADER), Buffer.from(type)], [Buffer.from(SCHEMA_HEADER), Buffer.from(schema)], [Buffer.from(INGESTED_HEADER), Buffer.from(String(now * 1000))]]);
+    new Map([
+      [Buffer.from(TYPE_HEADER), Buffer.from(type)],
+      [Buffer.from(SCHEMA_HEADER), Buffer.from(schema)],
+      [Buffer.from(INGESTED_HEADER), Buffer.from(String(now * 1000))],
+    ]);
   const key = Buffer.from('binance:spot:BTCUSDT');
   // Binance's spot bookTicker payload, as ingest forwards it (schema 2), but on the trades topic.
   const bookTicker = Buffer.from('{"u":400900217,"s":"BTCUSDT","b":"61837.99","B":"3.1","a":"61838.00","A":"0.2"}');
   assert.equal(decodeRecord(key, bookTicker, h('bookTicker', PAYLOAD_SCHEMA_VERSION), 'bookTicker').type, 'bookTicker');
   const refused = (fn: () => unknown, reason: RegExp) =>
     assert.throws(fn, (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.DECODE && reason.test(err.message));
-  refused(() => decodeRecord(key, bookTicker, h('bookTicker', PAYLOAD_SCHEMA_VERSION), 'trades'), /a bookTicker record on the trades topic \(it belongs on bookTicker\)/);
+  refused(
+    () => decodeRecord(key, bookTicker, h('bookTicker', PAYLOAD_SCHEMA_VERSION), 'trades'),
+    /a bookTicker record on the trades topic \(it belongs on bookTicker\)/,
+  );
   const trade = (exchange: string, market: string) =>
     Buffer.from(
-      JSON.stringify({ type: 'trade', exchange, market, symbol: 'BTCUSDT', eventTime: now, ingestionTimestamp: now * 1000, tradeId: 4, price: '1', quantity: '0.1', tradeTime: now, buyerIsMaker: false }),
+      JSON.stringify({
+        type: 'trade',
+        exchange,
+        market,
+        symbol: 'BTCUSDT',
+        eventTime: now,
+        ingestionTimestamp: now * 1000,
+        tradeId: 4,
+        price: '1',
+        quantity: '0.1',
+        tradeTime: now,
+        buyerIsMaker: false,
+      }),
     );
   assert.equal(decodeRecord(key, trade('binance', 'usdm'), h('trade', SCHEMA_VERSION), 'trades').type, 'trade');
   refused(() => decodeRecord(key, trade('nope', 'spot'), h('trade', SCHEMA_VERSION), 'trades'), /trade event of unknown exchange "nope"/);

@@ -15,9 +15,12 @@ test('a restarted consumer resumes from the committed offsets: nothing lost, onl
   await bus.publish(range(1, 60).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
 
   const first: Delivery[] = [];
-  let consumer: BusConsumer = await bus.subscribe({ group: 'writer', topics: ['trades'], fromBeginning: true }, {
-    onDeliveries: async (batch) => void first.push(...batch),
-  });
+  let consumer: BusConsumer = await bus.subscribe(
+    { group: 'writer', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => void first.push(...batch),
+    },
+  );
   await waitFor('first 60 deliveries', () => first.length === 60);
   // Commit all but the last delivery of each partition: those two-or-so must come again.
   const uncommitted = new Map<number, Delivery>();
@@ -29,9 +32,12 @@ test('a restarted consumer resumes from the committed offsets: nothing lost, onl
   await bus.publish(range(61, 90).map((id) => trade(SYMBOLS[id % SYMBOLS.length]!, id)));
   const second: Delivery[] = [];
   const restarted = await newBus();
-  consumer = await restarted.subscribe({ group: 'writer', topics: ['trades'] }, {
-    onDeliveries: async (batch) => void second.push(...batch),
-  });
+  consumer = await restarted.subscribe(
+    { group: 'writer', topics: ['trades'] },
+    {
+      onDeliveries: async (batch) => void second.push(...batch),
+    },
+  );
   t.after(() => consumer.close());
   const expected = [...[...lastOnes].map((d) => (d.event as { tradeId: number }).tradeId), ...range(61, 90)].sort((a, b) => a - b);
   await waitFor('redelivery after restart', () => second.length >= expected.length);
@@ -39,7 +45,10 @@ test('a restarted consumer resumes from the committed offsets: nothing lost, onl
   await consumer.commit(second);
   const lag = await consumer.lag();
   assert.equal(lag.length, 3);
-  assert.ok(lag.every((l) => l.topic === 'trades' && l.lag === 0), JSON.stringify(lag));
+  assert.ok(
+    lag.every((l) => l.topic === 'trades' && l.lag === 0),
+    JSON.stringify(lag),
+  );
 });
 
 test('two members of a group split the partitions, and a leaving member hands its partitions over', async (t) => {
@@ -61,11 +70,17 @@ test('two members of a group split the partitions, and a leaving member hands it
       for (const p of ps) owned[name].delete(p.partition);
     },
   });
-  a = await bus.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('a', () => a));
+  a = await bus.subscribe(
+    { group: 'split', topics: ['trades'], fromBeginning: true },
+    member('a', () => a),
+  );
   await waitFor('a owns all three partitions', () => owned.a.size === 3);
   const busB = await newBus();
   let b: BusConsumer | undefined;
-  b = await busB.subscribe({ group: 'split', topics: ['trades'], fromBeginning: true }, member('b', () => b));
+  b = await busB.subscribe(
+    { group: 'split', topics: ['trades'], fromBeginning: true },
+    member('b', () => b),
+  );
   t.after(() => b?.close());
   await waitFor('a and b share the partitions', () => owned.a.size + owned.b.size === 3 && owned.a.size > 0 && owned.b.size > 0);
   assert.deepEqual(new Set([...owned.a, ...owned.b]), new Set([0, 1, 2]));
@@ -90,25 +105,30 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
   const good = [trade('BTCUSDT', 1), trade('BTCUSDT', 2)];
   await bus.publish([good[0]!]);
   // A foreign producer writes garbage on the same partition as BTCUSDT (same key).
-  await kafkaTool('org.apache.kafka.tools.ConsoleProducer', [
-    '--bootstrap-server', kafkaBrokers()[0]!,
-    '--topic', config.topics.trades,
-    '--property', 'parse.key=true',
-    '--property', 'key.separator=|',
-  ], 'BTCUSDT|{not json\n');
+  await kafkaTool(
+    'org.apache.kafka.tools.ConsoleProducer',
+    ['--bootstrap-server', kafkaBrokers()[0]!, '--topic', config.topics.trades, '--property', 'parse.key=true', '--property', 'key.separator=|'],
+    'BTCUSDT|{not json\n',
+  );
   await bus.publish([good[1]!]);
 
   const trades: Delivery[] = [];
   const letters: Delivery[] = [];
-  const consumer = await bus.subscribe({ group: 'dlq', topics: ['trades'], fromBeginning: true }, {
-    onDeliveries: async (batch) => {
-      trades.push(...batch);
-      await consumer.commit(batch);
+  const consumer = await bus.subscribe(
+    { group: 'dlq', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => {
+        trades.push(...batch);
+        await consumer.commit(batch);
+      },
     },
-  });
-  const dlq = await bus.subscribe({ group: 'dlq-reader', topics: ['deadLetters'], fromBeginning: true }, {
-    onDeliveries: async (batch) => void letters.push(...batch),
-  });
+  );
+  const dlq = await bus.subscribe(
+    { group: 'dlq-reader', topics: ['deadLetters'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => void letters.push(...batch),
+    },
+  );
   t.after(() => dlq.close());
   await waitFor('both trades and one dead letter', () => trades.length === 2 && letters.length === 1);
   assert.deepEqual(tradeIds(trades), [1, 2]);
@@ -121,6 +141,9 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
   const counted = (await metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'undecodable_record');
   assert.equal(counted?.value, 1);
   const lag = await consumer.lag();
-  assert.ok(lag.every((l) => l.lag === 0), `committed past every record: ${JSON.stringify(lag)}`);
+  assert.ok(
+    lag.every((l) => l.lag === 0),
+    `committed past every record: ${JSON.stringify(lag)}`,
+  );
   await consumer.close();
 });

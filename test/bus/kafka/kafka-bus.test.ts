@@ -13,9 +13,12 @@ const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSD
 test('published events come back in partition order with their key, exact JSON and headers', async (t) => {
   const { bus, config, metrics } = await startBus(t, 'roundtrip');
   const received: Delivery[] = [];
-  const consumer = await bus.subscribe({ group: 'roundtrip', topics: ['trades'], fromBeginning: true }, {
-    onDeliveries: async (batch) => void received.push(...batch),
-  });
+  const consumer = await bus.subscribe(
+    { group: 'roundtrip', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => void received.push(...batch),
+    },
+  );
   t.after(() => consumer.close());
   const events = SYMBOLS.flatMap((symbol, i) => [1, 2, 3].map((n) => trade(symbol, i * 10 + n)));
   await bus.publish(events);
@@ -36,21 +39,36 @@ test('published events come back in partition order with their key, exact JSON a
     const mine = received.filter((d) => d.key === `binance:spot:${symbol}`);
     assert.equal(new Set(mine.map((d) => d.partition)).size, 1, `${symbol} stays on one partition`);
     const ids = mine.map((d) => (d.event as { tradeId: number }).tradeId);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${symbol} in publish order`);
-    assert.ok(mine.every((d, i) => i === 0 || d.offset > mine[i - 1]!.offset), `${symbol} offsets increase`);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      `${symbol} in publish order`,
+    );
+    assert.ok(
+      mine.every((d, i) => i === 0 || d.offset > mine[i - 1]!.offset),
+      `${symbol} offsets increase`,
+    );
   }
 
   // Kafka's own console consumer sees the documented value and headers.
   const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-    '--bootstrap-server', kafkaBrokers()[0]!,
-    '--topic', config.topics.trades,
+    '--bootstrap-server',
+    kafkaBrokers()[0]!,
+    '--topic',
+    config.topics.trades,
     '--from-beginning',
-    '--max-messages', String(events.length),
-    '--timeout-ms', '20000',
-    '--property', 'print.key=true',
-    '--property', 'print.headers=true',
-    '--property', 'key.separator=|',
-    '--property', 'headers.separator=,',
+    '--max-messages',
+    String(events.length),
+    '--timeout-ms',
+    '20000',
+    '--property',
+    'print.key=true',
+    '--property',
+    'print.headers=true',
+    '--property',
+    'key.separator=|',
+    '--property',
+    'headers.separator=,',
   ]);
   const lines = out.trim().split('\n');
   assert.equal(lines.length, events.length);
@@ -61,38 +79,53 @@ test('published events come back in partition order with their key, exact JSON a
     assert.equal(key, `binance:spot:${event.symbol}`);
     return event;
   });
-  assert.deepEqual(seen.sort((a, b) => a.tradeId - b.tradeId), events);
+  assert.deepEqual(
+    seen.sort((a, b) => a.tradeId - b.tradeId),
+    events,
+  );
 });
 
 test("keys land on the same partitions as with Kafka's console producer (murmur2)", async (t) => {
   const { bus, config } = await startBus(t, 'murmur');
   // Kafka's own producer writes the same keys to the dead-letter topic, which has the same
   // partition count; its console consumer reports where each key landed on both topics.
-  await kafkaTool('org.apache.kafka.tools.ConsoleProducer', [
-    '--bootstrap-server', kafkaBrokers()[0]!,
-    '--topic', config.topics.deadLetters,
-    '--property', 'parse.key=true',
-    '--property', 'key.separator=|',
-  ], `${SYMBOLS.map((s) => `binance:spot:${s}|x`).join('\n')}\n`);
+  await kafkaTool(
+    'org.apache.kafka.tools.ConsoleProducer',
+    ['--bootstrap-server', kafkaBrokers()[0]!, '--topic', config.topics.deadLetters, '--property', 'parse.key=true', '--property', 'key.separator=|'],
+    `${SYMBOLS.map((s) => `binance:spot:${s}|x`).join('\n')}\n`,
+  );
   await bus.publish(SYMBOLS.map((s, i) => trade(s, i + 1)));
 
   const partitionsOf = async (topic: string) => {
     const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server', kafkaBrokers()[0]!,
-      '--topic', topic,
+      '--bootstrap-server',
+      kafkaBrokers()[0]!,
+      '--topic',
+      topic,
       '--from-beginning',
-      '--max-messages', String(SYMBOLS.length),
-      '--timeout-ms', '20000',
-      '--property', 'print.key=true',
-      '--property', 'print.partition=true',
-      '--property', 'print.value=false',
-      '--property', 'key.separator=|',
+      '--max-messages',
+      String(SYMBOLS.length),
+      '--timeout-ms',
+      '20000',
+      '--property',
+      'print.key=true',
+      '--property',
+      'print.partition=true',
+      '--property',
+      'print.value=false',
+      '--property',
+      'key.separator=|',
     ]);
     // Lines look like "Partition:1|binance:spot:BTCUSDT".
-    return new Map(out.trim().split('\n').map((line) => {
-      const [partition, key] = line.split('|') as [string, string];
-      return [key, Number(partition.replace('Partition:', ''))] as const;
-    }));
+    return new Map(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [partition, key] = line.split('|') as [string, string];
+          return [key, Number(partition.replace('Partition:', ''))] as const;
+        }),
+    );
   };
   const java = await partitionsOf(config.topics.deadLetters);
   const ours = await partitionsOf(config.topics.trades);

@@ -29,9 +29,12 @@ test('publish during a broker outage waits, retries and completes once the broke
   assert.ok(bus.writable());
 
   const received: Delivery[] = [];
-  const consumer = await bus.subscribe({ group: 'outage', topics: ['trades'], fromBeginning: true }, {
-    onDeliveries: async (batch) => void received.push(...batch),
-  });
+  const consumer = await bus.subscribe(
+    { group: 'outage', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => void received.push(...batch),
+    },
+  );
   t.after(() => consumer.close());
   await waitFor('all 20 trades', () => received.length >= 20);
   assert.deepEqual(tradeIds(received), range(1, 20));

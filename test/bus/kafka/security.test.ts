@@ -29,10 +29,13 @@ const logger = createLogger({ level: 'debug', format: 'json', destination: { wri
 // The broker serves every test of the file, so its cleanup runs when the file ends.
 const cleanups: (() => Promise<void>)[] = [];
 before(async () => {
-  broker = await privateBroker({ after: (fn) => void cleanups.push(fn) }, {
-    user: USER,
-    passwordFile: secretFile('kafka-password', PASSWORD),
-  });
+  broker = await privateBroker(
+    { after: (fn) => void cleanups.push(fn) },
+    {
+      user: USER,
+      passwordFile: secretFile('kafka-password', PASSWORD),
+    },
+  );
 });
 after(async () => {
   for (const fn of cleanups) await fn();
@@ -57,7 +60,9 @@ async function startBus(config: Config['bus'], t: { after(fn: () => Promise<void
 
 /** Rejected logins the broker logged so far (Kafka's SocketServer logs each at INFO). */
 function countFailedLogins(): number {
-  return readFileSync(join(broker.dir, 'logs', 'server.log'), 'utf8').split('\n').filter((l) => l.includes('Failed authentication')).length;
+  return readFileSync(join(broker.dir, 'logs', 'server.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('Failed authentication')).length;
 }
 
 for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const) {
@@ -65,9 +70,12 @@ for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const) {
     const config = secureConfig(`sec-${mechanism}`, { sasl: { mechanism } });
     const bus = await startBus(config, t);
     const received: Delivery[] = [];
-    const consumer = await bus.subscribe({ group: `${config.groupPrefix}-store`, topics: ['trades'], fromBeginning: true }, {
-      onDeliveries: async (batch) => void received.push(...batch),
-    });
+    const consumer = await bus.subscribe(
+      { group: `${config.groupPrefix}-store`, topics: ['trades'], fromBeginning: true },
+      {
+        onDeliveries: async (batch) => void received.push(...batch),
+      },
+    );
     t.after(() => consumer.close());
     const events = [1, 2, 3, 4, 5].map((id) => trade(id % 2 ? 'BTCUSDT' : 'ETHUSDT', id));
     await bus.publish(events);

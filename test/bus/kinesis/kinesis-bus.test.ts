@@ -9,7 +9,7 @@ import { waitFor } from '../../support/wait.js';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const TRADE_STREAMS = SYMBOLS.flatMap((s) => [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@aggTrade`]);
 
-test('bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simulator emitted through the stream, with the store group\'s per-shard checkpoints in PostgreSQL at the last record', async (t) => {
+test("bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simulator emitted through the stream, with the store group's per-shard checkpoints in PostgreSQL at the last record", async (t) => {
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 5, tradesPerSecond: 100, bookTickersPerSecond: 20 });
   t.after(() => sim.close());
   const kinesis = await startKinesalite(t);
@@ -17,18 +17,44 @@ test('bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simula
   const dataDir = tempDir();
   const run = spawnTickflow(
     [
-      'run', '--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', SYMBOLS.join(','), '--streams', 'trade,aggTrade',
-      '--data-dir', dataDir, '--port', '0', '--set', 'store.embeddedPort=0',
-      '--bus', 'kinesis', '--set', `bus.kinesis.endpoint=${kinesis.endpoint}`, '--set', 'bus.kinesis.streamName=bus', '--set', 'bus.kinesis.pollMs=50',
+      'run',
+      '--source',
+      'binance',
+      '--ws-url',
+      sim.wsBaseUrl,
+      '--rest-url',
+      sim.restBaseUrl,
+      '--symbols',
+      SYMBOLS.join(','),
+      '--streams',
+      'trade,aggTrade',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--set',
+      'store.embeddedPort=0',
+      '--bus',
+      'kinesis',
+      '--set',
+      `bus.kinesis.endpoint=${kinesis.endpoint}`,
+      '--set',
+      'bus.kinesis.streamName=bus',
+      '--set',
+      'bus.kinesis.pollMs=50',
     ],
     { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey },
   );
   t.after(() => run.child.kill('SIGKILL'));
   const api = (JSON.parse(await run.waitForLog(/dashboard and API listening/)) as { url: string }).url;
-  await waitFor('over 100 ids per trade stream emitted', () => {
+  await waitFor(
+    'over 100 ids per trade stream emitted',
+    () => {
       const ranges = [...emittedTradeRanges(sim.emitted()).values()];
       return ranges.length === 4 && ranges.every((r) => r.length > 0 && r[0]![1] - r[0]![0] > 100);
-    }, { progress: () => leastEmitted(sim.emitted(), TRADE_STREAMS) });
+    },
+    { progress: () => leastEmitted(sim.emitted(), TRADE_STREAMS) },
+  );
   sim.faults.stall(600_000);
   const frames = Object.values(sim.emitted()).reduce((n, s) => n + s.frames, 0);
   const received = async () => {
@@ -57,7 +83,10 @@ test('bus.kind=kinesis (kinesalite): tickflow run stores exactly what the simula
     const records = await kinesis.readStream('bus');
     const lastPerShard = new Map<string, string>();
     for (const r of records) lastPerShard.set(r.shardId, r.sequenceNumber);
-    assert.deepEqual(rows.map((r) => [r.shard_id, r.sequence_number]), [...lastPerShard].sort());
+    assert.deepEqual(
+      rows.map((r) => [r.shard_id, r.sequence_number]),
+      [...lastPerShard].sort(),
+    );
   });
   const inStream = (await kinesis.readStream('bus')).length;
   assert.ok(inStream >= emittedIds, `the stream carried the events (${inStream})`);

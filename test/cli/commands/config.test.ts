@@ -12,7 +12,10 @@ const STACK = /^\s+at /m;
 test('tickflow config --set key without "=" is a coded configuration error with exit 2, not a stack trace', async () => {
   const cli = spawnTickflow(['config', '--set', 'store.batchRows']);
   assert.equal(await cli.exited, 2);
-  assert.match(cli.stderr(), /^tickflow: TF_CONFIG_INVALID: --set expects key=value, got "store\.batchRows": give the value too, e\.g\. --set store\.batchRows=<value>/m);
+  assert.match(
+    cli.stderr(),
+    /^tickflow: TF_CONFIG_INVALID: --set expects key=value, got "store\.batchRows": give the value too, e\.g\. --set store\.batchRows=<value>/m,
+  );
   assert.doesNotMatch(cli.stderr(), STACK);
   const empty = spawnTickflow(['config', '--set', '=5']);
   assert.equal(await empty.exited, 2);
@@ -97,6 +100,9 @@ test('tickflow config prints the resolved configuration with the API token and d
 test('a mistyped environment variable (TICKFLOW_LOG_LEVEL) stops tickflow with exit 2 and the variable it probably meant', async () => {
   const cli = spawnTickflow(['config'], { TICKFLOW_LOG_LEVEL: 'debug' });
   assert.equal(await cli.exited, 2);
-  assert.match(cli.stderr(), /^tickflow: TF_CONFIG_UNKNOWN_KEY: unknown environment variable TICKFLOW_LOG_LEVEL="debug"; did you mean TICKFLOW_OPS_LOG_LEVEL\?/m);
+  assert.match(
+    cli.stderr(),
+    /^tickflow: TF_CONFIG_UNKNOWN_KEY: unknown environment variable TICKFLOW_LOG_LEVEL="debug"; did you mean TICKFLOW_OPS_LOG_LEVEL\?/m,
+  );
   assert.doesNotMatch(cli.stderr(), STACK);
 });

@@ -12,7 +12,13 @@ test('a role that needs Kafka says so and exits 2 before it opens anything (no d
     const cli = spawnTickflow([role, '--set', `store.dataDir=${dataDir}`, '--health-port', '0', '--set', 'source.kind=sim']);
     const code = await exitedWithin(cli, 120_000);
     assert.equal(code, 2, `${role}: ${cli.stderr().slice(-2000)}`);
-    assert.match(cli.stderr(), new RegExp(`^tickflow: TF_CONFIG_INVALID: invalid value for bus\\.kind: "memory" — tickflow ${role} exchanges data with the other roles over Kafka: use --bus kafka`, 'm'));
+    assert.match(
+      cli.stderr(),
+      new RegExp(
+        `^tickflow: TF_CONFIG_INVALID: invalid value for bus\\.kind: "memory" — tickflow ${role} exchanges data with the other roles over Kafka: use --bus kafka`,
+        'm',
+      ),
+    );
     assert.doesNotMatch(cli.stderr(), /^\s+at /m);
     assert.doesNotMatch(cli.stderr(), /database ready|exchange simulator started|listening/, `${role} opened something first`);
     assert.equal(existsSync(dataDir), false, `${role} created its data dir`);
@@ -29,7 +35,8 @@ test('each role --help lists only the flags that act on it (store, process and s
   for (const role of ['store', 'process', 'serve']) {
     const shown = await flags(role);
     for (const flag of sourceOnly) assert.ok(!shown.has(flag), `${role} --help lists ${flag}`);
-    for (const flag of ['--bus', '--brokers', '--db', '--data-dir', '--set', '--config', '--log-level']) assert.ok(shown.has(flag), `${role} --help lacks ${flag}`);
+    for (const flag of ['--bus', '--brokers', '--db', '--data-dir', '--set', '--config', '--log-level'])
+      assert.ok(shown.has(flag), `${role} --help lacks ${flag}`);
   }
   const store = await flags('store');
   for (const flag of ['--port', '--host', '--symbols', '--streams']) assert.ok(!store.has(flag), `store --help lists ${flag}`);

@@ -47,10 +47,23 @@ test('tickflow run --port 99999 is a configuration error (exit 2) before anythin
 test('a busy API port stops tickflow run with exit 2 naming api.port; nothing it opened keeps running', async (t) => {
   const busy = await occupyPort(t);
   const embedded = await freePort();
-  const cli = spawnTickflow(['run', '--source', 'sim', '--port', String(busy), '--data-dir', join(tempDir(), 'data'), '--set', `store.embeddedPort=${embedded}`]);
+  const cli = spawnTickflow([
+    'run',
+    '--source',
+    'sim',
+    '--port',
+    String(busy),
+    '--data-dir',
+    join(tempDir(), 'data'),
+    '--set',
+    `store.embeddedPort=${embedded}`,
+  ]);
   assert.equal(await exitedWithin(cli, EXIT_WITHIN_MS), 2, cli.stderr().slice(-3000));
   const stderr = cli.stderr();
-  assert.match(stderr, new RegExp(`tickflow: TF_CONFIG_INVALID: the HTTP API and dashboard cannot listen on 127\\.0\\.0\\.1:${busy}: the port is already in use`));
+  assert.match(
+    stderr,
+    new RegExp(`tickflow: TF_CONFIG_INVALID: the HTTP API and dashboard cannot listen on 127\\.0\\.0\\.1:${busy}: the port is already in use`),
+  );
   assert.match(stderr, /Set api\.port to a free port \(--set api\.port=<port> or TICKFLOW_API_PORT=<port>/);
   assert.doesNotMatch(stderr, STACK);
   // The shutdown steps ran: the database closed its port, and no event was ever received.
@@ -70,11 +83,26 @@ test('a busy embedded database port stops tickflow run with exit 2 naming store.
 });
 
 test('tickflow run --symbols btcusdt,FOO: symbols are checked against exchangeInfo at start; the unknown one is named (exit 2), case does not matter', async () => {
-  const cli = spawnTickflow(['run', '--source', 'sim', '--symbols', 'btcusdt,FOO', '--port', '0', '--data-dir', join(tempDir(), 'data'), '--set', 'store.embeddedPort=0']);
+  const cli = spawnTickflow([
+    'run',
+    '--source',
+    'sim',
+    '--symbols',
+    'btcusdt,FOO',
+    '--port',
+    '0',
+    '--data-dir',
+    join(tempDir(), 'data'),
+    '--set',
+    'store.embeddedPort=0',
+  ]);
   assert.equal(await exitedWithin(cli, EXIT_WITHIN_MS), 2, cli.stderr().slice(-3000));
   const stderr = cli.stderr();
   // btcusdt is BTCUSDT, which the simulator lists; FOO is the only one named.
-  assert.match(stderr, /tickflow: TF_CONFIG_INVALID: invalid value for source\.symbols: FOO is not listed on the simulator's spot market; its exchangeInfo lists 1 symbols \(BTCUSDT\)/);
+  assert.match(
+    stderr,
+    /tickflow: TF_CONFIG_INVALID: invalid value for source\.symbols: FOO is not listed on the simulator's spot market; its exchangeInfo lists 1 symbols \(BTCUSDT\)/,
+  );
   assert.doesNotMatch(stderr, STACK);
   assert.match(stderr, /"msg":"shutdown complete"/);
 });

@@ -99,7 +99,10 @@ test('tickflow simulate fault: each fault documents its flags and defaults, runs
   // What the simulator refuses is its refusal, with its reason — not a configuration error.
   const unknown = await cliResult(['simulate', 'fault', 'nope', '--url', rest]);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /tickflow: TF_SIMULATOR_REFUSED: the simulator at .* refused \/sim\/faults\/nope \(HTTP 400\): unknown fault "nope"; expected one of dropConnections, stall/);
+  assert.match(
+    unknown.stderr,
+    /tickflow: TF_SIMULATOR_REFUSED: the simulator at .* refused \/sim\/faults\/nope \(HTTP 400\): unknown fault "nope"; expected one of dropConnections, stall/,
+  );
   const notTraded = await cliResult(['simulate', 'fault', 'whale', '--symbol', 'DOGEUSDT', '--url', rest]);
   assert.equal(notTraded.code, 1);
   assert.match(notTraded.stderr, /TF_SIMULATOR_REFUSED: .*does not trade DOGEUSDT/);

@@ -24,9 +24,17 @@ function trades(n: number, from = 0): TradeEvent[] {
     const i = from + k;
     const t = 1_723_161_600_000 + i;
     return {
-      type: 'trade', exchange: 'binance', market: 'spot', symbol: SYMBOLS[i % SYMBOLS.length]!,
-      eventTime: t, ingestionTimestamp: t * 1000 + 7, tradeId: 1_000_000 + i, price: `6${i % 10}123.45000000`,
-      quantity: '0.00120000', tradeTime: t - 1, buyerIsMaker: i % 2 === 0,
+      type: 'trade',
+      exchange: 'binance',
+      market: 'spot',
+      symbol: SYMBOLS[i % SYMBOLS.length]!,
+      eventTime: t,
+      ingestionTimestamp: t * 1000 + 7,
+      tradeId: 1_000_000 + i,
+      price: `6${i % 10}123.45000000`,
+      quantity: '0.00120000',
+      tradeTime: t - 1,
+      buyerIsMaker: i % 2 === 0,
     };
   });
 }
@@ -40,7 +48,12 @@ interface Harness {
   readHeartbeats(): Promise<Record<string, unknown>[]>;
 }
 
-async function harness(t: TestContext, endpointFor: (kinesalite: string) => Promise<string>, overrides: Partial<KinesisSinkOptions> = {}, logger = silentLogger()): Promise<Harness> {
+async function harness(
+  t: TestContext,
+  endpointFor: (kinesalite: string) => Promise<string>,
+  overrides: Partial<KinesisSinkOptions> = {},
+  logger = silentLogger(),
+): Promise<Harness> {
   const kinesis = await startKinesalite(t);
   await kinesis.createStream('events', 2);
   await kinesis.createStream('heartbeat', 1);
@@ -60,17 +73,24 @@ async function harness(t: TestContext, endpointFor: (kinesalite: string) => Prom
 
 const sorted = (events: readonly PipelineEvent[]) => events.map((e) => JSON.stringify(e)).sort();
 
-async function counter(metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string>): Promise<number> {
+async function counter(
+  metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> },
+  labels: Record<string, string>,
+): Promise<number> {
   const values = (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return values.reduce((n, v) => n + v.value, 0);
 }
 
 test('throttled records (ProvisionedThroughputExceeded per record) are retried alone until every record is in the stream exactly once', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => {
+  const h = await harness(
+    t,
+    async (upstream) => {
       proxy = await startFaultProxy(t, upstream);
       return proxy.endpoint;
-    }, { maxBatchRecords: 100 });
+    },
+    { maxBatchRecords: 100 },
+  );
   proxy.setMode({ kind: 'throttle', every: 3 });
   const events = trades(1_200);
   await h.sink.publish(events);
@@ -88,15 +108,19 @@ test('throttled records (ProvisionedThroughputExceeded per record) are retried a
 
 test('an outage (connections refused) opens the breaker, publish waits once the buffer is full, and after recovery the breaker closes with nothing lost', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => {
+  const h = await harness(
+    t,
+    async (upstream) => {
       proxy = await startFaultProxy(t, upstream);
       return proxy.endpoint;
-    }, {
-    breakerFailures: 3,
-    maxAttempts: 10_000,
-    maxBufferedRecords: 300,
-    maxBatchRecords: 100,
-  });
+    },
+    {
+      breakerFailures: 3,
+      maxAttempts: 10_000,
+      maxBufferedRecords: 300,
+      maxBatchRecords: 100,
+    },
+  );
   const before = trades(200);
   await h.sink.publish(before);
   await h.sink.flush();
@@ -126,10 +150,14 @@ test('an outage (connections refused) opens the breaker, publish waits once the 
 
 test('HTTP 503 from the endpoint counts as an outage and is retried; the stream gets every record in publish order per instrument', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => {
+  const h = await harness(
+    t,
+    async (upstream) => {
       proxy = await startFaultProxy(t, upstream);
       return proxy.endpoint;
-    }, { breakerFailures: 2, maxAttempts: 10_000 });
+    },
+    { breakerFailures: 2, maxAttempts: 10_000 },
+  );
   proxy.setMode({ kind: 'status', status: 503 });
   const events = trades(400);
   await h.sink.publish(events);
@@ -147,10 +175,14 @@ test('HTTP 503 from the endpoint counts as an outage and is retried; the stream 
 
 test('after the last attempt records go to the dead-letter file with their reason, counted; an oversized or unencodable record is a dead letter at once', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => {
+  const h = await harness(
+    t,
+    async (upstream) => {
       proxy = await startFaultProxy(t, upstream);
       return proxy.endpoint;
-    }, { maxAttempts: 3, breakerFailures: 1_000 });
+    },
+    { maxAttempts: 3, breakerFailures: 1_000 },
+  );
   proxy.setMode({ kind: 'status', status: 500 });
   const events = trades(10);
   const huge: PipelineEvent = { type: 'deadLetter', origin: 'binance-ws', reason: 'malformed_json', detail: 'x', raw: 'y'.repeat(1_100_000), receivedAt: 1 };
@@ -158,14 +190,23 @@ test('after the last attempt records go to the dead-letter file with their reaso
   const unknown = { type: 'fundingRate', exchange: 'binance', market: 'usdm', symbol: 'BTCUSDT', rate: '0.0001' } as unknown as PipelineEvent;
   await h.sink.publish([...events, huge, unknown]);
   await h.sink.flush();
-  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SinkDeadLetter);
   assert.equal(lines.length, 12);
-  assert.deepEqual(lines.filter((l) => l.reason === 'encode_failed').map((l) => l.event), [unknown]);
+  assert.deepEqual(
+    lines.filter((l) => l.reason === 'encode_failed').map((l) => l.event),
+    [unknown],
+  );
   const tooLarge = lines.filter((l) => l.reason === 'record_too_large');
   assert.equal(tooLarge.length, 1);
   assert.deepEqual(tooLarge[0]!.event, huge);
   const failed = lines.filter((l) => l.reason === 'http_5xx');
-  assert.deepEqual(failed.map((l) => l.event), events);
+  assert.deepEqual(
+    failed.map((l) => l.event),
+    events,
+  );
   for (const l of failed) {
     assert.equal(l.attempts, 3);
     assert.equal(l.destination, 'events');
@@ -208,10 +249,14 @@ test('batches respect maxBatchRecords and the batch-size histogram sees them', a
 
 test('a dead-letter file that cannot be written turns the sink down and keeps the records until it can', async (t) => {
   let proxy!: Awaited<ReturnType<typeof startFaultProxy>>;
-  const h = await harness(t, async (upstream) => {
+  const h = await harness(
+    t,
+    async (upstream) => {
       proxy = await startFaultProxy(t, upstream);
       return proxy.endpoint;
-    }, { maxAttempts: 1 });
+    },
+    { maxAttempts: 1 },
+  );
   // A file where the dead-letter folder belongs: mkdir fails (as on a full or read-only disk).
   writeFileSync(join(h.dataDir, 'dead-letters'), 'in the way');
   proxy.setMode({ kind: 'status', status: 500 });
@@ -222,8 +267,14 @@ test('a dead-letter file that cannot be written turns the sink down and keeps th
   assert.equal(await counter(h.metrics.sinkDeadLetters, {}), 0, 'not counted before written');
   rmSync(join(h.dataDir, 'dead-letters'));
   await flushed;
-  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
-  assert.deepEqual(lines.map((l) => l.event), events);
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SinkDeadLetter);
+  assert.deepEqual(
+    lines.map((l) => l.event),
+    events,
+  );
   assert.equal(await counter(h.metrics.sinkDeadLetters, { reason: 'http_5xx' }), 5);
   assert.notEqual(h.sink.health().state, 'down');
 });
@@ -235,7 +286,10 @@ test('a stream that does not exist: records are dead letters at once (rejected),
   const events = trades(1_200);
   await h.sink.publish(events);
   await h.sink.flush();
-  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SinkDeadLetter);
+  const lines = readFileSync(deadLetterPath(h.dataDir, 'kinesis'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SinkDeadLetter);
   assert.equal(lines.length, events.length);
   assert.ok(lines.every((l) => l.reason === 'rejected' && l.attempts === 1 && /ResourceNotFoundException/.test(l.detail)));
   const health = h.sink.health();
@@ -245,7 +299,10 @@ test('a stream that does not exist: records are dead letters at once (rejected),
   assert.equal(await counter(h.metrics.sinkFailures, { reason: 'rejected' }), 3, 'one call per batch of 500');
   // A lasting refusal dead-letters every batch; the log says so once a minute, not once a batch.
   const said = log.map((l) => JSON.parse(l) as { msg: string; reason?: string }).filter((l) => l.msg === 'records dead-lettered');
-  assert.deepEqual(said.map((l) => l.reason), ['rejected']);
+  assert.deepEqual(
+    said.map((l) => l.reason),
+    ['rejected'],
+  );
 });
 
 test('check() at start: a missing data or heartbeat stream and missing credentials are TF_SINK_REJECTED naming what to fix; an unreachable Kinesis is only logged', async (t) => {
@@ -253,7 +310,12 @@ test('check() at start: a missing data or heartbeat stream and missing credentia
   await kinesis.createStream('events', 1);
   await kinesis.createStream('heartbeat', 1);
   const open = (overrides: Partial<KinesisSinkOptions>, credentials: typeof TEST_CREDENTIALS | null = TEST_CREDENTIALS, logger = silentLogger()) => {
-    const sink = new KinesisSink(testSinkOptions(kinesis.endpoint, overrides), { logger, metrics: createMetrics(), dataDir: tempDir('tf-sink-'), ...(credentials ? { awsCredentials: credentials } : {}) });
+    const sink = new KinesisSink(testSinkOptions(kinesis.endpoint, overrides), {
+      logger,
+      metrics: createMetrics(),
+      dataDir: tempDir('tf-sink-'),
+      ...(credentials ? { awsCredentials: credentials } : {}),
+    });
     t.after(() => sink.close());
     return sink;
   };
@@ -276,5 +338,8 @@ test('check() at start: a missing data or heartbeat stream and missing credentia
   const log: string[] = [];
   const logger = createLogger({ level: 'info', format: 'json', destination: { write: (l: string) => void log.push(l) } });
   await open({ endpoint: `http://127.0.0.1:${await freePort()}`, requestTimeoutMs: 2_000 }, TEST_CREDENTIALS, logger).check();
-  assert.ok(log.some((l) => /Kinesis unreachable at start/.test(l)), log.join('\n'));
+  assert.ok(
+    log.some((l) => /Kinesis unreachable at start/.test(l)),
+    log.join('\n'),
+  );
 });

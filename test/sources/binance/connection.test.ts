@@ -203,7 +203,10 @@ test('close() is final: state closed, no reconnect is attempted', async (t) => {
 
 test('backoff: capped exponential with full jitter, reset on demand', () => {
   const top = new Backoff(100, 800, () => 0.999999);
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => top.next()), [99, 199, 399, 799, 799]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => top.next()),
+    [99, 199, 399, 799, 799],
+  );
   top.reset();
   assert.equal(top.next(), 99);
   const bottom = new Backoff(100, 800, () => 0);
@@ -212,7 +215,10 @@ test('backoff: capped exponential with full jitter, reset on demand', () => {
 
 test('attempt limiter: at most `limit` attempts per sliding window', () => {
   const limiter = new AttemptLimiter(3, 1_000);
-  assert.deepEqual([0, 1, 2].map((now) => limiter.take(now)), [0, 0, 0]);
+  assert.deepEqual(
+    [0, 1, 2].map((now) => limiter.take(now)),
+    [0, 0, 0],
+  );
   assert.equal(limiter.take(3), 997);
   assert.equal(limiter.take(1_000), 0);
   assert.equal(limiter.take(1_000), 1);

@@ -64,7 +64,12 @@ test('kind 6 (duplicates of the other streams): bookTicker and depth delivered t
   assert.equal(await counter(spot.metrics, 'tickflow_duplicates_dropped_total', { stream: 'depth' }), 1);
 
   const usdm = handler({ market: 'usdm' });
-  const futures = run(usdm.frames, [usdmBook(5123107839020), usdmBook(5123107839020), usdmDepth(5123107832006, 5123107837557, 5123107831937), usdmDepth(5123107832006, 5123107837557, 5123107831937)]);
+  const futures = run(usdm.frames, [
+    usdmBook(5123107839020),
+    usdmBook(5123107839020),
+    usdmDepth(5123107832006, 5123107837557, 5123107831937),
+    usdmDepth(5123107832006, 5123107837557, 5123107831937),
+  ]);
   assert.equal(records(futures, 'bookTicker').length, 1);
   assert.equal(records(futures, 'depth').length, 1);
   // A late update that was never delivered (reordered, not a copy) is kept.
@@ -178,9 +183,13 @@ test('kinds 6, 7, 10 fuzz: random bookTicker, depth and trade frames cost bounde
     const kind = rand(4);
     const raw =
       kind === 0
-        ? usdmBook(id).replace(/BTCUSDT/g, symbol).replace('btcusdt', symbol.toLowerCase())
+        ? usdmBook(id)
+            .replace(/BTCUSDT/g, symbol)
+            .replace('btcusdt', symbol.toLowerCase())
         : kind === 1
-          ? usdmDepth(id, id + rand(1000), id - rand(1000)).replace(/BTCUSDT/g, symbol).replace('btcusdt', symbol.toLowerCase())
+          ? usdmDepth(id, id + rand(1000), id - rand(1000))
+              .replace(/BTCUSDT/g, symbol)
+              .replace('btcusdt', symbol.toLowerCase())
           : kind === 2
             ? spotTrade({ t: id, q: rand(10) === 0 ? '0' : '1.5', p: `${rand(10 ** 6)}.${rand(100)}`, T: 1723161255342 + (rand(3) - 1) * rand(2 ** 40) })
             : JSON.stringify({ stream: `${symbol.toLowerCase()}@depth@0ms`, data: { e: 'depthUpdate', E: rand(2 ** 45), s: symbol, U: id, u: -id, pu: 'x' } });

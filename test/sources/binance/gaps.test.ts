@@ -107,5 +107,8 @@ test('gaps across restarts: resumed from the last stored id, the ids up to the f
   assert.equal(d.observe('BTCUSDT', 'aggTrade', 4_999, 1, 'sequence'), 'duplicate');
   assert.equal(d.observe('ETHUSDT', 'trade', 703, 1, 'sequence'), 'accept');
   const gaps = d.due(GRACE + 1).map((g) => [g.symbol, g.stream, g.firstMissingId, g.lastMissingId, g.reason]);
-  assert.deepEqual(gaps, [['BTCUSDT', 'aggTrade', 5_001, 5_499, 'restart'], ['ETHUSDT', 'trade', 702, 702, 'sequence']]);
+  assert.deepEqual(gaps, [
+    ['BTCUSDT', 'aggTrade', 5_001, 5_499, 'restart'],
+    ['ETHUSDT', 'trade', 702, 702, 'sequence'],
+  ]);
 });

@@ -27,11 +27,17 @@ test('REST client: paginates aggTrades and historicalTrades by id, exactly the i
   const t1 = trades.lastId - 2;
   const got = await collect('trade', t0, t1);
   assert.ok(t1 - t0 + 1 > 1_000, 'more than one page of trades');
-  assert.deepEqual(got.ids, Array.from({ length: t1 - t0 + 1 }, (_, i) => t0 + i));
+  assert.deepEqual(
+    got.ids,
+    Array.from({ length: t1 - t0 + 1 }, (_, i) => t0 + i),
+  );
   assert.equal(got.pages, Math.ceil((t1 - t0 + 1) / 1_000));
   const [a0, a1] = [aggs.firstId, aggs.lastId];
   const a = await collect('aggTrade', a0, a1);
-  assert.deepEqual(a.ids, Array.from({ length: a1 - a0 + 1 }, (_, i) => a0 + i));
+  assert.deepEqual(
+    a.ids,
+    Array.from({ length: a1 - a0 + 1 }, (_, i) => a0 + i),
+  );
   // Ids the exchange does not have yet end the range early instead of looping.
   const beyond = await collect('trade', trades.lastId + 1_000_000, trades.lastId + 1_000_010);
   assert.deepEqual(beyond.ids, []);
@@ -63,7 +69,11 @@ test('REST client: USD-M /fapi/v1 depth, aggTrades, historicalTrades and klines 
   // USD-M depth takes only its listed limits, as Binance does; the client says which code it got.
   assert.equal((await client.depth('BTCUSDT', 5)).bids.length, 5);
   for (const limit of [2_000, 250, 1]) {
-    await assert.rejects(client.depth('BTCUSDT', limit), (err: unknown) => err instanceof TickflowError && err.code === 'TF_REST_REJECTED' && /-4021/.test(err.message), String(limit));
+    await assert.rejects(
+      client.depth('BTCUSDT', limit),
+      (err: unknown) => err instanceof TickflowError && err.code === 'TF_REST_REJECTED' && /-4021/.test(err.message),
+      String(limit),
+    );
   }
 });
 
@@ -84,9 +94,16 @@ test('hammering the simulator REST limiter never reaches 418: the budget slows f
   t.after(() => Promise.all([known.close(), unknown.close()]));
   const seen = { known: [] as number[], unknown: [] as number[] };
   const polite = new BinanceRestClient({ baseUrl: known.restBaseUrl, market: 'spot', weightLimitPerMinute: 100, onResponse: (_p, s) => seen.known.push(s) });
-  const naive = new BinanceRestClient({ baseUrl: unknown.restBaseUrl, market: 'spot', weightLimitPerMinute: 6_000, attempts: 3, onResponse: (_p, s) => seen.unknown.push(s) });
+  const naive = new BinanceRestClient({
+    baseUrl: unknown.restBaseUrl,
+    market: 'spot',
+    weightLimitPerMinute: 6_000,
+    attempts: 3,
+    onResponse: (_p, s) => seen.unknown.push(s),
+  });
   // 30 concurrent aggTrades pages of weight 4 each = 120 weight: more than either minute allows.
-  const hammer = (c: BinanceRestClient) => Promise.all(Array.from({ length: 30 }, () => c.aggTradesBetweenPage('BTCUSDT', Date.now() - 1_000, Date.now(), { priority: 'live' })));
+  const hammer = (c: BinanceRestClient) =>
+    Promise.all(Array.from({ length: 30 }, () => c.aggTradesBetweenPage('BTCUSDT', Date.now() - 1_000, Date.now(), { priority: 'live' })));
   const [a, b] = await Promise.all([hammer(polite), hammer(naive)]);
   assert.equal(a.length, 30);
   assert.equal(b.length, 30);

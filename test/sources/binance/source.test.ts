@@ -68,9 +68,7 @@ function assertContiguous(ids: readonly number[]): void {
 
 async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
-  return (metric?.values ?? [])
-    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
-    .reduce((sum, v) => sum + v.value, 0);
+  return (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
 }
 
 test('all five stream types over split connections; status and readiness', async (t) => {
@@ -84,7 +82,10 @@ test('all five stream types over split connections; status and readiness', async
   assert.equal(h.source.ready(), true);
   const status = h.source.status();
   assert.equal(status.connections.length, 3, '10 streams at 4 per connection');
-  assert.deepEqual(status.connections.map((c) => c.streams), [4, 4, 2]);
+  assert.deepEqual(
+    status.connections.map((c) => c.streams),
+    [4, 4, 2],
+  );
   assert.ok(status.connections.every((c) => c.state === 'open'));
   assert.ok(status.lastMessageAt['btcusdt@depth@100ms']! > 0);
   assert.ok(status.lastMessageAt['ethusdt@kline_1m']! > 0);
@@ -119,7 +120,11 @@ test('reconnects after the exchange drops every connection; the gap matches what
     h.gaps().map((g) => [g.firstMissingId, g.lastMissingId]),
     expected,
   );
-  for (const [first, last] of notSent) assert.ok(expected.some(([a, b]) => a <= first && last <= b), `ids ${first}..${last} not sent lie in a gap`);
+  for (const [first, last] of notSent)
+    assert.ok(
+      expected.some(([a, b]) => a <= first && last <= b),
+      `ids ${first}..${last} not sent lie in a gap`,
+    );
   assert.ok(h.gaps().every((g) => g.reason === 'reconnect'));
   assertNoDuplicates(h.trades().map((e) => e.tradeId));
   assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total'), h.source.status().connections[0]!.reconnects);
@@ -184,9 +189,7 @@ test('skipped ids become one gap with the exact bounds (reason sequence)', async
   assert.equal(gap.lastMissingId - gap.firstMissingId + 1, 5);
   assert.equal(gap.reason, 'sequence');
   const ids = h.trades().map((e) => e.tradeId);
-  assert.deepEqual(holes(h.sim.emitted()['btcusdt@trade']!.ranges, Math.min(...ids), Math.max(...ids)), [
-    [gap.firstMissingId, gap.lastMissingId],
-  ]);
+  assert.deepEqual(holes(h.sim.emitted()['btcusdt@trade']!.ranges, Math.min(...ids), Math.max(...ids)), [[gap.firstMissingId, gap.lastMissingId]]);
   assert.ok(!ids.some((id) => id >= gap.firstMissingId && id <= gap.lastMissingId));
 });
 
@@ -216,7 +219,10 @@ test('duplicated and reordered frames: duplicates dropped, no false gaps', async
   await waitFor('trades after the reorder', () => h.trades().length >= before + 100);
   const ids = h.trades().map((e) => e.tradeId);
   assertContiguous(ids);
-  assert.ok(ids.some((id, i) => i > 0 && id < ids[i - 1]!), 'the frames really arrived out of order');
+  assert.ok(
+    ids.some((id, i) => i > 0 && id < ids[i - 1]!),
+    'the frames really arrived out of order',
+  );
   assert.equal(h.gaps().length, 0);
 });
 
@@ -235,9 +241,14 @@ test('issue 9 kind 1 (USD-M routed paths): every stream type arrives from a simu
   const h = await harness(t, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'] }, { market: 'usdm', symbols: ['BTCUSDT', 'ETHUSDT'], streams });
   const types = ['trade', 'aggTrade', 'bookTicker', 'depth', 'kline'];
   const symbols = ['BTCUSDT', 'ETHUSDT'];
-  await waitFor('every stream type of both symbols', () => types.every((type) => symbols.every((s) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === s))));
+  await waitFor('every stream type of both symbols', () =>
+    types.every((type) => symbols.every((s) => h.events.some((e) => e.type === type && 'symbol' in e && e.symbol === s))),
+  );
   // One connection per route: /public (trade, bookTicker, depth) and /market (aggTrade, kline).
-  assert.deepEqual(h.source.status().connections.map((c) => c.streams), [6, 4]);
+  assert.deepEqual(
+    h.source.status().connections.map((c) => c.streams),
+    [6, 4],
+  );
   assert.ok(h.events.every((e) => e.type !== 'deadLetter' && e.type !== 'gap'));
   const delivered = Object.keys(h.sim.emitted()).sort();
   assert.deepEqual(delivered, symbols.flatMap((s) => streams.map((st) => `${s.toLowerCase()}@${st === 'depth' ? 'depth@100ms' : st}`)).sort());
@@ -253,7 +264,10 @@ test('issue 9 kind 2 (keep-alive per market): USD-M server pings every 3 min; da
   await waitFor('trades after the quiet spell', () => h.trades().length >= before + 300, 30_000);
   assert.equal(h.source.status().connections[0]!.reconnects, 0);
   assert.equal(await counter(h.metrics, 'tickflow_websocket_reconnects_total'), 0);
-  assert.ok(h.gaps().every((g) => g.reason === 'sequence'), 'the trades the stall fault withheld are a sequence gap, not a reconnect');
+  assert.ok(
+    h.gaps().every((g) => g.reason === 'sequence'),
+    'the trades the stall fault withheld are a sequence gap, not a reconnect',
+  );
 });
 
 test('issue 17 item 5 (unreachable exchange): the message names the URL tried; the simulator is suggested only for Binance itself', async (t) => {
@@ -276,7 +290,10 @@ test('issue 17 item 5 (unreachable exchange): the message names the URL tried; t
   assert.equal(source.status().connections[0]!.state, 'reconnecting');
   assert.equal(unreachableMessage(`${url}/stream`, true), `cannot reach the exchange simulator at ${url}/stream`);
   for (const live of ['wss://stream.binance.com:9443/stream', 'wss://fstream.binance.com/market/stream', 'wss://data-stream.binance.vision/stream']) {
-    assert.equal(unreachableMessage(live, false), `cannot reach Binance at ${live}; to run without it, use the built-in exchange simulator: npm start -- --source sim`);
+    assert.equal(
+      unreachableMessage(live, false),
+      `cannot reach Binance at ${live}; to run without it, use the built-in exchange simulator: npm start -- --source sim`,
+    );
   }
   assert.equal(unreachableMessage('wss://evil-binance.com.example/stream', false), 'cannot reach the exchange at wss://evil-binance.com.example/stream');
 });

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configSchema } from '../../../src/config/schema.js';
-import {
-  SPOT_WS_URL,
-  USDM_ROUTES,
-  USDM_WS_URL,
-  streamUrl,
-  subscribedStreams,
-  usdmRouteOf,
-  wsBaseUrlFor,
-} from '../../../src/sources/binance/streams.js';
+import { SPOT_WS_URL, USDM_ROUTES, USDM_WS_URL, streamUrl, subscribedStreams, usdmRouteOf, wsBaseUrlFor } from '../../../src/sources/binance/streams.js';
 
 test('symbols × streams become lower-case wire names split per connection', () => {
   const config = configSchema.parse({
@@ -24,8 +16,14 @@ test('symbols × streams become lower-case wire names split per connection', () 
 test('USD-M: at most 200 streams per connection, fstream by default', () => {
   const symbols = Array.from({ length: 101 }, (_, i) => `SYM${i}USDT`);
   const usdm = configSchema.parse({ source: { market: 'usdm', symbols, streams: ['trade', 'depth'] } }).source;
-  assert.deepEqual(subscribedStreams(usdm).map((g) => g.streams.length), [200, 2]);
-  assert.deepEqual(subscribedStreams({ ...usdm, market: 'spot' }).map((g) => g.streams.length), [202]);
+  assert.deepEqual(
+    subscribedStreams(usdm).map((g) => g.streams.length),
+    [200, 2],
+  );
+  assert.deepEqual(
+    subscribedStreams({ ...usdm, market: 'spot' }).map((g) => g.streams.length),
+    [202],
+  );
   assert.equal(wsBaseUrlFor('usdm', SPOT_WS_URL), USDM_WS_URL);
   assert.equal(wsBaseUrlFor('usdm', 'ws://127.0.0.1:9000'), 'ws://127.0.0.1:9000');
   assert.equal(wsBaseUrlFor('spot', SPOT_WS_URL), SPOT_WS_URL);
@@ -56,11 +54,20 @@ test('issue 9 kind 1 (USD-M routed paths): streams grouped per route into separa
   const g = groups[2]!;
   const base = wsBaseUrlFor('usdm', SPOT_WS_URL);
   assert.equal(streamUrl(base, g.streams, g.route), 'wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade/btcusdt@kline_1m/ethusdt@aggTrade');
-  assert.equal(streamUrl('wss://fstream.binancefuture.com/', ['btcusdt@trade'], 'public'), 'wss://fstream.binancefuture.com/public/stream?streams=btcusdt@trade');
+  assert.equal(
+    streamUrl('wss://fstream.binancefuture.com/', ['btcusdt@trade'], 'public'),
+    'wss://fstream.binancefuture.com/public/stream?streams=btcusdt@trade',
+  );
   assert.equal(streamUrl('ws://127.0.0.1:9000', ['btcusdt@aggTrade'], 'market'), 'ws://127.0.0.1:9000/market/stream?streams=btcusdt@aggTrade');
-  assert.equal(streamUrl('wss://fstream.binance.com/public', ['btcusdt@aggTrade'], 'market'), 'wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade');
+  assert.equal(
+    streamUrl('wss://fstream.binance.com/public', ['btcusdt@aggTrade'], 'market'),
+    'wss://fstream.binance.com/market/stream?streams=btcusdt@aggTrade',
+  );
   // Spot keeps the one root, whatever the stream.
   const spot = subscribedStreams({ ...usdm, market: 'spot', maxStreamsPerConnection: 1024 });
-  assert.deepEqual(spot.map((x) => x.route), ['']);
+  assert.deepEqual(
+    spot.map((x) => x.route),
+    [''],
+  );
   assert.equal(streamUrl(SPOT_WS_URL, ['btcusdt@aggTrade']), 'wss://stream.binance.com:9443/stream?streams=btcusdt@aggTrade');
 });

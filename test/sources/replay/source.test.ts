@@ -50,7 +50,10 @@ test('reordering is not loss (replay): aggTrades of one ms out of id order withi
     1_000,
   );
   assert.deepEqual(gaps(events), []);
-  assert.deepEqual(events.filter((e) => e.type === 'aggTrade').map((e) => e.type === 'aggTrade' && e.aggTradeId), [10, 12, 11, 13]);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'aggTrade').map((e) => e.type === 'aggTrade' && e.aggTradeId),
+    [10, 12, 11, 13],
+  );
 });
 
 test('reordering is not loss (replay): an id still missing after source.gapGraceMs of recording time is a gap with its bounds', async () => {
@@ -142,7 +145,11 @@ test('kind 9 (replay robustness): a truncated gzip emits what was read, reports 
 });
 
 test('kind 9 (replay robustness): the REST depth snapshot line is a depthSnapshot of the depth stream before it', async (t) => {
-  const { events } = await replayFile(t, [snapshot('1723161253900000000'), depth('1723161253937085768', 50093239189, 50093239202), snapshot('1723161254206652067')]);
+  const { events } = await replayFile(t, [
+    snapshot('1723161253900000000'),
+    depth('1723161253937085768', 50093239189, 50093239202),
+    snapshot('1723161254206652067'),
+  ]);
   const letters = ofType(events, 'deadLetter');
   assert.deepEqual(
     letters.map((d) => d.reason),

@@ -47,7 +47,8 @@ function rejected(message: string, cause?: unknown): TickflowError {
 export function describeFile(path: string): VisionFile {
   const name = basename(path);
   const m = NAME.exec(name);
-  if (m === null) throw rejected(`${name}: not a data.binance.vision klines/aggTrades/trades file name (SYMBOL-1m-2024-08-08.zip, SYMBOL-aggTrades-…, SYMBOL-trades-…)`);
+  if (m === null)
+    throw rejected(`${name}: not a data.binance.vision klines/aggTrades/trades file name (SYMBOL-1m-2024-08-08.zip, SYMBOL-aggTrades-…, SYMBOL-trades-…)`);
   const what = m[2] as string;
   const period = periodOf(name, Number(m[3]), Number(m[4]), m[5] === undefined ? undefined : Number(m[5]));
   if (what === 'aggTrades' || what === 'trades') return { path, name, kind: what, symbol: m[1] as string, period };
@@ -77,7 +78,8 @@ export async function readVerified(file: VisionFile): Promise<{ bytes: Buffer; s
   }
   const expected = /^([0-9a-f]{64})\b/i.exec(published.trim())?.[1]?.toLowerCase();
   if (expected === undefined) throw rejected(`${file.name}.CHECKSUM does not start with a sha256`);
-  if (expected !== sha256) throw rejected(`${file.name}: sha256 ${sha256} does not match ${file.name}.CHECKSUM (${expected}); the file is damaged or not the one published`);
+  if (expected !== sha256)
+    throw rejected(`${file.name}: sha256 ${sha256} does not match ${file.name}.CHECKSUM (${expected}); the file is damaged or not the one published`);
   return { bytes, sha256, checksum: 'verified' };
 }
 
@@ -119,7 +121,9 @@ function record(file: VisionFile, f: string[], market: Market, at: number): Visi
   const event = parseRecord(file, f, market, at);
   const time = event.type === 'kline' ? event.openTime : event.tradeTime;
   if (time < file.period.from || time >= file.period.to) {
-    throw new FieldError(`time ${time} (epoch ms) is outside ${file.period.label}, the ${file.period.label.length === 10 ? 'day' : 'month'} the file name says it holds`);
+    throw new FieldError(
+      `time ${time} (epoch ms) is outside ${file.period.label}, the ${file.period.label.length === 10 ? 'day' : 'month'} the file name says it holds`,
+    );
   }
   return event;
 }
