@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { failOnProblems, printMachine } from './support/report.js';
-import { startSimProcess } from './support/children.js';
+import { simSourceArgs, startSimProcess } from './support/children.js';
 import {
   benchTopics,
   bucketDelta,
@@ -58,19 +58,7 @@ const steps: Step[] = [];
 try {
   const store = await startRole('store', ['--db', db.url, '--set', `bus.groupPrefix=${groupPrefix}`, ...sets]);
   started.push(store);
-  const ingest = await startRole('ingest', [
-    '--source',
-    'binance',
-    '--ws-url',
-    sim.wsBaseUrl,
-    '--rest-url',
-    sim.restBaseUrl,
-    '--symbols',
-    SYMBOLS.join(','),
-    '--streams',
-    'trade',
-    ...sets,
-  ]);
+  const ingest = await startRole('ingest', [...simSourceArgs(sim, SYMBOLS, 'trade'), ...sets]);
   started.push(ingest);
 
   for (const offered of RATES) {

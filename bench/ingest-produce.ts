@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { configSchema } from '../src/config/schema.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers, kafkaTool } from '../test/support/kafka.js';
-import { sampleProcess, startSimProcess, type SimProcess } from './support/children.js';
+import { sampleProcess, type SimProcess, simSourceArgs, startSimProcess } from './support/children.js';
 import { selfTimes } from './profile-summary.js';
 import { producerPerformance } from './support/producer-performance.js';
 import { FrameCounter } from './support/frame-counter.js';
@@ -111,19 +111,7 @@ async function runStep(offered: number, profileDir: string | undefined): Promise
     // startRole profiles the role when BENCH_CPU_PROF_DIR is set (profilingArgs).
     if (profileDir === undefined) delete process.env.BENCH_CPU_PROF_DIR;
     else process.env.BENCH_CPU_PROF_DIR = profileDir;
-    const ingest = await startRole('ingest', [
-      '--source',
-      'binance',
-      '--ws-url',
-      sim.wsBaseUrl,
-      '--rest-url',
-      sim.restBaseUrl,
-      '--symbols',
-      SYMBOLS.join(','),
-      '--streams',
-      'trade',
-      ...sets,
-    ]);
+    const ingest = await startRole('ingest', [...simSourceArgs(sim, SYMBOLS, 'trade'), ...sets]);
     const produced = async (): Promise<number> => metricSum(await ingest.metrics(), 'tickflow_events_produced_total');
     const pids = { ingest: ingest.cli.child.pid, simulator: sim.pid, broker: brokerPid };
     await sleep(WARMUP_MS);

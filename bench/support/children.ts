@@ -114,6 +114,11 @@ export interface SimProcess {
   stop(): Promise<void>;
 }
 
+/** `tickflow ingest|run` flags pointing a Binance source at a simulator process for `symbols` and `streams` (comma list). */
+export function simSourceArgs(sim: { wsBaseUrl: string; restBaseUrl: string }, symbols: readonly string[], streams: string): string[] {
+  return ['--source', 'binance', '--ws-url', sim.wsBaseUrl, '--rest-url', sim.restBaseUrl, '--symbols', symbols.join(','), '--streams', streams];
+}
+
 export async function startSimProcess(opts: SimProcessOptions): Promise<SimProcess> {
   const cli = spawnTickflow([
     'simulate',
