@@ -3,6 +3,7 @@ import type { ExchangePayload } from '../../core/payloads.js';
 import { exchanges } from '../../sources/registry.js';
 import { busKey, type BusEvent, type TopicId, topicOf } from '../bus.js';
 import { ErrorCodes, TickflowError } from '../../core/errors.js';
+import type { BatchRecord, RecordHeader } from './record-batch.js';
 
 /**
  * The one home of the Kafka record format (docs/kafka.md, "Records"). Two layouts, told apart by
@@ -40,65 +41,53 @@ export function encodeEvent(event: BusEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
-/** Topic, key, value and headers of one Kafka record. */
-export interface EncodedRecord {
+/**
+ * Topic, key, value and headers of one Kafka record, as the record batch writer takes them
+ * (record-batch.ts): the value may be the exchange's text, written as UTF-8 into the batch
+ * without a Buffer of its own; header pairs that repeat are shared between records.
+ */
+export interface EncodedRecord extends BatchRecord {
   readonly topic: string;
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly headers: Map<Buffer, Buffer>;
 }
 
 const TYPE_KEY = Buffer.from(TYPE_HEADER);
 const SCHEMA_KEY = Buffer.from(SCHEMA_HEADER);
 const INGESTED_KEY = Buffer.from(INGESTED_HEADER);
+const SCHEMA_1: RecordHeader = [SCHEMA_KEY, Buffer.from(SCHEMA_VERSION)];
+const SCHEMA_2: RecordHeader = [SCHEMA_KEY, Buffer.from(PAYLOAD_SCHEMA_VERSION)];
 const TIME_UNIT_KEY = Buffer.from(TIME_UNIT_HEADER);
-const SCHEMA_1 = Buffer.from(SCHEMA_VERSION);
-const SCHEMA_2 = Buffer.from(PAYLOAD_SCHEMA_VERSION);
-const MICROSECOND = Buffer.from('MICROSECOND');
+const MICROSECOND: RecordHeader = [TIME_UNIT_KEY, Buffer.from('MICROSECOND')];
 /** Distinct keys and types kept as bytes; instruments are bounded by the configuration, this bounds the rest. */
 const MAX_CACHED = 10_000;
 
 /**
- * Turns events into record parts. Keys and type headers repeat for every record of an instrument,
- * so their bytes are made once and shared (the producer also recognises a key by its Buffer).
+ * Turns events into records. Keys and type headers repeat for every record of an instrument, so
+ * their bytes are made once and shared (the producer also recognises a key by its Buffer); a
+ * schema-2 record's only bytes of its own are the ingestion time's digits.
  */
 export class RecordEncoder {
   private readonly keys = new Map<string, Buffer>();
-  private readonly types = new Map<string, Buffer>();
+  private readonly types = new Map<string, RecordHeader>();
 
   /** A record for `topic`: schema 2 when `payload` is the exchange's text of this event's payload, else schema 1. */
   encode(event: BusEvent, payload: ExchangePayload | undefined, topic: string): EncodedRecord {
-    const key = cached(this.keys, busKey(event));
-    const type = cached(this.types, event.type);
-    if (payload === undefined || !('ingestionTimestamp' in event)) {
-      return {
-        topic,
-        key,
-        value: encodeEvent(event),
-        headers: new Map([
-          [TYPE_KEY, type],
-          [SCHEMA_KEY, SCHEMA_1],
-        ]),
-      };
-    }
-    const headers = new Map([
-      [TYPE_KEY, type],
-      [SCHEMA_KEY, SCHEMA_2],
-      [INGESTED_KEY, Buffer.from(String(event.ingestionTimestamp), 'latin1')],
-    ]);
-    if (payload.timeUnit === 'MICROSECOND') headers.set(TIME_UNIT_KEY, MICROSECOND);
-    return { topic, key, value: Buffer.from(payload.text, 'utf8'), headers };
+    const key = cached(this.keys, busKey(event), (text) => Buffer.from(text, 'utf8'));
+    const type = cached(this.types, event.type, (text): RecordHeader => [TYPE_KEY, Buffer.from(text, 'utf8')]);
+    if (payload === undefined || !('ingestionTimestamp' in event)) return { topic, key, value: encodeEvent(event), headers: [type, SCHEMA_1] };
+    const ingested: RecordHeader = [INGESTED_KEY, String(event.ingestionTimestamp)];
+    const headers = payload.timeUnit === 'MICROSECOND' ? [type, SCHEMA_2, ingested, MICROSECOND] : [type, SCHEMA_2, ingested];
+    return { topic, key, value: payload.text, headers };
   }
 }
 
-function cached(cache: Map<string, Buffer>, text: string): Buffer {
-  let bytes = cache.get(text);
-  if (bytes === undefined) {
+function cached<T>(cache: Map<string, T>, text: string, make: (text: string) => T): T {
+  let value = cache.get(text);
+  if (value === undefined) {
     if (cache.size >= MAX_CACHED) cache.clear();
-    bytes = Buffer.from(text, 'utf8');
-    cache.set(text, bytes);
+    value = make(text);
+    cache.set(text, value);
   }
-  return bytes;
+  return value;
 }
 
 interface Headers {

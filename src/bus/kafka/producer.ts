@@ -1,12 +1,12 @@
-import { compatibilityPartitioner, Producer, ProduceAcks, type MessageToProduce, type Partitioner } from '@platformatic/kafka';
+import { Producer } from '@platformatic/kafka';
 import type { Logger } from '../../ops/logger.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
+import { BatchSender, type Delivery } from './batch-sender.js';
+import type { EncodedRecord } from './codec.js';
 import { kafkaCanRetry } from './failures.js';
 import type { KafkaSecurity } from './security.js';
-
-type Record = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
 /**
  * How the Kafka publisher connects and batches (bus.lingerMs ms, bus.batchMaxBytes bytes, at most
@@ -30,7 +30,7 @@ interface Waiter {
 }
 
 interface Entry {
-  readonly record: Record;
+  readonly record: EncodedRecord;
   readonly size: number;
   readonly waiter: Waiter;
 }
@@ -43,6 +43,8 @@ const RETRY_MAX_MS = 5_000;
 const CLOSE_GRACE_MS = 10_000;
 /** While idle, the broker is asked for metadata this often so that writable() stays current. */
 const PROBE_INTERVAL_MS = 5_000;
+/** The produce request's timeout_ms (the library's default `timeout`): how long the leader waits for the in-sync replicas. */
+const PRODUCE_TIMEOUT_MS = 5_000;
 
 /**
  * The producing half of KafkaBus: a bounded buffer in front of one idempotent, acks=all, lz4
@@ -53,6 +55,7 @@ const PROBE_INTERVAL_MS = 5_000;
  */
 export class KafkaPublisher {
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly sender: BatchSender;
   private readonly queue: Entry[] = [];
   private queuedBytes = 0;
   private readonly spaceWaiters: (() => void)[] = [];
@@ -72,22 +75,20 @@ export class KafkaPublisher {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
+    // The library connects, keeps metadata and the producer id; the batches themselves (acks=all,
+    // idempotent, lz4, Java's partitioner) are BatchSender's.
     this.producer = new Producer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
       ...options.security,
-      acks: ProduceAcks.ALL,
-      idempotent: true,
-      compression: 'lz4',
-      // Java's partitioner (murmur2 of the key, sign bit masked, modulo partitions), so every
-      // client – console producer, librdkafka, kafkajs – puts a symbol on the same partition.
-      partitioner: rememberingPartitioner(),
       autocreateTopics: false,
-      // Short outages (leader moving) are retried inside the library; longer ones by this
-      // class's backoff loop, which also marks the bus unwritable meanwhile.
+      // Short outages (leader moving) are retried inside the library where it talks to the broker
+      // itself (metadata, producer id); produce requests and longer outages by this class's
+      // backoff loop, which also marks the bus unwritable meanwhile.
       retries: 3,
       retryDelay: 250,
     });
+    this.sender = new BatchSender(this.producer, { compression: 'lz4', timeoutMs: PRODUCE_TIMEOUT_MS });
   }
 
   /** True unless the last attempt to reach the broker failed. */
@@ -114,7 +115,7 @@ export class KafkaPublisher {
    * Queues records and resolves once the broker acknowledged all of them. Waits first while the
    * buffer holds `maxBufferedEvents` (unless it is empty, so an oversized call still proceeds).
    */
-  async send(records: readonly Record[]): Promise<void> {
+  async send(records: readonly EncodedRecord[]): Promise<void> {
     if (records.length === 0) return;
     while (!this.closed && this.buffered() > 0 && this.buffered() + records.length > this.options.maxBufferedEvents) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
@@ -123,7 +124,8 @@ export class KafkaPublisher {
     const done = new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { remaining: records.length, failed: false, resolve, reject };
       for (const record of records) {
-        const size = record.value!.length + (record.key?.length ?? 0) + RECORD_OVERHEAD;
+        // A text value's length in UTF-16 units is its byte length for the ASCII exchanges send; the bound is an estimate anyway.
+        const size = record.value.length + record.key.length + RECORD_OVERHEAD;
         this.queue.push({ record, size, waiter });
         this.queuedBytes += size;
       }
@@ -221,9 +223,10 @@ export class KafkaPublisher {
 
   private async deliver(batch: Entry[]): Promise<void> {
     const started = process.hrtime.bigint();
+    const delivery = this.sender.delivery(batch.map((e) => e.record));
     try {
       // A record is never dropped while a retry can help: no attempt limit, only close() ends it.
-      await retry(() => this.sendOnce(batch), {
+      await retry(() => this.sendOnce(delivery), {
         initialDelayMs: RETRY_INITIAL_MS,
         maxDelayMs: RETRY_MAX_MS,
         signal: this.closing.signal,
@@ -248,10 +251,10 @@ export class KafkaPublisher {
   }
 
   /** One produce attempt; a failure comes out as TF_BUS_UNAVAILABLE carrying whether a retry can help. */
-  private async sendOnce(batch: readonly Entry[]): Promise<void> {
+  private async sendOnce(delivery: Delivery): Promise<void> {
     if (this.closed) throw new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus is closed');
     try {
-      await this.producer.send({ messages: batch.map((e) => e.record) });
+      await delivery.attempt();
       this.healthy = true;
     } catch (err) {
       this.healthy = false;
@@ -261,28 +264,6 @@ export class KafkaPublisher {
       });
     }
   }
-}
-
-/** Keys whose partition hash is remembered; instruments are bounded by the configuration, this bounds the rest. */
-const MAX_REMEMBERED_KEYS = 10_000;
-
-/**
- * compatibilityPartitioner, remembered per key Buffer: KafkaBus hands the same Buffer for every
- * record of an instrument (RecordEncoder), and murmur2 of the key per record was 2 % of the ingest
- * role's CPU. The library takes the result modulo the partition count, so it does not depend on it.
- */
-function rememberingPartitioner(): Partitioner<Buffer, Buffer, Buffer, Buffer> {
-  const byKey = new Map<Buffer, number>();
-  return (message, key) => {
-    if (key === undefined) return compatibilityPartitioner(message, key);
-    let hash = byKey.get(key);
-    if (hash === undefined) {
-      if (byKey.size >= MAX_REMEMBERED_KEYS) byKey.clear();
-      hash = compatibilityPartitioner(message, key);
-      byKey.set(key, hash);
-    }
-    return hash;
-  };
 }
 
 function fail(waiter: Waiter, err: unknown): void {

@@ -12,6 +12,9 @@ import {
   TIME_UNIT_HEADER,
   TYPE_HEADER,
 } from '../../../src/bus/kafka/index.js';
+import { Reader, readRecordsBatch } from '@platformatic/kafka';
+import type { EncodedRecord } from '../../../src/bus/kafka/codec.js';
+import { encodeRecordBatch } from '../../../src/bus/kafka/record-batch.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
 import type { BookSnapshotEvent, DepthEvent, GapEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
 import type { ExchangePayload } from '../../../src/core/payloads.js';
@@ -90,8 +93,10 @@ test("schema 2: Binance's own payload + key + headers decode to exactly the even
     if (!path) return;
     const types = new Set<string>();
     let n = 0;
-    for (const { event, payload } of await recorded(path, market)) {
-      const record = encoder.encode(event, payload, 'trades');
+    const input = await recorded(path, market);
+    const records = consumed(input.map(({ event, payload }) => encoder.encode(event, payload, 'trades')));
+    for (const [i, { event, payload }] of input.entries()) {
+      const record = records[i]!;
       assert.equal(record.value.toString('utf8'), payload.text, 'the value is the exchange bytes');
       assert.equal(header(record.headers, SCHEMA_HEADER), PAYLOAD_SCHEMA_VERSION);
       assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
@@ -108,7 +113,8 @@ test('schema 2 keeps microsecond times: the time unit travels in a header', () =
     '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343123,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342999,"m":true,"M":true}}';
   const r = parseFrame(raw, 'spot', 1723161255400000, 'MICROSECOND');
   assert.ok(r.ok === true && r.payload !== null);
-  const record = new RecordEncoder().encode(r.event, { text: r.payload, timeUnit: 'MICROSECOND' }, 'trades');
+  const [record] = consumed([new RecordEncoder().encode(r.event, { text: r.payload, timeUnit: 'MICROSECOND' }, 'trades')]);
+  assert.ok(record);
   assert.equal(header(record.headers, TIME_UNIT_HEADER), 'MICROSECOND');
   const decoded = decodeRecord(record.key, record.value, record.headers);
   assert.deepEqual(decoded, r.event);
@@ -129,7 +135,8 @@ test('schema 1 (records written before schema 2, and what tickflow makes itself)
     reason: 'sequence',
   };
   for (const event of [trade('BTCUSDT', 3), gap]) {
-    const record = encoder.encode(event, undefined, 'trades');
+    const [record] = consumed([encoder.encode(event, undefined, 'trades')]);
+    assert.ok(record);
     assert.equal(header(record.headers, SCHEMA_HEADER), SCHEMA_VERSION);
     assert.equal(record.value.toString('utf8'), JSON.stringify(event));
     assert.deepEqual(decodeRecord(record.key, record.value, record.headers), event);
@@ -215,6 +222,14 @@ test('a record on a topic its type does not belong to, and a schema-1 instrument
   refused(() => decodeRecord(key, trade('nope', 'spot'), h('trade', SCHEMA_VERSION), 'trades'), /trade event of unknown exchange "nope"/);
   refused(() => decodeRecord(key, trade('binance', 'moon'), h('trade', SCHEMA_VERSION), 'trades'), /trade event of market "moon", which binance does not have/);
 });
+
+/** Records as a consumer reads them: written into one record batch as the bus sends it, read back by the library. */
+function consumed(records: readonly EncodedRecord[]): { key: Buffer; value: Buffer; headers: Map<Buffer, Buffer> }[] {
+  const batch = readRecordsBatch(
+    Reader.from(encodeRecordBatch(records, { producerId: 1n, producerEpoch: 0, baseSequence: 0, timestampMs: 1, compression: 'none' })),
+  );
+  return batch.records.map((r) => ({ key: r.key!, value: r.value!, headers: new Map(r.headers.map(([k, v]) => [k!, v!])) }));
+}
 
 function header(headers: ReadonlyMap<Buffer, Buffer>, name: string): string | undefined {
   for (const [k, v] of headers) if (k.toString() === name) return v.toString();
