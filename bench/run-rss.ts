@@ -37,7 +37,7 @@ const capture = await captureFrames(symbols, streams, 3);
 const knob = knobFor(rate, capture, symbols.length);
 const sim = await startSimProcess({ symbols, tradesPerSecond: knob, bookTickersPerSecond: knob });
 const dataDir = mkdtempSync(join(tmpdir(), 'tf-bench-rss-'));
-const run = await startRunProcess({ wsBaseUrl: sim.wsBaseUrl, symbols, streams, dataDir });
+const run = await startRunProcess({ sim, symbols, streams, dataDir });
 
 /** PSS of the run's embedded PostgreSQL server: its process tree without the run itself. */
 function serverPss(pid: number): number {

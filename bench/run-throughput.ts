@@ -123,7 +123,7 @@ async function pipelineStep(target: number, capture: Capture, seconds: number): 
   const dataDir = mkdtempSync(join(tmpdir(), 'tf-bench-run-'));
   let run: RunProcess | undefined;
   try {
-    run = await startRunProcess({ wsBaseUrl: sim.wsBaseUrl, symbols, streams, dataDir });
+    run = await startRunProcess({ sim, symbols, streams, dataDir });
     const received = () => run!.counter('tickflow_messages_received_total');
     const start = { at: Date.now(), run: sampleProcess(run.pid), sim: sampleProcess(sim.pid).cpuSeconds, received: await received() };
     await sleep(seconds * 1000);
