@@ -12,6 +12,7 @@ import { CopyPolicy, statementsFor, writeBatchIsolating } from './batch-write.js
 import { maintainPartitions, retentionApplies } from './partitions.js';
 import { PendingDeliveries } from './pending.js';
 import { tableOf } from './rows.js';
+import { arrayParams } from './sql.js';
 
 /** The store role's consumer group under the default `bus.groupPrefix`. */
 export const STORE_GROUP = 'tickflow-store';
@@ -28,7 +29,7 @@ const MAINTENANCE_INTERVAL_MS = 3_600_000;
  * backfill), so every row reaches the database the same way. Errors are the database's.
  */
 export async function writeEvents(db: Queryable, events: readonly PipelineEvent[]): Promise<void> {
-  for (const s of statementsFor(events)) await db.query(s.sql, s.params);
+  for (const s of statementsFor(events)) await db.query(s.sql, arrayParams(s.params));
 }
 
 /** What the store writer runs on: config (store.*, bus.*), the bus, the database, logger, metrics, health. */
@@ -153,12 +154,21 @@ export async function startStoreWriter(deps: StoreWriterDeps): Promise<StoreWrit
     const consumer = await consumerReady;
     offsetCommits = offsetCommits.then(() => commitWritten(consumer, batch, logger));
     const now = Date.now();
+    // One labelled series per table, looked up once per batch: observe({ table }) hashes its labels per row.
+    const latencyOf = new Map<string, { observe(seconds: number): void }>();
     for (const e of events) {
       if (e.type !== 'gap' && e.type !== 'deadLetter' && e.type !== 'bookSnapshot') {
         // A schema-1 record without its times was dead-lettered above; a NaN here would throw after
         // the commit, and the written batch would be put back and written again on every flush.
         const time = exchangeTime(e);
-        if (Number.isFinite(time)) metrics.endToEndLatency.observe({ table: tableOf(e) }, Math.max(0, now - time) / 1000);
+        if (!Number.isFinite(time)) continue;
+        const table = tableOf(e);
+        let latency = latencyOf.get(table);
+        if (latency === undefined) {
+          latency = metrics.endToEndLatency.labels({ table });
+          latencyOf.set(table, latency);
+        }
+        latency.observe(Math.max(0, now - time) / 1000);
       }
     }
     counts.batches += 1;
