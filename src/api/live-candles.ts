@@ -1,4 +1,5 @@
-import { type Instrument, instrumentKey, instrumentOf } from '../core/events.js';
+import { type Instrument, instrumentOf } from '../core/events.js';
+import { InstrumentMap } from '../core/instrument-map.js';
 import { candleKind, type CandleState } from '../processors/candles.js';
 import { formatDecimal } from '../core/decimal.js';
 import type { TradeInput } from '../processors/trade-input.js';
@@ -22,15 +23,16 @@ interface Forming {
  * processor owns lateness.
  */
 export class LiveCandles {
-  private readonly forming = new Map<string, Forming>();
-  private readonly kinds: ReadonlyMap<string, WindowKind<TradeInput, CandleState>>;
+  /** Per instrument, the forming candle of each interval, at the interval's index in `kinds`. */
+  private readonly forming = new InstrumentMap<(Forming | undefined)[]>();
+  private readonly kinds: readonly (readonly [string, WindowKind<TradeInput, CandleState>])[];
 
   constructor(intervals: readonly string[]) {
-    this.kinds = new Map(intervals.map((interval) => [interval, candleKind({ interval, smaLengths: [], emaLengths: [], retain: 0 })]));
+    this.kinds = intervals.map((interval) => [interval, candleKind({ interval, smaLengths: [], emaLengths: [], retain: 0 })] as const);
   }
 
   get intervals(): readonly string[] {
-    return [...this.kinds.keys()];
+    return this.kinds.map(([interval]) => interval);
   }
 
   /** Applies one trade (tradeInput of a market trade); returns the updated candle of every interval it fell into. */
@@ -46,15 +48,20 @@ export class LiveCandles {
   }
 
   private fold(trade: TradeInput, out: LiveCandle[] | undefined): void {
-    for (const [interval, kind] of this.kinds) {
-      const key = `${instrumentKey(trade.instrument)}:${interval}`;
+    let forming = this.forming.get(trade.instrument);
+    if (forming === undefined) {
+      forming = [];
+      this.forming.set(trade.instrument, forming);
+    }
+    for (let i = 0; i < this.kinds.length; i++) {
+      const [interval, kind] = this.kinds[i]!;
       const time = Math.floor(trade.time / kind.sizeMs) * kind.sizeMs;
-      const current = this.forming.get(key);
+      const current = forming[i];
       if (current && time < current.time) continue;
       let next: Forming;
       if (!current || time > current.time) {
         next = { time, state: kind.create(trade), partial: current === undefined };
-        this.forming.set(key, next);
+        forming[i] = next;
       } else {
         next = current;
         kind.add(next.state, trade);
@@ -65,14 +72,15 @@ export class LiveCandles {
 
   /** Forgets an instrument's windows (after a disconnect): the next window is `partial` again. */
   reset(instrument: Instrument): void {
-    for (const interval of this.kinds.keys()) this.forming.delete(`${instrumentKey(instrument)}:${interval}`);
+    this.forming.delete(instrument);
   }
 
   /** Current forming candles of an instrument, for a client that just subscribed. */
   snapshot(instrument: Instrument): LiveCandle[] {
     const out: LiveCandle[] = [];
-    for (const interval of this.kinds.keys()) {
-      const f = this.forming.get(`${instrumentKey(instrument)}:${interval}`);
+    const forming = this.forming.get(instrument) ?? [];
+    for (const [i, [interval]] of this.kinds.entries()) {
+      const f = forming[i];
       if (f) out.push(toMessage(instrument, interval, f));
     }
     return out;

@@ -1,4 +1,5 @@
 import { exchangeTime, type Instrument, type MarketEvent } from '../core/events.js';
+import { InstrumentMap } from '../core/instrument-map.js';
 
 const RATE_WINDOW_S = 10;
 const LATENCY_SAMPLES = 2_048;
@@ -33,16 +34,21 @@ interface RateCounter {
  * last 2,048 samples per stream (exact quantiles of recent traffic, not histogram buckets).
  */
 export class LiveStats {
-  private readonly rates = new Map<string, RateCounter>();
+  /** Per instrument, per stream type. */
+  private readonly rates = new InstrumentMap<Map<string, RateCounter>>();
   private readonly latency = new Map<string, { values: Float64Array; next: number; count: number }>();
 
   record(event: MarketEvent, nowMs: number): void {
-    const key = `${event.exchange}\u0000${event.market}\u0000${event.symbol}\u0000${event.type}`;
     const second = Math.floor(nowMs / 1000);
-    let rate = this.rates.get(key);
+    let streams = this.rates.get(event);
+    if (!streams) {
+      streams = new Map();
+      this.rates.set(event, streams);
+    }
+    let rate = streams.get(event.type);
     if (!rate) {
       rate = { slots: new Array<number>(RATE_WINDOW_S + 1).fill(0), second, firstSecond: second, lastEventAt: nowMs };
-      this.rates.set(key, rate);
+      streams.set(event.type, rate);
     }
     advance(rate, second);
     const slot = second % rate.slots.length;
@@ -66,14 +72,8 @@ export class LiveStats {
   streamRates(nowMs: number): StreamRate[] {
     const second = Math.floor(nowMs / 1000);
     const out: StreamRate[] = [];
-    for (const [key, rate] of this.rates) {
-      advance(rate, second);
-      const [exchange = '', market = '', symbol = '', stream = ''] = key.split('\u0000');
-      // Whole seconds before the current one, so a half-elapsed second does not halve the rate.
-      const span = Math.min(RATE_WINDOW_S, second - rate.firstSecond);
-      let sum = 0;
-      for (let i = 1; i <= span; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
-      out.push({ exchange, market, symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt });
+    for (const [{ exchange, market, symbol }, streams] of this.rates.entries()) {
+      for (const [stream, rate] of streams) out.push(streamRate(exchange, market, symbol, stream, rate, second));
     }
     return out.sort(
       (a, b) =>
@@ -92,6 +92,16 @@ export class LiveStats {
     }
     return { all: summarize(all), byStream };
   }
+}
+
+/** One stream's mean rate over the whole seconds before `second`. */
+function streamRate(exchange: string, market: string, symbol: string, stream: string, rate: RateCounter, second: number): StreamRate {
+  advance(rate, second);
+  // Whole seconds before the current one, so a half-elapsed second does not halve the rate.
+  const span = Math.min(RATE_WINDOW_S, second - rate.firstSecond);
+  let sum = 0;
+  for (let i = 1; i <= span; i++) sum += rate.slots[(second - i) % rate.slots.length] ?? 0;
+  return { exchange, market, symbol, stream, messagesPerSecond: span > 0 ? sum / span : 0, lastEventAt: rate.lastEventAt };
 }
 
 function advance(rate: RateCounter, second: number): void {

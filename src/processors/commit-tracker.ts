@@ -2,8 +2,23 @@ import type { BusConsumer, Delivery, TopicId } from '../bus/bus.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../ops/logger.js';
 
+/** `topic/partition` names built so far, per topic and partition (sourceOf runs once per delivery). */
+const SOURCE_NAMES = new Map<TopicId, string[]>();
+
 /** A partition as the processor core names its input sources: `topic/partition`. */
-export const sourceOf = (d: { topic: TopicId; partition: number }): string => `${d.topic}/${d.partition}`;
+export function sourceOf(d: { topic: TopicId; partition: number }): string {
+  let names = SOURCE_NAMES.get(d.topic);
+  if (names === undefined) {
+    names = [];
+    SOURCE_NAMES.set(d.topic, names);
+  }
+  let name = names[d.partition];
+  if (name === undefined) {
+    name = `${d.topic}/${d.partition}`;
+    names[d.partition] = name;
+  }
+  return name;
+}
 
 /**
  * The processor's commit tracking. Per source it remembers the last delivery seen and the offset
@@ -37,7 +52,8 @@ export class CommitTracker {
       const offset = committable(source);
       const last = this.last.get(source);
       if (offset === undefined || !last || offset <= (this.committed.get(source) ?? -1n)) continue;
-      safe.push({ ...last, offset });
+      // Named field by field: a delivery may be a class whose key is a getter, which a spread drops.
+      safe.push({ topic: last.topic, partition: last.partition, offset, key: last.key, event: last.event });
     }
     if (safe.length === 0) return;
     try {

@@ -1,5 +1,6 @@
 import { IdCoverage } from './id-coverage.js';
-import { type Instrument, instrumentKey } from '../core/events.js';
+import type { Instrument } from '../core/events.js';
+import { InstrumentMap } from '../core/instrument-map.js';
 
 /**
  * Event-time tumbling windows keyed by instrument (exchange, market, symbol), with no I/O: events go in, window snapshots come
@@ -102,8 +103,7 @@ interface SymbolWindows<S> {
  * `kind` throws propagates.
  */
 export class WindowEngine<E, S> {
-  /** By instrumentKey. */
-  private readonly symbols = new Map<string, SymbolWindows<S>>();
+  private readonly symbols = new InstrumentMap<SymbolWindows<S>>();
 
   constructor(
     readonly kind: WindowKind<E, S>,
@@ -193,7 +193,7 @@ export class WindowEngine<E, S> {
 
   /** True when every id `first`..`last` of `instrument` was seen (kinds with ids). */
   seen(instrument: Instrument, first: number, last: number): boolean {
-    return this.symbols.get(instrumentKey(instrument))?.coverage.covers(first, last) ?? false;
+    return this.symbols.get(instrument)?.coverage.covers(first, last) ?? false;
   }
 
   /**
@@ -211,7 +211,7 @@ export class WindowEngine<E, S> {
    * reordering delayed have arrived), for a re-upsert. Does nothing while ids arrive in order.
    */
   settle(instrument: Instrument, out: Window<S>[]): void {
-    const sw = this.symbols.get(instrumentKey(instrument));
+    const sw = this.symbols.get(instrument);
     if (!sw?.recheck) return;
     sw.recheck = false;
     sw.watch = { lo: Infinity, hi: -Infinity };
@@ -405,11 +405,10 @@ export class WindowEngine<E, S> {
   }
 
   private symbolWindows(instrument: Instrument): SymbolWindows<S> {
-    const key = instrumentKey(instrument);
-    let sw = this.symbols.get(key);
+    let sw = this.symbols.get(instrument);
     if (!sw) {
       sw = { open: new Map(), closed: [], coverage: new IdCoverage(), watch: { lo: Infinity, hi: -Infinity }, recheck: false };
-      this.symbols.set(key, sw);
+      this.symbols.set(instrument, sw);
     }
     return sw;
   }
