@@ -25,6 +25,7 @@ export const busKinds: { readonly [K in Config['bus']['kind']]: (ctx: RoleContex
             : 'consumer failed on a batch and retrying cannot help; the group stops and the bus reports down',
         ),
       metrics,
+      config.bus.lingerMs,
     ),
   kafka: async ({ config, logger, metrics }) => {
     const bus = new KafkaBus(config.bus, { logger, metrics });

@@ -64,3 +64,34 @@ busContract('memory', async (t) => {
   t.after(() => bus.close());
   return bus;
 });
+
+test('lingerMs: events published one at a time reach an idle group as one batch; maxBatch queued are handed over at once', async (t) => {
+  // A linger no test waits out: only drain() or a full batch can hand the events over.
+  const bus = new MemoryBus(100, 3, () => {}, undefined, 3_600_000);
+  t.after(() => bus.close());
+  const batches: number[][] = [];
+  const consumer = await bus.subscribe(
+    { group: 'g', topics: ['trades'] },
+    {
+      onDeliveries: async (batch) => {
+        batches.push(batch.map((d) => Number(d.offset)));
+      },
+    },
+  );
+  t.after(() => consumer.close());
+  await bus.publish([trade(1)]);
+  await bus.publish([trade(2)]);
+  assert.deepEqual(batches, [], 'both wait for the linger time');
+  await bus.drain();
+  assert.deepEqual(batches, [[0, 1]], 'drain hands over what lingers, in one batch');
+  await bus.publish([trade(3), trade(4)]);
+  await bus.publish([trade(5)]);
+  await waitFor('the full batch without drain', () => batches.length === 2);
+  assert.deepEqual(batches[1], [2, 3, 4]);
+});
+
+busContract('memory (lingerMs 20)', async (t) => {
+  const bus = new MemoryBus(50_000, 1_000, () => {}, undefined, 20);
+  t.after(() => bus.close());
+  return bus;
+});
