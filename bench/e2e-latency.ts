@@ -11,6 +11,7 @@
  * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
  */
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { failOnProblems, printMachine } from './support/report.js';
 import { simSourceArgs, startSimProcess } from './support/children.js';
@@ -42,8 +43,31 @@ interface Step {
   readonly lagAtEnd: number;
   readonly p50: number;
   readonly p99: number;
+  /** Exchange time → ingest's receipt (ingestion_timestamp − trade_time) of the window's rows, exact: p50, p99 in ms. */
+  readonly toIngest: readonly [number, number];
   readonly observed: number;
   readonly sustained: boolean;
+}
+
+/**
+ * p50 and p99 in ms of ingestion_timestamp − trade_time over the trades with a trade time in
+ * [fromMs, toMs): the part of the latency spent before ingest holds the frame (the simulator's
+ * event loop and socket write, the WebSocket, ingest's own receive), exact from the stored rows.
+ */
+async function ingestDelay(url: string, fromMs: number, toMs: number): Promise<[number, number]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ p50: number; p99: number }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99
+         FROM (SELECT extract(epoch FROM ingestion_timestamp - trade_time)::float8 * 1000 AS d FROM trades
+                WHERE trade_time >= to_timestamp($1::float8 / 1000) AND trade_time < to_timestamp($2::float8 / 1000)) AS w`,
+      [fromMs, toMs],
+    );
+    return [Number(rows[0]?.p50 ?? NaN), Number(rows[0]?.p99 ?? NaN)];
+  } finally {
+    await client.end();
+  }
 }
 
 const { topics, sets } = benchTopics('e2e');
@@ -69,11 +93,13 @@ try {
     await sleep(SETTLE_S * 1_000);
     const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);
     const t0 = performance.now();
+    const windowFrom = Date.now();
     const membersAtStart = await groupMembers(group);
     await sleep(WINDOW_S * 1_000);
     const foreign = Math.max(membersAtStart, await groupMembers(group)) - 1;
     const [s1, i1] = await Promise.all([store.metrics(), ingest.metrics()]);
     const seconds = (performance.now() - t0) / 1000;
+    const windowTo = Date.now();
     const lagAtEnd = await groupLag(group, [topics.trades!]);
     const latency = bucketDelta(histogramBuckets(s1, E2E, 'table="trades"'), histogramBuckets(s0, E2E, 'table="trades"'));
     const produced = (metricSum(i1, 'tickflow_events_produced_total') - metricSum(i0, 'tickflow_events_produced_total')) / seconds;
@@ -85,13 +111,15 @@ try {
       lagAtEnd,
       p50: bucketQuantile(latency, 0.5),
       p99: bucketQuantile(latency, 0.99),
+      toIngest: await ingestDelay(db.url, windowFrom, windowTo),
       observed: latency.get(Infinity) ?? 0,
       sustained: produced >= 0.9 * offered && lagAtEnd < 2 * offered,
     };
     steps.push(step);
     console.log(
       `offered ${offered}/s: produced ${produced.toFixed(0)}/s, stored ${stored.toFixed(0)} rows/s, store lag at end ${lagAtEnd}, ` +
-        `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
+        `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows ` +
+        `(of which exchange → ingest p50 ${step.toIngest[0].toFixed(1)} ms, p99 ${step.toIngest[1].toFixed(1)} ms) — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
         (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group ${group})` : ''),
     );
     if (!step.sustained) {
