@@ -103,10 +103,18 @@ export class KafkaBus implements Bus {
     return [...this.consumers].find((c) => c.stoppedFor !== undefined)?.stoppedFor;
   }
 
-  /** Events that carry the exchange's payload (core/payloads.ts) are written as schema 2, the rest as schema 1. */
+  /**
+   * Events that carry the exchange's payload (core/payloads.ts) are written as schema 2, the rest as
+   * schema 1. The producer's linger counts from the earliest `ingestionTimestamp` among them.
+   */
   publish(events: readonly BusEvent[]): Promise<void> {
     const topics = this.config.topics;
-    return this.publisher.send(events.map((event, i) => this.encoder.encode(event, payloadAt(events, i), topics[topicOf(event)])));
+    let receivedUs = Infinity;
+    const records = events.map((event, i) => {
+      if ('ingestionTimestamp' in event && event.ingestionTimestamp < receivedUs) receivedUs = event.ingestionTimestamp;
+      return this.encoder.encode(event, payloadAt(events, i), topics[topicOf(event)]);
+    });
+    return this.publisher.send(records, receivedUs / 1000);
   }
 
   async subscribe<E extends BusEvent = PipelineEvent>(options: ConsumerOptions, typedHooks: ConsumerHooks<E>): Promise<BusConsumer> {

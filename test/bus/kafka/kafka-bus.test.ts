@@ -147,4 +147,15 @@ test('publish applies back-pressure: never more than maxBufferedEvents buffered 
   assert.equal(atMost50, 8, 'no batch above the bound');
 });
 
+test('the linger counts from when ingest received the oldest record, not from the publish call', async (t) => {
+  // An hour's linger: a record received longer ago than that has waited its linger already (ingest
+  // held it while the previous batch was in flight) and goes out at once.
+  const { bus } = await startBus(t, 'linger', { lingerMs: 3_600_000 });
+  const received = (Date.now() - 3_700_000) * 1000;
+  let acked = false;
+  const publishing = bus.publish([{ ...trade('BTCUSDT', 1), ingestionTimestamp: received }]).then(() => (acked = true));
+  await waitFor('the broker acked the record without waiting for the linger', () => acked);
+  await publishing;
+});
+
 busContract('kafka', async (t) => (await startBus(t, 'contract')).bus);
