@@ -8,13 +8,14 @@
  * (commit time is not stored in the table, so the histogram is the only source). A step counts as
  * sustained when ingest produced ≥ 90 % of the offered rate and the store group's lag at the end
  * is under two seconds' worth of records; the steps stop at the first one that is not.
- * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8]`.
+ * Run: `node --import tsx bench/e2e-latency.ts [windowSeconds=20] [settleSeconds=8] [--set key=value …]`;
+ * the `--set` flags go to both roles (e.g. `--set bus.lingerMs=20` to measure another setting).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { failOnProblems, printMachine } from './support/report.js';
-import { simSourceArgs, startSimProcess } from './support/children.js';
+import { sampleProcess, simSourceArgs, startSimProcess } from './support/children.js';
 import {
   benchTopics,
   bucketDelta,
@@ -32,6 +33,7 @@ import {
 printMachine('start');
 const WINDOW_S = Number(process.argv[2] ?? 20);
 const SETTLE_S = Number(process.argv[3] ?? 8);
+const EXTRA_SETS = process.argv.slice(4).flatMap((arg, i, all) => (all[i - 1] === '--set' ? ['--set', arg] : []));
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const RATES = [1_000, 2_500, 5_000, 10_000];
 const E2E = 'tickflow_end_to_end_latency_seconds';
@@ -46,6 +48,9 @@ interface Step {
   /** Exchange time → ingest's receipt (ingestion_timestamp − trade_time) of the window's rows, exact: p50, p99 in ms. */
   readonly toIngest: readonly [number, number];
   readonly observed: number;
+  /** CPU µs (all threads) per message of the ingest and the store role over the window. */
+  readonly ingestCpuUs: number;
+  readonly storeCpuUs: number;
   readonly sustained: boolean;
 }
 
@@ -80,9 +85,9 @@ const sim = await startSimProcess({ symbols: SYMBOLS, tradesPerSecond: RATES[0]!
 const started: { stop(): Promise<number> }[] = [];
 const steps: Step[] = [];
 try {
-  const store = await startRole('store', ['--db', db.url, '--set', `bus.groupPrefix=${groupPrefix}`, ...sets]);
+  const store = await startRole('store', ['--db', db.url, '--set', `bus.groupPrefix=${groupPrefix}`, ...sets, ...EXTRA_SETS]);
   started.push(store);
-  const ingest = await startRole('ingest', [...simSourceArgs(sim, SYMBOLS, 'trade'), ...sets]);
+  const ingest = await startRole('ingest', [...simSourceArgs(sim, SYMBOLS, 'trade'), ...sets, ...EXTRA_SETS]);
   started.push(ingest);
 
   for (const offered of RATES) {
@@ -92,12 +97,14 @@ try {
     }
     await sleep(SETTLE_S * 1_000);
     const [s0, i0] = await Promise.all([store.metrics(), ingest.metrics()]);
+    const cpu0 = [sampleProcess(ingest.cli.child.pid!).cpuSeconds, sampleProcess(store.cli.child.pid!).cpuSeconds];
     const t0 = performance.now();
     const windowFrom = Date.now();
     const membersAtStart = await groupMembers(group);
     await sleep(WINDOW_S * 1_000);
     const foreign = Math.max(membersAtStart, await groupMembers(group)) - 1;
     const [s1, i1] = await Promise.all([store.metrics(), ingest.metrics()]);
+    const cpu1 = [sampleProcess(ingest.cli.child.pid!).cpuSeconds, sampleProcess(store.cli.child.pid!).cpuSeconds];
     const seconds = (performance.now() - t0) / 1000;
     const windowTo = Date.now();
     const lagAtEnd = await groupLag(group, [topics.trades!]);
@@ -113,13 +120,16 @@ try {
       p99: bucketQuantile(latency, 0.99),
       toIngest: await ingestDelay(db.url, windowFrom, windowTo),
       observed: latency.get(Infinity) ?? 0,
+      ingestCpuUs: ((cpu1[0]! - cpu0[0]!) / (produced * seconds)) * 1e6,
+      storeCpuUs: ((cpu1[1]! - cpu0[1]!) / (stored * seconds)) * 1e6,
       sustained: produced >= 0.9 * offered && lagAtEnd < 2 * offered,
     };
     steps.push(step);
     console.log(
       `offered ${offered}/s: produced ${produced.toFixed(0)}/s, stored ${stored.toFixed(0)} rows/s, store lag at end ${lagAtEnd}, ` +
         `e2e p50 ${(step.p50 * 1000).toFixed(0)} ms, p99 ${(step.p99 * 1000).toFixed(0)} ms over ${step.observed} rows ` +
-        `(of which exchange → ingest p50 ${step.toIngest[0].toFixed(1)} ms, p99 ${step.toIngest[1].toFixed(1)} ms) — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
+        `(of which exchange → ingest p50 ${step.toIngest[0].toFixed(1)} ms, p99 ${step.toIngest[1].toFixed(1)} ms), ` +
+        `CPU per msg ingest ${step.ingestCpuUs.toFixed(1)} µs, store ${step.storeCpuUs.toFixed(1)} µs — ${step.sustained ? 'sustained' : 'NOT sustained'}` +
         (foreign > 0 ? ` (DISTURBED: ${foreign} foreign member(s) in group ${group})` : ''),
     );
     if (!step.sustained) {
@@ -140,7 +150,7 @@ try {
 
 const best = steps.filter((s) => s.sustained).at(-1);
 console.log(
-  `simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step`,
+  `simulate → ingest → Kafka (${kafkaBrokers()[0]}) → store → PostgreSQL; ${SYMBOLS.length} symbols, trade stream; window ${WINDOW_S} s after ${SETTLE_S} s settle per step${EXTRA_SETS.length > 0 ? `; ${EXTRA_SETS.join(' ')}` : ''}`,
 );
 console.log(
   'method: p50/p99 interpolated inside the buckets of the store role\'s tickflow_end_to_end_latency_seconds{table="trades"} (Date.now() after COMMIT − trade time), difference of two scrapes',
