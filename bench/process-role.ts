@@ -1,8 +1,9 @@
 /**
  * Events/s of the stream processor inside `tickflow process` (its own process, default
  * configuration, a fresh PostgreSQL database), consuming a Kafka topic pre-filled with real
- * recorded spot trades (BTCUSDT + ETHUSDT, 2024-08-08/09; each further pass shifted by 15 minutes
- * and 10^10 ids, so every pass is new data), next to the pure ProcessorCore number from
+ * recorded spot trades as ingest writes them (Binance's payload as the value, Kafka schema 2;
+ * BTCUSDT + ETHUSDT, 2024-08-08/09; each further pass shifted by 15 minutes and 10^10 ids, so
+ * every pass is new data), next to the pure ProcessorCore number from
  * bench/processor-core.ts run in the same run (as a child process, alone on its event loop).
  *
  * The processor commits only below the oldest event still held in an open window, so the group's
@@ -24,7 +25,7 @@ import { silentLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
-import { loadRecordedTrades } from './support/recorded-trades.js';
+import { loadRecordedTrades, withPayloads } from './support/recorded-trades.js';
 import { sampleProcess } from './support/children.js';
 import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, sleep, startRole } from './support/roles.js';
 
@@ -81,11 +82,11 @@ try {
   await bus.start();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < events.length; i += 1_000) {
-    inFlight.push(bus.publish(events.slice(i, i + 1_000)));
+    inFlight.push(bus.publish(withPayloads(events.slice(i, i + 1_000))));
     if (inFlight.length >= 32) await inFlight.shift();
   }
   await Promise.all(inFlight);
-  await bus.publish(sentinels);
+  await bus.publish(withPayloads(sentinels));
   await bus.close();
 
   role = await startRole('process', [

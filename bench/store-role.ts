@@ -25,15 +25,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { KafkaBus } from '../src/bus/kafka/index.js';
 import { configSchema } from '../src/config/schema.js';
-import type { PipelineEvent, TradeEvent } from '../src/core/events.js';
-import { pushWithPayload } from '../src/core/payloads.js';
+import type { TradeEvent } from '../src/core/events.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { sampleProcess } from './support/children.js';
 import { psqlCopyTrades, serverUrl, withDatabase } from './support/postgres.js';
-import { loadRecordedTrades } from './support/recorded-trades.js';
+import { loadRecordedTrades, withPayloads } from './support/recorded-trades.js';
 import { selfTimes, top } from './profile-summary.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { benchTopics, deleteTopics, freshDatabase, groupLag, metricSum, sleep, startRole, type RoleProcess } from './support/roles.js';
@@ -57,16 +56,6 @@ for (let p = 0; events.length < ROWS; p += 1) {
       tradeId: e.tradeId + p * SHIFT_IDS,
     });
   }
-}
-
-/** The events as ingest publishes them: each with Binance's payload (Kafka schema 2, docs/kafka.md), in Binance's field order. */
-function withPayloads(batch: readonly TradeEvent[]): PipelineEvent[] {
-  const out: PipelineEvent[] = [];
-  for (const e of batch) {
-    const text = `{"e":"trade","E":${e.eventTime},"s":"${e.symbol}","t":${e.tradeId},"p":"${e.price}","q":"${e.quantity}","T":${e.tradeTime},"m":${e.buyerIsMaker},"M":true}`;
-    pushWithPayload(out, e, { text, timeUnit: 'MILLISECOND' });
-  }
-  return out;
 }
 
 execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {

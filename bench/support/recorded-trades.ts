@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MarketEvent } from '../../src/core/events.js';
+import type { MarketEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
+import { pushWithPayload } from '../../src/core/payloads.js';
 import { parseFrame } from '../../src/sources/binance/parse.js';
 import { receivedMicros, recordedFrames } from '../../test/support/recordings.js';
 
@@ -26,4 +27,17 @@ export async function loadRecordedTrades(): Promise<Frame[]> {
     }
   }
   return frames.sort((a, b) => a.event.ingestionTimestamp - b.event.ingestionTimestamp);
+}
+
+/**
+ * Spot trades as ingest publishes them: each with Binance's payload in Binance's field order, so the
+ * Kafka bus writes schema 2 (docs/kafka.md) — also for events shifted in time and ids.
+ */
+export function withPayloads(batch: readonly TradeEvent[]): PipelineEvent[] {
+  const out: PipelineEvent[] = [];
+  for (const e of batch) {
+    const text = `{"e":"trade","E":${e.eventTime},"s":"${e.symbol}","t":${e.tradeId},"p":"${e.price}","q":"${e.quantity}","T":${e.tradeTime},"m":${e.buyerIsMaker},"M":true}`;
+    pushWithPayload(out, e, { text, timeUnit: 'MILLISECOND' });
+  }
+  return out;
 }
