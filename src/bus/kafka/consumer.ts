@@ -325,7 +325,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       const topic = this.logical.get(m.topic)!;
       const key = m.key?.toString('utf8') ?? '';
       try {
-        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeRecord(m.key, m.value, m.headers, topic) });
+        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeRecord(m.key && key, m.value, m.headers, topic) });
       } catch (err) {
         const origin = `kafka:${m.topic}`;
         const reason = 'undecodable_record';

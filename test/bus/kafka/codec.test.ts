@@ -158,6 +158,8 @@ test('schema 2 records that do not hold together are refused with TF_DECODE, say
   };
   const cases: [string, string | undefined, string, Map<Buffer, Buffer>, RegExp][] = [
     ['good', 'binance:spot:BTCUSDT', data, headers(), /^$/],
+    // A foreign header whose name is as long as tickflow-type's is not read as the type.
+    ['good', 'binance:spot:BTCUSDT', data, headers({ 'x-trace-types': 'gap' }), /^$/],
     ['no key', undefined, data, headers(), /exchange:market:symbol key/],
     ['bare symbol key', 'BTCUSDT', data, headers(), /exchange:market:symbol key/],
     ['unknown exchange', 'kraken:spot:BTCUSDT', data, headers(), /unknown exchange "kraken"/],
@@ -168,19 +170,24 @@ test('schema 2 records that do not hold together are refused with TF_DECODE, say
     ['wrong type', 'binance:spot:BTCUSDT', data, headers({ [TYPE_HEADER]: 'aggTrade' }), /"e" is "trade", expected "aggTrade"/],
     ['no ingestion time', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: undefined }), /tickflow-ingested/],
     ['ingestion time not an integer', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: '1.5e15' }), /tickflow-ingested/],
+    ['ingestion time of 17 digits', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: '17231612554000000' }), /tickflow-ingested/],
+    ['ingestion time empty', 'binance:spot:BTCUSDT', data, headers({ [INGESTED_HEADER]: '' }), /tickflow-ingested/],
     ['bad time unit', 'binance:spot:BTCUSDT', data, headers({ [TIME_UNIT_HEADER]: 'NANOSECOND' }), /NANOSECOND/],
     ['unknown schema', 'binance:spot:BTCUSDT', data, headers({ [SCHEMA_HEADER]: '3' }), /unknown tickflow-schema "3"/],
     ['not JSON', 'binance:spot:BTCUSDT', '{"e":"trade",', headers(), /not JSON/],
     ['not an object', 'binance:spot:BTCUSDT', '[1]', headers(), /payload is not a JSON object/],
     ['bad decimal', 'binance:spot:BTCUSDT', data.replace('"1.5"', '"1,5"'), headers(), /"p" is missing or not a decimal string/],
   ];
-  for (const [name, key, value, h, reason] of cases) {
-    const decode = () => decodeRecord(key === undefined ? undefined : Buffer.from(key), Buffer.from(value), h);
-    if (name === 'good') {
-      assert.equal(decode().type, 'trade');
-      continue;
+  // Each case twice, the key as bytes and as the text the consumer decoded already.
+  for (const asText of [false, true]) {
+    for (const [name, key, value, h, reason] of cases) {
+      const decode = () => decodeRecord(key === undefined || asText ? key : Buffer.from(key), Buffer.from(value), h);
+      if (name === 'good') {
+        assert.equal(decode().type, 'trade');
+        continue;
+      }
+      assert.throws(decode, (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.DECODE && reason.test(err.message), name);
     }
-    assert.throws(decode, (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.DECODE && reason.test(err.message), name);
   }
 });
 
