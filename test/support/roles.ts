@@ -213,9 +213,18 @@ export async function assertStoredExactlyEmitted(dbUrl: string, emitted: Emitted
     stored = await withDb(dbUrl, storedTradeRanges).catch(() => stored);
     return isDeepStrictEqual(stored, expected);
   };
-  // A wait that ends without them equal falls through to the assertions, which show the difference.
-  await waitFor('the stored trade ids to equal the emitted ones', storedNow, { progress: () => [...stored], limitMs: idleMs, everyMs: 500 }).catch(() => false);
-  for (const [stream, ranges] of expected) assert.deepEqual(stored.get(stream), ranges, `${stream}: stored id ranges equal the emitted ones`);
+  // A wait that ends without them equal falls through to the assertions, which show the difference
+  // and say why the wait ended: stored ids that stood still (stuck, or ids that never reached the
+  // bus) or that were still advancing at waitFor's cap (slow).
+  const waited = await waitFor('the stored trade ids to equal the emitted ones', storedNow, {
+    progress: () => [...stored],
+    limitMs: idleMs,
+    everyMs: 500,
+  }).then(
+    () => '',
+    (err: unknown) => ` (${(err as Error).message})`,
+  );
+  for (const [stream, ranges] of expected) assert.deepEqual(stored.get(stream), ranges, `${stream}: stored id ranges equal the emitted ones${waited}`);
   assert.deepEqual([...stored.keys()].sort(), [...expected.keys()].sort());
   assert.equal(await withDb(dbUrl, duplicateTrades), 0, 'no trade stored twice');
 }

@@ -7,7 +7,7 @@ import type { Metrics } from '../../ops/metrics.js';
 import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, BusEvent, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeRecord } from './codec.js';
-import { isAuthenticationFailure, kafkaCanRetry } from './failures.js';
+import { isAuthenticationFailure, kafkaCanRetry, kafkaFailureCauses } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -166,7 +166,7 @@ export class KafkaGroupConsumer implements BusConsumer {
       const refused = isAuthenticationFailure(err) ? ' (bus.sasl.*: the broker refused the credentials)' : '';
       this.stoppedFor = `consumer group ${this.options.group} stopped: ${errorMessage(err)}${refused}`;
       this.logger.error(
-        { err: errorMessage(err), group: this.options.group },
+        { err: errorMessage(err), causes: kafkaFailureCauses(err), group: this.options.group },
         `Kafka consumer stopped: retrying cannot help${refused}; fix the setting and restart the process`,
       );
     }

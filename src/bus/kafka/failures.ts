@@ -24,17 +24,44 @@ export function isAuthenticationFailure(err: unknown): boolean {
 }
 
 /**
+ * Faults of one connection that the next attempt, on a new connection or once the broker is back,
+ * gets past: the network, a request timeout, and a response the library's wire reader ran off the
+ * end of (OUT_OF_BOUNDS, from @platformatic/dynamic-buffer, without a `canRetry`). A broker in
+ * controlled shutdown answers a produce with NOT_LEADER_OR_FOLLOWER and, from Produce v10, a
+ * CurrentLeader tagged field that the library's reader (1.35) misreads; taken as final, the batch
+ * was failed and the ingest role lost it (docs/testing.md, "Broker restart under load"). The
+ * publisher now sends v7–v9 (batch-sender.ts); any other response the reader cannot finish is
+ * still a reason to try again, not to drop records. A retried produce is safe: the idempotent
+ * producer's sequence numbers make the broker keep a batch once.
+ */
+const CONNECTION_FAULTS: ReadonlySet<unknown> = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'OUT_OF_BOUNDS']);
+
+/**
  * Network trouble and broker-side retriable errors (leader moving, not enough replicas) are
  * worth waiting out; a record the broker rejects as such (too large, unknown topic after the
- * library's own metadata refresh, authorization, authentication) is not.
+ * library's own metadata refresh, authorization, authentication) is not. An error tree (the
+ * library's MultipleErrors) is retriable when every error in it is.
  */
 export function kafkaCanRetry(err: unknown): boolean {
   // A refused password stays refused: the library reports it as a (retriable) network error.
   if (isAuthenticationFailure(err)) return false;
   const e = err as { code?: string; canRetry?: boolean; errors?: unknown[] };
-  if (e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT') return true;
+  if (CONNECTION_FAULTS.has(e.code)) return true;
   if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(kafkaCanRetry);
   return e.canRetry === true;
+}
+
+/**
+ * The distinct innermost errors of a failure as `code: message` joined by "; " (the outer ones
+ * only say that something failed), for the log line that says why a retry cannot help.
+ */
+export function kafkaFailureCauses(err: unknown): string {
+  const causes = new Set<string>();
+  for (const node of walk(err)) {
+    const leaf = !(Array.isArray(node.errors) && node.errors.length > 0) && (node.cause === null || typeof node.cause !== 'object');
+    if (leaf) causes.add(`${typeof node.code === 'string' ? node.code : 'no code'}: ${typeof node.message === 'string' ? node.message : String(node)}`);
+  }
+  return [...causes].join('; ');
 }
 
 /**

@@ -5,7 +5,7 @@ import { ErrorCodes, TickflowError, errorMessage } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
 import { BatchSender, type Delivery } from './batch-sender.js';
 import type { EncodedRecord } from './codec.js';
-import { kafkaCanRetry } from './failures.js';
+import { kafkaCanRetry, kafkaFailureCauses } from './failures.js';
 import type { KafkaSecurity } from './security.js';
 
 /**
@@ -250,7 +250,8 @@ export class KafkaPublisher {
       });
     } catch (err) {
       const error = this.closed ? new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err }) : err;
-      if (!this.closed) this.logger.error({ err: errorMessage(err), records: batch.length }, 'Kafka produce failed; retrying cannot help');
+      if (!this.closed)
+        this.logger.error({ err: errorMessage(err), causes: kafkaFailureCauses(err), records: batch.length }, 'Kafka produce failed; retrying cannot help');
       for (const entry of batch) fail(entry.waiter, error);
       return;
     }
