@@ -2,30 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AlertEngine, type StateProbe } from '../../src/alerts/engine.js';
 import { configSchema, type AlertRule } from '../../src/config/schema.js';
-import type { SpreadMetricsSignal, WhaleSignal } from '../../src/core/signals.js';
+import type { WhaleSignal } from '../../src/core/signals.js';
+import { BTC, NO_TROUBLE, spreadWindow, T0 } from '../support/alerts.js';
 
-const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };
 const ETH = { ...BTC, symbol: 'ETHUSDT' };
-const T0 = 1_723_161_600_000;
-const NONE: StateProbe = { consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] };
 
 function rule(r: Partial<AlertRule> & Pick<AlertRule, 'name' | 'condition' | 'threshold'>): AlertRule {
   return configSchema.parse({ alerts: { rules: [r] } }).alerts.rules[0] as AlertRule;
 }
-
-const spread = (instrument: typeof BTC, start: number, bps: number): SpreadMetricsSignal => ({
-  type: 'signal',
-  kind: 'spreadMetrics',
-  ...instrument,
-  interval: '30s',
-  time: start,
-  end: start + 30_000,
-  final: true,
-  avgSpreadBps: bps,
-  minSpread: '0.01',
-  maxSpread: '0.5',
-  updateCount: 100,
-});
 
 /** An engine whose clock the test moves. */
 function clocked(rules: AlertRule[]) {
@@ -39,9 +23,9 @@ test('a window condition fires only after holding for `for`, states its threshol
   const seen: string[] = [];
   const step = (start: number, btc: number, eth: number) => {
     at(start + 40_000);
-    engine.observe(spread(BTC, start, btc));
-    engine.observe(spread(ETH, start, eth));
-    for (const t of engine.evaluate(NONE)) seen.push(`${t.state} ${t.instrument?.symbol} ${t.message}`);
+    engine.observe(spreadWindow(BTC, start, btc));
+    engine.observe(spreadWindow(ETH, start, eth));
+    for (const t of engine.evaluate(NO_TROUBLE)) seen.push(`${t.state} ${t.instrument?.symbol} ${t.message}`);
   };
   step(T0, 12, 20); // BTC breaches (held 30 s); ETH is under its own 50 bps
   assert.deepEqual(seen, []);
@@ -67,21 +51,21 @@ test('a breach shorter than `for` never fires; noData ok resolves quiet windows,
     rule({ name: 'quiet-alerting', condition: 'spread', threshold: 10, for: 60_000, noData: 'alerting', noDataAfter: 90_000 }),
   ]);
   at(T0 + 30_000);
-  engine.observe(spread(BTC, T0, 20));
-  assert.deepEqual(engine.evaluate(NONE), []);
+  engine.observe(spreadWindow(BTC, T0, 20));
+  assert.deepEqual(engine.evaluate(NO_TROUBLE), []);
   at(T0 + 60_000);
-  engine.observe(spread(BTC, T0 + 30_000, 1));
-  assert.deepEqual(engine.evaluate(NONE), []);
+  engine.observe(spreadWindow(BTC, T0 + 30_000, 1));
+  assert.deepEqual(engine.evaluate(NO_TROUBLE), []);
   assert.deepEqual(engine.active(), []);
   // No window for 90 s: "ok" stays quiet; "alerting" starts a run then and fires `for` later.
   at(T0 + 60_000 + 91_000);
-  assert.deepEqual(engine.evaluate(NONE), []);
+  assert.deepEqual(engine.evaluate(NO_TROUBLE), []);
   assert.deepEqual(
     engine.active().map((a) => [a.rule, a.state]),
     [['quiet-alerting', 'pending']],
   );
   at(T0 + 60_000 + 150_000);
-  const fired = engine.evaluate(NONE);
+  const fired = engine.evaluate(NO_TROUBLE);
   assert.deepEqual(
     fired.map((t) => [t.rule.name, t.state, t.value]),
     [['quiet-alerting', 'firing', null]],
@@ -114,10 +98,10 @@ test('whale: an event holds for `within`; the same run is one alert, keyed by it
     ] as const) {
       at(time);
       engine.observe(whale(time, notional));
-      for (const t of engine.evaluate(NONE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
+      for (const t of engine.evaluate(NO_TROUBLE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
     }
     at(T0 + 300_000);
-    for (const t of engine.evaluate(NONE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
+    for (const t of engine.evaluate(NO_TROUBLE)) out.push(`${t.state}@${t.activeAt}:${t.idempotencyKey.slice(0, 8)}`);
     return out;
   };
   const first = run();
@@ -131,7 +115,7 @@ test('whale: an event holds for `within`; the same run is one alert, keyed by it
 test('state conditions: disconnected connections fire after `for` and resolve; unknown state follows noData; restored alerts are not announced again', () => {
   const rules = [rule({ name: 'source-down', condition: 'sourceDisconnected', threshold: 0, for: 5_000, repeat: 60_000 })];
   const { engine, at } = clocked(rules);
-  const probe = (state: number | null): StateProbe => ({ ...NONE, sourceDisconnected: state === null ? null : [{ key: 'binance-0', value: state }] });
+  const probe = (state: number | null): StateProbe => ({ ...NO_TROUBLE, sourceDisconnected: state === null ? null : [{ key: 'binance-0', value: state }] });
   at(T0);
   assert.deepEqual(engine.evaluate(probe(1)), []);
   at(T0 + 5_000);
@@ -173,7 +157,7 @@ test("gap: a gap of more missing ids than the threshold fires and clears after `
   const gap = (first: number, last: number, time: number) =>
     engine.observeGap({ type: 'gap', ...BTC, stream: 'trade', firstMissingId: first, lastMissingId: last, detectedAt: time, reason: 'reconnect' });
   const unhealed = (n: number): StateProbe => ({
-    ...NONE,
+    ...NO_TROUBLE,
     gapUnhealed: n === 0 ? [] : [{ key: 'binance:spot:BTCUSDT:trade', instrument: BTC, value: n, since: T0 }],
   });
   at(T0);

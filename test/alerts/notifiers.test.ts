@@ -6,32 +6,19 @@ import { NOTIFIERS } from '../../src/alerts/notifier.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { ErrorCodes, TickflowError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/ops/logger.js';
+import { BTC, NO_TROUBLE, spreadWindow, T0 } from '../support/alerts.js';
 import { startMailpit } from '../support/mailpit.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
 import { waitFor } from '../support/wait.js';
 
-const T0 = 1_723_161_600_000;
-const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };
 const deps = { logger: silentLogger() };
 
 /** A real firing notification: the engine's own transition for a wide BTCUSDT spread. */
 function spreadNotification(): Notification {
   const config = configSchema.parse({ alerts: { rules: [{ name: 'spread-wide', condition: 'spread', threshold: 10, for: 0 }] } });
   const engine = new AlertEngine(config.alerts.rules, () => T0 + 30_000);
-  engine.observe({
-    type: 'signal',
-    kind: 'spreadMetrics',
-    ...BTC,
-    interval: '30s',
-    time: T0,
-    end: T0 + 30_000,
-    final: true,
-    avgSpreadBps: 12.5,
-    minSpread: '0.01',
-    maxSpread: '9',
-    updateCount: 10,
-  });
-  const [n] = notificationsOf(engine.evaluate({ consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] }), 'http://dash.example:8080');
+  engine.observe(spreadWindow(BTC, T0, 12.5));
+  const [n] = notificationsOf(engine.evaluate(NO_TROUBLE), 'http://dash.example:8080');
   assert.ok(n);
   return n;
 }

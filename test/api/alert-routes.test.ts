@@ -3,33 +3,17 @@ import { test } from 'node:test';
 import { startAlerts } from '../../src/alerts/service.js';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/ops/logger.js';
+import { NO_TROUBLE, spreadWindow, T0, BTC } from '../support/alerts.js';
 import { openTestDatabase, testApp } from './helpers.js';
-
-const T0 = 1_723_161_600_000;
-const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };
-const NONE = { consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] };
 
 test('GET /api/alerts: firing alerts from the engine and the history from alert_events; GET /api/alerts/rules: the rules', async (t) => {
   const db = await openTestDatabase(t);
   const rules = [{ name: 'spread-wide', condition: 'spread' as const, threshold: 10, for: 0 }];
   const config = configSchema.parse({ alerts: { rules } });
   let now = T0 + 30_000;
-  const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NONE, notifiers: {}, now: () => now });
+  const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NO_TROUBLE, notifiers: {}, now: () => now });
   t.after(() => service.close());
-  const spread = (start: number, bps: number) => ({
-    type: 'signal' as const,
-    kind: 'spreadMetrics' as const,
-    ...BTC,
-    interval: '30s',
-    time: start,
-    end: start + 30_000,
-    final: true,
-    avgSpreadBps: bps,
-    minSpread: '0.01',
-    maxSpread: '1',
-    updateCount: 10,
-  });
-  service.observe([spread(T0, 12.5)]);
+  service.observe([spreadWindow(BTC, T0, 12.5)]);
   await service.evaluate();
   const { app } = testApp(t, db, { config: { alerts: { rules } }, alerts: service });
 
@@ -45,7 +29,7 @@ test('GET /api/alerts: firing alerts from the engine and the history from alert_
   );
 
   now = T0 + 60_000;
-  service.observe([spread(T0 + 30_000, 3)]);
+  service.observe([spreadWindow(BTC, T0 + 30_000, 3)]);
   await service.evaluate();
   const after = (await app.inject('/api/alerts?rule=spread-wide&limit=5')).json();
   assert.deepEqual(after.firing, []);

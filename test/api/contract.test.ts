@@ -9,6 +9,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { gapsToHeal, recordHeal } from '../../src/history/gap-rows.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { writeEvents } from '../../src/store/writer.js';
+import { NO_TROUBLE, spreadWindow } from '../support/alerts.js';
 import { startTestPipeline, tempDir } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 import { aggTrade, candleRow, insertProcessorRows, openTestDatabase, spreadMetricsRow, testApp, trade, tradeMetricsRow } from './helpers.js';
@@ -178,24 +179,10 @@ test('every JSON route answers within the contract: stored trades, candles, metr
     logger: silentLogger(),
     notifiers: {},
     now: () => T0 + 60_000,
-    probe: async () => ({ consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] }),
+    probe: async () => NO_TROUBLE,
   });
   t.after(() => alerts.close());
-  alerts.observe([
-    {
-      type: 'signal',
-      kind: 'spreadMetrics',
-      ...BTC,
-      interval: '30s',
-      time: T0,
-      end: T0 + 30_000,
-      final: true,
-      avgSpreadBps: 30,
-      minSpread: '0.01',
-      maxSpread: '1',
-      updateCount: 10,
-    },
-  ]);
+  alerts.observe([spreadWindow(BTC, T0, 30)]);
   await alerts.evaluate();
 
   const { app, live } = testApp(t, db, { config: { alerts: { rules } }, alerts });

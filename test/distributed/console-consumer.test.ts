@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeRecord } from '../../src/bus/kafka/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { kafkaTool, uniquePrefix } from '../support/kafka.js';
+import { consoleConsume, uniquePrefix } from '../support/kafka.js';
 import { freshDatabase } from '../support/postgres.js';
-import { cluster, type Cluster, startRole } from '../support/roles.js';
+import { cluster, startRole } from '../support/roles.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 /**
@@ -30,29 +30,6 @@ const DOCUMENTED: Record<string, [string[], string[]]> = {
 /** Decimal-string fields per type (depth's `b`/`a` are level arrays). */
 const DECIMALS: Record<string, string[]> = { trade: ['p', 'q'], aggTrade: ['p', 'q'], bookTicker: ['b', 'B', 'a', 'A'] };
 
-async function consume(on: Cluster, topic: string, count: number): Promise<string[]> {
-  const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-    '--bootstrap-server',
-    on.brokers.join(','),
-    '--topic',
-    topic,
-    '--from-beginning',
-    '--max-messages',
-    String(count),
-    '--timeout-ms',
-    '30000',
-    '--property',
-    'print.key=true',
-    '--property',
-    'print.headers=true',
-    '--property',
-    'key.separator=|',
-    '--property',
-    'headers.separator=,',
-  ]);
-  return out.trim().split('\n');
-}
-
 test("Kafka's console consumer reads what the ingest role produced: Binance's payload, the documented key and headers", async (t) => {
   const sim = await startSimulator({ symbols: SYMBOLS, seed: 61, tradesPerSecond: 50, bookTickersPerSecond: 20 });
   t.after(() => sim.close());
@@ -68,13 +45,12 @@ test("Kafka's console consumer reads what the ingest role produced: Binance's pa
     'trade,aggTrade,bookTicker,depth,kline_1m',
   ]);
   const perTopic = await Promise.all(
-    (['trades', 'bookTicker', 'depth', 'klines'] as const).map(async (id) => [id, await consume(on, on.topic(id), 10)] as const),
+    (['trades', 'bookTicker', 'depth', 'klines'] as const).map(async (id) => [id, await consoleConsume(on.brokers, on.topic(id), 10, 30_000)] as const),
   );
   const seenTypes = new Set<string>();
-  for (const [id, lines] of perTopic) {
-    assert.equal(lines.length, 10, `${id}: ${lines.join('\n').slice(0, 500)}`);
-    for (const line of lines) {
-      const [headers, key, value] = line.split('|') as [string, string, string];
+  for (const [id, records] of perTopic) {
+    assert.equal(records.length, 10, `${id}: ${JSON.stringify(records).slice(0, 500)}`);
+    for (const { headers, key, value } of records) {
       const payload = JSON.parse(value) as Record<string, unknown>;
       const [, type, ingested] = /^tickflow-type:(\w+),tickflow-schema:2,tickflow-ingested:(\d+)$/.exec(headers) ?? assert.fail(`headers: ${headers}`);
       seenTypes.add(type!);

@@ -4,10 +4,8 @@ import { startAlerts } from '../../src/alerts/service.js';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { insertTrades, openTestDatabase, testApp } from '../api/helpers.js';
+import { BTC, NO_TROUBLE, spreadWindow } from '../support/alerts.js';
 import { DESKTOP, buildDashboard, launchChromium, openDashboard } from './browser.js';
-
-const BTC = { exchange: 'binance', market: 'spot', symbol: 'BTCUSDT' };
-const NONE = { consumerLag: [], sourceDisconnected: [], noData: [], gapUnhealed: [] };
 
 test('the dashboard alerts panel shows what fires (rule, value, threshold) and the history of fired and resolved alerts', async (t) => {
   const now = Date.now();
@@ -19,22 +17,10 @@ test('the dashboard alerts panel shows what fires (rule, value, threshold) and t
   ];
   const config = configSchema.parse({ alerts: { rules } });
   let clock = now;
-  const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NONE, notifiers: {}, now: () => clock });
+  const service = await startAlerts({ config, db, logger: silentLogger(), probe: async () => NO_TROUBLE, notifiers: {}, now: () => clock });
   t.after(() => service.close());
   const window = (start: number, bps: number, open: string, close: string) => [
-    {
-      type: 'signal' as const,
-      kind: 'spreadMetrics' as const,
-      ...BTC,
-      interval: '30s',
-      time: start,
-      end: start + 30_000,
-      final: true,
-      avgSpreadBps: bps,
-      minSpread: '0.01',
-      maxSpread: '1',
-      updateCount: 9,
-    },
+    spreadWindow(BTC, start, bps),
     {
       type: 'signal' as const,
       kind: 'tradeMetrics' as const,

@@ -16,40 +16,17 @@ import { Reader, readRecordsBatch } from '@platformatic/kafka';
 import type { EncodedRecord } from '../../../src/bus/kafka/codec.js';
 import { encodeRecordBatch } from '../../../src/bus/kafka/record-batch.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
-import type { BookSnapshotEvent, DepthEvent, GapEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
+import type { GapEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
 import type { ExchangePayload } from '../../../src/core/payloads.js';
 import { parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
+import { EVERY_KIND } from '../../support/events.js';
 import { receivedMicros, recordedFrames } from '../../support/recordings.js';
 import { trade } from './helpers.js';
 
 test('an event survives encode and decode unchanged, decimals as strings', () => {
-  const depth: DepthEvent = {
-    type: 'depth',
-    exchange: 'binance',
-    market: 'usdm',
-    symbol: 'BTCUSDT',
-    eventTime: 1,
-    ingestionTimestamp: 2,
-    firstUpdateId: 10,
-    finalUpdateId: 12,
-    prevFinalUpdateId: 9,
-    bids: [['61234.50', '0.001']],
-    asks: [],
-  };
-  // The local order book's top levels travel to the store role like the exchange's records (docs/book.md).
-  const book: BookSnapshotEvent = {
-    type: 'bookSnapshot',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    updateId: 5,
-    depth: 20,
-    bids: [['1.10', '2']],
-    asks: [['1.20', '3']],
-    takenAt: 3,
-  };
-  for (const event of [trade('ETHUSDT', 7), depth, book]) {
+  // The local order book's top levels (bookSnapshot) travel to the store role like the exchange's records (docs/book.md).
+  for (const event of [trade('ETHUSDT', 7), ...EVERY_KIND]) {
     const value = encodeEvent(event);
     assert.equal(value.toString('utf8'), JSON.stringify(event));
     assert.deepEqual(decodeEvent(value, event.type), event);

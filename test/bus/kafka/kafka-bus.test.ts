@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Delivery } from '../../../src/bus/bus.js';
 import { instrumentKey, type TradeEvent } from '../../../src/core/events.js';
-import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
+import { consoleConsume, kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
 import { busContract } from '../contract.js';
@@ -51,29 +51,9 @@ test('published events come back in partition order with their key, exact JSON a
   }
 
   // Kafka's own console consumer sees the documented value and headers.
-  const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
-    '--bootstrap-server',
-    kafkaBrokers()[0]!,
-    '--topic',
-    config.topics.trades,
-    '--from-beginning',
-    '--max-messages',
-    String(events.length),
-    '--timeout-ms',
-    '20000',
-    '--property',
-    'print.key=true',
-    '--property',
-    'print.headers=true',
-    '--property',
-    'key.separator=|',
-    '--property',
-    'headers.separator=,',
-  ]);
-  const lines = out.trim().split('\n');
-  assert.equal(lines.length, events.length);
-  const seen = lines.map((line) => {
-    const [headers, key, value] = line.split('|') as [string, string, string];
+  const records = await consoleConsume(kafkaBrokers(), config.topics.trades, events.length, 20_000);
+  assert.equal(records.length, events.length);
+  const seen = records.map(({ headers, key, value }) => {
     assert.equal(headers, `tickflow-type:trade,tickflow-schema:1`);
     const event = JSON.parse(value) as TradeEvent;
     assert.equal(key, `binance:spot:${event.symbol}`);
