@@ -16,7 +16,6 @@ before the next, so a linger would cap it at one record per linger.
 
 Prints `ready` on stderr once the symbols are mapped; runs until SIGTERM.
 """
-import argparse
 import asyncio
 import logging
 import sys
@@ -27,6 +26,8 @@ from cryptofeed.backends.kafka import TradeKafka
 from cryptofeed.connection import RestEndpoint, Routes, WebsocketEndpoint, WSAsyncConn
 from cryptofeed.defines import TRADES
 from cryptofeed.exchanges import Binance
+
+from peer_args import parse_args
 
 
 class PlainWSAsyncConn(WSAsyncConn):
@@ -48,13 +49,7 @@ def simulator_binance(ws_url: str, rest_url: str) -> type[Binance]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument('--ws-url', required=True)
-    p.add_argument('--rest-url', required=True)
-    p.add_argument('--symbols', required=True)
-    p.add_argument('--brokers', required=True)
-    p.add_argument('--topic-key', required=True)
-    args = p.parse_args()
+    args = parse_args(('ws-url', 'rest-url', 'symbols', 'brokers', 'topic-key'))
 
     cryptofeed.feed.WSAsyncConn = PlainWSAsyncConn
     feed = simulator_binance(args.ws_url, args.rest_url)

@@ -11,7 +11,6 @@ Creates its table when missing. Prints `ready` on stderr once it was assigned pa
 what it holds, commits and prints one JSON line of counters. A record it cannot use is counted by
 reason and skipped.
 """
-import argparse
 import json
 import signal
 import sys
@@ -21,6 +20,7 @@ import psycopg2
 from confluent_kafka import Consumer
 from psycopg2.extras import execute_values
 
+from peer_args import parse_args
 from seed_records import ROW_COLUMNS, BadInput, record_to_row
 
 CREATE = """
@@ -41,19 +41,8 @@ CREATE TABLE IF NOT EXISTS trades (
 INSERT = f"INSERT INTO trades ({', '.join(ROW_COLUMNS)}) VALUES %s ON CONFLICT DO NOTHING"
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    p.add_argument('--brokers', required=True)
-    p.add_argument('--topic', required=True)
-    p.add_argument('--group', required=True)
-    p.add_argument('--dsn', required=True)
-    p.add_argument('--batch-rows', type=int, default=500)
-    p.add_argument('--batch-ms', type=int, default=2000)
-    return p.parse_args()
-
-
 def main() -> None:
-    args = parse_args()
+    args = parse_args(('brokers', 'topic', 'group', 'dsn'), {'batch-rows': 500, 'batch-ms': 2000})
     stopping = False
 
     def stop(*_):

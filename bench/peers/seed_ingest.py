@@ -21,18 +21,8 @@ from confluent_kafka import Producer
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from peer_args import parse_args
 from seed_records import BadInput, frame_to_record
-
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    p.add_argument('--ws-url', required=True)
-    p.add_argument('--streams', required=True)
-    p.add_argument('--brokers', required=True)
-    p.add_argument('--topic', required=True)
-    p.add_argument('--linger-ms', type=int, default=20)
-    p.add_argument('--batch-bytes', type=int, default=1_048_576)
-    return p.parse_args()
 
 
 class Counters:
@@ -85,7 +75,7 @@ async def ingest(args: argparse.Namespace, producer: Producer, counters: Counter
 
 
 async def main() -> None:
-    args = parse_args()
+    args = parse_args(('ws-url', 'streams', 'brokers', 'topic'), {'linger-ms': 20, 'batch-bytes': 1_048_576})
     producer = Producer({
         'bootstrap.servers': args.brokers,
         'client.id': 'seed-ingest',
