@@ -1,5 +1,6 @@
 import type { Instrument } from '../core/events.js';
 import type { Queryable } from '../store/database.js';
+import { KLINE_VALUE_COLUMNS, klineValues } from '../store/candle-rows.js';
 import { marketTradeSql } from '../store/rows.js';
 import { type AnomalyThresholds, spreadAnomalies, tradeAnomalies } from '../processors/anomalies.js';
 import { intervalMs } from '../core/intervals.js';
@@ -88,22 +89,13 @@ export async function hasData(db: Queryable, instrument: Instrument): Promise<bo
 export async function candles(db: Queryable, instrument: Instrument, interval: string, range: Range): Promise<ApiCandle[]> {
   const params: unknown[] = [range.limit, interval];
   const length = intervalMs(interval);
-  const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, open::text, high::text, low::text, close::text,
-      volume::text, quote_volume::text, taker_buy_volume::text, taker_buy_quote_volume::text, trade_count, vwap::text, is_final, is_complete, indicators
+  const inner = `SELECT window_start, ${ms('window_start')} AS time_ms, ${KLINE_VALUE_COLUMNS}, vwap::text, is_final, is_complete, indicators
     FROM candles WHERE interval = $2 AND ${instrumentSql(instrument, params)}${rangeSql('window_start', range, params)}`;
   const rows = await db.query<Record<string, unknown>>(newestAscending(inner, 'window_start'), params);
   return rows.map((r) => ({
     time: Number(r.time_ms),
     closeTime: Number(r.time_ms) + length - 1,
-    open: String(r.open),
-    high: String(r.high),
-    low: String(r.low),
-    close: String(r.close),
-    volume: String(r.volume),
-    quoteVolume: String(r.quote_volume),
-    takerBuyVolume: String(r.taker_buy_volume),
-    takerBuyQuoteVolume: String(r.taker_buy_quote_volume),
-    tradeCount: Number(r.trade_count),
+    ...klineValues(r),
     vwap: r.vwap === null ? null : String(r.vwap),
     final: Boolean(r.is_final),
     complete: Boolean(r.is_complete),

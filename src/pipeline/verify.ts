@@ -3,6 +3,7 @@ import { ErrorCodes, TickflowError } from '../core/errors.js';
 import type { BinanceRestClient } from '../sources/binance/rest.js';
 import type { KlineRow } from '../sources/binance/rest-parse.js';
 import { csvText, describeFile, readVerified, recordsOf } from '../sources/binance/vision/files.js';
+import { KLINE_VALUE_COLUMNS, klineValues } from '../store/candle-rows.js';
 import type { Queryable } from '../store/database.js';
 
 /** The nine value fields of a kline that candles must equal (data README: "all nine value fields"). */
@@ -87,8 +88,7 @@ export function compareCandles(ours: StoredCandles, theirs: readonly KlineRow[],
 export async function storedCandles(db: Queryable, instrument: Instrument, from: number, to: number): Promise<StoredCandles> {
   const rows = await db.query<Record<string, string | number | boolean>>(
     `SELECT (extract(epoch from window_start) * 1000)::float8 AS open_time, (extract(epoch from window_end) * 1000)::float8 AS close_time,
-            open::text, high::text, low::text, close::text, volume::text, quote_volume::text, trade_count::text,
-            taker_buy_volume::text, taker_buy_quote_volume::text, is_complete
+            ${KLINE_VALUE_COLUMNS}, is_complete
        FROM candles WHERE exchange = $1 AND market = $2 AND symbol = $3 AND interval = '1m'
         AND window_start >= $4::timestamptz AND window_start < $5::timestamptz`,
     [instrument.exchange, instrument.market, instrument.symbol, new Date(from).toISOString(), new Date(to).toISOString()],
@@ -101,19 +101,7 @@ export async function storedCandles(db: Queryable, instrument: Instrument, from:
       incomplete.add(openTime);
       continue;
     }
-    complete.set(openTime, {
-      openTime,
-      closeTime: Number(r.close_time),
-      open: String(r.open),
-      high: String(r.high),
-      low: String(r.low),
-      close: String(r.close),
-      volume: String(r.volume),
-      quoteVolume: String(r.quote_volume),
-      tradeCount: Number(r.trade_count),
-      takerBuyVolume: String(r.taker_buy_volume),
-      takerBuyQuoteVolume: String(r.taker_buy_quote_volume),
-    });
+    complete.set(openTime, { openTime, closeTime: Number(r.close_time), ...klineValues(r) });
   }
   return { complete, incomplete };
 }
