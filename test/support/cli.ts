@@ -83,6 +83,34 @@ export function spawnProcess(command: string, args: readonly string[], env: Reco
 }
 
 /**
+ * Sends SIGTERM to `child` once it stood still for `idleMs`: no output on stdout or stderr and no
+ * CPU time used by it or its children (treeCpuTicks), checked every second. For child processes
+ * that end on their own but might hang: a busy machine makes them slow, which this never cuts short.
+ */
+export function stopWhenIdle(child: ChildProcess, idleMs: number): { stop(): void } {
+  let output = 0;
+  const count = (d: Buffer) => {
+    output += d.length;
+  };
+  child.stdout?.on('data', count);
+  child.stderr?.on('data', count);
+  let seen = '';
+  let lastChange = Date.now();
+  const timer = setInterval(() => {
+    const now = `${output}:${treeCpuTicks(child.pid)}`;
+    if (now !== seen) {
+      seen = now;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > idleMs) {
+      clearInterval(timer);
+      child.kill('SIGTERM');
+    }
+  }, 1_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
  * CPU time (clock ticks) used by `pid` and its live descendants, read from /proc (Linux, where CI
  * runs); 0 elsewhere, where only output counts as progress.
  */

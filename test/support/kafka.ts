@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configSchema, type Config } from '../../src/config/schema.js';
+import { stopWhenIdle } from './cli.js';
 import { REPO_ROOT } from './data.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'services', 'kafka.sh');
@@ -41,14 +42,62 @@ export async function kafkaTool(mainClass: string, args: readonly string[], inpu
   const log4j = join(REPO_ROOT, '.tickflow', 'kafka', 'tools-log4j2.properties');
   const child = run('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath, mainClass, ...args], {
     maxBuffer: 64 * 1024 * 1024,
-    timeout: 60_000,
   });
+  // A JVM on a loaded machine starts slowly but busily: four console consumers at once outlived a
+  // fixed 60 s timeout (exit 143). The tools end on their own (--timeout-ms, stdin closed, the admin
+  // client's timeouts); one that stood still for a minute is hung and stopped.
+  const watch = stopWhenIdle(child.child, 60_000);
   if (input !== undefined) {
     child.child.stdin?.end(input);
   } else {
     child.child.stdin?.end();
   }
-  return (await child).stdout;
+  try {
+    return (await child).stdout;
+  } finally {
+    watch.stop();
+  }
+}
+
+/** One record as Kafka's console consumer prints it with its key and headers: headers `k:v,k:v`, key and value as text. */
+export interface ConsoleRecord {
+  readonly headers: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * Reads `count` records of `topic` from the beginning with Kafka's own console consumer, which gives
+ * up after `timeoutMs` without a new record (it then returns what it read).
+ */
+export async function consoleConsume(brokers: readonly string[], topic: string, count: number, timeoutMs: number): Promise<ConsoleRecord[]> {
+  const out = await kafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server',
+    brokers.join(','),
+    '--topic',
+    topic,
+    '--from-beginning',
+    '--max-messages',
+    String(count),
+    '--timeout-ms',
+    String(timeoutMs),
+    '--property',
+    'print.key=true',
+    '--property',
+    'print.headers=true',
+    '--property',
+    'key.separator=|',
+    '--property',
+    'headers.separator=,',
+  ]);
+  return out
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [headers = '', key = '', ...value] = line.split('|');
+      return { headers, key, value: value.join('|') };
+    });
 }
 
 /** Where cleanups go: a TestContext, or a file-wide list run by a top-level `after`. */
