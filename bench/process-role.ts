@@ -25,7 +25,7 @@ import { silentLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
-import { loadRecordedTrades, withPayloads } from './support/recorded-trades.js';
+import { loadRecordedTrades, shiftedTrade, withPayloads } from './support/recorded-trades.js';
 import { sampleProcess } from './support/children.js';
 import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, sleep, startRole } from './support/roles.js';
 
@@ -35,7 +35,6 @@ const PASSES = Number(process.argv[2] ?? 4);
 // per pass, fills none). Three days apart, each gap was maxFillWindows empty windows per interval
 // with indicators — 20,000 extra rows the yardstick never computed.
 const SHIFT_MS = 15 * 60_000;
-const SHIFT_IDS = 10_000_000_000;
 // A group of this run's own: another run's role on the same broker cannot join it and stall it.
 const GROUP_PREFIX = `bench-${process.pid}`;
 const GROUP = `${GROUP_PREFIX}-process`;
@@ -44,15 +43,7 @@ const TIMEOUT_MS = 150_000;
 const trades = (await loadRecordedTrades()).map((f) => f.event).filter((e): e is TradeEvent => e.type === 'trade');
 const events: TradeEvent[] = [];
 for (let p = 0; p < PASSES; p += 1) {
-  for (const e of trades) {
-    events.push({
-      ...e,
-      eventTime: e.eventTime + p * SHIFT_MS,
-      tradeTime: e.tradeTime + p * SHIFT_MS,
-      ingestionTimestamp: e.ingestionTimestamp + p * SHIFT_MS * 1000,
-      tradeId: e.tradeId + p * SHIFT_IDS,
-    });
-  }
+  for (const e of trades) events.push(shiftedTrade(e, p, SHIFT_MS));
 }
 const symbols = [...new Set(trades.map((e) => e.symbol))];
 const last = events.reduce((m, e) => Math.max(m, e.tradeTime), 0);

@@ -32,7 +32,7 @@ import { REPO_ROOT } from '../test/support/data.js';
 import { kafkaBrokers } from '../test/support/kafka.js';
 import { sampleProcess } from './support/children.js';
 import { psqlCopyTrades, serverUrl, withDatabase } from './support/postgres.js';
-import { loadRecordedTrades, withPayloads } from './support/recorded-trades.js';
+import { loadRecordedTrades, shiftedTrade, withPayloads } from './support/recorded-trades.js';
 import { selfTimes, top } from './profile-summary.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { benchTopics, deleteTopics, freshDatabase, groupLag, metricSum, sleep, startRole, type RoleProcess } from './support/roles.js';
@@ -40,22 +40,13 @@ import { benchTopics, deleteTopics, freshDatabase, groupLag, metricSum, sleep, s
 const ROWS = Number(process.argv[2] ?? 200_000);
 const PROFILE = process.argv[3] === 'profile';
 const SHIFT_MS = 3 * 86_400_000;
-const SHIFT_IDS = 10_000_000_000;
 /** The drain must progress: no new row for this long fails the run. */
 const STALL_MS = 60_000;
 
 const recorded = (await loadRecordedTrades()).map((f) => f.event).filter((e): e is TradeEvent => e.type === 'trade');
 const events: TradeEvent[] = [];
 for (let p = 0; events.length < ROWS; p += 1) {
-  for (const e of recorded.slice(0, ROWS - events.length)) {
-    events.push({
-      ...e,
-      eventTime: e.eventTime + p * SHIFT_MS,
-      tradeTime: e.tradeTime + p * SHIFT_MS,
-      ingestionTimestamp: e.ingestionTimestamp + p * SHIFT_MS * 1000,
-      tradeId: e.tradeId + p * SHIFT_IDS,
-    });
-  }
+  for (const e of recorded.slice(0, ROWS - events.length)) events.push(shiftedTrade(e, p, SHIFT_MS));
 }
 
 execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {

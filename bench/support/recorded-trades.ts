@@ -41,3 +41,21 @@ export function withPayloads(batch: readonly TradeEvent[]): PipelineEvent[] {
   }
   return out;
 }
+
+/** Trade ids of one pass lie this far above the previous pass's: far beyond a recording's id range. */
+const PASS_IDS = 10_000_000_000;
+
+/**
+ * `trade` as pass `pass` (0: unchanged) of a recording replayed again and again: its event, trade and
+ * ingestion times `pass × shiftMs` later (ms; the ingestion time in µs) and its id `pass × 10^10`
+ * higher, so that every pass is new to the natural keys and to the windows.
+ */
+export function shiftedTrade(trade: TradeEvent, pass: number, shiftMs: number): TradeEvent {
+  return {
+    ...trade,
+    eventTime: trade.eventTime + pass * shiftMs,
+    tradeTime: trade.tradeTime + pass * shiftMs,
+    ingestionTimestamp: trade.ingestionTimestamp + pass * shiftMs * 1000,
+    tradeId: trade.tradeId + pass * PASS_IDS,
+  };
+}
