@@ -88,21 +88,23 @@ export class MemoryBus implements Bus {
     if (this.closed) throw new Error('bus closed');
     // Per topic of the batch: events published, counted once (a prom-client inc hashes its labels
     // on every call), and the groups reading it, looked up once instead of per event.
-    const produced = new Map<TopicId, { n: number; readers: Group[] }>();
+    const produced = new Map<TopicId, { n: number; next: bigint; readers: Group[] }>();
     for (const event of events) {
       const topic = topicOf(event);
       let seen = produced.get(topic);
       if (seen === undefined) {
-        seen = { n: 0, readers: [...this.groups.values()].filter((g) => g.topics.has(topic)) };
+        seen = { n: 0, next: this.offsets.get(topic) ?? 0n, readers: [...this.groups.values()].filter((g) => g.topics.has(topic)) };
         produced.set(topic, seen);
       }
+      const delivery = new MemoryDelivery(topic, seen.next, event);
+      seen.next++;
       seen.n++;
-      const offset = this.offsets.get(topic) ?? 0n;
-      this.offsets.set(topic, offset + 1n);
-      const delivery = new MemoryDelivery(topic, offset, event);
       for (const group of seen.readers) group.queue.push(delivery);
     }
-    for (const [topic, { n }] of produced) this.metrics?.eventsProduced.inc({ topic }, n);
+    for (const [topic, { n, next }] of produced) {
+      this.offsets.set(topic, next);
+      this.metrics?.eventsProduced.inc({ topic }, n);
+    }
     if (this.lingerMs === 0 || this.fullest() >= this.maxBatch) this.handOverAll();
     else this.lingering ??= setTimeout(() => this.handOverAll(), this.lingerMs);
     this.metrics?.produceLatency.observe((monotonicMs() - started) / 1000);
