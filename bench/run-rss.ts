@@ -7,7 +7,7 @@
  * database is checked against what the simulator sent (no loss).
  *
  *   npx tsx bench/run-rss.ts [--rate 2000] [--minutes 5] [--every 10] [--symbols BTCUSDT,ETHUSDT]
- *                            [--streams trade,aggTrade,bookTicker,depth,kline_1m]
+ *                            [--streams trade,aggTrade,bookTicker,depth,kline_1m] [--node-args '--a-v8-flag']
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { failOnProblems, printMachine } from './support/report.js';
@@ -25,8 +25,11 @@ const { values: args } = parseArgs({
     every: { type: 'string', default: '10' },
     symbols: { type: 'string', default: 'BTCUSDT,ETHUSDT' },
     streams: { type: 'string', default: 'trade,aggTrade,bookTicker,depth,kline_1m' },
+    'node-args': { type: 'string', default: '' },
   },
 });
+/** Node flags for the run (space-separated), e.g. a V8 heap flag whose effect on RSS is measured. */
+const nodeArgs = args['node-args'].split(' ').filter((a) => a !== '');
 const rate = Number(args.rate);
 const durationMs = Number(args.minutes) * 60_000;
 const everyMs = Number(args.every) * 1000;
@@ -37,7 +40,8 @@ const capture = await captureFrames(symbols, streams, 3);
 const knob = knobFor(rate, capture, symbols.length);
 const sim = await startSimProcess({ symbols, tradesPerSecond: knob, bookTickersPerSecond: knob });
 const dataDir = mkdtempSync(join(tmpdir(), 'tf-bench-rss-'));
-const run = await startRunProcess({ sim, symbols, streams, dataDir });
+const run = await startRunProcess({ sim, symbols, streams, dataDir, nodeArgs });
+if (nodeArgs.length > 0) console.log(`node flags of the run: ${nodeArgs.join(' ')}`);
 
 /** PSS of the run's embedded PostgreSQL server: its process tree without the run itself. */
 function serverPss(pid: number): number {
@@ -52,6 +56,8 @@ interface Row {
   readonly peakRssMib: number;
   /** PSS of the embedded PostgreSQL server's processes (the run's process tree minus the run itself). */
   readonly serverPssMib: number;
+  /** V8 heap in use (nodejs_heap_size_used_bytes), MiB: live objects and garbage not yet collected. */
+  readonly heapMib: number;
   readonly cpuPct: number;
   readonly framesPerSecond: number;
   readonly rowsWritten: number;
@@ -61,19 +67,21 @@ const started = Date.now();
 let prev = { at: started, cpu: sampleProcess(run.pid).cpuSeconds, received: await run.counter('tickflow_messages_received_total') };
 printMachine('start');
 console.log(`knob ${knob} trades/s and book updates/s per symbol (~${rate} frames/s); sampling every ${everyMs / 1000} s for ${durationMs / 60_000} min`);
-console.log('   t  |  RSS MiB | peak MiB | server PSS MiB | CPU % | frames/s in | rows written');
+console.log('   t  |  RSS MiB | peak MiB | heap MiB | server PSS MiB | CPU % | frames/s in | rows written');
 for (let t = 0; t <= durationMs; t += everyMs) {
   await sleep(Math.max(0, started + t - Date.now()));
   const now = Date.now();
   const { rssMib, peakRssMib, cpuSeconds } = sampleProcess(run.pid);
   const received = await run.counter('tickflow_messages_received_total');
   const rowsWritten = await run.counter('tickflow_rows_written_total');
+  const heapMib = (await run.counter('nodejs_heap_size_used_bytes')) / 2 ** 20;
   const dt = (now - prev.at) / 1000;
   const row: Row = {
     t: Math.round((now - started) / 1000),
     rssMib,
     peakRssMib,
     serverPssMib: serverPss(run.pid),
+    heapMib,
     cpuPct: dt > 0 ? (100 * (cpuSeconds - prev.cpu)) / dt : 0,
     framesPerSecond: dt > 0 ? (received - prev.received) / dt : 0,
     rowsWritten,
@@ -81,7 +89,7 @@ for (let t = 0; t <= durationMs; t += everyMs) {
   rows.push(row);
   prev = { at: now, cpu: cpuSeconds, received };
   console.log(
-    `${String(row.t).padStart(4)}s | ${row.rssMib.toFixed(1).padStart(8)} | ${row.peakRssMib.toFixed(1).padStart(8)} | ${row.serverPssMib.toFixed(1).padStart(14)} | ${row.cpuPct.toFixed(0).padStart(5)} | ${row.framesPerSecond.toFixed(0).padStart(11)} | ${row.rowsWritten}`,
+    `${String(row.t).padStart(4)}s | ${row.rssMib.toFixed(1).padStart(8)} | ${row.peakRssMib.toFixed(1).padStart(8)} | ${row.heapMib.toFixed(1).padStart(8)} | ${row.serverPssMib.toFixed(1).padStart(14)} | ${row.cpuPct.toFixed(0).padStart(5)} | ${row.framesPerSecond.toFixed(0).padStart(11)} | ${row.rowsWritten}`,
   );
 }
 

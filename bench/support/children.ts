@@ -168,6 +168,8 @@ export interface RunProcessOptions {
   readonly dataDir: string;
   /** Extra `--set key=value` pairs. */
   readonly sets?: readonly string[];
+  /** Extra flags for the run's node (a V8 flag under test), after the profiling ones. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** `tickflow run` (embedded PostgreSQL, in-process bus, processor, API) fed by a simulator. */
@@ -200,7 +202,7 @@ export async function startRunProcess(opts: RunProcessOptions): Promise<RunProce
       ...(opts.sets ?? []).flatMap((s) => ['--set', s]),
     ],
     {},
-    profilingArgs(),
+    [...profilingArgs(), ...(opts.nodeArgs ?? [])],
   );
   let apiUrl: string;
   try {
