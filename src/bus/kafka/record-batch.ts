@@ -10,8 +10,12 @@ import { compressionsAlgorithms, crc32c } from '@platformatic/kafka';
  * same records (test/bus/kafka/record-batch.test.ts compares them).
  */
 
-/** Bytes, or text written as UTF-8 (so a payload the exchange sent as text needs no Buffer of its own). */
-export type RecordBytes = Buffer | string;
+/**
+ * Bytes; text, written as UTF-8 (a payload the exchange sent as text needs no Buffer of its own);
+ * or a non-negative safe integer, written as its decimal digits (the ingestion time header needs
+ * neither a string nor a Buffer per record).
+ */
+export type RecordBytes = Buffer | string | number;
 
 /** One record header: its name and value. */
 export type RecordHeader = readonly [key: Buffer, value: RecordBytes];
@@ -19,7 +23,7 @@ export type RecordHeader = readonly [key: Buffer, value: RecordBytes];
 /** What a record carries: key (the instrument), value and headers. */
 export interface BatchRecord {
   readonly key: Buffer;
-  readonly value: RecordBytes;
+  readonly value: Buffer | string;
   readonly headers: readonly RecordHeader[];
 }
 
@@ -52,7 +56,7 @@ export function encodeRecordBatch(records: readonly BatchRecord[], options: Reco
   const bodies: number[] = [];
   const lengths: number[] = [];
   const sized = (value: RecordBytes): number => {
-    const n = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    const n = typeof value === 'number' ? digitCount(value) : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
     lengths.push(n);
     return varIntSize(n) + n;
   };
@@ -89,9 +93,27 @@ export function encodeRecordBatch(records: readonly BatchRecord[], options: Reco
 
 function writeBytes(target: Buffer, at: number, value: RecordBytes, length: number): number {
   at = writeVarInt(target, at, length);
-  if (typeof value === 'string') target.write(value, at, length, 'utf8');
+  if (typeof value === 'number') writeDigits(target, at + length, value);
+  else if (typeof value === 'string') target.write(value, at, length, 'utf8');
   else value.copy(target, at);
   return at + length;
+}
+
+function digitCount(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`a record field must be a non-negative safe integer, not ${value}`);
+  let n = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) n++;
+  return n;
+}
+
+/** The decimal digits of `value`, ending just before `end`. */
+function writeDigits(target: Buffer, end: number, value: number): void {
+  let at = end;
+  let rest = value;
+  do {
+    target[--at] = 48 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  } while (rest > 0);
 }
 
 function withHeader(body: Buffer, count: number, options: RecordBatchOptions): Buffer {

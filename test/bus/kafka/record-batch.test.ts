@@ -3,16 +3,18 @@ import { test } from 'node:test';
 import { createRecordsBatch, type MessageRecord, NumericMap, Reader, readRecordsBatch } from '@platformatic/kafka';
 import { type BatchRecord, encodeRecordBatch, type RecordBytes } from '../../../src/bus/kafka/record-batch.js';
 
-const bytes = (value: RecordBytes): Buffer => (typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
+const bytes = (value: RecordBytes): Buffer =>
+  typeof value === 'number' ? Buffer.from(String(value)) : typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 
-/** Records as the ingest role makes them, plus the edges of the format: multi-byte text, 2- and 3-byte varints, no headers. */
+/** Records as the ingest role makes them, plus the edges of the format: multi-byte text, 2- and 3-byte varints, no headers, one-digit integers. */
 function records(n: number): BatchRecord[] {
   const key = Buffer.from('binance:spot:BTCUSDT');
   const type = [Buffer.from('tickflow-type'), Buffer.from('trade')] as const;
   return Array.from({ length: n }, (_, i) => ({
     key,
     value: i % 7 === 3 ? `{"s":"BTCUSDT","note":"€ ${'x'.repeat(i % 300)}"}` : Buffer.from(`{"e":"trade","t":${i},"p":"61837.63000000"}`),
-    headers: i % 11 === 5 ? [] : [type, [Buffer.from('tickflow-ingested'), String(1_723_161_255_400_000 + i)]],
+    // Integers are written as their digits: 0, one digit, and the 16 of an epoch-µs time.
+    headers: i % 11 === 5 ? [] : [type, [Buffer.from('tickflow-ingested'), i % 13 === 0 ? i % 10 : 1_723_161_255_400_000 + i]],
   }));
 }
 
@@ -38,6 +40,17 @@ test('a record batch is byte for byte what @platformatic/kafka writes for the sa
       const ours = encodeRecordBatch(input, { producerId: 4711n, producerEpoch: 3, baseSequence: 9_000, timestampMs: 1_723_161_255_400, compression });
       assert.ok(ours.equals(libraryBatch(input, 1_723_161_255_400, compression, 9_000)), `${n} records, ${compression}`);
     }
+  }
+});
+
+test('a header value that is not a non-negative safe integer is refused, not written as something else', () => {
+  for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) {
+    const record: BatchRecord = { key: Buffer.from('k'), value: 'v', headers: [[Buffer.from('h'), bad]] };
+    assert.throws(
+      () => encodeRecordBatch([record], { producerId: 1n, producerEpoch: 0, baseSequence: 0, timestampMs: 1, compression: 'none' }),
+      RangeError,
+      String(bad),
+    );
   }
 });
 
