@@ -18,16 +18,11 @@ import { failOnProblems, printComparison, printMachine } from './support/report.
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { KafkaBus } from '../src/bus/kafka/index.js';
-import { configSchema } from '../src/config/schema.js';
 import type { TradeEvent } from '../src/core/events.js';
-import { silentLogger } from '../src/ops/logger.js';
-import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
-import { kafkaBrokers } from '../test/support/kafka.js';
-import { loadRecordedTrades, shiftedTrade, withPayloads } from './support/recorded-trades.js';
+import { loadRecordedTrades, shiftedTrade } from './support/recorded-trades.js';
 import { sampleProcess } from './support/children.js';
-import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, sleep, startRole } from './support/roles.js';
+import { benchTopics, deleteTopics, freshDatabase, groupLag, groupMembers, metricSum, prefillTrades, sleep, startRole } from './support/roles.js';
 
 const PASSES = Number(process.argv[2] ?? 4);
 // The recording spans 11 minutes (23:54–00:05): each pass starts 15 minutes after the previous one,
@@ -66,19 +61,9 @@ printMachine('start');
 const problems: string[] = [];
 const { topics, sets } = benchTopics('process');
 const db = await freshDatabase('process');
-const base = configSchema.parse({ bus: { kind: 'kafka', brokers: kafkaBrokers() } }).bus;
-const bus = new KafkaBus({ ...base, topics: topics as typeof base.topics }, { logger: silentLogger(), metrics: createMetrics() });
 let role: Awaited<ReturnType<typeof startRole>> | undefined;
 try {
-  await bus.start();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < events.length; i += 1_000) {
-    inFlight.push(bus.publish(withPayloads(events.slice(i, i + 1_000))));
-    if (inFlight.length >= 32) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await bus.publish(withPayloads(sentinels));
-  await bus.close();
+  await prefillTrades(topics, events, sentinels);
 
   role = await startRole('process', [
     '--db',

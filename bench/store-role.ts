@@ -23,19 +23,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { KafkaBus } from '../src/bus/kafka/index.js';
-import { configSchema } from '../src/config/schema.js';
 import type { TradeEvent } from '../src/core/events.js';
-import { silentLogger } from '../src/ops/logger.js';
-import { createMetrics } from '../src/ops/metrics.js';
 import { REPO_ROOT } from '../test/support/data.js';
-import { kafkaBrokers } from '../test/support/kafka.js';
 import { sampleProcess } from './support/children.js';
 import { psqlCopyTrades, serverUrl, withDatabase } from './support/postgres.js';
-import { loadRecordedTrades, shiftedTrade, withPayloads } from './support/recorded-trades.js';
+import { loadRecordedTrades, shiftedTrade } from './support/recorded-trades.js';
 import { selfTimes, top } from './profile-summary.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
-import { benchTopics, deleteTopics, freshDatabase, groupLag, metricSum, sleep, startRole, type RoleProcess } from './support/roles.js';
+import { benchTopics, deleteTopics, freshDatabase, groupLag, metricSum, prefillTrades, sleep, startRole, type RoleProcess } from './support/roles.js';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const PROFILE = process.argv[3] === 'profile';
@@ -82,16 +77,7 @@ let peakRssMib = 0;
 let idleRssMib = 0;
 let sampler: NodeJS.Timeout | undefined;
 try {
-  const base = configSchema.parse({ bus: { kind: 'kafka', brokers: kafkaBrokers() } }).bus;
-  const bus = new KafkaBus({ ...base, topics: topics as typeof base.topics }, { logger: silentLogger(), metrics: createMetrics() });
-  await bus.start();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < events.length; i += 1_000) {
-    inFlight.push(bus.publish(withPayloads(events.slice(i, i + 1_000))));
-    if (inFlight.length >= 32) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await bus.close();
+  await prefillTrades(topics, events);
 
   const copySeconds = await withDatabase(serverUrl(), (url) => psqlCopyTrades(url, events));
 

@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Admin, Consumer } from '@platformatic/kafka';
 import pg from 'pg';
+import { KafkaBus } from '../../src/bus/kafka/index.js';
 import { configSchema } from '../../src/config/schema.js';
+import type { TradeEvent } from '../../src/core/events.js';
+import { silentLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
 import { type CliProcess, spawnTickflow } from '../../test/support/cli.js';
 import { profilingArgs } from './children.js';
+import { withPayloads } from './recorded-trades.js';
 import { kafkaBrokers } from '../../test/support/kafka.js';
 import { postgresUrl } from '../../test/support/postgres.js';
 
@@ -52,6 +57,27 @@ export async function startRole(role: 'ingest' | 'store' | 'process', args: read
   };
 }
 
+/**
+ * Fills the bench's topics (benchTopics().topics) as the ingest role writes them: `events` with
+ * Binance's payload (Kafka schema 2, withPayloads), 1,000 a publish and up to 32 publishes in
+ * flight, then `after` in one publish once all of them were acknowledged; closes the bus.
+ */
+export async function prefillTrades(topics: Record<string, string>, events: readonly TradeEvent[], after: readonly TradeEvent[] = []): Promise<void> {
+  const base = configSchema.parse({ bus: { kind: 'kafka', brokers: kafkaBrokers() } }).bus;
+  const bus = new KafkaBus({ ...base, topics: topics as typeof base.topics }, { logger: silentLogger(), metrics: createMetrics() });
+  try {
+    await bus.start();
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < events.length; i += 1_000) {
+      inFlight.push(bus.publish(withPayloads(events.slice(i, i + 1_000))));
+      if (inFlight.length >= 32) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    if (after.length > 0) await bus.publish(withPayloads(after));
+  } finally {
+    await bus.close();
+  }
+}
 /** Topic names of one benchmark run, and the `--set` flags that point a role at them. */
 export function benchTopics(name: string): { topics: Record<string, string>; sets: string[] } {
   const prefix = `bench-${name}-${process.pid}-${randomBytes(3).toString('hex')}`;
