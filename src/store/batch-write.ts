@@ -140,9 +140,13 @@ async function withoutUnencodable(
   }
 }
 
-/** One transaction over every statement; returns rows inserted, counted only once it committed. */
+/**
+ * One transaction over every statement; returns rows inserted, counted only once it committed. A
+ * batch of one INSERT (one table, no COPY: the common batch at low rates) is a transaction of its
+ * own, without BEGIN and COMMIT — two round trips fewer per batch on the write each row waits for.
+ */
 async function writeRows({ db, metrics, copy }: BatchWriteDeps, statements: readonly Statement[]): Promise<number> {
-  const inserted = await db.transaction(async (tx: Queryable) => {
+  const write = async (tx: Queryable) => {
     const perTable = new Map<string, number>();
     for (const statement of statements) {
       const started = monotonicMs();
@@ -151,7 +155,9 @@ async function writeRows({ db, metrics, copy }: BatchWriteDeps, statements: read
       metrics.writeLatency.observe({ table: statement.table }, (monotonicMs() - started) / 1000);
     }
     return perTable;
-  });
+  };
+  const single = statements.length === 1 && !copy?.tries(statements[0]!);
+  const inserted = await (single ? write(db) : db.transaction(write));
   let total = 0;
   for (const [table, n] of inserted) {
     metrics.rowsWritten.inc({ table }, n);
