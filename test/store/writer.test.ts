@@ -206,17 +206,20 @@ for (const kind of KINDS) {
   test(`${kind}: a write starts once the input is drained, not after batchMs; rows arriving meanwhile form the next batch; offsets committed only after the write`, async (t) => {
     const db = await openMigrated(t, kind);
     // The first write waits at this gate (the database is slow), so what arrives meanwhile piles up.
+    // A write is a transaction, or one INSERT on its own (a batch of one table).
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     let started = 0;
+    const write = async <T>(run: () => Promise<T>): Promise<T> => {
+      started += 1;
+      if (started === 1) await gate;
+      return run();
+    };
     const slow: Database = {
       ...db,
       kind: db.kind,
-      transaction: async (fn) => {
-        started += 1;
-        if (started === 1) await gate;
-        return db.transaction(fn);
-      },
+      query: (sql, params) => (sql.includes('INSERT INTO') ? write(() => db.query(sql, params)) : db.query(sql, params)),
+      transaction: (fn) => write(() => db.transaction(fn)),
     };
     // batchMs of an hour: every write below happens without the timer.
     const { bus, writer, commits } = await startWriter(t, slow, { batchRows: 5, batchMs: 3_600_000 }, db);
