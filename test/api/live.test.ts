@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { CoalescingBuffer } from '../../src/api/live-buffer.js';
 import type { LiveCandle, LiveMessage } from '../../src/api/contract.js';
 import { createLiveFeed } from '../../src/api/live.js';
+import { btcTradeGap } from '../support/events.js';
 import { aggTrade, bookTicker, spot, trade } from './helpers.js';
 
 const T0 = Date.parse('2024-08-09T00:00:00Z');
@@ -99,17 +100,7 @@ test('a new subscriber starts with the latest book ticker, candles, metrics; ano
   });
   live.publishMetric({ ...spot('BTCUSDT'), kind: 'spread', time: T0, values: { avgSpreadBps: 1.2 } });
   live.publishAnomaly({ ...spot('BTCUSDT'), kind: 'priceMove', time: T0, message: 'moved 2.5% in 1m' });
-  live.publish({
-    type: 'gap',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    stream: 'trade',
-    firstMissingId: 2,
-    lastMissingId: 4,
-    detectedAt: T0,
-    reason: 'sequence',
-  });
+  live.publish(btcTradeGap(2, 4, T0));
 
   const late = live.subscribe({ instruments: [spot('BTCUSDT')] });
   const ms = late.take();

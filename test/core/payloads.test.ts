@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GapEvent, PipelineEvent } from '../../src/core/events.js';
+import type { PipelineEvent } from '../../src/core/events.js';
 import { payloadAt, pushWithPayload } from '../../src/core/payloads.js';
 import { trade } from '../bus/kafka/helpers.js';
+import { btcTradeGap } from '../support/events.js';
 
-const gap: GapEvent = {
-  type: 'gap',
-  exchange: 'binance',
-  market: 'spot',
-  symbol: 'BTCUSDT',
-  stream: 'trade',
-  firstMissingId: 2,
-  lastMissingId: 2,
-  detectedAt: 1,
-  reason: 'sequence',
-};
+const gap = btcTradeGap(2, 2, 1);
 
 test('a payload belongs to its event at its position; plain pushes in between have none', () => {
   const batch: PipelineEvent[] = [];

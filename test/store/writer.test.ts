@@ -6,7 +6,7 @@ import type { Bus, Delivery } from '../../src/bus/bus.js';
 import { decodeRecord, SCHEMA_HEADER, SCHEMA_VERSION, TYPE_HEADER } from '../../src/bus/kafka/codec.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { configSchema } from '../../src/config/schema.js';
-import type { AggTradeEvent, DeadLetterEvent, GapEvent, KlineEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
+import type { AggTradeEvent, DeadLetterEvent, KlineEvent, PipelineEvent, TradeEvent } from '../../src/core/events.js';
 import { HealthRegistry } from '../../src/ops/health.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
@@ -14,6 +14,7 @@ import type { Database } from '../../src/store/database.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
 import { DATABASE_KINDS, freePort, openMigrated, recordedEvents } from './fixtures.js';
+import { btcTradeGap } from '../support/events.js';
 import { waitFor } from '../support/wait.js';
 
 const logger = silentLogger();
@@ -122,17 +123,7 @@ for (const kind of KINDS) {
       takerBuyQuoteVolume: '371025.00000000',
       closed,
     });
-    const gap: GapEvent = {
-      type: 'gap',
-      exchange: 'binance',
-      market: 'spot',
-      symbol: 'BTCUSDT',
-      stream: 'trade',
-      firstMissingId: 10,
-      lastMissingId: 12,
-      detectedAt: 1_723_161_255_000,
-      reason: 'reconnect',
-    };
+    const gap = btcTradeGap(10, 12, 1_723_161_255_000, 'reconnect');
     const letter: DeadLetterEvent = {
       type: 'deadLetter',
       origin: 'binance-ws',

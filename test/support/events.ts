@@ -1,4 +1,4 @@
-import type { PipelineEvent } from '../../src/core/events.js';
+import type { GapEvent, PipelineEvent } from '../../src/core/events.js';
 
 /**
  * One event of every kind, in the shapes the Binance source emits (spot and USD-M scales; times epoch
@@ -247,3 +247,11 @@ export const EVERY_KIND: readonly PipelineEvent[] = [
     takenAt: 1723161600700,
   },
 ];
+
+/**
+ * A gap in BTCUSDT's spot trade ids (binance): ids `firstMissingId`–`lastMissingId` missing,
+ * detected at `detectedAt` (epoch ms), for `reason`.
+ */
+export function btcTradeGap(firstMissingId: number, lastMissingId: number, detectedAt: number, reason: GapEvent['reason'] = 'sequence'): GapEvent {
+  return { type: 'gap', exchange: 'binance', market: 'spot', symbol: 'BTCUSDT', stream: 'trade', firstMissingId, lastMissingId, detectedAt, reason };
+}

@@ -16,11 +16,11 @@ import { Reader, readRecordsBatch } from '@platformatic/kafka';
 import type { EncodedRecord } from '../../../src/bus/kafka/codec.js';
 import { encodeRecordBatch } from '../../../src/bus/kafka/record-batch.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
-import type { GapEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
+import type { Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
 import type { ExchangePayload } from '../../../src/core/payloads.js';
 import { parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
-import { EVERY_KIND } from '../../support/events.js';
+import { btcTradeGap, EVERY_KIND } from '../../support/events.js';
 import { receivedMicros, recordedFrames } from '../../support/recordings.js';
 import { trade } from './helpers.js';
 
@@ -100,17 +100,7 @@ test('schema 2 keeps microsecond times: the time unit travels in a header', () =
 
 test('schema 1 (records written before schema 2, and what tickflow makes itself) still decodes, with or without headers', () => {
   const encoder = new RecordEncoder();
-  const gap: GapEvent = {
-    type: 'gap',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    stream: 'trade',
-    firstMissingId: 5,
-    lastMissingId: 7,
-    detectedAt: 9,
-    reason: 'sequence',
-  };
+  const gap = btcTradeGap(5, 7, 9);
   for (const event of [trade('BTCUSDT', 3), gap]) {
     const [record] = consumed([encoder.encode(event, undefined, 'trades')]);
     assert.ok(record);
