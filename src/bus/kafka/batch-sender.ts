@@ -16,6 +16,9 @@ import { type BatchRecord, encodeRecordBatch } from './record-batch.js';
  *   it twice, and never sees a gap;
  * - one request in flight at a time (KafkaPublisher sends one delivery at a time), so the batches
  *   of a partition reach the broker in order.
+ * - a partition whose sequence the broker refuses (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID:
+ *   it expired or lost this producer's state there) makes the sender take a new producer id, which
+ *   starts every partition at 0, instead of failing the batch for good.
  */
 
 /** How batches are compressed and how long the broker may take to replicate them (acks=all). */
@@ -190,10 +193,22 @@ export class BatchSender {
       }),
     );
     const failed = sent.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) {
-      if (hasStaleMetadata(failed.reason)) this.producer.clearMetadata();
-      throw failed.reason;
+    if (failed === undefined) return;
+    if (hasStaleMetadata(failed.reason)) this.producer.clearMetadata();
+    if (lostSequence(failed.reason)) {
+      // The broker has no (or other) sequence state for this producer on a partition — e.g. it
+      // expired it after producer.id.expiration.ms without a write there (a quiet gaps or
+      // dead-letter partition) — and refuses the batch; resending it could never succeed. A new
+      // producer id starts every partition at sequence 0 again. A batch written before whose
+      // answer was lost may then be written twice: at least once, as the consumers expect.
+      await this.producer.initIdempotentProducer({});
+      this.sequences.clear();
+      throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, 'the Kafka broker lost the producer sequence of a partition; sending again with a new producer id', {
+        cause: failed.reason,
+        canRetry: true,
+      });
     }
+    throw failed.reason;
   }
 
   /** Marks the partitions the response acknowledged as done and advances their sequence. */
@@ -257,6 +272,12 @@ function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> 
 
 function partitionId(topic: string, partition: number): string {
   return `${topic}:${partition}`;
+}
+
+/** OUT_OF_ORDER_SEQUENCE_NUMBER (45) or UNKNOWN_PRODUCER_ID (59) in a produce answer. */
+function lostSequence(err: unknown): boolean {
+  const e = err as { apiCode?: number; errors?: unknown[] };
+  return e?.apiCode === 45 || e?.apiCode === 59 || (Array.isArray(e?.errors) && e.errors.some(lostSequence));
 }
 
 function hasStaleMetadata(err: unknown): boolean {

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Producer } from '@platformatic/kafka';
+import type { Delivery } from '../../../src/bus/bus.js';
+import { BatchSender } from '../../../src/bus/kafka/batch-sender.js';
+import { RecordEncoder } from '../../../src/bus/kafka/codec.js';
+import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
+import type { TradeEvent } from '../../../src/core/events.js';
+import { kafkaBrokers } from '../../support/kafka.js';
+import { waitFor } from '../../support/wait.js';
+import { startBus, trade } from './helpers.js';
+
+test('a partition whose producer sequence the broker refuses gets a new producer id and its batch is written, not dropped or retried forever', async (t) => {
+  const { bus, config } = await startBus(t, 'sequence');
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'sequence-test', bootstrapBrokers: kafkaBrokers(), autocreateTopics: false });
+  t.after(() => producer.close());
+  const encoder = new RecordEncoder();
+  const records = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => encoder.encode(trade('BTCUSDT', from + i), undefined, config.topics.trades));
+
+  // The bus's own publisher retries until the new topic's partition has a leader.
+  await bus.publish([trade('BTCUSDT', 0)]);
+  // Two senders on one producer id: the second starts the partition at sequence 0 where the broker
+  // expects 10 — what the broker says when it lost or expired this producer's state there.
+  await new BatchSender(producer, { compression: 'lz4', timeoutMs: 5_000 }).delivery(records(1, 10)).attempt();
+  const firstId = producer.producerId;
+  const delivery = new BatchSender(producer, { compression: 'lz4', timeoutMs: 5_000 }).delivery(records(11, 13));
+  await assert.rejects(
+    delivery.attempt(),
+    (err: unknown) => err instanceof TickflowError && err.code === ErrorCodes.BUS_UNAVAILABLE && err.canRetry && /lost the producer sequence/.test(err.message),
+  );
+  assert.notEqual(producer.producerId, firstId, 'a new producer id');
+  await delivery.attempt();
+
+  const got: Delivery[] = [];
+  const consumer = await bus.subscribe(
+    { group: 'sequence', topics: ['trades'], fromBeginning: true },
+    { onDeliveries: async (batch) => void got.push(...batch) },
+  );
+  t.after(() => consumer.close());
+  await waitFor('14 deliveries', () => got.length >= 14, { progress: () => got.length });
+  assert.deepEqual(
+    got.map((d) => (d.event as TradeEvent).tradeId),
+    Array.from({ length: 14 }, (_, i) => i),
+    'every record once, in order',
+  );
+});
