@@ -8,6 +8,7 @@ import { subscriptionAwareAssigner } from './assigner.js';
 import type { BusConsumer, BusEvent, ConsumerHooks, Delivery, TopicId } from '../bus.js';
 import { decodeRecord } from './codec.js';
 import { isAuthenticationFailure, kafkaCanRetry, kafkaFailureCauses } from './failures.js';
+import { isUndecodable, type Received, ReceivedBuffer } from './received.js';
 import type { KafkaSecurity } from './security.js';
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -35,11 +36,15 @@ export interface GroupConsumerOptions {
 
 /**
  * Upper bound of one fetch response, compressed (the library's default is 10 MiB). The library
- * turns a whole response into messages at once, past any pause: draining a backlog the store role
- * peaked at 659 MiB RSS with 10 MiB fetches, 403–447 MiB with 1 MiB (bench/store-role.ts,
- * docs/benchmarks.md); 1 MiB still carries thousands of trades per round trip.
+ * turns a whole response into messages at once, past any pause, and the consumer decodes all of
+ * it (receive): what is held ahead of the handler is the buffer's capacity plus one response.
+ * Draining a backlog the store role peaked at 659 MiB RSS with 10 MiB fetches, 403–447 MiB with
+ * 1 MiB (bench/store-role.ts, docs/benchmarks.md); 256 KiB is still ~8,000 lz4-compressed
+ * trades per round trip.
  */
-const MAX_FETCH_BYTES = 1_048_576;
+const MAX_FETCH_BYTES = 262_144;
+/** Deliveries of `maxBatch` records decoded ahead of the handler before the fetches pause. */
+const BUFFERED_BATCHES = 4;
 const HANDLER_RETRY_INITIAL_MS = 500;
 const HANDLER_RETRY_MAX_MS = 5_000;
 const STREAM_RETRY_INITIAL_MS = 500;
@@ -54,7 +59,8 @@ export class KafkaGroupConsumer implements BusConsumer {
   private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   private readonly logical = new Map<string, TopicId>();
-  private buffer: KafkaMessage[] = [];
+  /** Decoded records waiting for the handler; the stream pauses while it is full. */
+  private readonly buffer: ReceivedBuffer;
   private assigned: TopicPartition[] = [];
   /** Generation of the buffer: a rebalance discards what was fetched under the old assignment. */
   private epoch = 0;
@@ -81,6 +87,7 @@ export class KafkaGroupConsumer implements BusConsumer {
     private readonly metrics: Metrics,
   ) {
     for (const [id, name] of options.topics) this.logical.set(name, id);
+    this.buffer = new ReceivedBuffer(options.maxBatch * BUFFERED_BATCHES);
     this.consumer = new Consumer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
@@ -178,15 +185,23 @@ export class KafkaGroupConsumer implements BusConsumer {
    * rewind point on is dropped, keeping each partition's deliveries in offset order.
    */
   private receive(message: KafkaMessage): void {
-    if (!this.owns(message)) return;
+    if (!this.owns(message.topic, message.partition)) return;
     const key = `${message.topic}:${message.partition}`;
     const last = this.lastSeen.get(key);
-    if (last !== undefined && message.offset <= last) {
-      this.buffer = this.buffer.filter((m) => m.topic !== message.topic || m.partition !== message.partition || m.offset < message.offset);
-    }
     this.lastSeen.set(key, message.offset);
-    this.buffer.push(message);
-    if (this.buffer.length >= this.options.maxBatch * 4) this.stream?.pause();
+    this.buffer.add(this.decode(message), last !== undefined && message.offset <= last);
+    if (this.buffer.full && this.stream && !this.stream.isPaused()) {
+      this.stream.pause();
+      // The rest of the fetch response being handed over now waits in the stream's own buffer
+      // as message objects (~8 Buffers, a Map and a bound function each: 33,000 of them, 24 MiB
+      // of Buffers, in a heap snapshot of a backlog drain). Decoded, a record is a fraction of
+      // that: the paused stream's buffer is read out right after, without fetching more. The
+      // buffer then holds at most its capacity plus one fetch response.
+      const stream = this.stream;
+      process.nextTick(() => {
+        while (stream.readableLength > 0 && stream.read() !== null);
+      });
+    }
     this.wake?.();
   }
 
@@ -198,6 +213,15 @@ export class KafkaGroupConsumer implements BusConsumer {
       if (!current || current.offset < d.offset) highest.set(key, { topic: this.options.topics.get(d.topic)!, partition: d.partition, offset: d.offset });
     }
     await this.commitNext([...highest.entries()].map(([key, tp]) => ({ key, topic: tp.topic, partition: tp.partition, next: tp.offset + 1n })));
+  }
+
+  /**
+   * What this member holds ahead of the handler: records decoded and waiting (`decoded`), the
+   * Kafka client's message objects not yet handed over (`messages`), and whether fetching is
+   * paused because the buffer is full.
+   */
+  held(): { decoded: number; messages: number; paused: boolean } {
+    return { decoded: this.buffer.length, messages: this.stream?.readableLength ?? 0, paused: this.stream?.isPaused() ?? false };
   }
 
   /** Latest offset minus the group's committed offset, for the partitions this member owns. */
@@ -276,9 +300,9 @@ export class KafkaGroupConsumer implements BusConsumer {
         continue;
       }
       const epoch = this.epoch;
-      const messages = this.buffer.splice(0, this.options.maxBatch).filter((m) => this.owns(m));
+      const received = this.buffer.take(this.options.maxBatch).filter((r) => this.owns(this.options.topics.get(r.topic)!, r.partition));
       if (this.buffer.length < this.options.maxBatch) this.stream?.resume();
-      const batch = await this.decode(messages);
+      const batch = await this.deadLetterUndecodable(received);
       if (batch.length > 0 && !(await this.handOver(batch, epoch))) return;
       // After a rebalance the partition restarts from its committed offset: nothing to skip.
       if (epoch === this.epoch) await this.commitSkippedIfIdle();
@@ -319,30 +343,40 @@ export class KafkaGroupConsumer implements BusConsumer {
     }
   }
 
-  private async decode(messages: KafkaMessage[]): Promise<Delivery<BusEvent>[]> {
-    const batch: Delivery<BusEvent>[] = [];
-    for (const m of messages) {
-      const topic = this.logical.get(m.topic)!;
+  /** The message as a delivery, or why it is not one; the message itself is not kept. */
+  private decode(m: KafkaMessage): Received {
+    const topic = this.logical.get(m.topic)!;
+    try {
       const key = m.key?.toString('utf8') ?? '';
-      try {
-        batch.push({ topic, partition: m.partition, offset: m.offset, key, event: decodeRecord(m.key && key, m.value, m.headers, topic) });
-      } catch (err) {
-        const origin = `kafka:${m.topic}`;
-        const reason = 'undecodable_record';
-        await this.options.deadLetter({
-          type: 'deadLetter',
-          origin,
-          reason,
-          detail: `${errorMessage(err)} (partition ${m.partition}, offset ${m.offset})`,
-          raw: m.value?.toString('utf8') ?? '',
-          receivedAt: Date.now(),
-        });
-        this.metrics.deadLetters.inc({ origin, reason });
-        const tp = `${topic}:${m.partition}`;
-        const list = this.skipped.get(tp) ?? [];
-        list.push(m.offset);
-        this.skipped.set(tp, list);
+      return { topic, partition: m.partition, offset: m.offset, key, event: decodeRecord(m.key && key, m.value, m.headers, topic) };
+    } catch (error) {
+      return { topic, partition: m.partition, offset: m.offset, error, raw: m.value?.toString('utf8') ?? '' };
+    }
+  }
+
+  /** The deliveries among `received`; each undecodable record becomes a dead letter, committed past later. */
+  private async deadLetterUndecodable(received: readonly Received[]): Promise<Delivery<BusEvent>[]> {
+    const batch: Delivery<BusEvent>[] = [];
+    for (const r of received) {
+      if (!isUndecodable(r)) {
+        batch.push(r);
+        continue;
       }
+      const origin = `kafka:${this.options.topics.get(r.topic)!}`;
+      const reason = 'undecodable_record';
+      await this.options.deadLetter({
+        type: 'deadLetter',
+        origin,
+        reason,
+        detail: `${errorMessage(r.error)} (partition ${r.partition}, offset ${r.offset})`,
+        raw: r.raw,
+        receivedAt: Date.now(),
+      });
+      this.metrics.deadLetters.inc({ origin, reason });
+      const tp = `${r.topic}:${r.partition}`;
+      const list = this.skipped.get(tp) ?? [];
+      list.push(r.offset);
+      this.skipped.set(tp, list);
     }
     return batch;
   }
@@ -368,7 +402,7 @@ export class KafkaGroupConsumer implements BusConsumer {
   /** Drops what was fetched but not yet delivered; the stream re-reads it from the committed offsets. */
   private resetBuffer(): void {
     this.epoch++;
-    this.buffer = [];
+    this.buffer.clear();
     this.lastSeen.clear();
     this.delivered.clear();
     this.committed.clear();
@@ -378,9 +412,9 @@ export class KafkaGroupConsumer implements BusConsumer {
     this.stream?.resume();
   }
 
-  /** Whether the library's current assignment includes the record's partition. */
-  private owns(message: KafkaMessage): boolean {
-    return (this.consumer.assignments ?? []).some((a) => a.topic === message.topic && a.partitions.includes(message.partition));
+  /** Whether the library's current assignment includes the partition (`topic`: the Kafka topic name). */
+  private owns(topic: string, partition: number): boolean {
+    return (this.consumer.assignments ?? []).some((a) => a.topic === topic && a.partitions.includes(partition));
   }
 
   /** Membership changes run one at a time, in the order the library reported them. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BusConsumer, Delivery } from '../../../src/bus/bus.js';
-import type { DeadLetterEvent } from '../../../src/core/events.js';
+import { KafkaGroupConsumer } from '../../../src/bus/kafka/consumer.js';
+import type { DeadLetterEvent, TradeEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade, tradeIds } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
@@ -150,4 +151,41 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
     `committed past every record: ${JSON.stringify(lag)}`,
   );
   await consumer.close();
+});
+
+test('behind a busy handler the consumer stops fetching with the backlog decoded, no message objects held, and delivers it all in order', async (t) => {
+  const { bus } = await startBus(t, 'bounded');
+  const total = 30_000;
+  for (let from = 1; from <= total; from += 5_000) await bus.publish(range(from, from + 4_999).map((id) => trade('BTCUSDT', id)));
+
+  let release!: () => void;
+  const busy = new Promise<void>((resolve) => (release = resolve));
+  const seen: Delivery[] = [];
+  const consumer = await bus.subscribe(
+    { group: 'bounded', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => {
+        seen.push(...batch);
+        await busy;
+      },
+    },
+  );
+  try {
+    assert.ok(consumer instanceof KafkaGroupConsumer);
+    await waitFor('fetching paused behind the busy handler', () => consumer.held().paused);
+    const held = consumer.held();
+    // What a fetch response brought past the pause is decoded, not left as the client's messages.
+    assert.equal(held.messages, 0);
+    assert.ok(held.decoded >= 4_000, `decoded ${held.decoded}: the buffer pauses at 4 deliveries of 1,000`);
+    assert.ok(seen.length + held.decoded < total, `the whole backlog (${seen.length} + ${held.decoded}) was fetched while the handler was busy`);
+  } finally {
+    // A handler still waiting would hold the consumer's close at the end of the test.
+    release();
+  }
+  await waitFor('every record delivered', () => seen.length >= total);
+  // One partition (one key): delivered exactly once, in offset order.
+  assert.deepEqual(
+    seen.map((d) => (d.event as TradeEvent).tradeId),
+    range(1, total),
+  );
 });
