@@ -1,4 +1,4 @@
-import type { MarketEvent, PipelineEvent } from '../../core/events.js';
+import type { DeadLetterEvent, MarketEvent, PipelineEvent } from '../../core/events.js';
 import type { ExchangePayload } from '../../core/payloads.js';
 import { exchanges } from '../../sources/registry.js';
 import { busKey, type BusEvent, type TopicId, topicOf } from '../bus.js';
@@ -36,9 +36,36 @@ export const PAYLOAD_SCHEMA_VERSION = '2';
 /** Types keyed by instrument: market records, gaps and the processor's signals. */
 const MARKET_TYPES = new Set(['trade', 'aggTrade', 'bookTicker', 'depth', 'depthSnapshot', 'bookSnapshot', 'kline', 'gap', 'signal']);
 
-/** The record value of schema 1: the normalized event as JSON, field names exactly as in src/core/events.ts. */
+/**
+ * Bytes a dead letter's value takes at most. Its `raw` is whatever arrived — a WebSocket frame up
+ * to ws's 100 MiB, a Kafka record near the broker's limit whose invalid UTF-8 bytes each become a
+ * 3-byte U+FFFD and control bytes a 6-byte `\u00XX` — while a Kafka record batch is capped by the
+ * broker's `message.max.bytes` (1 MiB by default) and a Kinesis record at 1 MiB: a letter over it
+ * was refused for good, failing the publish of every event with it (the source lost the batch; a
+ * consumer's stream died on the unhandled rejection, so the record crash-looped its role).
+ */
+export const MAX_DEAD_LETTER_BYTES = 256 * 1024;
+
+/**
+ * The record value of schema 1: the normalized event as JSON, field names exactly as in
+ * src/core/events.ts. A dead letter over MAX_DEAD_LETTER_BYTES keeps the start of its `raw`, and its
+ * `detail` says how much of it.
+ */
 export function encodeEvent(event: BusEvent): Buffer {
-  return Buffer.from(JSON.stringify(event), 'utf8');
+  const value = Buffer.from(JSON.stringify(event), 'utf8');
+  return event.type === 'deadLetter' && value.length > MAX_DEAD_LETTER_BYTES ? encodeCutDeadLetter(event, value.length) : value;
+}
+
+/** `letter` with `raw` cut to its longest prefix (found by halving) whose value fits MAX_DEAD_LETTER_BYTES. */
+function encodeCutDeadLetter(letter: DeadLetterEvent, bytes: number): Buffer {
+  // A character of raw takes 1–6 bytes of JSON: start from the average, halve while it does not fit.
+  let keep = Math.floor((letter.raw.length * MAX_DEAD_LETTER_BYTES) / bytes);
+  for (;;) {
+    const detail = `${letter.detail} (raw cut to its first ${keep} of ${letter.raw.length} characters: the dead letter was ${bytes} bytes, over ${MAX_DEAD_LETTER_BYTES})`;
+    const value = Buffer.from(JSON.stringify({ ...letter, detail, raw: letter.raw.slice(0, keep) }), 'utf8');
+    if (value.length <= MAX_DEAD_LETTER_BYTES || keep === 0) return value;
+    keep = Math.floor(keep / 2);
+  }
 }
 
 /**

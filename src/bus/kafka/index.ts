@@ -3,6 +3,7 @@ export {
   decodeEvent,
   decodeRecord,
   encodeEvent,
+  MAX_DEAD_LETTER_BYTES,
   RecordEncoder,
   INGESTED_HEADER,
   PAYLOAD_SCHEMA_VERSION,

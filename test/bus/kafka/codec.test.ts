@@ -5,6 +5,7 @@ import {
   decodeRecord,
   encodeEvent,
   INGESTED_HEADER,
+  MAX_DEAD_LETTER_BYTES,
   PAYLOAD_SCHEMA_VERSION,
   RecordEncoder,
   SCHEMA_HEADER,
@@ -16,7 +17,7 @@ import { Reader, readRecordsBatch } from '@platformatic/kafka';
 import type { EncodedRecord } from '../../../src/bus/kafka/codec.js';
 import { encodeRecordBatch } from '../../../src/bus/kafka/record-batch.js';
 import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
-import type { Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
+import type { DeadLetterEvent, Market, PipelineEvent, TimeUnit } from '../../../src/core/events.js';
 import type { ExchangePayload } from '../../../src/core/payloads.js';
 import { parseFrame } from '../../../src/sources/binance/parse.js';
 import { sharedData } from '../../support/data.js';
@@ -209,3 +210,22 @@ function header(headers: ReadonlyMap<Buffer, Buffer>, name: string): string | un
   for (const [k, v] of headers) if (k.toString() === name) return v.toString();
   return undefined;
 }
+
+test('a dead letter over MAX_DEAD_LETTER_BYTES keeps the start of its raw and says how much', () => {
+  // Control characters take 6 bytes of JSON each (\u0001), U+FFFD (an invalid UTF-8 byte) 3.
+  for (const raw of ['\u0001'.repeat(1_000_000), '\ufffd'.repeat(2_000_000), 'x'.repeat(5_000_000)]) {
+    const letter: DeadLetterEvent = {
+      type: 'deadLetter',
+      origin: 'kafka:binance.trades',
+      reason: 'undecodable_record',
+      detail: 'value is not JSON',
+      raw,
+      receivedAt: 1,
+    };
+    const value = encodeEvent(letter);
+    assert.ok(value.length <= MAX_DEAD_LETTER_BYTES, `${value.length} bytes`);
+    const decoded = decodeEvent(value, 'deadLetter') as DeadLetterEvent;
+    assert.ok(decoded.raw.length > 0 && raw.startsWith(decoded.raw), 'raw keeps its start');
+    assert.match(decoded.detail, new RegExp(`^value is not JSON \\(raw cut to its first ${decoded.raw.length} of ${raw.length} characters`));
+  }
+});

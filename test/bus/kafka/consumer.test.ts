@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { Producer } from '@platformatic/kafka';
 import type { BusConsumer, Delivery } from '../../../src/bus/bus.js';
 import { KafkaGroupConsumer } from '../../../src/bus/kafka/consumer.js';
 import type { DeadLetterEvent, TradeEvent } from '../../../src/core/events.js';
@@ -188,4 +190,51 @@ test('behind a busy handler the consumer stops fetching with the backlog decoded
     seen.map((d) => (d.event as TradeEvent).tradeId),
     range(1, total),
   );
+});
+
+test('a record near the broker limit that is not UTF-8 is dead-lettered (raw cut to fit) and the consumer goes on', async (t) => {
+  const { bus, config, metrics } = await startBus(t, 'dlq-big');
+  await bus.publish([trade('BTCUSDT', 1)]);
+  // 900,000 random bytes fit a record; as a dead letter's raw text each invalid byte becomes a
+  // 3-byte U+FFFD, so the letter uncut is over the broker's 1 MiB and was refused for good.
+  const producer = new Producer({ clientId: 'dlq-big', bootstrapBrokers: kafkaBrokers(), compression: 'lz4' });
+  t.after(() => producer.close());
+  const header = (name: string, value: string): [Buffer, Buffer] => [Buffer.from(name), Buffer.from(value)];
+  await producer.send({
+    messages: [
+      {
+        topic: config.topics.trades,
+        key: Buffer.from('binance:spot:BTCUSDT'),
+        value: randomBytes(900_000),
+        headers: new Map([header('tickflow-type', 'trade'), header('tickflow-schema', '2'), header('tickflow-ingested', '1763700000000000')]),
+      },
+    ],
+  });
+  await bus.publish([trade('BTCUSDT', 2)]);
+
+  const trades: Delivery[] = [];
+  const letters: Delivery[] = [];
+  const consumer = await bus.subscribe(
+    { group: 'dlq-big', topics: ['trades'], fromBeginning: true },
+    {
+      onDeliveries: async (batch) => {
+        await consumer.commit(batch);
+        trades.push(...batch);
+      },
+    },
+  );
+  t.after(() => consumer.close());
+  const dlq = await bus.subscribe(
+    { group: 'dlq-big-reader', topics: ['deadLetters'], fromBeginning: true },
+    { onDeliveries: async (batch) => void letters.push(...batch) },
+  );
+  t.after(() => dlq.close());
+  await waitFor('both trades and one dead letter', () => trades.length === 2 && letters.length === 1);
+  assert.deepEqual(tradeIds(trades), [1, 2]);
+  const letter = letters[0]!.event as DeadLetterEvent;
+  assert.equal(letter.reason, 'undecodable_record');
+  assert.match(letter.detail, /raw cut to its first \d+ of \d+ characters/);
+  const counted = async () => (await metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'undecodable_record')?.value;
+  await waitFor('the dead letter counted', async () => (await counted()) !== undefined);
+  assert.equal(await counted(), 1);
 });
