@@ -99,21 +99,37 @@ function writeBytes(target: Buffer, at: number, value: RecordBytes, length: numb
   return at + length;
 }
 
+/** 10^0 … 10^15: the digit count of a safe integer is the number of these it reaches (16 digits: 10^15 and above). */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const EIGHT_DIGITS = 1e8;
+
 function digitCount(value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`a record field must be a non-negative safe integer, not ${value}`);
   let n = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) n++;
+  while (n < POWERS_OF_TEN.length && value >= POWERS_OF_TEN[n]!) n++;
   return n;
 }
 
-/** The decimal digits of `value`, ending just before `end`. */
+/**
+ * The decimal digits of `value`, ending just before `end`. In int32 steps: an epoch-µs time has 16
+ * digits, and dividing a double that large digit by digit cost 3 % of the ingest role's CPU.
+ */
 function writeDigits(target: Buffer, end: number, value: number): void {
   let at = end;
-  let rest = value;
+  const high = Math.floor(value / EIGHT_DIGITS);
+  let low = value - high * EIGHT_DIGITS;
+  if (high > 0) {
+    // The low eight digits in full, leading zeros included.
+    for (let i = 0; i < 8; i++) {
+      target[--at] = 48 + (low % 10);
+      low = (low / 10) | 0;
+    }
+    low = high;
+  }
   do {
-    target[--at] = 48 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  } while (rest > 0);
+    target[--at] = 48 + (low % 10);
+    low = (low / 10) | 0;
+  } while (low > 0);
 }
 
 function withHeader(body: Buffer, count: number, options: RecordBatchOptions): Buffer {

@@ -6,6 +6,8 @@ import { type BatchRecord, encodeRecordBatch, type RecordBytes } from '../../../
 const bytes = (value: RecordBytes): Buffer =>
   typeof value === 'number' ? Buffer.from(String(value)) : typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 
+const INTEGERS = [0, 7, 10 ** 15 + 5, 100_000_000, 123_456_789, Number.MAX_SAFE_INTEGER - 1_723_161_255_500_000];
+
 /** Records as the ingest role makes them, plus the edges of the format: multi-byte text, 2- and 3-byte varints, no headers, one-digit integers. */
 function records(n: number): BatchRecord[] {
   const key = Buffer.from('binance:spot:BTCUSDT');
@@ -13,8 +15,8 @@ function records(n: number): BatchRecord[] {
   return Array.from({ length: n }, (_, i) => ({
     key,
     value: i % 7 === 3 ? `{"s":"BTCUSDT","note":"€ ${'x'.repeat(i % 300)}"}` : Buffer.from(`{"e":"trade","t":${i},"p":"61837.63000000"}`),
-    // Integers are written as their digits: 0, one digit, and the 16 of an epoch-µs time.
-    headers: i % 11 === 5 ? [] : [type, [Buffer.from('tickflow-ingested'), i % 13 === 0 ? i % 10 : 1_723_161_255_400_000 + i]],
+    // Integers are written as their digits: 0, one digit, zeros inside, 9 digits, 2^53 − 1, and the 16 of an epoch-µs time.
+    headers: i % 11 === 5 ? [] : [type, [Buffer.from('tickflow-ingested'), INTEGERS[i % INTEGERS.length]! + (i % 7 === 0 ? 0 : 1_723_161_255_400_000 + i)]],
   }));
 }
 
