@@ -56,7 +56,7 @@ interface Row {
   readonly peakRssMib: number;
   /** PSS of the embedded PostgreSQL server's processes (the run's process tree minus the run itself). */
   readonly serverPssMib: number;
-  /** V8 heap in use (nodejs_heap_size_used_bytes), MiB: live objects and garbage not yet collected. */
+  /** V8 heap in use (tickflow_nodejs_heap_size_used_bytes), MiB: live objects and garbage not yet collected. */
   readonly heapMib: number;
   readonly cpuPct: number;
   readonly framesPerSecond: number;
@@ -74,7 +74,7 @@ for (let t = 0; t <= durationMs; t += everyMs) {
   const { rssMib, peakRssMib, cpuSeconds } = sampleProcess(run.pid);
   const received = await run.counter('tickflow_messages_received_total');
   const rowsWritten = await run.counter('tickflow_rows_written_total');
-  const heapMib = (await run.counter('nodejs_heap_size_used_bytes')) / 2 ** 20;
+  const heapMib = (await run.counter('tickflow_nodejs_heap_size_used_bytes')) / 2 ** 20;
   const dt = (now - prev.at) / 1000;
   const row: Row = {
     t: Math.round((now - started) / 1000),
