@@ -227,7 +227,7 @@ const bus = z.strictObject({
   partitions: positiveInt.default(3),
   replicationFactor: positiveInt.default(1),
   retentionMs: positiveInt.default(7 * 24 * 3_600_000),
-  /** Batch time (ms): how long the Kafka producer waits to fill a batch, and the in-process bus an idle consumer's. */
+  /** Batch time (ms): how long the Kafka producer waits to fill a batch (counted from ingest's receipt of its oldest record), and the in-process bus an idle consumer's. */
   lingerMs: timerMsOrZero.default(20),
   batchMaxBytes: positiveInt.default(1_048_576),
   /** Events buffered towards the broker before the source is slowed down. */
