@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Producer } from '@platformatic/kafka';
-import type { BusConsumer, Delivery } from '../../../src/bus/bus.js';
+import { murmur2, Producer } from '@platformatic/kafka';
+import { type BusConsumer, busKey, type Delivery } from '../../../src/bus/bus.js';
 import { KafkaGroupConsumer } from '../../../src/bus/kafka/consumer.js';
 import type { DeadLetterEvent, TradeEvent } from '../../../src/core/events.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
@@ -11,6 +11,8 @@ import { waitFor } from '../../support/wait.js';
 
 /** Twenty keys, so that every one of the three partitions gets some. */
 const SYMBOLS = Array.from({ length: 20 }, (_, i) => `C${i}USDT`);
+/** The partition of `key` among the three of the test topics: Java's DefaultPartitioner (murmur2, sign bit masked). */
+const partitionOf = (key: string) => (murmur2(Buffer.from(key)) & 0x7fffffff) % 3;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 test('a restarted consumer resumes from the committed offsets: nothing lost, only uncommitted repeated', async (t) => {
@@ -103,15 +105,19 @@ test('two members of a group split the partitions, and a leaving member hands it
   assert.deepEqual(tradeIds([...seen.a, ...seen.b]), range(1, 90));
 });
 
-test('an undecodable record goes to the dead-letter topic and the consumer commits past it', async (t) => {
+test('an undecodable record goes to the dead-letter topic and the consumer commits past it, between records and at the end of a partition', async (t) => {
   const { bus, config, metrics } = await startBus(t, 'dlq');
   const good = [trade('BTCUSDT', 1), trade('BTCUSDT', 2)];
   await bus.publish([good[0]!]);
-  // A foreign producer writes garbage on the same partition as BTCUSDT (same key).
+  // A foreign producer writes garbage under the trades' own key, so between the two trades of
+  // their partition (committed past by the handler's next commit), and under the bare symbol, which
+  // lands alone at the end of another partition (committed past by the consumer once idle).
+  const tradesKey = busKey(good[0]!);
+  assert.notEqual(partitionOf(tradesKey), partitionOf('BTCUSDT'), 'the two garbage records must land on different partitions');
   await kafkaTool(
     'org.apache.kafka.tools.ConsoleProducer',
     ['--bootstrap-server', kafkaBrokers()[0]!, '--topic', config.topics.trades, '--property', 'parse.key=true', '--property', 'key.separator=|'],
-    'BTCUSDT|{not json\n',
+    `${tradesKey}|{not json\nBTCUSDT|[1,2\n`,
   );
   await bus.publish([good[1]!]);
 
@@ -120,7 +126,6 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
   const consumer = await bus.subscribe(
     { group: 'dlq', topics: ['trades'], fromBeginning: true },
     {
-      // Counted once committed, so that the lag asserted below is the consumer's, not a commit in flight.
       onDeliveries: async (batch) => {
         await consumer.commit(batch);
         trades.push(...batch);
@@ -134,24 +139,26 @@ test('an undecodable record goes to the dead-letter topic and the consumer commi
     },
   );
   t.after(() => dlq.close());
-  await waitFor('both trades and one dead letter', () => trades.length === 2 && letters.length === 1);
+  await waitFor('both trades and two dead letters', () => trades.length === 2 && letters.length === 2);
   assert.deepEqual(tradeIds(trades), [1, 2]);
-  const letter = letters[0]!.event as DeadLetterEvent;
-  assert.equal(letter.type, 'deadLetter');
-  assert.equal(letter.origin, `kafka:${config.topics.trades}`);
-  assert.equal(letter.reason, 'undecodable_record');
-  assert.equal(letter.raw, '{not json');
-  assert.match(letter.detail, /not JSON/);
-  // The dead-letter reader may fetch the letter before the consumer has the broker's ack for it
-  // and counts it, so the count is awaited too.
+  const byRaw = new Map(letters.map((l) => [(l.event as DeadLetterEvent).raw, l.event as DeadLetterEvent]));
+  assert.deepEqual([...byRaw.keys()].sort(), ['[1,2', '{not json']);
+  for (const letter of byRaw.values()) {
+    assert.equal(letter.type, 'deadLetter');
+    assert.equal(letter.origin, `kafka:${config.topics.trades}`);
+    assert.equal(letter.reason, 'undecodable_record');
+  }
+  assert.match(byRaw.get('{not json')!.detail, /not JSON/);
+  // The dead-letter reader may fetch a letter before the consumer has the broker's ack for it and
+  // counts it, and the commit past the idle partition's garbage follows the hand-over: both are
+  // awaited, and wrong values still fail.
   const counted = async () => (await metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'undecodable_record')?.value;
-  await waitFor('the dead letter counted', async () => (await counted()) !== undefined);
-  assert.equal(await counted(), 1);
-  const lag = await consumer.lag();
-  assert.ok(
-    lag.every((l) => l.lag === 0),
-    `committed past every record: ${JSON.stringify(lag)}`,
-  );
+  await waitFor('both dead letters counted', async () => ((await counted()) ?? 0) >= 2);
+  assert.equal(await counted(), 2);
+  await waitFor('committed past every record: lag 0 on the three partitions', async () => {
+    const lag = await consumer.lag();
+    return lag.length === 3 && lag.every((l) => l.lag === 0);
+  });
   await consumer.close();
 });
 
