@@ -302,7 +302,8 @@ export class KafkaGroupConsumer implements BusConsumer {
       const epoch = this.epoch;
       const received = this.buffer.take(this.options.maxBatch).filter((r) => this.owns(this.options.topics.get(r.topic)!, r.partition));
       if (this.buffer.length < this.options.maxBatch) this.stream?.resume();
-      const batch = await this.deadLetterUndecodable(received);
+      const batch = await this.deadLetterUndecodable(received).catch((err: unknown) => this.stopDelivering(err));
+      if (batch === undefined) return;
       if (batch.length > 0 && !(await this.handOver(batch, epoch))) return;
       // After a rebalance the partition restarts from its committed offset: nothing to skip.
       if (epoch === this.epoch) await this.commitSkippedIfIdle();
@@ -341,6 +342,22 @@ export class KafkaGroupConsumer implements BusConsumer {
       );
       return false;
     }
+  }
+
+  /**
+   * A dead letter the bus refused for good (the bus retries whatever a retry can help): the record
+   * can neither be delivered nor committed past without losing it, so the consumer stops delivering
+   * and says why (health reports stoppedFor) — before, the pump's rejection went unhandled and took
+   * the process down, again on every restart.
+   */
+  private stopDelivering(err: unknown): undefined {
+    if (this.closed) return undefined;
+    this.stoppedFor = `consumer group ${this.options.group} stopped delivering: a dead letter could not be published: ${errorMessage(err)}`;
+    this.logger.error(
+      { err: errorMessage(err), group: this.options.group },
+      'a dead letter could not be published and retrying cannot help; the consumer stops delivering (nothing is committed past the record)',
+    );
+    return undefined;
   }
 
   /** The message as a delivery, or why it is not one; the message itself is not kept. */

@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import { murmur2, Producer } from '@platformatic/kafka';
 import { type BusConsumer, busKey, type Delivery } from '../../../src/bus/bus.js';
 import { KafkaGroupConsumer } from '../../../src/bus/kafka/consumer.js';
+import { ErrorCodes, TickflowError } from '../../../src/core/errors.js';
 import type { DeadLetterEvent, TradeEvent } from '../../../src/core/events.js';
+import { silentLogger } from '../../../src/ops/logger.js';
+import { createMetrics } from '../../../src/ops/metrics.js';
 import { kafkaBrokers, kafkaTool } from '../../support/kafka.js';
 import { startBus, trade, tradeIds } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
@@ -244,4 +247,48 @@ test('a record near the broker limit that is not UTF-8 is dead-lettered (raw cut
   const counted = async () => (await metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'undecodable_record')?.value;
   await waitFor('the dead letter counted', async () => (await counted()) !== undefined);
   assert.equal(await counted(), 1);
+});
+
+test('a dead letter the bus refuses for good stops the consumer with the reason, not the process, and nothing is committed past the record', async (t) => {
+  const { bus, config } = await startBus(t, 'dlq-refused');
+  await bus.publish([trade('BTCUSDT', 1)]);
+  const producer = new Producer({ clientId: 'dlq-refused', bootstrapBrokers: kafkaBrokers() });
+  t.after(() => producer.close());
+  await producer.send({ messages: [{ topic: config.topics.trades, key: Buffer.from('binance:spot:BTCUSDT'), value: Buffer.from('{not json') }] });
+  await bus.publish([trade('BTCUSDT', 2)]);
+
+  const delivered: Delivery[] = [];
+  const consumer: KafkaGroupConsumer = new KafkaGroupConsumer(
+    {
+      brokers: config.brokers,
+      security: {},
+      clientId: 'dlq-refused',
+      group: 'dlq-refused',
+      topics: new Map([['trades', config.topics.trades]]),
+      resetTo: 'earliest',
+      maxBatch: 1000,
+      onClosed: () => {},
+      deadLetter: async () => {
+        throw new TickflowError(ErrorCodes.BUS_UNAVAILABLE, 'the broker refused the dead letter', { canRetry: false });
+      },
+    },
+    {
+      // The consumer is typed for any bus event; this group's topic carries market events only (as KafkaBus.subscribe casts).
+      onDeliveries: async (batch) => {
+        await consumer.commit(batch as readonly Delivery[]);
+        delivered.push(...(batch as readonly Delivery[]));
+      },
+    },
+    silentLogger(),
+    createMetrics(),
+  );
+  t.after(() => consumer.close());
+  await consumer.start();
+  await waitFor('the consumer stopped', () => consumer.stoppedFor !== undefined);
+  assert.match(consumer.stoppedFor!, /a dead letter could not be published: the broker refused the dead letter/);
+  // Trade 1 may have been delivered before the record (another fetch), trade 2 never: it is behind it.
+  assert.ok(!tradeIds(delivered).includes(2), `delivered ${tradeIds(delivered)}`);
+  const lag = await consumer.lag();
+  const uncommitted = lag.reduce((n, l) => n + l.lag, 0);
+  assert.equal(uncommitted, 3 - delivered.length, `the record and what follows it stay uncommitted: ${JSON.stringify(lag)}`);
 });
