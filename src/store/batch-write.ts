@@ -7,7 +7,7 @@ import type { Database, Queryable } from './database.js';
 import { rawOf, storeDeadLetter, writeIsolating } from './isolate.js';
 import { toStoreError } from './errors.js';
 import { TABLE_WRITES, tableOf } from './rows.js';
-import { arrayParams, copyText } from './sql.js';
+import { copyText } from './sql.js';
 
 /** Dead letters the store writer itself creates: rows the database refused, records it could not encode. */
 const DEAD_LETTER_ORIGIN = 'store';
@@ -167,7 +167,7 @@ async function writeRows({ db, metrics, copy }: BatchWriteDeps, statements: read
 }
 
 async function insert(tx: Queryable, statement: Statement, copy: CopyPolicy | undefined): Promise<number> {
-  const result = await tx.query<{ n: number }>(statement.sql, arrayParams(statement.params));
+  const result = await tx.query<{ n: number }>(statement.sql, statement.params);
   const inserted = Number(result[0]?.n ?? 0);
   copy?.inserted(statement, inserted);
   return inserted;

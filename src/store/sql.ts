@@ -37,48 +37,6 @@ export function columnParams<R>(columns: readonly Column<R>[], rows: readonly R[
   return columns.map((c) => rows.map(c.value));
 }
 
-/** An array element PostgreSQL reads the same without quotes: no brace, quote, comma, backslash or white space. */
-const BARE_ELEMENT = /^[^{}",\\\s]+$/;
-const NULL_WORD = /^null$/i;
-
-/**
- * The parameters of an `unnestInsert` statement with each column array as PostgreSQL's array text
- * (`{61234.5,"a b",NULL}`), the same value node-postgres would send for it. node-postgres quotes and
- * escapes every element with two regular-expression replacements; the store writer's rows are
- * decimals, ids, ISO times and symbols that need neither, and encoding them was a fifth of
- * `tickflow run`'s busy time at 20,000 frames/s (docs/benchmarks.md, "Embedded run (issue 14)").
- * An element is quoted (backslash and double quote escaped) unless it reads the same bare; a column
- * holding anything but strings, numbers, bigints, booleans and nulls is left to node-postgres.
- */
-export function arrayParams(params: readonly unknown[]): unknown[] {
-  return params.map((column) => (Array.isArray(column) ? (arrayText(column) ?? column) : column));
-}
-
-function arrayText(values: readonly unknown[]): string | undefined {
-  const parts = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const element = elementText(values[i]);
-    if (element === undefined) return undefined;
-    parts[i] = element;
-  }
-  return `{${parts.join(',')}}`;
-}
-
-function elementText(v: unknown): string | undefined {
-  switch (typeof v) {
-    case 'string':
-      return BARE_ELEMENT.test(v) && !NULL_WORD.test(v) ? v : `"${v.replace(/[\\"]/g, '\\$&')}"`;
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-      return String(v);
-    case 'undefined':
-      return 'NULL';
-    default:
-      return v === null ? 'NULL' : undefined;
-  }
-}
-
 /** `COPY table (columns) FROM STDIN`: the same columns as `unnestInsert`, loaded in COPY's text format (`copyText`). */
 export function copyFromStdin(table: string, columns: readonly Column<never>[]): string {
   return `COPY ${ident(table)} (${columns.map((c) => ident(c.name)).join(', ')}) FROM STDIN`;

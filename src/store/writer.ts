@@ -12,7 +12,6 @@ import { CopyPolicy, statementsFor, writeBatchIsolating } from './batch-write.js
 import { maintainPartitions, retentionApplies } from './partitions.js';
 import { PendingDeliveries } from './pending.js';
 import { tableOf } from './rows.js';
-import { arrayParams } from './sql.js';
 
 /** The store role's consumer group under the default `bus.groupPrefix`. */
 export const STORE_GROUP = 'tickflow-store';
@@ -29,7 +28,7 @@ const MAINTENANCE_INTERVAL_MS = 3_600_000;
  * backfill), so every row reaches the database the same way. Errors are the database's.
  */
 export async function writeEvents(db: Queryable, events: readonly PipelineEvent[]): Promise<void> {
-  for (const s of statementsFor(events)) await db.query(s.sql, arrayParams(s.params));
+  for (const s of statementsFor(events)) await db.query(s.sql, s.params);
 }
 
 /** What the store writer runs on: config (store.*, bus.*), the bus, the database, logger, metrics, health. */
