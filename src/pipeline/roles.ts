@@ -1,6 +1,7 @@
 import { buildApp } from '../api/app.js';
 import { createLiveFeed } from '../api/live.js';
 import { ErrorCodes, TickflowError } from '../core/errors.js';
+import { limitHeapGrowth } from '../ops/heap-growth.js';
 import { healthEndpointFor, startOpsServer } from '../ops/ops-server.js';
 import { ShutdownOrder } from '../ops/shutdown.js';
 import { processorGroup, startProcessor, tradeStreamOf } from '../processors/processor-role.js';
@@ -40,6 +41,9 @@ export async function startIngestRole(ctx: RoleContext): Promise<RoleHandle> {
 /** `tickflow store`: Kafka → PostgreSQL, consumer group tickflow-store; heals trade/aggTrade gaps from REST. */
 export async function startStoreRole(ctx: RoleContext): Promise<RoleHandle> {
   requireKafka(ctx);
+  // Only this role: its records outlive a young-generation collection while a batch is written,
+  // and the other roles' CPU was not measured with the flag (docs/benchmarks.md, issue 14).
+  limitHeapGrowth();
   const db = await openStore(ctx);
   const bus = await openBus(ctx, db);
   const writer = await startStoreWriter({ ...deps(ctx), bus, db });
