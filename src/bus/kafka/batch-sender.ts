@@ -92,6 +92,13 @@ function produceRequest(acks: number, timeoutMs: number, topics: readonly TopicB
  */
 export class BatchSender {
   private readonly sequences = new Map<string, number>();
+  /**
+   * Set when a delivery was given up with partitions unacknowledged: the broker may have written
+   * them (an answer lost or unreadable) without this sender advancing their sequences, so a next
+   * batch of as many records would carry the same sequence and be dropped by the broker as a
+   * duplicate. The next send takes a new producer id instead, as Java's client bumps its epoch.
+   */
+  private renewProducerId = false;
   private api: { readonly send: ProduceApi; readonly flexible: boolean } | undefined;
 
   constructor(
@@ -122,6 +129,9 @@ export class BatchSender {
           this.producer.clearMetadata();
           await this.produce(pending);
         }
+      },
+      abandon: () => {
+        if (pending !== undefined && pending.size > 0) this.renewProducerId = true;
       },
     };
   }
@@ -154,6 +164,11 @@ export class BatchSender {
 
   private async produce(byPartition: Map<string, PartitionBatch>): Promise<void> {
     const api = await this.produceApi();
+    if (this.renewProducerId) {
+      await this.producer.initIdempotentProducer({});
+      this.sequences.clear();
+      this.renewProducerId = false;
+    }
     const producerId = this.producer.producerId ?? (await this.producer.initIdempotentProducer({})).producerId;
     const producerEpoch = this.producer.producerEpoch ?? 0;
     const metadata = await this.producer.metadata({ topics: [...new Set([...byPartition.values()].map((p) => p.topic))] });
@@ -246,9 +261,14 @@ export class BatchSender {
   }
 }
 
-/** A batch of records being delivered: `attempt()` sends what the broker has not acknowledged yet (BatchSender.delivery). */
+/**
+ * A batch of records being delivered (BatchSender.delivery): `attempt()` sends what the broker has
+ * not acknowledged yet; `abandon()` says no attempt will follow, so the sender's next send starts
+ * a new producer id if anything of this delivery stayed unacknowledged.
+ */
 export interface Delivery {
   attempt(): Promise<void>;
+  abandon(): void;
 }
 
 /** The records of one delivery that go to one partition. */

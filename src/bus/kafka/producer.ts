@@ -253,6 +253,7 @@ export class KafkaPublisher {
           this.logger.warn({ err: err.message, records: batch.records.length, attempt, delayMs }, 'Kafka produce failed; retrying'),
       });
     } catch (err) {
+      delivery.abandon();
       const error = this.closed ? new TickflowError(ErrorCodes.SHUTDOWN, 'Kafka bus closed before the broker acknowledged these events', { cause: err }) : err;
       if (!this.closed)
         this.logger.error(

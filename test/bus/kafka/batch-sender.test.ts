@@ -45,3 +45,42 @@ test('a partition whose producer sequence the broker refuses gets a new producer
     'every record once, in order',
   );
 });
+
+test('a delivery given up after the broker wrote it unacknowledged makes the next send take a new producer id, so a batch of as many records is not dropped as its duplicate', async (t) => {
+  const { bus, config } = await startBus(t, 'abandon');
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'abandon-test', bootstrapBrokers: kafkaBrokers(), autocreateTopics: false });
+  t.after(() => producer.close());
+  const encoder = new RecordEncoder();
+  const records = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => encoder.encode(trade('BTCUSDT', from + i), undefined, config.topics.trades));
+  await bus.publish([trade('BTCUSDT', 0)]);
+
+  const sender = new BatchSender(producer, { compression: 'lz4', timeoutMs: 5_000 });
+  await sender.delivery(records(1, 3)).attempt();
+  // The broker writes 4–6 but its answer is lost: the sender never sees the acknowledgement, and
+  // the publisher gives the delivery up.
+  const unacknowledged = sender as unknown as { acknowledge: (...args: unknown[]) => void };
+  const acknowledge = unacknowledged.acknowledge;
+  unacknowledged.acknowledge = () => {};
+  const lost = sender.delivery(records(4, 6));
+  await lost.attempt();
+  unacknowledged.acknowledge = acknowledge;
+  lost.abandon();
+  const firstId = producer.producerId;
+  // As many records as the lost batch: with its sequence again the broker would answer "duplicate".
+  await sender.delivery(records(7, 9)).attempt();
+  assert.notEqual(producer.producerId, firstId, 'a new producer id');
+
+  const got: Delivery[] = [];
+  const consumer = await bus.subscribe(
+    { group: 'abandon', topics: ['trades'], fromBeginning: true },
+    { onDeliveries: async (batch) => void got.push(...batch) },
+  );
+  t.after(() => consumer.close());
+  await waitFor('10 deliveries', () => got.length >= 10, { progress: () => got.length });
+  assert.deepEqual(
+    got.map((d) => (d.event as TradeEvent).tradeId),
+    Array.from({ length: 10 }, (_, i) => i),
+    'every record once, in order',
+  );
+});
