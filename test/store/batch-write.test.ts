@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GapEvent, TradeEvent } from '../../src/core/events.js';
+import type { GapEvent } from '../../src/core/events.js';
 import { silentLogger } from '../../src/ops/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { CopyPolicy, writeBatchIsolating } from '../../src/store/batch-write.js';
 import type { Database } from '../../src/store/database.js';
-import { openMigrated } from './fixtures.js';
-
-function trades(count: number, firstId = 1): TradeEvent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    type: 'trade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    eventTime: 1_723_161_255_343 + i,
-    ingestionTimestamp: 1_723_161_254_087_896 + i,
-    tradeId: firstId + i,
-    price: '61837.99000000',
-    quantity: '0.02000000',
-    tradeTime: 1_723_161_255_342 + i,
-    buyerIsMaker: i % 2 === 0,
-  }));
-}
+import { openMigrated, syntheticTrades } from './fixtures.js';
 
 const gap: GapEvent = {
   type: 'gap',
@@ -56,15 +40,15 @@ test('a batch of one INSERT is written without a transaction around it; several 
   const deps = { db, metrics: createMetrics(), logger: silentLogger(), copy: new CopyPolicy() };
   const stored = async () => Number((await server.query<{ n: number }>('SELECT count(*) AS n FROM trades'))[0]?.n);
 
-  assert.deepEqual(await writeBatchIsolating(deps, trades(10)), { inserted: 10, duplicates: 0, rejected: 0 });
+  assert.deepEqual(await writeBatchIsolating(deps, syntheticTrades(10)), { inserted: 10, duplicates: 0, rejected: 0 });
   assert.equal(transactions(), 0, 'one table, below the COPY threshold: the INSERT alone');
-  assert.deepEqual(await writeBatchIsolating(deps, trades(10)), { inserted: 0, duplicates: 10, rejected: 0 });
+  assert.deepEqual(await writeBatchIsolating(deps, syntheticTrades(10)), { inserted: 0, duplicates: 10, rejected: 0 });
   assert.equal(transactions(), 0);
 
-  assert.deepEqual(await writeBatchIsolating(deps, [...trades(5, 11), gap]), { inserted: 6, duplicates: 0, rejected: 0 });
+  assert.deepEqual(await writeBatchIsolating(deps, [...syntheticTrades(5, 11), gap]), { inserted: 6, duplicates: 0, rejected: 0 });
   assert.equal(transactions(), 1, 'two tables: one transaction');
 
-  assert.deepEqual(await writeBatchIsolating(deps, trades(1_000, 100)), { inserted: 1_000, duplicates: 0, rejected: 0 });
+  assert.deepEqual(await writeBatchIsolating(deps, syntheticTrades(1_000, 100)), { inserted: 1_000, duplicates: 0, rejected: 0 });
   assert.equal(transactions(), 2, 'COPY runs under a savepoint, inside a transaction');
   assert.equal(await stored(), 1_015);
 });

@@ -111,3 +111,20 @@ export async function freePort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return address.port;
 }
+
+/** `count` BTCUSDT trades with ids from `firstId` on, each its own price (decimal strings as Binance sends them). */
+export function syntheticTrades(count: number, firstId = 1): TradeEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'trade',
+    exchange: 'binance',
+    market: 'spot',
+    symbol: 'BTCUSDT',
+    eventTime: 1_723_161_255_343 + i,
+    ingestionTimestamp: 1_723_161_254_087_896 + i,
+    tradeId: firstId + i,
+    price: `61837.${String(i).padStart(8, '0')}`,
+    quantity: '0.02000000',
+    tradeTime: 1_723_161_255_342 + i,
+    buyerIsMaker: i % 2 === 0,
+  }));
+}

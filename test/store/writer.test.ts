@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from '../../src/ops/metrics.js';
 import type { Database } from '../../src/store/database.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { startStoreWriter, type StoreWriter } from '../../src/store/writer.js';
-import { DATABASE_KINDS, freePort, openMigrated, recordedEvents } from './fixtures.js';
+import { DATABASE_KINDS, freePort, openMigrated, recordedEvents, syntheticTrades } from './fixtures.js';
 import { btcTradeGap } from '../support/events.js';
 import { waitFor } from '../support/wait.js';
 
@@ -54,22 +54,6 @@ async function startWriter(t: TestContext, db: Database, store: Record<string, n
     await bus.close();
   });
   return { bus, writer, commits, metrics, health };
-}
-
-function syntheticTrades(count: number, firstId = 1): TradeEvent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    type: 'trade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: 'BTCUSDT',
-    eventTime: 1_723_161_255_343 + i,
-    ingestionTimestamp: 1_723_161_254_087_896 + i,
-    tradeId: firstId + i,
-    price: `61837.${String(i).padStart(8, '0')}`,
-    quantity: '0.02000000',
-    tradeTime: 1_723_161_255_342 + i,
-    buyerIsMaker: i % 2 === 0,
-  }));
 }
 
 async function count(db: Database, table: string): Promise<number> {

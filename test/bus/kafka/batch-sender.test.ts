@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Producer } from '@platformatic/kafka';
 import type { Delivery } from '../../../src/bus/bus.js';
 import { BatchSender } from '../../../src/bus/kafka/batch-sender.js';
@@ -10,13 +10,30 @@ import { kafkaBrokers } from '../../support/kafka.js';
 import { waitFor } from '../../support/wait.js';
 import { startBus, trade } from './helpers.js';
 
-test('a partition whose producer sequence the broker refuses gets a new producer id and its batch is written, not dropped or retried forever', async (t) => {
-  const { bus, config } = await startBus(t, 'sequence');
-  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'sequence-test', bootstrapBrokers: kafkaBrokers(), autocreateTopics: false });
+/**
+ * A bus on topics of its own, a producer of the test's own for BatchSenders, `records(from, to)`:
+ * BTCUSDT trades with those ids encoded for its trades topic, and `readBack(n)`: the trade ids of
+ * the first `n` records a consumer group of the test reads from the beginning.
+ */
+async function senderBus(t: TestContext, name: string) {
+  const { bus, config } = await startBus(t, name);
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: `${name}-test`, bootstrapBrokers: kafkaBrokers(), autocreateTopics: false });
   t.after(() => producer.close());
   const encoder = new RecordEncoder();
   const records = (from: number, to: number) =>
     Array.from({ length: to - from + 1 }, (_, i) => encoder.encode(trade('BTCUSDT', from + i), undefined, config.topics.trades));
+  const readBack = async (n: number) => {
+    const got: Delivery[] = [];
+    const consumer = await bus.subscribe({ group: name, topics: ['trades'], fromBeginning: true }, { onDeliveries: async (batch) => void got.push(...batch) });
+    t.after(() => consumer.close());
+    await waitFor(`${n} deliveries`, () => got.length >= n, { progress: () => got.length });
+    return got.map((d) => (d.event as TradeEvent).tradeId);
+  };
+  return { bus, producer, records, readBack };
+}
+
+test('a partition whose producer sequence the broker refuses gets a new producer id and its batch is written, not dropped or retried forever', async (t) => {
+  const { bus, producer, records, readBack } = await senderBus(t, 'sequence');
 
   // The bus's own publisher retries until the new topic's partition has a leader.
   await bus.publish([trade('BTCUSDT', 0)]);
@@ -32,27 +49,15 @@ test('a partition whose producer sequence the broker refuses gets a new producer
   assert.notEqual(producer.producerId, firstId, 'a new producer id');
   await delivery.attempt();
 
-  const got: Delivery[] = [];
-  const consumer = await bus.subscribe(
-    { group: 'sequence', topics: ['trades'], fromBeginning: true },
-    { onDeliveries: async (batch) => void got.push(...batch) },
-  );
-  t.after(() => consumer.close());
-  await waitFor('14 deliveries', () => got.length >= 14, { progress: () => got.length });
   assert.deepEqual(
-    got.map((d) => (d.event as TradeEvent).tradeId),
+    await readBack(14),
     Array.from({ length: 14 }, (_, i) => i),
     'every record once, in order',
   );
 });
 
 test('a delivery given up after the broker wrote it unacknowledged makes the next send take a new producer id, so a batch of as many records is not dropped as its duplicate', async (t) => {
-  const { bus, config } = await startBus(t, 'abandon');
-  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'abandon-test', bootstrapBrokers: kafkaBrokers(), autocreateTopics: false });
-  t.after(() => producer.close());
-  const encoder = new RecordEncoder();
-  const records = (from: number, to: number) =>
-    Array.from({ length: to - from + 1 }, (_, i) => encoder.encode(trade('BTCUSDT', from + i), undefined, config.topics.trades));
+  const { bus, producer, records, readBack } = await senderBus(t, 'abandon');
   await bus.publish([trade('BTCUSDT', 0)]);
 
   const sender = new BatchSender(producer, { compression: 'lz4', timeoutMs: 5_000 });
@@ -71,15 +76,8 @@ test('a delivery given up after the broker wrote it unacknowledged makes the nex
   await sender.delivery(records(7, 9)).attempt();
   assert.notEqual(producer.producerId, firstId, 'a new producer id');
 
-  const got: Delivery[] = [];
-  const consumer = await bus.subscribe(
-    { group: 'abandon', topics: ['trades'], fromBeginning: true },
-    { onDeliveries: async (batch) => void got.push(...batch) },
-  );
-  t.after(() => consumer.close());
-  await waitFor('10 deliveries', () => got.length >= 10, { progress: () => got.length });
   assert.deepEqual(
-    got.map((d) => (d.event as TradeEvent).tradeId),
+    await readBack(10),
     Array.from({ length: 10 }, (_, i) => i),
     'every record once, in order',
   );
