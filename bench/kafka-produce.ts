@@ -6,41 +6,22 @@
  */
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 import { producerPerformance } from './support/producer-performance.js';
+import { syntheticTrade } from './support/synthetic-trades.js';
 import { Admin } from '@platformatic/kafka';
 import { KafkaBus } from '../src/bus/kafka/index.js';
-import type { TradeEvent } from '../src/core/events.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { kafkaBrokers, kafkaBusConfig, uniquePrefix } from '../test/support/kafka.js';
 
 const RECORDS = Number(process.argv[2] ?? 300_000);
 const CHUNK = 1_000;
-const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT'];
-
-function trade(i: number): TradeEvent {
-  const t = 1_763_700_000_000 + i;
-  return {
-    type: 'trade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: SYMBOLS[i % SYMBOLS.length]!,
-    eventTime: t,
-    ingestionTimestamp: t * 1000 + 350,
-    tradeId: 5_400_000_000 + i,
-    price: (60_000 + (i % 5_000) / 100).toFixed(8),
-    quantity: ((i % 997) / 10_000 + 0.0001).toFixed(8),
-    tradeTime: t - 1,
-    buyerIsMaker: i % 3 === 0,
-  };
-}
-
 async function main(): Promise<void> {
   printMachine('start');
   const prefix = uniquePrefix('bench');
   const config = kafkaBusConfig(prefix);
   const bus = new KafkaBus(config, { logger: silentLogger(), metrics: createMetrics() });
   await bus.start();
-  const events = Array.from({ length: RECORDS }, (_, i) => trade(i));
+  const events = Array.from({ length: RECORDS }, (_, i) => syntheticTrade(i));
   const avgBytes = events.slice(0, 1_000).reduce((n, e) => n + JSON.stringify(e).length, 0) / 1_000;
 
   // Keep the bus's buffer full: publish() itself slows the loop down when it is.

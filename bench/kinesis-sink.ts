@@ -22,29 +22,11 @@ import { kafkaBrokers, kafkaBusConfig, uniquePrefix } from '../test/support/kafk
 import { kinesisClient, readStream, TEST_CREDENTIALS, testSinkOptions } from '../test/support/kinesis.js';
 import { tempDir } from '../test/support/pipeline.js';
 import { freePort } from '../test/support/roles.js';
+import { syntheticTrade } from './support/synthetic-trades.js';
 import { failOnProblems, printComparison, printMachine } from './support/report.js';
 
 const RECORDS = Number(process.argv[2] ?? 40_000);
 const CHUNK = 1_000;
-const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT', 'XRPUSDT', 'DOGEUSDT', 'ADAUSDT', 'TRXUSDT'];
-
-function trade(i: number): TradeEvent {
-  const t = 1_763_700_000_000 + i;
-  return {
-    type: 'trade',
-    exchange: 'binance',
-    market: 'spot',
-    symbol: SYMBOLS[i % SYMBOLS.length]!,
-    eventTime: t,
-    ingestionTimestamp: t * 1000 + 350,
-    tradeId: 5_400_000_000 + i,
-    price: (60_000 + (i % 5_000) / 100).toFixed(8),
-    quantity: ((i % 997) / 10_000 + 0.0001).toFixed(8),
-    tradeTime: t - 1,
-    buyerIsMaker: i % 3 === 0,
-  };
-}
-
 /** Publishes in chunks with up to 64 calls in flight (the sink's and bus's publish slow the loop when full). */
 async function pump(publish: (events: TradeEvent[]) => Promise<void>, events: readonly TradeEvent[]): Promise<void> {
   const inFlight: Promise<void>[] = [];
@@ -60,7 +42,7 @@ const rate = (n: number, started: bigint) => n / (Number(process.hrtime.bigint()
 async function main(): Promise<void> {
   printMachine('start');
   const problems: string[] = [];
-  const events = Array.from({ length: RECORDS }, (_, i) => trade(i));
+  const events = Array.from({ length: RECORDS }, (_, i) => syntheticTrade(i));
 
   const port = await freePort();
   const kinesalite = spawn(
